@@ -1,0 +1,333 @@
+//! Leaky integrate-and-fire neuron with a current-based synapse.
+
+use crate::{NeuronError, NeuronModel};
+use serde::{Deserialize, Serialize};
+
+/// Leaky integrate-and-fire neuron with an exponentially decaying synaptic
+/// current, in eventax's parameterisation.
+///
+/// State `x = (v, i)`, learnable parameter `p = (b)` (bias current):
+///
+/// - `τ_mem v' = −v + i + b`, `τ_syn i' = −i`
+/// - input spike of weight `w`: `i ← i + w`
+/// - event `g = v − θ` crossing zero upward; reset `v ← v_r`
+/// - initial state `(0, 0)`
+///
+/// Between events the state has a closed form ([`Lif::evolve`]), which the
+/// solver crate uses as an exact backend and the tests as an oracle.
+/// Units of time are the caller's (Yin–Yang uses ms). Reference: Wunderlich &
+/// Pehle, Sci. Rep. 11, 12829 (2021).
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::{Lif, NeuronModel};
+///
+/// let lif = Lif::new(20.0, 5.0, 1.0, 0.0).unwrap();
+/// let mut x = lif.initial_state();
+/// lif.input_jump(&mut x, 2.0);
+/// let x1 = lif.evolve(&[0.0], &x, 3.0);
+/// assert!(x1[0] > 0.0 && x1[1] < 2.0);
+/// assert!(Lif::new(-1.0, 5.0, 1.0, 0.0).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LifConstants", into = "LifConstants")]
+pub struct Lif {
+    tau_mem: f64,
+    tau_syn: f64,
+    theta: f64,
+    v_reset: f64,
+}
+
+/// The constants of a [`Lif`] as they appear in files (validated on load).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifConstants {
+    /// Membrane time constant `τ_mem` (> 0).
+    pub tau_mem: f64,
+    /// Synaptic time constant `τ_syn` (> 0).
+    pub tau_syn: f64,
+    /// Threshold `θ` (finite).
+    pub theta: f64,
+    /// Reset potential `v_r` (finite, < θ).
+    pub v_reset: f64,
+}
+
+impl TryFrom<LifConstants> for Lif {
+    type Error = NeuronError;
+    fn try_from(c: LifConstants) -> Result<Self, NeuronError> {
+        Lif::new(c.tau_mem, c.tau_syn, c.theta, c.v_reset)
+    }
+}
+
+impl From<Lif> for LifConstants {
+    fn from(l: Lif) -> Self {
+        LifConstants {
+            tau_mem: l.tau_mem,
+            tau_syn: l.tau_syn,
+            theta: l.theta,
+            v_reset: l.v_reset,
+        }
+    }
+}
+
+pub(crate) fn positive(
+    model: &'static str,
+    name: &'static str,
+    value: f64,
+) -> Result<f64, NeuronError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(NeuronError::InvalidConstant {
+            model,
+            name,
+            value,
+            reason: "must be finite and > 0",
+        })
+    }
+}
+
+impl Default for Lif {
+    /// `τ_mem = 20`, `τ_syn = 5`, `θ = 1`, `v_r = 0`.
+    fn default() -> Self {
+        Lif {
+            tau_mem: 20.0,
+            tau_syn: 5.0,
+            theta: 1.0,
+            v_reset: 0.0,
+        }
+    }
+}
+
+impl Lif {
+    /// A LIF neuron; errors when a time constant is not finite and positive,
+    /// `θ` or `v_r` is not finite, or `v_r ≥ θ`.
+    pub fn new(tau_mem: f64, tau_syn: f64, theta: f64, v_reset: f64) -> Result<Self, NeuronError> {
+        positive("LIF", "tau_mem", tau_mem)?;
+        positive("LIF", "tau_syn", tau_syn)?;
+        if !theta.is_finite() {
+            return Err(NeuronError::InvalidConstant {
+                model: "LIF",
+                name: "theta",
+                value: theta,
+                reason: "must be finite",
+            });
+        }
+        if !v_reset.is_finite() || v_reset >= theta {
+            return Err(NeuronError::InvalidConstant {
+                model: "LIF",
+                name: "v_reset",
+                value: v_reset,
+                reason: "must be finite and below the threshold theta",
+            });
+        }
+        Ok(Lif {
+            tau_mem,
+            tau_syn,
+            theta,
+            v_reset,
+        })
+    }
+
+    /// Membrane time constant `τ_mem`.
+    pub fn tau_mem(&self) -> f64 {
+        self.tau_mem
+    }
+    /// Synaptic time constant `τ_syn`.
+    pub fn tau_syn(&self) -> f64 {
+        self.tau_syn
+    }
+    /// Threshold `θ`.
+    pub fn theta(&self) -> f64 {
+        self.theta
+    }
+    /// Reset potential `v_r`.
+    pub fn v_reset(&self) -> f64 {
+        self.v_reset
+    }
+
+    /// The exact state a time `dt ≥ 0` after `x0`, with no event in between:
+    /// `i(t) = i₀ e^{−t/τ_s}` and
+    /// `v(t) = b + (v₀ − b) e^{−t/τ_m} + i₀ e^{−t/τ_m} (e^{δt} − 1) / (τ_m δ)`
+    /// with `δ = 1/τ_m − 1/τ_s`; the last factor tends to `t/τ_m` as
+    /// `τ_s → τ_m` and is evaluated with `expm1` so there is no cancellation.
+    pub fn evolve(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> [f64; 2] {
+        let b = p[0];
+        let (v0, i0) = (x0[0], x0[1]);
+        let em = (-dt / self.tau_mem).exp();
+        let i = i0 * (-dt / self.tau_syn).exp();
+        let v = b + (v0 - b) * em + i0 * em * self.syn_kernel(dt) / self.tau_mem;
+        [v, i]
+    }
+
+    /// `(e^{δt} − 1)/δ` with `δ = 1/τ_m − 1/τ_s` (equal to `t` when `δ = 0`).
+    pub(crate) fn syn_kernel(&self, dt: f64) -> f64 {
+        let delta = 1.0 / self.tau_mem - 1.0 / self.tau_syn;
+        if delta == 0.0 {
+            dt
+        } else {
+            (delta * dt).exp_m1() / delta
+        }
+    }
+}
+
+impl NeuronModel for Lif {
+    type State = [f64; 2];
+    type Params = [f64; 1];
+    const NAME: &'static str = "LIF";
+    const PARAM_NAMES: &'static [&'static str] = &["bias"];
+
+    fn initial_state(&self) -> [f64; 2] {
+        [0.0, 0.0]
+    }
+
+    #[inline]
+    fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
+        dx[0] = (-x[0] + x[1] + p[0]) / self.tau_mem;
+        dx[1] = -x[1] / self.tau_syn;
+    }
+
+    #[inline]
+    fn dynamics_vjp(
+        &self,
+        _p: &[f64; 1],
+        _x: &[f64; 2],
+        l: &[f64; 2],
+        lx: &mut [f64; 2],
+        lp: &mut [f64; 1],
+    ) {
+        lx[0] = -l[0] / self.tau_mem;
+        lx[1] = l[0] / self.tau_mem - l[1] / self.tau_syn;
+        lp[0] = l[0] / self.tau_mem;
+    }
+
+    #[inline]
+    fn event(&self, x: &[f64; 2]) -> f64 {
+        x[0] - self.theta
+    }
+
+    #[inline]
+    fn event_grad(&self, _x: &[f64; 2], gx: &mut [f64; 2]) {
+        *gx = [1.0, 0.0];
+    }
+
+    #[inline]
+    fn reset(&self, x: &mut [f64; 2]) {
+        x[0] = self.v_reset;
+    }
+
+    #[inline]
+    fn reset_vjp(&self, _x: &[f64; 2], l: &[f64; 2], out: &mut [f64; 2]) {
+        *out = [0.0, l[1]];
+    }
+
+    #[inline]
+    fn input_jump(&self, x: &mut [f64; 2], w: f64) {
+        x[1] += w;
+    }
+
+    #[inline]
+    fn input_jump_vjp(&self, _x: &[f64; 2], _w: f64, l: &[f64; 2], out: &mut [f64; 2]) -> f64 {
+        *out = *l;
+        l[1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{check_derivatives, CheckOptions};
+    use approx::assert_relative_eq;
+    use proptest::prelude::*;
+
+    #[test]
+    fn constructor_rejects_bad_constants() {
+        for (tm, ts, th, vr, name) in [
+            (0.0, 5.0, 1.0, 0.0, "tau_mem"),
+            (-1.0, 5.0, 1.0, 0.0, "tau_mem"),
+            (f64::NAN, 5.0, 1.0, 0.0, "tau_mem"),
+            (20.0, f64::INFINITY, 1.0, 0.0, "tau_syn"),
+            (20.0, 0.0, 1.0, 0.0, "tau_syn"),
+            (20.0, 5.0, f64::NAN, 0.0, "theta"),
+            (20.0, 5.0, 1.0, 1.0, "v_reset"),
+            (20.0, 5.0, 1.0, f64::NAN, "v_reset"),
+        ] {
+            match Lif::new(tm, ts, th, vr) {
+                Err(NeuronError::InvalidConstant { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("expected an error naming {name}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn nan_bias_is_rejected() {
+        let err = Lif::default().validate_params(&[f64::NAN]).unwrap_err();
+        assert!(err.to_string().contains("bias"), "{err}");
+    }
+
+    #[test]
+    fn serde_validates() {
+        let ok: Lif =
+            serde_json::from_str(r#"{"tau_mem":2,"tau_syn":1,"theta":1,"v_reset":0}"#).unwrap();
+        assert_eq!(ok, Lif::new(2.0, 1.0, 1.0, 0.0).unwrap());
+        assert!(
+            serde_json::from_str::<Lif>(r#"{"tau_mem":-2,"tau_syn":1,"theta":1,"v_reset":0}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<Lif>(
+            r#"{"tau_mem":2,"tau_syn":1,"theta":1,"v_reset":0,"x":1}"#
+        )
+        .is_err());
+    }
+
+    /// The closed form satisfies the ODE (checked by central differences) and
+    /// its equal-time-constant limit is continuous.
+    #[test]
+    fn closed_form_solves_the_ode() {
+        for (tm, ts) in [(20.0, 5.0), (0.2, 0.1), (5.0, 5.0), (1.0, 1.0 + 1e-12)] {
+            let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
+            let p = [0.3];
+            let x0 = [0.2, 1.7];
+            for &t in &[0.01, 0.5, 3.0, 10.0] {
+                let h = 1e-5 * tm;
+                let xp = lif.evolve(&p, &x0, t + h);
+                let xm = lif.evolve(&p, &x0, t - h);
+                let x = lif.evolve(&p, &x0, t);
+                let mut f = [0.0; 2];
+                lif.dynamics(&p, &x, &mut f);
+                for k in 0..2 {
+                    let fd = (xp[k] - xm[k]) / (2.0 * h);
+                    assert_relative_eq!(fd, f[k], epsilon = 1e-8, max_relative = 1e-6);
+                }
+            }
+            assert_eq!(lif.evolve(&p, &x0, 0.0), x0);
+        }
+        // τ_s → τ_m: the kernel tends to the t·e^{−t/τ} form.
+        let a = Lif::new(5.0, 5.0, 1.0, 0.0)
+            .unwrap()
+            .evolve(&[0.0], &[0.0, 1.0], 2.0);
+        let b =
+            Lif::new(5.0, 5.0 * (1.0 + 1e-9), 1.0, 0.0)
+                .unwrap()
+                .evolve(&[0.0], &[0.0, 1.0], 2.0);
+        assert_relative_eq!(a[0], b[0], max_relative = 1e-8);
+        assert_relative_eq!(
+            a[0],
+            2.0 / 5.0 * (-2.0f64 / 5.0).exp(),
+            max_relative = 1e-15
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn derivatives_match_finite_differences(
+            v in -3.0..3.0f64, i in -5.0..5.0f64, b in -2.0..2.0f64, w in -5.0..5.0f64,
+            tm in 0.1..30.0f64, ts in 0.1..30.0f64,
+        ) {
+            let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
+            let r = check_derivatives(&lif, &[b], &[v, i], w, &CheckOptions::default());
+            prop_assert!(r.is_ok(), "{:?}", r);
+        }
+    }
+}

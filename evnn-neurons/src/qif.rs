@@ -1,0 +1,237 @@
+//! Quadratic integrate-and-fire neuron in eventax's phase form.
+
+use crate::lif::positive;
+use crate::{NeuronError, NeuronModel};
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// The ideal quadratic integrate-and-fire neuron (spike at `V = +∞`, reset to
+/// `V = −∞`) in eventax's phase form, with a current-based synapse.
+///
+/// In the voltage `V` the model is `τ_mem V' = V² − V + i + b` (rest at 0,
+/// saddle at 1 when `i + b = 0`), `τ_syn i' = −i`. The state is `x = (φ, i)`
+/// with `V = π tan(π(φ − ½))`, so `φ ∈ (0, 1)` covers the whole real line of
+/// `V`; with `c = cos πφ`, `s = sin πφ`:
+///
+/// - `τ_mem φ' = c (c + s/π) + (s²/π²)(i + b)`, `τ_syn i' = −i`
+/// - input spike of weight `w`: `i ← i + w`
+/// - event `g = φ − 1` crossing zero upward; reset `φ ← 0`
+/// - initial state `(½, 0)`, i.e. `V = 0`
+///
+/// At `φ = 1`, `φ' = 1/τ_mem > 0`: every spike is a transversal crossing, so
+/// the EventProp denominator `g_x · f` never vanishes. Learnable parameter
+/// `p = (b)`. Reference: eventax (arXiv 2603.08146); Ermentrout & Kopell,
+/// SIAM J. Appl. Math. 46 (1986) for the phase representation.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::{NeuronModel, Qif};
+///
+/// let qif = Qif::new(20.0, 5.0).unwrap();
+/// let x = qif.initial_state();
+/// assert_eq!(Qif::voltage(x[0]), 0.0);
+/// let mut f = [0.0; 2];
+/// qif.dynamics(&[0.0], &[1.0, 0.0], &mut f);
+/// assert!((f[0] - 1.0 / 20.0).abs() < 1e-15);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "QifConstants", into = "QifConstants")]
+pub struct Qif {
+    tau_mem: f64,
+    tau_syn: f64,
+}
+
+/// The constants of a [`Qif`] as they appear in files (validated on load).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QifConstants {
+    /// Membrane time constant `τ_mem` (> 0).
+    pub tau_mem: f64,
+    /// Synaptic time constant `τ_syn` (> 0).
+    pub tau_syn: f64,
+}
+
+impl TryFrom<QifConstants> for Qif {
+    type Error = NeuronError;
+    fn try_from(c: QifConstants) -> Result<Self, NeuronError> {
+        Qif::new(c.tau_mem, c.tau_syn)
+    }
+}
+
+impl From<Qif> for QifConstants {
+    fn from(q: Qif) -> Self {
+        QifConstants {
+            tau_mem: q.tau_mem,
+            tau_syn: q.tau_syn,
+        }
+    }
+}
+
+impl Default for Qif {
+    /// `τ_mem = 20`, `τ_syn = 5` (the Yin–Yang experiment's values).
+    fn default() -> Self {
+        Qif {
+            tau_mem: 20.0,
+            tau_syn: 5.0,
+        }
+    }
+}
+
+impl Qif {
+    /// A QIF neuron; errors when a time constant is not finite and positive.
+    pub fn new(tau_mem: f64, tau_syn: f64) -> Result<Self, NeuronError> {
+        positive("QIF", "tau_mem", tau_mem)?;
+        positive("QIF", "tau_syn", tau_syn)?;
+        Ok(Qif { tau_mem, tau_syn })
+    }
+
+    /// Membrane time constant `τ_mem`.
+    pub fn tau_mem(&self) -> f64 {
+        self.tau_mem
+    }
+    /// Synaptic time constant `τ_syn`.
+    pub fn tau_syn(&self) -> f64 {
+        self.tau_syn
+    }
+
+    /// The voltage `V = π tan(π(φ − ½))` of a phase `φ`.
+    pub fn voltage(phi: f64) -> f64 {
+        PI * (PI * (phi - 0.5)).tan()
+    }
+
+    /// The phase `φ ∈ (0, 1)` of a voltage `V` (inverse of [`Qif::voltage`]).
+    pub fn phase(v: f64) -> f64 {
+        0.5 + (v / PI).atan() / PI
+    }
+}
+
+impl NeuronModel for Qif {
+    type State = [f64; 2];
+    type Params = [f64; 1];
+    const NAME: &'static str = "QIF";
+    const PARAM_NAMES: &'static [&'static str] = &["bias"];
+
+    fn initial_state(&self) -> [f64; 2] {
+        [0.5, 0.0]
+    }
+
+    #[inline]
+    fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
+        let (s, c) = (PI * x[0]).sin_cos();
+        let s_pi = s / PI;
+        dx[0] = (c * (c + s_pi) + s_pi * s_pi * (x[1] + p[0])) / self.tau_mem;
+        dx[1] = -x[1] / self.tau_syn;
+    }
+
+    #[inline]
+    fn dynamics_vjp(
+        &self,
+        p: &[f64; 1],
+        x: &[f64; 2],
+        l: &[f64; 2],
+        lx: &mut [f64; 2],
+        lp: &mut [f64; 1],
+    ) {
+        // d/dφ [c(c + s/π)] = c² − s² − 2π c s ;  d/dφ [s²/π²] = 2 s c / π
+        let (s, c) = (PI * x[0]).sin_cos();
+        let s_pi = s / PI;
+        let dphi =
+            (c * c - s * s - 2.0 * PI * c * s + 2.0 * s * c / PI * (x[1] + p[0])) / self.tau_mem;
+        let di = s_pi * s_pi / self.tau_mem;
+        lx[0] = l[0] * dphi;
+        lx[1] = l[0] * di - l[1] / self.tau_syn;
+        lp[0] = l[0] * di;
+    }
+
+    #[inline]
+    fn event(&self, x: &[f64; 2]) -> f64 {
+        x[0] - 1.0
+    }
+
+    #[inline]
+    fn event_grad(&self, _x: &[f64; 2], gx: &mut [f64; 2]) {
+        *gx = [1.0, 0.0];
+    }
+
+    #[inline]
+    fn reset(&self, x: &mut [f64; 2]) {
+        x[0] = 0.0;
+    }
+
+    #[inline]
+    fn reset_vjp(&self, _x: &[f64; 2], l: &[f64; 2], out: &mut [f64; 2]) {
+        *out = [0.0, l[1]];
+    }
+
+    #[inline]
+    fn input_jump(&self, x: &mut [f64; 2], w: f64) {
+        x[1] += w;
+    }
+
+    #[inline]
+    fn input_jump_vjp(&self, _x: &[f64; 2], _w: f64, l: &[f64; 2], out: &mut [f64; 2]) -> f64 {
+        *out = *l;
+        l[1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{check_derivatives, CheckOptions};
+    use approx::assert_relative_eq;
+    use proptest::prelude::*;
+
+    #[test]
+    fn constructor_rejects_bad_constants() {
+        for (tm, ts, name) in [
+            (0.0, 5.0, "tau_mem"),
+            (f64::NAN, 5.0, "tau_mem"),
+            (20.0, -5.0, "tau_syn"),
+            (20.0, f64::INFINITY, "tau_syn"),
+        ] {
+            match Qif::new(tm, ts) {
+                Err(NeuronError::InvalidConstant { name: n, value, .. }) => {
+                    assert_eq!(n, name);
+                    assert!(value.is_nan() || value == tm || value == ts);
+                }
+                other => panic!("expected an error naming {name}, got {other:?}"),
+            }
+        }
+        assert!(serde_json::from_str::<Qif>(r#"{"tau_mem":0,"tau_syn":1}"#).is_err());
+    }
+
+    /// The phase form is the voltage form `τ V' = V² − V + I` under the chain
+    /// rule `V' = π²/sin²(πφ) · φ'`.
+    #[test]
+    fn phase_form_matches_voltage_form() {
+        let qif = Qif::new(3.0, 1.0).unwrap();
+        for &phi in &[0.05, 0.3, 0.5, 0.77, 0.95] {
+            for &i in &[-2.0, 0.0, 0.7] {
+                let b = 0.2;
+                let mut f = [0.0; 2];
+                qif.dynamics(&[b], &[phi, i], &mut f);
+                let v = Qif::voltage(phi);
+                let dv = (PI * PI / (PI * phi).sin().powi(2)) * f[0];
+                assert_relative_eq!(dv * 3.0, v * v - v + i + b, max_relative = 1e-12);
+                assert_relative_eq!(Qif::phase(v), phi, max_relative = 1e-14);
+            }
+        }
+        let mut f = [0.0; 2];
+        qif.dynamics(&[0.0], &[0.0, 5.0], &mut f);
+        assert_relative_eq!(f[0], 1.0 / 3.0, max_relative = 1e-15);
+    }
+
+    proptest! {
+        #[test]
+        fn derivatives_match_finite_differences(
+            phi in 0.0..1.0f64, i in -5.0..5.0f64, b in -2.0..2.0f64, w in -5.0..5.0f64,
+            tm in 0.1..30.0f64, ts in 0.1..30.0f64,
+        ) {
+            let qif = Qif::new(tm, ts).unwrap();
+            let r = check_derivatives(&qif, &[b], &[phi, i], w, &CheckOptions::default());
+            prop_assert!(r.is_ok(), "{:?}", r);
+        }
+    }
+}
