@@ -1,1 +1,95 @@
-//! evnn-solver
+//! Event-driven simulation of single spiking neurons with exact spike times.
+//!
+//! An [`EventSolver`] integrates one neuron of any
+//! [`NeuronModel`](evnn_neurons::NeuronModel) from input spike to input spike
+//! with an integrator [`Backend`]: [`DiffsolBackend`] (diffsol's adaptive
+//! `tsit45`, any model) or [`ClosedForm`] (exact, LIF). Spikes are detected on
+//! the backend's dense output, including thresholds touched and left inside
+//! one step, and refined by safeguarded Newton to `|Δt| <= 4 ε |t|`. Every run
+//! yields a [`NeuronTrace`]: spike times plus an event log with the state and
+//! its derivative on both sides of every jump, which is what the EventProp
+//! adjoint needs.
+//!
+//! # Quick start
+//!
+//! ```
+//! use evnn_neurons::Qif;
+//! use evnn_solver::{EventSolver, InputSpike, SolverOptions};
+//!
+//! let mut solver = EventSolver::diffsol(Qif::new(20.0, 5.0)?, SolverOptions::default())?;
+//! let inputs = [InputSpike::new(0.0, 12.0), InputSpike::new(4.0, -3.0)];
+//! let trace = solver.simulate(&[0.0], &inputs, 30.0)?;
+//! println!("spikes at {:?}", trace.spikes);
+//! assert_eq!(trace.events.len(), 2 + trace.spikes.len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # A user-defined model
+//!
+//! Any [`NeuronModel`](evnn_neurons::NeuronModel) runs on the diffsol
+//! backend. The exponential integrate-and-fire neuron (see the trait's
+//! documentation for the equations):
+//!
+//! ```
+//! use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel};
+//! use evnn_solver::{EventSolver, InputSpike, SolverOptions};
+//!
+//! #[derive(Clone, Debug)]
+//! struct Eif { tau_mem: f64, tau_syn: f64, delta_t: f64, v_t: f64, v_peak: f64, v_reset: f64 }
+//!
+//! impl NeuronModel for Eif {
+//!     type State = [f64; 2];
+//!     type Params = [f64; 1];
+//!     const NAME: &'static str = "EIF";
+//!     const PARAM_NAMES: &'static [&'static str] = &["bias"];
+//!     fn initial_state(&self) -> [f64; 2] { [0.0, 0.0] }
+//!     fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
+//!         let e = self.delta_t * ((x[0] - self.v_t) / self.delta_t).exp();
+//!         dx[0] = (-x[0] + e + x[1] + p[0]) / self.tau_mem;
+//!         dx[1] = -x[1] / self.tau_syn;
+//!     }
+//!     fn dynamics_vjp(&self, _p: &[f64; 1], x: &[f64; 2], l: &[f64; 2],
+//!                     lx: &mut [f64; 2], lp: &mut [f64; 1]) {
+//!         let de = ((x[0] - self.v_t) / self.delta_t).exp();
+//!         lx[0] = l[0] * (-1.0 + de) / self.tau_mem;
+//!         lx[1] = l[0] / self.tau_mem - l[1] / self.tau_syn;
+//!         lp[0] = l[0] / self.tau_mem;
+//!     }
+//!     fn event(&self, x: &[f64; 2]) -> f64 { x[0] - self.v_peak }
+//!     fn event_grad(&self, _x: &[f64; 2], gx: &mut [f64; 2]) { *gx = [1.0, 0.0]; }
+//!     fn reset(&self, x: &mut [f64; 2]) { x[0] = self.v_reset; }
+//!     fn reset_vjp(&self, _x: &[f64; 2], l: &[f64; 2], out: &mut [f64; 2]) { *out = [0.0, l[1]]; }
+//!     fn input_jump(&self, x: &mut [f64; 2], w: f64) { x[1] += w; }
+//!     fn input_jump_vjp(&self, _x: &[f64; 2], _w: f64, l: &[f64; 2], out: &mut [f64; 2]) -> f64 {
+//!         *out = *l;
+//!         l[1]
+//!     }
+//! }
+//!
+//! let eif = Eif { tau_mem: 10.0, tau_syn: 5.0, delta_t: 0.2, v_t: 1.0, v_peak: 3.0, v_reset: 0.0 };
+//! check_derivatives(&eif, &[0.0], &[0.5, 1.0], 2.0, &CheckOptions::default())?;
+//! let mut solver = EventSolver::diffsol(eif, SolverOptions::default())?;
+//! let inputs = [InputSpike::new(1.0, 3.0), InputSpike::new(2.0, 3.0)];
+//! let trace = solver.simulate(&[0.0], &inputs, 40.0)?;
+//! assert!(!trace.spikes.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod backend;
+pub mod closed_form;
+mod diffsol_backend;
+mod engine;
+mod error;
+mod options;
+mod root;
+mod solver;
+mod trace;
+
+pub use backend::{Backend, Stepper};
+pub use closed_form::ClosedForm;
+pub use diffsol_backend::DiffsolBackend;
+pub use engine::{run_event_loop, validate_inputs};
+pub use error::SolverError;
+pub use options::SolverOptions;
+pub use solver::EventSolver;
+pub use trace::{Event, EventKind, InputSpike, NeuronTrace};

@@ -1,0 +1,87 @@
+//! Integrator backends: the [`Stepper`] the event loop drives, and the
+//! [`Backend`] that builds one per neuron run.
+
+use crate::{InputSpike, NeuronTrace, SolverError, SolverOptions};
+use evnn_neurons::NeuronModel;
+
+/// One adaptive integration of a neuron's ODE with dense output, driven step
+/// by step by the event loop.
+///
+/// After [`step`](Self::step) the dense output covers `[t_prev(), t()]`;
+/// [`restart`](Self::restart) places the integrator at a new `(t, x)` (after a
+/// jump, or back at a spike time) and discards the dense output.
+///
+/// # Examples
+///
+/// Backends build steppers internally; a user rarely calls one directly. The
+/// closed-form LIF stepper reaches any stop time in one exact step:
+///
+/// ```
+/// use evnn_neurons::{Lif, NeuronModel};
+/// use evnn_solver::{closed_form::LifStepper, Stepper};
+///
+/// let lif = Lif::default();
+/// let mut s = LifStepper::new(lif, [0.0], 0.0, [0.0, 2.0]);
+/// s.step(5.0).unwrap();
+/// assert_eq!(s.t(), 5.0);
+/// let (mut x, mut f) = ([0.0; 2], [0.0; 2]);
+/// s.interpolate(2.5, &mut x, &mut f).unwrap();
+/// assert_eq!(x, lif.evolve(&[0.0], &[0.0, 2.0], 2.5));
+/// ```
+pub trait Stepper<N: NeuronModel> {
+    /// Current time (end of the last step).
+    fn t(&self) -> f64;
+    /// Start of the last step.
+    fn t_prev(&self) -> f64;
+    /// State at [`t`](Self::t).
+    fn x(&self) -> &N::State;
+    /// `f(x)` at [`t`](Self::t).
+    fn dx(&self) -> &N::State;
+    /// Takes one step, never past `t_stop` (which is `> t()`); it lands on
+    /// `t_stop` exactly when it reaches it.
+    fn step(&mut self, t_stop: f64) -> Result<(), SolverError>;
+    /// Dense output: state and derivative at `t ∈ [t_prev(), t()]`.
+    fn interpolate(
+        &mut self,
+        t: f64,
+        x: &mut N::State,
+        dx: &mut N::State,
+    ) -> Result<(), SolverError>;
+    /// Restarts the integration at `(t, x)` with `t_prev() <= t`.
+    fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError>;
+}
+
+/// An integrator backend for model `N`: simulates one neuron from its input
+/// spikes by building a [`Stepper`] and running the shared event loop
+/// ([`run_event_loop`](crate::run_event_loop)) on it.
+///
+/// Backends are chosen by the caller (`EventSolver<N, B>`) and dispatched
+/// statically; they may keep scratch memory between runs, so keep one per
+/// worker thread.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::Qif;
+/// use evnn_solver::{Backend, DiffsolBackend, InputSpike, NeuronTrace, SolverOptions};
+///
+/// let qif = Qif::default();
+/// let mut backend = DiffsolBackend::default();
+/// let mut trace = NeuronTrace::new([0.5, 0.0]);
+/// let inputs = [InputSpike::new(1.0, 5.0)];
+/// backend.simulate(&qif, &[0.0], &inputs, 30.0, &SolverOptions::default(), &mut trace).unwrap();
+/// assert_eq!(trace.events.len(), inputs.len() + trace.spikes.len());
+/// ```
+pub trait Backend<N: NeuronModel> {
+    /// Simulates the neuron on `[0, t_end]`; inputs must be validated and
+    /// sorted (the solver does that). Overwrites `trace`.
+    fn simulate(
+        &mut self,
+        model: &N,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        t_end: f64,
+        options: &SolverOptions,
+        trace: &mut NeuronTrace<N::State>,
+    ) -> Result<(), SolverError>;
+}

@@ -1,0 +1,97 @@
+//! Exact backend for the LIF neuron: the state between events in closed form.
+
+use crate::{
+    run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
+};
+use evnn_neurons::{Lif, NeuronModel};
+
+/// Exact LIF integration: every "step" jumps straight to the stop time with
+/// [`Lif::evolve`], and the dense output is the closed form itself.
+///
+/// Between two events `v(t)` is a sum of two exponentials and a constant, so
+/// it has at most one extremum; the event loop's local-maximum check is then
+/// complete and no threshold crossing can be missed. Tolerances are ignored.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClosedForm;
+
+/// The stepper of [`ClosedForm`].
+#[derive(Clone, Copy, Debug)]
+pub struct LifStepper {
+    lif: Lif,
+    p: [f64; 1],
+    t_prev: f64,
+    x_prev: [f64; 2],
+    t: f64,
+    x: [f64; 2],
+    dx: [f64; 2],
+}
+
+impl LifStepper {
+    /// A stepper at `(t0, x0)` for bias `p`.
+    pub fn new(lif: Lif, p: [f64; 1], t0: f64, x0: [f64; 2]) -> Self {
+        let mut dx = [0.0; 2];
+        lif.dynamics(&p, &x0, &mut dx);
+        LifStepper {
+            lif,
+            p,
+            t_prev: t0,
+            x_prev: x0,
+            t: t0,
+            x: x0,
+            dx,
+        }
+    }
+}
+
+impl Stepper<Lif> for LifStepper {
+    fn t(&self) -> f64 {
+        self.t
+    }
+    fn t_prev(&self) -> f64 {
+        self.t_prev
+    }
+    fn x(&self) -> &[f64; 2] {
+        &self.x
+    }
+    fn dx(&self) -> &[f64; 2] {
+        &self.dx
+    }
+    fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
+        // Always evolve from the segment start, so the dense output stays exact.
+        self.t = t_stop;
+        self.x = self.lif.evolve(&self.p, &self.x_prev, t_stop - self.t_prev);
+        self.lif.dynamics(&self.p, &self.x, &mut self.dx);
+        Ok(())
+    }
+    fn interpolate(
+        &mut self,
+        t: f64,
+        x: &mut [f64; 2],
+        dx: &mut [f64; 2],
+    ) -> Result<(), SolverError> {
+        *x = self
+            .lif
+            .evolve(&self.p, &self.x_prev, (t - self.t_prev).max(0.0));
+        self.lif.dynamics(&self.p, x, dx);
+        Ok(())
+    }
+    fn restart(&mut self, t: f64, x: &[f64; 2]) -> Result<(), SolverError> {
+        *self = LifStepper::new(self.lif, self.p, t, *x);
+        Ok(())
+    }
+}
+
+impl Backend<Lif> for ClosedForm {
+    fn simulate(
+        &mut self,
+        model: &Lif,
+        params: &[f64; 1],
+        inputs: &[InputSpike],
+        t_end: f64,
+        options: &SolverOptions,
+        trace: &mut NeuronTrace<[f64; 2]>,
+    ) -> Result<(), SolverError> {
+        let mut stepper = LifStepper::new(*model, *params, 0.0, model.initial_state());
+        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
+    }
+}

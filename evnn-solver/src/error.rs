@@ -1,0 +1,124 @@
+//! Errors of the solver crate.
+
+use evnn_neurons::NeuronError;
+
+/// Everything that can go wrong when simulating one neuron.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SolverError {
+    /// An input spike time is NaN, infinite or negative.
+    #[error("input spike {index} has invalid time {time}: must be finite and >= 0")]
+    InvalidInputTime {
+        /// Position in the input list.
+        index: usize,
+        /// The offending time.
+        time: f64,
+    },
+    /// Input spikes are not sorted by time.
+    #[error("input spikes are not sorted: spike {index} at t = {time} comes after t = {previous}")]
+    UnsortedInputs {
+        /// Position of the first out-of-order spike.
+        index: usize,
+        /// Its time.
+        time: f64,
+        /// The time of the spike before it.
+        previous: f64,
+    },
+    /// An input weight is NaN or infinite.
+    #[error("input spike {index} has invalid weight {weight}: must be finite")]
+    InvalidWeight {
+        /// Position in the input list.
+        index: usize,
+        /// The offending weight.
+        weight: f64,
+    },
+    /// The end time is not finite and positive.
+    #[error("invalid end time t_end = {t_end}: must be finite and > 0")]
+    InvalidEndTime {
+        /// The offending end time.
+        t_end: f64,
+    },
+    /// A solver option is out of range.
+    #[error("invalid solver option `{name}` = {value}: {reason}")]
+    InvalidOption {
+        /// Option name.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What it must satisfy.
+        reason: &'static str,
+    },
+    /// The model or its parameters are invalid.
+    #[error(transparent)]
+    Model(#[from] NeuronError),
+    /// The initial state already lies on or above the event surface.
+    #[error("the initial state {state:?} has event function g = {g} >= 0")]
+    InitialStateAboveThreshold {
+        /// The initial state.
+        state: Vec<f64>,
+        /// Its event function value.
+        g: f64,
+    },
+    /// A reset left the state on or above the event surface (`g(h(x)) >= 0`),
+    /// which would make the neuron spike again at the same instant.
+    #[error("the reset at t = {t} leaves g = {g} >= 0 (state {state:?})")]
+    ResetAboveThreshold {
+        /// Time of the spike.
+        t: f64,
+        /// Event function after the reset.
+        g: f64,
+        /// State after the reset.
+        state: Vec<f64>,
+    },
+    /// An input jump pushed the state onto or above the event surface, an
+    /// instantaneous spike that this solver does not model.
+    #[error("input spike {index} at t = {t} jumps the state onto the event surface (g = {g})")]
+    JumpAboveThreshold {
+        /// Position in the input list.
+        index: usize,
+        /// Time of the input spike.
+        t: f64,
+        /// Event function after the jump.
+        g: f64,
+    },
+    /// The state became NaN or infinite.
+    #[error("the state became non-finite at t = {t}: {state:?}")]
+    NonFiniteState {
+        /// Time of the step that produced it.
+        t: f64,
+        /// The state.
+        state: Vec<f64>,
+    },
+    /// The neuron spiked more often than allowed.
+    #[error("spike limit reached: more than {limit} spikes by t = {t}")]
+    SpikeLimit {
+        /// The configured limit.
+        limit: usize,
+        /// Time of the spike that exceeded it.
+        t: f64,
+    },
+    /// The integrator took more steps than allowed.
+    #[error("step limit reached: more than {limit} steps by t = {t}")]
+    StepLimit {
+        /// The configured limit.
+        limit: usize,
+        /// Time reached.
+        t: f64,
+    },
+    /// The step size fell below the smallest representable increment of `t`.
+    #[error("step size underflow at t = {t}: h = {h}")]
+    StepSizeUnderflow {
+        /// Time reached.
+        t: f64,
+        /// The step size.
+        h: f64,
+    },
+    /// An error reported by the integrator backend (diffsol).
+    #[error("integrator backend failed at t = {t}: {message}")]
+    Backend {
+        /// Time reached.
+        t: f64,
+        /// The backend's message.
+        message: String,
+    },
+}

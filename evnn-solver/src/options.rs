@@ -1,0 +1,119 @@
+//! Solver options.
+
+use crate::SolverError;
+use serde::{Deserialize, Serialize};
+
+/// Tolerances and limits of an [`EventSolver`](crate::EventSolver).
+///
+/// Plain data with sane defaults; [`SolverOptions::validate`] (called by
+/// every solver) rejects out-of-range values.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_solver::SolverOptions;
+///
+/// let opts = SolverOptions::default().with_tolerances(1e-10, 1e-10).with_max_spikes(50);
+/// assert!(opts.validate().is_ok());
+/// assert!(SolverOptions::default().with_tolerances(-1.0, 1e-6).validate().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SolverOptions {
+    /// Relative tolerance of the adaptive integrator (ignored by exact backends).
+    pub rtol: f64,
+    /// Absolute tolerance of the adaptive integrator, in state units.
+    pub atol: f64,
+    /// Largest number of own spikes per neuron run; more is an error
+    /// ([`SolverError::SpikeLimit`]), never a silent truncation.
+    pub max_spikes: usize,
+    /// Largest number of integrator steps per neuron run.
+    pub max_steps: usize,
+    /// Initial step size (time units); `0` lets the backend choose.
+    pub h0: f64,
+}
+
+impl Default for SolverOptions {
+    /// `rtol = atol = 1e-6`, at most 10 000 spikes and 1 000 000 steps.
+    fn default() -> Self {
+        SolverOptions {
+            rtol: 1e-6,
+            atol: 1e-6,
+            max_spikes: 10_000,
+            max_steps: 1_000_000,
+            h0: 0.0,
+        }
+    }
+}
+
+impl SolverOptions {
+    /// Sets `rtol` and `atol`.
+    pub fn with_tolerances(mut self, rtol: f64, atol: f64) -> Self {
+        self.rtol = rtol;
+        self.atol = atol;
+        self
+    }
+
+    /// Sets the spike limit.
+    pub fn with_max_spikes(mut self, max_spikes: usize) -> Self {
+        self.max_spikes = max_spikes;
+        self
+    }
+
+    /// Sets the step limit.
+    pub fn with_max_steps(mut self, max_steps: usize) -> Self {
+        self.max_steps = max_steps;
+        self
+    }
+
+    /// Sets the initial step size.
+    pub fn with_h0(mut self, h0: f64) -> Self {
+        self.h0 = h0;
+        self
+    }
+
+    /// Checks every option.
+    pub fn validate(&self) -> Result<(), SolverError> {
+        let check = |name, value: f64, ok: bool, reason| {
+            if ok {
+                Ok(())
+            } else {
+                Err(SolverError::InvalidOption {
+                    name,
+                    value,
+                    reason,
+                })
+            }
+        };
+        check(
+            "rtol",
+            self.rtol,
+            self.rtol.is_finite() && self.rtol >= 1e-15 && self.rtol < 1.0,
+            "must be in [1e-15, 1)",
+        )?;
+        check(
+            "atol",
+            self.atol,
+            self.atol.is_finite() && self.atol > 0.0,
+            "must be finite and > 0",
+        )?;
+        check(
+            "max_spikes",
+            self.max_spikes as f64,
+            self.max_spikes > 0,
+            "must be > 0",
+        )?;
+        check(
+            "max_steps",
+            self.max_steps as f64,
+            self.max_steps > 0,
+            "must be > 0",
+        )?;
+        check(
+            "h0",
+            self.h0,
+            self.h0.is_finite() && self.h0 >= 0.0,
+            "must be finite and >= 0",
+        )
+    }
+}

@@ -1,0 +1,93 @@
+//! The record of one neuron run: spike times and the event log.
+
+use serde::{Deserialize, Serialize};
+
+/// One input spike of a neuron: its arrival time and synaptic weight.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputSpike {
+    /// Arrival time (finite, `>= 0`).
+    pub time: f64,
+    /// Weight `w` of the input jump (finite).
+    pub weight: f64,
+}
+
+impl InputSpike {
+    /// An input spike at `time` with `weight`.
+    pub fn new(time: f64, weight: f64) -> Self {
+        InputSpike { time, weight }
+    }
+}
+
+/// What happened at an [`Event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// Input spike number `index` of the input list arrived.
+    Input {
+        /// Position in the input list handed to the solver.
+        index: usize,
+    },
+    /// The neuron spiked (its `k`-th own spike, counting from 0).
+    Spike {
+        /// Number of the spike.
+        k: usize,
+    },
+}
+
+/// One entry of the event log: the state `x` and its derivative `f` just
+/// before (`⁻`) and just after (`⁺`) the jump at time `t`. This is all the
+/// EventProp adjoint needs at an event.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event<S> {
+    /// Event time.
+    pub t: f64,
+    /// Input or own spike.
+    pub kind: EventKind,
+    /// State just before the jump, `x⁻`.
+    pub x_minus: S,
+    /// State just after the jump, `x⁺`.
+    pub x_plus: S,
+    /// `f(x⁻)`.
+    pub f_minus: S,
+    /// `f(x⁺)`.
+    pub f_plus: S,
+}
+
+/// The result of simulating one neuron from `t = 0` to `t_end`.
+///
+/// Buffers are reused when the same trace is passed to
+/// [`EventSolver::simulate_into`](crate::EventSolver::simulate_into) again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeuronTrace<S> {
+    /// Own spike times, increasing.
+    pub spikes: Vec<f64>,
+    /// Every input and own spike in time order (an own spike at the same time
+    /// as an input comes first: it was reached before the input's jump).
+    pub events: Vec<Event<S>>,
+    /// End of the simulated interval.
+    pub t_end: f64,
+    /// State at `t_end` (inputs at `t >= t_end` are not applied).
+    pub x_end: S,
+    /// Integrator steps taken (accepted steps; 1 per segment for exact backends).
+    pub steps: usize,
+}
+
+impl<S: Copy> NeuronTrace<S> {
+    /// An empty trace whose state fields hold `x0`.
+    pub fn new(x0: S) -> Self {
+        NeuronTrace {
+            spikes: Vec::new(),
+            events: Vec::new(),
+            t_end: 0.0,
+            x_end: x0,
+            steps: 0,
+        }
+    }
+
+    pub(crate) fn clear(&mut self, x0: S) {
+        self.spikes.clear();
+        self.events.clear();
+        self.t_end = 0.0;
+        self.x_end = x0;
+        self.steps = 0;
+    }
+}
