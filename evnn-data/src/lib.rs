@@ -1,1 +1,47 @@
-//! evnn-data
+//! Datasets, spike encodings, shuffling and batching for event-based
+//! spiking networks.
+//!
+//! - [`yin_yang`]: the Yin–Yang dataset (Kriener, Göltz & Petrovici 2021),
+//!   bit-exact with the reference generator, built on
+//!   [`mt19937`]'s numpy-compatible [`NumpyRandomState`];
+//! - [`encoding`]: latency encoding of features as one input spike per
+//!   channel, eventax's defaults (`t = 30·v`, bias spike at 0);
+//! - [`dataset`]: a labelled [`Dataset`], seeded platform-independent
+//!   shuffling and index [`batches`].
+//!
+//! This crate knows nothing about neurons or solvers: it hands spike times
+//! and labels to whoever simulates the network.
+//!
+//! # Quick start
+//!
+//! ```
+//! use evnn_data::{batches, epoch_rng, EncodingConfig, YinYang};
+//!
+//! let train = YinYang::train()?;                 // 5000 samples, seed 42
+//! assert_eq!(train.len(), 5000);
+//! let encoder = EncodingConfig::default().build()?;
+//! let n_inputs = encoder.n_channels(train.n_features()); // x, y, 1−x, 1−y, bias
+//! assert_eq!(n_inputs, 5);
+//!
+//! let order = train.shuffled_indices(&mut epoch_rng(0, 0)); // seed 0, epoch 0
+//! let mut times = Vec::new();
+//! for batch in batches(&order, 256)? {
+//!     encoder.encode_batch_into(&train, batch, &mut times)?;
+//!     let labels: Vec<usize> = batch.iter().map(|&i| train.labels()[i]).collect();
+//!     assert_eq!(times.len(), batch.len() * n_inputs);
+//!     assert_eq!(labels.len(), batch.len());
+//! }
+//! # Ok::<(), evnn_data::DataError>(())
+//! ```
+
+pub mod dataset;
+pub mod encoding;
+mod error;
+pub mod mt19937;
+pub mod yin_yang;
+
+pub use dataset::{batches, epoch_rng, shuffle, Dataset};
+pub use encoding::{EncodingConfig, LatencyEncoder};
+pub use error::DataError;
+pub use mt19937::{MtState, NumpyRandomState};
+pub use yin_yang::{Split, YinYang, YinYangConfig};
