@@ -162,7 +162,7 @@ impl Lif {
     }
 
     /// `(e^{δt} − 1)/δ` with `δ = 1/τ_m − 1/τ_s` (equal to `t` when `δ = 0`).
-    pub(crate) fn syn_kernel(&self, dt: f64) -> f64 {
+    pub fn syn_kernel(&self, dt: f64) -> f64 {
         let delta = 1.0 / self.tau_mem - 1.0 / self.tau_syn;
         if delta == 0.0 {
             dt

@@ -11,14 +11,19 @@ use common::{grazing_inputs, grazing_lif, GRAZING_T_END};
 use evnn_solver::{Backend, ClosedForm, DiffsolBackend, EventSolver, NeuronTrace, SolverOptions};
 use std::time::Instant;
 
-fn time_backend<B: Backend<evnn_neurons::Lif>>(backend: B, sets: &[Vec<evnn_solver::InputSpike>]) -> (f64, Vec<Vec<f64>>, usize) {
+fn time_backend<B: Backend<evnn_neurons::Lif>>(
+    backend: B,
+    sets: &[Vec<evnn_solver::InputSpike>],
+) -> (f64, Vec<Vec<f64>>, usize) {
     let mut solver = EventSolver::new(grazing_lif(), backend, SolverOptions::default()).unwrap();
     let mut trace = NeuronTrace::new([0.0, 0.0]);
     let mut spikes = Vec::with_capacity(sets.len());
     let mut steps = 0;
     let start = Instant::now();
     for inputs in sets {
-        solver.simulate_into(&[0.0], inputs, GRAZING_T_END, &mut trace).unwrap();
+        solver
+            .simulate_into(&[0.0], inputs, GRAZING_T_END, &mut trace)
+            .unwrap();
         steps += trace.steps;
         spikes.push(trace.spikes.clone());
     }
@@ -27,12 +32,15 @@ fn time_backend<B: Backend<evnn_neurons::Lif>>(backend: B, sets: &[Vec<evnn_solv
 }
 
 fn main() {
-    let n: u64 = std::env::var("GRAZING_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(22_000);
+    let n: u64 = std::env::var("GRAZING_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(22_000);
     let sets: Vec<_> = (0..n).map(grazing_inputs).collect();
     // Warm up caches and the allocator.
     let _ = time_backend(ClosedForm, &sets[..100.min(sets.len())]);
     let (us_exact, exact, _) = time_backend(ClosedForm, &sets);
-    let (us_rk, rk, rk_steps) = time_backend(DiffsolBackend, &sets);
+    let (us_rk, rk, rk_steps) = time_backend(DiffsolBackend::default(), &sets);
     let (mut missed, mut extra, mut worst) = (0usize, 0usize, 0.0f64);
     for (a, b) in exact.iter().zip(&rk) {
         if b.len() < a.len() {

@@ -1,5 +1,6 @@
 //! Exact backend for the LIF neuron: the state between events in closed form.
 
+use crate::Adjoint;
 use crate::{
     run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
@@ -93,5 +94,38 @@ impl Backend<Lif> for ClosedForm {
     ) -> Result<(), SolverError> {
         let mut stepper = LifStepper::new(*model, *params, 0.0, model.initial_state());
         run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
+    }
+}
+
+impl Adjoint<Lif> for ClosedForm {
+    /// Closed form of `λ_v' = λ_v/τ_m`, `λ_i' = −λ_v/τ_m + λ_i/τ_s` backward
+    /// over `Δ = t_b − t_a`:
+    /// `λ_v(t_a) = λ_v e^{−Δ/τ_m}`,
+    /// `λ_i(t_a) = λ_i e^{−Δ/τ_s} + λ_v e^{−Δ/τ_m} K(Δ)/τ_m` with the same
+    /// kernel `K` as the forward solution ([`Lif::syn_kernel`]), and
+    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`.
+    fn propagate(
+        &mut self,
+        model: &Lif,
+        _params: &[f64; 1],
+        t_a: f64,
+        _x_a: &[f64; 2],
+        t_b: f64,
+        _x_b: &[f64; 2],
+        lambda: &mut [f64; 2],
+        mu: &mut [f64; 1],
+        _options: &SolverOptions,
+    ) -> Result<(), SolverError> {
+        let dt = t_b - t_a;
+        if dt <= 0.0 {
+            return Ok(());
+        }
+        let (lv, li) = (lambda[0], lambda[1]);
+        let em = (-dt / model.tau_mem()).exp();
+        mu[0] -= lv * (-dt / model.tau_mem()).exp_m1();
+        lambda[0] = lv * em;
+        lambda[1] =
+            li * (-dt / model.tau_syn()).exp() + lv * em * model.syn_kernel(dt) / model.tau_mem();
+        Ok(())
     }
 }

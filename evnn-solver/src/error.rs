@@ -121,4 +121,33 @@ pub enum SolverError {
         /// The backend's message.
         message: String,
     },
+    /// A buffer handed to the solver has the wrong length.
+    #[error("shape mismatch for {what}: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// Which buffer.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// A loss sensitivity handed to the adjoint is NaN or infinite.
+    #[error("non-finite sensitivity {what}[{index}] = {value}")]
+    NonFiniteSensitivity {
+        /// Which sensitivity.
+        what: &'static str,
+        /// Its index.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A spike's crossing is not transversal (`g_x · f⁻ <= 0`, a graze), so
+    /// its time has no derivative.
+    #[error("spike at t = {t} is not a transversal crossing (slope g_x·f = {slope}): its gradient is undefined")]
+    DegenerateSpike {
+        /// Spike time.
+        t: f64,
+        /// `g_x · f⁻`.
+        slope: f64,
+    },
 }

@@ -75,9 +75,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod adjoint;
 mod backend;
 pub mod closed_form;
 mod diffsol_backend;
+mod dopri5;
 mod engine;
 mod error;
 mod options;
@@ -85,9 +87,11 @@ mod root;
 mod solver;
 mod trace;
 
+pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
 pub use backend::{Backend, Stepper};
 pub use closed_form::ClosedForm;
 pub use diffsol_backend::DiffsolBackend;
+pub use dopri5::Dopri5;
 pub use engine::{run_event_loop, validate_inputs};
 pub use error::SolverError;
 pub use options::SolverOptions;

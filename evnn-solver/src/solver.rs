@@ -1,6 +1,9 @@
 //! [`EventSolver`]: a model, a backend and options.
 
-use crate::{Backend, DiffsolBackend, InputSpike, NeuronTrace, SolverError, SolverOptions};
+use crate::{
+    run_adjoint, Adjoint, Backend, DiffsolBackend, InputSpike, NeuronGradient, NeuronTrace,
+    SolverError, SolverOptions,
+};
 use evnn_neurons::NeuronModel;
 
 /// Simulates single neurons of model `N` event by event with backend `B`.
@@ -45,7 +48,7 @@ pub struct EventSolver<N: NeuronModel, B: Backend<N>> {
 impl<N: NeuronModel> EventSolver<N, DiffsolBackend> {
     /// A solver on the diffsol backend (works for every model).
     pub fn diffsol(model: N, options: SolverOptions) -> Result<Self, SolverError> {
-        EventSolver::new(model, DiffsolBackend, options)
+        EventSolver::new(model, DiffsolBackend::default(), options)
     }
 }
 
@@ -93,5 +96,49 @@ impl<N: NeuronModel, B: Backend<N>> EventSolver<N, B> {
     ) -> Result<(), SolverError> {
         self.backend
             .simulate(&self.model, params, inputs, t_end, &self.options, trace)
+    }
+}
+
+impl<N: NeuronModel, B: Backend<N> + Adjoint<N>> EventSolver<N, B> {
+    /// The EventProp gradient of a loss for one neuron run: `trace` comes
+    /// from [`simulate`](Self::simulate) with the same `params` and
+    /// `inputs`; `dl_dspikes[k]` is `dL/dt_k` for each spike of the trace and
+    /// `dl_dx_end` is `∂L/∂x(t_end)` (`None` for pure spike-time losses).
+    pub fn gradient(
+        &mut self,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        trace: &NeuronTrace<N::State>,
+        dl_dspikes: &[f64],
+        dl_dx_end: Option<&N::State>,
+    ) -> Result<NeuronGradient<N::Params>, SolverError> {
+        let mut grad = NeuronGradient::zeros(inputs.len());
+        self.gradient_into(params, inputs, trace, dl_dspikes, dl_dx_end, &mut grad)?;
+        Ok(grad)
+    }
+
+    /// Like [`gradient`](Self::gradient), reusing the buffers of `grad`.
+    pub fn gradient_into(
+        &mut self,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        trace: &NeuronTrace<N::State>,
+        dl_dspikes: &[f64],
+        dl_dx_end: Option<&N::State>,
+        grad: &mut NeuronGradient<N::Params>,
+    ) -> Result<(), SolverError> {
+        use evnn_neurons::StateVector;
+        let zero = N::State::zeros();
+        run_adjoint(
+            &mut self.backend,
+            &self.model,
+            params,
+            inputs,
+            trace,
+            dl_dspikes,
+            dl_dx_end.unwrap_or(&zero),
+            &self.options,
+            grad,
+        )
     }
 }

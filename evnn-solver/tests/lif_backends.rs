@@ -15,10 +15,14 @@ fn inputs_strategy() -> impl Strategy<Value = Vec<InputSpike>> {
 }
 
 fn lif_strategy() -> impl Strategy<Value = Lif> {
-    (1.0..30.0f64, prop_oneof![Just(None), (0.5..20.0f64).prop_map(Some)]).prop_map(|(tm, ts)| {
-        // `None`: τ_syn = τ_mem, the closed form's t·e^{−t/τ} limit.
-        Lif::new(tm, ts.unwrap_or(tm), 1.0, 0.0).unwrap()
-    })
+    (
+        1.0..30.0f64,
+        prop_oneof![Just(None), (0.5..20.0f64).prop_map(Some)],
+    )
+        .prop_map(|(tm, ts)| {
+            // `None`: τ_syn = τ_mem, the closed form's t·e^{−t/τ} limit.
+            Lif::new(tm, ts.unwrap_or(tm), 1.0, 0.0).unwrap()
+        })
 }
 
 proptest! {
@@ -76,7 +80,11 @@ proptest! {
 #[test]
 fn repeated_firing_agrees() {
     let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
-    let inputs = [InputSpike::new(0.0, 20.0), InputSpike::new(10.0, -30.0), InputSpike::new(20.0, 25.0)];
+    let inputs = [
+        InputSpike::new(0.0, 20.0),
+        InputSpike::new(10.0, -30.0),
+        InputSpike::new(20.0, 25.0),
+    ];
     let exact = EventSolver::new(lif, ClosedForm, SolverOptions::default())
         .unwrap()
         .simulate(&[1.5], &inputs, 60.0)
@@ -111,6 +119,9 @@ fn grazing_slice_has_no_missed_or_extra_spikes() {
             Err(msg) => panic!("run {index}: {msg}; inputs {inputs:?}"),
         }
     }
-    assert!(total_spikes > n as usize, "the set must spike: {total_spikes} spikes");
+    assert!(
+        total_spikes > n as usize,
+        "the set must spike: {total_spikes} spikes"
+    );
     assert!(worst < 1e-4, "worst spike-time error {worst:e}");
 }

@@ -1,0 +1,329 @@
+//! The EventProp adjoint of one neuron (Wunderlich & Pehle, Sci. Rep. 11,
+//! 12829, 2021), computed from the forward pass's event log.
+//!
+//! With `λ(t) = ∂L/∂x(t)` (the loss's sensitivity to a perturbation of the
+//! state at time `t`), integrated backward from `λ(T) = ∂L/∂x(T)`:
+//!
+//! - between events `λ' = −(∂f/∂x)ᵀ λ` and `dL/dp += ∫ λᵀ ∂f/∂p dt`;
+//! - at an own spike `t_k` (reset `h`, `H = ∂h/∂x`, `g_x = ∂g/∂x`,
+//!   `f∓ = f(x∓)`): `α = [λ⁺ᵀ(H f⁻ − f⁺) + dL/dt_k] / (g_x f⁻)` and
+//!   `λ⁻ = Hᵀ λ⁺ − α g_xᵀ`;
+//! - at an input spike `s_m` of weight `w_m` (jump `j`, `J = ∂j/∂x`):
+//!   `λ⁻ = Jᵀ λ⁺`, `dL/dw_m = λ⁺ᵀ ∂j/∂w` and
+//!   `dL/ds_m = λ⁻ᵀ f⁻ − λ⁺ᵀ f⁺`.
+//!
+//! The segment propagation is backend specific ([`Adjoint`]): closed form for
+//! the LIF neuron, numerical for any model.
+
+use crate::{Dopri5, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions};
+use evnn_neurons::{NeuronModel, StateVector};
+use serde::{Deserialize, Serialize};
+
+/// Gradient of a loss with respect to one neuron's parameters and inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeuronGradient<P> {
+    /// `dL/dp` for the learnable per-neuron parameters.
+    pub params: P,
+    /// `dL/dw_m` for every input spike `m` (in the order of the input list);
+    /// zero for inputs at `t >= t_end`.
+    pub weights: Vec<f64>,
+    /// `dL/ds_m` for every input spike time `s_m`.
+    pub input_times: Vec<f64>,
+}
+
+impl<P: StateVector> NeuronGradient<P> {
+    /// A zero gradient for `n_inputs` input spikes.
+    pub fn zeros(n_inputs: usize) -> Self {
+        NeuronGradient {
+            params: P::zeros(),
+            weights: vec![0.0; n_inputs],
+            input_times: vec![0.0; n_inputs],
+        }
+    }
+
+    fn reset(&mut self, n_inputs: usize) {
+        self.params = P::zeros();
+        self.weights.clear();
+        self.weights.resize(n_inputs, 0.0);
+        self.input_times.clear();
+        self.input_times.resize(n_inputs, 0.0);
+    }
+}
+
+/// Backward propagation of the adjoint over an event-free segment.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::Lif;
+/// use evnn_solver::{Adjoint, ClosedForm, DiffsolBackend, SolverOptions};
+///
+/// // λ(t_b) = (1, 0) for a LIF over [0, 2]: closed form and numerical agree.
+/// let lif = Lif::new(2.0, 1.0, 1.0, 0.0).unwrap();
+/// let opts = SolverOptions::default().with_tolerances(1e-12, 1e-12);
+/// let (xa, xb) = ([0.0, 1.0], lif.evolve(&[0.5], &[0.0, 1.0], 2.0));
+/// let (mut l1, mut m1) = ([1.0, 0.0], [0.0]);
+/// ClosedForm.propagate(&lif, &[0.5], 0.0, &xa, 2.0, &xb, &mut l1, &mut m1, &opts).unwrap();
+/// let (mut l2, mut m2) = ([1.0, 0.0], [0.0]);
+/// DiffsolBackend::default().propagate(&lif, &[0.5], 0.0, &xa, 2.0, &xb, &mut l2, &mut m2, &opts).unwrap();
+/// assert!((l1[0] - l2[0]).abs() < 1e-9 && (l1[1] - l2[1]).abs() < 1e-9);
+/// assert!((m1[0] - m2[0]).abs() < 1e-9);
+/// ```
+pub trait Adjoint<N: NeuronModel> {
+    /// On entry `lambda = λ(t_b)`, on exit `λ(t_a)`, and `∫ λᵀ ∂f/∂p dt` over
+    /// `[t_a, t_b]` is added to `mu`. `x_a = x(t_a⁺)`, `x_b = x(t_b⁻)` are the
+    /// logged states at the segment's ends.
+    #[allow(clippy::too_many_arguments)]
+    fn propagate(
+        &mut self,
+        model: &N,
+        params: &N::Params,
+        t_a: f64,
+        x_a: &N::State,
+        t_b: f64,
+        x_b: &N::State,
+        lambda: &mut N::State,
+        mu: &mut N::Params,
+        options: &SolverOptions,
+    ) -> Result<(), SolverError>;
+}
+
+/// Runs the EventProp adjoint of one neuron over its event log.
+///
+/// `inputs` is the input list the trace was simulated with;
+/// `dl_dspikes[k]` is the total derivative of the loss with respect to the
+/// neuron's `k`-th spike time (direct loss term plus what downstream neurons
+/// send back); `dl_dx_end` is `∂L/∂x(T)`. Overwrites `grad`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
+    adjoint: &mut A,
+    model: &N,
+    params: &N::Params,
+    inputs: &[InputSpike],
+    trace: &NeuronTrace<N::State>,
+    dl_dspikes: &[f64],
+    dl_dx_end: &N::State,
+    options: &SolverOptions,
+    grad: &mut NeuronGradient<N::Params>,
+) -> Result<(), SolverError> {
+    if dl_dspikes.len() != trace.spikes.len() {
+        return Err(SolverError::ShapeMismatch {
+            what: "dL/dt (one entry per output spike)",
+            expected: trace.spikes.len(),
+            got: dl_dspikes.len(),
+        });
+    }
+    if let Some((index, &value)) = dl_dspikes.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(SolverError::NonFiniteSensitivity {
+            what: "dL/dt",
+            index,
+            value,
+        });
+    }
+    if let Some((index, &value)) = dl_dx_end
+        .as_slice()
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+    {
+        return Err(SolverError::NonFiniteSensitivity {
+            what: "dL/dx(T)",
+            index,
+            value,
+        });
+    }
+    let n_inputs = inputs.len();
+    grad.reset(n_inputs);
+    let mut lambda = *dl_dx_end;
+    let mut t_b = trace.t_end;
+    let mut x_b = trace.x_end;
+    let mut tmp = N::State::zeros();
+    let mut gx = N::State::zeros();
+    for event in trace.events.iter().rev() {
+        adjoint.propagate(
+            model,
+            params,
+            event.t,
+            &event.x_plus,
+            t_b,
+            &x_b,
+            &mut lambda,
+            &mut grad.params,
+            options,
+        )?;
+        match event.kind {
+            EventKind::Input { index } => {
+                if index >= n_inputs {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "inputs (the event log names more)",
+                        expected: index + 1,
+                        got: n_inputs,
+                    });
+                }
+                let lambda_plus = lambda;
+                let w = inputs[index].weight;
+                grad.weights[index] +=
+                    model.input_jump_vjp(&event.x_minus, w, &lambda_plus, &mut lambda);
+                grad.input_times[index] +=
+                    lambda.dot(&event.f_minus) - lambda_plus.dot(&event.f_plus);
+            }
+            EventKind::Spike { k } => {
+                model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
+                model.event_grad(&event.x_minus, &mut gx);
+                let slope = gx.dot(&event.f_minus);
+                if !(slope > 0.0) {
+                    return Err(SolverError::DegenerateSpike { t: event.t, slope });
+                }
+                let alpha =
+                    (tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspikes[k]) / slope;
+                for (l, (h, g)) in lambda
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(tmp.as_slice().iter().zip(gx.as_slice()))
+                {
+                    *l = h - alpha * g;
+                }
+            }
+        }
+        t_b = event.t;
+        x_b = event.x_minus;
+    }
+    let x0 = model.initial_state();
+    adjoint.propagate(
+        model,
+        params,
+        0.0,
+        &x0,
+        t_b,
+        &x_b,
+        &mut lambda,
+        &mut grad.params,
+        options,
+    )?;
+    Ok(())
+}
+
+/// Numerical segment adjoint for any model: the state is re-integrated
+/// forward from `x(t_a⁺)` with checkpoints at every accepted step, then the
+/// augmented system `(x, λ, μ)` is integrated backward one checkpoint
+/// interval at a time, each starting from the forward state. Restarting from
+/// forward checkpoints keeps the backward-in-time integration of `x` (which
+/// is unstable for contracting dynamics) from amplifying errors.
+#[derive(Clone, Debug, Default)]
+pub struct RkAdjoint {
+    forward: Option<Dopri5>,
+    backward: Option<Dopri5>,
+    checkpoints: Vec<(f64, Vec<f64>)>,
+    n_checkpoints: usize,
+    z: Vec<f64>,
+    h_forward: f64,
+    h_backward: f64,
+}
+
+impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
+    fn propagate(
+        &mut self,
+        model: &N,
+        params: &N::Params,
+        t_a: f64,
+        x_a: &N::State,
+        t_b: f64,
+        x_b: &N::State,
+        lambda: &mut N::State,
+        mu: &mut N::Params,
+        options: &SolverOptions,
+    ) -> Result<(), SolverError> {
+        if t_b <= t_a {
+            return Ok(());
+        }
+        let d = N::State::DIM;
+        let np = N::Params::DIM;
+        let forward = match &mut self.forward {
+            Some(rk) if rk.dim() == d => rk,
+            slot => slot.insert(Dopri5::new(d)),
+        };
+        // Forward re-integration with checkpoints.
+        let mut y = *x_a;
+        self.n_checkpoints = 0;
+        let checkpoints = &mut self.checkpoints;
+        let n_cp = &mut self.n_checkpoints;
+        let mut push = |t: f64, y: &[f64]| {
+            if *n_cp < checkpoints.len() {
+                checkpoints[*n_cp].0 = t;
+                checkpoints[*n_cp].1.copy_from_slice(y);
+            } else {
+                checkpoints.push((t, y.to_vec()));
+            }
+            *n_cp += 1;
+        };
+        push(t_a, x_a.as_slice());
+        let mut xs = N::State::zeros();
+        let mut fs = N::State::zeros();
+        forward.integrate(
+            |y, dy| {
+                xs.as_mut_slice().copy_from_slice(y);
+                model.dynamics(params, &xs, &mut fs);
+                dy.copy_from_slice(fs.as_slice());
+            },
+            t_a,
+            t_b,
+            y.as_mut_slice(),
+            options.rtol,
+            options.atol,
+            &mut self.h_forward,
+            options.max_steps,
+            &mut push,
+        )?;
+        // Anchor the last checkpoint on the logged state.
+        if let Some(last) = self.checkpoints[..self.n_checkpoints].last_mut() {
+            last.1.copy_from_slice(x_b.as_slice());
+        }
+        // Backward over each checkpoint interval.
+        let dim = 2 * d + np;
+        let backward = match &mut self.backward {
+            Some(rk) if rk.dim() == dim => rk,
+            slot => slot.insert(Dopri5::new(dim)),
+        };
+        self.z.resize(dim, 0.0);
+        self.z[d..2 * d].copy_from_slice(lambda.as_slice());
+        self.z[2 * d..].iter_mut().for_each(|v| *v = 0.0);
+        let mut x = N::State::zeros();
+        let mut l = N::State::zeros();
+        let mut f = N::State::zeros();
+        let mut lx = N::State::zeros();
+        let mut lp = N::Params::zeros();
+        for j in (1..self.n_checkpoints).rev() {
+            let (t_hi, ref x_hi) = self.checkpoints[j];
+            let t_lo = self.checkpoints[j - 1].0;
+            self.z[..d].copy_from_slice(x_hi);
+            backward.integrate(
+                |z, dz| {
+                    x.as_mut_slice().copy_from_slice(&z[..d]);
+                    l.as_mut_slice().copy_from_slice(&z[d..2 * d]);
+                    model.dynamics(params, &x, &mut f);
+                    model.dynamics_vjp(params, &x, &l, &mut lx, &mut lp);
+                    dz[..d].copy_from_slice(f.as_slice());
+                    for (o, v) in dz[d..2 * d].iter_mut().zip(lx.as_slice()) {
+                        *o = -v;
+                    }
+                    for (o, v) in dz[2 * d..].iter_mut().zip(lp.as_slice()) {
+                        *o = -v;
+                    }
+                },
+                t_hi,
+                t_lo,
+                &mut self.z,
+                options.rtol,
+                options.atol,
+                &mut self.h_backward,
+                options.max_steps,
+                |_, _| {},
+            )?;
+        }
+        lambda.as_mut_slice().copy_from_slice(&self.z[d..2 * d]);
+        for (m, v) in mu.as_mut_slice().iter_mut().zip(&self.z[2 * d..]) {
+            *m += v;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! A small adaptive Dormand–Prince 5(4) integrator on slices, for autonomous
+//! systems `y' = F(y)` of any (small) dimension, forward or backward in time.
+//!
+//! The adjoint uses it to re-integrate a neuron's state between events and to
+//! integrate the augmented backward system `(x, λ, μ)`; scratch buffers are
+//! sized once and reused, so no step allocates.
+
+use crate::SolverError;
+
+// Dormand & Prince, J. Comput. Appl. Math. 6 (1980); Hairer, Nørsett &
+// Wanner, Solving ODEs I, table 5.2.
+const C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
+const A: [[f64; 6]; 7] = [
+    [0.0; 6],
+    [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
+    [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
+    [
+        19372.0 / 6561.0,
+        -25360.0 / 2187.0,
+        64448.0 / 6561.0,
+        -212.0 / 729.0,
+        0.0,
+        0.0,
+    ],
+    [
+        9017.0 / 3168.0,
+        -355.0 / 33.0,
+        46732.0 / 5247.0,
+        49.0 / 176.0,
+        -5103.0 / 18656.0,
+        0.0,
+    ],
+    [
+        35.0 / 384.0,
+        0.0,
+        500.0 / 1113.0,
+        125.0 / 192.0,
+        -2187.0 / 6784.0,
+        11.0 / 84.0,
+    ],
+];
+/// `b − b̂`: fifth- minus fourth-order weights (error estimate).
+const E: [f64; 7] = [
+    71.0 / 57600.0,
+    0.0,
+    -71.0 / 16695.0,
+    71.0 / 1920.0,
+    -17253.0 / 339200.0,
+    22.0 / 525.0,
+    -1.0 / 40.0,
+];
+
+/// Adaptive Dormand–Prince 5(4) with scratch buffers for one dimension.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_solver::Dopri5;
+///
+/// // y' = −y from y(0) = 1 to t = 2, then back to t = 0.
+/// let mut rk = Dopri5::new(1);
+/// let mut y = [1.0];
+/// let mut h = 0.0;
+/// rk.integrate(|y, dy| dy[0] = -y[0], 0.0, 2.0, &mut y, 1e-10, 1e-12, &mut h, 10_000, |_, _| {})
+///     .unwrap();
+/// assert!((y[0] - (-2.0f64).exp()).abs() < 1e-9);
+/// rk.integrate(|y, dy| dy[0] = -y[0], 2.0, 0.0, &mut y, 1e-10, 1e-12, &mut h, 10_000, |_, _| {})
+///     .unwrap();
+/// assert!((y[0] - 1.0).abs() < 1e-9);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dopri5 {
+    k: [Vec<f64>; 7],
+    stage: Vec<f64>,
+    y_new: Vec<f64>,
+    /// Accepted steps since construction.
+    pub steps: usize,
+}
+
+impl Dopri5 {
+    /// Scratch for systems of dimension `dim`.
+    pub fn new(dim: usize) -> Self {
+        Dopri5 {
+            k: std::array::from_fn(|_| vec![0.0; dim]),
+            stage: vec![0.0; dim],
+            y_new: vec![0.0; dim],
+            steps: 0,
+        }
+    }
+
+    /// Dimension of the systems this scratch serves.
+    pub fn dim(&self) -> usize {
+        self.stage.len()
+    }
+
+    /// Integrates `y' = f(y)` from `t0` to `t1` (either direction) in place,
+    /// with the usual mixed error norm `|err_i| / (atol + rtol·max(|y_i|,
+    /// |y_new_i|))` (RMS) and step-size control. `h` carries the step size
+    /// magnitude in and out (`0` picks a starting step). `on_step(t, y)` is
+    /// called after every accepted step, the last one at exactly `t1`.
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+    pub fn integrate<F, V>(
+        &mut self,
+        mut f: F,
+        t0: f64,
+        t1: f64,
+        y: &mut [f64],
+        rtol: f64,
+        atol: f64,
+        h: &mut f64,
+        max_steps: usize,
+        mut on_step: V,
+    ) -> Result<(), SolverError>
+    where
+        F: FnMut(&[f64], &mut [f64]),
+        V: FnMut(f64, &[f64]),
+    {
+        let n = y.len();
+        debug_assert_eq!(n, self.dim());
+        let span = t1 - t0;
+        if span == 0.0 {
+            return Ok(());
+        }
+        let dir = span.signum();
+        f(y, &mut self.k[0]);
+        if !(*h > 0.0) || !h.is_finite() {
+            *h = self.initial_step(y, rtol, atol, span.abs());
+        }
+        let mut t = t0;
+        let mut taken = 0usize;
+        loop {
+            let remaining = (t1 - t) * dir;
+            let last = *h >= remaining * (1.0 - 1e-12);
+            let step = if last { remaining } else { *h };
+            let hs = dir * step;
+            // Stages 2..7; stage 7 is f at the fifth-order solution (FSAL).
+            for s in 1..7 {
+                for i in 0..n {
+                    let mut acc = 0.0;
+                    for (j, a) in A[s][..s].iter().enumerate() {
+                        acc += a * self.k[j][i];
+                    }
+                    self.stage[i] = y[i] + hs * acc;
+                }
+                if s == 6 {
+                    self.y_new.copy_from_slice(&self.stage);
+                }
+                let (before, after) = self.k.split_at_mut(s);
+                let _ = before;
+                f(&self.stage, &mut after[0]);
+            }
+            let _ = C;
+            let mut norm = 0.0;
+            for i in 0..n {
+                let mut e = 0.0;
+                for (j, ej) in E.iter().enumerate() {
+                    e += ej * self.k[j][i];
+                }
+                let sc = atol + rtol * y[i].abs().max(self.y_new[i].abs());
+                let r = hs * e / sc;
+                norm += r * r;
+            }
+            let norm = (norm / n.max(1) as f64).sqrt();
+            if !norm.is_finite() {
+                return Err(SolverError::NonFiniteState {
+                    t,
+                    state: self.y_new.clone(),
+                });
+            }
+            let factor = if norm == 0.0 {
+                5.0
+            } else {
+                (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
+            };
+            if norm <= 1.0 {
+                t = if last { t1 } else { t + hs };
+                y.copy_from_slice(&self.y_new);
+                let (first, rest) = self.k.split_at_mut(1);
+                first[0].copy_from_slice(&rest[5]);
+                self.steps += 1;
+                taken += 1;
+                on_step(t, y);
+                if !last {
+                    *h = step * factor.min(if norm > 0.5 { 1.0 } else { 5.0 });
+                } else {
+                    *h = (*h).max(step);
+                }
+                if last {
+                    return Ok(());
+                }
+            } else {
+                *h = step * factor.min(1.0);
+            }
+            if taken >= max_steps {
+                return Err(SolverError::StepLimit {
+                    limit: max_steps,
+                    t,
+                });
+            }
+            if *h <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
+                return Err(SolverError::StepSizeUnderflow { t, h: *h });
+            }
+        }
+    }
+
+    /// Hairer's starting step heuristic (first-derivative part).
+    fn initial_step(&self, y: &[f64], rtol: f64, atol: f64, span: f64) -> f64 {
+        let n = y.len().max(1) as f64;
+        let (mut d0, mut d1) = (0.0, 0.0);
+        for (yi, fi) in y.iter().zip(&self.k[0]) {
+            let sc = atol + rtol * yi.abs();
+            d0 += (yi / sc).powi(2);
+            d1 += (fi / sc).powi(2);
+        }
+        let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
+        let h = if d0 < 1e-5 || d1 < 1e-5 {
+            1e-6
+        } else {
+            0.01 * d0 / d1
+        };
+        h.min(span)
+    }
+}

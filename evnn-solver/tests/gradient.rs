@@ -1,0 +1,225 @@
+//! Single-neuron EventProp gradients against central finite differences.
+
+use evnn_neurons::{Lif, NeuronModel, Qif, StateVector};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, EventKind, EventSolver, InputSpike, SolverOptions,
+};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+/// Loss `L = Σ_k c_k t_k + d · x(T)` (coefficients cycle if there are more
+/// spikes than `c`).
+fn loss<N: NeuronModel, B: Backend<N>>(
+    solver: &mut EventSolver<N, B>,
+    p: &N::Params,
+    inputs: &[InputSpike],
+    t_end: f64,
+    c: &[f64],
+    d: &N::State,
+) -> Option<(f64, Vec<EventKind>)> {
+    let tr = solver.simulate(p, inputs, t_end).ok()?;
+    let l: f64 = tr
+        .spikes
+        .iter()
+        .enumerate()
+        .map(|(k, t)| c[k % c.len()] * t)
+        .sum::<f64>()
+        + d.dot(&tr.x_end);
+    Some((l, tr.events.iter().map(|e| e.kind).collect()))
+}
+
+/// Compares every gradient entry with five-point central differences.
+///
+/// The loss is piecewise smooth: it jumps or kinks where the sequence of
+/// events changes (a spike appears, or an input and a spike swap order), so
+/// an entry is skipped when any perturbed run has a different event
+/// sequence. The differences are taken with steps `h` and `h/2`; when the two
+/// disagree by more than a tenth of the tolerance the difference quotient is
+/// not converged (the loss is strongly curved near a graze) and the entry is
+/// skipped too. Returns the number of entries compared.
+#[allow(clippy::too_many_arguments)]
+fn check<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
+    solver: &mut EventSolver<N, B>,
+    p: &N::Params,
+    inputs: &[InputSpike],
+    t_end: f64,
+    c: &[f64],
+    d: &N::State,
+    h: f64,
+    rel: f64,
+    abs: f64,
+) -> Result<usize, String> {
+    let tr = solver
+        .simulate(p, inputs, t_end)
+        .map_err(|e| e.to_string())?;
+    let n = tr.spikes.len();
+    let dl_dt: Vec<f64> = (0..n).map(|k| c[k % c.len()]).collect();
+    let g = solver
+        .gradient(p, inputs, &tr, &dl_dt, Some(d))
+        .map_err(|e| e.to_string())?;
+    let base: Vec<EventKind> = tr.events.iter().map(|e| e.kind).collect();
+    let mut compared = 0;
+    // Five-point stencil: truncation error O(h⁴), so h can be large enough
+    // that round-off and solver noise in L stay far below the tolerance.
+    let mut cmp = |what: String,
+                   analytic: f64,
+                   eval: &mut dyn FnMut(f64) -> Option<(f64, Vec<EventKind>)>| {
+        let mut fds = [0.0; 2];
+        for (fd, step) in fds.iter_mut().zip([h, 0.5 * h]) {
+            let mut l = [0.0; 4];
+            for (slot, m) in l.iter_mut().zip([2.0, 1.0, -1.0, -2.0]) {
+                match eval(m * step) {
+                    Some((v, kinds)) if kinds == base => *slot = v,
+                    _ => return Ok(()),
+                }
+            }
+            let [lp2, lp1, lm1, lm2] = l;
+            *fd = (-lp2 + 8.0 * lp1 - 8.0 * lm1 + lm2) / (12.0 * step);
+        }
+        let fd = fds[1];
+        let allowed = abs.max(rel * fd.abs().max(analytic.abs()));
+        if (fds[0] - fds[1]).abs() > 0.1 * allowed {
+            return Ok(());
+        }
+        compared += 1;
+        if (analytic - fd).abs() <= allowed {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what}: adjoint {analytic}, finite differences {fd} (spikes {:?})",
+                tr.spikes
+            ))
+        }
+    };
+    for k in 0..N::Params::DIM {
+        cmp(
+            format!("dL/dp[{k}]"),
+            g.params.as_slice()[k],
+            &mut |delta| {
+                let mut q = *p;
+                q.as_mut_slice()[k] += delta;
+                loss(solver, &q, inputs, t_end, c, d)
+            },
+        )?;
+    }
+    for m in 0..inputs.len() {
+        cmp(format!("dL/dw[{m}]"), g.weights[m], &mut |delta| {
+            let mut q = inputs.to_vec();
+            q[m].weight += delta;
+            loss(solver, p, &q, t_end, c, d)
+        })?;
+        // Time perturbations must keep the input order and stay >= 0.
+        let lo = if m > 0 { inputs[m - 1].time } else { 0.0 };
+        let hi = inputs.get(m + 1).map_or(f64::INFINITY, |s| s.time);
+        if inputs[m].time - 2.0 * h > lo && inputs[m].time + 2.0 * h < hi {
+            cmp(format!("dL/ds[{m}]"), g.input_times[m], &mut |delta| {
+                let mut q = inputs.to_vec();
+                q[m].time += delta;
+                loss(solver, p, &q, t_end, c, d)
+            })?;
+        }
+    }
+    Ok(compared)
+}
+
+fn inputs_strategy(max_w: f64) -> impl Strategy<Value = Vec<InputSpike>> {
+    prop::collection::vec((0.0..20.0f64, -0.3 * max_w..max_w), 1..=8).prop_map(|mut v| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v.into_iter().map(|(t, w)| InputSpike::new(t, w)).collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/gradient.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn lif_closed_form_gradient(
+        inputs in inputs_strategy(12.0), bias in -0.5..1.5f64,
+        tm in 2.0..20.0f64, ts in 1.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
+        dv in -1.0..1.0f64, di in -1.0..1.0f64,
+    ) {
+        let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
+        let mut s = EventSolver::new(lif, ClosedForm, SolverOptions::default()).unwrap();
+        let r = check(&mut s, &[bias], &inputs, 30.0, &c, &[dv, di], 1e-3, 1e-6, 1e-8);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    #[test]
+    fn lif_numerical_adjoint_gradient(
+        inputs in inputs_strategy(12.0), bias in -0.5..1.5f64,
+        tm in 2.0..20.0f64, ts in 1.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
+    ) {
+        let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
+        let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
+        let mut s = EventSolver::diffsol(lif, opts).unwrap();
+        let r = check(&mut s, &[bias], &inputs, 30.0, &c, &[0.3, -0.2], 1e-3, 1e-6, 1e-8);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    #[test]
+    fn qif_gradient(
+        inputs in inputs_strategy(30.0), bias in -0.5..0.5f64,
+        tm in 5.0..30.0f64, ts in 2.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
+    ) {
+        let qif = Qif::new(tm, ts).unwrap();
+        let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
+        let mut s = EventSolver::diffsol(qif, opts).unwrap();
+        let r = check(&mut s, &[bias], &inputs, 30.0, &c, &[0.0, 0.0], 1e-3, 1e-6, 1e-8);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+}
+
+/// Fixed cases where every entry must be compared (no skips): several spikes,
+/// inputs of both signs, a direct loss on every spike and on `x(T)`.
+#[test]
+fn every_entry_is_compared_on_fixed_cases() {
+    let inputs = [
+        InputSpike::new(0.0, 3.0),
+        InputSpike::new(2.5, 6.0),
+        InputSpike::new(7.0, -2.0),
+        InputSpike::new(9.0, 8.0),
+    ];
+    let c = [0.7, -0.3, 0.5];
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    let mut s = EventSolver::new(lif, ClosedForm, SolverOptions::default()).unwrap();
+    assert!(s.simulate(&[0.3], &inputs, 30.0).unwrap().spikes.len() >= 2);
+    let n = check(
+        &mut s,
+        &[0.3],
+        &inputs,
+        30.0,
+        &c,
+        &[0.2, 0.1],
+        1e-3,
+        1e-6,
+        1e-8,
+    )
+    .unwrap();
+    assert_eq!(n, 1 + 2 * inputs.len() - 1, "LIF: entries compared"); // s_0 = 0 cannot move left
+
+    let qif = Qif::new(20.0, 5.0).unwrap();
+    let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
+    let mut s = EventSolver::diffsol(qif, opts).unwrap();
+    let qin: Vec<InputSpike> = inputs
+        .iter()
+        .map(|x| InputSpike::new(x.time, 10.0 * x.weight))
+        .collect();
+    assert!(s.simulate(&[0.1], &qin, 30.0).unwrap().spikes.len() >= 2);
+    let n = check(
+        &mut s,
+        &[0.1],
+        &qin,
+        30.0,
+        &c,
+        &[0.0, 0.0],
+        1e-3,
+        1e-6,
+        1e-8,
+    )
+    .unwrap();
+    assert_eq!(n, 1 + 2 * qin.len() - 1, "QIF: entries compared");
+}
