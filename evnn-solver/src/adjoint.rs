@@ -238,6 +238,11 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         }
         let d = N::State::DIM;
         let np = N::Params::DIM;
+        // Every segment starts from the same initial step heuristic, so the
+        // result does not depend on what this scratch computed before (the
+        // batch gradient is then bit-identical for any thread count).
+        self.h_forward = 0.0;
+        self.h_backward = 0.0;
         let forward = match &mut self.forward {
             Some(rk) if rk.dim() == d => rk,
             slot => slot.insert(Dopri5::new(d)),

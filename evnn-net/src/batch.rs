@@ -1,0 +1,170 @@
+//! Per-sample and batched loss, accuracy and gradient, parallel with rayon
+//! and bit-identical for any number of threads.
+
+use crate::{
+    predict, FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, TtfsLoss, Workspace,
+};
+use evnn_neurons::NeuronModel;
+use evnn_solver::{Adjoint, Backend};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Samples per work unit. Fixed, so the order in which per-sample gradients
+/// are summed does not depend on the number of threads.
+pub const CHUNK: usize = 8;
+
+/// Loss, accuracy and (optionally) gradient summed over a batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// Number of samples.
+    pub n: usize,
+    /// Sum of the per-sample losses.
+    pub loss_sum: f64,
+    /// Samples whose prediction (first output spike) equals the label.
+    pub correct: usize,
+    /// Sum of the per-sample gradients (zero-sized when not requested).
+    pub grad: Option<NetworkParams>,
+    /// First output spike times of every sample (`∞` when silent).
+    pub first_spikes: Vec<Vec<f64>>,
+}
+
+impl BatchResult {
+    /// Mean loss.
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.n.max(1) as f64
+    }
+    /// Fraction of correct predictions.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.n.max(1) as f64
+    }
+}
+
+/// One chunk's loss sum, correct count, gradient sum and first spikes.
+type Partial = (f64, usize, Option<NetworkParams>, Vec<Vec<f64>>);
+
+/// One sample's loss and gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleResult {
+    /// Loss value.
+    pub loss: f64,
+    /// Predicted class (`None`: all output neurons silent).
+    pub prediction: Option<usize>,
+    /// First output spike times.
+    pub first_spikes: Vec<f64>,
+}
+
+impl<N, B> FeedForward<N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    /// Forward pass, TTFS loss on the first output spikes, and (when `grad`
+    /// is given) the backward pass adding `dL/dθ` to `grad`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_loss(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        label: usize,
+        loss: &TtfsLoss,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+        grad: Option<&mut NetworkParams>,
+    ) -> Result<SampleResult, NetError> {
+        if label >= self.n_outputs() {
+            return Err(NetError::InvalidLabel {
+                label,
+                n_classes: self.n_outputs(),
+            });
+        }
+        self.forward(params, input, ws, trace)?;
+        let first = trace.first_spikes();
+        let mut dl_first = vec![0.0; first.len()];
+        let value = loss.evaluate(&first, label, &mut dl_first)?;
+        if let Some(grad) = grad {
+            let out = trace.output().ok_or(NetError::Shape {
+                what: "layers",
+                expected: 1,
+                got: 0,
+            })?;
+            let mut dl_dt = vec![0.0; out.n_spikes()];
+            for (j, &d) in dl_first.iter().enumerate() {
+                if !out.channel(j).is_empty() {
+                    dl_dt[out.offset(j)] = d;
+                }
+            }
+            let mut dl_dinput = Vec::new();
+            self.backward(params, input, trace, &dl_dt, ws, grad, &mut dl_dinput)?;
+        }
+        Ok(SampleResult {
+            loss: value,
+            prediction: predict(&first),
+            first_spikes: first,
+        })
+    }
+
+    /// Loss, accuracy and optionally the summed gradient over a batch, in
+    /// parallel on the current rayon pool. Samples are processed in chunks of
+    /// [`CHUNK`] and reduced in order, so results are bit-identical for any
+    /// number of threads.
+    pub fn batch_loss(
+        &self,
+        params: &NetworkParams,
+        inputs: &[SpikeTrains],
+        labels: &[usize],
+        loss: &TtfsLoss,
+        with_grad: bool,
+    ) -> Result<BatchResult, NetError> {
+        if inputs.len() != labels.len() {
+            return Err(NetError::Shape {
+                what: "labels (one per input sample)",
+                expected: inputs.len(),
+                got: labels.len(),
+            });
+        }
+        self.check_params(params)?;
+        loss.validate()?;
+        let partials: Vec<Partial> = inputs
+            .par_chunks(CHUNK)
+            .zip(labels.par_chunks(CHUNK))
+            .enumerate()
+            .map_init(
+                || (self.workspace(), ForwardTrace::default()),
+                |(ws, trace), (chunk, (xs, ys))| {
+                    let mut g = with_grad.then(|| params.zeros_like());
+                    let mut loss_sum = 0.0;
+                    let mut correct = 0;
+                    let mut firsts = Vec::with_capacity(xs.len());
+                    for (i, (x, &y)) in xs.iter().zip(ys).enumerate() {
+                        let r = self
+                            .sample_loss(params, x, y, loss, ws, trace, g.as_mut())
+                            .map_err(|e| NetError::Sample {
+                                sample: chunk * CHUNK + i,
+                                source: Box::new(e),
+                            })?;
+                        loss_sum += r.loss;
+                        correct += usize::from(r.prediction == Some(y));
+                        firsts.push(r.first_spikes);
+                    }
+                    Ok((loss_sum, correct, g, firsts))
+                },
+            )
+            .collect::<Result<_, NetError>>()?;
+        let mut result = BatchResult {
+            n: inputs.len(),
+            loss_sum: 0.0,
+            correct: 0,
+            grad: with_grad.then(|| params.zeros_like()),
+            first_spikes: Vec::with_capacity(inputs.len()),
+        };
+        for (l, c, g, f) in partials {
+            result.loss_sum += l;
+            result.correct += c;
+            if let (Some(total), Some(g)) = (result.grad.as_mut(), g) {
+                total.add_assign(&g);
+            }
+            result.first_spikes.extend(f);
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,283 @@
+//! Finite-difference check of network gradients.
+
+use crate::{FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains};
+use evnn_neurons::NeuronModel;
+use evnn_solver::{Adjoint, Backend, EventKind};
+use serde::{Deserialize, Serialize};
+
+/// Which scalar a [`GradCheckEntry`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParamRef {
+    /// Weight from `input` to `neuron` of `layer`.
+    Weight {
+        /// Layer.
+        layer: usize,
+        /// Receiving neuron.
+        neuron: usize,
+        /// Input channel (neuron of the previous layer).
+        input: usize,
+    },
+    /// Neuron parameter `index` (e.g. 0 = bias) of `neuron` in `layer`.
+    NeuronParam {
+        /// Layer.
+        layer: usize,
+        /// Neuron.
+        neuron: usize,
+        /// Parameter index.
+        index: usize,
+    },
+    /// Time of spike `k` of input channel `channel`.
+    InputTime {
+        /// Input channel.
+        channel: usize,
+        /// Spike number.
+        k: usize,
+    },
+}
+
+/// Settings of [`gradcheck`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradCheckOptions {
+    /// Finite-difference step `h` (five-point stencil, also evaluated at
+    /// `h/2` to judge convergence).
+    pub step: f64,
+    /// Allowed relative deviation.
+    pub rel_tol: f64,
+    /// Allowed absolute deviation (an entry passes when within either).
+    pub abs_tol: f64,
+}
+
+impl Default for GradCheckOptions {
+    /// `h = 1e-3`, `rel_tol = 1e-6`, `abs_tol = 1e-8`.
+    fn default() -> Self {
+        GradCheckOptions {
+            step: 1e-3,
+            rel_tol: 1e-6,
+            abs_tol: 1e-8,
+        }
+    }
+}
+
+/// One compared (or skipped) gradient entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GradCheckEntry {
+    /// The scalar.
+    pub param: ParamRef,
+    /// The adjoint's value.
+    pub analytic: f64,
+    /// The finite-difference value (`None` when skipped).
+    pub numeric: Option<f64>,
+    /// Why the entry was not compared.
+    pub skipped: Option<&'static str>,
+    /// Whether it passed (`false` for skipped entries).
+    pub ok: bool,
+}
+
+/// Result of [`gradcheck`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GradCheckReport {
+    /// Every entry.
+    pub entries: Vec<GradCheckEntry>,
+}
+
+impl GradCheckReport {
+    /// Entries compared with finite differences.
+    pub fn compared(&self) -> usize {
+        self.entries.iter().filter(|e| e.skipped.is_none()).count()
+    }
+    /// Entries skipped.
+    pub fn skipped(&self) -> usize {
+        self.entries.len() - self.compared()
+    }
+    /// Compared entries outside the tolerance.
+    pub fn failures(&self) -> Vec<&GradCheckEntry> {
+        self.entries
+            .iter()
+            .filter(|e| e.skipped.is_none() && !e.ok)
+            .collect()
+    }
+    /// `true` when no compared entry failed.
+    pub fn is_ok(&self) -> bool {
+        self.failures().is_empty()
+    }
+}
+
+type Signature = Vec<(u32, u32, EventKind)>;
+
+fn signature<S>(trace: &ForwardTrace<S>) -> Signature {
+    let mut sig = Vec::new();
+    for (l, lt) in trace.layers.iter().enumerate() {
+        for (j, n) in lt.neurons.iter().enumerate() {
+            sig.extend(n.events.iter().map(|e| (l as u32, j as u32, e.kind)));
+        }
+    }
+    sig
+}
+
+/// Compares the network's EventProp gradient for one input with five-point
+/// central differences of its forward pass, for every weight, neuron
+/// parameter and input spike time.
+///
+/// `loss` maps the output layer's spike trains to `(L, dL/dt)` with `dL/dt`
+/// in the trains' flat order (every spike may carry a sensitivity). The loss
+/// is only piecewise smooth in the parameters: an entry is skipped when a
+/// perturbation changes the sequence of events of any neuron (a spike
+/// appears or vanishes, or an input and a spike swap order), or when the
+/// differences at `h` and `h/2` disagree by more than a tenth of the
+/// tolerance (the difference quotient has not converged, typically near a
+/// graze).
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::{gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, SpikeTrains};
+/// use evnn_neurons::Lif;
+/// use evnn_solver::{ClosedForm, SolverOptions};
+///
+/// let net = FeedForward::new(Lif::default(), &[2, 3, 2], ClosedForm, SolverOptions::default(), 30.0)?;
+/// let params = NetworkParams::init::<Lif>(&[2, 3, 2], &InitConfig::default(), 3)?;
+/// let input = SpikeTrains::from_times(&[1.0, 4.0])?;
+/// // L = Σ over all output spikes of t.
+/// let loss = |out: &SpikeTrains| (out.flat().iter().sum::<f64>(), vec![1.0; out.n_spikes()]);
+/// let report = gradcheck(&net, &params, &input, &loss, &GradCheckOptions::default())?;
+/// assert!(report.is_ok(), "{:?}", report.failures());
+/// # Ok::<(), evnn_net::NetError>(())
+/// ```
+pub fn gradcheck<N, B, F>(
+    net: &FeedForward<N, B>,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+    loss: &F,
+    options: &GradCheckOptions,
+) -> Result<GradCheckReport, NetError>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone,
+    F: Fn(&SpikeTrains) -> (f64, Vec<f64>),
+{
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    net.forward(params, input, &mut ws, &mut trace)?;
+    let base = signature(&trace);
+    let out = trace.output().cloned().unwrap_or_default();
+    let (_, dl_dt) = loss(&out);
+    let mut grad = params.zeros_like();
+    let mut dl_dinput = Vec::new();
+    net.backward(
+        params,
+        input,
+        &trace,
+        &dl_dt,
+        &mut ws,
+        &mut grad,
+        &mut dl_dinput,
+    )?;
+
+    let mut eval = |p: &NetworkParams, x: &SpikeTrains| -> Option<f64> {
+        let mut t = ForwardTrace::default();
+        net.forward(p, x, &mut ws, &mut t).ok()?;
+        if signature(&t) != base {
+            return None;
+        }
+        Some(loss(t.output()?).0)
+    };
+    let compare = |param: ParamRef, analytic: f64, f: &mut dyn FnMut(f64) -> Option<f64>| {
+        let h = options.step;
+        let mut fds = [0.0; 2];
+        for (fd, step) in fds.iter_mut().zip([h, 0.5 * h]) {
+            let mut l = [0.0; 4];
+            for (slot, m) in l.iter_mut().zip([2.0, 1.0, -1.0, -2.0]) {
+                match f(m * step) {
+                    Some(v) => *slot = v,
+                    None => {
+                        return GradCheckEntry {
+                            param,
+                            analytic,
+                            numeric: None,
+                            skipped: Some("a perturbation changes the event sequence"),
+                            ok: false,
+                        }
+                    }
+                }
+            }
+            *fd = (-l[0] + 8.0 * l[1] - 8.0 * l[2] + l[3]) / (12.0 * step);
+        }
+        let numeric = fds[1];
+        let allowed = options
+            .abs_tol
+            .max(options.rel_tol * numeric.abs().max(analytic.abs()));
+        if (fds[0] - fds[1]).abs() > 0.1 * allowed {
+            return GradCheckEntry {
+                param,
+                analytic,
+                numeric: Some(numeric),
+                skipped: Some("finite differences not converged"),
+                ok: false,
+            };
+        }
+        GradCheckEntry {
+            param,
+            analytic,
+            numeric: Some(numeric),
+            skipped: None,
+            ok: (analytic - numeric).abs() <= allowed,
+        }
+    };
+
+    let mut entries = Vec::new();
+    let flat_len = params.len();
+    let flat = params.to_flat();
+    let mut at = 0;
+    for (layer, l) in params.layers.iter().enumerate() {
+        let np = l.neuron_params.len() / l.n_out.max(1);
+        for idx in 0..l.weights.len() + l.neuron_params.len() {
+            let (param, analytic) = if idx < l.weights.len() {
+                (
+                    ParamRef::Weight {
+                        layer,
+                        neuron: idx / l.n_in,
+                        input: idx % l.n_in,
+                    },
+                    grad.layers[layer].weights[idx],
+                )
+            } else {
+                let k = idx - l.weights.len();
+                (
+                    ParamRef::NeuronParam {
+                        layer,
+                        neuron: k / np.max(1),
+                        index: k % np.max(1),
+                    },
+                    grad.layers[layer].neuron_params[k],
+                )
+            };
+            let pos = at + idx;
+            let mut p = params.clone();
+            entries.push(compare(param, analytic, &mut |delta| {
+                let mut v = flat.clone();
+                v[pos] += delta;
+                p.set_flat(&v).ok()?;
+                eval(&p, input)
+            }));
+        }
+        at += l.weights.len() + l.neuron_params.len();
+    }
+    debug_assert_eq!(at, flat_len);
+    let trains = input.to_trains();
+    for (channel, train) in trains.iter().enumerate() {
+        for k in 0..train.len() {
+            let analytic = dl_dinput[input.offset(channel) + k];
+            entries.push(compare(
+                ParamRef::InputTime { channel, k },
+                analytic,
+                &mut |delta| {
+                    let mut t = trains.clone();
+                    t[channel][k] += delta;
+                    let x = SpikeTrains::from_trains(&t).ok()?;
+                    eval(params, &x)
+                },
+            ));
+        }
+    }
+    Ok(GradCheckReport { entries })
+}

@@ -1,0 +1,432 @@
+//! The feed-forward network: forward pass and EventProp backward pass.
+
+use crate::params::check_sizes;
+use crate::{NetError, NetworkParams, SpikeTrains};
+use evnn_neurons::{NeuronModel, StateVector};
+use evnn_solver::{
+    run_adjoint, Adjoint, Backend, InputSpike, NeuronGradient, NeuronTrace, SolverOptions,
+};
+use serde::{Deserialize, Serialize};
+
+/// One spike arriving at a layer: its time, the input channel (or neuron of
+/// the previous layer) it comes from, and its number `k` within that channel.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MergedSpike {
+    /// Arrival time.
+    pub time: f64,
+    /// Source channel.
+    pub channel: u32,
+    /// Number of the spike within its channel.
+    pub k: u32,
+}
+
+/// What one layer did in a forward pass.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerTrace<S> {
+    /// The layer's input spikes merged in time order (ties by channel).
+    pub inputs: Vec<MergedSpike>,
+    /// Every neuron's trace (spike times and event log); an input event's
+    /// index refers to [`inputs`](Self::inputs).
+    pub neurons: Vec<NeuronTrace<S>>,
+    /// The neurons' spike trains.
+    pub outputs: SpikeTrains,
+}
+
+/// Everything a forward pass produced; the backward pass reads nothing else.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForwardTrace<S> {
+    /// One entry per layer.
+    pub layers: Vec<LayerTrace<S>>,
+}
+
+impl<S> Default for LayerTrace<S> {
+    fn default() -> Self {
+        LayerTrace {
+            inputs: Vec::new(),
+            neurons: Vec::new(),
+            outputs: SpikeTrains::new(),
+        }
+    }
+}
+
+impl<S> Default for ForwardTrace<S> {
+    fn default() -> Self {
+        ForwardTrace { layers: Vec::new() }
+    }
+}
+
+impl<S> ForwardTrace<S> {
+    /// Spike trains of the output layer (empty if nothing ran).
+    pub fn output(&self) -> Option<&SpikeTrains> {
+        self.layers.last().map(|l| &l.outputs)
+    }
+
+    /// First spike time of each output neuron (`∞` when silent).
+    pub fn first_spikes(&self) -> Vec<f64> {
+        self.output().map(|o| o.first_spikes()).unwrap_or_default()
+    }
+}
+
+/// Per-thread scratch: a backend instance and reusable buffers.
+#[derive(Clone, Debug)]
+pub struct Workspace<N: NeuronModel, B> {
+    backend: B,
+    inputs: Vec<InputSpike>,
+    grad: NeuronGradient<N::Params>,
+    upstream: Vec<f64>,
+    current: Vec<f64>,
+}
+
+/// A feed-forward spiking network: layers of one neuron model, each neuron
+/// simulated on its own given the previous layer's spikes, trained with
+/// exact EventProp gradients.
+///
+/// The network holds the architecture and the machinery (neuron constants per
+/// layer, backend, solver options, simulated interval `[0, t_end]`); the
+/// learnable parameters live in a separate [`NetworkParams`].
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::{FeedForward, InitConfig, NetworkParams, SpikeTrains};
+/// use evnn_neurons::Lif;
+/// use evnn_solver::{ClosedForm, SolverOptions};
+///
+/// let net = FeedForward::new(Lif::default(), &[3, 4, 2], ClosedForm, SolverOptions::default(), 30.0)?;
+/// let params = NetworkParams::init::<Lif>(&[3, 4, 2], &InitConfig::default(), 7)?;
+/// let input = SpikeTrains::from_times(&[1.0, 5.0, 9.0])?;
+/// let mut ws = net.workspace();
+/// let mut trace = Default::default();
+/// net.forward(&params, &input, &mut ws, &mut trace)?;
+/// let t_first = trace.first_spikes();
+/// assert_eq!(t_first.len(), 2);
+///
+/// // Gradient of L = Σ (first spike times) with respect to every parameter.
+/// let out = trace.output().unwrap();
+/// let mut dl_dt = vec![0.0; out.n_spikes()];
+/// for j in 0..2 {
+///     if !out.channel(j).is_empty() { dl_dt[out.offset(j)] = 1.0; }
+/// }
+/// let mut grad = params.zeros_like();
+/// let mut dl_dinput = Vec::new();
+/// net.backward(&params, &input, &trace, &dl_dt, &mut ws, &mut grad, &mut dl_dinput)?;
+/// assert_eq!(dl_dinput.len(), 3);
+/// # Ok::<(), evnn_net::NetError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FeedForward<N: NeuronModel, B> {
+    models: Vec<N>,
+    sizes: Vec<usize>,
+    backend: B,
+    options: SolverOptions,
+    t_end: f64,
+}
+
+impl<N, B> FeedForward<N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone,
+{
+    /// A network with layer sizes `[n_inputs, n_1, ..., n_L]`, every layer
+    /// of neurons with the constants of `model`, simulated on `[0, t_end]`.
+    pub fn new(
+        model: N,
+        sizes: &[usize],
+        backend: B,
+        options: SolverOptions,
+        t_end: f64,
+    ) -> Result<Self, NetError> {
+        let models = vec![model; sizes.len().saturating_sub(1)];
+        Self::with_layer_models(models, sizes, backend, options, t_end)
+    }
+
+    /// Like [`new`](Self::new) with one model (set of constants) per layer.
+    pub fn with_layer_models(
+        models: Vec<N>,
+        sizes: &[usize],
+        backend: B,
+        options: SolverOptions,
+        t_end: f64,
+    ) -> Result<Self, NetError> {
+        check_sizes(sizes)?;
+        if models.len() != sizes.len() - 1 {
+            return Err(NetError::Shape {
+                what: "neuron models (one per layer)",
+                expected: sizes.len() - 1,
+                got: models.len(),
+            });
+        }
+        if !(t_end.is_finite() && t_end > 0.0) {
+            return Err(NetError::InvalidConfig {
+                name: "t_end",
+                value: t_end,
+                reason: "must be finite and > 0",
+            });
+        }
+        options.validate().map_err(|source| NetError::Solver {
+            layer: 0,
+            neuron: 0,
+            source,
+        })?;
+        Ok(FeedForward {
+            models,
+            sizes: sizes.to_vec(),
+            backend,
+            options,
+            t_end,
+        })
+    }
+
+    /// Layer sizes `[n_inputs, n_1, ..., n_L]`.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// Number of input channels.
+    pub fn n_inputs(&self) -> usize {
+        self.sizes[0]
+    }
+
+    /// Number of output neurons.
+    pub fn n_outputs(&self) -> usize {
+        *self.sizes.last().unwrap_or(&0)
+    }
+
+    /// End of the simulated interval.
+    pub fn t_end(&self) -> f64 {
+        self.t_end
+    }
+
+    /// Neuron models, one per layer.
+    pub fn models(&self) -> &[N] {
+        &self.models
+    }
+
+    /// Solver options.
+    pub fn options(&self) -> &SolverOptions {
+        &self.options
+    }
+
+    /// Fresh scratch for one thread.
+    pub fn workspace(&self) -> Workspace<N, B> {
+        Workspace {
+            backend: self.backend.clone(),
+            inputs: Vec::new(),
+            grad: NeuronGradient::zeros(0),
+            upstream: Vec::new(),
+            current: Vec::new(),
+        }
+    }
+
+    /// Checks that `params` fit this network and are finite.
+    pub fn check_params(&self, params: &NetworkParams) -> Result<(), NetError> {
+        if params.sizes() != self.sizes {
+            return Err(NetError::Architecture {
+                reason: "parameters do not match the network's layer sizes",
+                sizes: params.sizes(),
+            });
+        }
+        params.validate(N::Params::DIM, N::PARAM_NAMES)
+    }
+
+    fn neuron_params(params: &NetworkParams, layer: usize, j: usize) -> N::Params {
+        let np = N::Params::DIM;
+        let mut p = N::Params::zeros();
+        p.as_mut_slice()
+            .copy_from_slice(&params.layers[layer].neuron_params[j * np..(j + 1) * np]);
+        p
+    }
+
+    fn fill_inputs(
+        inputs: &mut Vec<InputSpike>,
+        merged: &[MergedSpike],
+        params: &NetworkParams,
+        layer: usize,
+        j: usize,
+    ) {
+        let l = &params.layers[layer];
+        let row = &l.weights[j * l.n_in..(j + 1) * l.n_in];
+        inputs.clear();
+        inputs.extend(
+            merged
+                .iter()
+                .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
+        );
+    }
+
+    /// Simulates one sample. `trace` is overwritten (its buffers reused).
+    pub fn forward(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+    ) -> Result<(), NetError> {
+        self.check_params(params)?;
+        if input.n_channels() != self.n_inputs() {
+            return Err(NetError::Shape {
+                what: "input channels",
+                expected: self.n_inputs(),
+                got: input.n_channels(),
+            });
+        }
+        input.validate()?;
+        let n_layers = self.models.len();
+        trace.layers.resize_with(n_layers, LayerTrace::default);
+        for layer in 0..n_layers {
+            let (before, rest) = trace.layers.split_at_mut(layer);
+            let lt = &mut rest[0];
+            let source = if layer == 0 {
+                input
+            } else {
+                &before[layer - 1].outputs
+            };
+            lt.inputs.clear();
+            for c in 0..source.n_channels() {
+                for (k, &time) in source.channel(c).iter().enumerate() {
+                    lt.inputs.push(MergedSpike {
+                        time,
+                        channel: c as u32,
+                        k: k as u32,
+                    });
+                }
+            }
+            lt.inputs
+                .sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
+            let model = &self.models[layer];
+            let n_out = self.sizes[layer + 1];
+            lt.neurons
+                .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
+            lt.outputs.clear();
+            for j in 0..n_out {
+                Self::fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+                let p = Self::neuron_params(params, layer, j);
+                ws.backend
+                    .simulate(
+                        model,
+                        &p,
+                        &ws.inputs,
+                        self.t_end,
+                        &self.options,
+                        &mut lt.neurons[j],
+                    )
+                    .map_err(|source| NetError::Solver {
+                        layer,
+                        neuron: j,
+                        source,
+                    })?;
+                lt.outputs.push_channel(&lt.neurons[j].spikes);
+            }
+        }
+        Ok(())
+    }
+
+    /// The EventProp backward pass of one sample.
+    ///
+    /// `dl_dt` holds `dL/dt` for every output spike, in the flat order of the
+    /// output [`SpikeTrains`] (`dl_dt[out.offset(j) + k]` for neuron `j`'s
+    /// `k`-th spike). Adds `dL/dθ` to `grad` (same shape as `params`; not
+    /// zeroed, so per-sample gradients accumulate) and writes `dL/d(input
+    /// spike times)` to `dl_dinput`, in the flat order of `input`.
+    ///
+    /// Every spike of every neuron counts. Neurons whose spikes carry no
+    /// sensitivity are skipped: their adjoint is exactly zero.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        trace: &ForwardTrace<N::State>,
+        dl_dt: &[f64],
+        ws: &mut Workspace<N, B>,
+        grad: &mut NetworkParams,
+        dl_dinput: &mut Vec<f64>,
+    ) -> Result<(), NetError> {
+        let n_layers = self.models.len();
+        if trace.layers.len() != n_layers {
+            return Err(NetError::Shape {
+                what: "forward trace layers",
+                expected: n_layers,
+                got: trace.layers.len(),
+            });
+        }
+        if grad.sizes() != self.sizes || grad.len() != params.len() {
+            return Err(NetError::Architecture {
+                reason: "gradient buffer does not match the network's layer sizes",
+                sizes: grad.sizes(),
+            });
+        }
+        let out = &trace.layers[n_layers - 1].outputs;
+        if dl_dt.len() != out.n_spikes() {
+            return Err(NetError::Shape {
+                what: "dL/dt (one entry per output spike)",
+                expected: out.n_spikes(),
+                got: dl_dt.len(),
+            });
+        }
+        if let Some((index, &value)) = dl_dt.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(NetError::NonFinite {
+                what: "dL/dt",
+                index,
+                value,
+            });
+        }
+        let np = N::Params::DIM;
+        let zero = N::State::zeros();
+        ws.current.clear();
+        ws.current.extend_from_slice(dl_dt);
+        for layer in (0..n_layers).rev() {
+            let lt = &trace.layers[layer];
+            let source = if layer == 0 {
+                input
+            } else {
+                &trace.layers[layer - 1].outputs
+            };
+            ws.upstream.clear();
+            ws.upstream.resize(source.n_spikes(), 0.0);
+            let model = &self.models[layer];
+            for (j, neuron) in lt.neurons.iter().enumerate() {
+                let start = lt.outputs.offset(j);
+                let dl = &ws.current[start..start + neuron.spikes.len()];
+                if dl.iter().all(|&v| v == 0.0) {
+                    continue;
+                }
+                Self::fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+                let p = Self::neuron_params(params, layer, j);
+                run_adjoint(
+                    &mut ws.backend,
+                    model,
+                    &p,
+                    &ws.inputs,
+                    neuron,
+                    dl,
+                    &zero,
+                    &self.options,
+                    &mut ws.grad,
+                )
+                .map_err(|source| NetError::Solver {
+                    layer,
+                    neuron: j,
+                    source,
+                })?;
+                let g = &mut grad.layers[layer];
+                for (dst, src) in g.neuron_params[j * np..(j + 1) * np]
+                    .iter_mut()
+                    .zip(ws.grad.params.as_slice())
+                {
+                    *dst += src;
+                }
+                let n_in = g.n_in;
+                for (m, spike) in lt.inputs.iter().enumerate() {
+                    let c = spike.channel as usize;
+                    g.weights[j * n_in + c] += ws.grad.weights[m];
+                    ws.upstream[source.offset(c) + spike.k as usize] += ws.grad.input_times[m];
+                }
+            }
+            std::mem::swap(&mut ws.current, &mut ws.upstream);
+        }
+        dl_dinput.clear();
+        dl_dinput.extend_from_slice(&ws.current);
+        Ok(())
+    }
+}

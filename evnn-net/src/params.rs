@@ -1,0 +1,354 @@
+//! Network parameters, apart from the machinery that uses them.
+
+use crate::NetError;
+use evnn_neurons::{NeuronModel, StateVector};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Learnable parameters of one layer: the weight matrix `n_out × n_in`
+/// (row-major: `weights[j * n_in + i]` connects input `i` to neuron `j`) and
+/// the neurons' own parameters (`n_out × P`, row-major; for LIF and QIF
+/// `P = 1`, the bias).
+///
+/// The same type holds gradients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerParams {
+    /// Number of inputs.
+    pub n_in: usize,
+    /// Number of neurons.
+    pub n_out: usize,
+    /// Weights, `n_out × n_in` row-major.
+    pub weights: Vec<f64>,
+    /// Per-neuron parameters, `n_out × P` row-major.
+    pub neuron_params: Vec<f64>,
+}
+
+impl LayerParams {
+    /// All zeros.
+    pub fn zeros(n_in: usize, n_out: usize, n_params: usize) -> Self {
+        LayerParams {
+            n_in,
+            n_out,
+            weights: vec![0.0; n_in * n_out],
+            neuron_params: vec![0.0; n_out * n_params],
+        }
+    }
+
+    /// Weight from input `i` to neuron `j`.
+    pub fn weight(&self, j: usize, i: usize) -> f64 {
+        self.weights[j * self.n_in + i]
+    }
+}
+
+/// Parameters of a feed-forward network, layer by layer (first hidden layer
+/// first). Also used for gradients.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::{InitConfig, NetworkParams};
+/// use evnn_neurons::Qif;
+///
+/// let p = NetworkParams::init::<Qif>(&[5, 20, 3], &InitConfig::default(), 42).unwrap();
+/// assert_eq!(p.layers[0].weights.len(), 20 * 5);
+/// assert_eq!(p.len(), 20 * 5 + 20 + 3 * 20 + 3);
+/// let flat = p.to_flat();
+/// let mut q = p.zeros_like();
+/// q.set_flat(&flat).unwrap();
+/// assert_eq!(p, q);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkParams {
+    /// One entry per layer.
+    pub layers: Vec<LayerParams>,
+}
+
+/// How initial weights are scaled by a layer's fan-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FanInScaling {
+    /// No scaling (eventax's Yin–Yang example).
+    #[default]
+    None,
+    /// Divide the sampled weights by `n_in`.
+    Linear,
+    /// Divide the sampled weights by `√n_in`.
+    Sqrt,
+}
+
+/// Parameter initialisation as eventax: `w ~ U(wmean − wlim/2, wmean +
+/// wlim/2)`, `b ~ U(bmean − blim/2, bmean + blim/2)`, weights optionally
+/// scaled by the fan-in. Defaults are the Yin–Yang experiment's (DESIGN.md
+/// §7): `wmean = 20`, `wlim = 40`, `bmean = 0`, `blim = 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InitConfig {
+    /// Centre of the weight distribution.
+    pub wmean: f64,
+    /// Width of the weight distribution.
+    pub wlim: f64,
+    /// Centre of the bias distribution.
+    pub bmean: f64,
+    /// Width of the bias distribution.
+    pub blim: f64,
+    /// Fan-in scaling of the weights.
+    pub fan_in: FanInScaling,
+}
+
+impl Default for InitConfig {
+    fn default() -> Self {
+        InitConfig {
+            wmean: 20.0,
+            wlim: 40.0,
+            bmean: 0.0,
+            blim: 1.0,
+            fan_in: FanInScaling::None,
+        }
+    }
+}
+
+impl InitConfig {
+    /// Checks every value is finite and the widths are `>= 0`.
+    pub fn validate(&self) -> Result<(), NetError> {
+        for (name, value, nonneg) in [
+            ("wmean", self.wmean, false),
+            ("wlim", self.wlim, true),
+            ("bmean", self.bmean, false),
+            ("blim", self.blim, true),
+        ] {
+            if !value.is_finite() || (nonneg && value < 0.0) {
+                return Err(NetError::InvalidConfig {
+                    name,
+                    value,
+                    reason: if nonneg {
+                        "must be finite and >= 0"
+                    } else {
+                        "must be finite"
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn uniform(rng: &mut impl Rng, mean: f64, width: f64) -> f64 {
+    mean + width * (rng.random::<f64>() - 0.5)
+}
+
+impl NetworkParams {
+    /// Random parameters for layer sizes `[n_inputs, n_1, ..., n_L]` from a
+    /// seed (ChaCha8). The bias is the first neuron parameter; any further
+    /// neuron parameters of a user model start at zero.
+    pub fn init<N: NeuronModel>(
+        sizes: &[usize],
+        config: &InitConfig,
+        seed: u64,
+    ) -> Result<Self, NetError> {
+        config.validate()?;
+        check_sizes(sizes)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let np = N::Params::DIM;
+        let layers = sizes
+            .windows(2)
+            .map(|w| {
+                let (n_in, n_out) = (w[0], w[1]);
+                let scale = match config.fan_in {
+                    FanInScaling::None => 1.0,
+                    FanInScaling::Linear => 1.0 / n_in as f64,
+                    FanInScaling::Sqrt => 1.0 / (n_in as f64).sqrt(),
+                };
+                let mut layer = LayerParams::zeros(n_in, n_out, np);
+                for w in &mut layer.weights {
+                    *w = scale * uniform(&mut rng, config.wmean, config.wlim);
+                }
+                if np > 0 {
+                    for j in 0..n_out {
+                        layer.neuron_params[j * np] = uniform(&mut rng, config.bmean, config.blim);
+                    }
+                }
+                layer
+            })
+            .collect();
+        Ok(NetworkParams { layers })
+    }
+
+    /// Layer sizes `[n_inputs, n_1, ..., n_L]`.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut s = Vec::with_capacity(self.layers.len() + 1);
+        if let Some(first) = self.layers.first() {
+            s.push(first.n_in);
+        }
+        s.extend(self.layers.iter().map(|l| l.n_out));
+        s
+    }
+
+    /// Total number of scalars.
+    pub fn len(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.weights.len() + l.neuron_params.len())
+            .sum()
+    }
+
+    /// `true` when there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The same shape, all zeros.
+    pub fn zeros_like(&self) -> Self {
+        NetworkParams {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerParams {
+                    n_in: l.n_in,
+                    n_out: l.n_out,
+                    weights: vec![0.0; l.weights.len()],
+                    neuron_params: vec![0.0; l.neuron_params.len()],
+                })
+                .collect(),
+        }
+    }
+
+    /// Sets every entry to zero.
+    pub fn fill_zero(&mut self) {
+        for l in &mut self.layers {
+            l.weights.iter_mut().for_each(|v| *v = 0.0);
+            l.neuron_params.iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+
+    /// Adds `other` (same shape) entry by entry.
+    pub fn add_assign(&mut self, other: &NetworkParams) {
+        for (a, b) in self.layers.iter_mut().zip(&other.layers) {
+            for (x, y) in a.weights.iter_mut().zip(&b.weights) {
+                *x += y;
+            }
+            for (x, y) in a.neuron_params.iter_mut().zip(&b.neuron_params) {
+                *x += y;
+            }
+        }
+    }
+
+    /// Multiplies every entry by `s`.
+    pub fn scale(&mut self, s: f64) {
+        for l in &mut self.layers {
+            l.weights.iter_mut().for_each(|v| *v *= s);
+            l.neuron_params.iter_mut().for_each(|v| *v *= s);
+        }
+    }
+
+    /// All entries in one vector: per layer, the weights then the neuron
+    /// parameters (the order optimizers see).
+    pub fn to_flat(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.len());
+        for l in &self.layers {
+            out.extend_from_slice(&l.weights);
+            out.extend_from_slice(&l.neuron_params);
+        }
+        out
+    }
+
+    /// Inverse of [`to_flat`](Self::to_flat).
+    pub fn set_flat(&mut self, flat: &[f64]) -> Result<(), NetError> {
+        if flat.len() != self.len() {
+            return Err(NetError::Shape {
+                what: "flat parameter vector",
+                expected: self.len(),
+                got: flat.len(),
+            });
+        }
+        let mut at = 0;
+        for l in &mut self.layers {
+            let n = l.weights.len();
+            l.weights.copy_from_slice(&flat[at..at + n]);
+            at += n;
+            let n = l.neuron_params.len();
+            l.neuron_params.copy_from_slice(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Checks shapes (consecutive layers fit, buffers have their sizes, `P`
+    /// parameters per neuron) and that every value is finite.
+    pub fn validate(
+        &self,
+        n_params_per_neuron: usize,
+        param_names: &[&'static str],
+    ) -> Result<(), NetError> {
+        check_sizes(&self.sizes())?;
+        for (k, l) in self.layers.iter().enumerate() {
+            if k > 0 && l.n_in != self.layers[k - 1].n_out {
+                return Err(NetError::Shape {
+                    what: "layer inputs (must equal the previous layer's neurons)",
+                    expected: self.layers[k - 1].n_out,
+                    got: l.n_in,
+                });
+            }
+            if l.weights.len() != l.n_in * l.n_out {
+                return Err(NetError::Shape {
+                    what: "weights (n_out × n_in)",
+                    expected: l.n_in * l.n_out,
+                    got: l.weights.len(),
+                });
+            }
+            if l.neuron_params.len() != l.n_out * n_params_per_neuron {
+                return Err(NetError::Shape {
+                    what: "neuron parameters (n_out × P)",
+                    expected: l.n_out * n_params_per_neuron,
+                    got: l.neuron_params.len(),
+                });
+            }
+            if let Some((index, &value)) =
+                l.weights.iter().enumerate().find(|(_, v)| !v.is_finite())
+            {
+                return Err(NetError::NonFiniteParameter {
+                    layer: k,
+                    what: "weights",
+                    index,
+                    value,
+                });
+            }
+            if let Some((index, &value)) = l
+                .neuron_params
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                let what = param_names
+                    .get(index % n_params_per_neuron.max(1))
+                    .copied()
+                    .unwrap_or("neuron parameter");
+                return Err(NetError::NonFiniteParameter {
+                    layer: k,
+                    what,
+                    index,
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_sizes(sizes: &[usize]) -> Result<(), NetError> {
+    if sizes.len() < 2 {
+        return Err(NetError::Architecture {
+            reason: "need the input size and at least one layer",
+            sizes: sizes.to_vec(),
+        });
+    }
+    if sizes.contains(&0) {
+        return Err(NetError::Architecture {
+            reason: "every layer needs at least one neuron and one input",
+            sizes: sizes.to_vec(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Spike trains of several channels in one flat buffer.
+
+use crate::NetError;
+use serde::{Deserialize, Serialize};
+
+/// Spike times of `n` channels (input channels or neurons of a layer), stored
+/// flat: channel `c` owns `times[offsets[c]..offsets[c + 1]]`, sorted.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::SpikeTrains;
+///
+/// let s = SpikeTrains::from_trains(&[vec![1.0, 2.0], vec![], vec![0.5]]).unwrap();
+/// assert_eq!(s.n_channels(), 3);
+/// assert_eq!(s.channel(0), &[1.0, 2.0]);
+/// assert_eq!(s.first_spikes(), vec![1.0, f64::INFINITY, 0.5]);
+/// assert!(SpikeTrains::from_trains(&[vec![2.0, 1.0]]).is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpikeTrains {
+    times: Vec<f64>,
+    offsets: Vec<usize>,
+}
+
+impl SpikeTrains {
+    /// No channels.
+    pub fn new() -> Self {
+        SpikeTrains {
+            times: Vec::new(),
+            offsets: vec![0],
+        }
+    }
+
+    /// One spike per channel at the given times (the usual latency-coded
+    /// input); errors name the first invalid time.
+    pub fn from_times(times: &[f64]) -> Result<Self, NetError> {
+        let mut s = SpikeTrains::new();
+        for &t in times {
+            s.push_channel(&[t]);
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Channels with the given spike trains; errors name the first invalid or
+    /// out-of-order time.
+    pub fn from_trains(trains: &[Vec<f64>]) -> Result<Self, NetError> {
+        let mut s = SpikeTrains::new();
+        for t in trains {
+            s.push_channel(t);
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks every time is finite, `>= 0` and sorted within its channel.
+    pub fn validate(&self) -> Result<(), NetError> {
+        for c in 0..self.n_channels() {
+            let mut previous = 0.0;
+            for (index, &time) in self.channel(c).iter().enumerate() {
+                if !(time.is_finite() && time >= 0.0) {
+                    return Err(NetError::InvalidInputTime {
+                        channel: c,
+                        index,
+                        time,
+                    });
+                }
+                if time < previous {
+                    return Err(NetError::UnsortedInput {
+                        channel: c,
+                        index,
+                        time,
+                        previous,
+                    });
+                }
+                previous = time;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every channel, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.times.clear();
+        self.offsets.clear();
+        self.offsets.push(0);
+    }
+
+    /// Appends a channel.
+    pub fn push_channel(&mut self, times: &[f64]) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.times.extend_from_slice(times);
+        self.offsets.push(self.times.len());
+    }
+
+    /// Number of channels.
+    pub fn n_channels(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Total number of spikes.
+    pub fn n_spikes(&self) -> usize {
+        self.times.len()
+    }
+
+    /// The spike times of channel `c` (empty if `c` is out of range).
+    pub fn channel(&self, c: usize) -> &[f64] {
+        match (self.offsets.get(c), self.offsets.get(c + 1)) {
+            (Some(&a), Some(&b)) => &self.times[a..b],
+            _ => &[],
+        }
+    }
+
+    /// Offset of channel `c`'s first spike in the flat buffer.
+    pub fn offset(&self, c: usize) -> usize {
+        self.offsets[c]
+    }
+
+    /// All spike times, channel after channel.
+    pub fn flat(&self) -> &[f64] {
+        &self.times
+    }
+
+    /// First spike time of every channel, `∞` for a silent one.
+    pub fn first_spikes(&self) -> Vec<f64> {
+        (0..self.n_channels())
+            .map(|c| self.channel(c).first().copied().unwrap_or(f64::INFINITY))
+            .collect()
+    }
+
+    /// The spike trains as nested vectors.
+    pub fn to_trains(&self) -> Vec<Vec<f64>> {
+        (0..self.n_channels())
+            .map(|c| self.channel(c).to_vec())
+            .collect()
+    }
+}

@@ -1,0 +1,211 @@
+//! Network gradients against finite differences on random small nets, and
+//! batch properties.
+
+use evnn_net::{
+    gradcheck, FeedForward, GradCheckOptions, GradCheckReport, InitConfig, NetworkParams,
+    SpikeTrains, TtfsLoss,
+};
+use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, SolverOptions};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+/// A loss on every output spike: `L = Σ_j Σ_k c_{j,k} t_{j,k}` with fixed
+/// pseudo-random coefficients, so that every spike of every neuron carries a
+/// sensitivity (not only first spikes).
+fn all_spikes_loss(out: &SpikeTrains) -> (f64, Vec<f64>) {
+    let c: Vec<f64> = (0..out.n_spikes())
+        .map(|i| ((i * 7 + 3) % 11) as f64 / 11.0 - 0.4)
+        .collect();
+    (out.flat().iter().zip(&c).map(|(t, c)| t * c).sum(), c)
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    sizes: Vec<usize>,
+    seed: u64,
+    wmean: f64,
+    input: Vec<f64>,
+}
+
+fn case_strategy(max_width: usize, wmean: std::ops::Range<f64>) -> impl Strategy<Value = Case> {
+    (1usize..=3, 1usize..=4)
+        .prop_flat_map(move |(n_layers, n_in)| {
+            (
+                prop::collection::vec(1usize..=max_width, n_layers),
+                any::<u64>(),
+                wmean.clone(),
+                prop::collection::vec(0.0..10.0f64, n_in),
+            )
+        })
+        .prop_map(|(widths, seed, wmean, input)| {
+            let mut sizes = vec![input.len()];
+            sizes.extend(widths);
+            Case {
+                sizes,
+                seed,
+                wmean,
+                input,
+            }
+        })
+}
+
+fn run_case<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
+    net: &FeedForward<N, B>,
+    case: &Case,
+    wlim: f64,
+) -> Result<GradCheckReport, String> {
+    let init = InitConfig {
+        wmean: case.wmean,
+        wlim,
+        bmean: 0.0,
+        blim: 1.0,
+        ..InitConfig::default()
+    };
+    let params =
+        NetworkParams::init::<N>(&case.sizes, &init, case.seed).map_err(|e| e.to_string())?;
+    let input = SpikeTrains::from_times(&case.input).map_err(|e| e.to_string())?;
+    let report = gradcheck(
+        net,
+        &params,
+        &input,
+        &all_spikes_loss,
+        &GradCheckOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(f) = report.failures().first() {
+        return Err(format!(
+            "{f:?} ({} compared, {} skipped)",
+            report.compared(),
+            report.skipped()
+        ));
+    }
+    Ok(report)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/gradients.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// LIF with the closed-form backend and adjoint: exact to round-off.
+    #[test]
+    fn lif_network_gradients_match_finite_differences(case in case_strategy(6, 0.5..3.0)) {
+        let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+        let net = FeedForward::new(lif, &case.sizes, ClosedForm, SolverOptions::default(), 30.0).unwrap();
+        // Weights of both signs: U(wmean − wlim/2, wmean + wlim/2) with wlim > 2 wmean.
+        let r = run_case(&net, &case, 4.0 * case.wmean + 2.0);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    /// QIF with the diffsol backend and the numerical adjoint at tight
+    /// tolerance.
+    #[test]
+    fn qif_network_gradients_match_finite_differences(case in case_strategy(3, 2.0..12.0)) {
+        let qif = Qif::new(20.0, 5.0).unwrap();
+        let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
+        let net = FeedForward::new(qif, &case.sizes, DiffsolBackend::default(), opts, 30.0).unwrap();
+        let r = run_case(&net, &case, 4.0 * case.wmean);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+}
+
+/// Fixed nets with several spikes per neuron where the check must compare
+/// most entries (guards against a check that skips everything).
+#[test]
+fn fixed_nets_compare_most_entries() {
+    let case = Case {
+        sizes: vec![3, 6, 4, 2],
+        seed: 11,
+        wmean: 3.0,
+        input: vec![0.5, 2.0, 4.0],
+    };
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    let net =
+        FeedForward::new(lif, &case.sizes, ClosedForm, SolverOptions::default(), 30.0).unwrap();
+    let params = NetworkParams::init::<Lif>(
+        &case.sizes,
+        &InitConfig {
+            wmean: 3.0,
+            wlim: 14.0,
+            ..InitConfig::default()
+        },
+        11,
+    )
+    .unwrap();
+    let input = SpikeTrains::from_times(&case.input).unwrap();
+    let mut ws = net.workspace();
+    let mut trace = Default::default();
+    net.forward(&params, &input, &mut ws, &mut trace).unwrap();
+    let spikes: usize = trace.layers.iter().map(|l| l.outputs.n_spikes()).sum();
+    assert!(spikes >= 10, "the net must spike: {spikes} spikes");
+    let report = run_case(&net, &case, 14.0).unwrap();
+    assert!(
+        report.compared() * 10 >= report.entries.len() * 7,
+        "compared {} of {}",
+        report.compared(),
+        report.entries.len()
+    );
+}
+
+fn yinyang_like_batch(n: usize) -> (Vec<SpikeTrains>, Vec<usize>) {
+    let inputs = (0..n)
+        .map(|i| {
+            let x = (i as f64 * 0.37).fract();
+            let y = (i as f64 * 0.61).fract();
+            SpikeTrains::from_times(&[30.0 * x, 30.0 * y, 30.0 * (1.0 - x), 30.0 * (1.0 - y), 0.0])
+                .unwrap()
+        })
+        .collect();
+    let labels = (0..n).map(|i| i % 3).collect();
+    (inputs, labels)
+}
+
+/// The batch gradient is the sum of the per-sample gradients, and 1 and 2
+/// threads give bit-identical results.
+#[test]
+fn batch_gradient_is_sum_and_thread_count_independent() {
+    let sizes = [5, 8, 3];
+    let net = FeedForward::new(
+        Qif::default(),
+        &sizes,
+        DiffsolBackend::default(),
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap();
+    let params = NetworkParams::init::<Qif>(&sizes, &InitConfig::default(), 5).unwrap();
+    let (inputs, labels) = yinyang_like_batch(21);
+    let loss = TtfsLoss::default();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                net.batch_loss(&params, &inputs, &labels, &loss, true)
+                    .unwrap()
+            })
+    };
+    let one = run(1);
+    let two = run(2);
+    assert_eq!(one, two, "1 vs 2 threads");
+    // Sum of per-sample gradients, each from its own single-sample batch.
+    let mut total = params.zeros_like();
+    let mut loss_sum = 0.0;
+    for (x, &y) in inputs.iter().zip(&labels) {
+        let r = net
+            .batch_loss(&params, std::slice::from_ref(x), &[y], &loss, true)
+            .unwrap();
+        total.add_assign(r.grad.as_ref().unwrap());
+        loss_sum += r.loss_sum;
+    }
+    let g = one.grad.unwrap();
+    for (a, b) in g.to_flat().iter().zip(total.to_flat()) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    assert!((one.loss_sum - loss_sum).abs() <= 1e-12 * loss_sum.abs());
+    assert!(g.to_flat().iter().any(|&v| v != 0.0));
+}
