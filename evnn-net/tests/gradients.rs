@@ -6,7 +6,7 @@ use evnn_net::{
     SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, SolverOptions};
+use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -108,7 +108,10 @@ proptest! {
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
         let net = FeedForward::new(qif, &case.sizes, DiffsolBackend::default(), opts, 30.0).unwrap();
         let r = run_case(&net, &case, 4.0 * case.wmean);
-        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+        prop_assert!(r.is_ok(), "diffsol: {}", r.unwrap_err());
+        let net = FeedForward::new(qif, &case.sizes, Dopri5Backend::default(), opts, 30.0).unwrap();
+        let r = run_case(&net, &case, 4.0 * case.wmean);
+        prop_assert!(r.is_ok(), "dopri5: {}", r.unwrap_err());
     }
 }
 

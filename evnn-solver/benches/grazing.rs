@@ -8,7 +8,9 @@
 mod common;
 
 use common::{grazing_inputs, grazing_lif, GRAZING_T_END};
-use evnn_solver::{Backend, ClosedForm, DiffsolBackend, EventSolver, NeuronTrace, SolverOptions};
+use evnn_solver::{
+    Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventSolver, NeuronTrace, SolverOptions,
+};
 use std::time::Instant;
 
 fn time_backend<B: Backend<evnn_neurons::Lif>>(
@@ -41,8 +43,24 @@ fn main() {
     let _ = time_backend(ClosedForm, &sets[..100.min(sets.len())]);
     let (us_exact, exact, _) = time_backend(ClosedForm, &sets);
     let (us_rk, rk, rk_steps) = time_backend(DiffsolBackend::default(), &sets);
+    let (us_dp, dp, dp_steps) = time_backend(Dopri5Backend::default(), &sets);
+    let (rk_missed, rk_extra, rk_worst) = compare(&exact, &rk);
+    let (dp_missed, dp_extra, dp_worst) = compare(&exact, &dp);
+    let total: usize = exact.iter().map(Vec::len).sum();
+    println!(
+        "{{\"runs\": {n}, \"spikes\": {total}, \"closed_form_us_per_run\": {us_exact:.3}, \
+         \"diffsol\": {{\"missed\": {rk_missed}, \"extra\": {rk_extra}, \"max_spike_time_error\": {rk_worst:e}, \"us_per_run\": {us_rk:.3}, \"steps_per_run\": {:.1}}}, \
+         \"dopri5\": {{\"missed\": {dp_missed}, \"extra\": {dp_extra}, \"max_spike_time_error\": {dp_worst:e}, \"us_per_run\": {us_dp:.3}, \"steps_per_run\": {:.1}}}}}",
+        rk_steps as f64 / n as f64,
+        dp_steps as f64 / n as f64
+    );
+}
+
+/// Missed spikes, extra spikes and the largest spike-time error of `got`
+/// against `exact`.
+fn compare(exact: &[Vec<f64>], got: &[Vec<f64>]) -> (usize, usize, f64) {
     let (mut missed, mut extra, mut worst) = (0usize, 0usize, 0.0f64);
-    for (a, b) in exact.iter().zip(&rk) {
+    for (a, b) in exact.iter().zip(got) {
         if b.len() < a.len() {
             missed += a.len() - b.len();
         } else if b.len() > a.len() {
@@ -53,11 +71,5 @@ fn main() {
             }
         }
     }
-    let total: usize = exact.iter().map(Vec::len).sum();
-    println!(
-        "{{\"runs\": {n}, \"spikes\": {total}, \"missed\": {missed}, \"extra\": {extra}, \
-         \"max_spike_time_error\": {worst:e}, \"closed_form_us_per_run\": {us_exact:.3}, \
-         \"diffsol_us_per_run\": {us_rk:.3}, \"diffsol_steps_per_run\": {:.1}}}",
-        rk_steps as f64 / n as f64
-    );
+    (missed, extra, worst)
 }

@@ -9,8 +9,8 @@ use crate::SolverError;
 
 // Dormand & Prince, J. Comput. Appl. Math. 6 (1980); Hairer, Nørsett &
 // Wanner, Solving ODEs I, table 5.2.
-const C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
-const A: [[f64; 6]; 7] = [
+pub(crate) const C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
+pub(crate) const A: [[f64; 6]; 7] = [
     [0.0; 6],
     [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
     [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
@@ -41,7 +41,7 @@ const A: [[f64; 6]; 7] = [
     ],
 ];
 /// `b − b̂`: fifth- minus fourth-order weights (error estimate).
-const E: [f64; 7] = [
+pub(crate) const E: [f64; 7] = [
     71.0 / 57600.0,
     0.0,
     -71.0 / 16695.0,

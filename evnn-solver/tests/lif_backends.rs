@@ -4,7 +4,7 @@ mod common;
 
 use common::{grazing_inputs, grazing_lif, max_spike_diff, GRAZING_T_END};
 use evnn_neurons::Lif;
-use evnn_solver::{ClosedForm, EventSolver, InputSpike, SolverOptions};
+use evnn_solver::{ClosedForm, Dopri5Backend, EventSolver, InputSpike, SolverOptions};
 use proptest::prelude::*;
 
 fn inputs_strategy() -> impl Strategy<Value = Vec<InputSpike>> {
@@ -40,7 +40,11 @@ proptest! {
         let opts = SolverOptions::default().with_tolerances(1e-12, 1e-12);
         let rk = EventSolver::diffsol(lif, opts).unwrap().simulate(&[bias], &inputs, t_end).unwrap();
         let err = max_spike_diff(&rk.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
-        prop_assert!(err <= 1e-9, "max spike-time error {err:e} > 1e-9; exact {:?}", exact.spikes);
+        prop_assert!(err <= 1e-9, "diffsol: max spike-time error {err:e} > 1e-9; exact {:?}", exact.spikes);
+        let dp = EventSolver::new(lif, Dopri5Backend::default(), opts).unwrap()
+            .simulate(&[bias], &inputs, t_end).unwrap();
+        let err = max_spike_diff(&dp.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
+        prop_assert!(err <= 1e-9, "dopri5: max spike-time error {err:e} > 1e-9; exact {:?}", exact.spikes);
     }
 
     /// At the default tolerance (1e-6) the spike-time error is bounded by the
@@ -67,10 +71,14 @@ proptest! {
             _ => None,
         }).collect();
         prop_assume!(slopes.iter().all(|&s| s > 1e-3 * scale / lif.tau_mem()));
-        let err = max_spike_diff(&rk.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
         let min_slope = slopes.iter().copied().fold(f64::INFINITY, f64::min);
         let bound = 100.0 * tol * scale / min_slope;
-        prop_assert!(err <= bound, "error {err:e} > bound {bound:e}");
+        let err = max_spike_diff(&rk.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
+        prop_assert!(err <= bound, "diffsol: error {err:e} > bound {bound:e}");
+        let dp = EventSolver::new(lif, Dopri5Backend::default(), SolverOptions::default()).unwrap()
+            .simulate(&[bias], &inputs, t_end).unwrap();
+        let err = max_spike_diff(&dp.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
+        prop_assert!(err <= bound, "dopri5: error {err:e} > bound {bound:e}");
     }
 }
 
@@ -106,6 +114,7 @@ fn grazing_slice_has_no_missed_or_extra_spikes() {
     let lif = grazing_lif();
     let mut exact = EventSolver::new(lif, ClosedForm, SolverOptions::default()).unwrap();
     let mut rk = EventSolver::diffsol(lif, SolverOptions::default()).unwrap();
+    let mut dp = EventSolver::new(lif, Dopri5Backend::default(), SolverOptions::default()).unwrap();
     let n = 3000;
     let mut total_spikes = 0;
     let mut worst: f64 = 0.0;
@@ -114,9 +123,12 @@ fn grazing_slice_has_no_missed_or_extra_spikes() {
         let a = exact.simulate(&[0.0], &inputs, GRAZING_T_END).unwrap();
         let b = rk.simulate(&[0.0], &inputs, GRAZING_T_END).unwrap();
         total_spikes += a.spikes.len();
-        match max_spike_diff(&b.spikes, &a.spikes) {
-            Ok(e) => worst = worst.max(e),
-            Err(msg) => panic!("run {index}: {msg}; inputs {inputs:?}"),
+        let c = dp.simulate(&[0.0], &inputs, GRAZING_T_END).unwrap();
+        for (name, got) in [("diffsol", &b), ("dopri5", &c)] {
+            match max_spike_diff(&got.spikes, &a.spikes) {
+                Ok(e) => worst = worst.max(e),
+                Err(msg) => panic!("{name}, run {index}: {msg}; inputs {inputs:?}"),
+            }
         }
     }
     assert!(

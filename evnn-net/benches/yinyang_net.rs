@@ -1,0 +1,94 @@
+//! Microseconds per sample for the Yin–Yang network (5-20-3), forward and
+//! forward + backward, QIF (diffsol and Dopri5 backends) and LIF (closed
+//! form), on one thread. `cargo bench -p evnn-net --bench yinyang_net`
+
+use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
+use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
+use std::time::Instant;
+
+fn samples(n: usize) -> Vec<SpikeTrains> {
+    (0..n)
+        .map(|i| {
+            let x = (i as f64 * 0.3719).fract();
+            let y = (i as f64 * 0.6113).fract();
+            SpikeTrains::from_times(&[30.0 * x, 30.0 * y, 30.0 * (1.0 - x), 30.0 * (1.0 - y), 0.0])
+                .unwrap()
+        })
+        .collect()
+}
+
+fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+    name: &str,
+    net: FeedForward<N, B>,
+    init: InitConfig,
+) {
+    let sizes = net.sizes().to_vec();
+    let params = NetworkParams::init::<N>(&sizes, &init, 0).unwrap();
+    let xs = samples(500);
+    let loss = TtfsLoss::default();
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    let mut spikes = 0;
+    let start = Instant::now();
+    for x in &xs {
+        net.forward(&params, x, &mut ws, &mut trace).unwrap();
+        spikes += trace
+            .layers
+            .iter()
+            .map(|l| l.outputs.n_spikes())
+            .sum::<usize>();
+    }
+    let fwd = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
+    let mut grad = params.zeros_like();
+    let start = Instant::now();
+    for (i, x) in xs.iter().enumerate() {
+        net.sample_loss(
+            &params,
+            x,
+            i % 3,
+            &loss,
+            &mut ws,
+            &mut trace,
+            Some(&mut grad),
+        )
+        .unwrap();
+    }
+    let both = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
+    println!(
+        "{{\"net\": \"{name}\", \"spikes_per_sample\": {:.1}, \"forward_us_per_sample\": {fwd:.1}, \"forward_backward_us_per_sample\": {both:.1}}}",
+        spikes as f64 / xs.len() as f64
+    );
+}
+
+fn main() {
+    let sizes = [5, 20, 3];
+    let opts = SolverOptions::default();
+    bench(
+        "QIF 5-20-3 diffsol",
+        FeedForward::new(
+            Qif::default(),
+            &sizes,
+            DiffsolBackend::default(),
+            opts,
+            30.0,
+        )
+        .unwrap(),
+        InitConfig::default(),
+    );
+    bench(
+        "QIF 5-20-3 dopri5",
+        FeedForward::new(Qif::default(), &sizes, Dopri5Backend::default(), opts, 30.0).unwrap(),
+        InitConfig::default(),
+    );
+    let lif = Lif::default();
+    bench(
+        "LIF 5-20-3 closed form",
+        FeedForward::new(lif, &sizes, ClosedForm, opts, 30.0).unwrap(),
+        InitConfig {
+            wmean: 1.5,
+            wlim: 3.0,
+            ..InitConfig::default()
+        },
+    );
+}

@@ -1,0 +1,276 @@
+//! A lean adaptive Dormand–Prince 5(4) backend on fixed-size states, with
+//! Hairer's fourth-order dense output, for any model.
+
+use crate::dopri5::{A, E};
+use crate::{
+    run_event_loop, Adjoint, Backend, InputSpike, NeuronTrace, RkAdjoint, SolverError,
+    SolverOptions, Stepper,
+};
+use evnn_neurons::{NeuronModel, StateVector};
+
+// Dense output coefficients of DOPRI5 (Hairer, Nørsett & Wanner, Solving
+// ODEs I, §II.6; the `contd5` routine of dopri5.f).
+const D: [f64; 7] = [
+    -12715105075.0 / 11282082432.0,
+    0.0,
+    87487479700.0 / 32700410799.0,
+    -10690763975.0 / 1880347072.0,
+    701980252875.0 / 199316789632.0,
+    -1453857185.0 / 822651844.0,
+    69997945.0 / 29380423.0,
+];
+
+/// Adaptive Dormand–Prince 5(4) on the model's fixed-size state: the same
+/// method family as diffsol's `tsit45`, without its per-step overhead (no
+/// heap allocation per step or per event). Event detection and refinement
+/// run on its dense output like for every backend; its [`Adjoint`] is the
+/// numerical [`RkAdjoint`].
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::Qif;
+/// use evnn_solver::{Dopri5Backend, EventSolver, InputSpike, SolverOptions};
+///
+/// let mut s = EventSolver::new(Qif::default(), Dopri5Backend::default(), SolverOptions::default())?;
+/// let t = s.simulate(&[0.0], &[InputSpike::new(0.0, 10.0)], 30.0)?;
+/// assert!(!t.spikes.is_empty());
+/// # Ok::<(), evnn_solver::SolverError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Dopri5Backend {
+    adjoint: RkAdjoint,
+}
+
+/// The [`Stepper`] of [`Dopri5Backend`].
+#[derive(Clone, Debug)]
+pub struct Dopri5Stepper<'m, N: NeuronModel> {
+    model: &'m N,
+    params: N::Params,
+    rtol: f64,
+    atol: f64,
+    t_prev: f64,
+    t: f64,
+    x: N::State,
+    dx: N::State,
+    /// Step size for the next attempt.
+    h: f64,
+    /// Length of the last accepted step (0 after a restart).
+    h_used: f64,
+    /// Dense output coefficients of the last step.
+    rcont: [N::State; 5],
+}
+
+impl<'m, N: NeuronModel> Dopri5Stepper<'m, N> {
+    /// A stepper at `(t0, x0)`; `h0 = 0` picks the first step size.
+    pub fn new(
+        model: &'m N,
+        params: N::Params,
+        options: &SolverOptions,
+        t0: f64,
+        x0: N::State,
+    ) -> Self {
+        let mut dx = N::State::zeros();
+        model.dynamics(&params, &x0, &mut dx);
+        Dopri5Stepper {
+            model,
+            params,
+            rtol: options.rtol,
+            atol: options.atol,
+            t_prev: t0,
+            t: t0,
+            x: x0,
+            dx,
+            h: options.h0,
+            h_used: 0.0,
+            rcont: [N::State::zeros(); 5],
+        }
+    }
+
+    fn initial_step(&self, span: f64) -> f64 {
+        let n = N::State::DIM.max(1) as f64;
+        let (mut d0, mut d1) = (0.0, 0.0);
+        for (y, f) in self.x.as_slice().iter().zip(self.dx.as_slice()) {
+            let sc = self.atol + self.rtol * y.abs();
+            d0 += (y / sc).powi(2);
+            d1 += (f / sc).powi(2);
+        }
+        let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
+        let h = if d0 < 1e-5 || d1 < 1e-5 {
+            1e-6
+        } else {
+            0.01 * d0 / d1
+        };
+        h.min(span)
+    }
+}
+
+impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
+    fn t(&self) -> f64 {
+        self.t
+    }
+    fn t_prev(&self) -> f64 {
+        self.t_prev
+    }
+    fn x(&self) -> &N::State {
+        &self.x
+    }
+    fn dx(&self) -> &N::State {
+        &self.dx
+    }
+
+    #[allow(clippy::needless_range_loop)]
+    fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
+        let span = t_stop - self.t;
+        if !(self.h > 0.0) {
+            self.h = self.initial_step(span);
+        }
+        let d = N::State::DIM;
+        let mut k = [N::State::zeros(); 7];
+        k[0] = self.dx;
+        let mut stage = N::State::zeros();
+        loop {
+            let remaining = t_stop - self.t;
+            let last = self.h >= remaining * (1.0 - 1e-12);
+            let h = if last { remaining } else { self.h };
+            for s in 1..7 {
+                for i in 0..d {
+                    let mut acc = 0.0;
+                    for j in 0..s {
+                        acc += A[s][j] * k[j].as_slice()[i];
+                    }
+                    stage.as_mut_slice()[i] = self.x.as_slice()[i] + h * acc;
+                }
+                let (before, after) = k.split_at_mut(s);
+                let _ = before;
+                self.model.dynamics(&self.params, &stage, &mut after[0]);
+            }
+            // `stage` now holds the fifth-order solution y₁ (row 7 of A).
+            let mut norm = 0.0;
+            for i in 0..d {
+                let mut e = 0.0;
+                for j in 0..7 {
+                    e += E[j] * k[j].as_slice()[i];
+                }
+                let sc = self.atol
+                    + self.rtol * self.x.as_slice()[i].abs().max(stage.as_slice()[i].abs());
+                let r = h * e / sc;
+                norm += r * r;
+            }
+            let norm = (norm / d.max(1) as f64).sqrt();
+            if !norm.is_finite() {
+                return Err(SolverError::NonFiniteState {
+                    t: self.t,
+                    state: stage.as_slice().to_vec(),
+                });
+            }
+            let factor = if norm == 0.0 {
+                5.0
+            } else {
+                (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
+            };
+            if norm <= 1.0 {
+                // Dense output.
+                for i in 0..d {
+                    let y0 = self.x.as_slice()[i];
+                    let y1 = stage.as_slice()[i];
+                    let dy = y1 - y0;
+                    let bspl = h * k[0].as_slice()[i] - dy;
+                    self.rcont[0].as_mut_slice()[i] = y0;
+                    self.rcont[1].as_mut_slice()[i] = dy;
+                    self.rcont[2].as_mut_slice()[i] = bspl;
+                    self.rcont[3].as_mut_slice()[i] = dy - h * k[6].as_slice()[i] - bspl;
+                    let mut acc = 0.0;
+                    for j in 0..7 {
+                        acc += D[j] * k[j].as_slice()[i];
+                    }
+                    self.rcont[4].as_mut_slice()[i] = h * acc;
+                }
+                self.t_prev = self.t;
+                self.t = if last { t_stop } else { self.t + h };
+                self.h_used = self.t - self.t_prev;
+                self.x = stage;
+                self.dx = k[6];
+                if !last {
+                    self.h = h * factor;
+                }
+                return Ok(());
+            }
+            self.h = h * factor.min(1.0);
+            if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
+                return Err(SolverError::StepSizeUnderflow {
+                    t: self.t,
+                    h: self.h,
+                });
+            }
+        }
+    }
+
+    fn interpolate(
+        &mut self,
+        t: f64,
+        x: &mut N::State,
+        dx: &mut N::State,
+    ) -> Result<(), SolverError> {
+        if self.h_used == 0.0 {
+            *x = self.x;
+            *dx = self.dx;
+            return Ok(());
+        }
+        let theta = ((t - self.t_prev) / self.h_used).clamp(0.0, 1.0);
+        let u = 1.0 - theta;
+        for i in 0..N::State::DIM {
+            let [a, b, c, d, e] = [0, 1, 2, 3, 4].map(|r| self.rcont[r].as_slice()[i]);
+            let inner = d + u * e;
+            let j = c + theta * inner;
+            let kk = b + u * j;
+            x.as_mut_slice()[i] = a + theta * kk;
+            let dj = inner - theta * e;
+            let dk = -j + u * dj;
+            dx.as_mut_slice()[i] = (kk + theta * dk) / self.h_used;
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError> {
+        self.t_prev = t;
+        self.t = t;
+        self.x = *x;
+        self.model.dynamics(&self.params, x, &mut self.dx);
+        self.h_used = 0.0;
+        Ok(())
+    }
+}
+
+impl<N: NeuronModel> Backend<N> for Dopri5Backend {
+    fn simulate(
+        &mut self,
+        model: &N,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        t_end: f64,
+        options: &SolverOptions,
+        trace: &mut NeuronTrace<N::State>,
+    ) -> Result<(), SolverError> {
+        let mut stepper = Dopri5Stepper::new(model, *params, options, 0.0, model.initial_state());
+        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
+    }
+}
+
+impl<N: NeuronModel> Adjoint<N> for Dopri5Backend {
+    fn propagate(
+        &mut self,
+        model: &N,
+        params: &N::Params,
+        t_a: f64,
+        x_a: &N::State,
+        t_b: f64,
+        x_b: &N::State,
+        lambda: &mut N::State,
+        mu: &mut N::Params,
+        options: &SolverOptions,
+    ) -> Result<(), SolverError> {
+        self.adjoint
+            .propagate(model, params, t_a, x_a, t_b, x_b, lambda, mu, options)
+    }
+}
