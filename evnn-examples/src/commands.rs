@@ -1,0 +1,684 @@
+//! The subcommands of the `evnn` program.
+
+use crate::experiment::{
+    accuracy, encode, train, with_net, EncodedSplit, EpochMetrics, ModelKind, Observer, Splits,
+    TrainConfig, TrainOutcome, WithNet,
+};
+use crate::model_file::{write_atomic, ModelFile};
+use crate::plots;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use evnn_data::YinYang;
+use evnn_net::{FeedForward, ForwardTrace, LossKind, NetworkParams, SpikeTrains};
+use evnn_neurons::NeuronModel;
+use evnn_optim::{AdamConfig, Optimizer};
+use evnn_solver::{Adjoint, Backend};
+use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train the Yin–Yang experiment (defaults: eventax's QIF 5-20-3 example).
+    Train(TrainArgs),
+    /// Accuracy of a saved model on a split: JSON {"accuracy", "n"}.
+    Eval(EvalArgs),
+    /// Spike times of every neuron of every layer for each input sample (JSON).
+    Simulate(SimulateArgs),
+    /// Loss and gradient (in the model file's layout) for labelled inputs (JSON).
+    Grad(SimulateArgs),
+    /// A Yin–Yang split: samples, labels and encoded spike times (JSON).
+    Data(DataArgs),
+    /// Throughput of the default experiment for 1 thread and all threads (JSON).
+    Bench(BenchArgs),
+    /// Simulate one LIF and one QIF neuron and print their spike times.
+    SimulateNeuron(crate::neuron_demo::NeuronArgs),
+}
+
+/// Runs a subcommand.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train(a) => run_train(a),
+        Command::Eval(a) => run_eval(a),
+        Command::Simulate(a) => run_simulate(a, false),
+        Command::Grad(a) => run_simulate(a, true),
+        Command::Data(a) => run_data(a),
+        Command::Bench(a) => run_bench(a),
+        Command::SimulateNeuron(a) => crate::neuron_demo::run(a),
+    }
+}
+
+/// A data split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitArg {
+    /// 5000 samples, seed 42.
+    Train,
+    /// 1000 samples, seed 41.
+    Validation,
+    /// 1000 samples, seed 40.
+    Test,
+}
+
+/// Options of `evnn train`; every flag overrides the config file.
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// JSON config file (the fields of `metrics.json`'s "config"); unknown fields are an error.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Neuron model.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Hidden layer widths, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Training epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples per batch.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Loss form.
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Seed of initialisation and shuffling.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Use only the first N training samples.
+    #[arg(long)]
+    pub train_size: Option<usize>,
+    /// Use only the first N validation samples.
+    #[arg(long)]
+    pub val_size: Option<usize>,
+    /// Use only the first N test samples.
+    #[arg(long)]
+    pub test_size: Option<usize>,
+    /// Output directory (default runs/yinyang-<seed>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+/// Loss form on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LossArg {
+    /// EventProp's TTFS cross-entropy (default).
+    Eventprop,
+    /// eventax's form (regulariser inside the log).
+    Eventax,
+}
+
+impl TrainArgs {
+    /// The effective configuration: defaults, then the file, then the flags.
+    pub fn config(&self) -> Result<TrainConfig> {
+        let mut c = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => TrainConfig::default(),
+        };
+        if let Some(v) = self.model {
+            c.model = v;
+        }
+        if let Some(v) = &self.hidden {
+            c.hidden = v.clone();
+        }
+        if let Some(v) = self.epochs {
+            c.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            c.batch_size = v;
+        }
+        if let Some(v) = self.lr {
+            c.lr = v;
+        }
+        if let Some(v) = self.loss {
+            c.loss = match v {
+                LossArg::Eventprop => LossKind::EventProp,
+                LossArg::Eventax => LossKind::Eventax,
+            };
+        }
+        if let Some(v) = self.seed {
+            c.seed = v;
+        }
+        if let Some(v) = self.threads {
+            c.threads = v;
+        }
+        if let Some(v) = self.train_size {
+            c.train_size = v;
+        }
+        if let Some(v) = self.val_size {
+            c.val_size = v;
+        }
+        if let Some(v) = self.test_size {
+            c.test_size = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Runs `f` on a rayon pool of `threads` workers (0 = all cores).
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    Ok(pool.install(f))
+}
+
+/// `metrics.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Metrics {
+    /// The effective configuration.
+    pub config: TrainConfig,
+    /// Per-epoch metrics.
+    pub epochs: Vec<EpochMetrics>,
+    /// Best validation accuracy (the saved model's).
+    pub best_val_acc: f64,
+    /// Epoch of the saved model (0: initial parameters).
+    pub best_epoch: usize,
+    /// Test accuracy of the saved model, evaluated once at the end.
+    pub test_acc: f64,
+    /// Seconds of the training loop.
+    pub train_seconds: f64,
+}
+
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    epochs: usize,
+}
+
+impl Observer for Progress {
+    fn batch(&mut self, epoch: usize, done: usize, total: usize, running_loss: f64) {
+        if let Some(bar) = &self.bar {
+            if done == 1 {
+                bar.reset();
+                bar.set_length(total as u64);
+                bar.set_prefix(format!("epoch {epoch}/{}", self.epochs));
+            }
+            bar.set_position(done as u64);
+            bar.set_message(format!("loss {running_loss:.4}"));
+        }
+    }
+    fn epoch(&mut self, m: &EpochMetrics) {
+        let line = format!(
+            "epoch {:>3}  train loss {:.4}  train acc {:.2}%  val acc {:.2}%  {:.2} s",
+            m.epoch,
+            m.train_loss,
+            100.0 * m.train_acc,
+            100.0 * m.val_acc,
+            m.seconds
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => println!("{line}"),
+        }
+    }
+}
+
+struct TrainJob<'a> {
+    config: &'a TrainConfig,
+    splits: &'a Splits,
+    observer: &'a mut Progress,
+}
+
+impl WithNet for TrainJob<'_> {
+    type Output = (TrainOutcome, Vec<Option<usize>>, Vec<Vec<f64>>);
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        let outcome = train(&net, self.config, self.splits, self.observer)?;
+        let test = &self.splits.test;
+        let r = net.batch_loss(
+            &outcome.params,
+            &test.inputs,
+            &test.labels,
+            &self.config.ttfs_loss(),
+            false,
+        )?;
+        let predicted = r
+            .first_spikes
+            .iter()
+            .map(|t| evnn_net::predict(t))
+            .collect();
+        Ok((outcome, predicted, r.first_spikes))
+    }
+}
+
+/// Checks early that `dir` can be created and written.
+fn prepare_out_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    let probe = dir.join(".evnn-write-test");
+    std::fs::write(&probe, b"ok")
+        .with_context(|| format!("output directory {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn run_train(args: TrainArgs) -> Result<()> {
+    let config = args.config()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/yinyang-{}", config.seed)));
+    prepare_out_dir(&out)?;
+    let splits = Splits::load(&config)?;
+    let bar = std::io::stdout().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(1);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} batches {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let mut progress = Progress {
+        bar,
+        epochs: config.epochs,
+    };
+    println!(
+        "training {:?} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
+        config.model,
+        config.sizes(),
+        config.epochs,
+        config.batch_size,
+        config.lr,
+        config.seed,
+        splits.train.inputs.len()
+    );
+    let (outcome, predicted, first_spikes) = in_pool(config.threads, || {
+        with_net(
+            &config,
+            TrainJob {
+                config: &config,
+                splits: &splits,
+                observer: &mut progress,
+            },
+        )
+    })??;
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
+    let metrics = Metrics {
+        config: config.clone(),
+        epochs: outcome.epochs.clone(),
+        best_val_acc: outcome.best_val_acc,
+        best_epoch: outcome.best_epoch,
+        test_acc: outcome.test_acc,
+        train_seconds: outcome.train_seconds,
+    };
+    write_atomic(
+        &out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", out.join("metrics.json").display()))?;
+    ModelFile::new(&config, &outcome.params).save(&out.join("model.json"))?;
+    if !args.no_plots {
+        plots::curves(&out.join("curves.png"), &outcome.epochs)?;
+        let xy: Vec<(f64, f64)> = splits.test.data.iter().map(|(f, _)| (f[0], f[1])).collect();
+        plots::decision_map(
+            &out.join("decision.png"),
+            &xy,
+            &splits.test.labels,
+            &predicted,
+        )?;
+        let k = first_spikes.len().min(12);
+        plots::output_spikes(
+            &out.join("spikes.png"),
+            &first_spikes[..k],
+            &splits.test.labels[..k],
+            config.t_max,
+        )?;
+    }
+    println!(
+        "best validation accuracy {:.2}% (epoch {}), test accuracy {:.2}%, {:.1} s; results in {}",
+        100.0 * outcome.best_val_acc,
+        outcome.best_epoch,
+        100.0 * outcome.test_acc,
+        outcome.train_seconds,
+        out.display()
+    );
+    Ok(())
+}
+
+/// Options of `evnn eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Model file written by `evnn train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Which split.
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: SplitArg,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+fn load_split(split: SplitArg, t_max: f64) -> Result<EncodedSplit> {
+    let data = match split {
+        SplitArg::Train => YinYang::train()?,
+        SplitArg::Validation => YinYang::validation()?,
+        SplitArg::Test => YinYang::test()?,
+    };
+    let n = data.len();
+    encode(data, n, t_max)
+}
+
+struct EvalJob<'a> {
+    params: &'a NetworkParams,
+    split: &'a EncodedSplit,
+    config: &'a TrainConfig,
+}
+
+impl WithNet for EvalJob<'_> {
+    type Output = f64;
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<f64>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        accuracy(&net, self.params, self.split, &self.config.ttfs_loss())
+    }
+}
+
+fn run_eval(args: EvalArgs) -> Result<()> {
+    let file = ModelFile::load(&args.model)?;
+    let config = file.config();
+    let params = file.params();
+    let split = load_split(args.split, config.t_max)?;
+    let acc = in_pool(args.threads, || {
+        with_net(
+            &config,
+            EvalJob {
+                params: &params,
+                split: &split,
+                config: &config,
+            },
+        )
+    })??;
+    println!(
+        "{}",
+        serde_json::json!({"accuracy": acc, "n": split.labels.len()})
+    );
+    Ok(())
+}
+
+/// Options of `evnn simulate` and `evnn grad`.
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Model file written by `evnn train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Input file: {"inputs": [[t_0, ..., t_4], ...], "labels": [...]} (labels needed by `grad`).
+    #[arg(long)]
+    pub input: PathBuf,
+}
+
+/// The input file of `simulate` and `grad`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// One spike time per input channel and sample.
+    pub inputs: Vec<Vec<f64>>,
+    /// Class labels (required by `grad`).
+    #[serde(default)]
+    pub labels: Option<Vec<usize>>,
+}
+
+/// Output of `evnn simulate`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SimulateOutput {
+    /// Per sample, per layer, per neuron: spike times.
+    pub samples: Vec<Vec<Vec<Vec<f64>>>>,
+}
+
+/// Output of `evnn grad`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GradOutput {
+    /// Mean loss over the samples.
+    pub loss: f64,
+    /// Number of samples.
+    pub n: usize,
+    /// Gradient of the mean loss, in the model file's layout (`weights`
+    /// row-major `n_out × n_in`, `biases`).
+    pub gradient: Vec<crate::model_file::LayerSpec>,
+}
+
+struct SimJob<'a> {
+    params: &'a NetworkParams,
+    inputs: &'a [SpikeTrains],
+    labels: Option<&'a [usize]>,
+    config: &'a TrainConfig,
+}
+
+impl WithNet for SimJob<'_> {
+    type Output = serde_json::Value;
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<serde_json::Value>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        match self.labels {
+            None => {
+                let mut ws = net.workspace();
+                let mut trace = ForwardTrace::default();
+                let mut samples = Vec::with_capacity(self.inputs.len());
+                for (i, x) in self.inputs.iter().enumerate() {
+                    net.forward(self.params, x, &mut ws, &mut trace)
+                        .with_context(|| format!("sample {i}"))?;
+                    samples.push(trace.layers.iter().map(|l| l.outputs.to_trains()).collect());
+                }
+                Ok(serde_json::to_value(SimulateOutput { samples })?)
+            }
+            Some(labels) => {
+                let r = net.batch_loss(
+                    self.params,
+                    self.inputs,
+                    labels,
+                    &self.config.ttfs_loss(),
+                    true,
+                )?;
+                let mut grad = r.grad.clone().context("gradient")?;
+                grad.scale(1.0 / r.n.max(1) as f64);
+                let gradient = grad
+                    .layers
+                    .iter()
+                    .map(|l| crate::model_file::LayerSpec {
+                        n_in: l.n_in,
+                        n_out: l.n_out,
+                        weights: l.weights.clone(),
+                        biases: l.neuron_params.clone(),
+                    })
+                    .collect();
+                Ok(serde_json::to_value(GradOutput {
+                    loss: r.mean_loss(),
+                    n: r.n,
+                    gradient,
+                })?)
+            }
+        }
+    }
+}
+
+fn run_simulate(args: SimulateArgs, grad: bool) -> Result<()> {
+    let file = ModelFile::load(&args.model)?;
+    let config = file.config();
+    let params = file.params();
+    let text = std::fs::read_to_string(&args.input)
+        .with_context(|| format!("cannot read input file {}", args.input.display()))?;
+    let input: InputFile = serde_json::from_str(&text)
+        .with_context(|| format!("invalid input file {}", args.input.display()))?;
+    let inputs = input
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| SpikeTrains::from_times(t).with_context(|| format!("input sample {i}")))
+        .collect::<Result<Vec<_>>>()?;
+    let labels = if grad {
+        let labels = input
+            .labels
+            .as_deref()
+            .context("`grad` needs \"labels\" in the input file")?;
+        if labels.len() != inputs.len() {
+            bail!("{} labels for {} input samples", labels.len(), inputs.len());
+        }
+        if let Some(&l) = labels.iter().find(|&&l| l >= 3) {
+            bail!("label {l} out of range for 3 classes");
+        }
+        Some(labels)
+    } else {
+        None
+    };
+    let value = with_net(
+        &config,
+        SimJob {
+            params: &params,
+            inputs: &inputs,
+            labels,
+            config: &config,
+        },
+    )?;
+    println!("{}", serde_json::to_string(&value)?);
+    Ok(())
+}
+
+/// Options of `evnn data`.
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    /// Which split.
+    #[arg(long, value_enum, default_value = "train")]
+    pub split: SplitArg,
+}
+
+fn run_data(args: DataArgs) -> Result<()> {
+    let split = load_split(args.split, TrainConfig::default().t_max)?;
+    let features: Vec<&[f64]> = split.data.iter().map(|(f, _)| f).collect();
+    let inputs: Vec<Vec<f64>> = split.inputs.iter().map(|s| s.flat().to_vec()).collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "split": args.split,
+            "n": split.labels.len(),
+            "features": features,
+            "labels": split.labels,
+            "inputs": inputs,
+        })
+    );
+    Ok(())
+}
+
+/// Options of `evnn bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Neuron model.
+    #[arg(long, value_enum, default_value = "qif")]
+    pub model: ModelKind,
+    /// Training samples per measurement (the default epoch has 5000).
+    #[arg(long, default_value_t = 5000)]
+    pub samples: usize,
+}
+
+struct BenchJob<'a> {
+    config: &'a TrainConfig,
+    splits: &'a Splits,
+    threads: usize,
+}
+
+impl WithNet for BenchJob<'_> {
+    type Output = serde_json::Value;
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<serde_json::Value>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        let config = self.config;
+        let train = &self.splits.train;
+        let params = crate::experiment::init_params(config)?;
+        let loss = config.ttfs_loss();
+        in_pool(self.threads, || -> Result<serde_json::Value> {
+            let t = Instant::now();
+            net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
+            let forward = train.inputs.len() as f64 / t.elapsed().as_secs_f64();
+            // One epoch of training: batches of 256 with Adam updates.
+            let mut p = params.clone();
+            let mut flat = p.to_flat();
+            let mut adam = AdamConfig::default()
+                .with_learning_rate(config.lr)
+                .build::<f64>(flat.len())?;
+            let t = Instant::now();
+            for (xs, ys) in train
+                .inputs
+                .chunks(config.batch_size)
+                .zip(train.labels.chunks(config.batch_size))
+            {
+                let r = net.batch_loss(&p, xs, ys, &loss, true)?;
+                let mut g = r.grad.context("gradient")?.to_flat();
+                g.iter_mut().for_each(|v| *v /= r.n as f64);
+                adam.step(&mut flat, &g)?;
+                p.set_flat(&flat)?;
+            }
+            let secs = t.elapsed().as_secs_f64();
+            Ok(serde_json::json!({
+                "threads": rayon::current_num_threads(),
+                "forward_samples_per_s": forward,
+                "train_samples_per_s": train.inputs.len() as f64 / secs,
+                "seconds_per_epoch": secs * 5000.0 / train.inputs.len() as f64,
+            }))
+        })?
+    }
+}
+
+fn run_bench(args: BenchArgs) -> Result<()> {
+    let config = TrainConfig {
+        model: args.model,
+        train_size: args.samples.clamp(1, 5000),
+        ..TrainConfig::default()
+    };
+    let splits = Splits::load(&config)?;
+    let mut runs = Vec::new();
+    let all = rayon::ThreadPoolBuilder::new()
+        .build()?
+        .current_num_threads();
+    for threads in [1, all] {
+        runs.push(with_net(
+            &config,
+            BenchJob {
+                config: &config,
+                splits: &splits,
+                threads,
+            },
+        )?);
+    }
+    let speedup = runs[0]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN)
+        / runs[1]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "experiment": format!("{:?} {:?}, batch {}", config.model, config.sizes(), config.batch_size),
+            "samples": config.train_size,
+            "runs": runs,
+            "speedup_all_threads_vs_1": speedup,
+        }))?
+    );
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! The Yin–Yang experiment: configuration, data, training loop, evaluation.
+
+use anyhow::{bail, Context, Result};
+use evnn_data::{batches, epoch_rng, Dataset, EncodingConfig, YinYang};
+use evnn_net::{
+    FanInScaling, FeedForward, InitConfig, LossKind, NetworkParams, SpikeTrains, TtfsLoss,
+};
+use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_optim::{Adam, AdamConfig, Optimizer};
+use evnn_solver::{Adjoint, Backend, ClosedForm, Dopri5Backend, SolverOptions};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Which neuron model the network uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Quadratic integrate-and-fire (phase form), Dormand–Prince backend.
+    Qif,
+    /// Leaky integrate-and-fire, closed-form backend.
+    Lif,
+}
+
+/// Every setting of a training run. Defaults are eventax's Yin–Yang
+/// experiment (DESIGN.md §7). Times in ms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Neuron model.
+    pub model: ModelKind,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// Membrane time constant.
+    pub tau_mem: f64,
+    /// Synaptic time constant.
+    pub tau_syn: f64,
+    /// LIF threshold.
+    pub theta: f64,
+    /// LIF reset potential.
+    pub v_reset: f64,
+    /// Input window and simulated interval `[0, t_max]`.
+    pub t_max: f64,
+    /// Weight and bias initialisation.
+    pub init: InitConfig,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// Training epochs.
+    pub epochs: usize,
+    /// Loss form.
+    pub loss: LossKind,
+    /// Seed of initialisation and shuffling (the data splits are the
+    /// standard Kriener et al. splits, independent of it).
+    pub seed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Relative and absolute solver tolerance.
+    pub tol: f64,
+    /// Training samples used (first `n` of the standard split, ≤ 5000).
+    pub train_size: usize,
+    /// Validation samples used (≤ 1000).
+    pub val_size: usize,
+    /// Test samples used (≤ 1000).
+    pub test_size: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelKind::Qif,
+            hidden: vec![20],
+            tau_mem: 20.0,
+            tau_syn: 5.0,
+            theta: 1.0,
+            v_reset: 0.0,
+            t_max: 30.0,
+            init: InitConfig {
+                wmean: 20.0,
+                wlim: 40.0,
+                bmean: 0.0,
+                blim: 1.0,
+                fan_in: FanInScaling::None,
+            },
+            lr: 0.05,
+            batch_size: 256,
+            epochs: 100,
+            loss: LossKind::EventProp,
+            seed: 0,
+            threads: 0,
+            tol: 1e-6,
+            train_size: 5000,
+            val_size: 1000,
+            test_size: 1000,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Layer sizes `[5, hidden..., 3]`.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut s = vec![5];
+        s.extend(&self.hidden);
+        s.push(3);
+        s
+    }
+
+    /// The loss.
+    pub fn ttfs_loss(&self) -> TtfsLoss {
+        TtfsLoss {
+            kind: self.loss,
+            t_max: self.t_max,
+            ..TtfsLoss::default()
+        }
+    }
+
+    /// Solver options.
+    pub fn solver_options(&self) -> SolverOptions {
+        SolverOptions::default().with_tolerances(self.tol, self.tol)
+    }
+
+    /// Checks what the libraries do not check themselves.
+    pub fn validate(&self) -> Result<()> {
+        if self.hidden.contains(&0) {
+            bail!("hidden layer widths must be > 0, got {:?}", self.hidden);
+        }
+        if self.batch_size == 0 {
+            bail!("batch_size must be > 0");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("lr must be finite and > 0, got {}", self.lr);
+        }
+        if !(self.t_max.is_finite() && self.t_max > 0.0) {
+            bail!("t_max must be finite and > 0, got {}", self.t_max);
+        }
+        for (name, n, max) in [
+            ("train_size", self.train_size, 5000),
+            ("val_size", self.val_size, 1000),
+            ("test_size", self.test_size, 1000),
+        ] {
+            if n == 0 || n > max {
+                bail!("{name} must be in 1..={max}, got {n}");
+            }
+        }
+        self.init.validate()?;
+        self.ttfs_loss().validate()?;
+        self.solver_options().validate()?;
+        Ok(())
+    }
+}
+
+/// One split, encoded as input spike trains.
+#[derive(Clone, Debug)]
+pub struct EncodedSplit {
+    /// The samples' features `(x, y, 1−x, 1−y)`.
+    pub data: Dataset,
+    /// Input spikes of every sample.
+    pub inputs: Vec<SpikeTrains>,
+    /// Labels.
+    pub labels: Vec<usize>,
+}
+
+/// Encodes the first `n` samples of `data` with eventax's latency code.
+pub fn encode(data: Dataset, n: usize, t_max: f64) -> Result<EncodedSplit> {
+    let n = n.min(data.len());
+    let encoder = EncodingConfig::default().with_window(0.0, t_max).build()?;
+    let mut inputs = Vec::with_capacity(n);
+    let mut times = vec![0.0; encoder.n_channels(data.n_features())];
+    let mut features = Vec::with_capacity(n * data.n_features());
+    for i in 0..n {
+        let f = data.features(i).context("sample index")?;
+        features.extend_from_slice(f);
+        encoder.encode_into(f, &mut times)?;
+        inputs.push(SpikeTrains::from_times(&times)?);
+    }
+    let labels = data.labels()[..n].to_vec();
+    let data = Dataset::new(
+        features,
+        data.n_features(),
+        labels.clone(),
+        data.n_classes(),
+    )?;
+    Ok(EncodedSplit {
+        data,
+        inputs,
+        labels,
+    })
+}
+
+/// The three standard splits.
+pub struct Splits {
+    /// Training split (seed 42).
+    pub train: EncodedSplit,
+    /// Validation split (seed 41).
+    pub validation: EncodedSplit,
+    /// Test split (seed 40).
+    pub test: EncodedSplit,
+}
+
+impl Splits {
+    /// Generates and encodes the standard Kriener et al. splits.
+    pub fn load(config: &TrainConfig) -> Result<Self> {
+        Ok(Splits {
+            train: encode(YinYang::train()?, config.train_size, config.t_max)?,
+            validation: encode(YinYang::validation()?, config.val_size, config.t_max)?,
+            test: encode(YinYang::test()?, config.test_size, config.t_max)?,
+        })
+    }
+}
+
+/// Metrics of one epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training loss over the epoch (each batch evaluated before its
+    /// update).
+    pub train_loss: f64,
+    /// Training accuracy over the epoch (same convention).
+    pub train_acc: f64,
+    /// Validation accuracy after the epoch.
+    pub val_acc: f64,
+    /// Wall-clock seconds of the epoch (training and validation).
+    pub seconds: f64,
+}
+
+/// Result of a training run.
+#[derive(Clone, Debug)]
+pub struct TrainOutcome {
+    /// Per-epoch metrics.
+    pub epochs: Vec<EpochMetrics>,
+    /// Best validation accuracy (the chosen model's).
+    pub best_val_acc: f64,
+    /// Epoch of the chosen model (0 = the initial parameters).
+    pub best_epoch: usize,
+    /// Test accuracy of the chosen model.
+    pub test_acc: f64,
+    /// Wall-clock seconds of the whole training loop.
+    pub train_seconds: f64,
+    /// The chosen parameters.
+    pub params: NetworkParams,
+}
+
+/// Callbacks of the training loop (per batch and per epoch).
+pub trait Observer {
+    /// A batch finished: `done` of `total` batches in this epoch, running
+    /// mean loss.
+    fn batch(&mut self, _epoch: usize, _done: usize, _total: usize, _running_loss: f64) {}
+    /// An epoch finished.
+    fn epoch(&mut self, _metrics: &EpochMetrics) {}
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Builds the network of `config` and runs `f` with it (static dispatch on
+/// the model kind).
+pub trait WithNet {
+    /// What `run` returns.
+    type Output;
+    /// Called with the concrete network.
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync;
+}
+
+/// Dispatches on the model kind.
+pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
+    let sizes = config.sizes();
+    let opts = config.solver_options();
+    match config.model {
+        ModelKind::Qif => {
+            let qif = Qif::new(config.tau_mem, config.tau_syn)?;
+            w.run(FeedForward::new(
+                qif,
+                &sizes,
+                Dopri5Backend::default(),
+                opts,
+                config.t_max,
+            )?)
+        }
+        ModelKind::Lif => {
+            let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
+            w.run(FeedForward::new(
+                lif,
+                &sizes,
+                ClosedForm,
+                opts,
+                config.t_max,
+            )?)
+        }
+    }
+}
+
+/// Initial parameters of `config`.
+pub fn init_params(config: &TrainConfig) -> Result<NetworkParams> {
+    let sizes = config.sizes();
+    Ok(match config.model {
+        ModelKind::Qif => NetworkParams::init::<Qif>(&sizes, &config.init, config.seed)?,
+        ModelKind::Lif => NetworkParams::init::<Lif>(&sizes, &config.init, config.seed)?,
+    })
+}
+
+/// Accuracy of `params` on a split.
+pub fn accuracy<N, B>(
+    net: &FeedForward<N, B>,
+    params: &NetworkParams,
+    split: &EncodedSplit,
+    loss: &TtfsLoss,
+) -> Result<f64>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    Ok(net
+        .batch_loss(params, &split.inputs, &split.labels, loss, false)?
+        .accuracy())
+}
+
+/// The training loop: Adam on the mean batch gradient, shuffled batches per
+/// epoch, validation after each epoch, the best-validation model evaluated
+/// once on the test split at the end.
+pub fn train<N, B>(
+    net: &FeedForward<N, B>,
+    config: &TrainConfig,
+    splits: &Splits,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    config.validate()?;
+    let loss = config.ttfs_loss();
+    let mut params = init_params(config)?;
+    let mut flat = params.to_flat();
+    let mut adam: Adam<f64> = AdamConfig::default()
+        .with_learning_rate(config.lr)
+        .build(flat.len())?;
+    let start = Instant::now();
+    let mut best_params = params.clone();
+    let mut best_val_acc = accuracy(net, &params, &splits.validation, &loss)?;
+    let mut best_epoch = 0;
+    let mut epochs = Vec::with_capacity(config.epochs);
+    let train = &splits.train;
+    let mut batch_inputs: Vec<SpikeTrains> = Vec::with_capacity(config.batch_size);
+    let mut batch_labels: Vec<usize> = Vec::with_capacity(config.batch_size);
+    for epoch in 1..=config.epochs {
+        let t0 = Instant::now();
+        let order = train
+            .data
+            .shuffled_indices(&mut epoch_rng(config.seed, epoch as u64));
+        let n_batches = order.len().div_ceil(config.batch_size);
+        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
+        for (b, batch) in batches(&order, config.batch_size)?.enumerate() {
+            batch_inputs.clear();
+            batch_labels.clear();
+            for &i in batch {
+                batch_inputs.push(train.inputs[i].clone());
+                batch_labels.push(train.labels[i]);
+            }
+            let r = net.batch_loss(&params, &batch_inputs, &batch_labels, &loss, true)?;
+            loss_sum += r.loss_sum;
+            correct += r.correct;
+            seen += r.n;
+            let mut grad = r.grad.context("batch gradient")?.to_flat();
+            let inv = 1.0 / r.n as f64;
+            grad.iter_mut().for_each(|g| *g *= inv);
+            adam.step(&mut flat, &grad)?;
+            params.set_flat(&flat)?;
+            observer.batch(epoch, b + 1, n_batches, loss_sum / seen as f64);
+        }
+        let val_acc = accuracy(net, &params, &splits.validation, &loss)?;
+        if val_acc > best_val_acc {
+            best_val_acc = val_acc;
+            best_epoch = epoch;
+            best_params = params.clone();
+        }
+        let m = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_acc: correct as f64 / seen.max(1) as f64,
+            val_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        observer.epoch(&m);
+        epochs.push(m);
+    }
+    let train_seconds = start.elapsed().as_secs_f64();
+    let test_acc = accuracy(net, &best_params, &splits.test, &loss)?;
+    Ok(TrainOutcome {
+        epochs,
+        best_val_acc,
+        best_epoch,
+        test_acc,
+        train_seconds,
+        params: best_params,
+    })
+}
