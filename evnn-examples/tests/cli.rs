@@ -1,0 +1,335 @@
+//! End-to-end tests of the `evnn` program: a seeded mini-training, its
+//! outputs, reproducibility, and agreement of `eval`, `simulate` and `grad`
+//! with the library.
+
+use evnn_examples::experiment::{accuracy, encode, with_net, TrainConfig, WithNet};
+use evnn_examples::model_file::ModelFile;
+use evnn_net::{FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
+use evnn_neurons::NeuronModel;
+use evnn_solver::{Adjoint, Backend};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn evnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_evnn"))
+        .args(args)
+        .output()
+        .expect("run evnn")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("evnn-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const MINI: &[&str] = &[
+    "train",
+    "--epochs",
+    "2",
+    "--train-size",
+    "48",
+    "--val-size",
+    "24",
+    "--test-size",
+    "24",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "6",
+    "--seed",
+    "3",
+];
+
+fn mini_train(out: &Path, extra: &[&str]) -> Value {
+    let mut args = MINI.to_vec();
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let o = evnn(&args);
+    assert!(
+        o.status.success(),
+        "train failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn strip_timings(mut m: Value) -> Value {
+    m.as_object_mut().unwrap().remove("train_seconds");
+    for e in m["epochs"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("seconds");
+    }
+    m
+}
+
+#[test]
+fn mini_training_writes_metrics_model_and_plots() {
+    let out = tmp("mini");
+    let m = mini_train(&out, &["--no-plots"]);
+    for key in [
+        "config",
+        "epochs",
+        "best_val_acc",
+        "test_acc",
+        "train_seconds",
+    ] {
+        assert!(m.get(key).is_some(), "metrics.json lacks {key}: {m}");
+    }
+    let epochs = m["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2);
+    for e in epochs {
+        for key in ["epoch", "train_loss", "train_acc", "val_acc", "seconds"] {
+            assert!(e.get(key).is_some(), "epoch entry lacks {key}");
+        }
+        assert!(e["train_loss"].as_f64().unwrap().is_finite());
+    }
+    let acc = m["test_acc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert_eq!(m["config"]["hidden"], serde_json::json!([6]));
+
+    // Model round trip: the saved model's predictions equal the library's.
+    let file = ModelFile::load(&out.join("model.json")).unwrap();
+    let config = file.config();
+    let test = encode(evnn_data::YinYang::test().unwrap(), 24, config.t_max).unwrap();
+    struct Acc<'a>(
+        &'a NetworkParams,
+        &'a evnn_examples::experiment::EncodedSplit,
+        &'a TrainConfig,
+    );
+    impl WithNet for Acc<'_> {
+        type Output = f64;
+        fn run<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+            self,
+            net: FeedForward<N, B>,
+        ) -> anyhow::Result<f64> {
+            accuracy(&net, self.0, self.1, &self.2.ttfs_loss())
+        }
+    }
+    let lib_acc = with_net(&config, Acc(&file.params(), &test, &config)).unwrap();
+    assert_eq!(
+        lib_acc, acc,
+        "saved model must reproduce the reported test accuracy"
+    );
+}
+
+#[test]
+fn plots_are_png_files() {
+    let out = tmp("plots");
+    let mut args = MINI.to_vec();
+    args[2] = "1";
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let o = evnn(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in ["curves.png", "decision.png", "spikes.png"] {
+        let bytes = std::fs::read(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(bytes.len() > 1000, "{name} is too small");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name} is not a PNG");
+    }
+}
+
+#[test]
+fn seeded_runs_are_bit_identical_for_any_thread_count() {
+    let a = tmp("repro-a");
+    let b = tmp("repro-b");
+    let ma = mini_train(&a, &["--no-plots", "--threads", "1"]);
+    let mb = mini_train(&b, &["--no-plots", "--threads", "2"]);
+    let (mut ma, mut mb) = (strip_timings(ma), strip_timings(mb));
+    ma["config"].as_object_mut().unwrap().remove("threads");
+    mb["config"].as_object_mut().unwrap().remove("threads");
+    assert_eq!(ma, mb);
+    assert_eq!(
+        std::fs::read(a.join("model.json")).unwrap(),
+        std::fs::read(b.join("model.json")).unwrap()
+    );
+}
+
+#[test]
+fn eval_simulate_and_grad_agree_with_the_library() {
+    let out = tmp("agree");
+    mini_train(&out, &["--no-plots"]);
+    let model = out.join("model.json");
+    let file = ModelFile::load(&model).unwrap();
+    let config = file.config();
+    let params = file.params();
+
+    // eval
+    let o = evnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--split",
+        "validation",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n"], 1000);
+    let val = encode(
+        evnn_data::YinYang::validation().unwrap(),
+        1000,
+        config.t_max,
+    )
+    .unwrap();
+
+    struct Check<'a> {
+        params: &'a NetworkParams,
+        val: &'a evnn_examples::experiment::EncodedSplit,
+        config: &'a TrainConfig,
+        inputs: &'a [SpikeTrains],
+        labels: &'a [usize],
+    }
+    impl WithNet for Check<'_> {
+        type Output = (f64, Vec<Vec<Vec<Vec<f64>>>>, f64, Vec<f64>);
+        fn run<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+            self,
+            net: FeedForward<N, B>,
+        ) -> anyhow::Result<Self::Output> {
+            let acc = accuracy(&net, self.params, self.val, &self.config.ttfs_loss())?;
+            let mut ws = net.workspace();
+            let mut trace = ForwardTrace::default();
+            let mut sims = Vec::new();
+            for x in self.inputs {
+                net.forward(self.params, x, &mut ws, &mut trace)?;
+                sims.push(trace.layers.iter().map(|l| l.outputs.to_trains()).collect());
+            }
+            let r = net.batch_loss(
+                self.params,
+                self.inputs,
+                self.labels,
+                &self.config.ttfs_loss(),
+                true,
+            )?;
+            let mut g = r.grad.clone().unwrap();
+            g.scale(1.0 / r.n as f64);
+            Ok((acc, sims, r.mean_loss(), g.to_flat()))
+        }
+    }
+    let times = [
+        [3.0, 21.0, 27.0, 9.0, 0.0],
+        [15.0, 12.0, 15.0, 18.0, 0.0],
+        [6.0, 6.0, 24.0, 24.0, 0.0],
+    ];
+    let inputs: Vec<SpikeTrains> = times
+        .iter()
+        .map(|t| SpikeTrains::from_times(t).unwrap())
+        .collect();
+    let labels = [0usize, 2, 1];
+    let (acc, sims, loss, grad) = with_net(
+        &config,
+        Check {
+            params: &params,
+            val: &val,
+            config: &config,
+            inputs: &inputs,
+            labels: &labels,
+        },
+    )
+    .unwrap();
+    assert_eq!(v["accuracy"].as_f64().unwrap(), acc);
+
+    // simulate
+    let input_file = out.join("inputs.json");
+    std::fs::write(
+        &input_file,
+        serde_json::json!({"inputs": times, "labels": labels}).to_string(),
+    )
+    .unwrap();
+    let o = evnn(&[
+        "simulate",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input_file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["samples"], serde_json::to_value(&sims).unwrap());
+
+    // grad
+    let o = evnn(&[
+        "grad",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input_file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["loss"].as_f64().unwrap(), loss);
+    let mut flat = Vec::new();
+    for l in v["gradient"].as_array().unwrap() {
+        for key in ["weights", "biases"] {
+            flat.extend(
+                l[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap()),
+            );
+        }
+    }
+    assert_eq!(flat, grad);
+}
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "`{needle}` not in: {err}");
+    assert!(!err.contains("backtrace"), "{err}");
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let d = tmp("bad");
+    let cfg = d.join("cfg.json");
+    std::fs::write(&cfg, r#"{"epochs": 1, "learning_rate": 0.1}"#).unwrap();
+    assert_one_line_error(
+        &evnn(&["train", "--config", cfg.to_str().unwrap()]),
+        "learning_rate",
+    );
+    std::fs::write(&cfg, r#"{"epochs": "many"}"#).unwrap();
+    assert_one_line_error(
+        &evnn(&["train", "--config", cfg.to_str().unwrap()]),
+        "invalid config file",
+    );
+    let blocker = d.join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("sub");
+    assert_one_line_error(
+        &evnn(&["train", "--epochs", "1", "--out", out.to_str().unwrap()]),
+        "cannot create output directory",
+    );
+    let model = d.join("model.json");
+    std::fs::write(&model, "{\"format\": \"evnn-model\", \"version\": 1, ").unwrap();
+    assert_one_line_error(
+        &evnn(&["eval", "--model", model.to_str().unwrap()]),
+        "not a valid evnn model",
+    );
+    assert_one_line_error(
+        &evnn(&["simulate-neuron", "--inputs", "1:2,3"]),
+        "time:weight",
+    );
+    assert_one_line_error(&evnn(&["train", "--lr=-1"]), "lr");
+    assert_one_line_error(&evnn(&["train", "--lr", "-1"]), "-1");
+    assert_one_line_error(&evnn(&["train", "--model", "hh"]), "hh");
+    assert_one_line_error(&evnn(&["train", "--batch-size", "0"]), "batch_size");
+}
+
+#[test]
+fn simulate_neuron_reports_agreeing_backends() {
+    let o = evnn(&["simulate-neuron", "--json"]);
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lif = v["lif"]["closed_form"].as_array().unwrap();
+    assert!(!lif.is_empty());
+    assert!(v["lif"]["max_diff_dopri5"].as_f64().unwrap() < 1e-4);
+    assert!(!v["qif"]["dopri5"].as_array().unwrap().is_empty());
+}
