@@ -101,7 +101,7 @@ pub struct TrainArgs {
     /// Use only the first N test samples.
     #[arg(long)]
     pub test_size: Option<usize>,
-    /// Output directory (default runs/yinyang-<seed>).
+    /// Output directory (default `runs/yinyang-<seed>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Skip the PNG plots.
