@@ -40,8 +40,9 @@ pub struct TrainConfig {
     pub v_reset: f64,
     /// Input window and simulated interval `[0, t_max]`.
     pub t_max: f64,
-    /// Weight and bias initialisation.
-    pub init: InitConfig,
+    /// Weight and bias initialisation; `null` (the default) picks the
+    /// model's own ([`TrainConfig::init_config`]).
+    pub init: Option<InitConfig>,
     /// Adam learning rate.
     pub lr: f64,
     /// Samples per batch.
@@ -75,13 +76,7 @@ impl Default for TrainConfig {
             theta: 1.0,
             v_reset: 0.0,
             t_max: 30.0,
-            init: InitConfig {
-                wmean: 20.0,
-                wlim: 40.0,
-                bmean: 0.0,
-                blim: 1.0,
-                fan_in: FanInScaling::None,
-            },
+            init: None,
             lr: 0.05,
             batch_size: 256,
             epochs: 100,
@@ -97,6 +92,29 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The initialisation: the configured one, else eventax's QIF values
+    /// (`w ~ U(0, 40)`, `b ~ U(−0.5, 0.5)`) for QIF and, for LIF (threshold
+    /// 1, where one input of weight `w` lifts `v` by at most about
+    /// `0.16·w` with τ_mem 20, τ_syn 5), `w ~ U(0, 6)`, `b ~ U(−0.5, 0.5)`.
+    pub fn init_config(&self) -> InitConfig {
+        self.init.unwrap_or(match self.model {
+            ModelKind::Qif => InitConfig {
+                wmean: 20.0,
+                wlim: 40.0,
+                bmean: 0.0,
+                blim: 1.0,
+                fan_in: FanInScaling::None,
+            },
+            ModelKind::Lif => InitConfig {
+                wmean: 3.0,
+                wlim: 6.0,
+                bmean: 0.0,
+                blim: 1.0,
+                fan_in: FanInScaling::None,
+            },
+        })
+    }
+
     /// Layer sizes `[5, hidden..., 3]`.
     pub fn sizes(&self) -> Vec<usize> {
         let mut s = vec![5];
@@ -142,7 +160,7 @@ impl TrainConfig {
                 bail!("{name} must be in 1..={max}, got {n}");
             }
         }
-        self.init.validate()?;
+        self.init_config().validate()?;
         self.ttfs_loss().validate()?;
         self.solver_options().validate()?;
         Ok(())
@@ -298,8 +316,8 @@ pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
 pub fn init_params(config: &TrainConfig) -> Result<NetworkParams> {
     let sizes = config.sizes();
     Ok(match config.model {
-        ModelKind::Qif => NetworkParams::init::<Qif>(&sizes, &config.init, config.seed)?,
-        ModelKind::Lif => NetworkParams::init::<Lif>(&sizes, &config.init, config.seed)?,
+        ModelKind::Qif => NetworkParams::init::<Qif>(&sizes, &config.init_config(), config.seed)?,
+        ModelKind::Lif => NetworkParams::init::<Lif>(&sizes, &config.init_config(), config.seed)?,
     })
 }
 
