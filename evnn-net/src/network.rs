@@ -342,6 +342,24 @@ where
         grad: &mut NetworkParams,
         dl_dinput: &mut Vec<f64>,
     ) -> Result<(), NetError> {
+        self.backward_with_state(params, input, trace, dl_dt, None, ws, grad, dl_dinput)
+    }
+
+    /// Like [`backward`](Self::backward), for a loss that also depends on
+    /// the output neurons' final states: `dl_dx_end[j] = ∂L/∂x_j(t_end)` for
+    /// output neuron `j`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_with_state(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        trace: &ForwardTrace<N::State>,
+        dl_dt: &[f64],
+        dl_dx_end: Option<&[N::State]>,
+        ws: &mut Workspace<N, B>,
+        grad: &mut NetworkParams,
+        dl_dinput: &mut Vec<f64>,
+    ) -> Result<(), NetError> {
         let n_layers = self.models.len();
         if trace.layers.len() != n_layers {
             return Err(NetError::Shape {
@@ -371,6 +389,27 @@ where
                 value,
             });
         }
+        if let Some(d) = dl_dx_end {
+            if d.len() != self.n_outputs() {
+                return Err(NetError::Shape {
+                    what: "dL/dx(T) (one state per output neuron)",
+                    expected: self.n_outputs(),
+                    got: d.len(),
+                });
+            }
+            if let Some((index, value)) = d
+                .iter()
+                .flat_map(|x| x.as_slice().iter().copied())
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                return Err(NetError::NonFinite {
+                    what: "dL/dx(T)",
+                    index,
+                    value,
+                });
+            }
+        }
         let np = N::Params::DIM;
         let zero = N::State::zeros();
         ws.current.clear();
@@ -388,7 +427,11 @@ where
             for (j, neuron) in lt.neurons.iter().enumerate() {
                 let start = lt.outputs.offset(j);
                 let dl = &ws.current[start..start + neuron.spikes.len()];
-                if dl.iter().all(|&v| v == 0.0) {
+                let dx_end = match dl_dx_end {
+                    Some(d) if layer == n_layers - 1 => &d[j],
+                    _ => &zero,
+                };
+                if dl.iter().all(|&v| v == 0.0) && dx_end.as_slice().iter().all(|&v| v == 0.0) {
                     continue;
                 }
                 Self::fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
@@ -400,7 +443,7 @@ where
                     &ws.inputs,
                     neuron,
                     dl,
-                    &zero,
+                    dx_end,
                     &self.options,
                     &mut ws.grad,
                 )

@@ -2,8 +2,8 @@
 //! batch properties.
 
 use evnn_net::{
-    gradcheck, FeedForward, GradCheckOptions, GradCheckReport, InitConfig, NetworkParams,
-    SpikeTrains, TtfsLoss,
+    gradcheck, FeedForward, ForwardTrace, GradCheckOptions, GradCheckReport, InitConfig,
+    NetworkParams, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
@@ -219,4 +219,69 @@ fn batch_gradient_is_sum_and_thread_count_independent() {
     }
     assert!((one.loss_sum - loss_sum).abs() <= 1e-12 * loss_sum.abs());
     assert!(g.to_flat().iter().any(|&v| v != 0.0));
+}
+
+/// A loss on the output neurons' final states, `L = Σ_j d_j · x_j(T)`:
+/// `backward_with_state` matches central differences of the forward pass.
+#[test]
+fn final_state_loss_gradient_matches_finite_differences() {
+    let sizes = [2, 3, 2];
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    let net = FeedForward::new(lif, &sizes, ClosedForm, SolverOptions::default(), 30.0).unwrap();
+    let init = InitConfig {
+        wmean: 3.0,
+        wlim: 8.0,
+        ..InitConfig::default()
+    };
+    let params = NetworkParams::init::<Lif>(&sizes, &init, 4).unwrap();
+    let input = SpikeTrains::from_times(&[1.0, 3.0]).unwrap();
+    let d = [[0.7, -0.2], [0.3, 0.5]];
+    let mut ws = net.workspace();
+    let loss = |p: &NetworkParams, ws: &mut evnn_net::Workspace<Lif, ClosedForm>| {
+        let mut t = ForwardTrace::default();
+        net.forward(p, &input, ws, &mut t).unwrap();
+        let out = &t.layers[1].neurons;
+        (0..2)
+            .map(|j| d[j][0] * out[j].x_end[0] + d[j][1] * out[j].x_end[1])
+            .sum::<f64>()
+    };
+    let mut trace = ForwardTrace::default();
+    net.forward(&params, &input, &mut ws, &mut trace).unwrap();
+    let n_out = trace.output().unwrap().n_spikes();
+    let mut grad = params.zeros_like();
+    let mut dl_dinput = Vec::new();
+    net.backward_with_state(
+        &params,
+        &input,
+        &trace,
+        &vec![0.0; n_out],
+        Some(&d),
+        &mut ws,
+        &mut grad,
+        &mut dl_dinput,
+    )
+    .unwrap();
+    let flat = params.to_flat();
+    let g = grad.to_flat();
+    assert!(g.iter().any(|&v| v != 0.0));
+    let h = 1e-6;
+    let mut compared = 0;
+    for k in 0..flat.len() {
+        let mut p = params.clone();
+        let mut v = flat.clone();
+        v[k] += h;
+        p.set_flat(&v).unwrap();
+        let lp = loss(&p, &mut ws);
+        v[k] -= 2.0 * h;
+        p.set_flat(&v).unwrap();
+        let lm = loss(&p, &mut ws);
+        let fd = (lp - lm) / (2.0 * h);
+        assert!(
+            (fd - g[k]).abs() <= 1e-6 * (1.0 + fd.abs()),
+            "entry {k}: adjoint {} vs fd {fd}",
+            g[k]
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, params.len());
 }
