@@ -140,17 +140,23 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     let mut tmp = N::State::zeros();
     let mut gx = N::State::zeros();
     for event in trace.events.iter().rev() {
-        adjoint.propagate(
-            model,
-            params,
-            event.t,
-            &event.x_plus,
-            t_b,
-            &x_b,
-            &mut lambda,
-            &mut grad.params,
-            options,
-        )?;
+        // The adjoint equation is linear and homogeneous in λ and the
+        // parameter integrand is λᵀ ∂f/∂p: a segment that ends with λ = 0
+        // contributes nothing, exactly, so it is skipped (typically every
+        // segment after a neuron's last spike that the loss depends on).
+        if lambda.as_slice().iter().any(|&v| v != 0.0) {
+            adjoint.propagate(
+                model,
+                params,
+                event.t,
+                &event.x_plus,
+                t_b,
+                &x_b,
+                &mut lambda,
+                &mut grad.params,
+                options,
+            )?;
+        }
         match event.kind {
             EventKind::Input { index } => {
                 if index >= n_inputs {
@@ -189,17 +195,19 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
         x_b = event.x_minus;
     }
     let x0 = model.initial_state();
-    adjoint.propagate(
-        model,
-        params,
-        0.0,
-        &x0,
-        t_b,
-        &x_b,
-        &mut lambda,
-        &mut grad.params,
-        options,
-    )?;
+    if lambda.as_slice().iter().any(|&v| v != 0.0) {
+        adjoint.propagate(
+            model,
+            params,
+            0.0,
+            &x0,
+            t_b,
+            &x_b,
+            &mut lambda,
+            &mut grad.params,
+            options,
+        )?;
+    }
     Ok(())
 }
 
