@@ -260,6 +260,23 @@ pub struct TrainOutcome {
 }
 
 /// Callbacks of the training loop (per batch and per epoch).
+///
+/// # Examples
+///
+/// ```
+/// use evnn_examples::experiment::{EpochMetrics, Observer};
+///
+/// /// Remembers the validation accuracy of every epoch.
+/// struct History(Vec<f64>);
+/// impl Observer for History {
+///     fn epoch(&mut self, m: &EpochMetrics) {
+///         self.0.push(m.val_acc);
+///     }
+/// }
+/// let mut h = History(Vec::new());
+/// h.epoch(&EpochMetrics { epoch: 1, train_loss: 1.0, train_acc: 0.5, val_acc: 0.6, seconds: 2.0 });
+/// assert_eq!(h.0, [0.6]);
+/// ```
 pub trait Observer {
     /// A batch finished: `done` of `total` batches in this epoch, running
     /// mean loss.
@@ -272,8 +289,34 @@ pub trait Observer {
 pub struct Silent;
 impl Observer for Silent {}
 
-/// Builds the network of `config` and runs `f` with it (static dispatch on
-/// the model kind).
+/// A job that needs the concrete network of a [`TrainConfig`]; [`with_net`]
+/// builds it and calls [`run`](WithNet::run) (static dispatch on the model
+/// kind).
+///
+/// # Examples
+///
+/// ```
+/// use evnn_examples::experiment::{with_net, ModelKind, TrainConfig, WithNet};
+/// use evnn_net::FeedForward;
+/// use evnn_neurons::NeuronModel;
+/// use evnn_solver::{Adjoint, Backend};
+///
+/// /// Counts the network's neurons.
+/// struct Count;
+/// impl WithNet for Count {
+///     type Output = usize;
+///     fn run<N, B>(self, net: FeedForward<N, B>) -> anyhow::Result<usize>
+///     where
+///         N: NeuronModel,
+///         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+///     {
+///         Ok(net.sizes()[1..].iter().sum())
+///     }
+/// }
+/// let config = TrainConfig { model: ModelKind::Lif, ..TrainConfig::default() };
+/// assert_eq!(with_net(&config, Count)?, 23);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub trait WithNet {
     /// What `run` returns.
     type Output;
