@@ -157,7 +157,9 @@ impl Lif {
         let (v0, i0) = (x0[0], x0[1]);
         let em = (-dt / self.tau_mem).exp();
         let i = i0 * (-dt / self.tau_syn).exp();
-        let v = b + (v0 - b) * em + i0 * em * self.syn_kernel(dt) / self.tau_mem;
+        // `em·K/τ_m` is at most about 1: multiply it into `i₀` last so a huge
+        // `i₀` cannot overflow an intermediate product.
+        let v = b + (v0 - b) * em + i0 * (em * self.syn_kernel(dt) / self.tau_mem);
         [v, i]
     }
 

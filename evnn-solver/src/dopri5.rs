@@ -214,11 +214,14 @@ impl Dopri5 {
             d1 += (fi / sc).powi(2);
         }
         let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
-        let h = if d0 < 1e-5 || d1 < 1e-5 {
+        // Tiny tolerances can overflow the scaled norms: fall back to a small
+        // first step rather than a zero or infinite one.
+        let h = if !(d0.is_finite() && d1.is_finite()) || d0 < 1e-5 || d1 < 1e-5 {
             1e-6
         } else {
             0.01 * d0 / d1
         };
+        let h = if h.is_finite() && h > 0.0 { h } else { 1e-6 };
         h.min(span)
     }
 }

@@ -96,11 +96,14 @@ impl<'m, N: NeuronModel> Dopri5Stepper<'m, N> {
             d1 += (f / sc).powi(2);
         }
         let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
-        let h = if d0 < 1e-5 || d1 < 1e-5 {
+        // Tiny tolerances can overflow the scaled norms: fall back to a small
+        // first step rather than a zero or infinite one.
+        let h = if !(d0.is_finite() && d1.is_finite()) || d0 < 1e-5 || d1 < 1e-5 {
             1e-6
         } else {
             0.01 * d0 / d1
         };
+        let h = if h.is_finite() && h > 0.0 { h } else { 1e-6 };
         h.min(span)
     }
 }
@@ -158,18 +161,22 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
                 norm += r * r;
             }
             let norm = (norm / d.max(1) as f64).sqrt();
-            if !norm.is_finite() {
+            if !stage.is_finite() || norm.is_nan() {
                 return Err(SolverError::NonFiniteState {
                     t: self.t,
                     state: stage.as_slice().to_vec(),
                 });
             }
+            // An infinite norm (error scaled by a tiny atol) is a rejection.
             let factor = if norm == 0.0 {
                 5.0
             } else {
                 (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
             };
             if norm <= 1.0 {
+                if !(h > 0.0) {
+                    return Err(SolverError::StepSizeUnderflow { t: self.t, h });
+                }
                 // Dense output.
                 for i in 0..d {
                     let y0 = self.x.as_slice()[i];

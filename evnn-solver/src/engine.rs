@@ -101,6 +101,7 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
                 });
             }
             stepper.restart(t, &x_plus)?;
+            check_finite(t, stepper.dx())?;
             trace.events.push(Event {
                 t,
                 kind: EventKind::Input { index: next_input },
@@ -143,6 +144,8 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
                 stepper.interpolate(t_spike, &mut x_minus, &mut scratch)?;
                 let mut f_minus = N::State::zeros();
                 model.dynamics(params, &x_minus, &mut f_minus);
+                check_finite(t_spike, &x_minus)?;
+                check_finite(t_spike, &f_minus)?;
                 let mut x_plus = x_minus;
                 model.reset(&mut x_plus);
                 let g = model.event(&x_plus);
