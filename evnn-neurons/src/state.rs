@@ -20,7 +20,9 @@ use std::fmt::Debug;
 /// assert_eq!(<[f64; 2] as StateVector>::DIM, 2);
 /// assert!(x.is_finite());
 /// ```
-pub trait StateVector: Copy + Debug + PartialEq + Send + Sync + 'static {
+pub trait StateVector:
+    Copy + Debug + PartialEq + Send + Sync + AsRef<[f64]> + AsMut<[f64]> + 'static
+{
     /// Number of components.
     const DIM: usize;
     /// The zero vector.

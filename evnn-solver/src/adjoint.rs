@@ -340,3 +340,38 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         Ok(())
     }
 }
+
+/// Implements [`Adjoint`] for a backend struct by delegating to its
+/// `adjoint: RkAdjoint` field (the numerical adjoint works for every model).
+macro_rules! delegate_rk_adjoint {
+    ($backend:ty) => {
+        impl<N: evnn_neurons::NeuronModel> $crate::Adjoint<N> for $backend {
+            fn propagate(
+                &mut self,
+                model: &N,
+                params: &N::Params,
+                t_a: f64,
+                x_a: &N::State,
+                t_b: f64,
+                x_b: &N::State,
+                lambda: &mut N::State,
+                mu: &mut N::Params,
+                options: &$crate::SolverOptions,
+            ) -> Result<(), $crate::SolverError> {
+                $crate::Adjoint::<N>::propagate(
+                    &mut self.adjoint,
+                    model,
+                    params,
+                    t_a,
+                    x_a,
+                    t_b,
+                    x_b,
+                    lambda,
+                    mu,
+                    options,
+                )
+            }
+        }
+    };
+}
+pub(crate) use delegate_rk_adjoint;

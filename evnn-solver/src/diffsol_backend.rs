@@ -1,9 +1,9 @@
 //! Backend on diffsol's explicit Runge–Kutta method `tsit45`, for any model.
 
+use crate::RkAdjoint;
 use crate::{
     run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
-use crate::{Adjoint, RkAdjoint};
 use diffsol::error::{DiffsolError, OdeSolverError};
 use diffsol::{
     NalgebraMat, NalgebraVec, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason,
@@ -19,30 +19,14 @@ use std::marker::PhantomData;
 /// changes at step ends. After every jump the state's derivative is
 /// recomputed, since the method reuses it as its first stage.
 ///
-/// Its [`Adjoint`] is the numerical [`RkAdjoint`] (checkpointed
+/// Its [`Adjoint`](crate::Adjoint) is the numerical [`RkAdjoint`] (checkpointed
 /// Dormand–Prince re-integration), which works for every model.
 #[derive(Clone, Debug, Default)]
 pub struct DiffsolBackend {
     adjoint: RkAdjoint,
 }
 
-impl<N: NeuronModel> Adjoint<N> for DiffsolBackend {
-    fn propagate(
-        &mut self,
-        model: &N,
-        params: &N::Params,
-        t_a: f64,
-        x_a: &N::State,
-        t_b: f64,
-        x_b: &N::State,
-        lambda: &mut N::State,
-        mu: &mut N::Params,
-        options: &SolverOptions,
-    ) -> Result<(), SolverError> {
-        self.adjoint
-            .propagate(model, params, t_a, x_a, t_b, x_b, lambda, mu, options)
-    }
-}
+crate::adjoint::delegate_rk_adjoint!(DiffsolBackend);
 
 fn backend_error(t: f64, e: DiffsolError) -> SolverError {
     match e {

@@ -9,7 +9,6 @@ use crate::SolverError;
 
 // Dormand & Prince, J. Comput. Appl. Math. 6 (1980); Hairer, Nørsett &
 // Wanner, Solving ODEs I, table 5.2.
-pub(crate) const C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
 pub(crate) const A: [[f64; 6]; 7] = [
     [0.0; 6],
     [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -51,6 +50,91 @@ pub(crate) const E: [f64; 7] = [
     -1.0 / 40.0,
 ];
 
+/// One Dormand–Prince attempt of step `h` from `y`, with `k[0] = f(y)`
+/// given: fills the stages `k[1..7]` (`k[6] = f(y_new)`, first-same-as-last),
+/// writes the fifth-order solution to `y_new` and returns the RMS error norm
+/// `|err_i| / (atol + rtol·max(|y_i|, |y_new_i|))`. Shared by [`Dopri5`]
+/// (slices) and the fixed-size [`Dopri5Stepper`](crate::Dopri5Stepper).
+#[allow(clippy::needless_range_loop)]
+#[inline]
+pub(crate) fn attempt<K, F>(
+    y: &[f64],
+    k: &mut [K; 7],
+    y_new: &mut [f64],
+    h: f64,
+    rtol: f64,
+    atol: f64,
+    mut f: F,
+) -> f64
+where
+    K: AsRef<[f64]> + AsMut<[f64]>,
+    F: FnMut(&[f64], &mut [f64]),
+{
+    let n = y.len();
+    for s in 1..7 {
+        // Stage values go through `y_new`; the last (row 7 of A, the
+        // fifth-order weights) is the solution itself.
+        for i in 0..n {
+            let mut acc = 0.0;
+            for j in 0..s {
+                acc += A[s][j] * k[j].as_ref()[i];
+            }
+            y_new[i] = y[i] + h * acc;
+        }
+        f(y_new, k[s].as_mut());
+    }
+    let mut norm = 0.0;
+    for i in 0..n {
+        let mut e = 0.0;
+        for j in 0..7 {
+            e += E[j] * k[j].as_ref()[i];
+        }
+        let sc = atol + rtol * y[i].abs().max(y_new[i].abs());
+        let r = h * e / sc;
+        norm += r * r;
+    }
+    (norm / n.max(1) as f64).sqrt()
+}
+
+/// The next step size after an attempt of size `h` with error `norm`:
+/// `h·clamp(0.9·norm^(−1/5), 0.2, 5)`, never growing after a rejection. An
+/// infinite norm (an error scaled by a tiny atol) shrinks by the maximum.
+#[inline]
+pub(crate) fn next_step(h: f64, norm: f64) -> f64 {
+    let factor = if norm == 0.0 {
+        5.0
+    } else {
+        (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
+    };
+    if norm <= 1.0 {
+        h * factor
+    } else {
+        h * factor.min(1.0)
+    }
+}
+
+/// Hairer's starting step heuristic (first-derivative part) for state `y`
+/// with derivative `f`, at most `span`.
+pub(crate) fn initial_step(y: &[f64], f: &[f64], rtol: f64, atol: f64, span: f64) -> f64 {
+    let n = y.len().max(1) as f64;
+    let (mut d0, mut d1) = (0.0, 0.0);
+    for (yi, fi) in y.iter().zip(f) {
+        let sc = atol + rtol * yi.abs();
+        d0 += (yi / sc).powi(2);
+        d1 += (fi / sc).powi(2);
+    }
+    let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
+    // Tiny tolerances can overflow the scaled norms: fall back to a small
+    // first step rather than a zero or infinite one.
+    let h = if !(d0.is_finite() && d1.is_finite()) || d0 < 1e-5 || d1 < 1e-5 {
+        1e-6
+    } else {
+        0.01 * d0 / d1
+    };
+    let h = if h.is_finite() && h > 0.0 { h } else { 1e-6 };
+    h.min(span)
+}
+
 /// Adaptive Dormand–Prince 5(4) with scratch buffers for one dimension.
 ///
 /// # Examples
@@ -72,7 +156,6 @@ pub(crate) const E: [f64; 7] = [
 #[derive(Clone, Debug)]
 pub struct Dopri5 {
     k: [Vec<f64>; 7],
-    stage: Vec<f64>,
     y_new: Vec<f64>,
     /// Accepted steps since construction.
     pub steps: usize,
@@ -83,7 +166,6 @@ impl Dopri5 {
     pub fn new(dim: usize) -> Self {
         Dopri5 {
             k: std::array::from_fn(|_| vec![0.0; dim]),
-            stage: vec![0.0; dim],
             y_new: vec![0.0; dim],
             steps: 0,
         }
@@ -91,7 +173,7 @@ impl Dopri5 {
 
     /// Dimension of the systems this scratch serves.
     pub fn dim(&self) -> usize {
-        self.stage.len()
+        self.y_new.len()
     }
 
     /// Integrates `y' = f(y)` from `t0` to `t1` (either direction) in place,
@@ -99,7 +181,7 @@ impl Dopri5 {
     /// |y_new_i|))` (RMS) and step-size control. `h` carries the step size
     /// magnitude in and out (`0` picks a starting step). `on_step(t, y)` is
     /// called after every accepted step, the last one at exactly `t1`.
-    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+    #[allow(clippy::too_many_arguments)]
     pub fn integrate<F, V>(
         &mut self,
         mut f: F,
@@ -125,7 +207,7 @@ impl Dopri5 {
         let dir = span.signum();
         f(y, &mut self.k[0]);
         if !(*h > 0.0) || !h.is_finite() {
-            *h = self.initial_step(y, rtol, atol, span.abs());
+            *h = initial_step(y, &self.k[0], rtol, atol, span.abs());
         }
         let mut t = t0;
         let mut taken = 0usize;
@@ -134,45 +216,13 @@ impl Dopri5 {
             let last = *h >= remaining * (1.0 - 1e-12);
             let step = if last { remaining } else { *h };
             let hs = dir * step;
-            // Stages 2..7; stage 7 is f at the fifth-order solution (FSAL).
-            for s in 1..7 {
-                for i in 0..n {
-                    let mut acc = 0.0;
-                    for (j, a) in A[s][..s].iter().enumerate() {
-                        acc += a * self.k[j][i];
-                    }
-                    self.stage[i] = y[i] + hs * acc;
-                }
-                if s == 6 {
-                    self.y_new.copy_from_slice(&self.stage);
-                }
-                let (before, after) = self.k.split_at_mut(s);
-                let _ = before;
-                f(&self.stage, &mut after[0]);
-            }
-            let _ = C;
-            let mut norm = 0.0;
-            for i in 0..n {
-                let mut e = 0.0;
-                for (j, ej) in E.iter().enumerate() {
-                    e += ej * self.k[j][i];
-                }
-                let sc = atol + rtol * y[i].abs().max(self.y_new[i].abs());
-                let r = hs * e / sc;
-                norm += r * r;
-            }
-            let norm = (norm / n.max(1) as f64).sqrt();
-            if !norm.is_finite() {
+            let norm = attempt(y, &mut self.k, &mut self.y_new, hs, rtol, atol, &mut f);
+            if norm.is_nan() || !self.y_new.iter().all(|v| v.is_finite()) {
                 return Err(SolverError::NonFiniteState {
                     t,
                     state: self.y_new.clone(),
                 });
             }
-            let factor = if norm == 0.0 {
-                5.0
-            } else {
-                (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
-            };
             if norm <= 1.0 {
                 t = if last { t1 } else { t + hs };
                 y.copy_from_slice(&self.y_new);
@@ -181,17 +231,12 @@ impl Dopri5 {
                 self.steps += 1;
                 taken += 1;
                 on_step(t, y);
-                if !last {
-                    *h = step * factor.min(if norm > 0.5 { 1.0 } else { 5.0 });
-                } else {
-                    *h = (*h).max(step);
-                }
                 if last {
+                    *h = (*h).max(step);
                     return Ok(());
                 }
-            } else {
-                *h = step * factor.min(1.0);
             }
+            *h = next_step(step, norm);
             if taken >= max_steps {
                 return Err(SolverError::StepLimit {
                     limit: max_steps,
@@ -202,26 +247,5 @@ impl Dopri5 {
                 return Err(SolverError::StepSizeUnderflow { t, h: *h });
             }
         }
-    }
-
-    /// Hairer's starting step heuristic (first-derivative part).
-    fn initial_step(&self, y: &[f64], rtol: f64, atol: f64, span: f64) -> f64 {
-        let n = y.len().max(1) as f64;
-        let (mut d0, mut d1) = (0.0, 0.0);
-        for (yi, fi) in y.iter().zip(&self.k[0]) {
-            let sc = atol + rtol * yi.abs();
-            d0 += (yi / sc).powi(2);
-            d1 += (fi / sc).powi(2);
-        }
-        let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
-        // Tiny tolerances can overflow the scaled norms: fall back to a small
-        // first step rather than a zero or infinite one.
-        let h = if !(d0.is_finite() && d1.is_finite()) || d0 < 1e-5 || d1 < 1e-5 {
-            1e-6
-        } else {
-            0.01 * d0 / d1
-        };
-        let h = if h.is_finite() && h > 0.0 { h } else { 1e-6 };
-        h.min(span)
     }
 }

@@ -1,10 +1,10 @@
 //! A lean adaptive Dormand–Prince 5(4) backend on fixed-size states, with
 //! Hairer's fourth-order dense output, for any model.
 
-use crate::dopri5::{A, E};
+use crate::dopri5::{attempt, initial_step, next_step};
 use crate::{
-    run_event_loop, Adjoint, Backend, InputSpike, NeuronTrace, RkAdjoint, SolverError,
-    SolverOptions, Stepper,
+    run_event_loop, Backend, InputSpike, NeuronTrace, RkAdjoint, SolverError, SolverOptions,
+    Stepper,
 };
 use evnn_neurons::{NeuronModel, StateVector};
 
@@ -23,7 +23,7 @@ const D: [f64; 7] = [
 /// Adaptive Dormand–Prince 5(4) on the model's fixed-size state: the same
 /// method family as diffsol's `tsit45`, without its per-step overhead (no
 /// heap allocation per step or per event). Event detection and refinement
-/// run on its dense output like for every backend; its [`Adjoint`] is the
+/// run on its dense output like for every backend; its [`Adjoint`](crate::Adjoint) is the
 /// numerical [`RkAdjoint`].
 ///
 /// # Examples
@@ -86,26 +86,6 @@ impl<'m, N: NeuronModel> Dopri5Stepper<'m, N> {
             rcont: [N::State::zeros(); 5],
         }
     }
-
-    fn initial_step(&self, span: f64) -> f64 {
-        let n = N::State::DIM.max(1) as f64;
-        let (mut d0, mut d1) = (0.0, 0.0);
-        for (y, f) in self.x.as_slice().iter().zip(self.dx.as_slice()) {
-            let sc = self.atol + self.rtol * y.abs();
-            d0 += (y / sc).powi(2);
-            d1 += (f / sc).powi(2);
-        }
-        let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
-        // Tiny tolerances can overflow the scaled norms: fall back to a small
-        // first step rather than a zero or infinite one.
-        let h = if !(d0.is_finite() && d1.is_finite()) || d0 < 1e-5 || d1 < 1e-5 {
-            1e-6
-        } else {
-            0.01 * d0 / d1
-        };
-        let h = if h.is_finite() && h > 0.0 { h } else { 1e-6 };
-        h.min(span)
-    }
 }
 
 impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
@@ -124,64 +104,53 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
 
     #[allow(clippy::needless_range_loop)]
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
-        let span = t_stop - self.t;
         if !(self.h > 0.0) {
-            self.h = self.initial_step(span);
+            self.h = initial_step(
+                self.x.as_slice(),
+                self.dx.as_slice(),
+                self.rtol,
+                self.atol,
+                t_stop - self.t,
+            );
         }
-        let d = N::State::DIM;
+        let (model, params) = (self.model, self.params);
+        let rhs = |y: &[f64], dy: &mut [f64]| {
+            let mut x = N::State::zeros();
+            x.as_mut_slice().copy_from_slice(y);
+            let mut f = N::State::zeros();
+            model.dynamics(&params, &x, &mut f);
+            dy.copy_from_slice(f.as_slice());
+        };
         let mut k = [N::State::zeros(); 7];
         k[0] = self.dx;
-        let mut stage = N::State::zeros();
+        let mut y1 = N::State::zeros();
         loop {
             let remaining = t_stop - self.t;
             let last = self.h >= remaining * (1.0 - 1e-12);
             let h = if last { remaining } else { self.h };
-            for s in 1..7 {
-                for i in 0..d {
-                    let mut acc = 0.0;
-                    for j in 0..s {
-                        acc += A[s][j] * k[j].as_slice()[i];
-                    }
-                    stage.as_mut_slice()[i] = self.x.as_slice()[i] + h * acc;
-                }
-                let (before, after) = k.split_at_mut(s);
-                let _ = before;
-                self.model.dynamics(&self.params, &stage, &mut after[0]);
-            }
-            // `stage` now holds the fifth-order solution y₁ (row 7 of A).
-            let mut norm = 0.0;
-            for i in 0..d {
-                let mut e = 0.0;
-                for j in 0..7 {
-                    e += E[j] * k[j].as_slice()[i];
-                }
-                let sc = self.atol
-                    + self.rtol * self.x.as_slice()[i].abs().max(stage.as_slice()[i].abs());
-                let r = h * e / sc;
-                norm += r * r;
-            }
-            let norm = (norm / d.max(1) as f64).sqrt();
-            if !stage.is_finite() || norm.is_nan() {
+            let norm = attempt(
+                self.x.as_slice(),
+                &mut k,
+                y1.as_mut_slice(),
+                h,
+                self.rtol,
+                self.atol,
+                rhs,
+            );
+            if !y1.is_finite() || norm.is_nan() {
                 return Err(SolverError::NonFiniteState {
                     t: self.t,
-                    state: stage.as_slice().to_vec(),
+                    state: y1.as_slice().to_vec(),
                 });
             }
-            // An infinite norm (error scaled by a tiny atol) is a rejection.
-            let factor = if norm == 0.0 {
-                5.0
-            } else {
-                (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
-            };
             if norm <= 1.0 {
                 if !(h > 0.0) {
                     return Err(SolverError::StepSizeUnderflow { t: self.t, h });
                 }
                 // Dense output.
-                for i in 0..d {
+                for i in 0..N::State::DIM {
                     let y0 = self.x.as_slice()[i];
-                    let y1 = stage.as_slice()[i];
-                    let dy = y1 - y0;
+                    let dy = y1.as_slice()[i] - y0;
                     let bspl = h * k[0].as_slice()[i] - dy;
                     self.rcont[0].as_mut_slice()[i] = y0;
                     self.rcont[1].as_mut_slice()[i] = dy;
@@ -196,14 +165,14 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
                 self.t_prev = self.t;
                 self.t = if last { t_stop } else { self.t + h };
                 self.h_used = self.t - self.t_prev;
-                self.x = stage;
+                self.x = y1;
                 self.dx = k[6];
                 if !last {
-                    self.h = h * factor;
+                    self.h = next_step(h, norm);
                 }
                 return Ok(());
             }
-            self.h = h * factor.min(1.0);
+            self.h = next_step(h, norm);
             if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
                 return Err(SolverError::StepSizeUnderflow {
                     t: self.t,
@@ -264,20 +233,4 @@ impl<N: NeuronModel> Backend<N> for Dopri5Backend {
     }
 }
 
-impl<N: NeuronModel> Adjoint<N> for Dopri5Backend {
-    fn propagate(
-        &mut self,
-        model: &N,
-        params: &N::Params,
-        t_a: f64,
-        x_a: &N::State,
-        t_b: f64,
-        x_b: &N::State,
-        lambda: &mut N::State,
-        mu: &mut N::Params,
-        options: &SolverOptions,
-    ) -> Result<(), SolverError> {
-        self.adjoint
-            .propagate(model, params, t_a, x_a, t_b, x_b, lambda, mu, options)
-    }
-}
+crate::adjoint::delegate_rk_adjoint!(Dopri5Backend);

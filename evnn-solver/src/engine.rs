@@ -119,8 +119,10 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
             Some(s) if s.time < t_end => s.time,
             _ => t_end,
         };
+        // `a` is the event function at the start of the next step: the end of
+        // the previous one, recomputed only after a restart.
+        let mut a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
         while stepper.t() < t_stop {
-            let a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
             stepper.step(t_stop)?;
             trace.steps += 1;
             if trace.steps > options.max_steps {
@@ -131,7 +133,9 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
             }
             check_finite(stepper.t(), stepper.x())?;
             let b = g_point(model, stepper.t(), stepper.x(), stepper.dx());
-            if let Some(t_spike) = first_crossing(model, &mut *stepper, a, b)? {
+            let crossing = first_crossing(model, &mut *stepper, a, b)?;
+            a = b;
+            if let Some(t_spike) = crossing {
                 let k = trace.spikes.len();
                 if k >= options.max_spikes {
                     return Err(SolverError::SpikeLimit {
@@ -166,6 +170,7 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
                     f_minus,
                     f_plus: *stepper.dx(),
                 });
+                a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
             }
         }
     }
