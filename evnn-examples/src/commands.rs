@@ -1,8 +1,9 @@
 //! The subcommands of the `evnn` program.
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    accuracy, encode, train, with_net, EncodedSplit, EpochMetrics, ModelKind, Observer, Splits,
-    TrainConfig, TrainOutcome, WithNet,
+    accuracy, encode, train_from, with_net, EncodedSplit, EpochMetrics, ModelKind, Observer,
+    Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
 use crate::plots;
@@ -107,6 +108,12 @@ pub struct TrainArgs {
     /// Skip the PNG plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// Continue the run in DIR from its `checkpoint.json` (written after
+    /// every epoch), with the run's own configuration; only --epochs (to
+    /// train longer), --threads and --no-plots may be given with it. The
+    /// result is bit-identical to an uninterrupted run.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Loss form on the command line.
@@ -119,6 +126,51 @@ pub enum LossArg {
 }
 
 impl TrainArgs {
+    /// The flags that set the configuration, by name, when given.
+    fn config_flags(&self) -> Vec<&'static str> {
+        let given = [
+            ("--config", self.config.is_some()),
+            ("--model", self.model.is_some()),
+            ("--hidden", self.hidden.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--lr", self.lr.is_some()),
+            ("--loss", self.loss.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--train-size", self.train_size.is_some()),
+            ("--val-size", self.val_size.is_some()),
+            ("--test-size", self.test_size.is_some()),
+            ("--out", self.out.is_some()),
+        ];
+        given.iter().filter(|g| g.1).map(|g| g.0).collect()
+    }
+
+    /// The checkpoint to resume and its configuration, with --epochs and
+    /// --threads applied.
+    pub fn resume_from(&self, dir: &Path) -> Result<(TrainConfig, TrainState)> {
+        if let Some(flag) = self.config_flags().first() {
+            bail!(
+                "{flag} cannot be combined with --resume: the run's configuration comes from {}",
+                dir.join(checkpoint::FILE_NAME).display()
+            );
+        }
+        let ckpt = Checkpoint::load(&dir.join(checkpoint::FILE_NAME))?;
+        let mut config = ckpt.config;
+        if let Some(e) = self.epochs {
+            if e < ckpt.state.epochs_done() {
+                bail!(
+                    "--epochs {e} is less than the {} epochs the checkpoint has finished",
+                    ckpt.state.epochs_done()
+                );
+            }
+            config.epochs = e;
+        }
+        if let Some(t) = self.threads {
+            config.threads = t;
+        }
+        config.validate()?;
+        Ok((config, ckpt.state))
+    }
+
     /// The effective configuration: defaults, then the file, then the flags.
     pub fn config(&self) -> Result<TrainConfig> {
         let mut c = match &self.config {
@@ -200,6 +252,7 @@ pub struct Metrics {
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     epochs: usize,
+    checkpoint: PathBuf,
 }
 
 impl Observer for Progress {
@@ -228,11 +281,16 @@ impl Observer for Progress {
             None => println!("{line}"),
         }
     }
+    fn checkpoint(&mut self, config: &TrainConfig, state: &TrainState) -> Result<()> {
+        Checkpoint::new(config, state).save(&self.checkpoint)?;
+        Ok(())
+    }
 }
 
 struct TrainJob<'a> {
     config: &'a TrainConfig,
     splits: &'a Splits,
+    resume: Option<TrainState>,
     observer: &'a mut Progress,
 }
 
@@ -243,7 +301,11 @@ impl WithNet for TrainJob<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        let outcome = train(&net, self.config, self.splits, self.observer)?;
+        let state = match self.resume {
+            Some(s) => s,
+            None => TrainState::new(&net, self.config, self.splits)?,
+        };
+        let outcome = train_from(&net, self.config, self.splits, state, self.observer)?;
         let test = &self.splits.test;
         let r = net.batch_loss(
             &outcome.params,
@@ -273,11 +335,20 @@ fn prepare_out_dir(dir: &Path) -> Result<()> {
 }
 
 fn run_train(args: TrainArgs) -> Result<()> {
-    let config = args.config()?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/yinyang-{}", config.seed)));
+    let (config, resume, out) = match &args.resume {
+        Some(dir) => {
+            let (config, state) = args.resume_from(dir)?;
+            (config, Some(state), dir.clone())
+        }
+        None => {
+            let config = args.config()?;
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("runs/yinyang-{}", config.seed)));
+            (config, None, out)
+        }
+    };
     prepare_out_dir(&out)?;
     let splits = Splits::load(&config)?;
     let bar = std::io::stdout().is_terminal().then(|| {
@@ -294,7 +365,15 @@ fn run_train(args: TrainArgs) -> Result<()> {
     let mut progress = Progress {
         bar,
         epochs: config.epochs,
+        checkpoint: out.join(checkpoint::FILE_NAME),
     };
+    if let Some(state) = &resume {
+        println!(
+            "resuming {} after epoch {}",
+            out.display(),
+            state.epochs_done()
+        );
+    }
     println!(
         "training {:?} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
         config.model,
@@ -311,6 +390,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
             TrainJob {
                 config: &config,
                 splits: &splits,
+                resume,
                 observer: &mut progress,
             },
         )

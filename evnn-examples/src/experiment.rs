@@ -283,6 +283,12 @@ pub trait Observer {
     fn batch(&mut self, _epoch: usize, _done: usize, _total: usize, _running_loss: f64) {}
     /// An epoch finished.
     fn epoch(&mut self, _metrics: &EpochMetrics) {}
+    /// The state after an epoch, to be saved (the `evnn` program writes
+    /// [`Checkpoint`](crate::checkpoint::Checkpoint)s here). An error stops
+    /// the training.
+    fn checkpoint(&mut self, _config: &TrainConfig, _state: &TrainState) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An observer that does nothing.
@@ -380,9 +386,65 @@ where
         .accuracy())
 }
 
-/// The training loop: Adam on the mean batch gradient, shuffled batches per
-/// epoch, validation after each epoch, the best-validation model evaluated
-/// once on the test split at the end.
+/// Everything the training loop carries from one epoch to the next: with
+/// the configuration it continues a run exactly (see
+/// [`checkpoint`](crate::checkpoint)). The shuffling generator needs no
+/// state of its own here: epoch `e` shuffles with
+/// [`epoch_rng`]`(seed, e)`, so its state is the seed and the number of
+/// finished epochs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainState {
+    /// Current parameters.
+    pub params: NetworkParams,
+    /// Adam with its moments and step count.
+    pub optimizer: Adam<f64>,
+    /// Parameters with the best validation accuracy so far.
+    pub best_params: NetworkParams,
+    /// Their validation accuracy.
+    pub best_val_acc: f64,
+    /// Their epoch (0 = the initial parameters).
+    pub best_epoch: usize,
+    /// Metrics of the finished epochs, `epochs[k].epoch == k + 1`.
+    pub epochs: Vec<EpochMetrics>,
+    /// Wall-clock seconds spent so far (summed over resumed sessions).
+    pub train_seconds: f64,
+}
+
+impl TrainState {
+    /// The state before epoch 1: initial parameters (from the config's
+    /// seed), a fresh Adam, and the initial parameters' validation accuracy.
+    pub fn new<N, B>(net: &FeedForward<N, B>, config: &TrainConfig, splits: &Splits) -> Result<Self>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        config.validate()?;
+        let start = Instant::now();
+        let params = init_params(config)?;
+        let optimizer = AdamConfig::default()
+            .with_learning_rate(config.lr)
+            .build(params.len())?;
+        let best_val_acc = accuracy(net, &params, &splits.validation, &config.ttfs_loss())?;
+        Ok(TrainState {
+            best_params: params.clone(),
+            params,
+            optimizer,
+            best_val_acc,
+            best_epoch: 0,
+            epochs: Vec::new(),
+            train_seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Finished epochs.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs.len()
+    }
+}
+
+/// The training loop from the start: [`TrainState::new`], then
+/// [`train_from`].
 pub fn train<N, B>(
     net: &FeedForward<N, B>,
     config: &TrainConfig,
@@ -393,22 +455,40 @@ where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
 {
+    let state = TrainState::new(net, config, splits)?;
+    train_from(net, config, splits, state, observer)
+}
+
+/// The training loop from `state` to `config.epochs`: Adam on the mean batch
+/// gradient, shuffled batches per epoch, validation after each epoch and
+/// [`Observer::checkpoint`], then the best-validation model evaluated once on
+/// the test split. Continuing a saved state gives bit-for-bit the result of
+/// an uninterrupted run.
+pub fn train_from<N, B>(
+    net: &FeedForward<N, B>,
+    config: &TrainConfig,
+    splits: &Splits,
+    mut state: TrainState,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
     config.validate()?;
+    if state.epochs_done() > config.epochs {
+        bail!(
+            "the state has {} finished epochs, more than the {} configured",
+            state.epochs_done(),
+            config.epochs
+        );
+    }
     let loss = config.ttfs_loss();
-    let mut params = init_params(config)?;
-    let mut flat = params.to_flat();
-    let mut adam: Adam<f64> = AdamConfig::default()
-        .with_learning_rate(config.lr)
-        .build(flat.len())?;
-    let start = Instant::now();
-    let mut best_params = params.clone();
-    let mut best_val_acc = accuracy(net, &params, &splits.validation, &loss)?;
-    let mut best_epoch = 0;
-    let mut epochs = Vec::with_capacity(config.epochs);
+    let mut flat = state.params.to_flat();
     let train = &splits.train;
     let mut batch_inputs: Vec<SpikeTrains> = Vec::with_capacity(config.batch_size);
     let mut batch_labels: Vec<usize> = Vec::with_capacity(config.batch_size);
-    for epoch in 1..=config.epochs {
+    for epoch in state.epochs_done() + 1..=config.epochs {
         let t0 = Instant::now();
         let order = train
             .data
@@ -422,22 +502,22 @@ where
                 batch_inputs.push(train.inputs[i].clone());
                 batch_labels.push(train.labels[i]);
             }
-            let r = net.batch_loss(&params, &batch_inputs, &batch_labels, &loss, true)?;
+            let r = net.batch_loss(&state.params, &batch_inputs, &batch_labels, &loss, true)?;
             loss_sum += r.loss_sum;
             correct += r.correct;
             seen += r.n;
             let mut grad = r.grad.context("batch gradient")?.to_flat();
             let inv = 1.0 / r.n as f64;
             grad.iter_mut().for_each(|g| *g *= inv);
-            adam.step(&mut flat, &grad)?;
-            params.set_flat(&flat)?;
+            state.optimizer.step(&mut flat, &grad)?;
+            state.params.set_flat(&flat)?;
             observer.batch(epoch, b + 1, n_batches, loss_sum / seen as f64);
         }
-        let val_acc = accuracy(net, &params, &splits.validation, &loss)?;
-        if val_acc > best_val_acc {
-            best_val_acc = val_acc;
-            best_epoch = epoch;
-            best_params = params.clone();
+        let val_acc = accuracy(net, &state.params, &splits.validation, &loss)?;
+        if val_acc > state.best_val_acc {
+            state.best_val_acc = val_acc;
+            state.best_epoch = epoch;
+            state.best_params = state.params.clone();
         }
         let m = EpochMetrics {
             epoch,
@@ -446,17 +526,18 @@ where
             val_acc,
             seconds: t0.elapsed().as_secs_f64(),
         };
+        state.train_seconds += m.seconds;
         observer.epoch(&m);
-        epochs.push(m);
+        state.epochs.push(m);
+        observer.checkpoint(config, &state)?;
     }
-    let train_seconds = start.elapsed().as_secs_f64();
-    let test_acc = accuracy(net, &best_params, &splits.test, &loss)?;
+    let test_acc = accuracy(net, &state.best_params, &splits.test, &loss)?;
     Ok(TrainOutcome {
-        epochs,
-        best_val_acc,
-        best_epoch,
+        epochs: state.epochs,
+        best_val_acc: state.best_val_acc,
+        best_epoch: state.best_epoch,
         test_acc,
-        train_seconds,
-        params: best_params,
+        train_seconds: state.train_seconds,
+        params: state.best_params,
     })
 }

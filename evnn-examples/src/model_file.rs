@@ -308,8 +308,8 @@ impl ModelFile {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename.
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// flushed to disk, and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -320,8 +320,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let written = (|| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        // On disk before the rename: a crash never leaves an empty file
+        // under the final name.
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }

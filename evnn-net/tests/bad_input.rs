@@ -1,0 +1,429 @@
+//! Bad input to networks: every case is a typed error whose message names
+//! the bad value (or, for valid edge cases, a defined result), on the QIF
+//! (Dormand–Prince) and LIF (closed form) networks.
+
+use evnn_net::{
+    FeedForward, ForwardTrace, InitConfig, NetError, NetworkParams, SpikeTrains, TtfsLoss,
+};
+use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_solver::{Adjoint, Backend, ClosedForm, Dopri5Backend, SolverError, SolverOptions};
+
+const SIZES: [usize; 3] = [3, 4, 2];
+
+fn qif_net() -> FeedForward<Qif, Dopri5Backend> {
+    FeedForward::new(
+        Qif::default(),
+        &SIZES,
+        Dopri5Backend::default(),
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap()
+}
+
+fn lif_net() -> FeedForward<Lif, ClosedForm> {
+    FeedForward::new(
+        Lif::default(),
+        &SIZES,
+        ClosedForm,
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap()
+}
+
+fn params<N: NeuronModel>(wmean: f64) -> NetworkParams {
+    let init = InitConfig {
+        wmean,
+        wlim: 1.0,
+        ..InitConfig::default()
+    };
+    NetworkParams::init::<N>(&SIZES, &init, 1).unwrap()
+}
+
+fn input() -> SpikeTrains {
+    SpikeTrains::from_times(&[1.0, 2.0, 3.0]).unwrap()
+}
+
+/// Runs `f` on both networks with parameters that make them spike.
+fn on_both(
+    f: impl Fn(&dyn Fn(&NetworkParams, &SpikeTrains, usize) -> Result<(), NetError>, NetworkParams),
+) {
+    let qif = qif_net();
+    f(&|p, x, y| batch(&qif, p, x, y), params::<Qif>(20.0));
+    let lif = lif_net();
+    f(&|p, x, y| batch(&lif, p, x, y), params::<Lif>(3.0));
+}
+
+fn batch<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+    net: &FeedForward<N, B>,
+    p: &NetworkParams,
+    x: &SpikeTrains,
+    y: usize,
+) -> Result<(), NetError> {
+    net.batch_loss(p, std::slice::from_ref(x), &[y], &TtfsLoss::default(), true)
+        .map(|_| ())
+}
+
+fn assert_message(e: &NetError, needles: &[&str]) {
+    let m = e.to_string();
+    for n in needles {
+        assert!(m.contains(n), "`{n}` not in `{m}`");
+    }
+}
+
+#[test]
+fn nan_weight_is_named_with_layer_and_index() {
+    on_both(|run, mut p| {
+        p.layers[1].weights[5] = f64::NAN;
+        let e = run(&p, &input(), 0).unwrap_err();
+        assert!(
+            matches!(e, NetError::NonFiniteParameter { layer: 1, what: "weights", index: 5, value } if value.is_nan()),
+            "{e:?}"
+        );
+        assert_message(&e, &["layer 1", "weights[5]", "NaN"]);
+    });
+}
+
+#[test]
+fn infinite_bias_is_named() {
+    on_both(|run, mut p| {
+        p.layers[0].neuron_params[2] = f64::NEG_INFINITY;
+        let e = run(&p, &input(), 0).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                NetError::NonFiniteParameter {
+                    layer: 0,
+                    what: "bias",
+                    index: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_message(&e, &["bias[2]", "-inf"]);
+    });
+}
+
+#[test]
+fn parameters_of_another_architecture_are_rejected() {
+    on_both(|run, _| {
+        let other = NetworkParams::init::<Qif>(&[3, 5, 2], &InitConfig::default(), 0).unwrap();
+        let e = run(&other, &input(), 0).unwrap_err();
+        assert!(matches!(e, NetError::Architecture { .. }), "{e:?}");
+        assert_message(&e, &["[3, 5, 2]"]);
+    });
+}
+
+#[test]
+fn weight_buffer_of_wrong_length_is_rejected() {
+    on_both(|run, mut p| {
+        p.layers[0].weights.pop();
+        let e = run(&p, &input(), 0).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                NetError::Shape {
+                    expected: 12,
+                    got: 11,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    });
+}
+
+#[test]
+fn layers_that_do_not_chain_are_rejected() {
+    let mut p = params::<Qif>(20.0);
+    p.layers[1].n_in = 5;
+    p.layers[1].weights = vec![1.0; 10];
+    let e = p.validate(1, &["bias"]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::Shape {
+                expected: 4,
+                got: 5,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn wrong_number_of_input_channels_is_rejected() {
+    on_both(|run, p| {
+        let x = SpikeTrains::from_times(&[1.0, 2.0]).unwrap();
+        let e = run(&p, &x, 0).unwrap_err();
+        assert_message(&e, &["sample 0", "input channels", "expected 3, got 2"]);
+    });
+}
+
+#[test]
+fn invalid_input_times_are_named() {
+    for (bad, needle) in [(f64::NAN, "NaN"), (-0.5, "-0.5"), (f64::INFINITY, "inf")] {
+        let e = SpikeTrains::from_trains(&[vec![1.0], vec![0.5, bad]]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                NetError::InvalidInputTime {
+                    channel: 1,
+                    index: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_message(&e, &[needle]);
+        // Built without validation, the network still refuses it.
+        let mut x = SpikeTrains::new();
+        x.push_channel(&[1.0]);
+        x.push_channel(&[0.5, bad]);
+        x.push_channel(&[2.0]);
+        on_both(|run, p| {
+            let e = run(&p, &x, 0).unwrap_err();
+            assert_message(&e, &["input channel 1, spike 1", needle]);
+        });
+    }
+}
+
+#[test]
+fn unsorted_input_times_name_both_times() {
+    let e = SpikeTrains::from_trains(&[vec![3.0, 1.25]]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::UnsortedInput {
+                channel: 0,
+                index: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_message(&e, &["1.25", "t = 3"]);
+}
+
+#[test]
+fn empty_layers_and_no_layers_are_rejected() {
+    for sizes in [vec![3, 0, 2], vec![0, 2], vec![3]] {
+        let e = FeedForward::new(
+            Qif::default(),
+            &sizes,
+            Dopri5Backend::default(),
+            SolverOptions::default(),
+            30.0,
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{sizes:?} accepted"));
+        assert!(matches!(e, NetError::Architecture { .. }), "{e:?}");
+        assert_message(&e, &[&format!("{sizes:?}")]);
+    }
+}
+
+#[test]
+fn bad_end_times_are_named() {
+    for t_end in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let e = FeedForward::new(
+            Lif::default(),
+            &SIZES,
+            ClosedForm,
+            SolverOptions::default(),
+            t_end,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(e, NetError::InvalidConfig { name: "t_end", .. }),
+            "{e:?}"
+        );
+        assert_message(&e, &[&format!("{t_end}")]);
+    }
+}
+
+#[test]
+fn bad_solver_options_are_named() {
+    let e = FeedForward::new(
+        Qif::default(),
+        &SIZES,
+        Dopri5Backend::default(),
+        SolverOptions::default().with_tolerances(f64::NAN, 1e-6),
+        30.0,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(
+            e,
+            NetError::Solver {
+                source: SolverError::InvalidOption { name: "rtol", .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn labels_out_of_range_are_named_with_their_sample() {
+    on_both(|run, p| {
+        let e = run(&p, &input(), 2).unwrap_err();
+        assert_message(&e, &["sample 0", "label 2 out of range for 2 classes"]);
+    });
+}
+
+#[test]
+fn label_count_must_match_sample_count() {
+    let net = lif_net();
+    let e = net
+        .batch_loss(
+            &params::<Lif>(3.0),
+            &[input(), input()],
+            &[0],
+            &TtfsLoss::default(),
+            false,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn bad_loss_constants_are_named() {
+    let net = lif_net();
+    let loss = TtfsLoss {
+        tau0: -0.5,
+        ..TtfsLoss::default()
+    };
+    let e = net
+        .batch_loss(&params::<Lif>(3.0), &[input()], &[0], &loss, false)
+        .unwrap_err();
+    assert!(
+        matches!(e, NetError::InvalidConfig { name: "tau0", .. }),
+        "{e:?}"
+    );
+    assert_message(&e, &["-0.5"]);
+}
+
+/// Valid: a sample without input spikes gives no output spikes (QIF starts
+/// at rest with bias 0; LIF at v = 0 below threshold): every output is
+/// silent, enters the loss as t_max with zero gradient, and there is no
+/// prediction.
+#[test]
+fn sample_without_input_spikes_is_valid_and_silent() {
+    fn check<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+        net: &FeedForward<N, B>,
+        mut p: NetworkParams,
+    ) {
+        for l in &mut p.layers {
+            l.neuron_params.iter_mut().for_each(|b| *b = 0.0);
+        }
+        let mut x = SpikeTrains::new();
+        for _ in 0..3 {
+            x.push_channel(&[]);
+        }
+        let mut trace = ForwardTrace::default();
+        net.forward(&p, &x, &mut net.workspace(), &mut trace)
+            .unwrap();
+        assert_eq!(trace.output().unwrap().n_spikes(), 0);
+        let r = net
+            .batch_loss(&p, &[x], &[1], &TtfsLoss::default(), true)
+            .unwrap();
+        assert_eq!(r.first_spikes, vec![vec![f64::INFINITY; 2]]);
+        assert_eq!(r.correct, 0);
+        assert!(r.loss_sum.is_finite());
+        assert!(r.grad.unwrap().to_flat().iter().all(|g| *g == 0.0));
+    }
+    check(&qif_net(), params::<Qif>(20.0));
+    check(&lif_net(), params::<Lif>(3.0));
+}
+
+/// Runaway spiking from huge weights stops at the spike limit, with layer,
+/// neuron and sample named.
+#[test]
+fn runaway_spiking_hits_the_spike_limit() {
+    let opts = SolverOptions::default().with_max_spikes(50);
+    let qif =
+        FeedForward::new(Qif::default(), &SIZES, Dopri5Backend::default(), opts, 30.0).unwrap();
+    let mut p = params::<Qif>(20.0);
+    p.layers[0].neuron_params.iter_mut().for_each(|b| *b = 1e6);
+    let e = batch(&qif, &p, &input(), 0).unwrap_err();
+    let NetError::Sample { sample: 0, source } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(
+            **source,
+            NetError::Solver {
+                layer: 0,
+                neuron: 0,
+                source: SolverError::SpikeLimit { limit: 50, .. }
+            }
+        ),
+        "{e:?}"
+    );
+    assert_message(&e, &["sample 0", "layer 0, neuron 0", "spike limit"]);
+    let lif = FeedForward::new(Lif::default(), &SIZES, ClosedForm, opts, 30.0).unwrap();
+    let mut p = params::<Lif>(3.0);
+    p.layers[0].neuron_params.iter_mut().for_each(|b| *b = 1e6);
+    let e = batch(&lif, &p, &input(), 0).unwrap_err();
+    assert_message(
+        &e,
+        &["layer 0, neuron 0", "spike limit reached: more than 50"],
+    );
+}
+
+#[test]
+fn backward_with_sensitivities_of_the_wrong_length_is_rejected() {
+    let net = qif_net();
+    let p = params::<Qif>(20.0);
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    net.forward(&p, &input(), &mut ws, &mut trace).unwrap();
+    let n = trace.output().unwrap().n_spikes();
+    let mut grad = p.zeros_like();
+    let e = net
+        .backward(
+            &p,
+            &input(),
+            &trace,
+            &vec![0.0; n + 1],
+            &mut ws,
+            &mut grad,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, NetError::Shape { got, .. } if got == n + 1),
+        "{e:?}"
+    );
+    let mut dl = vec![0.0; n];
+    if n > 0 {
+        dl[0] = f64::NAN;
+        let e = net
+            .backward(
+                &p,
+                &input(),
+                &trace,
+                &dl,
+                &mut ws,
+                &mut grad,
+                &mut Vec::new(),
+            )
+            .unwrap_err();
+        assert_message(&e, &["NaN"]);
+    }
+}
