@@ -333,3 +333,72 @@ fn simulate_neuron_reports_agreeing_backends() {
     assert!(v["lif"]["max_diff_dopri5"].as_f64().unwrap() < 1e-4);
     assert!(!v["qif"]["dopri5"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn bad_input_files_of_simulate_and_grad_give_one_line_errors() {
+    let d = tmp("bad-inputs");
+    let config = TrainConfig {
+        hidden: vec![4],
+        ..TrainConfig::default()
+    };
+    let params = evnn_examples::experiment::init_params(&config).unwrap();
+    let model = d.join("model.json");
+    ModelFile::new(&config, &params).save(&model).unwrap();
+    let input = d.join("in.json");
+    let run = |cmd: &str, text: &str| {
+        std::fs::write(&input, text).unwrap();
+        evnn(&[
+            cmd,
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
+    };
+    let ok = r#"{"inputs": [[1, 2, 3, 4, 0]], "labels": [2]}"#;
+    assert!(run("grad", ok).status.success());
+    for (cmd, text, needle) in [
+        (
+            "grad",
+            r#"{"inputs": [[1, 2, 3, 4, 0]], "labels": [3]}"#,
+            "label 3 out of range",
+        ),
+        (
+            "grad",
+            r#"{"inputs": [[1, 2, 3, 4, 0]], "labels": [0, 1]}"#,
+            "2 labels for 1 input samples",
+        ),
+        (
+            "grad",
+            r#"{"inputs": [[1, 2, 3, 4, 0]]}"#,
+            "needs \"labels\"",
+        ),
+        (
+            "simulate",
+            r#"{"inputs": [[1, 2, -3, 4, 0]]}"#,
+            "invalid time -3",
+        ),
+        (
+            "simulate",
+            r#"{"inputs": [[1, 2, 3, 4]]}"#,
+            "input channels: expected 5, got 4",
+        ),
+        (
+            "simulate",
+            r#"{"inputs": [[1, 2, 3, 4, NaN]]}"#,
+            "invalid input file",
+        ),
+        (
+            "simulate",
+            r#"{"inputs": [[1, 2, 3, 4, 1e999]]}"#,
+            "invalid input file",
+        ),
+        (
+            "simulate",
+            r#"{"inputs": [[1, 2, 3, 4, 0]], "weights": []}"#,
+            "unknown field `weights`",
+        ),
+    ] {
+        assert_one_line_error(&run(cmd, text), needle);
+    }
+}
