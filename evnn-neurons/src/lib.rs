@@ -32,6 +32,7 @@ pub mod lif;
 mod model;
 pub mod qif;
 mod state;
+mod trig;
 
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
 pub use error::NeuronError;

@@ -1,9 +1,10 @@
 //! Quadratic integrate-and-fire neuron in eventax's phase form.
 
 use crate::lif::positive;
+use crate::trig::sin_cos_pi;
 use crate::{NeuronError, NeuronModel};
 use serde::{Deserialize, Serialize};
-use std::f64::consts::PI;
+use std::f64::consts::{FRAC_1_PI, PI};
 
 /// The ideal quadratic integrate-and-fire neuron (spike at `V = +∞`, reset to
 /// `V = −∞`) in eventax's phase form, with a current-based synapse.
@@ -40,6 +41,10 @@ use std::f64::consts::PI;
 pub struct Qif {
     tau_mem: f64,
     tau_syn: f64,
+    /// `1/τ_mem`, `1/τ_syn`: the right-hand side multiplies (a division
+    /// costs as much as the rest of it).
+    inv_tau_mem: f64,
+    inv_tau_syn: f64,
 }
 
 /// The constants of a [`Qif`] as they appear in files (validated on load).
@@ -74,6 +79,8 @@ impl Default for Qif {
         Qif {
             tau_mem: 20.0,
             tau_syn: 5.0,
+            inv_tau_mem: 1.0 / 20.0,
+            inv_tau_syn: 1.0 / 5.0,
         }
     }
 }
@@ -83,7 +90,12 @@ impl Qif {
     pub fn new(tau_mem: f64, tau_syn: f64) -> Result<Self, NeuronError> {
         positive("QIF", "tau_mem", tau_mem)?;
         positive("QIF", "tau_syn", tau_syn)?;
-        Ok(Qif { tau_mem, tau_syn })
+        Ok(Qif {
+            tau_mem,
+            tau_syn,
+            inv_tau_mem: 1.0 / tau_mem,
+            inv_tau_syn: 1.0 / tau_syn,
+        })
     }
 
     /// Membrane time constant `τ_mem`.
@@ -118,10 +130,10 @@ impl NeuronModel for Qif {
 
     #[inline]
     fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
-        let (s, c) = (PI * x[0]).sin_cos();
-        let s_pi = s / PI;
-        dx[0] = (c * (c + s_pi) + s_pi * s_pi * (x[1] + p[0])) / self.tau_mem;
-        dx[1] = -x[1] / self.tau_syn;
+        let (s, c) = sin_cos_pi(x[0]);
+        let s_pi = s * FRAC_1_PI;
+        dx[0] = (c * (c + s_pi) + s_pi * s_pi * (x[1] + p[0])) * self.inv_tau_mem;
+        dx[1] = -x[1] * self.inv_tau_syn;
     }
 
     #[inline]
@@ -134,13 +146,13 @@ impl NeuronModel for Qif {
         lp: &mut [f64; 1],
     ) {
         // d/dφ [c(c + s/π)] = c² − s² − 2π c s ;  d/dφ [s²/π²] = 2 s c / π
-        let (s, c) = (PI * x[0]).sin_cos();
-        let s_pi = s / PI;
-        let dphi =
-            (c * c - s * s - 2.0 * PI * c * s + 2.0 * s * c / PI * (x[1] + p[0])) / self.tau_mem;
-        let di = s_pi * s_pi / self.tau_mem;
+        let (s, c) = sin_cos_pi(x[0]);
+        let s_pi = s * FRAC_1_PI;
+        let dphi = (c * c - s * s - 2.0 * PI * c * s + 2.0 * s * c * FRAC_1_PI * (x[1] + p[0]))
+            * self.inv_tau_mem;
+        let di = s_pi * s_pi * self.inv_tau_mem;
         lx[0] = l[0] * dphi;
-        lx[1] = l[0] * di - l[1] / self.tau_syn;
+        lx[1] = l[0] * di - l[1] * self.inv_tau_syn;
         lp[0] = l[0] * di;
     }
 
