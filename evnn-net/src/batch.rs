@@ -79,28 +79,53 @@ where
         }
         self.forward(params, input, ws, trace)?;
         let first = trace.first_spikes();
-        let mut dl_first = vec![0.0; first.len()];
-        let value = loss.evaluate(&first, label, &mut dl_first)?;
-        if let Some(grad) = grad {
-            let out = trace.output().ok_or(NetError::Shape {
-                what: "layers",
-                expected: 1,
-                got: 0,
-            })?;
-            let mut dl_dt = vec![0.0; out.n_spikes()];
-            for (j, &d) in dl_first.iter().enumerate() {
-                if !out.channel(j).is_empty() {
-                    dl_dt[out.offset(j)] = d;
-                }
-            }
-            let mut dl_dinput = Vec::new();
-            self.backward(params, input, trace, &dl_dt, ws, grad, &mut dl_dinput)?;
-        }
+        // The workspace's buffers: no allocation per sample beyond `first`.
+        let mut dl_first = std::mem::take(&mut ws.dl_first);
+        dl_first.clear();
+        dl_first.resize(first.len(), 0.0);
+        let value = loss.evaluate(&first, label, &mut dl_first);
+        let result = match (&value, grad) {
+            (Ok(_), Some(grad)) => self.sample_backward(params, input, trace, &dl_first, ws, grad),
+            _ => Ok(()),
+        };
+        ws.dl_first = dl_first;
+        let value = value?;
+        result?;
         Ok(SampleResult {
             loss: value,
             prediction: predict(&first),
             first_spikes: first,
         })
+    }
+
+    /// The backward pass of a loss on the first output spikes.
+    fn sample_backward(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        trace: &ForwardTrace<N::State>,
+        dl_first: &[f64],
+        ws: &mut Workspace<N, B>,
+        grad: &mut NetworkParams,
+    ) -> Result<(), NetError> {
+        let out = trace.output().ok_or(NetError::Shape {
+            what: "layers",
+            expected: 1,
+            got: 0,
+        })?;
+        let mut dl_dt = std::mem::take(&mut ws.dl_dt);
+        let mut dl_dinput = std::mem::take(&mut ws.dl_dinput);
+        dl_dt.clear();
+        dl_dt.resize(out.n_spikes(), 0.0);
+        for (j, &d) in dl_first.iter().enumerate() {
+            if !out.channel(j).is_empty() {
+                dl_dt[out.offset(j)] = d;
+            }
+        }
+        let result = self.backward(params, input, trace, &dl_dt, ws, grad, &mut dl_dinput);
+        ws.dl_dt = dl_dt;
+        ws.dl_dinput = dl_dinput;
+        result
     }
 
     /// Loss, accuracy and optionally the summed gradient over a batch, in

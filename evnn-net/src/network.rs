@@ -75,6 +75,11 @@ pub struct Workspace<N: NeuronModel, B> {
     grad: NeuronGradient<N::Params>,
     upstream: Vec<f64>,
     current: Vec<f64>,
+    /// Loss sensitivities of one sample: first spikes, every output spike,
+    /// input spike times.
+    pub(crate) dl_first: Vec<f64>,
+    pub(crate) dl_dt: Vec<f64>,
+    pub(crate) dl_dinput: Vec<f64>,
 }
 
 /// A feed-forward spiking network: layers of one neuron model, each neuron
@@ -215,12 +220,15 @@ where
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
             current: Vec::new(),
+            dl_first: Vec::new(),
+            dl_dt: Vec::new(),
+            dl_dinput: Vec::new(),
         }
     }
 
     /// Checks that `params` fit this network and are finite.
     pub fn check_params(&self, params: &NetworkParams) -> Result<(), NetError> {
-        if params.sizes() != self.sizes {
+        if !params.has_sizes(&self.sizes) {
             return Err(NetError::Architecture {
                 reason: "parameters do not match the network's layer sizes",
                 sizes: params.sizes(),
@@ -368,7 +376,7 @@ where
                 got: trace.layers.len(),
             });
         }
-        if grad.sizes() != self.sizes || grad.len() != params.len() {
+        if !grad.has_sizes(&self.sizes) || grad.len() != params.len() {
             return Err(NetError::Architecture {
                 reason: "gradient buffer does not match the network's layer sizes",
                 sizes: grad.sizes(),

@@ -186,6 +186,16 @@ impl NetworkParams {
         s
     }
 
+    /// `true` when the layer sizes are `sizes` (without allocating).
+    pub fn has_sizes(&self, sizes: &[usize]) -> bool {
+        sizes.len() == self.layers.len() + 1
+            && self
+                .layers
+                .iter()
+                .enumerate()
+                .all(|(k, l)| l.n_in == sizes[k] && l.n_out == sizes[k + 1])
+    }
+
     /// Total number of scalars.
     pub fn len(&self) -> usize {
         self.layers
@@ -282,7 +292,10 @@ impl NetworkParams {
         n_params_per_neuron: usize,
         param_names: &[&'static str],
     ) -> Result<(), NetError> {
-        check_sizes(&self.sizes())?;
+        // (`sizes()` allocates: only build it to report an error.)
+        if self.layers.is_empty() || self.layers.iter().any(|l| l.n_in == 0 || l.n_out == 0) {
+            check_sizes(&self.sizes())?;
+        }
         for (k, l) in self.layers.iter().enumerate() {
             if k > 0 && l.n_in != self.layers[k - 1].n_out {
                 return Err(NetError::Shape {
