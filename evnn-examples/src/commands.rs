@@ -2,8 +2,8 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    accuracy, encode, train_from, with_net, EncodedSplit, EpochMetrics, ModelKind, Observer,
-    Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
+    accuracy, encode, train_from, with_net, EncodedSplit, EpochMetrics, Integrator, ModelKind,
+    Observer, Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
 use crate::plots;
@@ -93,6 +93,9 @@ pub struct TrainArgs {
     /// Worker threads (0 = all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Integrator backend (auto: series for QIF, closed form for LIF).
+    #[arg(long, value_enum)]
+    pub integrator: Option<Integrator>,
     /// Use only the first N training samples.
     #[arg(long)]
     pub train_size: Option<usize>,
@@ -136,6 +139,7 @@ impl TrainArgs {
             ("--lr", self.lr.is_some()),
             ("--loss", self.loss.is_some()),
             ("--seed", self.seed.is_some()),
+            ("--integrator", self.integrator.is_some()),
             ("--train-size", self.train_size.is_some()),
             ("--val-size", self.val_size.is_some()),
             ("--test-size", self.test_size.is_some()),
@@ -208,6 +212,9 @@ impl TrainArgs {
         }
         if let Some(v) = self.threads {
             c.threads = v;
+        }
+        if let Some(v) = self.integrator {
+            c.integrator = v;
         }
         if let Some(v) = self.train_size {
             c.train_size = v;
@@ -676,6 +683,9 @@ pub struct BenchArgs {
     /// Training samples per measurement (the default epoch has 5000).
     #[arg(long, default_value_t = 5000)]
     pub samples: usize,
+    /// Integrator backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub integrator: Integrator,
 }
 
 struct BenchJob<'a> {
@@ -731,6 +741,7 @@ impl WithNet for BenchJob<'_> {
 fn run_bench(args: BenchArgs) -> Result<()> {
     let config = TrainConfig {
         model: args.model,
+        integrator: args.integrator,
         train_size: args.samples.clamp(1, 5000),
         ..TrainConfig::default()
     };
@@ -754,7 +765,7 @@ fn run_bench(args: BenchArgs) -> Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
-            "experiment": format!("{:?} {:?}, batch {}", config.model, config.sizes(), config.batch_size),
+            "experiment": format!("{:?} {:?}, batch {}, integrator {:?}", config.model, config.sizes(), config.batch_size, config.integrator),
             "samples": config.train_size,
             "runs": runs,
             "speedup_all_threads_vs_1": speedup,

@@ -7,7 +7,9 @@ use evnn_net::{
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_optim::{Adam, AdamConfig, Optimizer};
-use evnn_solver::{Adjoint, Backend, ClosedForm, Dopri5Backend, SolverOptions};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -19,6 +21,23 @@ pub enum ModelKind {
     Qif,
     /// Leaky integrate-and-fire, closed-form backend.
     Lif,
+}
+
+/// The integrator backend of the neurons.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Integrator {
+    /// The model's best: Taylor series for QIF, closed form for LIF.
+    #[default]
+    Auto,
+    /// QIF by Taylor series in homogeneous coordinates (`QifSeries`).
+    Series,
+    /// LIF in closed form.
+    ClosedForm,
+    /// Adaptive Dormand–Prince 5(4) (any model).
+    Dopri5,
+    /// diffsol's `tsit45` (any model).
+    Diffsol,
 }
 
 /// Every setting of a training run. Defaults are eventax's Yin–Yang
@@ -58,6 +77,8 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Relative and absolute solver tolerance.
     pub tol: f64,
+    /// Integrator backend.
+    pub integrator: Integrator,
     /// Training samples used (first `n` of the standard split, ≤ 5000).
     pub train_size: usize,
     /// Validation samples used (≤ 1000).
@@ -84,6 +105,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 0,
             tol: 1e-6,
+            integrator: Integrator::Auto,
             train_size: 5000,
             val_size: 1000,
             test_size: 1000,
@@ -159,6 +181,13 @@ impl TrainConfig {
             if n == 0 || n > max {
                 bail!("{name} must be in 1..={max}, got {n}");
             }
+        }
+        match (self.model, self.integrator) {
+            (ModelKind::Lif, Integrator::Series) => bail!("the series integrator is for QIF only"),
+            (ModelKind::Qif, Integrator::ClosedForm) => {
+                bail!("the closed-form integrator is for LIF only")
+            }
+            _ => {}
         }
         self.init_config().validate()?;
         self.ttfs_loss().validate()?;
@@ -333,30 +362,61 @@ pub trait WithNet {
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync;
 }
 
-/// Dispatches on the model kind.
+/// Dispatches on the model kind and integrator.
 pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
     let sizes = config.sizes();
     let opts = config.solver_options();
+    let t = config.t_max;
     match config.model {
         ModelKind::Qif => {
             let qif = Qif::new(config.tau_mem, config.tau_syn)?;
-            w.run(FeedForward::new(
-                qif,
-                &sizes,
-                Dopri5Backend::default(),
-                opts,
-                config.t_max,
-            )?)
+            match config.integrator {
+                Integrator::Auto | Integrator::Series => w.run(FeedForward::new(
+                    qif,
+                    &sizes,
+                    QifSeries::default(),
+                    opts,
+                    t,
+                )?),
+                Integrator::Dopri5 => w.run(FeedForward::new(
+                    qif,
+                    &sizes,
+                    Dopri5Backend::default(),
+                    opts,
+                    t,
+                )?),
+                Integrator::Diffsol => w.run(FeedForward::new(
+                    qif,
+                    &sizes,
+                    DiffsolBackend::default(),
+                    opts,
+                    t,
+                )?),
+                Integrator::ClosedForm => bail!("the closed-form integrator is for LIF only"),
+            }
         }
         ModelKind::Lif => {
             let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
-            w.run(FeedForward::new(
-                lif,
-                &sizes,
-                ClosedForm,
-                opts,
-                config.t_max,
-            )?)
+            match config.integrator {
+                Integrator::Auto | Integrator::ClosedForm => {
+                    w.run(FeedForward::new(lif, &sizes, ClosedForm, opts, t)?)
+                }
+                Integrator::Dopri5 => w.run(FeedForward::new(
+                    lif,
+                    &sizes,
+                    Dopri5Backend::default(),
+                    opts,
+                    t,
+                )?),
+                Integrator::Diffsol => w.run(FeedForward::new(
+                    lif,
+                    &sizes,
+                    DiffsolBackend::default(),
+                    opts,
+                    t,
+                )?),
+                Integrator::Series => bail!("the series integrator is for QIF only"),
+            }
         }
     }
 }

@@ -6,12 +6,14 @@
 //!
 //! `cargo test` runs a few hundred cases per model; the long run is
 //! `cargo test --release -p evnn-net --test fuzz -- --ignored` (100 000
-//! cases each for QIF on Dormand–Prince and LIF in closed form, 20 000 for
-//! QIF on diffsol).
+//! cases each for QIF on Dormand–Prince, QIF by Taylor series and LIF in
+//! closed form, 20 000 for QIF on diffsol).
 
 use evnn_net::{FeedForward, ForwardTrace, NetworkParams, SpikeTrains, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -232,6 +234,12 @@ fn qif_diffsol(cases: u32) {
     );
 }
 
+fn qif_series(cases: u32) {
+    run(cases, "qif-series", case(-50.0..80.0, -2.0..2.0), |c, t| {
+        check(Qif::default(), QifSeries::default(), c, t)
+    });
+}
+
 fn lif(cases: u32) {
     run(cases, "lif", case(-8.0..12.0, -2.0..3.0), |c, t| {
         check(Lif::default(), ClosedForm, c, t)
@@ -246,6 +254,11 @@ fn qif_networks_never_panic_or_return_nan() {
 #[test]
 fn qif_diffsol_networks_never_panic_or_return_nan() {
     qif_diffsol(100);
+}
+
+#[test]
+fn qif_series_networks_never_panic_or_return_nan() {
+    qif_series(300);
 }
 
 #[test]
@@ -269,4 +282,10 @@ fn long_fuzz_lif() {
 #[ignore = "long run: cargo test --release -p evnn-net --test fuzz -- --ignored"]
 fn long_fuzz_qif_diffsol() {
     qif_diffsol(20_000);
+}
+
+#[test]
+#[ignore = "long run: cargo test --release -p evnn-net --test fuzz -- --ignored"]
+fn long_fuzz_qif_series() {
+    qif_series(100_000);
 }

@@ -6,7 +6,9 @@ use evnn_net::{
     NetworkParams, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
+};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -109,6 +111,17 @@ proptest! {
         let net = FeedForward::new(qif, &case.sizes, Dopri5Backend::default(), opts, 30.0).unwrap();
         let r = run_case(&net, &case, 4.0 * case.wmean);
         prop_assert!(r.is_ok(), "dopri5: {}", r.unwrap_err());
+    }
+
+    /// The same through the Taylor-series QIF backend (its forward pass,
+    /// the numerical adjoint backward).
+    #[test]
+    fn qif_series_network_gradients_match_finite_differences(case in case_strategy(10, 2.0..12.0)) {
+        let qif = Qif::new(20.0, 5.0).unwrap();
+        let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
+        let net = FeedForward::new(qif, &case.sizes, QifSeries::default(), opts, 30.0).unwrap();
+        let r = run_case(&net, &case, 4.0 * case.wmean);
+        prop_assert!(r.is_ok(), "series: {}", r.unwrap_err());
     }
 
     /// The same through the diffsol backend (smaller nets: diffsol's

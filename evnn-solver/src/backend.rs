@@ -49,6 +49,14 @@ pub trait Stepper<N: NeuronModel> {
     ) -> Result<(), SolverError>;
     /// Restarts the integration at `(t, x)` with `t_prev() <= t`.
     fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError>;
+    /// `true` when the last step holds an event crossing only if the event
+    /// function changes sign over it (a crossing that touches the threshold
+    /// and turns back inside the step is impossible), so the event loop may
+    /// skip its search for a local maximum. Only a stepper that can prove
+    /// this may return `true`; the default is `false`.
+    fn sign_change_suffices(&self) -> bool {
+        false
+    }
 }
 
 /// An integrator backend for model `N`: simulates one neuron from its input

@@ -57,7 +57,7 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
     if b.g >= 0.0 {
         return refine(model, stepper, a, b).map(Some);
     }
-    if a.dg > 0.0 && b.dg < 0.0 {
+    if a.dg > 0.0 && b.dg < 0.0 && !stepper.sign_change_suffices() {
         if let Some(hit) = find_nonnegative_max(model, stepper, a, b)? {
             return refine(model, stepper, a, hit).map(Some);
         }

@@ -5,7 +5,7 @@
 use evnn_neurons::{Lif, NeuronError, NeuronModel, Qif};
 use evnn_solver::{
     validate_inputs, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventKind, EventSolver,
-    InputSpike, NeuronTrace, SolverError, SolverOptions,
+    InputSpike, NeuronTrace, QifSeries, SolverError, SolverOptions,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -63,6 +63,10 @@ fn qif_backends(
         (
             "QIF dopri5",
             run(qif, Dopri5Backend::default(), opts, bias, inputs, t_end),
+        ),
+        (
+            "QIF series",
+            run(qif, QifSeries::default(), opts, bias, inputs, t_end),
         ),
     ]
 }
@@ -575,7 +579,7 @@ fn spike_limit_is_reported() {
             other => panic!("{name}: unexpected {other:?}"),
         }
     }
-    assert_eq!(seen, 5);
+    assert_eq!(seen, 6);
 }
 
 /// Exactly `max_spikes` spikes are allowed; one more is an error at the

@@ -4,7 +4,7 @@
 //! same model at a much finer resolution for random inputs.
 
 use evnn_neurons::{NeuronModel, Qif};
-use evnn_solver::{Dopri5Backend, EventSolver, InputSpike, NeuronTrace, SolverOptions};
+use evnn_solver::{Dopri5Backend, EventSolver, InputSpike, NeuronTrace, QifSeries, SolverOptions};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use std::cell::RefCell;
@@ -12,14 +12,14 @@ use std::f64::consts::PI;
 
 type X = [f64; 2];
 
-/// Both adaptive backends at `rtol = atol = tol`.
+/// The three adaptive backends at `rtol = atol = tol`.
 fn run_backends(
     qif: Qif,
     b: f64,
     inputs: &[InputSpike],
     t_end: f64,
     tol: f64,
-) -> [(&'static str, NeuronTrace<X>); 2] {
+) -> [(&'static str, NeuronTrace<X>); 3] {
     let opts = SolverOptions::default().with_tolerances(tol, tol);
     let diffsol = EventSolver::diffsol(qif, opts)
         .unwrap()
@@ -29,7 +29,11 @@ fn run_backends(
         .unwrap()
         .simulate(&[b], inputs, t_end)
         .unwrap();
-    [("diffsol", diffsol), ("dopri5", dopri5)]
+    let series = EventSolver::new(qif, QifSeries::default(), opts)
+        .unwrap()
+        .simulate(&[b], inputs, t_end)
+        .unwrap();
+    [("diffsol", diffsol), ("dopri5", dopri5), ("series", series)]
 }
 
 // ---------------------------------------------------------------------------
