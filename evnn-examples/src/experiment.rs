@@ -371,13 +371,9 @@ pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
         ModelKind::Qif => {
             let qif = Qif::new(config.tau_mem, config.tau_syn)?;
             match config.integrator {
-                Integrator::Auto | Integrator::Series => w.run(FeedForward::new(
-                    qif,
-                    &sizes,
-                    QifSeries::default(),
-                    opts,
-                    t,
-                )?),
+                Integrator::Auto | Integrator::Series => {
+                    w.run(FeedForward::new(qif, &sizes, QifSeries, opts, t)?)
+                }
                 Integrator::Dopri5 => w.run(FeedForward::new(
                     qif,
                     &sizes,

@@ -13,7 +13,9 @@
 
 use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -130,6 +132,11 @@ fn main() {
     count(
         "qif-dopri5",
         FeedForward::new(Qif::default(), &sizes, Dopri5Backend::default(), opts, 30.0).unwrap(),
+        qif_init,
+    );
+    count(
+        "qif-series",
+        FeedForward::new(Qif::default(), &sizes, QifSeries, opts, 30.0).unwrap(),
         qif_init,
     );
     count(

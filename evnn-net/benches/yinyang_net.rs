@@ -1,10 +1,12 @@
 //! Microseconds per sample for the Yin–Yang network (5-20-3), forward and
-//! forward + backward, QIF (diffsol and Dopri5 backends) and LIF (closed
-//! form), on one thread. `cargo bench -p evnn-net --bench yinyang_net`
+//! forward + backward, QIF (diffsol, Dopri5 and series backends) and LIF
+//! (closed form), on one thread. `cargo bench -p evnn-net --bench yinyang_net`
 
 use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, SolverOptions};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
+};
 use std::time::Instant;
 
 fn samples(n: usize) -> Vec<SpikeTrains> {
@@ -79,6 +81,11 @@ fn main() {
     bench(
         "QIF 5-20-3 dopri5",
         FeedForward::new(Qif::default(), &sizes, Dopri5Backend::default(), opts, 30.0).unwrap(),
+        InitConfig::default(),
+    );
+    bench(
+        "QIF 5-20-3 series",
+        FeedForward::new(Qif::default(), &sizes, QifSeries, opts, 30.0).unwrap(),
         InitConfig::default(),
     );
     let lif = Lif::default();

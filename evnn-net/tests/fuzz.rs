@@ -236,7 +236,7 @@ fn qif_diffsol(cases: u32) {
 
 fn qif_series(cases: u32) {
     run(cases, "qif-series", case(-50.0..80.0, -2.0..2.0), |c, t| {
-        check(Qif::default(), QifSeries::default(), c, t)
+        check(Qif::default(), QifSeries, c, t)
     });
 }
 

@@ -119,7 +119,7 @@ proptest! {
     fn qif_series_network_gradients_match_finite_differences(case in case_strategy(10, 2.0..12.0)) {
         let qif = Qif::new(20.0, 5.0).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
-        let net = FeedForward::new(qif, &case.sizes, QifSeries::default(), opts, 30.0).unwrap();
+        let net = FeedForward::new(qif, &case.sizes, QifSeries, opts, 30.0).unwrap();
         let r = run_case(&net, &case, 4.0 * case.wmean);
         prop_assert!(r.is_ok(), "series: {}", r.unwrap_err());
     }

@@ -64,10 +64,7 @@ fn qif_backends(
             "QIF dopri5",
             run(qif, Dopri5Backend::default(), opts, bias, inputs, t_end),
         ),
-        (
-            "QIF series",
-            run(qif, QifSeries::default(), opts, bias, inputs, t_end),
-        ),
+        ("QIF series", run(qif, QifSeries, opts, bias, inputs, t_end)),
     ]
 }
 

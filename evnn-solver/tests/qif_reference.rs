@@ -29,7 +29,7 @@ fn run_backends(
         .unwrap()
         .simulate(&[b], inputs, t_end)
         .unwrap();
-    let series = EventSolver::new(qif, QifSeries::default(), opts)
+    let series = EventSolver::new(qif, QifSeries, opts)
         .unwrap()
         .simulate(&[b], inputs, t_end)
         .unwrap();
