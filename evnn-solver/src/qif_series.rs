@@ -175,11 +175,12 @@ impl Series {
     /// below the tolerance (relative to `|y| = 1`).
     fn taylor_step(&self, cu: &Coeffs, cw: &Coeffs, remaining: f64) -> f64 {
         let mut h = remaining;
-        // The last term below the tolerance (one `powf`), then the one
-        // before it checked at that step (rarely binding).
+        // The last term below the tolerance (one `powf`, skipped when the
+        // whole remaining interval qualifies), then the one before it
+        // checked at that step (rarely binding).
         let n = self.order;
         let c = cu[n].abs().max(cw[n].abs());
-        if c > 0.0 {
+        if c > 0.0 && c * (remaining * 1.25).powi(n as i32) > self.tol {
             h = h.min(0.8 * (self.tol / c).powf(INV[n]));
         }
         let c = cu[n - 1].abs().max(cw[n - 1].abs());
