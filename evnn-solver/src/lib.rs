@@ -3,7 +3,9 @@
 //! An [`EventSolver`] integrates one neuron of any
 //! [`NeuronModel`](evnn_neurons::NeuronModel) from input spike to input spike
 //! with an integrator [`Backend`]: [`DiffsolBackend`] (diffsol's adaptive
-//! `tsit45`, any model) or [`ClosedForm`] (exact, LIF). Spikes are detected on
+//! `tsit45`, any model), [`Dopri5Backend`] (a lean Dormand–Prince 5(4), any
+//! model), [`ClosedForm`] (exact, LIF) or [`QifSeries`] (Taylor series of the
+//! QIF in homogeneous coordinates, with its own adjoint). Spikes are detected on
 //! the backend's dense output, including thresholds touched and left inside
 //! one step, and refined by safeguarded Newton to `|Δt| <= 4 ε |t|`. Every run
 //! yields a [`NeuronTrace`]: spike times plus an event log with the state and

@@ -15,7 +15,7 @@
 //! `w = −π sin π(φ − ½)`.
 //!
 //! Between inputs the coefficients are entire functions, so `y` is entire
-//! and its Taylor series (order [`ORDER`], coefficients by recurrence, no
+//! and its Taylor series (order 12 to 22 by tolerance, coefficients by recurrence, no
 //! trigonometry) converges for any step; the step size follows from the last
 //! coefficients (truncation error below the tolerance, relative to `|y|`).
 //!
@@ -34,7 +34,7 @@ use std::f64::consts::PI;
 
 /// Highest order of the Taylor series (terms `0..=ORDER`); the order used
 /// grows with the requested accuracy.
-pub const ORDER: usize = 24;
+const ORDER: usize = 24;
 
 /// `1/n`, for the recurrences.
 const INV: [f64; ORDER + 1] = {
@@ -58,9 +58,12 @@ fn order_for(tol: f64) -> usize {
 }
 
 /// Exact-to-tolerance QIF integration by Taylor series in homogeneous
-/// coordinates (see the module docs): an order-20 step typically spans a
-/// whole interval between input spikes, each costs no trigonometric function,
-/// and spikes are bracketed rigorously. Its [`Adjoint`] differentiates the
+/// coordinates: `u' = w/τ_mem`, `w' = −(w + (i + b)·u)/τ_mem` with the
+/// phase `φ = ½ + atan2(−w/π, u)/π`, a linear ODE whose zeros of `u` are the
+/// spikes. One step (order 16 at the default tolerance) typically spans a
+/// whole interval between input spikes and costs no trigonometric function;
+/// a Sturm comparison bound caps steps to hold at most one spike, so none is
+/// missed. Its [`Adjoint`] differentiates the
 /// same series in forward mode over each segment between events.
 ///
 /// # Examples
