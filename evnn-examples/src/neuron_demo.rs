@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use evnn_neurons::{Lif, Qif};
-use evnn_solver::{ClosedForm, Dopri5Backend, EventSolver, InputSpike, SolverOptions};
+use evnn_solver::{ClosedForm, Dopri5Backend, EventSolver, InputSpike, QifSeries, SolverOptions};
 
 /// Which neurons to simulate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,6 +71,17 @@ pub fn parse_inputs(s: &str) -> Result<Vec<InputSpike>> {
     Ok(out)
 }
 
+/// The largest difference of two spike trains, `None` when their lengths
+/// differ.
+fn max_diff(a: &[f64], b: &[f64]) -> Option<f64> {
+    (a.len() == b.len()).then(|| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    })
+}
+
 /// Runs the demo.
 pub fn run(args: NeuronArgs) -> Result<()> {
     let inputs = parse_inputs(&args.inputs)?;
@@ -89,22 +100,14 @@ pub fn run(args: NeuronArgs) -> Result<()> {
         )?;
         let rk_diffsol =
             EventSolver::diffsol(lif, opts)?.simulate(&[args.bias], &inputs, args.t_end)?;
-        let diff = |a: &[f64], b: &[f64]| {
-            (a.len() == b.len()).then(|| {
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0, f64::max)
-            })
-        };
         report.insert(
             "lif".into(),
             serde_json::json!({
                 "closed_form": exact.spikes,
                 "dopri5": rk.spikes,
                 "diffsol": rk_diffsol.spikes,
-                "max_diff_dopri5": diff(&rk.spikes, &exact.spikes),
-                "max_diff_diffsol": diff(&rk_diffsol.spikes, &exact.spikes),
+                "max_diff_dopri5": max_diff(&rk.spikes, &exact.spikes),
+                "max_diff_diffsol": max_diff(&rk_diffsol.spikes, &exact.spikes),
             }),
         );
     }
@@ -117,9 +120,17 @@ pub fn run(args: NeuronArgs) -> Result<()> {
         )?;
         let rk_diffsol =
             EventSolver::diffsol(qif, opts)?.simulate(&[args.bias], &inputs, args.t_end)?;
+        let series =
+            EventSolver::new(qif, QifSeries, opts)?.simulate(&[args.bias], &inputs, args.t_end)?;
         report.insert(
             "qif".into(),
-            serde_json::json!({"dopri5": rk.spikes, "diffsol": rk_diffsol.spikes}),
+            serde_json::json!({
+                "series": series.spikes,
+                "dopri5": rk.spikes,
+                "diffsol": rk_diffsol.spikes,
+                "max_diff_dopri5": max_diff(&rk.spikes, &series.spikes),
+                "max_diff_diffsol": max_diff(&rk_diffsol.spikes, &series.spikes),
+            }),
         );
     }
     if args.json {

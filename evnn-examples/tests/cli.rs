@@ -332,6 +332,8 @@ fn simulate_neuron_reports_agreeing_backends() {
     assert!(!lif.is_empty());
     assert!(v["lif"]["max_diff_dopri5"].as_f64().unwrap() < 1e-4);
     assert!(!v["qif"]["dopri5"].as_array().unwrap().is_empty());
+    assert!(!v["qif"]["series"].as_array().unwrap().is_empty());
+    assert!(v["qif"]["max_diff_dopri5"].as_f64().unwrap() < 1e-4);
 }
 
 #[test]
