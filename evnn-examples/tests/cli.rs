@@ -8,22 +8,10 @@ use evnn_net::{FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn evnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evnn"))
-        .args(args)
-        .output()
-        .expect("run evnn")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("evnn-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::{assert_one_line_error, evnn, strip_timings, tmp};
 
 const MINI: &[&str] = &[
     "train",
@@ -55,14 +43,6 @@ fn mini_train(out: &Path, extra: &[&str]) -> Value {
     );
     let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn strip_timings(mut m: Value) -> Value {
-    m.as_object_mut().unwrap().remove("train_seconds");
-    for e in m["epochs"].as_array_mut().unwrap() {
-        e.as_object_mut().unwrap().remove("seconds");
-    }
-    m
 }
 
 #[test]
@@ -271,19 +251,6 @@ fn eval_simulate_and_grad_agree_with_the_library() {
         }
     }
     assert_eq!(flat, grad);
-}
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected: {err}"
-    );
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "`{needle}` not in: {err}");
-    assert!(!err.contains("backtrace"), "{err}");
 }
 
 #[test]

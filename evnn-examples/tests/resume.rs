@@ -11,24 +11,12 @@ use evnn_examples::experiment::{
 use evnn_net::FeedForward;
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+mod common;
+use common::{assert_one_line_error, evnn, metrics_without_timings, tmp};
 use std::time::{Duration, Instant};
-
-fn evnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evnn"))
-        .args(args)
-        .output()
-        .expect("run evnn")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("evnn-resume-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn config(model: ModelKind, epochs: usize) -> TrainConfig {
     TrainConfig {
@@ -177,16 +165,6 @@ fn run_ok(args: &[String]) {
     );
 }
 
-fn metrics_without_timings(dir: &Path) -> Value {
-    let mut m: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
-    m.as_object_mut().unwrap().remove("train_seconds");
-    for e in m["epochs"].as_array_mut().unwrap() {
-        e.as_object_mut().unwrap().remove("seconds");
-    }
-    m
-}
-
 fn assert_same_outputs(a: &Path, b: &Path) {
     assert_eq!(metrics_without_timings(a), metrics_without_timings(b));
     assert_eq!(
@@ -239,18 +217,6 @@ fn program_resumes_a_shorter_run_and_a_killed_run_bit_identically() {
     eprintln!("killed after {done} of 6 epochs");
     run_ok(&resume(&killed));
     assert_same_outputs(&full, &killed);
-}
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected: {err}"
-    );
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "`{needle}` not in: {err}");
 }
 
 #[test]

@@ -11,13 +11,16 @@
 // an `unsafe impl`; it forwards every call unchanged.
 #![allow(unsafe_code)]
 
-use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
+use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod common;
+use common::samples;
 
 /// The system allocator, counting allocations and reallocations.
 struct Counting;
@@ -43,17 +46,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn samples(n: usize) -> Vec<SpikeTrains> {
-    (0..n)
-        .map(|i| {
-            let x = (i as f64 * 0.3719).fract();
-            let y = (i as f64 * 0.6113).fract();
-            SpikeTrains::from_times(&[30.0 * x, 30.0 * y, 30.0 * (1.0 - x), 30.0 * (1.0 - y), 0.0])
-                .unwrap()
-        })
-        .collect()
-}
 
 #[derive(Default, Debug)]
 struct Pass {

@@ -2,23 +2,15 @@
 //! forward + backward, QIF (diffsol, Dopri5 and series backends) and LIF
 //! (closed form), on one thread. `cargo bench -p evnn-net --bench yinyang_net`
 
-use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
+use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
 };
 use std::time::Instant;
 
-fn samples(n: usize) -> Vec<SpikeTrains> {
-    (0..n)
-        .map(|i| {
-            let x = (i as f64 * 0.3719).fract();
-            let y = (i as f64 * 0.6113).fract();
-            SpikeTrains::from_times(&[30.0 * x, 30.0 * y, 30.0 * (1.0 - x), 30.0 * (1.0 - y), 0.0])
-                .unwrap()
-        })
-        .collect()
-}
+mod common;
+use common::samples;
 
 fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     name: &str,

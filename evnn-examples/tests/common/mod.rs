@@ -1,0 +1,57 @@
+//! Helpers shared by the program's end-to-end tests.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `evnn` binary built for these tests.
+pub fn evnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_evnn"))
+        .args(args)
+        .output()
+        .expect("run evnn")
+}
+
+/// A fresh, empty temporary directory, unique to this test binary and process.
+pub fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "evnn-{}-{name}-{}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `metrics.json` without the wall-clock fields.
+pub fn strip_timings(mut m: Value) -> Value {
+    m.as_object_mut().unwrap().remove("train_seconds");
+    for e in m["epochs"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("seconds");
+    }
+    m
+}
+
+/// `DIR/metrics.json` without the wall-clock fields.
+pub fn metrics_without_timings(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("metrics.json")).unwrap();
+    strip_timings(serde_json::from_str(&text).unwrap())
+}
+
+/// The program failed with one line `error: ...` containing `needle`, and no
+/// backtrace.
+pub fn assert_one_line_error(o: &Output, needle: &str) {
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "`{needle}` not in: {err}");
+    assert!(!err.contains("backtrace"), "{err}");
+}
