@@ -11,31 +11,12 @@ use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::{assert_one_line_error, evnn, strip_timings, tmp};
-
-const MINI: &[&str] = &[
-    "train",
-    "--epochs",
-    "2",
-    "--train-size",
-    "48",
-    "--val-size",
-    "24",
-    "--test-size",
-    "24",
-    "--batch-size",
-    "16",
-    "--hidden",
-    "6",
-    "--seed",
-    "3",
-];
+use common::{assert_one_line_error, evnn, evnn_owned, mini_args, strip_timings, tmp};
 
 fn mini_train(out: &Path, extra: &[&str]) -> Value {
-    let mut args = MINI.to_vec();
-    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
-    args.extend_from_slice(extra);
-    let o = evnn(&args);
+    let mut args = mini_args("2", "3", out);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = evnn_owned(&args);
     assert!(
         o.status.success(),
         "train failed: {}",
@@ -98,10 +79,7 @@ fn mini_training_writes_metrics_model_and_plots() {
 #[test]
 fn plots_are_png_files() {
     let out = tmp("plots");
-    let mut args = MINI.to_vec();
-    args[2] = "1";
-    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
-    let o = evnn(&args);
+    let o = evnn_owned(&mini_args("1", "3", &out));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for name in ["curves.png", "decision.png", "spikes.png"] {
         let bytes = std::fs::read(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));

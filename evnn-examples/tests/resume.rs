@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{assert_one_line_error, evnn, metrics_without_timings, tmp};
+use common::{assert_one_line_error, evnn, evnn_owned, metrics_without_timings, mini_args, tmp};
 use std::time::{Duration, Instant};
 
 fn config(model: ModelKind, epochs: usize) -> TrainConfig {
@@ -130,34 +130,13 @@ fn stopped_and_resumed_training_is_bit_identical() {
 }
 
 fn mini(out: &Path, epochs: &str) -> Vec<String> {
-    [
-        "train",
-        "--epochs",
-        epochs,
-        "--train-size",
-        "48",
-        "--val-size",
-        "24",
-        "--test-size",
-        "24",
-        "--batch-size",
-        "16",
-        "--hidden",
-        "6",
-        "--seed",
-        "7",
-        "--no-plots",
-        "--out",
-        out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = mini_args(epochs, "7", out);
+    args.push("--no-plots".into());
+    args
 }
 
 fn run_ok(args: &[String]) {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = evnn(&args);
+    let o = evnn_owned(args);
     assert!(
         o.status.success(),
         "evnn {args:?} failed: {}",

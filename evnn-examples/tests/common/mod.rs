@@ -55,3 +55,36 @@ pub fn assert_one_line_error(o: &Output, needle: &str) {
     assert!(err.contains(needle), "`{needle}` not in: {err}");
     assert!(!err.contains("backtrace"), "{err}");
 }
+
+/// `evnn train` on a small seeded problem (48 training samples, hidden layer
+/// of 6, batches of 16), writing to `out`.
+pub fn mini_args(epochs: &str, seed: &str, out: &Path) -> Vec<String> {
+    [
+        "train",
+        "--epochs",
+        epochs,
+        "--train-size",
+        "48",
+        "--val-size",
+        "24",
+        "--test-size",
+        "24",
+        "--batch-size",
+        "16",
+        "--hidden",
+        "6",
+        "--seed",
+        seed,
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Runs `evnn` with owned arguments.
+pub fn evnn_owned(args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    evnn(&args)
+}
