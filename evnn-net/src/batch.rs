@@ -5,6 +5,8 @@ use crate::{
     predict, FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, TtfsLoss, Workspace,
 };
 use evnn_neurons::NeuronModel;
+#[cfg(doc)]
+use evnn_solver::SolverOptions;
 use evnn_solver::{Adjoint, Backend};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -60,6 +62,12 @@ where
 {
     /// Forward pass, TTFS loss on the first output spikes, and (when `grad`
     /// is given) the backward pass adding `dL/dθ` to `grad`.
+    ///
+    /// Since the loss reads only the first output spikes, each output
+    /// neuron is simulated up to its first spike
+    /// ([`SolverOptions::stop_after_spikes`]); `trace` then holds at most one
+    /// spike per output neuron. Loss and gradient are exactly those of the
+    /// full run.
     #[allow(clippy::too_many_arguments)]
     pub fn sample_loss(
         &self,
@@ -77,7 +85,9 @@ where
                 n_classes: self.n_outputs(),
             });
         }
-        self.forward(params, input, ws, trace)?;
+        // The loss reads only first output spikes: each output neuron's run
+        // ends at its first spike, which leaves loss and gradient exact.
+        self.forward_impl(params, input, ws, trace, Some(1))?;
         let first = trace.first_spikes();
         // The workspace's buffers: no allocation per sample beyond `first`.
         let mut dl_first = std::mem::take(&mut ws.dl_first);

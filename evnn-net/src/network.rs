@@ -270,6 +270,20 @@ where
         ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
     ) -> Result<(), NetError> {
+        self.forward_impl(params, input, ws, trace, None)
+    }
+
+    /// [`forward`](Self::forward), with the output neurons' runs ended at
+    /// their `k`-th spike when `output_stop = Some(k)` (see
+    /// [`SolverOptions::stop_after_spikes`]).
+    pub(crate) fn forward_impl(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+        output_stop: Option<usize>,
+    ) -> Result<(), NetError> {
         self.check_params(params)?;
         if input.n_channels() != self.n_inputs() {
             return Err(NetError::Shape {
@@ -302,6 +316,13 @@ where
             lt.inputs
                 .sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
             let model = &self.models[layer];
+            let options = match output_stop {
+                Some(k) if layer + 1 == n_layers => SolverOptions {
+                    stop_after_spikes: Some(k.min(self.options.stop_after_spikes.unwrap_or(k))),
+                    ..self.options
+                },
+                _ => self.options,
+            };
             let n_out = self.sizes[layer + 1];
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
@@ -315,7 +336,7 @@ where
                         &p,
                         &ws.inputs,
                         self.t_end,
-                        &self.options,
+                        &options,
                         &mut lt.neurons[j],
                     )
                     .map_err(|source| NetError::Solver {

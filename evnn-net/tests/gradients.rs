@@ -298,3 +298,95 @@ fn final_state_loss_gradient_matches_finite_differences() {
     }
     assert_eq!(compared, params.len());
 }
+
+/// `sample_loss` simulates each output neuron only up to its first spike;
+/// loss, prediction, first spikes and gradient are bit-identical to a full
+/// forward pass followed by the backward pass of the same loss.
+fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+    name: &str,
+    net: FeedForward<N, B>,
+    params: &NetworkParams,
+) {
+    let (inputs, labels) = yinyang_like_batch(16);
+    let loss = TtfsLoss::default();
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    let mut repeated = 0;
+    for (x, &y) in inputs.iter().zip(&labels) {
+        let mut g = params.zeros_like();
+        let r = net
+            .sample_loss(params, x, y, &loss, &mut ws, &mut trace, Some(&mut g))
+            .unwrap();
+        assert!(trace.output().unwrap().n_spikes() <= net.n_outputs());
+
+        let mut full = ForwardTrace::default();
+        net.forward(params, x, &mut ws, &mut full).unwrap();
+        let out = full.output().unwrap();
+        repeated += (0..out.n_channels())
+            .filter(|&j| out.channel(j).len() > 1)
+            .count();
+        let first = full.first_spikes();
+        let mut dl_first = vec![0.0; first.len()];
+        let value = loss.evaluate(&first, y, &mut dl_first).unwrap();
+        let mut dl_dt = vec![0.0; out.n_spikes()];
+        for (j, &d) in dl_first.iter().enumerate() {
+            if !out.channel(j).is_empty() {
+                dl_dt[out.offset(j)] = d;
+            }
+        }
+        let mut g_full = params.zeros_like();
+        let mut dl_dinput = Vec::new();
+        net.backward(
+            params,
+            x,
+            &full,
+            &dl_dt,
+            &mut ws,
+            &mut g_full,
+            &mut dl_dinput,
+        )
+        .unwrap();
+        assert_eq!(r.loss.to_bits(), value.to_bits(), "{name}");
+        assert_eq!(r.first_spikes, first, "{name}");
+        assert_eq!(g.to_flat(), g_full.to_flat(), "{name}");
+    }
+    assert!(repeated > 0, "{name}: no output neuron spiked twice");
+}
+
+#[test]
+fn first_spike_stop_gives_the_full_runs_loss_and_gradient() {
+    let sizes = [5, 8, 3];
+    let opts = SolverOptions::default();
+    let init = InitConfig {
+        wmean: 20.0,
+        wlim: 40.0,
+        bmean: 0.0,
+        blim: 1.0,
+        ..InitConfig::default()
+    };
+    let params = NetworkParams::init::<Qif>(&sizes, &init, 3).unwrap();
+    let qif = Qif::default();
+    check_first_spike_stop(
+        "QIF series",
+        FeedForward::new(qif, &sizes, QifSeries, opts, 30.0).unwrap(),
+        &params,
+    );
+    let dopri = Dopri5Backend::default();
+    check_first_spike_stop(
+        "QIF dopri5",
+        FeedForward::new(qif, &sizes, dopri, opts, 30.0).unwrap(),
+        &params,
+    );
+    let init = InitConfig {
+        wmean: 3.0,
+        wlim: 6.0,
+        ..init
+    };
+    let params = NetworkParams::init::<Lif>(&sizes, &init, 3).unwrap();
+    let lif = Lif::default();
+    check_first_spike_stop(
+        "LIF closed form",
+        FeedForward::new(lif, &sizes, ClosedForm, opts, 30.0).unwrap(),
+        &params,
+    );
+}

@@ -55,7 +55,8 @@ fn check_finite<S: StateVector>(t: f64, x: &S) -> Result<(), SolverError> {
 /// advances with stop times on the inputs, every step is checked for a
 /// finite state and scanned for an upward crossing of the event function
 /// (including a threshold touched and left inside one step), each crossing is
-/// refined on the dense output, logged, and followed by the reset.
+/// refined on the dense output, logged, and followed by the reset. With
+/// [`SolverOptions::stop_after_spikes`] the run ends at that spike.
 pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     stepper: &mut S,
     model: &N,
@@ -170,6 +171,11 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
                     f_minus,
                     f_plus: *stepper.dx(),
                 });
+                if options.stop_after_spikes == Some(trace.spikes.len()) {
+                    trace.t_end = t_spike;
+                    trace.x_end = x_plus;
+                    return Ok(());
+                }
                 a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
             }
         }

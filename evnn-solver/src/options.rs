@@ -31,10 +31,20 @@ pub struct SolverOptions {
     pub max_steps: usize,
     /// Initial step size (time units); `0` lets the backend choose.
     pub h0: f64,
+    /// `Some(k)`: end the run at the neuron's `k`-th spike (`k >= 1`). The
+    /// trace then holds `k` spikes, its `t_end` is the `k`-th spike's time
+    /// and its `x_end` the state after that reset; later inputs are not
+    /// applied. For a loss that reads only the first `k` spikes (a
+    /// time-to-first-spike loss: `k = 1`) the loss and its EventProp gradient
+    /// are exactly those of the full run, because the adjoint is zero after
+    /// the last spike the loss reads. `None` (the default) simulates to the
+    /// end.
+    pub stop_after_spikes: Option<usize>,
 }
 
 impl Default for SolverOptions {
-    /// `rtol = atol = 1e-6`, at most 10 000 spikes and 1 000 000 steps.
+    /// `rtol = atol = 1e-6`, at most 10 000 spikes and 1 000 000 steps,
+    /// runs to the end.
     fn default() -> Self {
         SolverOptions {
             rtol: 1e-6,
@@ -42,6 +52,7 @@ impl Default for SolverOptions {
             max_spikes: 10_000,
             max_steps: 1_000_000,
             h0: 0.0,
+            stop_after_spikes: None,
         }
     }
 }
@@ -69,6 +80,13 @@ impl SolverOptions {
     /// Sets the initial step size.
     pub fn with_h0(mut self, h0: f64) -> Self {
         self.h0 = h0;
+        self
+    }
+
+    /// Ends every run at its `k`-th spike (see
+    /// [`stop_after_spikes`](Self::stop_after_spikes)).
+    pub fn with_stop_after_spikes(mut self, k: usize) -> Self {
+        self.stop_after_spikes = Some(k);
         self
     }
 
@@ -114,6 +132,15 @@ impl SolverOptions {
             self.h0,
             self.h0.is_finite() && self.h0 >= 0.0,
             "must be finite and >= 0",
-        )
+        )?;
+        match self.stop_after_spikes {
+            Some(k) => check(
+                "stop_after_spikes",
+                k as f64,
+                k > 0,
+                "must be > 0 (or none)",
+            ),
+            None => Ok(()),
+        }
     }
 }

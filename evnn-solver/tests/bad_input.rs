@@ -369,6 +369,15 @@ fn zero_max_spikes_is_named() {
 }
 
 #[test]
+fn zero_stop_after_spikes_is_named() {
+    assert_bad_option(
+        valid().with_stop_after_spikes(0),
+        "stop_after_spikes",
+        |v| v == 0.0,
+    );
+}
+
+#[test]
 fn zero_max_steps_is_named() {
     assert_bad_option(valid().with_max_steps(0), "max_steps", |v| v == 0.0);
 }
@@ -391,7 +400,8 @@ fn boundary_options_are_valid() {
         .with_tolerances(1e-15, 1e-300)
         .with_max_spikes(1)
         .with_max_steps(1)
-        .with_h0(0.0);
+        .with_h0(0.0)
+        .with_stop_after_spikes(1);
     assert_eq!(opts.validate(), Ok(()));
 }
 

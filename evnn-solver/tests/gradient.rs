@@ -2,7 +2,8 @@
 
 use evnn_neurons::{Lif, NeuronModel, Qif, StateVector};
 use evnn_solver::{
-    Adjoint, Backend, ClosedForm, EventKind, EventSolver, InputSpike, QifSeries, SolverOptions,
+    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventKind, EventSolver,
+    InputSpike, QifSeries, SolverOptions,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -287,4 +288,95 @@ fn every_entry_is_compared_on_fixed_cases() {
     )
     .unwrap();
     assert_eq!(n, 1 + 2 * qin.len() - 1, "QIF: entries compared");
+}
+
+/// A run stopped at its `k`-th spike ([`SolverOptions::stop_after_spikes`])
+/// is the full run's prefix, bit for bit, and a loss on those `k` spikes has
+/// the full run's gradient, bit for bit: the adjoint is exactly zero after
+/// the last spike the loss reads.
+fn check_stopped_runs<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
+    name: &str,
+    model: N,
+    backend: B,
+    p: &N::Params,
+    inputs: &[InputSpike],
+) where
+    B: Clone,
+{
+    let opts = SolverOptions::default().with_tolerances(1e-9, 1e-9);
+    let t_end = 60.0;
+    let mut full = EventSolver::new(model.clone(), backend.clone(), opts).unwrap();
+    let tr = full.simulate(p, inputs, t_end).unwrap();
+    assert!(tr.spikes.len() >= 4, "{name}: {} spikes", tr.spikes.len());
+    for k in 1..=3 {
+        let mut stopped = EventSolver::new(
+            model.clone(),
+            backend.clone(),
+            opts.with_stop_after_spikes(k),
+        )
+        .unwrap();
+        let st = stopped.simulate(p, inputs, t_end).unwrap();
+        assert_eq!(st.spikes, tr.spikes[..k], "{name} k={k}");
+        assert_eq!(st.t_end, tr.spikes[k - 1], "{name} k={k}");
+        let n_events = tr
+            .events
+            .iter()
+            .position(|e| e.kind == EventKind::Spike { k: k - 1 })
+            .unwrap()
+            + 1;
+        assert_eq!(st.events, tr.events[..n_events], "{name} k={k}");
+        assert_eq!(st.x_end, tr.events[n_events - 1].x_plus, "{name} k={k}");
+        let dl: Vec<f64> = (0..k).map(|i| 0.5 - 0.3 * i as f64).collect();
+        let mut dl_full = dl.clone();
+        dl_full.resize(tr.spikes.len(), 0.0);
+        let zero = N::State::zeros();
+        let g_full = full
+            .gradient(p, inputs, &tr, &dl_full, Some(&zero))
+            .unwrap();
+        let g = stopped.gradient(p, inputs, &st, &dl, Some(&zero)).unwrap();
+        assert_eq!(
+            g.params.as_slice(),
+            g_full.params.as_slice(),
+            "{name} k={k}"
+        );
+        assert_eq!(g.weights, g_full.weights, "{name} k={k}");
+        assert_eq!(g.input_times, g_full.input_times, "{name} k={k}");
+        assert!(g.weights.iter().any(|&w| w != 0.0), "{name} k={k}");
+    }
+}
+
+#[test]
+fn stopped_runs_are_exact_prefixes_with_the_same_gradient() {
+    let lif_inputs: Vec<InputSpike> = (0..12)
+        .map(|m| InputSpike::new(4.0 * m as f64, 6.0 + (m % 3) as f64))
+        .collect();
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    check_stopped_runs("LIF closed form", lif, ClosedForm, &[0.5], &lif_inputs);
+    check_stopped_runs(
+        "LIF dopri5",
+        lif,
+        Dopri5Backend::default(),
+        &[0.5],
+        &lif_inputs,
+    );
+    let qif_inputs: Vec<InputSpike> = lif_inputs
+        .iter()
+        .map(|s| InputSpike::new(s.time, 4.0 * s.weight))
+        .collect();
+    let qif = Qif::default();
+    check_stopped_runs("QIF series", qif, QifSeries, &[0.1], &qif_inputs);
+    check_stopped_runs(
+        "QIF dopri5",
+        qif,
+        Dopri5Backend::default(),
+        &[0.1],
+        &qif_inputs,
+    );
+    check_stopped_runs(
+        "QIF diffsol",
+        qif,
+        DiffsolBackend::default(),
+        &[0.1],
+        &qif_inputs,
+    );
 }
