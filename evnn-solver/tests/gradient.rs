@@ -294,15 +294,13 @@ fn every_entry_is_compared_on_fixed_cases() {
 /// is the full run's prefix, bit for bit, and a loss on those `k` spikes has
 /// the full run's gradient, bit for bit: the adjoint is exactly zero after
 /// the last spike the loss reads.
-fn check_stopped_runs<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
+fn check_stopped_runs<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     name: &str,
     model: N,
     backend: B,
     p: &N::Params,
     inputs: &[InputSpike],
-) where
-    B: Clone,
-{
+) {
     let opts = SolverOptions::default().with_tolerances(1e-9, 1e-9);
     let t_end = 60.0;
     let mut full = EventSolver::new(model.clone(), backend.clone(), opts).unwrap();
