@@ -196,9 +196,9 @@ impl Series {
     /// `h` shortened so that the step holds at most one zero of `u`, for a
     /// step starting with synaptic current `i`.
     fn sturm_cap(&self, i: f64, h: f64) -> f64 {
-        // I(t) is monotone on the step: its largest value is at an end.
-        let i_end = i * (-h * self.inv_tau_syn).exp();
-        let m = self.bias + i.max(i_end) - 0.25;
+        // i(t) = i·e^{−s/τ_syn} decays towards 0: on the step it is at most
+        // `i` when `i ≥ 0` and below 0 otherwise.
+        let m = self.bias + i.max(0.0) - 0.25;
         if m > 0.0 {
             h.min(0.9 * PI * self.tau_mem / m.sqrt())
         } else {
