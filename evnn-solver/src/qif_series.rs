@@ -94,8 +94,10 @@ struct Series {
     tol: f64,
     /// Series order in use.
     order: usize,
-    /// `(−1/τ_syn)^k / k!`: the series of `e^{−s/τ_syn}`.
-    decay: [f64; ORDER + 1],
+    /// `(−1/τ_syn)^k / k!`, the series of `e^{−s/τ_syn}`, stored reversed
+    /// (`decay_rev[ORDER − k]`), so that the convolution below runs over
+    /// both arrays in the same direction.
+    decay_rev: [f64; ORDER + 1],
     tau_mem: f64,
     inv_tau: f64,
     inv_tau_syn: f64,
@@ -106,37 +108,45 @@ type Coeffs = [f64; ORDER + 1];
 impl Series {
     fn new(qif: &Qif, bias: f64, options: &SolverOptions) -> Self {
         let tol = options.rtol.min(options.atol).max(1e-16);
-        let mut decay = [0.0; ORDER + 1];
-        decay[0] = 1.0;
-        for k in 1..=ORDER {
-            decay[k] = decay[k - 1] * (-1.0 / qif.tau_syn()) * INV[k];
+        let mut decay_rev = [0.0; ORDER + 1];
+        let mut d = 1.0;
+        for k in 0..=ORDER {
+            if k > 0 {
+                d *= (-1.0 / qif.tau_syn()) * INV[k];
+            }
+            decay_rev[ORDER - k] = d;
         }
         Series {
             bias,
             tol,
             order: order_for(tol),
-            decay,
+            decay_rev,
             tau_mem: qif.tau_mem(),
             inv_tau: 1.0 / qif.tau_mem(),
             inv_tau_syn: 1.0 / qif.tau_syn(),
         }
     }
 
-    /// `Σ_k decay_k c_{n−k}`, summed in two chains (the recurrences wait on
-    /// it, so its latency matters).
+    /// `Σ_k decay_k c_{n−k} = Σ_m c_m decay_{n−m}`: a dot product of
+    /// `c[..=n]` with the matching end of `decay_rev`, in four chains. The
+    /// recurrences spend most of their time here; the reversed-index form
+    /// compiled to shuffles.
     #[inline]
     fn decay_product(&self, c: &Coeffs, n: usize) -> f64 {
-        let (mut even, mut odd) = (0.0, 0.0);
-        let mut k = 0;
-        while k < n {
-            even += self.decay[k] * c[n - k];
-            odd += self.decay[k + 1] * c[n - k - 1];
-            k += 2;
+        let c = &c[..=n];
+        let d = &self.decay_rev[ORDER - n..];
+        let mut acc = [0.0; 4];
+        let mut chunks_c = c.chunks_exact(4);
+        let mut chunks_d = d.chunks_exact(4);
+        for (x, y) in (&mut chunks_c).zip(&mut chunks_d) {
+            for k in 0..4 {
+                acc[k] += x[k] * y[k];
+            }
         }
-        if k == n {
-            even += self.decay[n] * c[0];
+        for (x, y) in chunks_c.remainder().iter().zip(chunks_d.remainder()) {
+            acc[0] += x * y;
         }
-        even + odd
+        (acc[0] + acc[1]) + (acc[2] + acc[3])
     }
 
     /// Taylor coefficients of a solution of `u' = w/τ`,
@@ -394,6 +404,12 @@ impl Backend<Qif> for QifSeries {
 /// forced by `∂I/∂i_a · u` and `∂I/∂b · u`), then `λ_a = (∂x_b/∂x_a)ᵀ λ_b`
 /// and `μ += (∂x_b/∂b)ᵀ λ_b`. Rescaling `y` and its tangents by one
 /// constant changes nothing, since `φ(y)` is 0-homogeneous.
+///
+/// `∂φ_b/∂φ_a` needs no series of its own: `y` and `∂y/∂φ_a` solve the same
+/// linear ODE, whose matrix has trace `−1/τ_mem`, so their Wronskian
+/// `W = u₁w₂ − u₂w₁` is `W_a e^{−Δ/τ_mem}` (Abel), and
+/// `∂φ_b/∂φ_a = ∇φ(y_b) · ∂y_b/∂φ_a = −W_b / (π r_b)` with
+/// `r = π(u² + w²/π²)`.
 impl Adjoint<Qif> for QifSeries {
     fn propagate(
         &mut self,
@@ -412,20 +428,20 @@ impl Adjoint<Qif> for QifSeries {
             return Ok(());
         }
         let sr = Series::new(model, params[0], options);
-        let (mut y, mut d_phi) = homogeneous(x_a[0]);
+        let (mut y, d_phi) = homogeneous(x_a[0]);
+        // Wronskian of `y` and `∂y/∂φ_a`, scaled along with `y`.
+        let mut wronskian = y[0] * d_phi[1] - d_phi[0] * y[1];
         let (mut d_i, mut d_b) = ([0.0; 2], [0.0; 2]);
         let mut i = x_a[1];
         // e^{−(t − t_a)/τ_syn} at the step start: the weight of i_a in I.
         let mut decay_a = 1.0;
         let (mut cu, mut cw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
-        let (mut pu, mut pw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
         let (mut iu, mut iw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
         let (mut bu, mut bw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
         let mut t = t_a;
         let mut steps = 0;
         while t < t_b {
             sr.expand(y, i, |_| 0.0, &mut cu, &mut cw);
-            sr.expand(d_phi, i, |_| 0.0, &mut pu, &mut pw);
             sr.expand(
                 d_i,
                 i,
@@ -461,7 +477,7 @@ impl Adjoint<Qif> for QifSeries {
             }
             let scale = |v: [f64; 2]| [v[0] / m, v[1] / m];
             y = scale(yb);
-            d_phi = scale(sr.eval(&pu, &pw, h));
+            wronskian *= (-h * sr.inv_tau).exp() / (m * m);
             d_i = scale(sr.eval(&iu, &iw, h));
             d_b = scale(sr.eval(&bu, &bw, h));
             let e = (-h * sr.inv_tau_syn).exp();
@@ -471,7 +487,9 @@ impl Adjoint<Qif> for QifSeries {
         }
         let g = phase_grad(y[0], y[1]);
         let dot = |v: [f64; 2]| g[0] * v[0] + g[1] * v[1];
-        let (dphi_dphi, dphi_di, dphi_db) = (dot(d_phi), dot(d_i), dot(d_b));
+        let r = PI * (y[0] * y[0] + y[1] * y[1] / (PI * PI));
+        let dphi_dphi = -wronskian / (PI * r);
+        let (dphi_di, dphi_db) = (dot(d_i), dot(d_b));
         let l = *lambda;
         let di_di = (-(t_b - t_a) * sr.inv_tau_syn).exp();
         lambda[0] = l[0] * dphi_dphi;
