@@ -57,6 +57,17 @@ pub trait Stepper<N: NeuronModel> {
     fn sign_change_suffices(&self) -> bool {
         false
     }
+    /// Refines the event crossing in `(t_lo, t_hi]` of the last step, where
+    /// the event function is `< 0` at `t_lo` and `>= 0` at `t_hi`, to
+    /// round-off on this stepper's own dense output. `None` (the default)
+    /// lets the event loop refine it generically: safeguarded Newton on the
+    /// event function through [`interpolate`](Self::interpolate). A stepper
+    /// overrides this when its dense output holds a cheaper equation with the
+    /// same root; it may also answer `None` case by case.
+    fn refine_crossing(&mut self, t_lo: f64, t_hi: f64) -> Option<f64> {
+        let _ = (t_lo, t_hi);
+        None
+    }
 }
 
 /// An integrator backend for model `N`: simulates one neuron from its input

@@ -55,6 +55,11 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
 ) -> Result<Option<f64>, SolverError> {
     debug_assert!(a.g < 0.0);
     if b.g >= 0.0 {
+        if b.g > 0.0 {
+            if let Some(t) = stepper.refine_crossing(a.t, b.t) {
+                return Ok(Some(t));
+            }
+        }
         return refine(model, stepper, a, b).map(Some);
     }
     if a.dg > 0.0 && b.dg < 0.0 && !stepper.sign_change_suffices() {
