@@ -68,6 +68,15 @@ pub trait Stepper<N: NeuronModel> {
         let _ = (t_lo, t_hi);
         None
     }
+    /// The time inside the last step where the event function has its
+    /// maximum, when this stepper knows it in closed form. Asked only when
+    /// the event function rises at the step's start and falls at its end (so
+    /// that one maximum lies inside). `None` (the default) lets the event
+    /// loop search for it on the dense output, which to rule a crossing out
+    /// must converge to the maximum (typically ten or more evaluations).
+    fn event_peak(&mut self) -> Option<f64> {
+        None
+    }
 }
 
 /// An integrator backend for model `N`: simulates one neuron from its input

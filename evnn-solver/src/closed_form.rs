@@ -80,6 +80,25 @@ impl Stepper<Lif> for LifStepper {
         *self = LifStepper::new(self.lif, self.p, t, *x);
         Ok(())
     }
+
+    /// On a segment `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}` with
+    /// `B = i₀/(δτ_m)`, `A = v₀ − b − B`, `δ = 1/τ_m − 1/τ_s`, so `v' = 0` at
+    /// `e^{δs} = −Aτ_s/(Bτ_m)`. Left to the generic search when `|δ|·h <
+    /// 10⁻²` (then `A` and `B` nearly cancel).
+    fn event_peak(&mut self) -> Option<f64> {
+        let (tm, ts) = (self.lif.tau_mem(), self.lif.tau_syn());
+        let delta = 1.0 / tm - 1.0 / ts;
+        let h = self.t - self.t_prev;
+        if !(delta.abs() * h >= 1e-2) {
+            return None;
+        }
+        let (v0, i0) = (self.x_prev[0], self.x_prev[1]);
+        let b = self.p[0];
+        let big_b = i0 / (delta * tm);
+        let big_a = v0 - b - big_b;
+        let s = (-big_a * ts / (big_b * tm)).ln() / delta;
+        (s > 0.0 && s < h).then_some(self.t_prev + s)
+    }
 }
 
 impl Backend<Lif> for ClosedForm {

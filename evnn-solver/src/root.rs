@@ -63,7 +63,11 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
         return refine(model, stepper, a, b).map(Some);
     }
     if a.dg > 0.0 && b.dg < 0.0 && !stepper.sign_change_suffices() {
-        if let Some(hit) = find_nonnegative_max(model, stepper, a, b)? {
+        let hit = match stepper.event_peak() {
+            Some(t) if t > a.t && t < b.t => Some(eval(model, stepper, t)?).filter(|p| p.g >= 0.0),
+            _ => find_nonnegative_max(model, stepper, a, b)?,
+        };
+        if let Some(hit) = hit {
             return refine(model, stepper, a, hit).map(Some);
         }
     }
