@@ -7,10 +7,15 @@
 //! model), [`ClosedForm`] (exact, LIF) or [`QifSeries`] (Taylor series of the
 //! QIF in homogeneous coordinates, with its own adjoint). Spikes are detected on
 //! the backend's dense output, including thresholds touched and left inside
-//! one step, and refined by safeguarded Newton to `|Δt| <= 4 ε |t|`. Every run
-//! yields a [`NeuronTrace`]: spike times plus an event log with the state and
-//! its derivative on both sides of every jump, which is what the EventProp
-//! adjoint needs.
+//! one step, and refined by safeguarded Newton to `|Δt| <= 4 ε |t|`; a
+//! [`Stepper`] that knows more about its dense output may answer those two
+//! questions itself ([`Stepper::event_peak`]: the LIF closed form's segment
+//! maximum; [`Stepper::refine_crossing`]: the QIF series' spike as a zero of
+//! a polynomial). Every run yields a [`NeuronTrace`]: spike times plus an
+//! event log with the state and its derivative on both sides of every jump,
+//! which is what the EventProp adjoint needs. With
+//! [`SolverOptions::stop_after_spikes`] a run ends at a given spike, exactly,
+//! for losses that read only the first spikes.
 //!
 //! # Quick start
 //!
