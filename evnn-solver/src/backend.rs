@@ -79,6 +79,72 @@ pub trait Stepper<N: NeuronModel> {
     }
 }
 
+/// A stepper with its own answers to the event search hidden
+/// ([`Stepper::refine_crossing`] and [`Stepper::event_peak`] say `None`), so
+/// the event loop finds and refines every crossing by its generic search on
+/// the dense output. Everything else is `S`'s. For testing a stepper's own
+/// answers against that search.
+///
+/// # Examples
+///
+/// The LIF closed form gives each segment's maximum in closed form; the
+/// generic search finds the same spikes:
+///
+/// ```
+/// use evnn_neurons::{Lif, NeuronModel};
+/// use evnn_solver::{closed_form::LifStepper, run_event_loop, GenericSearch};
+/// use evnn_solver::{InputSpike, NeuronTrace, SolverOptions};
+///
+/// let lif = Lif::default();
+/// let inputs = [InputSpike::new(1.0, 4.0), InputSpike::new(3.0, 4.0)];
+/// let opts = SolverOptions::default();
+/// let (mut own, mut generic) = (NeuronTrace::new([0.0; 2]), NeuronTrace::new([0.0; 2]));
+/// let mut s = LifStepper::new(lif, [0.2], 0.0, lif.initial_state());
+/// run_event_loop(&mut s, &lif, &[0.2], &inputs, 30.0, &opts, &mut own)?;
+/// let mut g = GenericSearch(LifStepper::new(lif, [0.2], 0.0, lif.initial_state()));
+/// run_event_loop(&mut g, &lif, &[0.2], &inputs, 30.0, &opts, &mut generic)?;
+/// assert!(!own.spikes.is_empty());
+/// assert_eq!(own.spikes.len(), generic.spikes.len());
+/// for (a, b) in own.spikes.iter().zip(&generic.spikes) {
+///     assert!((a - b).abs() <= 1e-13 * b);
+/// }
+/// # Ok::<(), evnn_solver::SolverError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct GenericSearch<S>(pub S);
+
+impl<N: NeuronModel, S: Stepper<N>> Stepper<N> for GenericSearch<S> {
+    fn t(&self) -> f64 {
+        self.0.t()
+    }
+    fn t_prev(&self) -> f64 {
+        self.0.t_prev()
+    }
+    fn x(&self) -> &N::State {
+        self.0.x()
+    }
+    fn dx(&self) -> &N::State {
+        self.0.dx()
+    }
+    fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
+        self.0.step(t_stop)
+    }
+    fn interpolate(
+        &mut self,
+        t: f64,
+        x: &mut N::State,
+        dx: &mut N::State,
+    ) -> Result<(), SolverError> {
+        self.0.interpolate(t, x, dx)
+    }
+    fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError> {
+        self.0.restart(t, x)
+    }
+    fn sign_change_suffices(&self) -> bool {
+        self.0.sign_change_suffices()
+    }
+}
+
 /// An integrator backend for model `N`: simulates one neuron from its input
 /// spikes by building a [`Stepper`] and running the shared event loop
 /// ([`run_event_loop`](crate::run_event_loop)) on it.

@@ -97,7 +97,7 @@ mod solver;
 mod trace;
 
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
-pub use backend::{Backend, Stepper};
+pub use backend::{Backend, GenericSearch, Stepper};
 pub use closed_form::ClosedForm;
 pub use diffsol_backend::DiffsolBackend;
 pub use dopri5::Dopri5;

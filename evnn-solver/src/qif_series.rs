@@ -566,42 +566,6 @@ impl Adjoint<Qif> for QifSeries {
 mod tests {
     use super::*;
 
-    /// The series stepper without its own crossing refinement: the event
-    /// loop's generic Newton on `φ − 1` then refines every spike.
-    struct GenericRefine<'m>(SeriesStepper<'m>);
-
-    impl Stepper<Qif> for GenericRefine<'_> {
-        fn t(&self) -> f64 {
-            self.0.t()
-        }
-        fn t_prev(&self) -> f64 {
-            self.0.t_prev()
-        }
-        fn x(&self) -> &[f64; 2] {
-            self.0.x()
-        }
-        fn dx(&self) -> &[f64; 2] {
-            self.0.dx()
-        }
-        fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
-            self.0.step(t_stop)
-        }
-        fn interpolate(
-            &mut self,
-            t: f64,
-            x: &mut [f64; 2],
-            dx: &mut [f64; 2],
-        ) -> Result<(), SolverError> {
-            self.0.interpolate(t, x, dx)
-        }
-        fn restart(&mut self, t: f64, x: &[f64; 2]) -> Result<(), SolverError> {
-            self.0.restart(t, x)
-        }
-        fn sign_change_suffices(&self) -> bool {
-            true
-        }
-    }
-
     /// Spike times refined as zeros of `u` agree with the generic refinement
     /// of `φ − 1` to round-off, over many spikes with inputs of both signs.
     #[test]
@@ -619,7 +583,7 @@ mod tests {
                     let mut trace = NeuronTrace::new(x0);
                     let stepper = SeriesStepper::new(&qif, bias, &opts, x0);
                     if generic {
-                        let mut s = GenericRefine(stepper);
+                        let mut s = crate::GenericSearch(stepper);
                         run_event_loop(&mut s, &qif, &[bias], &inputs, 110.0, &opts, &mut trace)
                     } else {
                         let mut s = stepper;

@@ -6,8 +6,8 @@ use common::{grazing_inputs, grazing_lif, max_spike_diff, GRAZING_T_END};
 use evnn_neurons::{Lif, NeuronModel};
 use evnn_solver::closed_form::LifStepper;
 use evnn_solver::{
-    run_event_loop, ClosedForm, Dopri5Backend, EventSolver, InputSpike, NeuronTrace, SolverError,
-    SolverOptions, Stepper,
+    run_event_loop, ClosedForm, Dopri5Backend, EventSolver, GenericSearch, InputSpike, NeuronTrace,
+    SolverOptions,
 };
 use proptest::prelude::*;
 
@@ -142,95 +142,60 @@ fn grazing_slice_has_no_missed_or_extra_spikes() {
     assert!(worst < 1e-4, "worst spike-time error {worst:e}");
 }
 
-/// The closed-form stepper without its closed-form peak: the event loop then
-/// searches every rise-and-fall step's maximum on the dense output.
-struct GenericPeak(LifStepper);
-
-impl Stepper<Lif> for GenericPeak {
-    fn t(&self) -> f64 {
-        self.0.t()
+/// Spike times of one LIF run on the closed form, with its closed-form
+/// segment maxima or (`generic`) with the event loop's generic search.
+fn closed_form_spikes(
+    lif: Lif,
+    bias: f64,
+    inputs: &[InputSpike],
+    t_end: f64,
+    generic: bool,
+) -> Vec<f64> {
+    let opts = SolverOptions::default();
+    let x0 = lif.initial_state();
+    let mut trace = NeuronTrace::new(x0);
+    let stepper = LifStepper::new(lif, [bias], 0.0, x0);
+    let p = [bias];
+    if generic {
+        let mut s = GenericSearch(stepper);
+        run_event_loop(&mut s, &lif, &p, inputs, t_end, &opts, &mut trace)
+    } else {
+        let mut s = stepper;
+        run_event_loop(&mut s, &lif, &p, inputs, t_end, &opts, &mut trace)
     }
-    fn t_prev(&self) -> f64 {
-        self.0.t_prev()
-    }
-    fn x(&self) -> &[f64; 2] {
-        self.0.x()
-    }
-    fn dx(&self) -> &[f64; 2] {
-        self.0.dx()
-    }
-    fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
-        self.0.step(t_stop)
-    }
-    fn interpolate(
-        &mut self,
-        t: f64,
-        x: &mut [f64; 2],
-        dx: &mut [f64; 2],
-    ) -> Result<(), SolverError> {
-        self.0.interpolate(t, x, dx)
-    }
-    fn restart(&mut self, t: f64, x: &[f64; 2]) -> Result<(), SolverError> {
-        self.0.restart(t, x)
-    }
+    .unwrap();
+    trace.spikes
 }
 
 /// Spike trains with the closed-form maximum of each segment equal those of
 /// the generic maximum search, spike for spike, on the whole grazing set
 /// (where the potential touches the threshold and turns back inside a
-/// segment) and on the default LIF with random inputs.
+/// segment) and on the default LIF with a bias and inputs of both signs.
 #[test]
 fn closed_form_peak_matches_generic_search() {
-    let run = |lif: Lif, inputs: &[InputSpike], t_end: f64, generic: bool| {
-        let opts = SolverOptions::default();
-        let x0 = lif.initial_state();
-        let mut trace = NeuronTrace::new(x0);
-        let stepper = LifStepper::new(lif, [0.1], 0.0, x0);
-        if generic {
-            run_event_loop(
-                &mut GenericPeak(stepper),
-                &lif,
-                &[0.1],
-                inputs,
-                t_end,
-                &opts,
-                &mut trace,
-            )
-        } else {
-            run_event_loop(
-                &mut { stepper },
-                &lif,
-                &[0.1],
-                inputs,
-                t_end,
-                &opts,
-                &mut trace,
-            )
-        }
-        .unwrap();
-        trace.spikes
-    };
     let mut spikes = 0;
+    let mut compare = |what: String, lif: Lif, bias: f64, inputs: &[InputSpike], t_end: f64| {
+        let own = closed_form_spikes(lif, bias, inputs, t_end, false);
+        let generic = closed_form_spikes(lif, bias, inputs, t_end, true);
+        let err = max_spike_diff(&own, &generic).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(err <= 1e-13 * t_end, "{what}: {err:e}");
+        spikes += own.len();
+    };
     for index in 0..22_000 {
         let inputs = grazing_inputs(index);
-        let own = run(grazing_lif(), &inputs, GRAZING_T_END, false);
-        let generic = run(grazing_lif(), &inputs, GRAZING_T_END, true);
-        let err = max_spike_diff(&own, &generic).unwrap_or_else(|e| panic!("run {index}: {e}"));
-        assert!(err <= 1e-13, "run {index}: {err:e}");
-        spikes += own.len();
+        compare(
+            format!("grazing run {index}"),
+            grazing_lif(),
+            0.0,
+            &inputs,
+            GRAZING_T_END,
+        );
     }
-    assert!(spikes > 50_000, "{spikes} spikes");
-    let lif = Lif::default();
     for seed in 0..200u64 {
         let inputs: Vec<InputSpike> = (0..30)
-            .map(|m| {
-                let w = ((seed * 31 + m * 17) % 23) as f64 * 0.6 - 3.0;
-                InputSpike::new(m as f64, w)
-            })
+            .map(|m| InputSpike::new(m as f64, ((seed * 31 + m * 17) % 23) as f64 * 0.6 - 3.0))
             .collect();
-        let own = run(lif, &inputs, 40.0, false);
-        let generic = run(lif, &inputs, 40.0, true);
-        let err = max_spike_diff(&own, &generic).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        assert!(err <= 1e-12, "seed {seed}: {err:e}");
+        compare(format!("seed {seed}"), Lif::default(), 0.1, &inputs, 40.0);
     }
+    assert!(spikes > 100_000, "{spikes} spikes");
 }
