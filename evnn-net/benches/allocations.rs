@@ -11,7 +11,7 @@
 // an `unsafe impl`; it forwards every call unchanged.
 #![allow(unsafe_code)]
 
-use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, TtfsLoss};
+use evnn_net::{FeedForward, ForwardTrace, InitConfig, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
@@ -20,7 +20,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
-use common::samples;
+use common::setup;
 
 /// The system allocator, counting allocations and reallocations.
 struct Counting;
@@ -59,9 +59,7 @@ fn count<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     net: FeedForward<N, B>,
     init: InitConfig,
 ) {
-    let sizes = net.sizes().to_vec();
-    let params = NetworkParams::init::<N>(&sizes, &init, 0).unwrap();
-    let xs = samples(200);
+    let (params, xs) = setup(&net, &init, 200);
     let loss = TtfsLoss::default();
     let mut ws = net.workspace();
     let mut trace = ForwardTrace::default();

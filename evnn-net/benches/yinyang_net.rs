@@ -4,7 +4,7 @@
 //! QIF (diffsol, Dopri5 and series backends) and LIF (closed form).
 //! `cargo bench -p evnn-net --bench yinyang_net`
 
-use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, TtfsLoss};
+use evnn_net::{FeedForward, ForwardTrace, InitConfig, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
@@ -12,16 +12,14 @@ use evnn_solver::{
 use std::time::Instant;
 
 mod common;
-use common::samples;
+use common::setup;
 
 fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     name: &str,
     net: FeedForward<N, B>,
     init: InitConfig,
 ) {
-    let sizes = net.sizes().to_vec();
-    let params = NetworkParams::init::<N>(&sizes, &init, 0).unwrap();
-    let xs = samples(500);
+    let (params, xs) = setup(&net, &init, 500);
     let loss = TtfsLoss::default();
     let mut ws = net.workspace();
     let mut trace = ForwardTrace::default();

@@ -391,51 +391,17 @@ impl Stepper<Qif> for SeriesStepper<'_> {
     fn refine_crossing(&mut self, t_lo: f64, t_hi: f64) -> Option<f64> {
         let sr = &self.series;
         let (t0, width) = (self.t_prev, self.t - self.t_prev);
-        let u_at = |t: f64| {
+        // `−u`, increasing through the spike, and its derivative `−w/τ`.
+        let minus_u = |t: f64| {
             let [u, w] = sr.eval(&self.cu, &self.cw, (t - t0).clamp(0.0, width));
-            (u, w * sr.inv_tau)
+            Ok::<_, std::convert::Infallible>((-u, -w * sr.inv_tau))
         };
-        let (u_lo, _) = u_at(t_lo);
-        let (u_hi, _) = u_at(t_hi);
-        if !(u_lo > 0.0 && u_hi <= 0.0) {
+        let (Ok((g_lo, _)), Ok((g_hi, _))) = (minus_u(t_lo), minus_u(t_hi));
+        if !(g_lo < 0.0 && g_hi >= 0.0) {
             return None;
         }
-        if u_hi == 0.0 {
-            return Some(t_hi);
-        }
-        let (mut lo, mut hi) = (t_lo, t_hi);
-        let mut t = lo + u_lo * (hi - lo) / (u_lo - u_hi);
-        if !(t > lo && t < hi) {
-            t = 0.5 * (lo + hi);
-        }
-        for _ in 0..200 {
-            let (u, du) = u_at(t);
-            if u == 0.0 {
-                return Some(t);
-            }
-            if u > 0.0 {
-                lo = t;
-            } else {
-                hi = t;
-            }
-            let newton = t - u / du;
-            let tol = 4.0 * f64::EPSILON * t.abs();
-            // Converged (checked before the bracket test: at the round-off
-            // floor Newton rounds to `t`, now a bracket end).
-            if du < 0.0 && (newton - t).abs() <= tol {
-                return Some(newton.clamp(lo, hi));
-            }
-            let next = if du < 0.0 && newton > lo && newton < hi {
-                newton
-            } else {
-                0.5 * (lo + hi)
-            };
-            if hi - lo <= tol || (next - t).abs() <= tol {
-                return Some(next.clamp(lo, hi));
-            }
-            t = next;
-        }
-        Some(hi)
+        let Ok(t) = crate::root::bracketed_newton((t_lo, g_lo), (t_hi, g_hi), minus_u);
+        Some(t)
     }
 }
 
