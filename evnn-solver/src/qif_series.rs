@@ -36,6 +36,27 @@ use std::f64::consts::PI;
 /// grows with the requested accuracy.
 const ORDER: usize = 24;
 
+/// Runs `$body` with the const `$n` set to the series order `$order`
+/// (12..=22, see [`order_for`]), so that the recurrences are compiled for
+/// each order with fixed loop bounds.
+macro_rules! with_order {
+    ($order:expr, $n:ident => $body:expr) => {
+        with_order!(@arms $order, $n, $body, [12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 22)
+    };
+    (@arms $order:expr, $n:ident, $body:expr, [$($k:literal),*], $last:literal) => {
+        match $order {
+            $($k => {
+                const $n: usize = $k;
+                $body
+            })*
+            _ => {
+                const $n: usize = $last;
+                $body
+            }
+        }
+    };
+}
+
 /// `1/n`, for the recurrences.
 const INV: [f64; ORDER + 1] = {
     let mut t = [0.0; ORDER + 1];
@@ -54,8 +75,16 @@ const INV: [f64; ORDER + 1] = {
 /// order).
 fn order_for(tol: f64) -> usize {
     let n = (-0.5 * tol.ln()).ceil() + 9.0;
-    (n.max(12.0) as usize).min(22)
+    (n.max(MIN_ORDER as f64) as usize).min(MAX_ORDER)
 }
+
+/// The orders [`order_for`] chooses from (the arms of `with_order!`).
+const MIN_ORDER: usize = 12;
+const MAX_ORDER: usize = 22;
+const _: () = assert!(
+    MIN_ORDER == 12 && MAX_ORDER == 22,
+    "update the arms of with_order!"
+);
 
 /// Exact-to-tolerance QIF integration by Taylor series in homogeneous
 /// coordinates: `u' = w/τ_mem`, `w' = −(w + (i + b)·u)/τ_mem` with the
@@ -127,61 +156,115 @@ impl Series {
         }
     }
 
-    /// `Σ_k decay_k c_{n−k} = Σ_m c_m decay_{n−m}`: a dot product of
-    /// `c[..=n]` with the matching end of `decay_rev`, in four chains. The
-    /// recurrences spend most of their time here; the reversed-index form
-    /// compiled to shuffles.
-    #[inline]
-    fn decay_product(&self, c: &Coeffs, n: usize) -> f64 {
-        let c = &c[..=n];
+    /// `Σ_{m<n} c_m d_{n−m}` with `d_k` the series of `e^{−s/τ_syn}`: the
+    /// convolution `(e^{−s/τ_syn}·c)_n` without its newest term `c_n·d_0 =
+    /// c_n`. It does not depend on `c_n`, so it overlaps with the previous
+    /// order's recurrence; four chains. The recurrences spend most of their
+    /// time here.
+    #[inline(always)]
+    fn older_terms(&self, c: &Coeffs, n: usize) -> f64 {
         let d = &self.decay_rev[ORDER - n..];
         let mut acc = [0.0; 4];
-        let mut chunks_c = c.chunks_exact(4);
-        let mut chunks_d = d.chunks_exact(4);
-        for (x, y) in (&mut chunks_c).zip(&mut chunks_d) {
+        let mut m = 0;
+        while m + 4 <= n {
             for k in 0..4 {
-                acc[k] += x[k] * y[k];
+                acc[k] += c[m + k] * d[m + k];
             }
+            m += 4;
         }
-        for (x, y) in chunks_c.remainder().iter().zip(chunks_d.remainder()) {
-            acc[0] += x * y;
+        while m < n {
+            acc[0] += c[m] * d[m];
+            m += 1;
         }
         (acc[0] + acc[1]) + (acc[2] + acc[3])
     }
 
-    /// Taylor coefficients of a solution of `u' = w/τ`,
-    /// `w' = −(w + I(s)·u + g(s))/τ` with `I(s) = b + i·e^{−s/τ_syn}`, from
-    /// `(u, w)(0) = y0`; `forcing(n, cu)` is the `n`-th coefficient of `g`
-    /// (it may read `cu[..=n]`).
-    #[inline]
-    fn expand(
-        &self,
-        y0: [f64; 2],
-        i: f64,
-        forcing: impl Fn(usize) -> f64,
-        cu: &mut Coeffs,
-        cw: &mut Coeffs,
-    ) {
+    /// Taylor coefficients of `y = (u, w)` with `u' = w/τ`,
+    /// `w' = −(w + I(s)·u)/τ`, `I(s) = b + i·e^{−s/τ_syn}`, from
+    /// `y(0) = y0`.
+    fn expand(&self, y0: [f64; 2], i: f64, cu: &mut Coeffs, cw: &mut Coeffs) {
+        with_order!(self.order, N => self.expand_n::<N>(y0, i, cu, cw))
+    }
+
+    /// [`expand`](Self::expand) for a fixed order: the compiler unrolls
+    /// the recurrence (measured 1.4× faster than a loop to `self.order`).
+    #[inline(always)]
+    fn expand_n<const N: usize>(&self, y0: [f64; 2], i: f64, cu: &mut Coeffs, cw: &mut Coeffs) {
         cu[0] = y0[0];
         cw[0] = y0[1];
-        for n in 0..self.order {
-            let iu = self.bias * cu[n] + i * self.decay_product(cu, n) + forcing(n);
+        for n in 0..N {
+            let c = cu[n];
+            let iu = self.bias * c + i * (c + self.older_terms(cu, n));
             let f = self.inv_tau * INV[n + 1];
             cu[n + 1] = cw[n] * f;
             cw[n + 1] = -(cw[n] + iu) * f;
         }
     }
 
+    /// The coefficients of `y` and of its tangents `∂y/∂i_a`, `∂y/∂b`
+    /// together (three independent recurrences in one loop). The tangents
+    /// solve the same linear ODE forced by `∂I/∂i_a·u = decay_a·e^{−s/τ_syn}u`
+    /// and `∂I/∂b·u = u`, where `decay_a` is `e^{−s/τ_syn}` at the step start
+    /// measured from the segment start.
+    fn expand_tangents(&self, y0: [[f64; 2]; 3], i: f64, decay_a: f64, c: &mut [Coeffs; 6]) {
+        with_order!(self.order, N => self.expand_tangents_n::<N>(y0, i, decay_a, c))
+    }
+
+    #[inline(always)]
+    fn expand_tangents_n<const N: usize>(
+        &self,
+        y0: [[f64; 2]; 3],
+        i: f64,
+        decay_a: f64,
+        c: &mut [Coeffs; 6],
+    ) {
+        let [cu, cw, iu, iw, bu, bw] = c;
+        [cu[0], cw[0]] = y0[0];
+        [iu[0], iw[0]] = y0[1];
+        [bu[0], bw[0]] = y0[2];
+        let b = self.bias;
+        for n in 0..N {
+            let (c, ci, cb) = (cu[n], iu[n], bu[n]);
+            // (e^{−s/τ_syn}·u)_n, shared by y and the i_a-tangent's forcing.
+            let pu = c + self.older_terms(cu, n);
+            let g_y = b * c + i * pu;
+            let g_i = b * ci + i * (ci + self.older_terms(iu, n)) + decay_a * pu;
+            let g_b = b * cb + i * (cb + self.older_terms(bu, n)) + c;
+            let f = self.inv_tau * INV[n + 1];
+            cu[n + 1] = cw[n] * f;
+            cw[n + 1] = -(cw[n] + g_y) * f;
+            iu[n + 1] = iw[n] * f;
+            iw[n + 1] = -(iw[n] + g_i) * f;
+            bu[n + 1] = bw[n] * f;
+            bw[n + 1] = -(bw[n] + g_b) * f;
+        }
+    }
+
     /// `(u, w)` of a series at `s`.
+    ///
+    /// Horner's rule in `s⁴` on the four residue classes of the exponents,
+    /// combined at the end: four independent chains a quarter as long as
+    /// one (the series' terms above the order are zero).
     #[inline]
     fn eval(&self, cu: &Coeffs, cw: &Coeffs, s: f64) -> [f64; 2] {
-        let n_max = self.order;
-        let (mut u, mut w) = (cu[n_max], cw[n_max]);
-        for n in (0..n_max).rev() {
-            u = u * s + cu[n];
-            w = w * s + cw[n];
+        debug_assert!(cu[self.order + 1..]
+            .iter()
+            .chain(&cw[self.order + 1..])
+            .all(|&c| c == 0.0));
+        let s2 = s * s;
+        let s4 = s2 * s2;
+        // Reads up to `cu[4·⌊order/4⌋ + 3]`, within the array for every order.
+        const _: () = assert!(4 * (MAX_ORDER / 4) + 3 <= ORDER);
+        let top = self.order / 4;
+        let (mut u, mut w) = ([0.0; 4], [0.0; 4]);
+        for j in (0..=top).rev() {
+            for k in 0..4 {
+                u[k] = u[k] * s4 + cu[4 * j + k];
+                w[k] = w[k] * s4 + cw[4 * j + k];
+            }
         }
-        [u, w]
+        let combine = |p: [f64; 4]| (p[0] + s * p[1]) + s2 * (p[2] + s * p[3]);
+        [combine(u), combine(w)]
     }
 
     /// The longest step, at most `remaining`, whose truncation error is
@@ -319,7 +402,7 @@ impl Stepper<Qif> for SeriesStepper<'_> {
 
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
         let sr = &self.series;
-        sr.expand(self.y, self.i, |_| 0.0, &mut self.cu, &mut self.cw);
+        sr.expand(self.y, self.i, &mut self.cu, &mut self.cw);
         self.i_prev = self.i;
         let remaining = t_stop - self.t;
         let h = sr.sturm_cap(self.i, sr.taylor_step(&self.cu, &self.cw, remaining));
@@ -457,24 +540,15 @@ impl Adjoint<Qif> for QifSeries {
         let mut i = x_a[1];
         // e^{−(t − t_a)/τ_syn} at the step start: the weight of i_a in I.
         let mut decay_a = 1.0;
-        let (mut cu, mut cw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
-        let (mut iu, mut iw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
-        let (mut bu, mut bw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
+        let mut coeffs = [[0.0; ORDER + 1]; 6];
         let mut t = t_a;
         let mut steps = 0;
         while t < t_b {
-            sr.expand(y, i, |_| 0.0, &mut cu, &mut cw);
-            sr.expand(
-                d_i,
-                i,
-                |n| decay_a * sr.decay_product(&cu, n),
-                &mut iu,
-                &mut iw,
-            );
-            sr.expand(d_b, i, |n| cu[n], &mut bu, &mut bw);
+            sr.expand_tangents([y, d_i, d_b], i, decay_a, &mut coeffs);
+            let [cu, cw, iu, iw, bu, bw] = &coeffs;
             let remaining = t_b - t;
-            let h = sr.taylor_step(&cu, &cw, remaining);
-            if !(h > 0.0) || !cu.iter().chain(&cw).all(|c| c.is_finite()) {
+            let h = sr.taylor_step(cu, cw, remaining);
+            if !(h > 0.0) || !cu.iter().chain(cw).all(|c| c.is_finite()) {
                 return Err(SolverError::NonFiniteState {
                     t,
                     state: y.to_vec(),
@@ -489,7 +563,7 @@ impl Adjoint<Qif> for QifSeries {
             }
             let last = h >= remaining;
             let h = if last { remaining } else { h };
-            let yb = sr.eval(&cu, &cw, h);
+            let yb = sr.eval(cu, cw, h);
             let m = yb[0].abs().max(yb[1].abs());
             if !(m.is_finite() && m > 0.0) {
                 return Err(SolverError::NonFiniteState {
@@ -500,8 +574,8 @@ impl Adjoint<Qif> for QifSeries {
             let scale = |v: [f64; 2]| [v[0] / m, v[1] / m];
             y = scale(yb);
             wronskian *= (-h * sr.inv_tau).exp() / (m * m);
-            d_i = scale(sr.eval(&iu, &iw, h));
-            d_b = scale(sr.eval(&bu, &bw, h));
+            d_i = scale(sr.eval(iu, iw, h));
+            d_b = scale(sr.eval(bu, bw, h));
             let e = (-h * sr.inv_tau_syn).exp();
             i *= e;
             decay_a *= e;
