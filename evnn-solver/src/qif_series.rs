@@ -276,11 +276,11 @@ impl Series {
         // checked at that step (rarely binding).
         let n = self.order;
         let c = cu[n].abs().max(cw[n].abs());
-        if c > 0.0 && c * (remaining * 1.25).powi(n as i32) > self.tol {
+        if c > 0.0 && c * powu(remaining * 1.25, n) > self.tol {
             h = h.min(0.8 * (self.tol / c).powf(INV[n]));
         }
         let c = cu[n - 1].abs().max(cw[n - 1].abs());
-        if c * h.powi(n as i32 - 1) > self.tol {
+        if c * powu(h, n - 1) > self.tol {
             h = 0.8 * (self.tol / c).powf(INV[n - 1]);
         }
         h
@@ -298,6 +298,21 @@ impl Series {
             h
         }
     }
+}
+
+/// `x^n` by squaring, inline (`f64::powi` with a run-time exponent is a
+/// library call).
+#[inline]
+fn powu(mut x: f64, mut n: usize) -> f64 {
+    let mut r = 1.0;
+    while n > 0 {
+        if n & 1 == 1 {
+            r *= x;
+        }
+        x *= x;
+        n >>= 1;
+    }
+    r
 }
 
 /// The stepper of [`QifSeries`].
@@ -371,9 +386,14 @@ impl<'m> SeriesStepper<'m> {
     }
 
     fn set_state(&mut self, t: f64, x: &[f64; 2]) {
+        self.set_state_y(t, x, homogeneous(x[0]).0);
+    }
+
+    /// [`set_state`](Self::set_state) with `y`, of phase `x[0]`, given.
+    fn set_state_y(&mut self, t: f64, x: &[f64; 2], y: [f64; 2]) {
         self.t_prev = t;
         self.t = t;
-        self.y = homogeneous(x[0]).0;
+        self.y = y;
         self.i = x[1];
         self.x = *x;
         self.qif.dynamics(&[self.series.bias], x, &mut self.dx);
@@ -455,7 +475,13 @@ impl Stepper<Qif> for SeriesStepper<'_> {
     }
 
     fn restart(&mut self, t: f64, x: &[f64; 2]) -> Result<(), SolverError> {
-        self.set_state(t, x);
+        if t == self.t && x[0] == self.x[0] {
+            // An input: only the current jumps, and `y` (whose phase is
+            // `x[0]`, unrounded) stays; no sine and cosine of the phase.
+            self.set_state_y(t, x, self.y);
+        } else {
+            self.set_state(t, x);
+        }
         Ok(())
     }
 
