@@ -505,11 +505,11 @@ impl Stepper<Qif> for SeriesStepper<'_> {
             let [u, w] = sr.eval(&self.cu, &self.cw, (t - t0).clamp(0.0, width));
             Ok::<_, std::convert::Infallible>((-u, -w * sr.inv_tau))
         };
-        let (Ok((g_lo, _)), Ok((g_hi, _))) = (minus_u(t_lo), minus_u(t_hi));
+        let (Ok((g_lo, d_lo)), Ok((g_hi, d_hi))) = (minus_u(t_lo), minus_u(t_hi));
         if !(g_lo < 0.0 && g_hi >= 0.0) {
             return None;
         }
-        let Ok(t) = crate::root::bracketed_newton((t_lo, g_lo), (t_hi, g_hi), minus_u);
+        let Ok(t) = crate::root::bracketed_newton((t_lo, g_lo, d_lo), (t_hi, g_hi, d_hi), minus_u);
         Some(t)
     }
 }

