@@ -273,9 +273,12 @@ where
         self.forward_impl(params, input, ws, trace, None)
     }
 
-    /// [`forward`](Self::forward), with the output neurons' runs ended at
-    /// their `k`-th spike when `output_stop = Some(k)` (see
-    /// [`SolverOptions::stop_after_spikes`]).
+    /// [`forward`](Self::forward), or with `output_stop = Some(k)` the pass
+    /// of a loss of the first `k` output spikes: the output neurons' runs end
+    /// at their `k`-th spike ([`SolverOptions::stop_after_spikes`]) and every
+    /// run once its neuron provably stays silent
+    /// ([`SolverOptions::stop_when_silent`]). Spikes, loss and gradient are
+    /// those of the full pass; the traces end earlier.
     pub(crate) fn forward_impl(
         &self,
         params: &NetworkParams,
@@ -316,12 +319,20 @@ where
             lt.inputs
                 .sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
             let model = &self.models[layer];
+            // For the loss (`output_stop`) only spike times matter: every run
+            // may end once its neuron provably stays silent, and the output
+            // neurons' at their `k`-th spike.
             let options = match output_stop {
-                Some(k) if layer + 1 == n_layers => SolverOptions {
-                    stop_after_spikes: Some(k.min(self.options.stop_after_spikes.unwrap_or(k))),
+                Some(k) => SolverOptions {
+                    stop_after_spikes: if layer + 1 == n_layers {
+                        Some(k.min(self.options.stop_after_spikes.unwrap_or(k)))
+                    } else {
+                        self.options.stop_after_spikes
+                    },
+                    stop_when_silent: true,
                     ..self.options
                 },
-                _ => self.options,
+                None => self.options,
             };
             let n_out = self.sizes[layer + 1];
             lt.neurons

@@ -311,7 +311,7 @@ fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + S
     let loss = TtfsLoss::default();
     let mut ws = net.workspace();
     let mut trace = ForwardTrace::default();
-    let mut repeated = 0;
+    let (mut repeated, mut silent) = (0, 0);
     for (x, &y) in inputs.iter().zip(&labels) {
         let mut g = params.zeros_like();
         let r = net
@@ -349,8 +349,14 @@ fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + S
         assert_eq!(r.loss.to_bits(), value.to_bits(), "{name}");
         assert_eq!(r.first_spikes, first, "{name}");
         assert_eq!(g.to_flat(), g_full.to_flat(), "{name}");
+        // Hidden runs end once provably silent, with the full run's spikes.
+        for (stopped, full) in trace.layers[0].neurons.iter().zip(&full.layers[0].neurons) {
+            assert_eq!(stopped.spikes, full.spikes, "{name}");
+            silent += usize::from(stopped.t_end < net.t_end());
+        }
     }
     assert!(repeated > 0, "{name}: no output neuron spiked twice");
+    assert!(silent > 0, "{name}: no hidden run ended early");
 }
 
 #[test]

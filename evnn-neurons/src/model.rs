@@ -127,6 +127,17 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
         out: &mut Self::State,
     ) -> f64;
 
+    /// `true` when, from state `x` and without further input, the exact flow
+    /// provably does not reach the threshold within `horizon` time units
+    /// (`horizon` may be `+∞`). Solvers use it to end a run early
+    /// (`SolverOptions::stop_when_silent` in `evnn-solver`), so it must be a
+    /// proof, never a heuristic: a `true` for a state that can still spike
+    /// in time would drop spikes. The default, `false`, is always correct.
+    fn silent_for(&self, p: &Self::Params, x: &Self::State, horizon: f64) -> bool {
+        let _ = (p, x, horizon);
+        false
+    }
+
     /// Checks the learnable parameters; the default rejects non-finite values.
     fn validate_params(&self, p: &Self::Params) -> Result<(), NeuronError> {
         for (k, &value) in p.as_slice().iter().enumerate() {

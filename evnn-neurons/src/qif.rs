@@ -4,7 +4,7 @@ use crate::lif::positive;
 use crate::trig::sin_cos_pi;
 use crate::{NeuronError, NeuronModel};
 use serde::{Deserialize, Serialize};
-use std::f64::consts::{FRAC_1_PI, PI};
+use std::f64::consts::{FRAC_1_PI, FRAC_PI_2, PI};
 
 /// The ideal quadratic integrate-and-fire neuron (spike at `V = +∞`, reset to
 /// `V = −∞`) in eventax's phase form, with a current-based synapse.
@@ -176,6 +176,42 @@ impl NeuronModel for Qif {
         *out = [0.0, l[1]];
     }
 
+    /// Without input the current `i + b` stays at most `I_max = b + max(i, 0)`
+    /// (`i` decays towards 0), so by comparison `V(t) ≤ W(t)`, the solution
+    /// of `τ_mem W' = W² − W + I_max` from the same `V`: the neuron cannot
+    /// spike before `W` reaches `+∞`.
+    ///
+    /// - `I_max ≤ ¼` and `V < V* = ½ + √(¼ − I_max)`: `W` never blows up
+    ///   (`V*` is a fixed point of `W`); silent for any horizon.
+    /// - Otherwise `W` blows up after `T = ∫_V^∞ τ_mem dW/(W² − W + I_max)`
+    ///   (an `atan`, `ln` or `1/x` in closed form), and the neuron is silent
+    ///   for horizons below `T` (with a relative margin of 1e-3, so that a
+    ///   numerical run never disagrees at the boundary).
+    fn silent_for(&self, p: &[f64; 1], x: &[f64; 2], horizon: f64) -> bool {
+        let i_max = p[0] + x[1].max(0.0);
+        if !(i_max.is_finite() && x[0] >= 0.0 && x[0] < 1.0 && horizon >= 0.0) {
+            return false;
+        }
+        let v = Self::voltage(x[0]);
+        let d = 0.25 - i_max;
+        let blow_up = if d > 0.0 {
+            // Roots ½ ± κ; from above the upper one, W blows up.
+            let kappa = d.sqrt();
+            if v < 0.5 + kappa {
+                return true;
+            }
+            self.tau_mem / (2.0 * kappa) * ((v - 0.5 + kappa) / (v - 0.5 - kappa)).ln()
+        } else if d < 0.0 {
+            let k = (-d).sqrt();
+            self.tau_mem / k * (FRAC_PI_2 - ((v - 0.5) / k).atan())
+        } else if v < 0.5 {
+            return true;
+        } else {
+            self.tau_mem / (v - 0.5)
+        };
+        blow_up > horizon * (1.0 + 1e-3)
+    }
+
     #[inline]
     fn input_jump(&self, x: &mut [f64; 2], w: f64) {
         x[1] += w;
@@ -233,6 +269,102 @@ mod tests {
         let mut f = [0.0; 2];
         qif.dynamics(&[0.0], &[0.0, 5.0], &mut f);
         assert_relative_eq!(f[0], 1.0 / 3.0, max_relative = 1e-15);
+    }
+
+    /// The first time `φ` reaches 1 within `horizon` from `x` without input
+    /// (classical RK4 on the phase form with step `h`, the crossing
+    /// interpolated linearly), or `None`.
+    fn first_spike_rk4(qif: &Qif, b: f64, x: [f64; 2], horizon: f64, h: f64) -> Option<f64> {
+        let f = |x: &[f64; 2]| {
+            let mut d = [0.0; 2];
+            qif.dynamics(&[b], x, &mut d);
+            d
+        };
+        let (mut x, mut t) = (x, 0.0);
+        while t < horizon {
+            let k1 = f(&x);
+            let k2 = f(&[x[0] + 0.5 * h * k1[0], x[1] + 0.5 * h * k1[1]]);
+            let k3 = f(&[x[0] + 0.5 * h * k2[0], x[1] + 0.5 * h * k2[1]]);
+            let k4 = f(&[x[0] + h * k3[0], x[1] + h * k3[1]]);
+            let next: [f64; 2] = std::array::from_fn(|k| {
+                x[k] + h / 6.0 * (k1[k] + 2.0 * k2[k] + 2.0 * k3[k] + k4[k])
+            });
+            if next[0] >= 1.0 {
+                return Some(t + h * (1.0 - x[0]) / (next[0] - x[0]));
+            }
+            (x, t) = (next, t + h);
+        }
+        None
+    }
+
+    /// With `i = 0` the drive is constant, the comparison in
+    /// `silent_for` is an equality and its bound is the first spike time
+    /// itself: silent just below it, not just above it, and silent for
+    /// ever exactly when no spike comes.
+    #[test]
+    fn silent_for_is_tight_for_constant_drive() {
+        let qif = Qif::new(20.0, 5.0).unwrap();
+        let mut spiking = 0;
+        for b in [-1.0, 0.0, 0.1, 0.25, 0.26, 0.5, 3.0] {
+            for phi in [0.0, 0.3, 0.5, 0.8, 0.95, 0.999] {
+                let x = [phi, 0.0];
+                match first_spike_rk4(&qif, b, x, 150.0, 2e-3) {
+                    Some(t) => {
+                        spiking += 1;
+                        assert!(
+                            qif.silent_for(&[b], &x, 0.99 * t),
+                            "b {b}, φ {phi}, spike {t}"
+                        );
+                        assert!(
+                            !qif.silent_for(&[b], &x, 1.01 * t),
+                            "b {b}, φ {phi}, spike {t}"
+                        );
+                    }
+                    None => {
+                        // Below rheobase and under the unstable fixed point,
+                        // or a first spike beyond 150.
+                        let v = Qif::voltage(phi);
+                        let forever = b <= 0.25 && v < 0.5 + (0.25 - b).sqrt();
+                        assert_eq!(
+                            qif.silent_for(&[b], &x, f64::INFINITY),
+                            forever,
+                            "b {b}, φ {phi}"
+                        );
+                        assert!(qif.silent_for(&[b], &x, 150.0), "b {b}, φ {phi}");
+                    }
+                }
+            }
+        }
+        assert!(spiking >= 20, "{spiking} spiking cases");
+    }
+
+    /// Over a grid of states, biases, decaying currents of both signs and
+    /// horizons: whenever `silent_for` says silent, an RK4 integration
+    /// finds no spike within the horizon; and it says so often.
+    #[test]
+    fn silent_for_never_hides_a_spike() {
+        let qif = Qif::new(20.0, 5.0).unwrap();
+        let (mut silent, mut cases) = (0, 0);
+        for phi in [0.0, 0.2, 0.45, 0.6, 0.75, 0.9, 0.97] {
+            for i in [-8.0, -1.0, 0.0, 0.5, 2.0, 8.0, 25.0] {
+                for b in [-0.5, 0.0, 0.2, 0.4, 1.0] {
+                    for horizon in [2.0, 10.0, 40.0] {
+                        cases += 1;
+                        let x = [phi, i];
+                        if qif.silent_for(&[b], &x, horizon) {
+                            silent += 1;
+                            let spike = first_spike_rk4(&qif, b, x, horizon, 5e-3);
+                            assert_eq!(spike, None, "φ {phi}, i {i}, b {b}, horizon {horizon}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(silent * 4 >= cases, "{silent} of {cases} silent");
+        // Out-of-range phases and non-finite values are never silent.
+        assert!(!qif.silent_for(&[0.0], &[1.2, 0.0], 1.0));
+        assert!(!qif.silent_for(&[f64::NAN], &[0.5, 0.0], 1.0));
+        assert!(!qif.silent_for(&[0.0], &[0.5, f64::INFINITY], 1.0));
     }
 
     proptest! {

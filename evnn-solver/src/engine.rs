@@ -123,7 +123,15 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
         // `a` is the event function at the start of the next step: the end of
         // the previous one, recomputed only after a restart.
         let mut a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
+        // No input remains before `t_end`: the run may end once the neuron
+        // provably stays silent.
+        let quiet_tail = options.stop_when_silent && t_stop == t_end;
         while stepper.t() < t_stop {
+            if quiet_tail && model.silent_for(params, stepper.x(), t_end - stepper.t()) {
+                trace.t_end = stepper.t();
+                trace.x_end = *stepper.x();
+                return Ok(());
+            }
             stepper.step(t_stop)?;
             trace.steps += 1;
             if trace.steps > options.max_steps {

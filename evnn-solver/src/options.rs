@@ -40,6 +40,15 @@ pub struct SolverOptions {
     /// the last spike the loss reads. `None` (the default) simulates to the
     /// end.
     pub stop_after_spikes: Option<usize>,
+    /// `true`: end the run as soon as no input remains before `t_end` and
+    /// the model proves that the neuron cannot spike again before `t_end`
+    /// ([`NeuronModel::silent_for`](evnn_neurons::NeuronModel::silent_for),
+    /// checked before each step). The spikes are those of the full run; the
+    /// trace's `t_end` is the time of the proof and its `x_end` the state
+    /// there. For a loss of the spike times alone, loss and EventProp
+    /// gradient are exactly those of the full run (the adjoint is zero after
+    /// the last spike). `false` (the default) simulates to `t_end`.
+    pub stop_when_silent: bool,
 }
 
 impl Default for SolverOptions {
@@ -53,6 +62,7 @@ impl Default for SolverOptions {
             max_steps: 1_000_000,
             h0: 0.0,
             stop_after_spikes: None,
+            stop_when_silent: false,
         }
     }
 }
@@ -87,6 +97,13 @@ impl SolverOptions {
     /// [`stop_after_spikes`](Self::stop_after_spikes)).
     pub fn with_stop_after_spikes(mut self, k: usize) -> Self {
         self.stop_after_spikes = Some(k);
+        self
+    }
+
+    /// Ends every run once the neuron provably stays silent (see
+    /// [`stop_when_silent`](Self::stop_when_silent)).
+    pub fn with_stop_when_silent(mut self) -> Self {
+        self.stop_when_silent = true;
         self
     }
 

@@ -378,3 +378,89 @@ fn stopped_runs_are_exact_prefixes_with_the_same_gradient() {
         &qif_inputs,
     );
 }
+
+/// A run ended once the neuron provably stays silent
+/// (`SolverOptions::stop_when_silent`) has the full run's spikes and events,
+/// ends earlier, and gives the same gradient for a loss of the spike times.
+fn check_silent_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
+    name: &str,
+    model: N,
+    backend: B,
+    p: &N::Params,
+    inputs: &[InputSpike],
+) {
+    let opts = SolverOptions::default().with_tolerances(1e-9, 1e-9);
+    let t_end = 80.0;
+    let mut full = EventSolver::new(model.clone(), backend.clone(), opts).unwrap();
+    let tr = full.simulate(p, inputs, t_end).unwrap();
+    let mut stopped =
+        EventSolver::new(model.clone(), backend.clone(), opts.with_stop_when_silent()).unwrap();
+    let st = stopped.simulate(p, inputs, t_end).unwrap();
+    assert!(tr.spikes.len() >= 2, "{name}: {} spikes", tr.spikes.len());
+    assert_eq!(st.spikes, tr.spikes, "{name}");
+    assert_eq!(st.events, tr.events, "{name}");
+    let last = tr.events.last().unwrap().t;
+    assert!(
+        st.t_end >= last && st.t_end < t_end,
+        "{name}: ended at {} (last event {last})",
+        st.t_end
+    );
+    assert!(
+        st.steps < tr.steps,
+        "{name}: {} vs {} steps",
+        st.steps,
+        tr.steps
+    );
+    let dl: Vec<f64> = (0..tr.spikes.len()).map(|i| 0.5 - 0.3 * i as f64).collect();
+    let zero = N::State::zeros();
+    let g_full = full.gradient(p, inputs, &tr, &dl, Some(&zero)).unwrap();
+    let g = stopped.gradient(p, inputs, &st, &dl, Some(&zero)).unwrap();
+    assert_eq!(g.params.as_slice(), g_full.params.as_slice(), "{name}");
+    assert_eq!(g.weights, g_full.weights, "{name}");
+    assert_eq!(g.input_times, g_full.input_times, "{name}");
+    assert!(g.weights.iter().any(|&w| w != 0.0), "{name}");
+}
+
+#[test]
+fn silent_stop_keeps_spikes_and_gradient() {
+    // Excitatory inputs, then an inhibitory one: LIF (one closed-form step
+    // per segment) is provably silent from its start on.
+    let lif_inputs: Vec<InputSpike> = (0..12)
+        .map(|m| InputSpike::new(4.0 * m as f64, 6.0 + (m % 3) as f64))
+        .chain([InputSpike::new(50.0, -12.0)])
+        .collect();
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    check_silent_stop("LIF closed form", lif, ClosedForm, &[0.5], &lif_inputs);
+    check_silent_stop(
+        "LIF dopri5",
+        lif,
+        Dopri5Backend::default(),
+        &[0.5],
+        &lif_inputs,
+    );
+    let qif = Qif::default();
+    // With and without the inhibitory input: the QIF tail ends by the
+    // barrier proof (b < ¼) or by the blow-up-time bound (b > ¼, or the
+    // excitatory current still decaying).
+    for (b, n) in [(0.1, 13), (0.3, 13), (0.1, 12), (0.3, 12)] {
+        let qif_inputs: Vec<InputSpike> = lif_inputs[..n]
+            .iter()
+            .map(|s| InputSpike::new(s.time, 4.0 * s.weight))
+            .collect();
+        check_silent_stop("QIF series", qif, QifSeries, &[b], &qif_inputs);
+        check_silent_stop(
+            "QIF dopri5",
+            qif,
+            Dopri5Backend::default(),
+            &[b],
+            &qif_inputs,
+        );
+        check_silent_stop(
+            "QIF diffsol",
+            qif,
+            DiffsolBackend::default(),
+            &[b],
+            &qif_inputs,
+        );
+    }
+}
