@@ -17,9 +17,9 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
-    /// Quadratic integrate-and-fire (phase form), Dormand–Prince backend.
+    /// Quadratic integrate-and-fire (phase form); Taylor-series backend by default.
     Qif,
-    /// Leaky integrate-and-fire, closed-form backend.
+    /// Leaky integrate-and-fire; closed-form backend by default.
     Lif,
 }
 
