@@ -192,8 +192,13 @@ impl NeuronModel for Qif {
         if !(i_max.is_finite() && x[0] >= 0.0 && x[0] < 1.0 && horizon >= 0.0) {
             return false;
         }
-        let v = Self::voltage(x[0]);
         let d = 0.25 - i_max;
+        if d < 0.0 && PI * self.tau_mem <= horizon * (1.0 + 1e-3) * (-d).sqrt() {
+            // Even from V = −∞, W blows up within `π τ_mem/√(I_max − ¼)`:
+            // no proof for this horizon (a cheap early answer).
+            return false;
+        }
+        let v = Self::voltage(x[0]);
         let blow_up = if d > 0.0 {
             // Roots ½ ± κ; from above the upper one, W blows up.
             let kappa = d.sqrt();
