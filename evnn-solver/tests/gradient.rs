@@ -3,7 +3,7 @@
 use evnn_neurons::{Lif, NeuronModel, Qif, StateVector};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventKind, EventSolver,
-    InputSpike, QifSeries, SolverOptions,
+    InputSpike, NeuronTrace, QifSeries, SolverOptions,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -301,19 +301,18 @@ fn check_stopped_runs<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     p: &N::Params,
     inputs: &[InputSpike],
 ) {
-    let opts = SolverOptions::default().with_tolerances(1e-9, 1e-9);
     let t_end = 60.0;
-    let mut full = EventSolver::new(model.clone(), backend.clone(), opts).unwrap();
-    let tr = full.simulate(p, inputs, t_end).unwrap();
+    let (mut full, tr) = run(&model, &backend, opts(), p, inputs, t_end);
     assert!(tr.spikes.len() >= 4, "{name}: {} spikes", tr.spikes.len());
     for k in 1..=3 {
-        let mut stopped = EventSolver::new(
-            model.clone(),
-            backend.clone(),
-            opts.with_stop_after_spikes(k),
-        )
-        .unwrap();
-        let st = stopped.simulate(p, inputs, t_end).unwrap();
+        let (mut stopped, st) = run(
+            &model,
+            &backend,
+            opts().with_stop_after_spikes(k),
+            p,
+            inputs,
+            t_end,
+        );
         assert_eq!(st.spikes, tr.spikes[..k], "{name} k={k}");
         assert_eq!(st.t_end, tr.spikes[k - 1], "{name} k={k}");
         let n_events = tr
@@ -324,23 +323,49 @@ fn check_stopped_runs<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
             + 1;
         assert_eq!(st.events, tr.events[..n_events], "{name} k={k}");
         assert_eq!(st.x_end, tr.events[n_events - 1].x_plus, "{name} k={k}");
-        let dl: Vec<f64> = (0..k).map(|i| 0.5 - 0.3 * i as f64).collect();
-        let mut dl_full = dl.clone();
-        dl_full.resize(tr.spikes.len(), 0.0);
-        let zero = N::State::zeros();
-        let g_full = full
-            .gradient(p, inputs, &tr, &dl_full, Some(&zero))
-            .unwrap();
-        let g = stopped.gradient(p, inputs, &st, &dl, Some(&zero)).unwrap();
-        assert_eq!(
-            g.params.as_slice(),
-            g_full.params.as_slice(),
-            "{name} k={k}"
-        );
-        assert_eq!(g.weights, g_full.weights, "{name} k={k}");
-        assert_eq!(g.input_times, g_full.input_times, "{name} k={k}");
-        assert!(g.weights.iter().any(|&w| w != 0.0), "{name} k={k}");
+        let name = format!("{name} k={k}");
+        assert_same_gradient(&name, (&mut full, &tr), (&mut stopped, &st), p, inputs);
     }
+}
+
+/// The options of the early-end tests.
+fn opts() -> SolverOptions {
+    SolverOptions::default().with_tolerances(1e-9, 1e-9)
+}
+
+/// A solver with `opts` and its run.
+fn run<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
+    model: &N,
+    backend: &B,
+    opts: SolverOptions,
+    p: &N::Params,
+    inputs: &[InputSpike],
+    t_end: f64,
+) -> (EventSolver<N, B>, NeuronTrace<N::State>) {
+    let mut solver = EventSolver::new(model.clone(), backend.clone(), opts).unwrap();
+    let trace = solver.simulate(p, inputs, t_end).unwrap();
+    (solver, trace)
+}
+
+/// A loss on the spikes of the shortened run `short` has the full run's
+/// gradient, bit for bit (the full run's later spikes weigh zero).
+fn assert_same_gradient<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
+    name: &str,
+    (full, tr): (&mut EventSolver<N, B>, &NeuronTrace<N::State>),
+    (short, st): (&mut EventSolver<N, B>, &NeuronTrace<N::State>),
+    p: &N::Params,
+    inputs: &[InputSpike],
+) {
+    let dl: Vec<f64> = (0..st.spikes.len()).map(|i| 0.5 - 0.3 * i as f64).collect();
+    let mut dl_full = dl.clone();
+    dl_full.resize(tr.spikes.len(), 0.0);
+    let zero = N::State::zeros();
+    let g_full = full.gradient(p, inputs, tr, &dl_full, Some(&zero)).unwrap();
+    let g = short.gradient(p, inputs, st, &dl, Some(&zero)).unwrap();
+    assert_eq!(g.params.as_slice(), g_full.params.as_slice(), "{name}");
+    assert_eq!(g.weights, g_full.weights, "{name}");
+    assert_eq!(g.input_times, g_full.input_times, "{name}");
+    assert!(g.weights.iter().any(|&w| w != 0.0), "{name}");
 }
 
 #[test]
@@ -389,13 +414,10 @@ fn check_silent_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     p: &N::Params,
     inputs: &[InputSpike],
 ) {
-    let opts = SolverOptions::default().with_tolerances(1e-9, 1e-9);
     let t_end = 80.0;
-    let mut full = EventSolver::new(model.clone(), backend.clone(), opts).unwrap();
-    let tr = full.simulate(p, inputs, t_end).unwrap();
-    let mut stopped =
-        EventSolver::new(model.clone(), backend.clone(), opts.with_stop_when_silent()).unwrap();
-    let st = stopped.simulate(p, inputs, t_end).unwrap();
+    let (mut full, tr) = run(&model, &backend, opts(), p, inputs, t_end);
+    let opts = opts().with_stop_when_silent();
+    let (mut stopped, st) = run(&model, &backend, opts, p, inputs, t_end);
     assert!(tr.spikes.len() >= 2, "{name}: {} spikes", tr.spikes.len());
     assert_eq!(st.spikes, tr.spikes, "{name}");
     assert_eq!(st.events, tr.events, "{name}");
@@ -411,14 +433,7 @@ fn check_silent_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
         st.steps,
         tr.steps
     );
-    let dl: Vec<f64> = (0..tr.spikes.len()).map(|i| 0.5 - 0.3 * i as f64).collect();
-    let zero = N::State::zeros();
-    let g_full = full.gradient(p, inputs, &tr, &dl, Some(&zero)).unwrap();
-    let g = stopped.gradient(p, inputs, &st, &dl, Some(&zero)).unwrap();
-    assert_eq!(g.params.as_slice(), g_full.params.as_slice(), "{name}");
-    assert_eq!(g.weights, g_full.weights, "{name}");
-    assert_eq!(g.input_times, g_full.input_times, "{name}");
-    assert!(g.weights.iter().any(|&w| w != 0.0), "{name}");
+    assert_same_gradient(name, (&mut full, &tr), (&mut stopped, &st), p, inputs);
 }
 
 #[test]
