@@ -15,7 +15,10 @@
 //! event log with the state and its derivative on both sides of every jump,
 //! which is what the EventProp adjoint needs. With
 //! [`SolverOptions::stop_after_spikes`] a run ends at a given spike, exactly,
-//! for losses that read only the first spikes.
+//! for losses that read only the first spikes; with
+//! [`SolverOptions::stop_when_silent`] it ends once no input remains and the
+//! model proves that no spike can come before `t_end`
+//! ([`NeuronModel::silent_for`](evnn_neurons::NeuronModel::silent_for)).
 //!
 //! # Quick start
 //!
