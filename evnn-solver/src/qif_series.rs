@@ -216,9 +216,9 @@ impl Series {
         y0: [[f64; 2]; 3],
         i: f64,
         decay_a: f64,
-        c: &mut [Coeffs; 6],
+        coeffs: &mut [Coeffs; 6],
     ) {
-        let [cu, cw, iu, iw, bu, bw] = c;
+        let [cu, cw, iu, iw, bu, bw] = coeffs;
         [cu[0], cw[0]] = y0[0];
         [iu[0], iw[0]] = y0[1];
         [bu[0], bw[0]] = y0[2];
