@@ -65,9 +65,11 @@ where
     ///
     /// Since the loss reads only the first output spikes, each output
     /// neuron is simulated up to its first spike
-    /// ([`SolverOptions::stop_after_spikes`]); `trace` then holds at most one
-    /// spike per output neuron. Loss and gradient are exactly those of the
-    /// full run.
+    /// ([`SolverOptions::stop_after_spikes`]), and every neuron's run ends
+    /// once the neuron provably stays silent
+    /// ([`SolverOptions::stop_when_silent`]); `trace` then holds at most one
+    /// spike per output neuron, and its runs may end before `t_end`. Loss and
+    /// gradient are exactly those of the full run.
     #[allow(clippy::too_many_arguments)]
     pub fn sample_loss(
         &self,

@@ -56,7 +56,10 @@ fn check_finite<S: StateVector>(t: f64, x: &S) -> Result<(), SolverError> {
 /// finite state and scanned for an upward crossing of the event function
 /// (including a threshold touched and left inside one step), each crossing is
 /// refined on the dense output, logged, and followed by the reset. With
-/// [`SolverOptions::stop_after_spikes`] the run ends at that spike.
+/// [`SolverOptions::stop_after_spikes`] the run ends at that spike; with
+/// [`SolverOptions::stop_when_silent`] it ends before the first step after
+/// the last input at which the model proves that no spike can come before
+/// `t_end`.
 pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     stepper: &mut S,
     model: &N,
