@@ -185,8 +185,9 @@ impl NeuronModel for Qif {
     ///   (`V*` is a fixed point of `W`); silent for any horizon.
     /// - Otherwise `W` blows up after `T = ∫_V^∞ τ_mem dW/(W² − W + I_max)`
     ///   (an `atan`, `ln` or `1/x` in closed form), and the neuron is silent
-    ///   for horizons below `T` (with a relative margin of 1e-3, so that a
-    ///   numerical run never disagrees at the boundary).
+    ///   for horizons below `T` (with a relative margin of 1e-3, far above
+    ///   the spike-time error of a run at solver tolerance, so that a
+    ///   numerical run and the proof agree at the boundary).
     fn silent_for(&self, p: &[f64; 1], x: &[f64; 2], horizon: f64) -> bool {
         let i_max = p[0] + x[1].max(0.0);
         if !(i_max.is_finite() && x[0] >= 0.0 && x[0] < 1.0 && horizon >= 0.0) {
