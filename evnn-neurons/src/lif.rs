@@ -184,6 +184,34 @@ impl Lif {
         [v, i]
     }
 
+    /// The time `s ∈ (0, h)` after `x0`, with no event in between, at which
+    /// `v' = 0`, from the closed form of [`evolve`](Self::evolve):
+    /// `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}` with `B = i₀/(δτ_m)`,
+    /// `A = v₀ − b − B`, so `v' = 0` only at `e^{δs} = −Aτ_s/(Bτ_m)`. It is
+    /// `v`'s maximum on `[0, h]` when `v` rises at 0 (and a minimum when `v`
+    /// falls there). `None` when `v` has no stationary point in `(0, h)`, and
+    /// when `|δ|h < 10⁻²` (then `A` and `B` nearly cancel and the formula is
+    /// ill-conditioned).
+    ///
+    /// ```
+    /// use evnn_neurons::Lif;
+    ///
+    /// let lif = Lif::default();
+    /// let s = lif.membrane_extremum(&[0.0], &[0.0, 3.0], 30.0).unwrap();
+    /// let v = |t| lif.evolve(&[0.0], &[0.0, 3.0], t)[0];
+    /// assert!(v(s) > v(s - 1e-3) && v(s) > v(s + 1e-3));
+    /// ```
+    pub fn membrane_extremum(&self, p: &[f64; 1], x0: &[f64; 2], h: f64) -> Option<f64> {
+        if !(self.delta.abs() * h >= 1e-2) {
+            return None;
+        }
+        let (v0, i0) = (x0[0], x0[1]);
+        let big_b = i0 * self.inv_delta * self.inv_tau_mem;
+        let big_a = v0 - p[0] - big_b;
+        let s = (-big_a * self.tau_syn / (big_b * self.tau_mem)).ln() * self.inv_delta;
+        (s > 0.0 && s < h).then_some(s)
+    }
+
     /// `(e^{δt} − 1)/δ` with `δ = 1/τ_m − 1/τ_s` (equal to `t` when `δ = 0`).
     pub fn syn_kernel(&self, dt: f64) -> f64 {
         if self.delta == 0.0 {
@@ -300,6 +328,54 @@ mod tests {
         assert!(silent * 3 >= cases, "{silent} of {cases} silent");
         assert!(!lif.silent_for(&[0.0], &[0.5, 2.0], 1.0));
         assert!(!lif.silent_for(&[f64::NAN], &[0.5, 0.0], 1.0));
+    }
+
+    /// `membrane_extremum` is where `v' = 0`, the segment's maximum when `v`
+    /// rises at its start, and found whenever `v` rises and then falls.
+    #[test]
+    fn membrane_extremum_is_the_segment_maximum() {
+        let (mut found, mut cases) = (0, 0);
+        for (tm, ts) in [(20.0, 5.0), (5.0, 20.0), (10.0, 3.0)] {
+            let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
+            for (v0, i0, b) in [
+                (0.0, 3.0, 0.0),
+                (0.5, 1.5, -0.5),
+                (-1.0, 6.0, 0.2),
+                (0.2, -2.0, 0.9),
+            ] {
+                let h = 30.0;
+                cases += 1;
+                let v = |t: f64| lif.evolve(&[b], &[v0, i0], t)[0];
+                let dv = |t: f64| {
+                    let mut d = [0.0; 2];
+                    lif.dynamics(&[b], &lif.evolve(&[b], &[v0, i0], t), &mut d);
+                    d[0]
+                };
+                let rise_and_fall = dv(0.0) > 0.0 && dv(h) < 0.0;
+                match lif.membrane_extremum(&[b], &[v0, i0], h) {
+                    Some(s) => {
+                        found += 1;
+                        assert!(dv(s).abs() <= 1e-12, "v'({s}) = {}", dv(s));
+                        // A maximum when rising at 0, a minimum otherwise.
+                        let sign = if dv(0.0) > 0.0 { 1.0 } else { -1.0 };
+                        for k in 0..=3000 {
+                            let t = h * k as f64 / 3000.0;
+                            assert!(
+                                sign * v(t) <= sign * v(s) + 1e-14,
+                                "tm {tm} ts {ts} state {v0} {i0} {b}: v({t}) = {} vs v({s}) = {}",
+                                v(t),
+                                v(s)
+                            );
+                        }
+                    }
+                    None => assert!(!rise_and_fall, "tm {tm} ts {ts} state {v0} {i0} {b}"),
+                }
+            }
+        }
+        assert!(found * 2 >= cases, "{found} of {cases}");
+        // Ill-conditioned (|δ|h < 1e-2): left to the caller.
+        let near = Lif::new(10.0, 10.001, 1.0, 0.0).unwrap();
+        assert_eq!(near.membrane_extremum(&[0.0], &[0.0, 3.0], 30.0), None);
     }
 
     #[test]

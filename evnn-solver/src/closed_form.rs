@@ -81,23 +81,15 @@ impl Stepper<Lif> for LifStepper {
         Ok(())
     }
 
-    /// On a segment `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}` with
-    /// `B = i₀/(δτ_m)`, `A = v₀ − b − B`, `δ = 1/τ_m − 1/τ_s`, so `v' = 0` at
-    /// `e^{δs} = −Aτ_s/(Bτ_m)`. Left to the generic search when `|δ|·h <
-    /// 10⁻²` (then `A` and `B` nearly cancel).
+    /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
+    /// only when `v` rises at the step's start, so the stationary point is
+    /// the maximum); left to the generic search where that formula is
+    /// ill-conditioned.
     fn event_peak(&mut self) -> Option<f64> {
-        let (tm, ts) = (self.lif.tau_mem(), self.lif.tau_syn());
-        let delta = 1.0 / tm - 1.0 / ts;
         let h = self.t - self.t_prev;
-        if !(delta.abs() * h >= 1e-2) {
-            return None;
-        }
-        let (v0, i0) = (self.x_prev[0], self.x_prev[1]);
-        let b = self.p[0];
-        let big_b = i0 / (delta * tm);
-        let big_a = v0 - b - big_b;
-        let s = (-big_a * ts / (big_b * tm)).ln() / delta;
-        (s > 0.0 && s < h).then_some(self.t_prev + s)
+        self.lif
+            .membrane_extremum(&self.p, &self.x_prev, h)
+            .map(|s| self.t_prev + s)
     }
 }
 

@@ -560,7 +560,8 @@ impl Adjoint<Qif> for QifSeries {
         }
         let sr = Series::new(model, params[0], options);
         let (mut y, d_phi) = homogeneous(x_a[0]);
-        // Wronskian of `y` and `∂y/∂φ_a`, scaled along with `y`.
+        // Wronskian of `y` and `∂y/∂φ_a`, scaled along with `y`; its decay
+        // `e^{−Δ/τ_mem}` is applied once at the end.
         let mut wronskian = y[0] * d_phi[1] - d_phi[0] * y[1];
         let (mut d_i, mut d_b) = ([0.0; 2], [0.0; 2]);
         let mut i = x_a[1];
@@ -599,7 +600,7 @@ impl Adjoint<Qif> for QifSeries {
             }
             let scale = |v: [f64; 2]| [v[0] / m, v[1] / m];
             y = scale(yb);
-            wronskian *= (-h * sr.inv_tau).exp() / (m * m);
+            wronskian /= m * m;
             d_i = scale(sr.eval(iu, iw, h));
             d_b = scale(sr.eval(bu, bw, h));
             let e = (-h * sr.inv_tau_syn).exp();
@@ -610,7 +611,7 @@ impl Adjoint<Qif> for QifSeries {
         let g = phase_grad(y[0], y[1]);
         let dot = |v: [f64; 2]| g[0] * v[0] + g[1] * v[1];
         let r = PI * (y[0] * y[0] + y[1] * y[1] / (PI * PI));
-        let dphi_dphi = -wronskian / (PI * r);
+        let dphi_dphi = -wronskian * (-(t_b - t_a) * sr.inv_tau).exp() / (PI * r);
         let (dphi_di, dphi_db) = (dot(d_i), dot(d_b));
         let l = *lambda;
         let di_di = (-(t_b - t_a) * sr.inv_tau_syn).exp();
