@@ -59,7 +59,8 @@ fn check_finite<S: StateVector>(t: f64, x: &S) -> Result<(), SolverError> {
 /// [`SolverOptions::stop_after_spikes`] the run ends at that spike; with
 /// [`SolverOptions::stop_when_silent`] it ends before the first step after
 /// the last input at which the model proves that no spike can come before
-/// `t_end`.
+/// `t_end`. The loop itself is [`NeuronRun`], driven here with every input
+/// known from the start.
 pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     stepper: &mut S,
     model: &N,
@@ -69,36 +70,85 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     options: &SolverOptions,
     trace: &mut NeuronTrace<N::State>,
 ) -> Result<(), SolverError> {
-    let mut run = EventLoop::start(model, params, inputs, t_end, options, trace)?;
-    while let Next::Step(t_stop) = run.advance(stepper, trace)? {
+    validate_inputs(inputs, t_end)?;
+    let mut run = NeuronRun::start(model, params, t_end, options, trace)?;
+    while let Next::Step(t_stop) = run.advance(model, stepper, trace, inputs, f64::INFINITY)? {
         stepper.step(t_stop)?;
-        if run.after_step(stepper, trace)? {
-            break;
-        }
+        run.after_step(model, stepper, trace)?;
     }
     Ok(())
 }
 
-/// What an [`EventLoop`] needs next.
+/// What a [`NeuronRun`] needs next.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Next {
-    /// One step of the stepper towards this stop time, then
-    /// [`EventLoop::after_step`].
+pub enum Next {
+    /// One step of the stepper towards this stop time ([`Stepper::step`]),
+    /// then [`NeuronRun::after_step`].
     Step(f64),
-    /// The run is complete.
+    /// The time of the next input is not known yet: call
+    /// [`NeuronRun::advance`] again once more inputs are known.
+    Wait,
+    /// The run is complete; its trace is final.
     Done,
 }
 
-/// [`run_event_loop`] as a resumable state machine: it hands each step back
-/// to its driver, so a backend can run several neurons' loops side by side
-/// and compute their steps together. Driven as in [`run_event_loop`], it
-/// takes the same steps and makes the same trace.
-pub(crate) struct EventLoop<'a, N: NeuronModel> {
-    model: &'a N,
-    params: &'a N::Params,
-    inputs: &'a [InputSpike],
+/// The event loop of one neuron ([`run_event_loop`]) as a state machine
+/// that the caller drives step by step, with inputs that may become known
+/// while it runs.
+///
+/// [`advance`](Self::advance) applies the inputs that have arrived and says
+/// what comes next: a step of the stepper up to a stop time, after which
+/// [`after_step`](Self::after_step) finds and logs a spike in it; a wait for
+/// inputs not yet known; or the end of the run. The caller passes the
+/// inputs known so far (a list that only grows, sorted) and a horizon
+/// `known_until` before which every input is in it. The run steps only
+/// towards stop times that are certain, so it takes exactly the steps, and
+/// makes exactly the trace, of a run with every input known from the start.
+/// A caller that stops a run which is not done closes its trace with
+/// [`end_here`](Self::end_here).
+///
+/// This lets a network simulate its neurons on demand: a neuron of the next
+/// layer advances as far as its inputs are known, and earlier layers are
+/// advanced only as far as needed (`evnn-net`'s loss pass).
+///
+/// # Examples
+///
+/// A LIF neuron whose second input becomes known only after it waited:
+///
+/// ```
+/// use evnn_neurons::{Lif, NeuronModel};
+/// use evnn_solver::{closed_form::LifStepper, Next, NeuronRun, NeuronTrace};
+/// use evnn_solver::{InputSpike, SolverOptions, Stepper};
+///
+/// let lif = Lif::default();
+/// let opts = SolverOptions::default();
+/// let mut trace = NeuronTrace::new(lif.initial_state());
+/// let mut stepper = LifStepper::new(lif, [0.0], 0.0, lif.initial_state());
+/// let mut run = NeuronRun::start(&lif, &[0.0], 30.0, &opts, &mut trace)?;
+/// let all = [InputSpike::new(1.0, 4.0), InputSpike::new(2.0, 4.0)];
+/// let mut known = (1, 1.5); // one input known, nothing else before t = 1.5
+/// loop {
+///     match run.advance(&lif, &mut stepper, &mut trace, &all[..known.0], known.1)? {
+///         Next::Step(t_stop) => {
+///             stepper.step(t_stop)?;
+///             run.after_step(&lif, &mut stepper, &mut trace)?;
+///         }
+///         Next::Wait => known = (2, f64::INFINITY),
+///         Next::Done => break,
+///     }
+/// }
+/// assert_eq!(trace.events.len(), 2 + trace.spikes.len());
+/// assert!(!trace.spikes.is_empty());
+/// # Ok::<(), evnn_solver::SolverError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct NeuronRun<N: NeuronModel> {
+    params: N::Params,
     t_end: f64,
-    options: &'a SolverOptions,
+    options: SolverOptions,
+    /// Inputs validated so far, and the horizon of the last call.
+    checked: usize,
+    known_until: f64,
     next_input: usize,
     /// Inside a stretch between inputs: `t_stop`, `a` and `quiet_tail` hold.
     in_stretch: bool,
@@ -111,18 +161,20 @@ pub(crate) struct EventLoop<'a, N: NeuronModel> {
     quiet_tail: bool,
 }
 
-impl<'a, N: NeuronModel> EventLoop<'a, N> {
-    /// Validates the run's data and clears `trace` for it.
-    pub(crate) fn start(
-        model: &'a N,
-        params: &'a N::Params,
-        inputs: &'a [InputSpike],
+impl<N: NeuronModel> NeuronRun<N> {
+    /// Validates options, end time and parameters and clears `trace` for a
+    /// run of `model` on `[0, t_end]`, starting in the initial state.
+    pub fn start(
+        model: &N,
+        params: &N::Params,
         t_end: f64,
-        options: &'a SolverOptions,
+        options: &SolverOptions,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<Self, SolverError> {
         options.validate()?;
-        validate_inputs(inputs, t_end)?;
+        if !(t_end.is_finite() && t_end > 0.0) {
+            return Err(SolverError::InvalidEndTime { t_end });
+        }
         model.validate_params(params)?;
         let x0 = model.initial_state();
         trace.clear(x0);
@@ -134,12 +186,12 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
                 g: g0,
             });
         }
-        Ok(EventLoop {
-            model,
-            params,
-            inputs,
+        Ok(NeuronRun {
+            params: *params,
             t_end,
-            options,
+            options: *options,
+            checked: 0,
+            known_until: 0.0,
             next_input: 0,
             in_stretch: false,
             t_stop: 0.0,
@@ -152,20 +204,91 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
         })
     }
 
-    /// Applies the inputs that have arrived and runs until the stepper must
-    /// take a step ([`Next::Step`] with its stop time) or the run ends.
-    pub(crate) fn advance<S: Stepper<N>>(
+    /// Checks the inputs that are new since the last call: valid, sorted,
+    /// none before the horizon promised then.
+    fn check_new_inputs(
         &mut self,
+        inputs: &[InputSpike],
+        known_until: f64,
+    ) -> Result<(), SolverError> {
+        if inputs.len() < self.checked {
+            return Err(SolverError::ShapeMismatch {
+                what: "known inputs (the list may only grow)",
+                expected: self.checked,
+                got: inputs.len(),
+            });
+        }
+        if !(known_until >= self.known_until) {
+            return Err(SolverError::InvalidOption {
+                name: "known_until",
+                value: known_until,
+                reason: "must not be NaN or decrease between calls",
+            });
+        }
+        for index in self.checked..inputs.len() {
+            let s = inputs[index];
+            if !(s.time.is_finite() && s.time >= 0.0) {
+                return Err(SolverError::InvalidInputTime {
+                    index,
+                    time: s.time,
+                });
+            }
+            if !s.weight.is_finite() {
+                return Err(SolverError::InvalidWeight {
+                    index,
+                    weight: s.weight,
+                });
+            }
+            let previous = if index > 0 {
+                inputs[index - 1].time
+            } else {
+                0.0
+            };
+            if s.time < previous {
+                return Err(SolverError::UnsortedInputs {
+                    index,
+                    time: s.time,
+                    previous,
+                });
+            }
+            if s.time < self.known_until {
+                return Err(SolverError::InputBeforeHorizon {
+                    index,
+                    time: s.time,
+                    known_until: self.known_until,
+                });
+            }
+        }
+        self.checked = inputs.len();
+        self.known_until = known_until;
+        Ok(())
+    }
+
+    /// Applies the inputs that have arrived and runs until the stepper must
+    /// take a step ([`Next::Step`] with its stop time), the next input is
+    /// not known yet ([`Next::Wait`]), or the run ends ([`Next::Done`]).
+    ///
+    /// `inputs` are the inputs known so far, sorted (the list of the
+    /// previous call, possibly with more appended); every input before
+    /// `known_until` must be among them (`f64::INFINITY`: all inputs are).
+    /// `model` and `stepper` must be those of the whole run.
+    pub fn advance<S: Stepper<N>>(
+        &mut self,
+        model: &N,
         stepper: &mut S,
         trace: &mut NeuronTrace<N::State>,
+        inputs: &[InputSpike],
+        known_until: f64,
     ) -> Result<Next, SolverError> {
-        let (model, t_end) = (self.model, self.t_end);
+        if inputs.len() != self.checked || known_until != self.known_until {
+            self.check_new_inputs(inputs, known_until)?;
+        }
+        let t_end = self.t_end;
         loop {
             if !self.in_stretch {
                 let t = stepper.t();
                 // Apply every input that has arrived.
-                while let Some(&s) = self
-                    .inputs
+                while let Some(&s) = inputs
                     .get(self.next_input)
                     .filter(|s| s.time <= t && s.time < t_end)
                 {
@@ -200,9 +323,14 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
                     trace.x_end = *stepper.x();
                     return Ok(Next::Done);
                 }
-                self.t_stop = match self.inputs.get(self.next_input) {
-                    Some(s) if s.time < t_end => s.time,
-                    _ => t_end,
+                // The next stop is certain when the next known input lies
+                // before the horizon (unknown inputs lie beyond it), or when
+                // every input before `t_end` is known.
+                let next = inputs.get(self.next_input).map(|s| s.time);
+                self.t_stop = match next {
+                    Some(time) if time < known_until || known_until >= t_end => time.min(t_end),
+                    None if known_until >= t_end => t_end,
+                    _ => return Ok(Next::Wait),
                 };
                 // `a` is the event function at the start of the next step:
                 // the end of the previous one, recomputed only after a restart.
@@ -212,10 +340,9 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
             }
             if stepper.t() < self.t_stop {
                 if self.quiet_tail
-                    && model.silent_for(self.params, stepper.x(), t_end - stepper.t())
+                    && model.silent_for(&self.params, stepper.x(), t_end - stepper.t())
                 {
-                    trace.t_end = stepper.t();
-                    trace.x_end = *stepper.x();
+                    self.end_here(stepper, trace);
                     return Ok(Next::Done);
                 }
                 return Ok(Next::Step(self.t_stop));
@@ -225,14 +352,16 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
     }
 
     /// Checks the step the stepper just took, finds and logs a spike in it
-    /// and resets; `true` when the run ends there
-    /// ([`SolverOptions::stop_after_spikes`]).
-    pub(crate) fn after_step<S: Stepper<N>>(
+    /// and resets. After the spike that [`SolverOptions::stop_after_spikes`]
+    /// asks for, the trace ends there and the next
+    /// [`advance`](Self::advance) says [`Next::Done`].
+    pub fn after_step<S: Stepper<N>>(
         &mut self,
+        model: &N,
         stepper: &mut S,
         trace: &mut NeuronTrace<N::State>,
-    ) -> Result<bool, SolverError> {
-        let (model, options) = (self.model, self.options);
+    ) -> Result<(), SolverError> {
+        let options = &self.options;
         trace.steps += 1;
         if trace.steps > options.max_steps {
             return Err(SolverError::StepLimit {
@@ -245,7 +374,7 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
         let crossing = first_crossing(model, &mut *stepper, self.a, b)?;
         self.a = b;
         let Some(t_spike) = crossing else {
-            return Ok(false);
+            return Ok(());
         };
         let k = trace.spikes.len();
         if k >= options.max_spikes {
@@ -258,7 +387,7 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
         let mut scratch = N::State::zeros();
         stepper.interpolate(t_spike, &mut x_minus, &mut scratch)?;
         let mut f_minus = N::State::zeros();
-        model.dynamics(self.params, &x_minus, &mut f_minus);
+        model.dynamics(&self.params, &x_minus, &mut f_minus);
         check_finite(t_spike, &x_minus)?;
         check_finite(t_spike, &f_minus)?;
         let mut x_plus = x_minus;
@@ -282,11 +411,21 @@ impl<'a, N: NeuronModel> EventLoop<'a, N> {
             f_plus: *stepper.dx(),
         });
         if options.stop_after_spikes == Some(trace.spikes.len()) {
-            trace.t_end = t_spike;
-            trace.x_end = x_plus;
-            return Ok(true);
+            // The run ends here: the next `advance` finds `t >= t_end`.
+            self.end_here(stepper, trace);
+            self.t_end = t_spike;
+            self.in_stretch = false;
+            return Ok(());
         }
         self.a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
-        Ok(false)
+        Ok(())
+    }
+
+    /// Ends the trace at the stepper's current time and state: for a run
+    /// that the caller stops before it is done (its spikes and events so far
+    /// are exactly those of the complete run).
+    pub fn end_here<S: Stepper<N>>(&self, stepper: &S, trace: &mut NeuronTrace<N::State>) {
+        trace.t_end = stepper.t();
+        trace.x_end = *stepper.x();
     }
 }

@@ -121,6 +121,17 @@ pub enum SolverError {
         /// The backend's message.
         message: String,
     },
+    /// An input that became known lies before the horizon promised earlier
+    /// ([`NeuronRun::advance`](crate::NeuronRun::advance)'s `known_until`).
+    #[error("input spike {index} at t = {time} became known after every input before t = {known_until} was said to be known")]
+    InputBeforeHorizon {
+        /// Position in the input list.
+        index: usize,
+        /// Its time.
+        time: f64,
+        /// The horizon promised before it was known.
+        known_until: f64,
+    },
     /// A buffer handed to the solver has the wrong length.
     #[error("shape mismatch for {what}: expected {expected}, got {got}")]
     ShapeMismatch {
