@@ -168,6 +168,8 @@ where
             .map_init(
                 || (self.workspace(), ForwardTrace::default()),
                 |(ws, trace), (chunk, (xs, ys))| {
+                    // The loss pass's choices depend on this chunk alone.
+                    ws.on_demand.restart();
                     let mut g = with_grad.then(|| params.zeros_like());
                     let mut loss_sum = 0.0;
                     let mut correct = 0;

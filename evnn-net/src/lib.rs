@@ -38,6 +38,7 @@ mod error;
 mod gradcheck;
 mod loss;
 mod network;
+mod on_demand;
 mod params;
 mod spikes;
 
@@ -46,5 +47,6 @@ pub use error::NetError;
 pub use gradcheck::{gradcheck, GradCheckEntry, GradCheckOptions, GradCheckReport, ParamRef};
 pub use loss::{predict, LossKind, TtfsLoss};
 pub use network::{FeedForward, ForwardTrace, LayerTrace, MergedSpike, Workspace};
+pub use on_demand::LossPass;
 pub use params::{FanInScaling, InitConfig, LayerParams, NetworkParams};
 pub use spikes::SpikeTrains;

@@ -1,5 +1,6 @@
 //! The feed-forward network: forward pass and EventProp backward pass.
 
+use crate::on_demand::{LayerRuns, LossPass, OnDemand};
 use crate::params::check_sizes;
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::{NeuronModel, StateVector};
@@ -18,6 +19,21 @@ pub struct MergedSpike {
     pub channel: u32,
     /// Number of the spike within its channel.
     pub k: u32,
+}
+
+/// `source`'s spikes merged in time order, ties by channel, into `merged`.
+pub(crate) fn merge_spikes(source: &SpikeTrains, merged: &mut Vec<MergedSpike>) {
+    merged.clear();
+    for c in 0..source.n_channels() {
+        for (k, &time) in source.channel(c).iter().enumerate() {
+            merged.push(MergedSpike {
+                time,
+                channel: c as u32,
+                k: k as u32,
+            });
+        }
+    }
+    merged.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
 }
 
 /// What one layer did in a forward pass.
@@ -69,9 +85,15 @@ impl<S> ForwardTrace<S> {
 
 /// Per-thread scratch: a backend instance and reusable buffers.
 #[derive(Clone, Debug)]
-pub struct Workspace<N: NeuronModel, B> {
-    backend: B,
+pub struct Workspace<N: NeuronModel, B: Backend<N>> {
+    pub(crate) backend: B,
     inputs: Vec<InputSpike>,
+    /// The loss pass's runs, one entry per layer ([`crate::on_demand`]).
+    pub(crate) runs: Vec<LayerRuns<N, B::Stepper>>,
+    /// New spikes handed to the next layer.
+    pub(crate) handed: Vec<MergedSpike>,
+    /// Whether the loss pass simulates on demand.
+    pub(crate) on_demand: OnDemand,
     grad: NeuronGradient<N::Params>,
     upstream: Vec<f64>,
     current: Vec<f64>,
@@ -120,11 +142,12 @@ pub struct Workspace<N: NeuronModel, B> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct FeedForward<N: NeuronModel, B> {
-    models: Vec<N>,
-    sizes: Vec<usize>,
+    pub(crate) models: Vec<N>,
+    pub(crate) sizes: Vec<usize>,
     backend: B,
-    options: SolverOptions,
-    t_end: f64,
+    pub(crate) options: SolverOptions,
+    pub(crate) t_end: f64,
+    loss_pass: LossPass,
 }
 
 impl<N, B> FeedForward<N, B>
@@ -179,7 +202,21 @@ where
             backend,
             options,
             t_end,
+            loss_pass: LossPass::Auto,
         })
+    }
+
+    /// This network with the loss pass simulating its earlier layers as
+    /// `pass` says (default [`LossPass::Auto`]); spikes, loss and gradient
+    /// are bit-identical either way.
+    pub fn with_loss_pass(mut self, pass: LossPass) -> Self {
+        self.loss_pass = pass;
+        self
+    }
+
+    /// How the loss pass simulates the earlier layers.
+    pub fn loss_pass(&self) -> LossPass {
+        self.loss_pass
     }
 
     /// Layer sizes `[n_inputs, n_1, ..., n_L]`.
@@ -217,6 +254,9 @@ where
         Workspace {
             backend: self.backend.clone(),
             inputs: Vec::new(),
+            runs: Vec::new(),
+            handed: Vec::new(),
+            on_demand: OnDemand::new(self.loss_pass),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
             current: Vec::new(),
@@ -237,7 +277,7 @@ where
         params.validate(N::Params::DIM, N::PARAM_NAMES)
     }
 
-    fn neuron_params(params: &NetworkParams, layer: usize, j: usize) -> N::Params {
+    pub(crate) fn neuron_params(params: &NetworkParams, layer: usize, j: usize) -> N::Params {
         let np = N::Params::DIM;
         let mut p = N::Params::zeros();
         p.as_mut_slice()
@@ -245,7 +285,8 @@ where
         p
     }
 
-    fn fill_inputs(
+    /// Neuron `j`'s inputs: the merged input spikes with its weights.
+    pub(crate) fn fill_inputs(
         inputs: &mut Vec<InputSpike>,
         merged: &[MergedSpike],
         params: &NetworkParams,
@@ -260,6 +301,25 @@ where
                 .iter()
                 .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
         );
+    }
+
+    /// The solver options of `layer`'s runs. For a loss of the first `k`
+    /// output spikes (`output_stop`) only spike times matter: every run may
+    /// end once its neuron provably stays silent, and the output neurons'
+    /// at their `k`-th spike.
+    pub(crate) fn layer_options(&self, layer: usize, output_stop: Option<usize>) -> SolverOptions {
+        match output_stop {
+            Some(k) => SolverOptions {
+                stop_after_spikes: if layer + 1 == self.models.len() {
+                    Some(k.min(self.options.stop_after_spikes.unwrap_or(k)))
+                } else {
+                    self.options.stop_after_spikes
+                },
+                stop_when_silent: true,
+                ..self.options
+            },
+            None => self.options,
+        }
     }
 
     /// Simulates one sample. `trace` is overwritten (its buffers reused).
@@ -297,6 +357,15 @@ where
         }
         input.validate()?;
         let n_layers = self.models.len();
+        // The loss pass simulates earlier layers only as far as the output
+        // neurons need them, where the backend hands out its steppers.
+        if output_stop.is_some()
+            && n_layers > 1
+            && ws.on_demand.wanted()
+            && self.forward_on_demand(params, input, ws, trace, output_stop)?
+        {
+            return Ok(());
+        }
         trace.layers.resize_with(n_layers, LayerTrace::default);
         for layer in 0..n_layers {
             let (before, rest) = trace.layers.split_at_mut(layer);
@@ -306,34 +375,9 @@ where
             } else {
                 &before[layer - 1].outputs
             };
-            lt.inputs.clear();
-            for c in 0..source.n_channels() {
-                for (k, &time) in source.channel(c).iter().enumerate() {
-                    lt.inputs.push(MergedSpike {
-                        time,
-                        channel: c as u32,
-                        k: k as u32,
-                    });
-                }
-            }
-            lt.inputs
-                .sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
+            merge_spikes(source, &mut lt.inputs);
             let model = &self.models[layer];
-            // For the loss (`output_stop`) only spike times matter: every run
-            // may end once its neuron provably stays silent, and the output
-            // neurons' at their `k`-th spike.
-            let options = match output_stop {
-                Some(k) => SolverOptions {
-                    stop_after_spikes: if layer + 1 == n_layers {
-                        Some(k.min(self.options.stop_after_spikes.unwrap_or(k)))
-                    } else {
-                        self.options.stop_after_spikes
-                    },
-                    stop_when_silent: true,
-                    ..self.options
-                },
-                None => self.options,
-            };
+            let options = self.layer_options(layer, output_stop);
             let n_out = self.sizes[layer + 1];
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));

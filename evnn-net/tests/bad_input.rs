@@ -3,7 +3,7 @@
 //! (Dormand–Prince) and LIF (closed form) networks.
 
 use evnn_net::{
-    FeedForward, ForwardTrace, InitConfig, NetError, NetworkParams, SpikeTrains, TtfsLoss,
+    FeedForward, ForwardTrace, InitConfig, LossPass, NetError, NetworkParams, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{Adjoint, Backend, ClosedForm, Dopri5Backend, SolverError, SolverOptions};
@@ -352,14 +352,21 @@ fn sample_without_input_spikes_is_valid_and_silent() {
 }
 
 /// Runaway spiking from huge weights stops at the spike limit, with layer,
-/// neuron and sample named.
+/// neuron and sample named. On demand, the loss pass stops the runaway hidden
+/// neurons once the output neurons are done, before they reach the limit.
 #[test]
 fn runaway_spiking_hits_the_spike_limit() {
     let opts = SolverOptions::default().with_max_spikes(50);
-    let qif =
-        FeedForward::new(Qif::default(), &SIZES, Dopri5Backend::default(), opts, 30.0).unwrap();
+    let qif = FeedForward::new(Qif::default(), &SIZES, Dopri5Backend::default(), opts, 30.0)
+        .unwrap()
+        .with_loss_pass(LossPass::LayerByLayer);
     let mut p = params::<Qif>(20.0);
     p.layers[0].neuron_params.iter_mut().for_each(|b| *b = 1e6);
+    let on_demand = qif.clone().with_loss_pass(LossPass::OnDemand);
+    let r = on_demand
+        .batch_loss(&p, &[input()], &[0], &TtfsLoss::default(), true)
+        .unwrap();
+    assert!(r.loss_sum.is_finite());
     let e = batch(&qif, &p, &input(), 0).unwrap_err();
     let NetError::Sample { sample: 0, source } = &e else {
         panic!("{e:?}")
@@ -376,7 +383,9 @@ fn runaway_spiking_hits_the_spike_limit() {
         "{e:?}"
     );
     assert_message(&e, &["sample 0", "layer 0, neuron 0", "spike limit"]);
-    let lif = FeedForward::new(Lif::default(), &SIZES, ClosedForm, opts, 30.0).unwrap();
+    let lif = FeedForward::new(Lif::default(), &SIZES, ClosedForm, opts, 30.0)
+        .unwrap()
+        .with_loss_pass(LossPass::LayerByLayer);
     let mut p = params::<Lif>(3.0);
     p.layers[0].neuron_params.iter_mut().for_each(|b| *b = 1e6);
     let e = batch(&lif, &p, &input(), 0).unwrap_err();

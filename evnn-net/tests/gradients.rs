@@ -2,7 +2,7 @@
 //! batch properties.
 
 use evnn_net::{
-    gradcheck, FeedForward, ForwardTrace, GradCheckOptions, GradCheckReport, InitConfig,
+    gradcheck, FeedForward, ForwardTrace, GradCheckOptions, GradCheckReport, InitConfig, LossPass,
     NetworkParams, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
@@ -299,9 +299,11 @@ fn final_state_loss_gradient_matches_finite_differences() {
     assert_eq!(compared, params.len());
 }
 
-/// `sample_loss` simulates each output neuron only up to its first spike;
-/// loss, prediction, first spikes and gradient are bit-identical to a full
-/// forward pass followed by the backward pass of the same loss.
+/// `sample_loss` simulates each output neuron only up to its first spike,
+/// and earlier layers layer by layer or on demand ([`LossPass`]); loss,
+/// prediction, first spikes and gradient are bit-identical to a full
+/// forward pass followed by the backward pass of the same loss, and the
+/// earlier layers' runs end sooner with the full runs' events up to there.
 fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     name: &str,
     net: FeedForward<N, B>,
@@ -309,59 +311,80 @@ fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + S
 ) {
     let (inputs, labels) = yinyang_like_batch(16);
     let loss = TtfsLoss::default();
-    let mut ws = net.workspace();
-    let mut trace = ForwardTrace::default();
-    let (mut repeated, mut silent) = (0, 0);
-    for (x, &y) in inputs.iter().zip(&labels) {
-        let mut g = params.zeros_like();
-        let r = net
-            .sample_loss(params, x, y, &loss, &mut ws, &mut trace, Some(&mut g))
-            .unwrap();
-        assert!(trace.output().unwrap().n_spikes() <= net.n_outputs());
+    let n_layers = params.layers.len();
+    let (mut repeated, mut ended) = (0, 0);
+    // Steps of the earlier layers' runs in each pass.
+    let mut steps = [0; 3];
+    let passes = [LossPass::LayerByLayer, LossPass::OnDemand, LossPass::Auto];
+    for (pass, steps) in passes.into_iter().zip(&mut steps) {
+        let name = format!("{name}, {pass:?}");
+        let net = net.clone().with_loss_pass(pass);
+        let mut ws = net.workspace();
+        let mut trace = ForwardTrace::default();
+        for (x, &y) in inputs.iter().zip(&labels) {
+            let mut g = params.zeros_like();
+            let r = net
+                .sample_loss(params, x, y, &loss, &mut ws, &mut trace, Some(&mut g))
+                .unwrap();
+            assert!(trace.output().unwrap().n_spikes() <= net.n_outputs());
 
-        let mut full = ForwardTrace::default();
-        net.forward(params, x, &mut ws, &mut full).unwrap();
-        let out = full.output().unwrap();
-        repeated += (0..out.n_channels())
-            .filter(|&j| out.channel(j).len() > 1)
-            .count();
-        let first = full.first_spikes();
-        let mut dl_first = vec![0.0; first.len()];
-        let value = loss.evaluate(&first, y, &mut dl_first).unwrap();
-        let mut dl_dt = vec![0.0; out.n_spikes()];
-        for (j, &d) in dl_first.iter().enumerate() {
-            if !out.channel(j).is_empty() {
-                dl_dt[out.offset(j)] = d;
+            let mut full = ForwardTrace::default();
+            net.forward(params, x, &mut ws, &mut full).unwrap();
+            let out = full.output().unwrap();
+            repeated += (0..out.n_channels())
+                .filter(|&j| out.channel(j).len() > 1)
+                .count();
+            let first = full.first_spikes();
+            let mut dl_first = vec![0.0; first.len()];
+            let value = loss.evaluate(&first, y, &mut dl_first).unwrap();
+            let mut dl_dt = vec![0.0; out.n_spikes()];
+            for (j, &d) in dl_first.iter().enumerate() {
+                if !out.channel(j).is_empty() {
+                    dl_dt[out.offset(j)] = d;
+                }
             }
-        }
-        let mut g_full = params.zeros_like();
-        let mut dl_dinput = Vec::new();
-        net.backward(
-            params,
-            x,
-            &full,
-            &dl_dt,
-            &mut ws,
-            &mut g_full,
-            &mut dl_dinput,
-        )
-        .unwrap();
-        assert_eq!(r.loss.to_bits(), value.to_bits(), "{name}");
-        assert_eq!(r.first_spikes, first, "{name}");
-        assert_eq!(g.to_flat(), g_full.to_flat(), "{name}");
-        // Hidden runs end once provably silent, with the full run's spikes.
-        for (stopped, full) in trace.layers[0].neurons.iter().zip(&full.layers[0].neurons) {
-            assert_eq!(stopped.spikes, full.spikes, "{name}");
-            silent += usize::from(stopped.t_end < net.t_end());
+            let mut g_full = params.zeros_like();
+            let mut dl_dinput = Vec::new();
+            net.backward(
+                params,
+                x,
+                &full,
+                &dl_dt,
+                &mut ws,
+                &mut g_full,
+                &mut dl_dinput,
+            )
+            .unwrap();
+            assert_eq!(r.loss.to_bits(), value.to_bits(), "{name}");
+            assert_eq!(r.first_spikes, first, "{name}");
+            assert_eq!(g.to_flat(), g_full.to_flat(), "{name}");
+            // Earlier layers' runs end once provably silent, or once no
+            // output neuron needs them, with the full runs' events so far.
+            for l in 0..n_layers - 1 {
+                for (stopped, full) in trace.layers[l].neurons.iter().zip(&full.layers[l].neurons) {
+                    assert!(stopped.t_end <= full.t_end, "{name}");
+                    let n = stopped.events.len();
+                    assert_eq!(stopped.events[..], full.events[..n], "{name}");
+                    let k = stopped.spikes.len();
+                    assert_eq!(stopped.spikes[..], full.spikes[..k], "{name}");
+                    assert!(
+                        full.spikes[k..].iter().all(|&t| t >= stopped.t_end),
+                        "{name}"
+                    );
+                    ended += usize::from(stopped.t_end < net.t_end());
+                    *steps += stopped.steps;
+                }
+            }
         }
     }
     assert!(repeated > 0, "{name}: no output neuron spiked twice");
-    assert!(silent > 0, "{name}: no hidden run ended early");
+    assert!(ended > 0, "{name}: no hidden run ended early");
+    // On demand leaves out work here (the output neurons spike early).
+    assert!(steps[1] < steps[0], "{name}: steps {steps:?}");
 }
 
 #[test]
 fn first_spike_stop_gives_the_full_runs_loss_and_gradient() {
-    let sizes = [5, 8, 3];
     let opts = SolverOptions::default();
     let init = InitConfig {
         wmean: 20.0,
@@ -370,29 +393,73 @@ fn first_spike_stop_gives_the_full_runs_loss_and_gradient() {
         blim: 1.0,
         ..InitConfig::default()
     };
-    let params = NetworkParams::init::<Qif>(&sizes, &init, 3).unwrap();
     let qif = Qif::default();
-    check_first_spike_stop(
-        "QIF series",
-        FeedForward::new(qif, &sizes, QifSeries, opts, 30.0).unwrap(),
-        &params,
-    );
+    let lif = Lif::default();
+    let lif_init = InitConfig {
+        wmean: 3.0,
+        wlim: 6.0,
+        ..init
+    };
+    // One hidden layer, and two (where the second waits for the first).
+    for sizes in [&[5, 8, 3][..], &[5, 8, 6, 3][..]] {
+        let params = NetworkParams::init::<Qif>(sizes, &init, 3).unwrap();
+        check_first_spike_stop(
+            &format!("QIF series {sizes:?}"),
+            FeedForward::new(qif, sizes, QifSeries, opts, 30.0).unwrap(),
+            &params,
+        );
+        let params = NetworkParams::init::<Lif>(sizes, &lif_init, 3).unwrap();
+        check_first_spike_stop(
+            &format!("LIF closed form {sizes:?}"),
+            FeedForward::new(lif, sizes, ClosedForm, opts, 30.0).unwrap(),
+            &params,
+        );
+    }
+    let sizes = [5, 8, 3];
+    let params = NetworkParams::init::<Qif>(&sizes, &init, 3).unwrap();
     let dopri = Dopri5Backend::default();
     check_first_spike_stop(
         "QIF dopri5",
         FeedForward::new(qif, &sizes, dopri, opts, 30.0).unwrap(),
         &params,
     );
+}
+
+/// A backend that hands out no steppers (diffsol) runs the loss pass layer by
+/// layer whatever the [`LossPass`], with the same results.
+#[test]
+fn loss_pass_without_steppers_runs_layer_by_layer() {
+    let sizes = [5, 4, 3];
     let init = InitConfig {
-        wmean: 3.0,
-        wlim: 6.0,
-        ..init
+        wmean: 20.0,
+        wlim: 40.0,
+        ..InitConfig::default()
     };
-    let params = NetworkParams::init::<Lif>(&sizes, &init, 3).unwrap();
-    let lif = Lif::default();
-    check_first_spike_stop(
-        "LIF closed form",
-        FeedForward::new(lif, &sizes, ClosedForm, opts, 30.0).unwrap(),
-        &params,
-    );
+    let params = NetworkParams::init::<Qif>(&sizes, &init, 5).unwrap();
+    let (inputs, labels) = yinyang_like_batch(3);
+    let net = FeedForward::new(
+        Qif::default(),
+        &sizes,
+        DiffsolBackend::default(),
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap();
+    let loss = TtfsLoss::default();
+    let results: Vec<_> = [LossPass::OnDemand, LossPass::LayerByLayer]
+        .into_iter()
+        .map(|pass| {
+            let net = net.clone().with_loss_pass(pass);
+            net.batch_loss(&params, &inputs, &labels, &loss, true)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(results[0], results[1]);
+    assert!(results[0]
+        .grad
+        .as_ref()
+        .unwrap()
+        .to_flat()
+        .iter()
+        .any(|&g| g != 0.0));
 }

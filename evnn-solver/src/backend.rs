@@ -167,6 +167,27 @@ impl<N: NeuronModel, S: Stepper<N>> Stepper<N> for GenericSearch<S> {
 /// assert_eq!(trace.events.len(), inputs.len() + trace.spikes.len());
 /// ```
 pub trait Backend<N: NeuronModel> {
+    /// The stepper this backend hands out for runs that the caller drives
+    /// itself ([`stepper`](Self::stepper)); [`NoStepper`] for a backend that
+    /// hands out none.
+    type Stepper: Stepper<N> + Clone + std::fmt::Debug + Send;
+
+    /// A stepper at `t = 0` in the model's initial state, for a run that the
+    /// caller drives with a [`NeuronRun`](crate::NeuronRun) (a network's
+    /// on-demand simulation does); the run must give the same trace as
+    /// [`simulate`](Self::simulate). `options` are valid. `None` (the
+    /// default) when the backend cannot hand out a stepper that owns its
+    /// data; callers then use [`simulate`](Self::simulate).
+    fn stepper(
+        &self,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+    ) -> Option<Self::Stepper> {
+        let _ = (model, params, options);
+        None
+    }
+
     /// Simulates the neuron on `[0, t_end]`; inputs must be validated and
     /// sorted (the solver does that). Overwrites `trace`.
     fn simulate(
@@ -178,4 +199,38 @@ pub trait Backend<N: NeuronModel> {
         options: &SolverOptions,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError>;
+}
+
+/// The [`Backend::Stepper`] of a backend that hands out no stepper: a type
+/// without values, so a stepper of it can never exist.
+#[derive(Clone, Copy, Debug)]
+pub enum NoStepper {}
+
+impl<N: NeuronModel> Stepper<N> for NoStepper {
+    fn t(&self) -> f64 {
+        match *self {}
+    }
+    fn t_prev(&self) -> f64 {
+        match *self {}
+    }
+    fn x(&self) -> &N::State {
+        match *self {}
+    }
+    fn dx(&self) -> &N::State {
+        match *self {}
+    }
+    fn step(&mut self, _t_stop: f64) -> Result<(), SolverError> {
+        match *self {}
+    }
+    fn interpolate(
+        &mut self,
+        _t: f64,
+        _x: &mut N::State,
+        _dx: &mut N::State,
+    ) -> Result<(), SolverError> {
+        match *self {}
+    }
+    fn restart(&mut self, _t: f64, _x: &N::State) -> Result<(), SolverError> {
+        match *self {}
+    }
 }

@@ -94,6 +94,17 @@ impl Stepper<Lif> for LifStepper {
 }
 
 impl Backend<Lif> for ClosedForm {
+    type Stepper = LifStepper;
+
+    fn stepper(
+        &self,
+        model: &Lif,
+        params: &[f64; 1],
+        _options: &SolverOptions,
+    ) -> Option<LifStepper> {
+        Some(LifStepper::new(*model, *params, 0.0, model.initial_state()))
+    }
+
     fn simulate(
         &mut self,
         model: &Lif,

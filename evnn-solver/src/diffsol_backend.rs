@@ -2,7 +2,8 @@
 
 use crate::RkAdjoint;
 use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
+    run_event_loop, Backend, InputSpike, NeuronTrace, NoStepper, SolverError, SolverOptions,
+    Stepper,
 };
 use diffsol::error::{DiffsolError, OdeSolverError};
 use diffsol::{
@@ -146,7 +147,11 @@ where
     }
 }
 
+/// diffsol's solver borrows its problem, so this backend hands out no
+/// stepper of its own ([`Backend::stepper`] says `None`).
 impl<N: NeuronModel> Backend<N> for DiffsolBackend {
+    type Stepper = NoStepper;
+
     fn simulate(
         &mut self,
         model: &N,

@@ -44,8 +44,8 @@ pub struct Dopri5Backend {
 
 /// The [`Stepper`] of [`Dopri5Backend`].
 #[derive(Clone, Debug)]
-pub struct Dopri5Stepper<'m, N: NeuronModel> {
-    model: &'m N,
+pub struct Dopri5Stepper<N: NeuronModel> {
+    model: N,
     params: N::Params,
     rtol: f64,
     atol: f64,
@@ -61,10 +61,11 @@ pub struct Dopri5Stepper<'m, N: NeuronModel> {
     rcont: [N::State; 5],
 }
 
-impl<'m, N: NeuronModel> Dopri5Stepper<'m, N> {
-    /// A stepper at `(t0, x0)`; `h0 = 0` picks the first step size.
+impl<N: NeuronModel> Dopri5Stepper<N> {
+    /// A stepper at `(t0, x0)` (with its own copy of `model`); `h0 = 0`
+    /// picks the first step size.
     pub fn new(
-        model: &'m N,
+        model: &N,
         params: N::Params,
         options: &SolverOptions,
         t0: f64,
@@ -73,7 +74,7 @@ impl<'m, N: NeuronModel> Dopri5Stepper<'m, N> {
         let mut dx = N::State::zeros();
         model.dynamics(&params, &x0, &mut dx);
         Dopri5Stepper {
-            model,
+            model: model.clone(),
             params,
             rtol: options.rtol,
             atol: options.atol,
@@ -88,7 +89,7 @@ impl<'m, N: NeuronModel> Dopri5Stepper<'m, N> {
     }
 }
 
-impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
+impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
     fn t(&self) -> f64 {
         self.t
     }
@@ -113,7 +114,7 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
                 t_stop - self.t,
             );
         }
-        let (model, params) = (self.model, self.params);
+        let (model, params) = (&self.model, self.params);
         let rhs = |y: &[f64], dy: &mut [f64]| {
             let mut x = N::State::zeros();
             x.as_mut_slice().copy_from_slice(y);
@@ -219,6 +220,23 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<'_, N> {
 }
 
 impl<N: NeuronModel> Backend<N> for Dopri5Backend {
+    type Stepper = Dopri5Stepper<N>;
+
+    fn stepper(
+        &self,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+    ) -> Option<Self::Stepper> {
+        Some(Dopri5Stepper::new(
+            model,
+            *params,
+            options,
+            0.0,
+            model.initial_state(),
+        ))
+    }
+
     fn simulate(
         &mut self,
         model: &N,

@@ -272,6 +272,7 @@ impl<N: NeuronModel> NeuronRun<N> {
     /// previous call, possibly with more appended); every input before
     /// `known_until` must be among them (`f64::INFINITY`: all inputs are).
     /// `model` and `stepper` must be those of the whole run.
+    #[inline]
     pub fn advance<S: Stepper<N>>(
         &mut self,
         model: &N,
@@ -323,14 +324,13 @@ impl<N: NeuronModel> NeuronRun<N> {
                     trace.x_end = *stepper.x();
                     return Ok(Next::Done);
                 }
-                // The next stop is certain when the next known input lies
-                // before the horizon (unknown inputs lie beyond it), or when
-                // every input before `t_end` is known.
-                let next = inputs.get(self.next_input).map(|s| s.time);
-                self.t_stop = match next {
-                    Some(time) if time < known_until || known_until >= t_end => time.min(t_end),
+                // The next stop is certain when the next input is known
+                // (inputs yet unknown come after it: the list grows sorted),
+                // or when every input before `t_end` is known.
+                self.t_stop = match inputs.get(self.next_input) {
+                    Some(s) => s.time.min(t_end),
                     None if known_until >= t_end => t_end,
-                    _ => return Ok(Next::Wait),
+                    None => return Ok(Next::Wait),
                 };
                 // `a` is the event function at the start of the next step:
                 // the end of the previous one, recomputed only after a restart.
@@ -355,6 +355,7 @@ impl<N: NeuronModel> NeuronRun<N> {
     /// and resets. After the spike that [`SolverOptions::stop_after_spikes`]
     /// asks for, the trace ends there and the next
     /// [`advance`](Self::advance) says [`Next::Done`].
+    #[inline]
     pub fn after_step<S: Stepper<N>>(
         &mut self,
         model: &N,

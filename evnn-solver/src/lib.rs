@@ -100,7 +100,7 @@ mod solver;
 mod trace;
 
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
-pub use backend::{Backend, GenericSearch, Stepper};
+pub use backend::{Backend, GenericSearch, NoStepper, Stepper};
 pub use closed_form::ClosedForm;
 pub use diffsol_backend::DiffsolBackend;
 pub use dopri5::Dopri5;
@@ -108,6 +108,6 @@ pub use dopri5_backend::{Dopri5Backend, Dopri5Stepper};
 pub use engine::{run_event_loop, validate_inputs, NeuronRun, Next};
 pub use error::SolverError;
 pub use options::SolverOptions;
-pub use qif_series::QifSeries;
+pub use qif_series::{QifSeries, SeriesStepper};
 pub use solver::EventSolver;
 pub use trace::{Event, EventKind, InputSpike, NeuronTrace};

@@ -315,10 +315,11 @@ fn powu(mut x: f64, mut n: usize) -> f64 {
     r
 }
 
-/// The stepper of [`QifSeries`].
+/// The [`Stepper`] of [`QifSeries`]: Taylor steps of `(u, w)` about each
+/// step's start, with the phase `φ` as its state.
 #[derive(Clone, Debug)]
-struct SeriesStepper<'m> {
-    qif: &'m Qif,
+pub struct SeriesStepper {
+    qif: Qif,
     series: Series,
     t_prev: f64,
     t: f64,
@@ -366,10 +367,11 @@ fn homogeneous(phi: f64) -> ([f64; 2], [f64; 2]) {
     ([u / m, w / m], [-PI * s / m, -PI * PI * c / m])
 }
 
-impl<'m> SeriesStepper<'m> {
-    fn new(qif: &'m Qif, bias: f64, options: &SolverOptions, x0: [f64; 2]) -> Self {
+impl SeriesStepper {
+    /// A stepper at `x0` at time 0 for bias `bias`.
+    pub fn new(qif: &Qif, bias: f64, options: &SolverOptions, x0: [f64; 2]) -> Self {
         let mut s = SeriesStepper {
-            qif,
+            qif: *qif,
             series: Series::new(qif, bias, options),
             t_prev: 0.0,
             t: 0.0,
@@ -406,7 +408,7 @@ impl<'m> SeriesStepper<'m> {
     }
 }
 
-impl Stepper<Qif> for SeriesStepper<'_> {
+impl Stepper<Qif> for SeriesStepper {
     fn t(&self) -> f64 {
         self.t
     }
@@ -515,6 +517,22 @@ impl Stepper<Qif> for SeriesStepper<'_> {
 }
 
 impl Backend<Qif> for QifSeries {
+    type Stepper = SeriesStepper;
+
+    fn stepper(
+        &self,
+        model: &Qif,
+        params: &[f64; 1],
+        options: &SolverOptions,
+    ) -> Option<SeriesStepper> {
+        Some(SeriesStepper::new(
+            model,
+            params[0],
+            options,
+            model.initial_state(),
+        ))
+    }
+
     fn simulate(
         &mut self,
         model: &Qif,

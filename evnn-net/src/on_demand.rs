@@ -1,0 +1,383 @@
+//! The loss pass's on-demand simulation.
+//!
+//! A loss of the first output spikes depends on the network's activity only
+//! up to those spikes: a hidden spike that comes after every output neuron
+//! has finished its run reaches no output neuron in time, and neither
+//! affects the loss nor its gradient. Simulating layer after layer to
+//! `t_end` computes such spikes anyway (at the initial parameters of the
+//! Yin–Yang experiment, about 60 % of the hidden layer's events come after
+//! the last output neuron's first spike).
+//!
+//! Here every neuron's run is a [`NeuronRun`] driven step by step, in
+//! rounds. In round `r` the layers before the output layer, from the first
+//! up, run until they reach the horizon `r·t_end/16` (each neuron finishes
+//! the step that crosses it); a layer's spikes before the time that all its
+//! unfinished neurons have reached are handed to the next layer, and the
+//! output neurons then run as far as their inputs are known. Once every
+//! output neuron is done the remaining runs stop where they are; the last
+//! round has no horizon. A run steps only towards stop times that are
+//! certain (the next input is known, or every input before `t_end` is), so
+//! each takes exactly the steps it takes when simulated alone with all its
+//! inputs known: spikes, loss and gradient are bit-identical to those of
+//! the layer-by-layer pass, and only the traces of earlier layers end
+//! sooner. [`LossPass`] chooses between the two passes.
+
+use crate::network::{merge_spikes, LayerTrace, MergedSpike};
+use crate::{FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, Workspace};
+use evnn_neurons::NeuronModel;
+use evnn_solver::{Adjoint, Backend, InputSpike, NeuronRun, NeuronTrace, Next, Stepper};
+
+/// Rounds of [`FeedForward::forward_on_demand`] with a horizon before
+/// `t_end` (module docs).
+const ROUNDS: usize = 16;
+
+/// How the loss pass ([`FeedForward::sample_loss`] and
+/// [`FeedForward::batch_loss`]) simulates the layers before the output layer
+/// ([`FeedForward::with_loss_pass`]). Every choice gives bit-identical
+/// spikes, loss and gradient; only the work differs, and so do errors that a
+/// run would meet only after every output neuron is done (a hidden neuron
+/// that exceeds [`SolverOptions::max_spikes`](evnn_solver::SolverOptions::max_spikes)
+/// late): on demand, such runs stop before.
+///
+/// On demand, the layers before the output layer are simulated in rounds of
+/// growing horizons, only until every output neuron is done, and their runs
+/// stop there. That pays where the output neurons finish early:
+/// at the initial parameters of the Yin–Yang experiment it leaves out about
+/// 60 % of the hidden layer's steps. Where they do not (a trained network
+/// whose wrong-class output neurons stay silent, so every hidden run must
+/// end on its own) it leaves out nothing and its bookkeeping costs a few per
+/// cent.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::{FeedForward, InitConfig, LossPass, NetworkParams, SpikeTrains, TtfsLoss};
+/// use evnn_net::ForwardTrace;
+/// use evnn_neurons::Lif;
+/// use evnn_solver::{ClosedForm, SolverOptions};
+///
+/// let sizes = [2, 6, 2];
+/// let net = FeedForward::new(Lif::default(), &sizes, ClosedForm, SolverOptions::default(), 30.0)?;
+/// let init = InitConfig { wmean: 3.0, wlim: 3.0, ..InitConfig::default() };
+/// let params = NetworkParams::init::<Lif>(&sizes, &init, 1)?;
+/// let x = SpikeTrains::from_times(&[1.0, 2.0])?;
+/// let mut losses = Vec::new();
+/// for pass in [LossPass::OnDemand, LossPass::LayerByLayer] {
+///     let net = net.clone().with_loss_pass(pass);
+///     let mut ws = net.workspace();
+///     let mut trace = ForwardTrace::default();
+///     let r = net.sample_loss(&params, &x, 0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
+///     losses.push(r.loss);
+/// }
+/// assert_eq!(losses[0].to_bits(), losses[1].to_bits());
+/// # Ok::<(), evnn_net::NetError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LossPass {
+    /// On demand while it leaves out enough work: at least a tenth of the
+    /// earlier layers' neuron-time `[0, t_end]`, averaged over a worker's
+    /// recent samples; when it does not, layer by layer, retrying on demand
+    /// every 16 samples. [`FeedForward::batch_loss`] starts afresh with each
+    /// chunk of [`CHUNK`](crate::CHUNK) samples, so its choices do not depend
+    /// on the number of threads. The default.
+    #[default]
+    Auto,
+    /// Always on demand (where the backend hands out steppers,
+    /// [`Backend::stepper`]; layer by layer otherwise).
+    OnDemand,
+    /// Layer after layer, every run to `t_end` or to its own early end.
+    LayerByLayer,
+}
+
+/// The state of [`LossPass::Auto`].
+#[derive(Clone, Debug)]
+pub(crate) struct OnDemand {
+    pub(crate) pass: LossPass,
+    /// Running mean of the share of neuron-time left out.
+    saved: f64,
+    /// Samples until the next retry.
+    countdown: u32,
+}
+
+/// The least share of neuron-time left out for which the loss pass stays on
+/// demand.
+const MIN_SAVED: f64 = 0.1;
+
+/// Samples between retries of the on-demand pass when it is off.
+const RETRY: u32 = 16;
+
+impl OnDemand {
+    /// The state for `pass`, with no samples seen.
+    pub(crate) fn new(pass: LossPass) -> Self {
+        OnDemand {
+            pass,
+            saved: 1.0,
+            countdown: 0,
+        }
+    }
+
+    /// Forgets the samples seen.
+    pub(crate) fn restart(&mut self) {
+        *self = OnDemand::new(self.pass);
+    }
+
+    /// Whether to simulate this sample on demand.
+    pub(crate) fn wanted(&mut self) -> bool {
+        match self.pass {
+            LossPass::OnDemand => return true,
+            LossPass::LayerByLayer => return false,
+            LossPass::Auto => {}
+        }
+        if self.saved >= MIN_SAVED {
+            return true;
+        }
+        if self.countdown == 0 {
+            self.countdown = RETRY;
+            return true;
+        }
+        self.countdown -= 1;
+        false
+    }
+
+    /// Records the share of neuron-time an on-demand pass left out.
+    fn record(&mut self, saved: f64) {
+        self.saved += 0.25 * (saved - self.saved);
+    }
+}
+
+/// One layer's runs in the on-demand pass; buffers reused between samples.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerRuns<N: NeuronModel, S> {
+    steppers: Vec<S>,
+    runs: Vec<NeuronRun<N>>,
+    /// Each neuron's known inputs: the layer's known merged inputs with the
+    /// neuron's weights.
+    inputs: Vec<Vec<InputSpike>>,
+    done: Vec<bool>,
+    /// Per neuron: how many of its spikes the next layer has received.
+    handed: Vec<usize>,
+    /// Every input of this layer before this time is known.
+    known: f64,
+    /// Every spike of this layer before this time is found: the earliest
+    /// time its unfinished neurons have reached (`∞` when all are done).
+    reached: f64,
+    /// Some neuron has spikes not yet handed to the next layer.
+    pending: bool,
+}
+
+impl<N: NeuronModel, S> Default for LayerRuns<N, S> {
+    fn default() -> Self {
+        LayerRuns {
+            steppers: Vec::new(),
+            runs: Vec::new(),
+            inputs: Vec::new(),
+            done: Vec::new(),
+            handed: Vec::new(),
+            known: 0.0,
+            reached: 0.0,
+            pending: false,
+        }
+    }
+}
+
+impl<N, B> FeedForward<N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone,
+{
+    /// The loss pass on demand (module docs). `Ok(false)`, with nothing
+    /// done, when the backend hands out no steppers
+    /// ([`Backend::stepper`]); the caller then simulates layer by layer.
+    pub(crate) fn forward_on_demand(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+        output_stop: Option<usize>,
+    ) -> Result<bool, NetError> {
+        let n_layers = self.models.len();
+        trace.layers.resize_with(n_layers, LayerTrace::default);
+        ws.runs.resize_with(n_layers, LayerRuns::default);
+        for layer in 0..n_layers {
+            let model = &self.models[layer];
+            let options = self.layer_options(layer, output_stop);
+            let n_out = self.sizes[layer + 1];
+            let lt = &mut trace.layers[layer];
+            lt.inputs.clear();
+            lt.outputs.clear();
+            lt.neurons
+                .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
+            let lr = &mut ws.runs[layer];
+            lr.steppers.clear();
+            lr.runs.clear();
+            lr.done.clear();
+            lr.handed.clear();
+            lr.inputs.resize_with(n_out, Vec::new);
+            lr.inputs.iter_mut().for_each(Vec::clear);
+            lr.known = 0.0;
+            lr.reached = 0.0;
+            lr.pending = false;
+            for j in 0..n_out {
+                let p = Self::neuron_params(params, layer, j);
+                let Some(stepper) = ws.backend.stepper(model, &p, &options) else {
+                    return Ok(false);
+                };
+                let run = NeuronRun::start(model, &p, self.t_end, &options, &mut lt.neurons[j])
+                    .map_err(|source| NetError::Solver {
+                        layer,
+                        neuron: j,
+                        source,
+                    })?;
+                lr.runs.push(run);
+                lr.steppers.push(stepper);
+                lr.done.push(false);
+                lr.handed.push(0);
+            }
+        }
+        // The first layer's inputs, the sample's spikes, are all known.
+        merge_spikes(input, &mut trace.layers[0].inputs);
+        for (j, inputs) in ws.runs[0].inputs.iter_mut().enumerate() {
+            Self::fill_inputs(inputs, &trace.layers[0].inputs, params, 0, j);
+        }
+        ws.runs[0].known = f64::INFINITY;
+
+        let last = n_layers - 1;
+        // Rounds: the earlier layers advance to a horizon that grows by a
+        // fixed share of `t_end` (neurons run on a whole step past it), their
+        // spikes before the time all their neurons reached are handed up,
+        // and the output neurons run as far as their inputs are known.
+        let mut round = 0;
+        while !self.run_layer(last, f64::INFINITY, ws, trace)? {
+            round += 1;
+            let horizon = if round < ROUNDS {
+                self.t_end * round as f64 / ROUNDS as f64
+            } else {
+                f64::INFINITY
+            };
+            for layer in 0..last {
+                self.run_layer(layer, horizon, ws, trace)?;
+                self.hand_down(layer, params, ws, trace);
+            }
+        }
+        // The output neurons are done; earlier runs stop where they are.
+        let (mut cut, mut runs) = (0.0, 0);
+        for (lr, lt) in ws.runs[..last].iter().zip(&mut trace.layers) {
+            for (j, run) in lr.runs.iter().enumerate() {
+                runs += 1;
+                if !lr.done[j] {
+                    run.end_here(&lr.steppers[j], &mut lt.neurons[j]);
+                    cut += (self.t_end - lr.steppers[j].t()).max(0.0);
+                }
+            }
+        }
+        ws.on_demand.record(cut / (runs as f64 * self.t_end));
+        for lt in &mut trace.layers {
+            for neuron in &lt.neurons {
+                lt.outputs.push_channel(&neuron.spikes);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs every unfinished neuron of `layer` until its time reaches
+    /// `horizon`, its next input is not known yet, or its run ends; `true`
+    /// when all of them are done.
+    fn run_layer(
+        &self,
+        layer: usize,
+        horizon: f64,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+    ) -> Result<bool, NetError> {
+        let model = &self.models[layer];
+        let lr = &mut ws.runs[layer];
+        let mut reached = f64::INFINITY;
+        let neurons = lr
+            .runs
+            .iter_mut()
+            .zip(&mut lr.steppers)
+            .zip(&lr.inputs)
+            .zip(&mut lr.done)
+            .zip(&mut trace.layers[layer].neurons);
+        for (j, ((((run, stepper), inputs), done), neuron)) in neurons.enumerate() {
+            let spikes = neuron.spikes.len();
+            while !*done && stepper.t() < horizon {
+                let next = run
+                    .advance(model, stepper, neuron, inputs, lr.known)
+                    .and_then(|next| {
+                        if let Next::Step(t_stop) = next {
+                            stepper.step(t_stop)?;
+                            run.after_step(model, stepper, neuron)?;
+                        }
+                        Ok(next)
+                    })
+                    .map_err(|source| NetError::Solver {
+                        layer,
+                        neuron: j,
+                        source,
+                    })?;
+                match next {
+                    Next::Step(_) => {}
+                    Next::Wait => break,
+                    Next::Done => *done = true,
+                }
+            }
+            lr.pending |= neuron.spikes.len() > spikes;
+            if !*done {
+                reached = reached.min(stepper.t());
+            }
+        }
+        lr.reached = reached;
+        Ok(reached == f64::INFINITY)
+    }
+
+    /// Hands `layer`'s spikes before the time that all its unfinished
+    /// neurons have reached ([`run_layer`](Self::run_layer)) to the next
+    /// layer, in time order (ties by neuron, as in [`merge_spikes`]).
+    fn hand_down(
+        &self,
+        layer: usize,
+        params: &NetworkParams,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+    ) {
+        let lr = &mut ws.runs[layer];
+        let known = lr.reached;
+        let handed = &mut ws.handed;
+        handed.clear();
+        if lr.pending {
+            lr.pending = false;
+            for (j, neuron) in trace.layers[layer].neurons.iter().enumerate() {
+                let k = &mut lr.handed[j];
+                while let Some(&time) = neuron.spikes.get(*k) {
+                    if time >= known {
+                        lr.pending = true;
+                        break;
+                    }
+                    handed.push(MergedSpike {
+                        time,
+                        channel: j as u32,
+                        k: *k as u32,
+                    });
+                    *k += 1;
+                }
+            }
+            handed.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
+        }
+        let next = &mut ws.runs[layer + 1];
+        next.known = known;
+        if !handed.is_empty() {
+            trace.layers[layer + 1].inputs.extend_from_slice(handed);
+            let l = &params.layers[layer + 1];
+            for (i, inputs) in next.inputs.iter_mut().enumerate() {
+                let row = &l.weights[i * l.n_in..(i + 1) * l.n_in];
+                inputs.extend(
+                    handed
+                        .iter()
+                        .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
+                );
+            }
+        }
+    }
+}
