@@ -1,10 +1,11 @@
 //! Microseconds per sample for the Yin–Yang network (5-20-3), on one thread:
 //! the full forward pass, the loss (forward with the output neurons stopped at
-//! their first spike, as in evaluation and training) and loss + backward,
-//! QIF (diffsol, Dopri5 and series backends) and LIF (closed form).
+//! their first spike, as in evaluation and training; the default
+//! `LossPass::Auto`, and layer by layer) and loss + backward, QIF (diffsol,
+//! Dopri5 and series backends) and LIF (closed form).
 //! `cargo bench -p evnn-net --bench yinyang_net`
 
-use evnn_net::{FeedForward, ForwardTrace, InitConfig, TtfsLoss};
+use evnn_net::{FeedForward, ForwardTrace, InitConfig, LossPass, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
@@ -40,6 +41,14 @@ fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
             .unwrap();
     }
     let loss_only = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
+    let layered = net.clone().with_loss_pass(LossPass::LayerByLayer);
+    let start = Instant::now();
+    for (i, x) in xs.iter().enumerate() {
+        layered
+            .sample_loss(&params, x, i % 3, &loss, &mut ws, &mut trace, None)
+            .unwrap();
+    }
+    let loss_layered = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
     let mut grad = params.zeros_like();
     let start = Instant::now();
     for (i, x) in xs.iter().enumerate() {
@@ -56,7 +65,7 @@ fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     }
     let both = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
     println!(
-        "{{\"net\": \"{name}\", \"spikes_per_sample\": {:.1}, \"forward_us_per_sample\": {fwd:.1}, \"loss_us_per_sample\": {loss_only:.1}, \"loss_backward_us_per_sample\": {both:.1}}}",
+        "{{\"net\": \"{name}\", \"spikes_per_sample\": {:.1}, \"forward_us_per_sample\": {fwd:.1}, \"loss_us_per_sample\": {loss_only:.1}, \"loss_layer_by_layer_us_per_sample\": {loss_layered:.1}, \"loss_backward_us_per_sample\": {both:.1}}}",
         spikes as f64 / xs.len() as f64
     );
 }

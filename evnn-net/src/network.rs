@@ -256,7 +256,7 @@ where
             inputs: Vec::new(),
             runs: Vec::new(),
             handed: Vec::new(),
-            on_demand: OnDemand::new(self.loss_pass),
+            on_demand: OnDemand::default(),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
             current: Vec::new(),
@@ -361,7 +361,7 @@ where
         // neurons need them, where the backend hands out its steppers.
         if output_stop.is_some()
             && n_layers > 1
-            && ws.on_demand.wanted()
+            && ws.on_demand.wanted(self.loss_pass)
             && self.forward_on_demand(params, input, ws, trace, output_stop)?
         {
             return Ok(());

@@ -92,7 +92,6 @@ pub enum LossPass {
 /// The state of [`LossPass::Auto`].
 #[derive(Clone, Debug)]
 pub(crate) struct OnDemand {
-    pub(crate) pass: LossPass,
     /// Running mean of the share of neuron-time left out.
     saved: f64,
     /// Samples until the next retry.
@@ -106,24 +105,24 @@ const MIN_SAVED: f64 = 0.1;
 /// Samples between retries of the on-demand pass when it is off.
 const RETRY: u32 = 16;
 
-impl OnDemand {
-    /// The state for `pass`, with no samples seen.
-    pub(crate) fn new(pass: LossPass) -> Self {
+impl Default for OnDemand {
+    fn default() -> Self {
         OnDemand {
-            pass,
             saved: 1.0,
             countdown: 0,
         }
     }
+}
 
+impl OnDemand {
     /// Forgets the samples seen.
     pub(crate) fn restart(&mut self) {
-        *self = OnDemand::new(self.pass);
+        *self = OnDemand::default();
     }
 
-    /// Whether to simulate this sample on demand.
-    pub(crate) fn wanted(&mut self) -> bool {
-        match self.pass {
+    /// Whether to simulate this sample on demand under `pass`.
+    pub(crate) fn wanted(&mut self, pass: LossPass) -> bool {
+        match pass {
             LossPass::OnDemand => return true,
             LossPass::LayerByLayer => return false,
             LossPass::Auto => {}
