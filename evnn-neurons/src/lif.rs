@@ -43,6 +43,25 @@ pub struct Lif {
     inv_tau_syn: f64,
     delta: f64,
     inv_delta: f64,
+    /// `k = τ_m/τ_s` when it is an integer from 2 to 8, else 0: then
+    /// `e^{−t/τ_s} = (e^{−t/τ_m})^k` and [`Lif::decay`] needs one exponential.
+    ratio: u32,
+}
+
+/// The factors of [`Lif`]'s closed form over a time `dt ≥ 0` without events
+/// ([`Lif::decay`]): `v(dt) = b + (v₀ − b)·mem + i₀·kernel`, `i(dt) = i₀·syn`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LifDecay {
+    /// `e^{−dt/τ_m}`.
+    pub mem: f64,
+    /// `1 − e^{−dt/τ_m}`, without cancellation for small `dt`.
+    pub one_minus_mem: f64,
+    /// `e^{−dt/τ_s}`.
+    pub syn: f64,
+    /// `e^{−dt/τ_m}(e^{δ·dt} − 1)/(τ_m δ)` with `δ = 1/τ_m − 1/τ_s`
+    /// (`dt·e^{−dt/τ}/τ` when `τ_m = τ_s`): the response of `v` to a unit
+    /// current.
+    pub kernel: f64,
 }
 
 /// The constants of a [`Lif`] as they appear in files (validated on load).
@@ -138,6 +157,9 @@ impl Lif {
             inv_tau_syn: 1.0 / tau_syn,
             delta,
             inv_delta: if delta == 0.0 { 0.0 } else { 1.0 / delta },
+            ratio: (2..=8u32)
+                .find(|&k| tau_mem == k as f64 * tau_syn)
+                .unwrap_or(0),
         }
     }
 
@@ -161,27 +183,84 @@ impl Lif {
     /// The exact state a time `dt ≥ 0` after `x0`, with no event in between:
     /// `i(t) = i₀ e^{−t/τ_s}` and
     /// `v(t) = b + (v₀ − b) e^{−t/τ_m} + i₀ e^{−t/τ_m} (e^{δt} − 1) / (τ_m δ)`
-    /// with `δ = 1/τ_m − 1/τ_s`. The last factor tends to `t/τ_m` as
-    /// `τ_s → τ_m`; for `|δt| < ¼` it is evaluated with `expm1` so there is
-    /// no cancellation, otherwise as `(e^{−t/τ_s} − e^{−t/τ_m})/(τ_m δ)` from
-    /// the two exponentials already at hand (relative rounding error below
-    /// `5ε` there, since the two differ by at least a factor `e^{¼}`).
+    /// with `δ = 1/τ_m − 1/τ_s`, from the factors of [`decay`](Self::decay).
     pub fn evolve(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> [f64; 2] {
         let b = p[0];
         let (v0, i0) = (x0[0], x0[1]);
-        let em = (-dt * self.inv_tau_mem).exp();
+        let d = self.decay_parts(dt, false);
+        // `kernel` is at most about 1: multiplying it into `i₀` last keeps a
+        // huge `i₀` from overflowing an intermediate product.
+        [b + (v0 - b) * d.mem + i0 * d.kernel, i0 * d.syn]
+    }
+
+    /// The factors of the closed form over `dt ≥ 0` ([`LifDecay`]), each to a
+    /// few ulps. The kernel's factor `(e^{δt} − 1)/δ` tends to `t` as
+    /// `τ_s → τ_m`; for `|δt| < ¼` it comes from `expm1`, without
+    /// cancellation, otherwise from the difference of the two exponentials
+    /// (which differ by at least a factor `e^{¼}`). When `τ_m = k·τ_s` for an
+    /// integer `k` from 2 to 8 (eventax's default is 4), `e^{−t/τ_s}` and
+    /// `e^{δt}` are powers of `q = e^{−t/τ_m}`, and the factors cost one
+    /// exponential (`expm1` while `t ≤ τ_m/2`, so that `1 − q` and
+    /// `q^{k−1} − 1 = (q − 1)(1 + q + … + q^{k−2})` do not cancel) instead of
+    /// three.
+    ///
+    /// ```
+    /// use evnn_neurons::Lif;
+    ///
+    /// let d = Lif::default().decay(3.0); // τ_m = 20, τ_s = 5
+    /// assert!((d.mem - (-3.0f64 / 20.0).exp()).abs() < 1e-15);
+    /// assert!((d.syn - (-3.0f64 / 5.0).exp()).abs() < 1e-15);
+    /// assert!((d.one_minus_mem - (1.0 - d.mem)).abs() < 1e-15);
+    /// ```
+    pub fn decay(&self, dt: f64) -> LifDecay {
+        self.decay_parts(dt, true)
+    }
+
+    /// [`decay`](Self::decay); without `complement`, `one_minus_mem` may be
+    /// `1 − mem` with cancellation (it saves an `expm1` where `evolve`
+    /// does not need it).
+    #[inline(always)]
+    fn decay_parts(&self, dt: f64, complement: bool) -> LifDecay {
+        let x = dt * self.inv_tau_mem;
+        if self.ratio > 0 {
+            let k = self.ratio;
+            let (q, one_minus_q, q_km1_minus_1) = if x <= 0.5 {
+                let m = (-x).exp_m1();
+                let q = 1.0 + m;
+                // 1 + q + … + q^{k−2}
+                let mut sum = 1.0;
+                for _ in 2..k {
+                    sum = 1.0 + q * sum;
+                }
+                (q, -m, m * sum)
+            } else {
+                let q = (-x).exp();
+                (q, 1.0 - q, powu(q, k - 1) - 1.0)
+            };
+            return LifDecay {
+                mem: q,
+                one_minus_mem: one_minus_q,
+                syn: powu(q, k),
+                kernel: q * q_km1_minus_1 * self.inv_delta * self.inv_tau_mem,
+            };
+        }
+        let em = (-x).exp();
         let es = (-dt * self.inv_tau_syn).exp();
-        let i = i0 * es;
-        let dd = self.delta * dt;
-        // `em·K/τ_m` is at most about 1: multiply it into `i₀` last so a huge
-        // `i₀` cannot overflow an intermediate product.
-        let em_k = if dd.abs() < 0.25 {
+        let kernel = if (self.delta * dt).abs() < 0.25 {
             em * self.syn_kernel(dt)
         } else {
             (es - em) * self.inv_delta
         };
-        let v = b + (v0 - b) * em + i0 * (em_k * self.inv_tau_mem);
-        [v, i]
+        LifDecay {
+            mem: em,
+            one_minus_mem: if complement && x <= 0.5 {
+                -(-x).exp_m1()
+            } else {
+                1.0 - em
+            },
+            syn: es,
+            kernel: kernel * self.inv_tau_mem,
+        }
     }
 
     /// The time `s ∈ (0, h)` after `x0`, with no event in between, at which
@@ -220,6 +299,17 @@ impl Lif {
             (self.delta * dt).exp_m1() * self.inv_delta
         }
     }
+}
+
+/// `x^n` by multiplication (`powi` with a run-time exponent is a library
+/// call).
+#[inline]
+fn powu(x: f64, n: u32) -> f64 {
+    let mut r = 1.0;
+    for _ in 0..n {
+        r *= x;
+    }
+    r
 }
 
 impl NeuronModel for Lif {
@@ -457,11 +547,26 @@ mod tests {
     }
 
     /// Both ways of evaluating the kernel (`expm1` for `|δt| < ¼`, the
-    /// difference of the exponentials above) agree with a Taylor-series
-    /// reference to a few ulps, on both sides of the switch.
+    /// difference of the exponentials above) and the powers of one
+    /// exponential for integer `τ_m/τ_s` (both sides of its switch at
+    /// `t = τ_m/2`) agree with a Taylor-series reference to a few ulps, and
+    /// so do the other factors of [`Lif::decay`].
     #[test]
     fn evolve_is_exact_on_both_sides_of_the_kernel_switch() {
-        for (tm, ts) in [(20.0, 5.0), (5.0, 20.0), (10.0, 9.0), (0.3, 0.2)] {
+        let pairs = [
+            (20.0, 5.0),
+            (5.0, 20.0),
+            (10.0, 9.0),
+            (0.3, 0.2),
+            (2.0, 1.0),
+            (6.0, 2.0),
+            (16.0, 2.0),
+            (21.0, 5.0),
+        ];
+        for (tm, ts) in pairs {
+            let ratio = Lif::new(tm, ts, 1.0, 0.0).unwrap().ratio;
+            let k: f64 = tm / ts;
+            assert_eq!(ratio > 0, k == k.round() && (2.0..=8.0).contains(&k));
             let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
             let delta: f64 = 1.0 / tm - 1.0 / ts;
             let (b, v0, i0) = (0.3, -0.7, 2.5);
@@ -480,6 +585,19 @@ mod tests {
                 assert!(
                     (v - v_ref).abs() <= 8.0 * f64::EPSILON * scale,
                     "tm {tm} ts {ts} dt {dt}: {v} vs {v_ref}"
+                );
+                let d = lif.decay(dt);
+                // A few ulps, plus those of rounding the argument `t/τ`.
+                let close = |a: f64, e: f64, arg: f64| {
+                    (a - e).abs() <= (8.0 + 2.0 * arg) * f64::EPSILON * e.abs()
+                };
+                assert!(close(d.mem, em, dt / tm), "tm {tm} ts {ts} dt {dt}");
+                let es = (-dt / ts).exp();
+                assert!(close(d.syn, es, 8.0 * dt / ts), "tm {tm} ts {ts} dt {dt}");
+                let one_minus = -(-dt / tm).exp_m1();
+                assert!(
+                    close(d.one_minus_mem, one_minus, dt / tm),
+                    "tm {tm} ts {ts} dt {dt}"
                 );
             }
         }

@@ -124,8 +124,8 @@ impl Adjoint<Lif> for ClosedForm {
     /// over `Δ = t_b − t_a`:
     /// `λ_v(t_a) = λ_v e^{−Δ/τ_m}`,
     /// `λ_i(t_a) = λ_i e^{−Δ/τ_s} + λ_v e^{−Δ/τ_m} K(Δ)/τ_m` with the same
-    /// kernel `K` as the forward solution ([`Lif::syn_kernel`]), and
-    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`.
+    /// kernel `K` as the forward solution, and
+    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`: the factors of [`Lif::decay`].
     fn propagate(
         &mut self,
         model: &Lif,
@@ -143,11 +143,10 @@ impl Adjoint<Lif> for ClosedForm {
             return Ok(());
         }
         let (lv, li) = (lambda[0], lambda[1]);
-        let em = (-dt / model.tau_mem()).exp();
-        mu[0] -= lv * (-dt / model.tau_mem()).exp_m1();
-        lambda[0] = lv * em;
-        lambda[1] =
-            li * (-dt / model.tau_syn()).exp() + lv * em * model.syn_kernel(dt) / model.tau_mem();
+        let d = model.decay(dt);
+        mu[0] += lv * d.one_minus_mem;
+        lambda[0] = lv * d.mem;
+        lambda[1] = li * d.syn + lv * d.kernel;
         Ok(())
     }
 }
