@@ -1,6 +1,8 @@
 //! Per-sample and batched loss, accuracy and gradient, parallel with rayon
 //! and bit-identical for any number of threads.
 
+#[cfg(doc)]
+use crate::LossPass;
 use crate::{
     predict, FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, TtfsLoss, Workspace,
 };
@@ -67,9 +69,12 @@ where
     /// neuron is simulated up to its first spike
     /// ([`SolverOptions::stop_after_spikes`]), and every neuron's run ends
     /// once the neuron provably stays silent
-    /// ([`SolverOptions::stop_when_silent`]); `trace` then holds at most one
-    /// spike per output neuron, and its runs may end before `t_end`. Loss and
-    /// gradient are exactly those of the full run.
+    /// ([`SolverOptions::stop_when_silent`]); the layers before the output
+    /// layer are simulated only as far as the output neurons need them where
+    /// that saves work ([`LossPass`], set by [`FeedForward::with_loss_pass`]).
+    /// `trace` then holds at most one spike per output neuron, and its runs
+    /// may end before `t_end`. Loss and gradient are exactly those of the
+    /// full run, bit for bit.
     #[allow(clippy::too_many_arguments)]
     pub fn sample_loss(
         &self,

@@ -337,8 +337,9 @@ where
     /// of a loss of the first `k` output spikes: the output neurons' runs end
     /// at their `k`-th spike ([`SolverOptions::stop_after_spikes`]) and every
     /// run once its neuron provably stays silent
-    /// ([`SolverOptions::stop_when_silent`]). Spikes, loss and gradient are
-    /// those of the full pass; the traces end earlier.
+    /// ([`SolverOptions::stop_when_silent`]), and the earlier layers are
+    /// simulated on demand as [`LossPass`] says (`on_demand.rs`). Spikes,
+    /// loss and gradient are those of the full pass; the traces end earlier.
     pub(crate) fn forward_impl(
         &self,
         params: &NetworkParams,
