@@ -12,26 +12,34 @@ pub fn validate_inputs(inputs: &[InputSpike], t_end: f64) -> Result<(), SolverEr
     }
     let mut previous = 0.0;
     for (index, s) in inputs.iter().enumerate() {
-        if !(s.time.is_finite() && s.time >= 0.0) {
-            return Err(SolverError::InvalidInputTime {
-                index,
-                time: s.time,
-            });
-        }
-        if !s.weight.is_finite() {
-            return Err(SolverError::InvalidWeight {
-                index,
-                weight: s.weight,
-            });
-        }
-        if s.time < previous {
-            return Err(SolverError::UnsortedInputs {
-                index,
-                time: s.time,
-                previous,
-            });
-        }
+        check_input(index, s, previous)?;
         previous = s.time;
+    }
+    Ok(())
+}
+
+/// Checks input `index`, `s`, which follows an input at time `previous` (0
+/// for the first): time finite and `>= 0`, weight finite, not before
+/// `previous`.
+fn check_input(index: usize, s: &InputSpike, previous: f64) -> Result<(), SolverError> {
+    if !(s.time.is_finite() && s.time >= 0.0) {
+        return Err(SolverError::InvalidInputTime {
+            index,
+            time: s.time,
+        });
+    }
+    if !s.weight.is_finite() {
+        return Err(SolverError::InvalidWeight {
+            index,
+            weight: s.weight,
+        });
+    }
+    if s.time < previous {
+        return Err(SolverError::UnsortedInputs {
+            index,
+            time: s.time,
+            previous,
+        });
     }
     Ok(())
 }
@@ -227,30 +235,12 @@ impl<N: NeuronModel> NeuronRun<N> {
         }
         for index in self.checked..inputs.len() {
             let s = inputs[index];
-            if !(s.time.is_finite() && s.time >= 0.0) {
-                return Err(SolverError::InvalidInputTime {
-                    index,
-                    time: s.time,
-                });
-            }
-            if !s.weight.is_finite() {
-                return Err(SolverError::InvalidWeight {
-                    index,
-                    weight: s.weight,
-                });
-            }
             let previous = if index > 0 {
                 inputs[index - 1].time
             } else {
                 0.0
             };
-            if s.time < previous {
-                return Err(SolverError::UnsortedInputs {
-                    index,
-                    time: s.time,
-                    previous,
-                });
-            }
+            check_input(index, &s, previous)?;
             if s.time < self.known_until {
                 return Err(SolverError::InputBeforeHorizon {
                     index,
