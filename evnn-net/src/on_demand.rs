@@ -184,8 +184,8 @@ where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone,
 {
-    /// The loss pass on demand (module docs). `Ok(false)`, with nothing
-    /// done, when the backend hands out no steppers
+    /// The loss pass on demand (module docs). `Ok(false)`, before any
+    /// neuron has run, when the backend hands out no steppers
     /// ([`Backend::stepper`]); the caller then simulates layer by layer.
     pub(crate) fn forward_on_demand(
         &self,
