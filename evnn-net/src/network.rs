@@ -33,7 +33,12 @@ pub(crate) fn merge_spikes(source: &SpikeTrains, merged: &mut Vec<MergedSpike>) 
             });
         }
     }
-    merged.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
+    merged.sort_by(spike_order);
+}
+
+/// The order of merged spikes: by time, ties by channel.
+pub(crate) fn spike_order(a: &MergedSpike, b: &MergedSpike) -> std::cmp::Ordering {
+    a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel))
 }
 
 /// What one layer did in a forward pass.
@@ -90,8 +95,8 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     inputs: Vec<InputSpike>,
     /// The loss pass's runs, one entry per layer ([`crate::on_demand`]).
     pub(crate) runs: Vec<LayerRuns<N, B::Stepper>>,
-    /// New spikes handed to the next layer.
-    pub(crate) handed: Vec<MergedSpike>,
+    /// The spikes being handed to the next layer in the loss pass.
+    pub(crate) new_spikes: Vec<MergedSpike>,
     /// Whether the loss pass simulates on demand.
     pub(crate) on_demand: OnDemand,
     grad: NeuronGradient<N::Params>,
@@ -255,7 +260,7 @@ where
             backend: self.backend.clone(),
             inputs: Vec::new(),
             runs: Vec::new(),
-            handed: Vec::new(),
+            new_spikes: Vec::new(),
             on_demand: OnDemand::default(),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
@@ -293,9 +298,20 @@ where
         layer: usize,
         j: usize,
     ) {
+        inputs.clear();
+        Self::push_inputs(inputs, merged, params, layer, j);
+    }
+
+    /// Appends `merged` with neuron `j`'s weights to its inputs.
+    pub(crate) fn push_inputs(
+        inputs: &mut Vec<InputSpike>,
+        merged: &[MergedSpike],
+        params: &NetworkParams,
+        layer: usize,
+        j: usize,
+    ) {
         let l = &params.layers[layer];
         let row = &l.weights[j * l.n_in..(j + 1) * l.n_in];
-        inputs.clear();
         inputs.extend(
             merged
                 .iter()

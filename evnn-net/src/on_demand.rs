@@ -22,7 +22,7 @@
 //! the layer-by-layer pass, and only the traces of earlier layers end
 //! sooner. [`LossPass`] chooses between the two passes.
 
-use crate::network::{merge_spikes, LayerTrace, MergedSpike};
+use crate::network::{merge_spikes, spike_order, LayerTrace, MergedSpike};
 use crate::{FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, Workspace};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend, InputSpike, NeuronRun, NeuronTrace, Next, Stepper};
@@ -343,8 +343,8 @@ where
     ) {
         let lr = &mut ws.runs[layer];
         let known = lr.reached;
-        let handed = &mut ws.handed;
-        handed.clear();
+        let new_spikes = &mut ws.new_spikes;
+        new_spikes.clear();
         if lr.pending {
             lr.pending = false;
             for (j, neuron) in trace.layers[layer].neurons.iter().enumerate() {
@@ -354,7 +354,7 @@ where
                         lr.pending = true;
                         break;
                     }
-                    handed.push(MergedSpike {
+                    new_spikes.push(MergedSpike {
                         time,
                         channel: j as u32,
                         k: *k as u32,
@@ -362,20 +362,14 @@ where
                     *k += 1;
                 }
             }
-            handed.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel)));
+            new_spikes.sort_by(spike_order);
         }
         let next = &mut ws.runs[layer + 1];
         next.known = known;
-        if !handed.is_empty() {
-            trace.layers[layer + 1].inputs.extend_from_slice(handed);
-            let l = &params.layers[layer + 1];
+        if !new_spikes.is_empty() {
+            trace.layers[layer + 1].inputs.extend_from_slice(new_spikes);
             for (i, inputs) in next.inputs.iter_mut().enumerate() {
-                let row = &l.weights[i * l.n_in..(i + 1) * l.n_in];
-                inputs.extend(
-                    handed
-                        .iter()
-                        .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
-                );
+                Self::push_inputs(inputs, new_spikes, params, layer + 1, i);
             }
         }
     }

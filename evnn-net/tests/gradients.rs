@@ -187,20 +187,47 @@ fn yinyang_like_batch(n: usize) -> (Vec<SpikeTrains>, Vec<usize>) {
     (inputs, labels)
 }
 
-/// The batch gradient is the sum of the per-sample gradients, and 1 and 2
-/// threads give bit-identical results.
-#[test]
-fn batch_gradient_is_sum_and_thread_count_independent() {
-    let sizes = [5, 8, 3];
-    let net = FeedForward::new(
+/// A QIF network of `sizes` on the diffsol backend.
+fn qif_diffsol_net(sizes: &[usize]) -> FeedForward<Qif, DiffsolBackend> {
+    FeedForward::new(
         Qif::default(),
-        &sizes,
+        sizes,
         DiffsolBackend::default(),
         SolverOptions::default(),
         30.0,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The batch gradient is the sum of the per-sample gradients, and 1 and 2
+/// threads give bit-identical results: on diffsol (layer by layer) and on
+/// the series backend at Yin–Yang-like initial parameters, where the loss
+/// pass runs on demand.
+#[test]
+fn batch_gradient_is_sum_and_thread_count_independent() {
+    let sizes = [5, 8, 3];
     let params = NetworkParams::init::<Qif>(&sizes, &InitConfig::default(), 5).unwrap();
+    check_batch_sums(&qif_diffsol_net(&sizes), &params);
+    let init = InitConfig {
+        wmean: 20.0,
+        wlim: 40.0,
+        ..InitConfig::default()
+    };
+    let params = NetworkParams::init::<Qif>(&sizes, &init, 5).unwrap();
+    let net = FeedForward::new(
+        Qif::default(),
+        &sizes,
+        QifSeries,
+        SolverOptions::default(),
+        30.0,
+    );
+    check_batch_sums(&net.unwrap(), &params);
+}
+
+fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+    net: &FeedForward<N, B>,
+    params: &NetworkParams,
+) {
     let (inputs, labels) = yinyang_like_batch(21);
     let loss = TtfsLoss::default();
     let run = |threads: usize| {
@@ -209,7 +236,7 @@ fn batch_gradient_is_sum_and_thread_count_independent() {
             .build()
             .unwrap()
             .install(|| {
-                net.batch_loss(&params, &inputs, &labels, &loss, true)
+                net.batch_loss(params, &inputs, &labels, &loss, true)
                     .unwrap()
             })
     };
@@ -221,7 +248,7 @@ fn batch_gradient_is_sum_and_thread_count_independent() {
     let mut loss_sum = 0.0;
     for (x, &y) in inputs.iter().zip(&labels) {
         let r = net
-            .batch_loss(&params, std::slice::from_ref(x), &[y], &loss, true)
+            .batch_loss(params, std::slice::from_ref(x), &[y], &loss, true)
             .unwrap();
         total.add_assign(r.grad.as_ref().unwrap());
         loss_sum += r.loss_sum;
@@ -437,14 +464,7 @@ fn loss_pass_without_steppers_runs_layer_by_layer() {
     };
     let params = NetworkParams::init::<Qif>(&sizes, &init, 5).unwrap();
     let (inputs, labels) = yinyang_like_batch(3);
-    let net = FeedForward::new(
-        Qif::default(),
-        &sizes,
-        DiffsolBackend::default(),
-        SolverOptions::default(),
-        30.0,
-    )
-    .unwrap();
+    let net = qif_diffsol_net(&sizes);
     let loss = TtfsLoss::default();
     let results: Vec<_> = [LossPass::OnDemand, LossPass::LayerByLayer]
         .into_iter()

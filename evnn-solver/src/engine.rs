@@ -78,8 +78,12 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     options: &SolverOptions,
     trace: &mut NeuronTrace<N::State>,
 ) -> Result<(), SolverError> {
+    // Inputs first, then options and parameters (`start`): the order in
+    // which bad values are reported. `advance` need not check them again.
     validate_inputs(inputs, t_end)?;
     let mut run = NeuronRun::start(model, params, t_end, options, trace)?;
+    run.checked = inputs.len();
+    run.known_until = f64::INFINITY;
     while let Next::Step(t_stop) = run.advance(model, stepper, trace, inputs, f64::INFINITY)? {
         stepper.step(t_stop)?;
         run.after_step(model, stepper, trace)?;
