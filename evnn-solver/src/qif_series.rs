@@ -242,14 +242,15 @@ impl Series {
             let (c, ci, cb) = (cu[n], iu[n], bu[n]);
             // As in `expand_n`, the terms that do not wait for order `n`
             // first: `(e^{−s/τ_syn}·v)_n = v_n + early(v)`.
-            let early = |v: &Coeffs| {
-                if n == 0 {
-                    0.0
-                } else {
-                    d1 * v[n - 1] + self.oldest_terms(v, n)
-                }
+            let (pu_early, pi_early, pb_early) = if n == 0 {
+                (0.0, 0.0, 0.0)
+            } else {
+                (
+                    d1 * cu[n - 1] + self.oldest_terms(cu, n),
+                    d1 * iu[n - 1] + self.oldest_terms(iu, n),
+                    d1 * bu[n - 1] + self.oldest_terms(bu, n),
+                )
             };
-            let (pu_early, pi_early, pb_early) = (early(cu), early(iu), early(bu));
             // `(e^{−s/τ_syn}·u)_n`, shared by y and the i_a-tangent's forcing.
             let pu = c + pu_early;
             let g_y = bi * c + i * pu_early;
