@@ -85,6 +85,16 @@ impl Stepper<Lif> for LifStepper {
     /// only when `v` rises at the step's start, so the stationary point is
     /// the maximum); left to the generic search where that formula is
     /// ill-conditioned.
+    /// When `τ_m = k·τ_s`, the crossing is the root of a polynomial in
+    /// `e^{−t/τ_m}` ([`Lif::threshold_crossing`]): Newton on it needs no
+    /// exponential per iteration, unlike Newton on the closed form.
+    fn refine_crossing(&mut self, t_lo: f64, t_hi: f64) -> Option<f64> {
+        let t0 = self.t_prev;
+        self.lif
+            .threshold_crossing(&self.p, &self.x_prev, t_lo - t0, t_hi - t0)
+            .map(|s| t0 + s)
+    }
+
     fn event_peak(&mut self) -> Option<f64> {
         let h = self.t - self.t_prev;
         self.lif

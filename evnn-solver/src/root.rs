@@ -68,6 +68,11 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
             _ => find_nonnegative_max(model, stepper, a, b)?,
         };
         if let Some(hit) = hit {
+            if hit.g > 0.0 {
+                if let Some(t) = stepper.refine_crossing(a.t, hit.t) {
+                    return Ok(Some(t));
+                }
+            }
             return refine(model, stepper, a, hit).map(Some);
         }
     }
