@@ -57,8 +57,10 @@ pub trait Stepper<N: NeuronModel> {
     fn sign_change_suffices(&self) -> bool {
         false
     }
-    /// Refines the event crossing in `(t_lo, t_hi]` of the last step, where
-    /// the event function is `< 0` at `t_lo` and `>= 0` at `t_hi`, to
+    /// Refines the first event crossing in `(t_lo, t_hi]` within the last
+    /// step (`t_hi` is its end, or a point at or past a maximum that the
+    /// event loop found inside it), where
+    /// the event function is `< 0` at `t_lo` and `> 0` at `t_hi`, to
     /// round-off on this stepper's own dense output. `None` (the default)
     /// lets the event loop refine it generically: safeguarded Newton on the
     /// event function through [`interpolate`](Self::interpolate). A stepper

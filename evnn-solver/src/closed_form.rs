@@ -81,10 +81,6 @@ impl Stepper<Lif> for LifStepper {
         Ok(())
     }
 
-    /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
-    /// only when `v` rises at the step's start, so the stationary point is
-    /// the maximum); left to the generic search where that formula is
-    /// ill-conditioned.
     /// When `τ_m = k·τ_s`, the crossing is the root of a polynomial in
     /// `e^{−t/τ_m}` ([`Lif::threshold_crossing`]): Newton on it needs no
     /// exponential per iteration, unlike Newton on the closed form.
@@ -95,6 +91,10 @@ impl Stepper<Lif> for LifStepper {
             .map(|s| t0 + s)
     }
 
+    /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
+    /// only when `v` rises at the step's start, so the stationary point is
+    /// the maximum); left to the generic search where that formula is
+    /// ill-conditioned.
     fn event_peak(&mut self) -> Option<f64> {
         let h = self.t - self.t_prev;
         self.lif
