@@ -263,6 +263,13 @@ impl Lif {
         }
     }
 
+    /// `(A, B)` of the closed form `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}`
+    /// after `x0` with no event: `B = i₀/(δτ_m)`, `A = v₀ − b − B`.
+    fn exponential_weights(&self, p: &[f64; 1], x0: &[f64; 2]) -> (f64, f64) {
+        let big_b = x0[1] * self.inv_delta * self.inv_tau_mem;
+        (x0[0] - p[0] - big_b, big_b)
+    }
+
     /// The time `s ∈ (0, h)` after `x0`, with no event in between, at which
     /// `v' = 0`, from the closed form of [`evolve`](Self::evolve):
     /// `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}` with `B = i₀/(δτ_m)`,
@@ -284,9 +291,7 @@ impl Lif {
         if !(self.delta.abs() * h >= 1e-2) {
             return None;
         }
-        let (v0, i0) = (x0[0], x0[1]);
-        let big_b = i0 * self.inv_delta * self.inv_tau_mem;
-        let big_a = v0 - p[0] - big_b;
+        let (big_a, big_b) = self.exponential_weights(p, x0);
         let s = (-big_a * self.tau_syn / (big_b * self.tau_mem)).ln() * self.inv_delta;
         (s > 0.0 && s < h).then_some(s)
     }
@@ -316,9 +321,7 @@ impl Lif {
             return None;
         }
         let k = self.ratio;
-        let (v0, i0) = (x0[0], x0[1]);
-        let big_b = i0 * self.inv_delta * self.inv_tau_mem;
-        let big_a = v0 - p[0] - big_b;
+        let (big_a, big_b) = self.exponential_weights(p, x0);
         let c0 = p[0] - self.theta;
         let poly = |q: f64| {
             let qk1 = powu(q, k - 1);
