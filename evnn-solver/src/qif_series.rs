@@ -15,7 +15,8 @@
 //! `w = −π sin π(φ − ½)`.
 //!
 //! Between inputs the coefficients are entire functions, so `y` is entire
-//! and its Taylor series (order 12 to 22 by tolerance, coefficients by recurrence, no
+//! and its Taylor series (order up to 12–22 by tolerance, fewer terms where a
+//! short step needs fewer, coefficients by recurrence, no
 //! trigonometry) converges for any step; the step size follows from the last
 //! coefficients (truncation error below the tolerance, relative to `|y|`).
 //!
@@ -36,26 +37,26 @@ use std::f64::consts::PI;
 /// grows with the requested accuracy.
 const ORDER: usize = 24;
 
-/// Runs `$body` with the const `$n` set to the series order `$order`
-/// (12..=22, see [`order_for`]), so that the recurrences are compiled for
-/// each order with fixed loop bounds.
-macro_rules! with_order {
-    ($order:expr, $n:ident => $body:expr) => {
-        with_order!(@arms $order, $n, $body, [12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 22)
+/// Runs `$body` once for each `$n` from 0 to `MAX_ORDER − 1`, with `$n` a
+/// constant in each copy: inner loops over `0..$n` get fixed bounds and
+/// unroll, with no branch per order. Measured in a latency-bound loop of
+/// order-16 expansions: 139–161 ns as a loop over the orders, 97–142 ns
+/// unrolled (a loop was what LLVM made of const-generic bounds too).
+macro_rules! each_order {
+    ($n:ident => $body:block) => {
+        each_order!(@go $n, $body, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21])
     };
-    (@arms $order:expr, $n:ident, $body:expr, [$($k:literal),*], $last:literal) => {
-        match $order {
-            $($k => {
+    (@go $n:ident, $body:block, [$($k:literal),*]) => {
+        $(
+            #[allow(unused_assignments)]
+            {
                 const $n: usize = $k;
                 $body
-            })*
-            _ => {
-                const $n: usize = $last;
-                $body
             }
-        }
+        )*
     };
 }
+const _: () = assert!(MAX_ORDER == 22, "update the list in each_order!");
 
 /// `1/n`, for the recurrences.
 const INV: [f64; ORDER + 1] = {
@@ -67,6 +68,21 @@ const INV: [f64; ORDER + 1] = {
     }
     t
 };
+
+/// `1.25^n`: the margin on the last term's step length in
+/// [`Series::taylor_step`] and [`Series::expand_within`].
+const MARGIN: [f64; ORDER + 1] = {
+    let mut t = [1.0; ORDER + 1];
+    let mut n = 1;
+    while n <= ORDER {
+        t[n] = t[n - 1] * 1.25;
+        n += 1;
+    }
+    t
+};
+
+/// The lowest order [`Series::expand_within`] stops at.
+const MIN_ADAPTIVE: usize = 6;
 
 /// The series order for tolerance `tol`: `⌈−½ ln tol⌉ + 9`, between 12 and
 /// 22 (16 at the default 1e-6). Measured on the trained Yin–Yang network:
@@ -99,18 +115,16 @@ fn order_for(tol: f64) -> usize {
         .map_or(MAX_ORDER, |j| MIN_ORDER + j)
 }
 
-/// The orders [`order_for`] chooses from (the arms of `with_order!`).
+/// The orders [`order_for`] chooses from (`each_order!` unrolls up to the
+/// highest).
 const MIN_ORDER: usize = 12;
 const MAX_ORDER: usize = 22;
-const _: () = assert!(
-    MIN_ORDER == 12 && MAX_ORDER == 22,
-    "update the arms of with_order!"
-);
+const _: () = assert!(MIN_ORDER == 12 && MAX_ORDER == 22, "update each_order!");
 
 /// Exact-to-tolerance QIF integration by Taylor series in homogeneous
 /// coordinates: `u' = w/τ_mem`, `w' = −(w + (i + b)·u)/τ_mem` with the
 /// phase `φ = ½ + atan2(−w/π, u)/π`, a linear ODE whose zeros of `u` are the
-/// spikes. One step (order 16 at the default tolerance) typically spans a
+/// spikes. One step (order up to 16 at the default tolerance) typically spans a
 /// whole interval between input spikes and costs no trigonometric function;
 /// a Sturm comparison bound caps steps to hold at most one spike, so none is
 /// missed. Its [`Adjoint`] differentiates the
@@ -184,58 +198,92 @@ impl Series {
     /// `c_n·d_0 + c_{n−1}·d_1` (0 for `n < 2`). It does not depend on `c_n`
     /// or `c_{n−1}`, so it overlaps with the two previous orders'
     /// recurrences, which keeps it off the critical path (measured 1.27×
-    /// faster than leaving out only the newest term); four chains. The
-    /// recurrences spend most of their time here.
+    /// faster than leaving out only the newest term). `A` partial sums
+    /// (a power of two) summed as a tree keep its own latency short; the
+    /// recurrences use eight (an order-10 expansion took 51–70 ns against
+    /// 88 ns with four chains).
     #[inline(always)]
-    fn oldest_terms(&self, c: &Coeffs, n: usize) -> f64 {
+    fn oldest_terms<const A: usize>(&self, c: &Coeffs, n: usize) -> f64 {
         if n < 2 {
             return 0.0;
         }
         let k = n - 1;
         let d = &self.decay_rev[ORDER - n..];
-        let mut acc = [0.0; 4];
-        let mut m = 0;
-        while m + 4 <= k {
-            for j in 0..4 {
-                acc[j] += c[m + j] * d[m + j];
+        let mut acc = [0.0; A];
+        for m in 0..k {
+            acc[m % A] += c[m] * d[m];
+        }
+        // Only the first `min(A, k)` sums hold terms (`k` is a constant
+        // where the recurrences unroll, so the tests fold away).
+        let mut width = A;
+        while width > 1 {
+            width /= 2;
+            for j in 0..width {
+                if j + width < k {
+                    acc[j] += acc[j + width];
+                }
             }
-            m += 4;
         }
-        while m < k {
-            acc[0] += c[m] * d[m];
-            m += 1;
-        }
-        (acc[0] + acc[1]) + (acc[2] + acc[3])
+        acc[0]
     }
 
     /// Taylor coefficients of `y = (u, w)` with `u' = w/τ`,
-    /// `w' = −(w + I(s)·u)/τ`, `I(s) = b + i·e^{−s/τ_syn}`, from
-    /// `y(0) = y0`.
-    fn expand(&self, y0: [f64; 2], i: f64, cu: &mut Coeffs, cw: &mut Coeffs) {
-        with_order!(self.order, N => self.expand_n::<N>(y0, i, cu, cw))
-    }
-
-    /// [`expand`](Self::expand) for a fixed order: the compiler unrolls
-    /// the recurrence (measured 1.4× faster than a loop to `self.order`).
-    #[inline(always)]
-    fn expand_n<const N: usize>(&self, y0: [f64; 2], i: f64, cu: &mut Coeffs, cw: &mut Coeffs) {
+    /// `w' = −(w + I(s)·u)/τ`, `I(s) = b + i·e^{−s/τ_syn}`, from `y(0) = y0`,
+    /// up to the first order `n` (at least
+    /// [`MIN_ADAPTIVE`], at most the series order) whose last two terms pass
+    /// [`taylor_step`](Self::taylor_step)'s test for a step of length
+    /// `reach`: `|c_{n−1}| reach^{n−1} ≤ tol` and `|c_n| (1.25·reach)^n ≤
+    /// tol`, with `|c_k| = |u_k| + |w_k|` (a bound of the maximum that
+    /// `taylor_step` takes, cheaper). Returns `n`; the terms above it that [`eval`](Self::eval) reads
+    /// are zeroed. A short step needs fewer terms (measured at the default
+    /// tolerance: 42 % of the forward steps of the trained Yin–Yang network
+    /// need at most 11 of the 16, 50 % at the initial parameters), and the
+    /// recurrence costs grow with the square of the order.
+    /// When it returns the series order, the test may have failed:
+    /// [`taylor_step`](Self::taylor_step) then finds the step.
+    fn expand_within(
+        &self,
+        y0: [f64; 2],
+        i: f64,
+        reach: f64,
+        cu: &mut Coeffs,
+        cw: &mut Coeffs,
+    ) -> usize {
         cu[0] = y0[0];
         cw[0] = y0[1];
-        // `(I·u)_n = (b + i)·u_n + i·d_1·u_{n−1} + i·Σ_{m<n−1} u_m d_{n−m}`:
-        // only the first term waits for `u_n`.
         let bi = self.bias + i;
         let id1 = i * self.decay_rev[ORDER - 1];
-        for n in 0..N {
-            let early = if n == 0 {
-                0.0
-            } else {
-                id1 * cu[n - 1] + i * self.oldest_terms(cu, n)
-            };
-            let iu = bi * cu[n] + early;
-            let f = self.inv_tau * INV[n + 1];
-            cu[n + 1] = cw[n] * f;
-            cw[n + 1] = (cw[n] + iu) * -f;
+        // `reach^n`, and whether term `n − 1` passed.
+        let mut p = 1.0;
+        let mut passed = false;
+        let top = 'orders: {
+            each_order!(N => {
+                let early = if N == 0 {
+                    0.0
+                } else {
+                    id1 * cu[N - 1] + i * self.oldest_terms::<8>(cu, N)
+                };
+                let iu = bi * cu[N] + early;
+                let f = self.inv_tau * INV[N + 1];
+                cu[N + 1] = cw[N] * f;
+                cw[N + 1] = (cw[N] + iu) * -f;
+                if N + 1 == self.order {
+                    break 'orders N + 1;
+                }
+                p *= reach;
+                let term = (cu[N + 1].abs() + cw[N + 1].abs()) * p;
+                if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
+                    break 'orders N + 1;
+                }
+                passed = term <= self.tol;
+            });
+            self.order
+        };
+        for k in top + 1..=4 * (top / 4) + 3 {
+            cu[k] = 0.0;
+            cw[k] = 0.0;
         }
+        top
     }
 
     /// The coefficients of `y` and of its tangents `∂y/∂i_a`, `∂y/∂b`
@@ -245,67 +293,105 @@ impl Series {
     /// measured from the segment start.
     /// Without `with_i`, the `i_a`-tangent is left out (its coefficients
     /// are not touched).
+    ///
+    /// Stops early as [`expand_within`](Self::expand_within) does, when the
+    /// last two terms of every series pass the test at `reach`, a tangent's
+    /// relative to `max(1, |v(0)|)`; returns the order.
     fn expand_tangents(
         &self,
         y0: [[f64; 2]; 3],
         i: f64,
         decay_a: f64,
         with_i: bool,
+        reach: f64,
         c: &mut [Coeffs; 6],
-    ) {
+    ) -> usize {
         if with_i {
-            with_order!(self.order, N => self.expand_tangents_n::<N, true>(y0, i, decay_a, c))
+            self.expand_tangents_n::<true>(y0, i, decay_a, reach, c)
         } else {
-            with_order!(self.order, N => self.expand_tangents_n::<N, false>(y0, i, decay_a, c))
+            self.expand_tangents_n::<false>(y0, i, decay_a, reach, c)
         }
     }
 
     #[inline(always)]
-    fn expand_tangents_n<const N: usize, const WITH_I: bool>(
+    fn expand_tangents_n<const WITH_I: bool>(
         &self,
         y0: [[f64; 2]; 3],
         i: f64,
         decay_a: f64,
+        reach: f64,
         coeffs: &mut [Coeffs; 6],
-    ) {
+    ) -> usize {
         let [cu, cw, iu, iw, bu, bw] = coeffs;
         [cu[0], cw[0]] = y0[0];
         [iu[0], iw[0]] = y0[1];
         [bu[0], bw[0]] = y0[2];
         let bi = self.bias + i;
         let d1 = self.decay_rev[ORDER - 1];
-        for n in 0..N {
-            let (c, ci, cb) = (cu[n], iu[n], bu[n]);
-            // As in `expand_n`, the terms that do not wait for order `n`
-            // first: `(e^{−s/τ_syn}·v)_n = v_n + early(v)`.
-            let (pu_early, pb_early) = if n == 0 {
-                (0.0, 0.0)
-            } else {
-                (
-                    d1 * cu[n - 1] + self.oldest_terms(cu, n),
-                    d1 * bu[n - 1] + self.oldest_terms(bu, n),
-                )
-            };
-            let g_y = bi * c + i * pu_early;
-            let g_b = bi * cb + i * pb_early + c;
-            let f = self.inv_tau * INV[n + 1];
-            cu[n + 1] = cw[n] * f;
-            cw[n + 1] = (cw[n] + g_y) * -f;
-            if WITH_I {
-                let pi_early = if n == 0 {
-                    0.0
+        let inv_scale = |v: [f64; 2]| 1.0 / v[0].abs().max(v[1].abs()).max(1.0);
+        let (si, sb) = (inv_scale(y0[1]), inv_scale(y0[2]));
+        let mut p = 1.0;
+        let mut passed = false;
+        let top = 'orders: {
+            each_order!(N => {
+                let (c, ci, cb) = (cu[N], iu[N], bu[N]);
+                // As in `expand_within`, the terms that do not wait for order `N`
+                // first: `(e^{−s/τ_syn}·v)_n = v_n + early(v)`.
+                let (pu_early, pb_early) = if N == 0 {
+                    (0.0, 0.0)
                 } else {
-                    d1 * iu[n - 1] + self.oldest_terms(iu, n)
+                    (
+                        d1 * cu[N - 1] + self.oldest_terms::<8>(cu, N),
+                        d1 * bu[N - 1] + self.oldest_terms::<8>(bu, N),
+                    )
                 };
-                // `(e^{−s/τ_syn}·u)_n`, the i_a-tangent's forcing.
-                let pu = c + pu_early;
-                let g_i = bi * ci + i * pi_early + decay_a * pu;
-                iu[n + 1] = iw[n] * f;
-                iw[n + 1] = (iw[n] + g_i) * -f;
+                let g_y = bi * c + i * pu_early;
+                let g_b = bi * cb + i * pb_early + c;
+                let f = self.inv_tau * INV[N + 1];
+                cu[N + 1] = cw[N] * f;
+                cw[N + 1] = (cw[N] + g_y) * -f;
+                if WITH_I {
+                    let pi_early = if N == 0 {
+                        0.0
+                    } else {
+                        d1 * iu[N - 1] + self.oldest_terms::<8>(iu, N)
+                    };
+                    // `(e^{−s/τ_syn}·u)_n`, the i_a-tangent's forcing.
+                    let pu = c + pu_early;
+                    let g_i = bi * ci + i * pi_early + decay_a * pu;
+                    iu[N + 1] = iw[N] * f;
+                    iw[N + 1] = (iw[N] + g_i) * -f;
+                }
+                bu[N + 1] = bw[N] * f;
+                bw[N + 1] = (bw[N] + g_b) * -f;
+                if N + 1 == self.order {
+                    break 'orders N + 1;
+                }
+                p *= reach;
+                // Sums of magnitudes: bounds of the maxima, cheaper.
+                let mut term = (cu[N + 1].abs() + cw[N + 1].abs())
+                    + sb * (bu[N + 1].abs() + bw[N + 1].abs());
+                if WITH_I {
+                    term += si * (iu[N + 1].abs() + iw[N + 1].abs());
+                }
+                term *= p;
+                if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
+                    break 'orders N + 1;
+                }
+                passed = term <= self.tol;
+            });
+            self.order
+        };
+        for k in top + 1..=4 * (top / 4) + 3 {
+            for c in [&mut *cu, &mut *cw, &mut *bu, &mut *bw] {
+                c[k] = 0.0;
             }
-            bu[n + 1] = bw[n] * f;
-            bw[n + 1] = (bw[n] + g_b) * -f;
+            if WITH_I {
+                iu[k] = 0.0;
+                iw[k] = 0.0;
+            }
         }
+        top
     }
 
     /// `(u, w)` of a series at `s`.
@@ -313,17 +399,19 @@ impl Series {
     /// Horner's rule in `s⁴` on the four residue classes of the exponents,
     /// combined at the end: four independent chains a quarter as long as
     /// one (the series' terms above the order are zero).
+    /// `order` is the series' order (terms above it up to
+    /// `4·⌊order/4⌋ + 3` are zero).
     #[inline]
-    fn eval(&self, cu: &Coeffs, cw: &Coeffs, s: f64) -> [f64; 2] {
-        debug_assert!(cu[self.order + 1..]
+    fn eval(&self, cu: &Coeffs, cw: &Coeffs, s: f64, order: usize) -> [f64; 2] {
+        debug_assert!(cu[order + 1..=4 * (order / 4) + 3]
             .iter()
-            .chain(&cw[self.order + 1..])
+            .chain(&cw[order + 1..=4 * (order / 4) + 3])
             .all(|&c| c == 0.0));
         let s2 = s * s;
         let s4 = s2 * s2;
         // Reads up to `cu[4·⌊order/4⌋ + 3]`, within the array for every order.
         const _: () = assert!(4 * (MAX_ORDER / 4) + 3 <= ORDER);
-        let top = self.order / 4;
+        let top = order / 4;
         let (mut u, mut w) = ([0.0; 4], [0.0; 4]);
         for j in (0..=top).rev() {
             for k in 0..4 {
@@ -344,7 +432,7 @@ impl Series {
         // checked at that step (rarely binding).
         let n = self.order;
         let c = cu[n].abs().max(cw[n].abs());
-        if c > 0.0 && c * powu(remaining * 1.25, n) > self.tol {
+        if c > 0.0 && c * MARGIN[n] * powu(remaining, n) > self.tol {
             h = h.min(0.8 * (self.tol / c).powf(INV[n]));
         }
         let c = cu[n - 1].abs().max(cw[n - 1].abs());
@@ -414,6 +502,8 @@ pub struct SeriesStepper {
     cw: Coeffs,
     /// `i` at `t_prev`.
     i_prev: f64,
+    /// The order of `cu` and `cw` ([`Series::expand_within`]).
+    top: usize,
 }
 
 /// The lifted phase of `y` in a step that starts with `u ≥ 0` and holds at
@@ -461,6 +551,7 @@ impl SeriesStepper {
             cu: [0.0; ORDER + 1],
             cw: [0.0; ORDER + 1],
             i_prev: 0.0,
+            top: 0,
         };
         s.set_state(0.0, &x0);
         s
@@ -504,11 +595,20 @@ impl Stepper<Qif> for SeriesStepper {
 
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
         let sr = &self.series;
-        sr.expand(self.y, self.i, &mut self.cu, &mut self.cw);
         self.i_prev = self.i;
         let remaining = t_stop - self.t;
-        let h = sr.sturm_cap(self.i, sr.taylor_step(&self.cu, &self.cw, remaining));
-        if !(h > 0.0) || !self.cu.iter().chain(&self.cw).all(|c| c.is_finite()) {
+        let reach = sr.sturm_cap(self.i, remaining);
+        self.top = sr.expand_within(self.y, self.i, reach, &mut self.cu, &mut self.cw);
+        let h = if self.top < sr.order {
+            reach
+        } else {
+            sr.sturm_cap(self.i, sr.taylor_step(&self.cu, &self.cw, remaining))
+        };
+        // A non-finite coefficient makes every later one non-finite (each
+        // order is a finite nonzero multiple of the one before plus finite
+        // terms), so the last order tells.
+        let top = self.top;
+        if !(h > 0.0 && self.cu[top].is_finite() && self.cw[top].is_finite()) {
             // Keep the coefficients finite for `set_state_y`'s empty step.
             self.cu = [0.0; ORDER + 1];
             self.cw = [0.0; ORDER + 1];
@@ -526,7 +626,7 @@ impl Stepper<Qif> for SeriesStepper {
         if !(t_new > self.t) {
             return Err(SolverError::StepSizeUnderflow { t: self.t, h });
         }
-        let [u, w] = sr.eval(&self.cu, &self.cw, h);
+        let [u, w] = sr.eval(&self.cu, &self.cw, h, self.top);
         let i = self.i * (-h * sr.inv_tau_syn).exp();
         let x = [phase(u, w), i];
         let m = u.abs().max(w.abs());
@@ -553,7 +653,7 @@ impl Stepper<Qif> for SeriesStepper {
     ) -> Result<(), SolverError> {
         let sr = &self.series;
         let s = (t - self.t_prev).clamp(0.0, self.t - self.t_prev);
-        let [u, w] = sr.eval(&self.cu, &self.cw, s);
+        let [u, w] = sr.eval(&self.cu, &self.cw, s, self.top);
         *x = [phase(u, w), self.i_prev * (-s * sr.inv_tau_syn).exp()];
         *dx = sr.rate([u, w], x[1]);
         Ok(())
@@ -587,7 +687,7 @@ impl Stepper<Qif> for SeriesStepper {
         let (t0, width) = (self.t_prev, self.t - self.t_prev);
         // `−u`, increasing through the spike, and its derivative `−w/τ`.
         let minus_u = |t: f64| {
-            let [u, w] = sr.eval(&self.cu, &self.cw, (t - t0).clamp(0.0, width));
+            let [u, w] = sr.eval(&self.cu, &self.cw, (t - t0).clamp(0.0, width), self.top);
             Ok::<_, std::convert::Infallible>((-u, -w * sr.inv_tau))
         };
         let (Ok((g_lo, d_lo)), Ok((g_hi, d_hi))) = (minus_u(t_lo), minus_u(t_hi));
@@ -714,11 +814,16 @@ fn segment_adjoint(
     let mut t = t_a;
     let mut steps = 0;
     while t < t_b {
-        sr.expand_tangents([y, d_i, d_b], i, decay_a, !by_shift, &mut coeffs);
-        let [cu, cw, iu, iw, bu, bw] = &coeffs;
         let remaining = t_b - t;
-        let h = sr.taylor_step(cu, cw, remaining);
-        if !(h > 0.0) || !cu.iter().chain(cw).all(|c| c.is_finite()) {
+        let top = sr.expand_tangents([y, d_i, d_b], i, decay_a, !by_shift, remaining, &mut coeffs);
+        let [cu, cw, iu, iw, bu, bw] = &coeffs;
+        let h = if top < sr.order {
+            remaining
+        } else {
+            sr.taylor_step(cu, cw, remaining)
+        };
+        // As in the stepper, the last order tells whether all are finite.
+        if !(h > 0.0 && cu[top].is_finite() && cw[top].is_finite()) {
             return Err(SolverError::NonFiniteState {
                 t,
                 state: y.to_vec(),
@@ -733,7 +838,7 @@ fn segment_adjoint(
         }
         let last = h >= remaining;
         let h = if last { remaining } else { h };
-        let yb = sr.eval(cu, cw, h);
+        let yb = sr.eval(cu, cw, h, top);
         let m = yb[0].abs().max(yb[1].abs());
         if !(m.is_finite() && m > 0.0) {
             return Err(SolverError::NonFiniteState {
@@ -745,9 +850,9 @@ fn segment_adjoint(
         y = scale(yb);
         wronskian /= m * m;
         if !by_shift {
-            d_i = scale(sr.eval(iu, iw, h));
+            d_i = scale(sr.eval(iu, iw, h, top));
         }
-        d_b = scale(sr.eval(bu, bw, h));
+        d_b = scale(sr.eval(bu, bw, h, top));
         let e = (-h * sr.inv_tau_syn).exp();
         i *= e;
         decay_a *= e;
@@ -925,7 +1030,7 @@ mod tests {
     fn shift_identity_matches_tangent_series() {
         let qif = Qif::new(20.0, 5.0).unwrap();
         let mut by_shift = 0;
-        // Measured: 5.2e-16 and 8.2e-9.
+        // Measured: 5.2e-16 and 1.2e-8.
         for (tol, bound) in [(1e-13, 1e-14), (1e-6, 1e-7)] {
             let opts = SolverOptions::default().with_tolerances(tol, tol);
             let mut worst: f64 = 0.0;
@@ -941,10 +1046,13 @@ mod tests {
                                 )
                                 .unwrap();
                             }
-                            assert_eq!(l[0][0], l[1][0]);
-                            assert_eq!(m[0][0], m[1][0]);
-                            let err = (l[0][1] - l[1][1]).abs() / (1.0 + l[1][1].abs());
-                            worst = worst.max(err);
+                            // `∂φ_b/∂φ_a` and `∂φ_b/∂b` agree to the
+                            // tolerance: the series stop at an order that
+                            // depends on which tangents they carry.
+                            let rel = |a: f64, b: f64| (a - b).abs() / (1.0 + b.abs());
+                            let other = rel(l[0][0], l[1][0]).max(rel(m[0][0], m[1][0]));
+                            let err = rel(l[0][1], l[1][1]);
+                            worst = worst.max(err).max(other);
                             let max_rate = (1.0 + 0.5 / PI + (b.abs() + i_a.abs()) / (PI * PI))
                                 / qif.tau_mem();
                             if i_a.abs() >= qif.tau_syn() * max_rate {
