@@ -267,15 +267,19 @@ impl Series {
                 let f = self.inv_tau * INV[N + 1];
                 cu[N + 1] = cw[N] * f;
                 cw[N + 1] = (cw[N] + iu) * -f;
-                if N + 1 == self.order {
+                // `N` is a constant: the tests below fold away for the
+                // orders that cannot end the series.
+                if N + 1 >= MIN_ORDER && N + 1 == self.order {
                     break 'orders N + 1;
                 }
                 p *= reach;
-                let term = (cu[N + 1].abs() + cw[N + 1].abs()) * p;
-                if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
-                    break 'orders N + 1;
+                if N + 2 >= MIN_ADAPTIVE {
+                    let term = (cu[N + 1].abs() + cw[N + 1].abs()) * p;
+                    if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
+                        break 'orders N + 1;
+                    }
+                    passed = term <= self.tol;
                 }
-                passed = term <= self.tol;
             });
             self.order
         };
@@ -364,21 +368,23 @@ impl Series {
                 }
                 bu[N + 1] = bw[N] * f;
                 bw[N + 1] = (bw[N] + g_b) * -f;
-                if N + 1 == self.order {
+                if N + 1 >= MIN_ORDER && N + 1 == self.order {
                     break 'orders N + 1;
                 }
                 p *= reach;
-                // Sums of magnitudes: bounds of the maxima, cheaper.
-                let mut term = (cu[N + 1].abs() + cw[N + 1].abs())
-                    + sb * (bu[N + 1].abs() + bw[N + 1].abs());
-                if WITH_I {
-                    term += si * (iu[N + 1].abs() + iw[N + 1].abs());
+                if N + 2 >= MIN_ADAPTIVE {
+                    // Sums of magnitudes: bounds of the maxima, cheaper.
+                    let mut term = (cu[N + 1].abs() + cw[N + 1].abs())
+                        + sb * (bu[N + 1].abs() + bw[N + 1].abs());
+                    if WITH_I {
+                        term += si * (iu[N + 1].abs() + iw[N + 1].abs());
+                    }
+                    term *= p;
+                    if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
+                        break 'orders N + 1;
+                    }
+                    passed = term <= self.tol;
                 }
-                term *= p;
-                if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
-                    break 'orders N + 1;
-                }
-                passed = term <= self.tol;
             });
             self.order
         };
