@@ -686,6 +686,24 @@ pub struct BenchArgs {
     /// Integrator backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub integrator: Integrator,
+    /// Measurements per thread count, alternating between one thread and
+    /// all threads; each figure reported is the median (the machines are
+    /// shared and noisy: a single pass may land in a fast or slow stretch).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
 }
 
 struct BenchJob<'a> {
@@ -745,21 +763,52 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         train_size: args.samples.clamp(1, 5000),
         ..TrainConfig::default()
     };
+    if args.repeats == 0 {
+        bail!("--repeats must be at least 1 (got 0)");
+    }
     let splits = Splits::load(&config)?;
-    let mut runs = Vec::new();
     let all = rayon::ThreadPoolBuilder::new()
         .build()?
         .current_num_threads();
-    for threads in [1, all] {
-        runs.push(with_net(
-            &config,
-            BenchJob {
-                config: &config,
-                splits: &splits,
-                threads,
-            },
-        )?);
+    // Alternating, so that a fast or slow stretch of the machine falls on
+    // both thread counts.
+    let counts = [1, all];
+    let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
+    for _ in 0..args.repeats {
+        for (k, &threads) in counts.iter().enumerate() {
+            passes[k].push(with_net(
+                &config,
+                BenchJob {
+                    config: &config,
+                    splits: &splits,
+                    threads,
+                },
+            )?);
+        }
     }
+    let field = |k: usize, name: &str| -> Vec<f64> {
+        passes[k]
+            .iter()
+            .map(|r| r[name].as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let names = [
+        "seconds_per_epoch",
+        "forward_samples_per_s",
+        "train_samples_per_s",
+    ];
+    let runs: Vec<serde_json::Value> = counts
+        .iter()
+        .enumerate()
+        .map(|(k, &threads)| {
+            let mut run = serde_json::json!({ "threads": threads });
+            for name in names {
+                run[name] = serde_json::json!(median(field(k, name)));
+                run["each"][name] = serde_json::json!(field(k, name));
+            }
+            run
+        })
+        .collect();
     let speedup = runs[0]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN)
         / runs[1]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN);
     println!(
@@ -767,6 +816,7 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         serde_json::to_string_pretty(&serde_json::json!({
             "experiment": format!("{:?} {:?}, batch {}, integrator {:?}", config.model, config.sizes(), config.batch_size, config.integrator),
             "samples": config.train_size,
+            "repeats": args.repeats,
             "runs": runs,
             "speedup_all_threads_vs_1": speedup,
         }))?

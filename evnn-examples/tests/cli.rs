@@ -349,3 +349,51 @@ fn bad_input_files_of_simulate_and_grad_give_one_line_errors() {
         assert_one_line_error(&run(cmd, text), needle);
     }
 }
+
+#[test]
+fn bench_reports_medians_of_alternating_passes() {
+    let o = evnn(&["bench", "--samples", "40", "--repeats", "3"]);
+    assert!(
+        o.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["repeats"], 3);
+    assert_eq!(v["samples"], 40);
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["threads"], 1);
+    for run in runs {
+        for name in [
+            "seconds_per_epoch",
+            "forward_samples_per_s",
+            "train_samples_per_s",
+        ] {
+            let each: Vec<f64> = run["each"][name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            assert_eq!(each.len(), 3, "{name}");
+            assert!(
+                each.iter().all(|&x| x.is_finite() && x > 0.0),
+                "{name}: {each:?}"
+            );
+            // Three values: the median is one of them, the middle one.
+            let median = run[name].as_f64().unwrap();
+            let below = each.iter().filter(|&&x| x < median).count();
+            let above = each.iter().filter(|&&x| x > median).count();
+            assert!(
+                each.contains(&median) && below <= 1 && above <= 1,
+                "{name}: {median} of {each:?}"
+            );
+        }
+    }
+    let speedup = v["speedup_all_threads_vs_1"].as_f64().unwrap();
+    let expected = runs[0]["seconds_per_epoch"].as_f64().unwrap()
+        / runs[1]["seconds_per_epoch"].as_f64().unwrap();
+    assert_eq!(speedup, expected);
+    assert_one_line_error(&evnn(&["bench", "--repeats", "0"]), "repeats");
+}

@@ -40,7 +40,7 @@ const ORDER: usize = 24;
 /// Runs `$body` once for each `$n` from 0 to `MAX_ORDER − 1`, with `$n` a
 /// constant in each copy: inner loops over `0..$n` get fixed bounds and
 /// unroll, with no branch per order. Measured in a latency-bound loop of
-/// order-16 expansions: 139–161 ns as a loop over the orders, 97–142 ns
+/// order-10 expansions: 123–125 ns as a loop over the orders, 88 ns
 /// unrolled (a loop was what LLVM made of const-generic bounds too).
 macro_rules! each_order {
     ($n:ident => $body:block) => {
@@ -200,8 +200,8 @@ impl Series {
     /// recurrences, which keeps it off the critical path (measured 1.27×
     /// faster than leaving out only the newest term). `A` partial sums
     /// (a power of two) summed as a tree keep its own latency short; the
-    /// recurrences use eight (an order-10 expansion took 51–70 ns against
-    /// 88 ns with four chains).
+    /// recurrences use eight (an order-10 expansion took 70–73 ns against
+    /// 88 ns with four).
     #[inline(always)]
     fn oldest_terms<const A: usize>(&self, c: &Coeffs, n: usize) -> f64 {
         if n < 2 {
