@@ -169,6 +169,47 @@ struct Series {
 
 type Coeffs = [f64; ORDER + 1];
 
+/// The early-stop test of the recurrences ([`Series::expand_within`],
+/// [`Series::expand_tangents`]) for a step of length `reach`.
+struct EarlyStop {
+    reach: f64,
+    /// `reach^n` for the last order `n` tested.
+    power: f64,
+    /// Whether the last term tested passed.
+    passed: bool,
+}
+
+impl EarlyStop {
+    fn new(reach: f64) -> Self {
+        EarlyStop {
+            reach,
+            power: 1.0,
+            passed: false,
+        }
+    }
+
+    /// Whether the series ends at order `n`, just computed, whose
+    /// coefficients' magnitude is `last()`: at the series order, or when
+    /// this and the previous term pass the step test. Called for every
+    /// order in turn with `n` a constant (the recurrences are unrolled), so
+    /// the tests that cannot apply to `n` fold away.
+    #[inline(always)]
+    fn after(&mut self, sr: &Series, n: usize, last: impl FnOnce() -> f64) -> bool {
+        if n >= MIN_ORDER && n == sr.order {
+            return true;
+        }
+        self.power *= self.reach;
+        if n + 1 >= MIN_ADAPTIVE {
+            let term = last() * self.power;
+            if n >= MIN_ADAPTIVE && self.passed && term * MARGIN[n] <= sr.tol {
+                return true;
+            }
+            self.passed = term <= sr.tol;
+        }
+        false
+    }
+}
+
 impl Series {
     fn new(qif: &Qif, bias: f64, options: &SolverOptions) -> Self {
         let tol = options.rtol.min(options.atol).max(1e-16);
@@ -253,9 +294,7 @@ impl Series {
         cw[0] = y0[1];
         let bi = self.bias + i;
         let id1 = i * self.decay_rev[ORDER - 1];
-        // `reach^n`, and whether term `n − 1` passed.
-        let mut p = 1.0;
-        let mut passed = false;
+        let mut stop = EarlyStop::new(reach);
         let top = 'orders: {
             each_order!(N => {
                 let early = if N == 0 {
@@ -267,18 +306,8 @@ impl Series {
                 let f = self.inv_tau * INV[N + 1];
                 cu[N + 1] = cw[N] * f;
                 cw[N + 1] = (cw[N] + iu) * -f;
-                // `N` is a constant: the tests below fold away for the
-                // orders that cannot end the series.
-                if N + 1 >= MIN_ORDER && N + 1 == self.order {
+                if stop.after(self, N + 1, || cu[N + 1].abs() + cw[N + 1].abs()) {
                     break 'orders N + 1;
-                }
-                p *= reach;
-                if N + 2 >= MIN_ADAPTIVE {
-                    let term = (cu[N + 1].abs() + cw[N + 1].abs()) * p;
-                    if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
-                        break 'orders N + 1;
-                    }
-                    passed = term <= self.tol;
                 }
             });
             self.order
@@ -334,8 +363,7 @@ impl Series {
         let d1 = self.decay_rev[ORDER - 1];
         let inv_scale = |v: [f64; 2]| 1.0 / v[0].abs().max(v[1].abs()).max(1.0);
         let (si, sb) = (inv_scale(y0[1]), inv_scale(y0[2]));
-        let mut p = 1.0;
-        let mut passed = false;
+        let mut stop = EarlyStop::new(reach);
         let top = 'orders: {
             each_order!(N => {
                 let (c, ci, cb) = (cu[N], iu[N], bu[N]);
@@ -368,22 +396,18 @@ impl Series {
                 }
                 bu[N + 1] = bw[N] * f;
                 bw[N + 1] = (bw[N] + g_b) * -f;
-                if N + 1 >= MIN_ORDER && N + 1 == self.order {
-                    break 'orders N + 1;
-                }
-                p *= reach;
-                if N + 2 >= MIN_ADAPTIVE {
+                let last = || {
                     // Sums of magnitudes: bounds of the maxima, cheaper.
-                    let mut term = (cu[N + 1].abs() + cw[N + 1].abs())
+                    let term = (cu[N + 1].abs() + cw[N + 1].abs())
                         + sb * (bu[N + 1].abs() + bw[N + 1].abs());
                     if WITH_I {
-                        term += si * (iu[N + 1].abs() + iw[N + 1].abs());
+                        term + si * (iu[N + 1].abs() + iw[N + 1].abs())
+                    } else {
+                        term
                     }
-                    term *= p;
-                    if N + 1 >= MIN_ADAPTIVE && passed && term * MARGIN[N + 1] <= self.tol {
-                        break 'orders N + 1;
-                    }
-                    passed = term <= self.tol;
+                };
+                if stop.after(self, N + 1, last) {
+                    break 'orders N + 1;
                 }
             });
             self.order
