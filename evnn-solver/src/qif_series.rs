@@ -47,13 +47,10 @@ macro_rules! each_order {
         each_order!(@go $n, $body, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21])
     };
     (@go $n:ident, $body:block, [$($k:literal),*]) => {
-        $(
-            #[allow(unused_assignments)]
-            {
-                const $n: usize = $k;
-                $body
-            }
-        )*
+        $({
+            const $n: usize = $k;
+            $body
+        })*
     };
 }
 const _: () = assert!(MAX_ORDER == 22, "update the list in each_order!");
@@ -275,8 +272,8 @@ impl Series {
     /// [`taylor_step`](Self::taylor_step)'s test for a step of length
     /// `reach`: `|c_{n−1}| reach^{n−1} ≤ tol` and `|c_n| (1.25·reach)^n ≤
     /// tol`, with `|c_k| = |u_k| + |w_k|` (a bound of the maximum that
-    /// `taylor_step` takes, cheaper). Returns `n`; the terms above it that [`eval`](Self::eval) reads
-    /// are zeroed. A short step needs fewer terms (measured at the default
+    /// `taylor_step` takes, cheaper). Returns `n`; the terms above it that
+    /// [`eval`](Self::eval) reads are zeroed. A short step needs fewer terms (measured at the default
     /// tolerance: 42 % of the forward steps of the trained Yin–Yang network
     /// need at most 11 of the 16, 50 % at the initial parameters), and the
     /// recurrence costs grow with the square of the order.
@@ -292,6 +289,8 @@ impl Series {
     ) -> usize {
         cu[0] = y0[0];
         cw[0] = y0[1];
+        // `(I·u)_n = (b + i)·u_n + i·d_1·u_{n−1} + i·Σ_{m<n−1} u_m d_{n−m}`:
+        // only the first term waits for `u_n`.
         let bi = self.bias + i;
         let id1 = i * self.decay_rev[ORDER - 1];
         let mut stop = EarlyStop::new(reach);
@@ -968,6 +967,52 @@ mod tests {
     }
 
     /// The table of [`order_for`] gives `⌈−½ ln tol⌉ + 9` within 12..=22.
+    /// A series that stops early agrees with the full one to the tolerance
+    /// wherever the step may go, and a step of unbounded length takes the
+    /// full order.
+    #[test]
+    fn early_stop_agrees_with_the_full_series() {
+        let qif = Qif::new(20.0, 5.0).unwrap();
+        let (mut stopped, mut total) = (0, 0);
+        // Measured: 1.1e-8 at tolerance 1e-6, 8.3e-13 at 1e-10; 117 of 144
+        // series stopped early at each.
+        for (tol, bound) in [(1e-6, 1e-6), (1e-10, 1e-10)] {
+            let opts = SolverOptions::default().with_tolerances(tol, tol);
+            let mut worst: f64 = 0.0;
+            for bias in [-0.3, 0.1, 0.5] {
+                let sr = Series::new(&qif, bias, &opts);
+                for i in [-3.0, 0.0, 2.0, 10.0] {
+                    for y0 in [[1.0, 0.0], [0.0, 1.0], [0.6, -1.0]] {
+                        let (mut fu, mut fw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
+                        let full = sr.expand_within(y0, i, f64::INFINITY, &mut fu, &mut fw);
+                        assert_eq!(full, sr.order);
+                        for reach in [0.05, 0.5, 2.0, 8.0] {
+                            let (mut cu, mut cw) = ([0.0; ORDER + 1], [0.0; ORDER + 1]);
+                            let top = sr.expand_within(y0, i, reach, &mut cu, &mut cw);
+                            assert!((MIN_ADAPTIVE..=sr.order).contains(&top));
+                            assert_eq!(cu[..=top], fu[..=top]);
+                            total += 1;
+                            if top == sr.order {
+                                continue;
+                            }
+                            stopped += 1;
+                            for s in [0.25 * reach, 0.5 * reach, reach] {
+                                let a = sr.eval(&cu, &cw, s, top);
+                                let b = sr.eval(&fu, &fw, s, full);
+                                worst = worst.max((a[0] - b[0]).abs().max((a[1] - b[1]).abs()));
+                            }
+                        }
+                    }
+                }
+            }
+            assert!(worst <= bound, "tol {tol:e}: worst {worst:e}");
+        }
+        assert!(
+            stopped >= total / 2,
+            "{stopped} of {total} series stopped early"
+        );
+    }
+
     #[test]
     fn order_table_matches_the_formula() {
         for j in 0..=400 {
