@@ -36,7 +36,7 @@ mod trig;
 
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
 pub use error::NeuronError;
-pub use lif::{Lif, LifDecay};
+pub use lif::{Lif, LifDecay, ThresholdPolynomial};
 pub use model::NeuronModel;
 pub use qif::Qif;
 pub use state::StateVector;

@@ -296,76 +296,35 @@ impl Lif {
         (s > 0.0 && s < h).then_some(s)
     }
 
-    /// The time `s ∈ (lo, hi]` after `x0`, with no event in between, at
-    /// which `v` reaches the threshold, given `v(lo) < θ ≤ v(hi)`, when
-    /// `τ_m = k·τ_s` for an integer k from 2 to 8. With `q = e^{−s/τ_m}`
-    /// the closed form of [`evolve`](Self::evolve) is a polynomial,
-    /// `v − θ = (b − θ) + A q + B q^k` (`A`, `B` as in
-    /// [`membrane_extremum`](Self::membrane_extremum)), whose one root in
-    /// the bracket is found by safeguarded Newton without an exponential per
-    /// iteration; then `s = −τ_m ln q`, within a few ulps of `τ_m`.
-    /// `None` for other time constants, and when the polynomial does not
-    /// confirm the bracket's signs (round-off at a bracket end): the caller
-    /// then refines on the closed form itself.
+    /// `v − θ` after `x0`, with no event in between, as a polynomial in
+    /// `q = e^{−s/τ_m}` when `τ_m = k·τ_s` for an integer k from 2 to 8:
+    /// the closed form of [`evolve`](Self::evolve) becomes
+    /// `(b − θ) + A q + B q^k` (`A`, `B` as in
+    /// [`membrane_extremum`](Self::membrane_extremum)), whose root a solver
+    /// can refine without an exponential per iteration (the solver crate's
+    /// `LifStepper` does). `None` for other time constants.
     ///
     /// ```
     /// use evnn_neurons::Lif;
     ///
     /// let lif = Lif::default(); // τ_m = 4 τ_s
     /// let (p, x0) = ([0.0], [0.0, 8.0]);
-    /// let s = lif.threshold_crossing(&p, &x0, 0.0, 9.0).unwrap();
-    /// assert!((lif.evolve(&p, &x0, s)[0] - lif.theta()).abs() < 1e-14);
+    /// let poly = lif.threshold_polynomial(&p, &x0).unwrap();
+    /// let s = 1.5;
+    /// let (value, _slope) = poly.eval((-s / lif.tau_mem()).exp());
+    /// assert!((value - (lif.evolve(&p, &x0, s)[0] - lif.theta())).abs() < 1e-14);
     /// ```
-    pub fn threshold_crossing(&self, p: &[f64; 1], x0: &[f64; 2], lo: f64, hi: f64) -> Option<f64> {
-        if self.ratio == 0 || !(lo >= 0.0 && hi > lo && hi.is_finite()) {
+    pub fn threshold_polynomial(&self, p: &[f64; 1], x0: &[f64; 2]) -> Option<ThresholdPolynomial> {
+        if self.ratio == 0 {
             return None;
         }
-        let k = self.ratio;
-        let (big_a, big_b) = self.exponential_weights(p, x0);
-        let c0 = p[0] - self.theta;
-        let poly = |q: f64| {
-            let qk1 = powu(q, k - 1);
-            let value = c0 + q * (big_a + big_b * qk1);
-            let slope = big_a + k as f64 * big_b * qk1;
-            (value, slope)
-        };
-        // q falls with time: `q_lo` (below threshold) > `q_hi`.
-        let (q_lo, q_hi) = (
-            (-lo * self.inv_tau_mem).exp(),
-            (-hi * self.inv_tau_mem).exp(),
-        );
-        let (mut below, mut above) = (q_lo, q_hi);
-        let (p_lo, p_hi) = (poly(below).0, poly(above).0);
-        if !(p_lo < 0.0 && p_hi >= 0.0) {
-            return None;
-        }
-        let mut q = if p_hi == 0.0 {
-            above
-        } else {
-            above + (below - above) * (p_hi / (p_hi - p_lo))
-        };
-        for _ in 0..100 {
-            if !(q < below && q > above) {
-                q = 0.5 * (below + above);
-            }
-            let (value, slope) = poly(q);
-            if value < 0.0 {
-                below = q;
-            } else {
-                above = q;
-            }
-            if value == 0.0 || below - above <= 2.0 * f64::EPSILON * below {
-                break;
-            }
-            let next = q - value / slope;
-            if (next - q).abs() <= f64::EPSILON * q {
-                q = next;
-                break;
-            }
-            q = next;
-        }
-        let s = -self.tau_mem * q.clamp(above, below).ln();
-        (s > lo).then_some(s.min(hi))
+        let (a, b) = self.exponential_weights(p, x0);
+        Some(ThresholdPolynomial {
+            c0: p[0] - self.theta,
+            a,
+            b,
+            k: self.ratio,
+        })
     }
 
     /// `(e^{δt} − 1)/δ` with `δ = 1/τ_m − 1/τ_s` (equal to `t` when `δ = 0`).
@@ -387,6 +346,28 @@ fn powu(x: f64, n: u32) -> f64 {
         r *= x;
     }
     r
+}
+
+/// `v − θ = c₀ + A q + B q^k` of a LIF segment in `q = e^{−s/τ_m}`
+/// ([`Lif::threshold_polynomial`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ThresholdPolynomial {
+    c0: f64,
+    a: f64,
+    b: f64,
+    k: u32,
+}
+
+impl ThresholdPolynomial {
+    /// `(v − θ, d(v − θ)/dq)` at `q`.
+    #[inline]
+    pub fn eval(&self, q: f64) -> (f64, f64) {
+        let qk1 = powu(q, self.k - 1);
+        (
+            self.c0 + q * (self.a + self.b * qk1),
+            self.a + self.k as f64 * self.b * qk1,
+        )
+    }
 }
 
 impl NeuronModel for Lif {
@@ -545,60 +526,34 @@ mod tests {
         assert_eq!(near.membrane_extremum(&[0.0], &[0.0, 3.0], 30.0), None);
     }
 
-    /// `threshold_crossing` is the first time the potential reaches the
-    /// threshold in the bracket, to round-off, for every integer ratio
-    /// `τ_m/τ_s` it serves; other ratios and unconfirmed brackets say `None`.
+    /// The threshold polynomial is the closed form's `v − θ` at every
+    /// time, its slope the derivative in `q`, for every integer ratio it
+    /// serves; other ratios have none.
     #[test]
-    fn threshold_crossing_is_the_first_threshold_time() {
-        let mut found = 0;
+    fn threshold_polynomial_is_the_closed_form() {
         for k in 2..=8 {
             let lif = Lif::new(4.0 * k as f64, 4.0, 1.0, 0.0).unwrap();
-            for (v0, i0, b) in [
-                (0.0, 3.0, 0.0),
-                (0.5, 1.5, -0.5),
-                (-1.0, 6.0, 0.2),
-                (0.2, -2.0, 1.3),
-                (0.99, 0.5, 0.0),
-                (0.0, 40.0, -3.0),
-                (0.0, 8.0, 0.0),
-                (0.3, 12.0, -0.2),
-                (-0.5, 20.0, 0.5),
-            ] {
-                let v = |t: f64| lif.evolve(&[b], &[v0, i0], t)[0];
-                // The first grid point at or above the threshold brackets
-                // the first crossing.
-                let grid: Vec<f64> = (0..=4000).map(|m| 30.0 * m as f64 / 4000.0).collect();
-                let Some(j) = grid.iter().position(|&t| v(t) >= 1.0) else {
-                    continue;
-                };
-                assert!(j > 0, "starts above threshold");
-                let (lo, hi) = (grid[j - 1], grid[j]);
-                let s = lif
-                    .threshold_crossing(&[b], &[v0, i0], lo, hi)
-                    .unwrap_or_else(|| panic!("k {k}, state {v0} {i0} {b}"));
-                assert!(s > lo && s <= hi, "{s} outside ({lo}, {hi}]");
-                // Measured: within 3.1e-15 of the threshold.
-                assert!((v(s) - 1.0).abs() <= 1e-14, "k {k}: v({s}) = {}", v(s));
-                // The whole bracket from 0 was below: the first crossing.
-                let s_full = lif.threshold_crossing(&[b], &[v0, i0], 0.0, hi).unwrap();
-                assert!((s_full - s).abs() <= 1e-13 * hi, "{s_full} vs {s}");
-                found += 1;
+            for (v0, i0, b) in [(0.0, 3.0, 0.0), (0.2, -2.0, 1.3), (-0.5, 20.0, 0.5)] {
+                let poly = lif.threshold_polynomial(&[b], &[v0, i0]).unwrap();
+                for s in [0.0, 0.3, 2.0, 11.0, 40.0] {
+                    let q = (-s / lif.tau_mem()).exp();
+                    let (value, slope) = poly.eval(q);
+                    let v = lif.evolve(&[b], &[v0, i0], s)[0] - lif.theta();
+                    assert!(
+                        (value - v).abs() <= 1e-13 * (1.0 + i0.abs()),
+                        "k {k}, s {s}"
+                    );
+                    let h = 1e-6 * q;
+                    let fd = (poly.eval(q + h).0 - poly.eval(q - h).0) / (2.0 * h);
+                    assert!(
+                        (slope - fd).abs() <= 1e-7 * (1.0 + slope.abs()),
+                        "k {k}, s {s}"
+                    );
+                }
             }
         }
-        assert!(found >= 25, "{found} crossings");
         let other = Lif::new(20.0, 6.0, 1.0, 0.0).unwrap();
-        assert_eq!(
-            other.threshold_crossing(&[0.0], &[0.0, 3.0], 0.0, 5.0),
-            None
-        );
-        // A bracket the potential does not cross.
-        let lif = Lif::default();
-        assert_eq!(lif.threshold_crossing(&[0.0], &[0.0, 0.1], 0.0, 5.0), None);
-        assert_eq!(lif.threshold_crossing(&[0.0], &[0.0, 3.0], 5.0, 5.0), None);
-        assert_eq!(
-            lif.threshold_crossing(&[0.0], &[0.0, 3.0], 0.0, f64::NAN),
-            None
-        );
+        assert_eq!(other.threshold_polynomial(&[0.0], &[0.0, 3.0]), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Exact backend for the LIF neuron: the state between events in closed form.
 
+use crate::root::bracketed_newton;
 use crate::Adjoint;
 use crate::{
     run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
 use evnn_neurons::{Lif, NeuronModel};
+use std::convert::Infallible;
 
 /// Exact LIF integration: every "step" jumps straight to the stop time with
 /// [`Lif::evolve`], and the dense output is the closed form itself.
@@ -82,13 +84,32 @@ impl Stepper<Lif> for LifStepper {
     }
 
     /// When `τ_m = k·τ_s`, the crossing is the root of a polynomial in
-    /// `e^{−t/τ_m}` ([`Lif::threshold_crossing`]): Newton on it needs no
-    /// exponential per iteration, unlike Newton on the closed form.
+    /// `q = e^{−s/τ_m}` ([`Lif::threshold_polynomial`]): the shared
+    /// safeguarded Newton runs on it in `r = −q`, which grows with time,
+    /// with no exponential per iteration (unlike Newton on the closed form),
+    /// then `s = −τ_m ln q`. `None` for other time constants, and when the
+    /// polynomial does not confirm the bracket's signs (round-off at a
+    /// bracket end): the event loop then refines generically.
     fn refine_crossing(&mut self, t_lo: f64, t_hi: f64) -> Option<f64> {
         let t0 = self.t_prev;
-        self.lif
-            .threshold_crossing(&self.p, &self.x_prev, t_lo - t0, t_hi - t0)
-            .map(|s| t0 + s)
+        let (s_lo, s_hi) = (t_lo - t0, t_hi - t0);
+        if !(s_lo >= 0.0 && s_hi > s_lo && s_hi.is_finite()) {
+            return None;
+        }
+        let poly = self.lif.threshold_polynomial(&self.p, &self.x_prev)?;
+        let tau = self.lif.tau_mem();
+        let g = |r: f64| {
+            let (value, slope) = poly.eval(-r);
+            Ok::<_, Infallible>((value, -slope))
+        };
+        let (r_lo, r_hi) = (-(-s_lo / tau).exp(), -(-s_hi / tau).exp());
+        let (Ok((g_lo, d_lo)), Ok((g_hi, d_hi))) = (g(r_lo), g(r_hi));
+        if !(g_lo < 0.0 && g_hi >= 0.0) {
+            return None;
+        }
+        let Ok(r) = bracketed_newton((r_lo, g_lo, d_lo), (r_hi, g_hi, d_hi), g);
+        let s = -tau * (-r).ln();
+        (s > s_lo).then_some(t0 + s.min(s_hi))
     }
 
     /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
