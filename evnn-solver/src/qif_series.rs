@@ -236,12 +236,12 @@ impl Series {
     /// `c_n·d_0 + c_{n−1}·d_1` (0 for `n < 2`). It does not depend on `c_n`
     /// or `c_{n−1}`, so it overlaps with the two previous orders'
     /// recurrences, which keeps it off the critical path (measured 1.27×
-    /// faster than leaving out only the newest term). `A` partial sums
-    /// (a power of two) summed as a tree keep its own latency short; the
-    /// recurrences use eight (an order-10 expansion took 70–73 ns against
-    /// 88 ns with four).
+    /// faster than leaving out only the newest term). Eight partial sums
+    /// added as a tree keep its own latency short (an order-10 expansion
+    /// took 70–73 ns against 88 ns with four).
     #[inline(always)]
-    fn oldest_terms<const A: usize>(&self, c: &Coeffs, n: usize) -> f64 {
+    fn oldest_terms(&self, c: &Coeffs, n: usize) -> f64 {
+        const A: usize = 8;
         if n < 2 {
             return 0.0;
         }
@@ -299,7 +299,7 @@ impl Series {
                 let early = if N == 0 {
                     0.0
                 } else {
-                    id1 * cu[N - 1] + i * self.oldest_terms::<8>(cu, N)
+                    id1 * cu[N - 1] + i * self.oldest_terms(cu, N)
                 };
                 let iu = bi * cu[N] + early;
                 let f = self.inv_tau * INV[N + 1];
@@ -372,8 +372,8 @@ impl Series {
                     (0.0, 0.0)
                 } else {
                     (
-                        d1 * cu[N - 1] + self.oldest_terms::<8>(cu, N),
-                        d1 * bu[N - 1] + self.oldest_terms::<8>(bu, N),
+                        d1 * cu[N - 1] + self.oldest_terms(cu, N),
+                        d1 * bu[N - 1] + self.oldest_terms(bu, N),
                     )
                 };
                 let g_y = bi * c + i * pu_early;
@@ -385,7 +385,7 @@ impl Series {
                     let pi_early = if N == 0 {
                         0.0
                     } else {
-                        d1 * iu[N - 1] + self.oldest_terms::<8>(iu, N)
+                        d1 * iu[N - 1] + self.oldest_terms(iu, N)
                     };
                     // `(e^{−s/τ_syn}·u)_n`, the i_a-tangent's forcing.
                     let pu = c + pu_early;
