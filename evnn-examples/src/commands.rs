@@ -474,7 +474,6 @@ fn load_split(split: SplitArg, t_max: f64) -> Result<EncodedSplit> {
 struct EvalJob<'a> {
     params: &'a NetworkParams,
     split: &'a EncodedSplit,
-    config: &'a TrainConfig,
 }
 
 impl WithNet for EvalJob<'_> {
@@ -484,7 +483,7 @@ impl WithNet for EvalJob<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        accuracy(&net, self.params, self.split, &self.config.ttfs_loss())
+        accuracy(&net, self.params, self.split)
     }
 }
 
@@ -499,7 +498,6 @@ fn run_eval(args: EvalArgs) -> Result<()> {
             EvalJob {
                 params: &params,
                 split: &split,
-                config: &config,
             },
         )
     })??;

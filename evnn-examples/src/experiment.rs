@@ -426,20 +426,26 @@ pub fn init_params(config: &TrainConfig) -> Result<NetworkParams> {
     })
 }
 
-/// Accuracy of `params` on a split.
+/// Accuracy of `params` on a split: the share of samples whose first
+/// output spike comes from the label's neuron
+/// ([`FeedForward::batch_predict`], which ends each sample's simulation once
+/// that is decided).
 pub fn accuracy<N, B>(
     net: &FeedForward<N, B>,
     params: &NetworkParams,
     split: &EncodedSplit,
-    loss: &TtfsLoss,
 ) -> Result<f64>
 where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
 {
-    Ok(net
-        .batch_loss(params, &split.inputs, &split.labels, loss, false)?
-        .accuracy())
+    let predicted = net.batch_predict(params, &split.inputs)?;
+    let correct = predicted
+        .iter()
+        .zip(&split.labels)
+        .filter(|(p, &y)| **p == Some(y))
+        .count();
+    Ok(correct as f64 / split.labels.len().max(1) as f64)
 }
 
 /// Everything the training loop carries from one epoch to the next: with
@@ -481,7 +487,7 @@ impl TrainState {
         let optimizer = AdamConfig::default()
             .with_learning_rate(config.lr)
             .build(params.len())?;
-        let best_val_acc = accuracy(net, &params, &splits.validation, &config.ttfs_loss())?;
+        let best_val_acc = accuracy(net, &params, &splits.validation)?;
         Ok(TrainState {
             best_params: params.clone(),
             params,
@@ -569,7 +575,7 @@ where
             state.params.set_flat(&flat)?;
             observer.batch(epoch, b + 1, n_batches, loss_sum / seen as f64);
         }
-        let val_acc = accuracy(net, &state.params, &splits.validation, &loss)?;
+        let val_acc = accuracy(net, &state.params, &splits.validation)?;
         if val_acc > state.best_val_acc {
             state.best_val_acc = val_acc;
             state.best_epoch = epoch;
@@ -587,7 +593,7 @@ where
         state.epochs.push(m);
         observer.checkpoint(config, &state)?;
     }
-    let test_acc = accuracy(net, &state.best_params, &splits.test, &loss)?;
+    let test_acc = accuracy(net, &state.best_params, &splits.test)?;
     Ok(TrainOutcome {
         epochs: state.epochs,
         best_val_acc: state.best_val_acc,

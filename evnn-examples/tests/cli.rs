@@ -66,7 +66,12 @@ fn mini_training_writes_metrics_model_and_plots() {
             self,
             net: FeedForward<N, B>,
         ) -> anyhow::Result<f64> {
-            accuracy(&net, self.0, self.1, &self.2.ttfs_loss())
+            let acc = accuracy(&net, self.0, self.1)?;
+            // The prediction pass agrees with the loss pass's predictions.
+            let (inputs, labels) = (&self.1.inputs, &self.1.labels);
+            let r = net.batch_loss(self.0, inputs, labels, &self.2.ttfs_loss(), false)?;
+            assert_eq!(acc, r.accuracy());
+            Ok(acc)
         }
     }
     let lib_acc = with_net(&config, Acc(&file.params(), &test, &config)).unwrap();
@@ -144,7 +149,7 @@ fn eval_simulate_and_grad_agree_with_the_library() {
             self,
             net: FeedForward<N, B>,
         ) -> anyhow::Result<Self::Output> {
-            let acc = accuracy(&net, self.params, self.val, &self.config.ttfs_loss())?;
+            let acc = accuracy(&net, self.params, self.val)?;
             let mut ws = net.workspace();
             let mut trace = ForwardTrace::default();
             let mut sims = Vec::new();

@@ -1,6 +1,7 @@
 //! Per-sample and batched loss, accuracy and gradient, parallel with rayon
 //! and bit-identical for any number of threads.
 
+use crate::network::Pass;
 #[cfg(doc)]
 use crate::LossPass;
 use crate::{
@@ -86,15 +87,37 @@ where
         trace: &mut ForwardTrace<N::State>,
         grad: Option<&mut NetworkParams>,
     ) -> Result<SampleResult, NetError> {
+        self.check_label(label)?;
+        self.check_params(params)?;
+        self.sample_loss_checked(params, input, label, loss, ws, trace, grad)
+    }
+
+    fn check_label(&self, label: usize) -> Result<(), NetError> {
         if label >= self.n_outputs() {
             return Err(NetError::InvalidLabel {
                 label,
                 n_classes: self.n_outputs(),
             });
         }
+        Ok(())
+    }
+
+    /// [`sample_loss`](Self::sample_loss) for parameters already checked.
+    #[allow(clippy::too_many_arguments)]
+    fn sample_loss_checked(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        label: usize,
+        loss: &TtfsLoss,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+        grad: Option<&mut NetworkParams>,
+    ) -> Result<SampleResult, NetError> {
+        self.check_label(label)?;
         // The loss reads only first output spikes: each output neuron's run
         // ends at its first spike, which leaves loss and gradient exact.
-        self.forward_impl(params, input, ws, trace, Some(1))?;
+        self.forward_checked(params, input, ws, trace, Pass::FirstSpikes)?;
         let first = trace.first_spikes();
         // The workspace's buffers: no allocation per sample beyond `first`.
         let mut dl_first = std::mem::take(&mut ws.dl_first);
@@ -145,6 +168,104 @@ where
         result
     }
 
+    /// The predicted class of one sample ([`predict`](crate::predict) of
+    /// its first output spikes: the output neuron that spikes first, lowest
+    /// index on a tie; `None` when all are silent), exactly that of
+    /// [`sample_loss`](Self::sample_loss), with less work.
+    ///
+    /// On demand (every [`LossPass`] but
+    /// [`LayerByLayer`](LossPass::LayerByLayer), where the backend hands out
+    /// steppers) the simulation ends once the first output spike is found
+    /// and every other output neuron has reached its time: their steps are
+    /// those of the loss pass up to there, so none of them can spike first.
+    /// In a trained classifier whose wrong-class neurons stay silent, the
+    /// loss pass must follow them (and the layers before) until they
+    /// provably stay silent; here the run ends at the right neuron's spike.
+    /// `trace` holds the runs up to there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
+    /// use evnn_neurons::Lif;
+    /// use evnn_solver::{ClosedForm, SolverOptions};
+    ///
+    /// let sizes = [2, 6, 3];
+    /// let net = FeedForward::new(Lif::default(), &sizes, ClosedForm, SolverOptions::default(), 30.0)?;
+    /// let init = InitConfig { wmean: 3.0, wlim: 3.0, ..InitConfig::default() };
+    /// let params = NetworkParams::init::<Lif>(&sizes, &init, 1)?;
+    /// let x = SpikeTrains::from_times(&[1.0, 2.0])?;
+    /// let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
+    /// let class = net.predict_sample(&params, &x, &mut ws, &mut trace)?;
+    /// let r = net.sample_loss(&params, &x, 0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
+    /// assert_eq!(class, r.prediction);
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn predict_sample(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+    ) -> Result<Option<usize>, NetError> {
+        self.check_params(params)?;
+        self.predict_checked(params, input, ws, trace)
+    }
+
+    fn predict_checked(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+    ) -> Result<Option<usize>, NetError> {
+        self.forward_checked(params, input, ws, trace, Pass::Prediction)?;
+        // The workspace's buffer: no allocation per sample.
+        let mut first = std::mem::take(&mut ws.dl_first);
+        first.clear();
+        if let Some(out) = trace.output() {
+            first.extend(
+                (0..out.n_channels())
+                    .map(|j| out.channel(j).first().copied().unwrap_or(f64::INFINITY)),
+            );
+        }
+        let class = predict(&first);
+        ws.dl_first = first;
+        Ok(class)
+    }
+
+    /// [`predict_sample`](Self::predict_sample) for every sample of a batch,
+    /// in parallel on the current rayon pool (the predictions do not depend
+    /// on the number of threads).
+    pub fn batch_predict(
+        &self,
+        params: &NetworkParams,
+        inputs: &[SpikeTrains],
+    ) -> Result<Vec<Option<usize>>, NetError> {
+        self.check_params(params)?;
+        let chunks: Vec<Vec<Option<usize>>> = inputs
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map_init(
+                || (self.workspace(), ForwardTrace::default()),
+                |(ws, trace), (chunk, xs)| {
+                    xs.iter()
+                        .enumerate()
+                        .map(|(i, x)| {
+                            self.predict_checked(params, x, ws, trace).map_err(|e| {
+                                NetError::Sample {
+                                    sample: chunk * CHUNK + i,
+                                    source: Box::new(e),
+                                }
+                            })
+                        })
+                        .collect()
+                },
+            )
+            .collect::<Result<_, NetError>>()?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
     /// Loss, accuracy and optionally the summed gradient over a batch, in
     /// parallel on the current rayon pool. Samples are processed in chunks of
     /// [`CHUNK`] and reduced in order, so results are bit-identical for any
@@ -181,7 +302,7 @@ where
                     let mut firsts = Vec::with_capacity(xs.len());
                     for (i, (x, &y)) in xs.iter().zip(ys).enumerate() {
                         let r = self
-                            .sample_loss(params, x, y, loss, ws, trace, g.as_mut())
+                            .sample_loss_checked(params, x, y, loss, ws, trace, g.as_mut())
                             .map_err(|e| NetError::Sample {
                                 sample: chunk * CHUNK + i,
                                 source: Box::new(e),

@@ -88,6 +88,19 @@ impl<S> ForwardTrace<S> {
     }
 }
 
+/// What a forward pass must deliver; passes that need less stop sooner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Every neuron's spikes and events up to `t_end`.
+    Full,
+    /// The first spike of every output neuron (`∞` when silent), and what
+    /// the backward pass needs for them: a loss of first spikes.
+    FirstSpikes,
+    /// Only which output neuron spikes first ([`predict`](crate::predict)):
+    /// the others need to be simulated only until that time.
+    Prediction,
+}
+
 /// Per-thread scratch: a backend instance and reusable buffers.
 #[derive(Clone, Debug)]
 pub struct Workspace<N: NeuronModel, B: Backend<N>> {
@@ -319,11 +332,15 @@ where
         );
     }
 
-    /// The solver options of `layer`'s runs. For a loss of the first `k`
-    /// output spikes (`output_stop`) only spike times matter: every run may
-    /// end once its neuron provably stays silent, and the output neurons'
-    /// at their `k`-th spike.
-    pub(crate) fn layer_options(&self, layer: usize, output_stop: Option<usize>) -> SolverOptions {
+    /// The solver options of `layer`'s runs in `pass`. Where only the
+    /// output neurons' first spikes matter, every run may end once its
+    /// neuron provably stays silent, and the output neurons' at their first
+    /// spike.
+    pub(crate) fn layer_options(&self, layer: usize, pass: Pass) -> SolverOptions {
+        let output_stop = match pass {
+            Pass::Full => None,
+            Pass::FirstSpikes | Pass::Prediction => Some(1),
+        };
         match output_stop {
             Some(k) => SolverOptions {
                 stop_after_spikes: if layer + 1 == self.models.len() {
@@ -346,25 +363,26 @@ where
         ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
     ) -> Result<(), NetError> {
-        self.forward_impl(params, input, ws, trace, None)
+        self.check_params(params)?;
+        self.forward_checked(params, input, ws, trace, Pass::Full)
     }
 
-    /// [`forward`](Self::forward), or with `output_stop = Some(k)` the pass
-    /// of a loss of the first `k` output spikes: the output neurons' runs end
-    /// at their `k`-th spike ([`SolverOptions::stop_after_spikes`]) and every
-    /// run once its neuron provably stays silent
+    /// [`forward`](Self::forward) for parameters already checked
+    /// ([`check_params`](Self::check_params)), delivering what `pass` asks
+    /// for. In the passes of first spikes the output neurons' runs end at
+    /// their first spike ([`SolverOptions::stop_after_spikes`]) and every run
+    /// once its neuron provably stays silent
     /// ([`SolverOptions::stop_when_silent`]), and the earlier layers are
-    /// simulated on demand as [`LossPass`] says (`on_demand.rs`). Spikes,
+    /// simulated on demand (`on_demand.rs`) as [`LossPass`] says. Spikes,
     /// loss and gradient are those of the full pass; the traces end earlier.
-    pub(crate) fn forward_impl(
+    pub(crate) fn forward_checked(
         &self,
         params: &NetworkParams,
         input: &SpikeTrains,
         ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
-        output_stop: Option<usize>,
+        pass: Pass,
     ) -> Result<(), NetError> {
-        self.check_params(params)?;
         if input.n_channels() != self.n_inputs() {
             return Err(NetError::Shape {
                 what: "input channels",
@@ -374,13 +392,16 @@ where
         }
         input.validate()?;
         let n_layers = self.models.len();
-        // The loss pass simulates earlier layers only as far as the output
-        // neurons need them, where the backend hands out its steppers.
-        if output_stop.is_some()
-            && n_layers > 1
-            && ws.on_demand.wanted(self.loss_pass)
-            && self.forward_on_demand(params, input, ws, trace, output_stop)?
-        {
+        // The passes of first spikes simulate earlier layers only as far as
+        // the output neurons need them, where the backend hands out its
+        // steppers; the prediction's on-demand pass also ends the output
+        // neurons once the first of them has spiked.
+        let on_demand = match pass {
+            Pass::Full => false,
+            Pass::FirstSpikes => n_layers > 1 && ws.on_demand.wanted(self.loss_pass),
+            Pass::Prediction => self.loss_pass != LossPass::LayerByLayer,
+        };
+        if on_demand && self.forward_on_demand(params, input, ws, trace, pass)? {
             return Ok(());
         }
         trace.layers.resize_with(n_layers, LayerTrace::default);
@@ -394,7 +415,7 @@ where
             };
             merge_spikes(source, &mut lt.inputs);
             let model = &self.models[layer];
-            let options = self.layer_options(layer, output_stop);
+            let options = self.layer_options(layer, pass);
             let n_out = self.sizes[layer + 1];
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));

@@ -22,7 +22,7 @@
 //! the layer-by-layer pass, and only the traces of earlier layers end
 //! sooner. [`LossPass`] chooses between the two passes.
 
-use crate::network::{merge_spikes, spike_order, LayerTrace, MergedSpike};
+use crate::network::{merge_spikes, spike_order, LayerTrace, MergedSpike, Pass};
 use crate::{FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, Workspace};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend, InputSpike, NeuronRun, NeuronTrace, Next, Stepper};
@@ -184,23 +184,25 @@ where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone,
 {
-    /// The loss pass on demand (module docs). `Ok(false)`, before any
-    /// neuron has run, when the backend hands out no steppers
-    /// ([`Backend::stepper`]); the caller then simulates layer by layer.
+    /// The loss pass on demand (module docs), or for [`Pass::Prediction`]
+    /// the pass that also ends every output neuron once it has reached the
+    /// earliest output spike found. `Ok(false)`, before any neuron has run,
+    /// when the backend hands out no steppers ([`Backend::stepper`]); the
+    /// caller then simulates layer by layer.
     pub(crate) fn forward_on_demand(
         &self,
         params: &NetworkParams,
         input: &SpikeTrains,
         ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
-        output_stop: Option<usize>,
+        pass: Pass,
     ) -> Result<bool, NetError> {
         let n_layers = self.models.len();
         trace.layers.resize_with(n_layers, LayerTrace::default);
         ws.runs.resize_with(n_layers, LayerRuns::default);
         for layer in 0..n_layers {
             let model = &self.models[layer];
-            let options = self.layer_options(layer, output_stop);
+            let options = self.layer_options(layer, pass);
             let n_out = self.sizes[layer + 1];
             let lt = &mut trace.layers[layer];
             lt.inputs.clear();
@@ -246,8 +248,9 @@ where
         // fixed share of `t_end` (neurons run on a whole step past it), their
         // spikes before the time all their neurons reached are handed up,
         // and the output neurons run as far as their inputs are known.
+        let race = pass == Pass::Prediction;
         let mut round = 0;
-        while !self.run_layer(last, f64::INFINITY, ws, trace)? {
+        while !self.run_layer(last, f64::INFINITY, race, ws, trace)? {
             round += 1;
             let horizon = if round < ROUNDS {
                 self.t_end * round as f64 / ROUNDS as f64
@@ -255,22 +258,30 @@ where
                 f64::INFINITY
             };
             for layer in 0..last {
-                self.run_layer(layer, horizon, ws, trace)?;
+                self.run_layer(layer, horizon, false, ws, trace)?;
                 self.hand_down(layer, params, ws, trace);
             }
         }
-        // The output neurons are done; earlier runs stop where they are.
+        // The output neurons are done (or, in the race, past the first
+        // output spike); the other runs stop where they are.
         let (mut cut, mut runs) = (0.0, 0);
-        for (lr, lt) in ws.runs[..last].iter().zip(&mut trace.layers) {
+        for (layer, (lr, lt)) in ws.runs.iter().zip(&mut trace.layers).enumerate() {
             for (j, run) in lr.runs.iter().enumerate() {
-                runs += 1;
+                if layer < last {
+                    runs += 1;
+                }
                 if !lr.done[j] {
                     run.end_here(&lr.steppers[j], &mut lt.neurons[j]);
-                    cut += (self.t_end - lr.steppers[j].t()).max(0.0);
+                    if layer < last {
+                        cut += (self.t_end - lr.steppers[j].t()).max(0.0);
+                    }
                 }
             }
         }
-        ws.on_demand.record(cut / (runs as f64 * self.t_end));
+        // Only the loss pass's choice of pass learns from the work saved.
+        if pass == Pass::FirstSpikes {
+            ws.on_demand.record(cut / (runs as f64 * self.t_end));
+        }
         for lt in &mut trace.layers {
             for neuron in &lt.neurons {
                 lt.outputs.push_channel(&neuron.spikes);
@@ -282,15 +293,31 @@ where
     /// Runs every unfinished neuron of `layer` until its time reaches
     /// `horizon`, its next input is not known yet, or its run ends; `true`
     /// when all of them are done.
+    ///
+    /// In a `race` (the output layer of [`Pass::Prediction`]) the horizon is
+    /// also the earliest first spike of the layer found so far, and a neuron
+    /// that has reached it counts as done: its steps so far are those of the
+    /// complete run, and a crossing is found anywhere in a step up to and
+    /// including its end, so it has no spike up to that time and cannot be
+    /// the first (nor tie with it).
     fn run_layer(
         &self,
         layer: usize,
         horizon: f64,
+        race: bool,
         ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
     ) -> Result<bool, NetError> {
         let model = &self.models[layer];
         let lr = &mut ws.runs[layer];
+        let mut horizon = horizon;
+        if race {
+            horizon = trace.layers[layer]
+                .neurons
+                .iter()
+                .filter_map(|n| n.spikes.first().copied())
+                .fold(horizon, f64::min);
+        }
         let mut reached = f64::INFINITY;
         let neurons = lr
             .runs
@@ -323,11 +350,26 @@ where
                 }
             }
             lr.pending |= neuron.spikes.len() > spikes;
+            if race {
+                if let Some(&t) = neuron.spikes.first() {
+                    horizon = horizon.min(t);
+                }
+            }
             if !*done {
                 reached = reached.min(stepper.t());
             }
         }
         lr.reached = reached;
+        if race {
+            // Done, or past the earliest first spike (which may have been
+            // found after the neuron ran).
+            let all_past = lr
+                .done
+                .iter()
+                .zip(&lr.steppers)
+                .all(|(&done, stepper)| done || stepper.t() >= horizon);
+            return Ok(all_past);
+        }
         Ok(reached == f64::INFINITY)
     }
 

@@ -61,8 +61,18 @@ fn batch<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     x: &SpikeTrains,
     y: usize,
 ) -> Result<(), NetError> {
-    net.batch_loss(p, std::slice::from_ref(x), &[y], &TtfsLoss::default(), true)
-        .map(|_| ())
+    let x = std::slice::from_ref(x);
+    let result = net
+        .batch_loss(p, x, &[y], &TtfsLoss::default(), true)
+        .map(|_| ());
+    // The prediction pass (which takes no label) refuses the same inputs and
+    // parameters with the same message.
+    if y < net.n_outputs() {
+        let message = |r: &Result<_, NetError>| r.as_ref().err().map(|e| e.to_string());
+        let predicted = net.batch_predict(p, x).map(|_| ());
+        assert_eq!(message(&predicted), message(&result));
+    }
+    result
 }
 
 fn assert_message(e: &NetError, needles: &[&str]) {

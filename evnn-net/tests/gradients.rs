@@ -483,3 +483,132 @@ fn loss_pass_without_steppers_runs_layer_by_layer() {
         .iter()
         .any(|&g| g != 0.0));
 }
+
+/// The prediction pass ([`FeedForward::predict_sample`],
+/// [`FeedForward::batch_predict`]) gives exactly the loss pass's predictions
+/// for every [`LossPass`], with silent output neurons and without, on every
+/// backend, and on demand it takes fewer steps: it ends once the first
+/// output spike is known.
+#[test]
+fn prediction_pass_gives_the_loss_pass_predictions_with_fewer_steps() {
+    let opts = SolverOptions::default();
+    let strong = InitConfig {
+        wmean: 20.0,
+        wlim: 40.0,
+        bmean: 0.0,
+        blim: 1.0,
+        ..InitConfig::default()
+    };
+    // Weaker weights and no spontaneous firing (QIF biases below 1/4)
+    // leave some output neurons (or all) silent.
+    let weak = InitConfig {
+        wmean: 4.0,
+        bmean: -0.5,
+        blim: 0.5,
+        ..strong
+    };
+    let lif_init = |init: InitConfig| InitConfig {
+        wmean: init.wmean / 6.0,
+        wlim: init.wlim / 6.0,
+        ..init
+    };
+    let (qif, lif) = (Qif::default(), Lif::default());
+    // Per model: samples without and with a prediction, and those on which
+    // it took fewer steps on demand.
+    let mut counts = [[0; 3]; 2];
+    let mut add = |m: usize, c: [usize; 3]| {
+        for (total, c) in counts[m].iter_mut().zip(c) {
+            *total += c;
+        }
+    };
+    for sizes in [&[5, 3][..], &[5, 8, 3], &[5, 8, 6, 3]] {
+        for (k, init) in [strong, weak].into_iter().enumerate() {
+            let params = NetworkParams::init::<Qif>(sizes, &init, 3 + k as u64).unwrap();
+            let net = FeedForward::new(qif, sizes, QifSeries, opts, 30.0).unwrap();
+            add(
+                0,
+                check_prediction(&format!("QIF series {sizes:?} {k}"), net, &params),
+            );
+            let params = NetworkParams::init::<Lif>(sizes, &lif_init(init), 3 + k as u64).unwrap();
+            let net = FeedForward::new(lif, sizes, ClosedForm, opts, 30.0).unwrap();
+            add(
+                1,
+                check_prediction(&format!("LIF {sizes:?} {k}"), net, &params),
+            );
+        }
+    }
+    // Both outcomes occur for both models, and the race saves work.
+    assert!(
+        counts.iter().all(|c| c.iter().all(|&n| n > 0)),
+        "{counts:?}"
+    );
+    // No steppers: the loss pass's simulation, layer by layer.
+    let sizes = [5, 4, 3];
+    let params = NetworkParams::init::<Qif>(&sizes, &strong, 5).unwrap();
+    let (inputs, labels) = yinyang_like_batch(4);
+    let net = qif_diffsol_net(&sizes);
+    let r = net
+        .batch_loss(&params, &inputs, &labels, &TtfsLoss::default(), false)
+        .unwrap();
+    let expected: Vec<_> = r
+        .first_spikes
+        .iter()
+        .map(|f| evnn_net::predict(f))
+        .collect();
+    assert_eq!(net.batch_predict(&params, &inputs).unwrap(), expected);
+}
+
+/// Checks one net; the counts of samples without and with a prediction
+/// (over all passes), and of those on which the prediction took fewer steps
+/// on demand.
+fn check_prediction<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+    name: &str,
+    net: FeedForward<N, B>,
+    params: &NetworkParams,
+) -> [usize; 3] {
+    let (inputs, labels) = yinyang_like_batch(24);
+    let loss = TtfsLoss::default();
+    let (mut silent, mut some, mut saved) = (0, 0, 0);
+    for pass in [LossPass::Auto, LossPass::OnDemand, LossPass::LayerByLayer] {
+        let name = format!("{name}, {pass:?}");
+        let net = net.clone().with_loss_pass(pass);
+        let expected: Vec<Option<usize>> = net
+            .batch_loss(params, &inputs, &labels, &loss, false)
+            .unwrap()
+            .first_spikes
+            .iter()
+            .map(|f| evnn_net::predict(f))
+            .collect();
+        let batch = net.batch_predict(params, &inputs).unwrap();
+        assert_eq!(batch, expected, "{name}");
+        let mut ws = net.workspace();
+        let (mut trace, mut loss_trace) = (ForwardTrace::default(), ForwardTrace::default());
+        let mut fewer = 0;
+        for ((x, &y), &class) in inputs.iter().zip(&labels).zip(&expected) {
+            let p = net.predict_sample(params, x, &mut ws, &mut trace).unwrap();
+            assert_eq!(p, class, "{name}");
+            net.sample_loss(params, x, y, &loss, &mut ws, &mut loss_trace, None)
+                .unwrap();
+            let count = |t: &ForwardTrace<N::State>| -> usize {
+                t.layers
+                    .iter()
+                    .flat_map(|l| &l.neurons)
+                    .map(|n| n.steps)
+                    .sum()
+            };
+            let (a, b) = (count(&trace), count(&loss_trace));
+            if pass == LossPass::LayerByLayer {
+                assert_eq!(a, b, "{name}: layer by layer, the loss pass's runs");
+            } else {
+                assert!(a <= b, "{name}: {a} steps to predict, {b} for the loss");
+            }
+            fewer += usize::from(a < b);
+            silent += usize::from(class.is_none());
+            some += usize::from(class.is_some());
+        }
+        if pass == LossPass::OnDemand {
+            saved = fewer;
+        }
+    }
+    [silent, some, saved]
+}
