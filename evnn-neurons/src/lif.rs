@@ -185,12 +185,29 @@ impl Lif {
     /// `v(t) = b + (v₀ − b) e^{−t/τ_m} + i₀ e^{−t/τ_m} (e^{δt} − 1) / (τ_m δ)`
     /// with `δ = 1/τ_m − 1/τ_s`, from the factors of [`decay`](Self::decay).
     pub fn evolve(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> [f64; 2] {
+        self.evolve_with_mem(p, x0, dt).0
+    }
+
+    /// [`evolve`](Self::evolve), and the factor `e^{−dt/τ_m}` it used (for a
+    /// caller that goes on in `q = e^{−s/τ_m}`, as with
+    /// [`threshold_polynomial`](Self::threshold_polynomial)).
+    ///
+    /// ```
+    /// use evnn_neurons::Lif;
+    ///
+    /// let lif = Lif::default();
+    /// let (x, q) = lif.evolve_with_mem(&[0.1], &[0.2, 3.0], 2.0);
+    /// assert_eq!(x, lif.evolve(&[0.1], &[0.2, 3.0], 2.0));
+    /// assert!((q - (-2.0f64 / lif.tau_mem()).exp()).abs() < 1e-15);
+    /// ```
+    #[inline]
+    pub fn evolve_with_mem(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> ([f64; 2], f64) {
         let b = p[0];
         let (v0, i0) = (x0[0], x0[1]);
         let d = self.decay_parts(dt, false);
         // `kernel` is at most about 1: multiplying it into `i₀` last keeps a
         // huge `i₀` from overflowing an intermediate product.
-        [b + (v0 - b) * d.mem + i0 * d.kernel, i0 * d.syn]
+        ([b + (v0 - b) * d.mem + i0 * d.kernel, i0 * d.syn], d.mem)
     }
 
     /// The factors of the closed form over `dt ≥ 0` ([`LifDecay`]), each to a

@@ -27,6 +27,12 @@ pub struct LifStepper {
     t: f64,
     x: [f64; 2],
     dx: [f64; 2],
+    /// The last time the closed form was evaluated at (by a step or
+    /// [`interpolate`](Stepper::interpolate)) and `q = e^{−s/τ_m}` there,
+    /// `s` from the segment start: the bracket ends of
+    /// [`refine_crossing`](Stepper::refine_crossing) are such times, and the
+    /// exponential need not be taken again.
+    last_q: (f64, f64),
 }
 
 impl LifStepper {
@@ -42,6 +48,16 @@ impl LifStepper {
             t: t0,
             x: x0,
             dx,
+            last_q: (t0, 1.0),
+        }
+    }
+
+    /// `q = e^{−(t − t_prev)/τ_m}`, from the cache where it holds `t`.
+    fn q_at(&self, t: f64) -> f64 {
+        match self.last_q {
+            (tq, q) if tq == t => q,
+            _ if t == self.t_prev => 1.0,
+            _ => (-(t - self.t_prev) / self.lif.tau_mem()).exp(),
         }
     }
 }
@@ -62,7 +78,11 @@ impl Stepper<Lif> for LifStepper {
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
         // Always evolve from the segment start, so the dense output stays exact.
         self.t = t_stop;
-        self.x = self.lif.evolve(&self.p, &self.x_prev, t_stop - self.t_prev);
+        let q;
+        (self.x, q) = self
+            .lif
+            .evolve_with_mem(&self.p, &self.x_prev, t_stop - self.t_prev);
+        self.last_q = (t_stop, q);
         self.lif.dynamics(&self.p, &self.x, &mut self.dx);
         Ok(())
     }
@@ -72,9 +92,11 @@ impl Stepper<Lif> for LifStepper {
         x: &mut [f64; 2],
         dx: &mut [f64; 2],
     ) -> Result<(), SolverError> {
-        *x = self
+        let q;
+        (*x, q) = self
             .lif
-            .evolve(&self.p, &self.x_prev, (t - self.t_prev).max(0.0));
+            .evolve_with_mem(&self.p, &self.x_prev, (t - self.t_prev).max(0.0));
+        self.last_q = (t, q);
         self.lif.dynamics(&self.p, x, dx);
         Ok(())
     }
@@ -102,7 +124,9 @@ impl Stepper<Lif> for LifStepper {
             let (value, slope) = poly.eval(-r);
             Ok::<_, Infallible>((value, -slope))
         };
-        let (r_lo, r_hi) = (-(-s_lo / tau).exp(), -(-s_hi / tau).exp());
+        // The bracket ends are the step's start and end, or a maximum just
+        // evaluated: `q` there is known.
+        let (r_lo, r_hi) = (-self.q_at(t_lo), -self.q_at(t_hi));
         let (Ok((g_lo, d_lo)), Ok((g_hi, d_hi))) = (g(r_lo), g(r_hi));
         if !(g_lo < 0.0 && g_hi >= 0.0) {
             return None;

@@ -545,6 +545,8 @@ pub struct SeriesStepper {
     i_prev: f64,
     /// The order of `cu` and `cw` ([`Series::expand_within`]).
     top: usize,
+    /// `(u, w)` at `t` as the series gives them (before `y`'s rescaling).
+    uw_end: [f64; 2],
 }
 
 /// The lifted phase of `y` in a step that starts with `u ≥ 0` and holds at
@@ -593,6 +595,7 @@ impl SeriesStepper {
             cw: [0.0; ORDER + 1],
             i_prev: 0.0,
             top: 0,
+            uw_end: [1.0, 0.0],
         };
         s.set_state(0.0, &x0);
         s
@@ -616,6 +619,7 @@ impl SeriesStepper {
         // step, are multiplied by `s = 0`), so they are left as they are.
         self.cu[0] = self.y[0];
         self.cw[0] = self.y[1];
+        self.uw_end = self.y;
         self.i_prev = self.i;
     }
 }
@@ -679,6 +683,7 @@ impl Stepper<Qif> for SeriesStepper {
         }
         self.t_prev = self.t;
         self.t = t_new;
+        self.uw_end = [u, w];
         self.y = [u / m, w / m];
         self.i = i;
         self.x = x;
@@ -726,12 +731,25 @@ impl Stepper<Qif> for SeriesStepper {
     fn refine_crossing(&mut self, t_lo: f64, t_hi: f64) -> Option<f64> {
         let sr = &self.series;
         let (t0, width) = (self.t_prev, self.t - self.t_prev);
+        let (inv_tau, (cu, cw, top)) = (sr.inv_tau, (&self.cu, &self.cw, self.top));
         // `−u`, increasing through the spike, and its derivative `−w/τ`.
         let minus_u = |t: f64| {
-            let [u, w] = sr.eval(&self.cu, &self.cw, (t - t0).clamp(0.0, width), self.top);
-            Ok::<_, std::convert::Infallible>((-u, -w * sr.inv_tau))
+            let [u, w] = sr.eval(cu, cw, (t - t0).clamp(0.0, width), top);
+            Ok::<_, std::convert::Infallible>((-u, -w * inv_tau))
         };
-        let (Ok((g_lo, d_lo)), Ok((g_hi, d_hi))) = (minus_u(t_lo), minus_u(t_hi));
+        // The bracket is the step, whose ends the series has given already.
+        let known = |[u, w]: [f64; 2]| Ok((-u, -w * inv_tau));
+        let lo = if t_lo == t0 {
+            known([cu[0], cw[0]])
+        } else {
+            minus_u(t_lo)
+        };
+        let hi = if t_hi == self.t {
+            known(self.uw_end)
+        } else {
+            minus_u(t_hi)
+        };
+        let (Ok((g_lo, d_lo)), Ok((g_hi, d_hi))) = (lo, hi);
         if !(g_lo < 0.0 && g_hi >= 0.0) {
             return None;
         }

@@ -47,6 +47,7 @@ const MAX_ITER: usize = 200;
 
 /// The first upward crossing of `g` in `(a.t, b.t]`, given `g(a) < 0`, or
 /// `None`.
+#[inline(always)]
 pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
     model: &N,
     stepper: &mut S,
