@@ -86,6 +86,7 @@
 //! ```
 
 mod adjoint;
+mod atan;
 mod backend;
 pub mod closed_form;
 mod diffsol_backend;

@@ -27,6 +27,7 @@
 //! one spike, and the lifted phase below is continuous. The shared event loop
 //! then detects it by sign change and refines it on this dense output.
 
+use crate::atan::atan2_pi;
 use crate::{
     run_event_loop, Adjoint, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
@@ -552,13 +553,14 @@ pub struct SeriesStepper {
 /// The lifted phase of `y` in a step that starts with `u ≥ 0` and holds at
 /// most one (downward) zero of `u`: `φ ∈ [0, 1)` before it, `(1, 2)` after.
 fn phase(u: f64, w: f64) -> f64 {
-    let theta = (-w / PI).atan2(u);
+    // `θ/π` with `θ = atan2(−w/π, u) = atan2(−w, πu)`.
+    let theta = atan2_pi(-w, PI * u);
     let theta = if u < 0.0 && theta < 0.0 {
-        theta + 2.0 * PI
+        theta + 2.0
     } else {
         theta
     };
-    0.5 + theta / PI
+    0.5 + theta
 }
 
 /// `∂φ/∂(u, w)` of [`phase`] (which is 0-homogeneous in `y`).
