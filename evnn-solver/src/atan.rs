@@ -18,7 +18,7 @@ const PIVOTS: [f64; 9] = [
 /// `(−1)^j / ((2j+1)π)`, `j = 0..=6`: the Taylor series of `atan(z)/π`
 /// in odd powers of `z`.
 const SERIES: [f64; 7] = [
-    0.3183098861837907,
+    std::f64::consts::FRAC_1_PI,
     -0.1061032953945969,
     0.06366197723675814,
     -0.04547284088339867,
