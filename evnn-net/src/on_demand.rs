@@ -210,7 +210,8 @@ where
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
             let lr = &mut ws.runs[layer];
-            lr.steppers.clear();
+            // The steppers of the last sample are reset, not rebuilt.
+            lr.steppers.truncate(n_out);
             lr.runs.clear();
             lr.done.clear();
             lr.handed.clear();
@@ -221,9 +222,14 @@ where
             lr.pending = false;
             for j in 0..n_out {
                 let p = Self::neuron_params(params, layer, j);
-                let Some(stepper) = ws.backend.stepper(model, &p, &options) else {
-                    return Ok(false);
-                };
+                if let Some(stepper) = lr.steppers.get_mut(j) {
+                    ws.backend.reset_stepper(stepper, model, &p, &options);
+                } else {
+                    let Some(stepper) = ws.backend.stepper(model, &p, &options) else {
+                        return Ok(false);
+                    };
+                    lr.steppers.push(stepper);
+                }
                 let run = NeuronRun::start(model, &p, self.t_end, &options, &mut lt.neurons[j])
                     .map_err(|source| NetError::Solver {
                         layer,
@@ -231,7 +237,6 @@ where
                         source,
                     })?;
                 lr.runs.push(run);
-                lr.steppers.push(stepper);
                 lr.done.push(false);
                 lr.handed.push(0);
             }

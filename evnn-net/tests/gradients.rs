@@ -612,3 +612,88 @@ fn check_prediction<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
     }
     [silent, some, saved]
 }
+
+/// A workspace keeps its steppers from sample to sample
+/// ([`Backend::reset_stepper`]): after samples of other parameters (biases
+/// and weights) and of another network (another tolerance, other neuron
+/// constants), a sample's loss, first spikes and gradient are bit-identical
+/// to those of a fresh workspace.
+#[test]
+fn reused_workspace_gives_a_fresh_workspaces_results() {
+    let init = InitConfig {
+        wmean: 20.0,
+        wlim: 40.0,
+        bmean: 0.0,
+        blim: 1.0,
+        ..InitConfig::default()
+    };
+    let sizes = [5, 8, 3];
+    let opts = SolverOptions::default();
+    let tight = opts.with_tolerances(1e-10, 1e-10);
+    let other_qif = Qif::new(8.0, 4.0).unwrap();
+    let qif_nets = [
+        FeedForward::new(Qif::default(), &sizes, QifSeries, opts, 30.0).unwrap(),
+        FeedForward::new(Qif::default(), &sizes, QifSeries, tight, 30.0).unwrap(),
+        FeedForward::new(other_qif, &sizes, QifSeries, opts, 30.0).unwrap(),
+    ];
+    let qif_params: Vec<_> = (0..3)
+        .map(|seed| NetworkParams::init::<Qif>(&sizes, &init, seed).unwrap())
+        .collect();
+    check_reuse(&qif_nets, &qif_params);
+    let lif_init = InitConfig {
+        wmean: 3.0,
+        wlim: 6.0,
+        ..init
+    };
+    let lif_nets = [
+        FeedForward::new(Lif::default(), &sizes, ClosedForm, opts, 30.0).unwrap(),
+        FeedForward::new(
+            Lif::new(10.0, 5.0, 1.0, 0.0).unwrap(),
+            &sizes,
+            ClosedForm,
+            opts,
+            30.0,
+        )
+        .unwrap(),
+    ];
+    let lif_params: Vec<_> = (0..3)
+        .map(|seed| NetworkParams::init::<Lif>(&sizes, &lif_init, seed).unwrap())
+        .collect();
+    check_reuse(&lif_nets, &lif_params);
+}
+
+fn check_reuse<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+    nets: &[FeedForward<N, B>],
+    params: &[NetworkParams],
+) {
+    let (inputs, labels) = yinyang_like_batch(6);
+    let loss = TtfsLoss::default();
+    let mut ws = nets[0].workspace();
+    let mut trace = ForwardTrace::default();
+    for (k, (x, &y)) in inputs.iter().zip(&labels).enumerate() {
+        for (n, p) in nets.iter().zip(params.iter().cycle().skip(k)) {
+            let n = n.clone().with_loss_pass(LossPass::OnDemand);
+            let mut g = p.zeros_like();
+            let reused = n
+                .sample_loss(p, x, y, &loss, &mut ws, &mut trace, Some(&mut g))
+                .unwrap();
+            let mut g_fresh = p.zeros_like();
+            let (mut ws_fresh, mut trace_fresh) = (n.workspace(), ForwardTrace::default());
+            let fresh = n
+                .sample_loss(
+                    p,
+                    x,
+                    y,
+                    &loss,
+                    &mut ws_fresh,
+                    &mut trace_fresh,
+                    Some(&mut g_fresh),
+                )
+                .unwrap();
+            assert_eq!(reused.loss.to_bits(), fresh.loss.to_bits());
+            assert_eq!(reused.first_spikes, fresh.first_spikes);
+            assert_eq!(g.to_flat(), g_fresh.to_flat());
+            assert_eq!(trace, trace_fresh);
+        }
+    }
+}

@@ -189,6 +189,24 @@ pub trait Backend<N: NeuronModel> {
         let _ = (model, params, options);
         None
     }
+    /// Puts `stepper`, which this backend handed out
+    /// ([`stepper`](Self::stepper)), back at `t = 0` in the model's initial
+    /// state for `model`, `params` and `options`, exactly as
+    /// [`stepper`](Self::stepper) would build it: for a caller that runs
+    /// the same neurons on sample after sample and keeps their steppers. The
+    /// default builds a fresh one; a backend whose steppers carry costly
+    /// set-up that depends only on part of the arguments keeps it.
+    fn reset_stepper(
+        &self,
+        stepper: &mut Self::Stepper,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+    ) {
+        if let Some(fresh) = self.stepper(model, params, options) {
+            *stepper = fresh;
+        }
+    }
 
     /// Simulates the neuron on `[0, t_end]`; inputs must be validated and
     /// sorted (the solver does that). Overwrites `trace`.

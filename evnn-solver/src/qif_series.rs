@@ -161,6 +161,7 @@ struct Series {
     /// convolution below runs over both arrays in the same direction.
     decay_rev: [f64; ORDER + 1],
     tau_mem: f64,
+    tau_syn: f64,
     inv_tau: f64,
     inv_tau_syn: f64,
 }
@@ -208,9 +209,14 @@ impl EarlyStop {
     }
 }
 
+/// The tolerance the series use for `options`.
+fn series_tol(options: &SolverOptions) -> f64 {
+    options.rtol.min(options.atol).max(1e-16)
+}
+
 impl Series {
     fn new(qif: &Qif, bias: f64, options: &SolverOptions) -> Self {
-        let tol = options.rtol.min(options.atol).max(1e-16);
+        let tol = series_tol(options);
         let order = order_for(tol);
         // The recurrences read `d_k` for `k ≤ order` only.
         let mut decay_rev = [0.0; ORDER + 1];
@@ -227,9 +233,17 @@ impl Series {
             order,
             decay_rev,
             tau_mem: qif.tau_mem(),
+            tau_syn: qif.tau_syn(),
             inv_tau: 1.0 / qif.tau_mem(),
             inv_tau_syn: 1.0 / qif.tau_syn(),
         }
+    }
+
+    /// Whether these are the series of `qif` under `options` (for any bias).
+    fn fits(&self, qif: &Qif, options: &SolverOptions) -> bool {
+        self.tau_mem == qif.tau_mem()
+            && self.tau_syn == qif.tau_syn()
+            && self.tol == series_tol(options)
     }
 
     /// `Σ_{m<n−1} c_m d_{n−m}` with `d_k` the series of `e^{−s/τ_syn}`: the
@@ -775,6 +789,28 @@ impl Backend<Qif> for QifSeries {
             options,
             model.initial_state(),
         ))
+    }
+
+    /// Keeps the stepper's series constants (the decay series and the
+    /// order) when the time constants and tolerance are those it was built
+    /// for: only the bias and the state change.
+    fn reset_stepper(
+        &self,
+        stepper: &mut SeriesStepper,
+        model: &Qif,
+        params: &[f64; 1],
+        options: &SolverOptions,
+    ) {
+        if stepper.series.fits(model, options) {
+            stepper.series.bias = params[0];
+        } else {
+            stepper.series = Series::new(model, params[0], options);
+        }
+        // As `SeriesStepper::new`: the expansion empty, then the state.
+        stepper.cu = [0.0; ORDER + 1];
+        stepper.cw = [0.0; ORDER + 1];
+        stepper.top = 0;
+        stepper.set_state(0.0, &model.initial_state());
     }
 
     fn simulate(
