@@ -280,6 +280,32 @@ impl Lif {
         }
     }
 
+    /// The state after `x0` with no event in between, at the time where
+    /// `e^{−s/τ_m} = q` (`0 < q ≤ 1`), when `τ_m = k·τ_s` for an integer k
+    /// from 2 to 8: for a caller that solved for `q`
+    /// ([`threshold_polynomial`](Self::threshold_polynomial)) and needs the
+    /// state there without the exponential. `None` for other time constants.
+    ///
+    /// ```
+    /// use evnn_neurons::Lif;
+    ///
+    /// let lif = Lif::default(); // τ_m = 4 τ_s
+    /// let (p, x0, s) = ([0.1], [0.2, 3.0], 2.0);
+    /// let x = lif.evolve_to_mem(&p, &x0, (-s / lif.tau_mem()).exp()).unwrap();
+    /// let exact = lif.evolve(&p, &x0, s);
+    /// assert!((x[0] - exact[0]).abs() < 1e-15 && (x[1] - exact[1]).abs() < 1e-15);
+    /// ```
+    pub fn evolve_to_mem(&self, p: &[f64; 1], x0: &[f64; 2], q: f64) -> Option<[f64; 2]> {
+        if self.ratio == 0 {
+            return None;
+        }
+        let b = p[0];
+        let (v0, i0) = (x0[0], x0[1]);
+        let qk1 = powu(q, self.ratio - 1);
+        let kernel = q * (qk1 - 1.0) * self.inv_delta * self.inv_tau_mem;
+        Some([b + (v0 - b) * q + i0 * kernel, i0 * (q * qk1)])
+    }
+
     /// `(A, B)` of the closed form `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}`
     /// after `x0` with no event: `B = i₀/(δτ_m)`, `A = v₀ − b − B`.
     fn exponential_weights(&self, p: &[f64; 1], x0: &[f64; 2]) -> (f64, f64) {

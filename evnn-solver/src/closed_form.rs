@@ -33,6 +33,9 @@ pub struct LifStepper {
     /// [`refine_crossing`](Stepper::refine_crossing) are such times, and the
     /// exponential need not be taken again.
     last_q: (f64, f64),
+    /// The last spike time refined on the threshold polynomial and its
+    /// root `q` there, for the state at the spike.
+    spike_q: (f64, f64),
 }
 
 impl LifStepper {
@@ -49,6 +52,7 @@ impl LifStepper {
             x: x0,
             dx,
             last_q: (t0, 1.0),
+            spike_q: (f64::NAN, 1.0),
         }
     }
 
@@ -92,11 +96,21 @@ impl Stepper<Lif> for LifStepper {
         x: &mut [f64; 2],
         dx: &mut [f64; 2],
     ) -> Result<(), SolverError> {
-        let q;
-        (*x, q) = self
-            .lif
-            .evolve_with_mem(&self.p, &self.x_prev, (t - self.t_prev).max(0.0));
-        self.last_q = (t, q);
+        // At a spike just refined, from the root `q` of the polynomial: no
+        // exponential.
+        let at_spike = match self.spike_q {
+            (ts, q) if ts == t => self.lif.evolve_to_mem(&self.p, &self.x_prev, q),
+            _ => None,
+        };
+        if let Some(at_spike) = at_spike {
+            *x = at_spike;
+        } else {
+            let q;
+            (*x, q) = self
+                .lif
+                .evolve_with_mem(&self.p, &self.x_prev, (t - self.t_prev).max(0.0));
+            self.last_q = (t, q);
+        }
         self.lif.dynamics(&self.p, x, dx);
         Ok(())
     }
@@ -133,7 +147,13 @@ impl Stepper<Lif> for LifStepper {
         }
         let Ok(r) = bracketed_newton((r_lo, g_lo, d_lo), (r_hi, g_hi, d_hi), g);
         let s = -tau * (-r).ln();
-        (s > s_lo).then_some(t0 + s.min(s_hi))
+        if !(s > s_lo) {
+            return None;
+        }
+        if s < s_hi {
+            self.spike_q = (t0 + s, -r);
+        }
+        Some(t0 + s.min(s_hi))
     }
 
     /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
