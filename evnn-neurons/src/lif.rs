@@ -244,12 +244,7 @@ impl Lif {
             let (q, one_minus_q, q_km1_minus_1) = if x <= 0.5 {
                 let m = (-x).exp_m1();
                 let q = 1.0 + m;
-                // 1 + q + … + q^{k−2}
-                let mut sum = 1.0;
-                for _ in 2..k {
-                    sum = 1.0 + q * sum;
-                }
-                (q, -m, m * sum)
+                (q, -m, m * ones_series(q, k - 1))
             } else {
                 let q = (-x).exp();
                 (q, 1.0 - q, powu(q, k - 1) - 1.0)
@@ -380,15 +375,51 @@ impl Lif {
     }
 }
 
-/// `x^n` by multiplication (`powi` with a run-time exponent is a library
-/// call).
+/// `x^n` by multiplication, left to right (`powi` with a run-time exponent
+/// is a library call); unrolled for the exponents that the time-constant
+/// ratios 2 to 8 need, where a loop with a run-time count cost more than
+/// its multiplications.
 #[inline]
 fn powu(x: f64, n: u32) -> f64 {
-    let mut r = 1.0;
-    for _ in 0..n {
-        r *= x;
+    match n {
+        0 => 1.0,
+        1 => x,
+        2 => x * x,
+        3 => x * x * x,
+        4 => x * x * x * x,
+        5 => x * x * x * x * x,
+        6 => x * x * x * x * x * x,
+        7 => x * x * x * x * x * x * x,
+        8 => x * x * x * x * x * x * x * x,
+        _ => {
+            let mut r = 1.0;
+            for _ in 0..n {
+                r *= x;
+            }
+            r
+        }
     }
-    r
+}
+
+/// `1 + q + … + q^{n−1}` by Horner's rule (`1` for `n ≤ 1`), unrolled as
+/// [`powu`].
+#[inline]
+fn ones_series(q: f64, n: u32) -> f64 {
+    match n {
+        0 | 1 => 1.0,
+        2 => 1.0 + q,
+        3 => 1.0 + q * (1.0 + q),
+        4 => 1.0 + q * (1.0 + q * (1.0 + q)),
+        5 => 1.0 + q * (1.0 + q * (1.0 + q * (1.0 + q))),
+        6 => 1.0 + q * (1.0 + q * (1.0 + q * (1.0 + q * (1.0 + q)))),
+        _ => {
+            let mut sum = 1.0;
+            for _ in 1..n {
+                sum = 1.0 + q * sum;
+            }
+            sum
+        }
+    }
 }
 
 /// `v − θ = c₀ + A q + B q^k` of a LIF segment in `q = e^{−s/τ_m}`
@@ -488,6 +519,27 @@ mod tests {
     use crate::{check_derivatives, CheckOptions};
     use approx::assert_relative_eq;
     use proptest::prelude::*;
+
+    /// The unrolled `powu` and `ones_series` give the loops' values bit for
+    /// bit (same operations in the same order).
+    #[test]
+    fn unrolled_powers_match_the_loops() {
+        for x in [0.3, 0.999_999, 1.0 - 1e-12, 0.5, 0.123_456_789] {
+            let (mut power, mut sum) = (1.0f64, 1.0f64);
+            for n in 0..12u32 {
+                assert_eq!(powu(x, n).to_bits(), power.to_bits(), "{x}^{n}");
+                assert_eq!(
+                    ones_series(x, n.max(1)).to_bits(),
+                    sum.to_bits(),
+                    "{x}, {n}"
+                );
+                power *= x;
+                if n >= 1 {
+                    sum = 1.0 + x * sum;
+                }
+            }
+        }
+    }
 
     /// Whenever `silent_for` says silent, the closed form stays below the
     /// threshold (sampled densely over 200 time units); and it says so for
