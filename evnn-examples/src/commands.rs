@@ -725,6 +725,9 @@ impl WithNet for BenchJob<'_> {
             let t = Instant::now();
             net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
             let forward = train.inputs.len() as f64 / t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            net.batch_predict(&params, &train.inputs)?;
+            let predict = train.inputs.len() as f64 / t.elapsed().as_secs_f64();
             // One epoch of training: batches of 256 with Adam updates.
             let mut p = params.clone();
             let mut flat = p.to_flat();
@@ -747,6 +750,7 @@ impl WithNet for BenchJob<'_> {
             Ok(serde_json::json!({
                 "threads": rayon::current_num_threads(),
                 "forward_samples_per_s": forward,
+                "predict_samples_per_s": predict,
                 "train_samples_per_s": train.inputs.len() as f64 / secs,
                 "seconds_per_epoch": secs * 5000.0 / train.inputs.len() as f64,
             }))
@@ -793,6 +797,7 @@ fn run_bench(args: BenchArgs) -> Result<()> {
     let names = [
         "seconds_per_epoch",
         "forward_samples_per_s",
+        "predict_samples_per_s",
         "train_samples_per_s",
     ];
     let runs: Vec<serde_json::Value> = counts

@@ -373,6 +373,7 @@ fn bench_reports_medians_of_alternating_passes() {
         for name in [
             "seconds_per_epoch",
             "forward_samples_per_s",
+            "predict_samples_per_s",
             "train_samples_per_s",
         ] {
             let each: Vec<f64> = run["each"][name]
