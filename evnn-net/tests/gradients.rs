@@ -187,6 +187,18 @@ fn yinyang_like_batch(n: usize) -> (Vec<SpikeTrains>, Vec<usize>) {
     (inputs, labels)
 }
 
+/// Initial parameters under which the QIF networks of these tests spike
+/// (weights around 20, biases in [−1, 1]).
+fn spiking_init() -> InitConfig {
+    InitConfig {
+        wmean: 20.0,
+        wlim: 40.0,
+        bmean: 0.0,
+        blim: 1.0,
+        ..InitConfig::default()
+    }
+}
+
 /// A QIF network of `sizes` on the diffsol backend.
 fn qif_diffsol_net(sizes: &[usize]) -> FeedForward<Qif, DiffsolBackend> {
     FeedForward::new(
@@ -413,13 +425,7 @@ fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + S
 #[test]
 fn first_spike_stop_gives_the_full_runs_loss_and_gradient() {
     let opts = SolverOptions::default();
-    let init = InitConfig {
-        wmean: 20.0,
-        wlim: 40.0,
-        bmean: 0.0,
-        blim: 1.0,
-        ..InitConfig::default()
-    };
+    let init = spiking_init();
     let qif = Qif::default();
     let lif = Lif::default();
     let lif_init = InitConfig {
@@ -492,13 +498,7 @@ fn loss_pass_without_steppers_runs_layer_by_layer() {
 #[test]
 fn prediction_pass_gives_the_loss_pass_predictions_with_fewer_steps() {
     let opts = SolverOptions::default();
-    let strong = InitConfig {
-        wmean: 20.0,
-        wlim: 40.0,
-        bmean: 0.0,
-        blim: 1.0,
-        ..InitConfig::default()
-    };
+    let strong = spiking_init();
     // Weaker weights and no spontaneous firing (QIF biases below 1/4)
     // leave some output neurons (or all) silent.
     let weak = InitConfig {
@@ -620,13 +620,7 @@ fn check_prediction<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
 /// to those of a fresh workspace.
 #[test]
 fn reused_workspace_gives_a_fresh_workspaces_results() {
-    let init = InitConfig {
-        wmean: 20.0,
-        wlim: 40.0,
-        bmean: 0.0,
-        blim: 1.0,
-        ..InitConfig::default()
-    };
+    let init = spiking_init();
     let sizes = [5, 8, 3];
     let opts = SolverOptions::default();
     let tight = opts.with_tolerances(1e-10, 1e-10);
