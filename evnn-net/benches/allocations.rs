@@ -1,8 +1,11 @@
 //! Heap allocations in the hot loops, counted by a counting global
 //! allocator: the Yin–Yang network (5-20-3) runs the same 200 samples
-//! twice with one reused workspace and trace. The first pass sizes the
-//! buffers; the second must allocate nothing per integrator step, per event
-//! or per sample. `cargo bench -p evnn-net --bench allocations`
+//! twice with one reused workspace and trace, in each of three passes: the
+//! full forward pass, the prediction pass and the loss pass with its
+//! backward pass. The first run sizes the buffers; the second must allocate
+//! nothing per integrator step, per event or per sample (the loss pass
+//! returns its first spikes in one vector per sample).
+//! `cargo bench -p evnn-net --bench allocations`
 //!
 //! Prints one JSON line per network with the allocations of each pass and
 //! the steps and events they covered.
@@ -64,11 +67,14 @@ fn count<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     let mut ws = net.workspace();
     let mut trace = ForwardTrace::default();
     let mut grad = params.zeros_like();
-    let mut run = |backward: bool| {
+    // 0: forward, 1: prediction, 2: loss and backward.
+    let mut run = |kind: u8| {
         let mut pass = Pass::default();
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         for (i, x) in xs.iter().enumerate() {
-            if backward {
+            if kind == 1 {
+                net.predict_sample(&params, x, &mut ws, &mut trace).unwrap();
+            } else if kind == 2 {
                 net.sample_loss(
                     &params,
                     x,
@@ -92,21 +98,22 @@ fn count<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
         pass.allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
         pass
     };
-    let first_fwd = run(false);
-    let second_fwd = run(false);
-    let first_both = run(true);
-    let second_both = run(true);
+    let passes = [0, 1, 2].map(|kind| {
+        let first = run(kind);
+        (first, run(kind))
+    });
+    let json = |(first, second): &(Pass, Pass)| {
+        format!(
+            "{{\"first_pass_allocations\": {}, \"second_pass_allocations\": {}, \"steps\": {}, \"events\": {}}}",
+            first.allocations, second.allocations, second.steps, second.events
+        )
+    };
     println!(
-        "{{\"net\": \"{name}\", \"samples\": {}, \"forward\": {{\"first_pass_allocations\": {}, \"second_pass_allocations\": {}, \"steps\": {}, \"events\": {}}}, \"forward_backward\": {{\"first_pass_allocations\": {}, \"second_pass_allocations\": {}, \"steps\": {}, \"events\": {}}}}}",
+        "{{\"net\": \"{name}\", \"samples\": {}, \"forward\": {}, \"predict\": {}, \"forward_backward\": {}}}",
         xs.len(),
-        first_fwd.allocations,
-        second_fwd.allocations,
-        second_fwd.steps,
-        second_fwd.events,
-        first_both.allocations,
-        second_both.allocations,
-        second_both.steps,
-        second_both.events,
+        json(&passes[0]),
+        json(&passes[1]),
+        json(&passes[2]),
     );
 }
 
