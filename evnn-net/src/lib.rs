@@ -13,7 +13,10 @@
 //!
 //! Parameters ([`NetworkParams`]) are plain serializable data, apart from the
 //! machinery. Losses live in [`loss`](crate::TtfsLoss); batches run in
-//! parallel with rayon, bit-identically for any thread count.
+//! parallel with rayon, bit-identically for any thread count. Where only
+//! the predicted class matters (inference, accuracy),
+//! [`FeedForward::batch_predict`] ends each sample's simulation as soon as
+//! the first output spike is known.
 //!
 //! # Quick start
 //!
