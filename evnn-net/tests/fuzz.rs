@@ -2,7 +2,8 @@
 //! extreme values included (NaN, ±∞, ±f64::MAX, subnormals, huge and tiny
 //! weights, negative and unsorted times). Whatever comes in, nothing panics,
 //! and every result returned as `Ok` is free of NaN: spike times finite,
-//! sorted and in `[0, t_end]`, loss finite, gradients finite.
+//! sorted and in `[0, t_end]`, loss finite, gradients finite; and wherever
+//! the loss pass succeeds, the prediction pass succeeds with its prediction.
 //!
 //! `cargo test` runs a few hundred cases per model; the long run is
 //! `cargo test --release -p evnn-net --test fuzz -- --ignored` (100 000
@@ -176,6 +177,12 @@ where
         prop_assert!(r.first_spikes[0]
             .iter()
             .all(|t| *t == f64::INFINITY || t.is_finite()));
+        // The prediction pass ends sooner; where the loss pass succeeds it
+        // succeeds too, with the loss pass's prediction.
+        let predicted = net
+            .batch_predict(&p, std::slice::from_ref(&input))
+            .map_err(|e| TestCaseError::fail(format!("prediction pass: {e}")))?;
+        prop_assert_eq!(predicted[0], evnn_net::predict(&r.first_spikes[0]));
         tally.ok.fetch_add(1, Ordering::Relaxed);
         if r.first_spikes[0].iter().any(|t| t.is_finite()) {
             tally.spiking.fetch_add(1, Ordering::Relaxed);
