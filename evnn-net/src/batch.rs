@@ -87,22 +87,12 @@ where
         trace: &mut ForwardTrace<N::State>,
         grad: Option<&mut NetworkParams>,
     ) -> Result<SampleResult, NetError> {
-        self.check_label(label)?;
         self.check_params(params)?;
         self.sample_loss_checked(params, input, label, loss, ws, trace, grad)
     }
 
-    fn check_label(&self, label: usize) -> Result<(), NetError> {
-        if label >= self.n_outputs() {
-            return Err(NetError::InvalidLabel {
-                label,
-                n_classes: self.n_outputs(),
-            });
-        }
-        Ok(())
-    }
-
-    /// [`sample_loss`](Self::sample_loss) for parameters already checked.
+    /// [`sample_loss`](Self::sample_loss) for parameters already checked
+    /// (as [`batch_loss`](Self::batch_loss) does once per batch).
     #[allow(clippy::too_many_arguments)]
     fn sample_loss_checked(
         &self,
@@ -114,7 +104,12 @@ where
         trace: &mut ForwardTrace<N::State>,
         grad: Option<&mut NetworkParams>,
     ) -> Result<SampleResult, NetError> {
-        self.check_label(label)?;
+        if label >= self.n_outputs() {
+            return Err(NetError::InvalidLabel {
+                label,
+                n_classes: self.n_outputs(),
+            });
+        }
         // The loss reads only first output spikes: each output neuron's run
         // ends at its first spike, which leaves loss and gradient exact.
         self.forward_checked(params, input, ws, trace, Pass::FirstSpikes)?;
