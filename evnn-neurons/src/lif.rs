@@ -202,12 +202,18 @@ impl Lif {
     /// ```
     #[inline]
     pub fn evolve_with_mem(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> ([f64; 2], f64) {
+        let d = self.decay_parts(dt, false);
+        (Self::apply(p, x0, &d), d.mem)
+    }
+
+    /// The state a segment with factors `d` leads to from `x0`.
+    #[inline(always)]
+    fn apply(p: &[f64; 1], x0: &[f64; 2], d: &LifDecay) -> [f64; 2] {
         let b = p[0];
         let (v0, i0) = (x0[0], x0[1]);
-        let d = self.decay_parts(dt, false);
         // `kernel` is at most about 1: multiplying it into `i₀` last keeps a
         // huge `i₀` from overflowing an intermediate product.
-        ([b + (v0 - b) * d.mem + i0 * d.kernel, i0 * d.syn], d.mem)
+        [b + (v0 - b) * d.mem + i0 * d.kernel, i0 * d.syn]
     }
 
     /// The factors of the closed form over `dt ≥ 0` ([`LifDecay`]), each to a
@@ -249,12 +255,7 @@ impl Lif {
                 let q = (-x).exp();
                 (q, 1.0 - q, powu(q, k - 1) - 1.0)
             };
-            return LifDecay {
-                mem: q,
-                one_minus_mem: one_minus_q,
-                syn: powu(q, k),
-                kernel: q * q_km1_minus_1 * self.inv_delta * self.inv_tau_mem,
-            };
+            return self.ratio_decay(q, one_minus_q, q_km1_minus_1);
         }
         let em = (-x).exp();
         let es = (-dt * self.inv_tau_syn).exp();
@@ -294,11 +295,21 @@ impl Lif {
         if self.ratio == 0 {
             return None;
         }
-        let b = p[0];
-        let (v0, i0) = (x0[0], x0[1]);
-        let qk1 = powu(q, self.ratio - 1);
-        let kernel = q * (qk1 - 1.0) * self.inv_delta * self.inv_tau_mem;
-        Some([b + (v0 - b) * q + i0 * kernel, i0 * (q * qk1)])
+        let d = self.ratio_decay(q, 1.0 - q, powu(q, self.ratio - 1) - 1.0);
+        Some(Self::apply(p, x0, &d))
+    }
+
+    /// The factors of [`decay`](Self::decay) from `q = e^{−dt/τ_m}` when
+    /// `τ_m = k·τ_s`, with `1 − q` and `q^{k−1} − 1` given (the caller
+    /// computes them without cancellation where it can).
+    #[inline(always)]
+    fn ratio_decay(&self, q: f64, one_minus_q: f64, q_km1_minus_1: f64) -> LifDecay {
+        LifDecay {
+            mem: q,
+            one_minus_mem: one_minus_q,
+            syn: powu(q, self.ratio),
+            kernel: q * q_km1_minus_1 * self.inv_delta * self.inv_tau_mem,
+        }
     }
 
     /// `(A, B)` of the closed form `v(s) = b + A e^{−s/τ_m} + B e^{−s/τ_s}`
