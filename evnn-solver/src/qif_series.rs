@@ -617,6 +617,22 @@ impl SeriesStepper {
         s
     }
 
+    /// Back at time 0 in `x0` for `bias`, as [`new`](Self::new) builds it;
+    /// the series constants (decay series, order) are kept when the time
+    /// constants and tolerance are those they were built for.
+    fn reset(&mut self, qif: &Qif, bias: f64, options: &SolverOptions, x0: [f64; 2]) {
+        if self.series.fits(qif, options) {
+            self.series.bias = bias;
+        } else {
+            self.series = Series::new(qif, bias, options);
+        }
+        // The expansion empty, as in `new`, then the state.
+        self.cu = [0.0; ORDER + 1];
+        self.cw = [0.0; ORDER + 1];
+        self.top = 0;
+        self.set_state(0.0, &x0);
+    }
+
     fn set_state(&mut self, t: f64, x: &[f64; 2]) {
         self.set_state_y(t, x, homogeneous(x[0]).0);
     }
@@ -659,8 +675,9 @@ impl Stepper<Qif> for SeriesStepper {
         self.i_prev = self.i;
         let remaining = t_stop - self.t;
         let reach = sr.sturm_cap(self.i, remaining);
-        self.top = sr.expand_within(self.y, self.i, reach, &mut self.cu, &mut self.cw);
-        let h = if self.top < sr.order {
+        let top = sr.expand_within(self.y, self.i, reach, &mut self.cu, &mut self.cw);
+        self.top = top;
+        let h = if top < sr.order {
             reach
         } else {
             sr.sturm_cap(self.i, sr.taylor_step(&self.cu, &self.cw, remaining))
@@ -668,7 +685,6 @@ impl Stepper<Qif> for SeriesStepper {
         // A non-finite coefficient makes every later one non-finite (each
         // order is a finite nonzero multiple of the one before plus finite
         // terms), so the last order tells.
-        let top = self.top;
         if !(h > 0.0 && self.cu[top].is_finite() && self.cw[top].is_finite()) {
             // Keep the coefficients finite for `set_state_y`'s empty step.
             self.cu = [0.0; ORDER + 1];
@@ -687,7 +703,7 @@ impl Stepper<Qif> for SeriesStepper {
         if !(t_new > self.t) {
             return Err(SolverError::StepSizeUnderflow { t: self.t, h });
         }
-        let [u, w] = sr.eval(&self.cu, &self.cw, h, self.top);
+        let [u, w] = sr.eval(&self.cu, &self.cw, h, top);
         let i = self.i * (-h * sr.inv_tau_syn).exp();
         let x = [phase(u, w), i];
         let m = u.abs().max(w.abs());
@@ -801,16 +817,7 @@ impl Backend<Qif> for QifSeries {
         params: &[f64; 1],
         options: &SolverOptions,
     ) {
-        if stepper.series.fits(model, options) {
-            stepper.series.bias = params[0];
-        } else {
-            stepper.series = Series::new(model, params[0], options);
-        }
-        // As `SeriesStepper::new`: the expansion empty, then the state.
-        stepper.cu = [0.0; ORDER + 1];
-        stepper.cw = [0.0; ORDER + 1];
-        stepper.top = 0;
-        stepper.set_state(0.0, &model.initial_state());
+        stepper.reset(model, params[0], options, model.initial_state());
     }
 
     fn simulate(
