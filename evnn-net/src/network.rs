@@ -5,7 +5,8 @@ use crate::params::check_sizes;
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{
-    run_adjoint, Adjoint, Backend, InputSpike, NeuronGradient, NeuronTrace, SolverOptions,
+    run_adjoint, run_event_loop, Adjoint, Backend, InputSpike, NeuronGradient, NeuronTrace,
+    SolverOptions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -405,6 +406,7 @@ where
             return Ok(());
         }
         trace.layers.resize_with(n_layers, LayerTrace::default);
+        ws.runs.resize_with(n_layers, LayerRuns::default);
         for layer in 0..n_layers {
             let (before, rest) = trace.layers.split_at_mut(layer);
             let lt = &mut rest[0];
@@ -420,23 +422,26 @@ where
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
             lt.outputs.clear();
+            let lr = &mut ws.runs[layer];
             for j in 0..n_out {
                 Self::fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
                 let p = Self::neuron_params(params, layer, j);
-                ws.backend
-                    .simulate(
-                        model,
-                        &p,
-                        &ws.inputs,
-                        self.t_end,
-                        &options,
-                        &mut lt.neurons[j],
-                    )
-                    .map_err(|source| NetError::Solver {
-                        layer,
-                        neuron: j,
-                        source,
-                    })?;
+                let neuron = &mut lt.neurons[j];
+                // The workspace's steppers, reset, where the backend hands
+                // them out (its `simulate` would build a new one per run).
+                match lr.stepper(&ws.backend, j, model, &p, &options) {
+                    Some(stepper) => {
+                        run_event_loop(stepper, model, &p, &ws.inputs, self.t_end, &options, neuron)
+                    }
+                    None => ws
+                        .backend
+                        .simulate(model, &p, &ws.inputs, self.t_end, &options, neuron),
+                }
+                .map_err(|source| NetError::Solver {
+                    layer,
+                    neuron: j,
+                    source,
+                })?;
                 lt.outputs.push_channel(&lt.neurons[j].spikes);
             }
         }

@@ -25,7 +25,9 @@
 use crate::network::{merge_spikes, spike_order, LayerTrace, MergedSpike, Pass};
 use crate::{FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, Workspace};
 use evnn_neurons::NeuronModel;
-use evnn_solver::{Adjoint, Backend, InputSpike, NeuronRun, NeuronTrace, Next, Stepper};
+use evnn_solver::{
+    Adjoint, Backend, InputSpike, NeuronRun, NeuronTrace, Next, SolverOptions, Stepper,
+};
 
 /// Rounds of [`FeedForward::forward_on_demand`] with a horizon before
 /// `t_end` (module docs).
@@ -179,6 +181,30 @@ impl<N: NeuronModel, S> Default for LayerRuns<N, S> {
     }
 }
 
+impl<N: NeuronModel, S> LayerRuns<N, S> {
+    /// Neuron `j`'s stepper at `t = 0` in the initial state for `model`,
+    /// `p` and `options`: the one kept from the last sample, reset
+    /// ([`Backend::reset_stepper`]), or a new one when `j` is the next
+    /// neuron without one. `None` when the backend hands out no steppers
+    /// ([`Backend::stepper`]). Called for `j = 0, 1, …` in turn.
+    pub(crate) fn stepper<'a, B: Backend<N, Stepper = S>>(
+        &'a mut self,
+        backend: &B,
+        j: usize,
+        model: &N,
+        p: &N::Params,
+        options: &SolverOptions,
+    ) -> Option<&'a mut S> {
+        if j < self.steppers.len() {
+            backend.reset_stepper(&mut self.steppers[j], model, p, options);
+        } else {
+            debug_assert_eq!(j, self.steppers.len());
+            self.steppers.push(backend.stepper(model, p, options)?);
+        }
+        self.steppers.get_mut(j)
+    }
+}
+
 impl<N, B> FeedForward<N, B>
 where
     N: NeuronModel,
@@ -222,13 +248,8 @@ where
             lr.pending = false;
             for j in 0..n_out {
                 let p = Self::neuron_params(params, layer, j);
-                if let Some(stepper) = lr.steppers.get_mut(j) {
-                    ws.backend.reset_stepper(stepper, model, &p, &options);
-                } else {
-                    let Some(stepper) = ws.backend.stepper(model, &p, &options) else {
-                        return Ok(false);
-                    };
-                    lr.steppers.push(stepper);
+                if lr.stepper(&ws.backend, j, model, &p, &options).is_none() {
+                    return Ok(false);
                 }
                 let run = NeuronRun::start(model, &p, self.t_end, &options, &mut lt.neurons[j])
                     .map_err(|source| NetError::Solver {
