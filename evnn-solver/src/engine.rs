@@ -238,22 +238,19 @@ impl<N: NeuronModel> NeuronRun<N> {
             });
         }
         // One branch-free pass over the new inputs for the common case
-        // that all are valid (sorted, so only the first can fall before the
-        // horizon or the previous input); the loop below names a bad one.
-        let new = &inputs[self.checked..];
-        let after = match self.checked {
+        // that all are valid: finite, and each at or after the one before
+        // (the first at or after the last input checked and the horizon
+        // promised then); the loop below names a bad one.
+        let mut previous = match self.checked {
             0 => 0.0,
             n => inputs[n - 1].time,
-        };
-        let all_valid = new
-            .first()
-            .is_none_or(|s| s.time >= after.max(self.known_until))
-            && new
-                .iter()
-                .fold(true, |ok, s| ok & s.time.is_finite() & s.weight.is_finite())
-            && new
-                .windows(2)
-                .fold(true, |ok, w| ok & (w[0].time <= w[1].time));
+        }
+        .max(self.known_until);
+        let mut all_valid = true;
+        for s in &inputs[self.checked..] {
+            all_valid &= (s.time >= previous) & s.time.is_finite() & s.weight.is_finite();
+            previous = s.time;
+        }
         if all_valid {
             self.checked = inputs.len();
             self.known_until = known_until;
