@@ -256,21 +256,18 @@ impl Series {
     /// added as a tree keep its own latency short (an order-10 expansion
     /// took 70–73 ns against 88 ns with four).
     ///
-    /// The eight sums are four two-lane vectors (lane `l` of vector `v` is
-    /// sum `2v + l`), built from the same products in the same order and
-    /// added by the same tree, so the result is bit-identical to
-    /// [`oldest_terms_scalar`](Self::oldest_terms_scalar) with half the
-    /// multiplications and additions (measured in a latency-bound loop of
-    /// order-16 expansions and evaluations: 104–113 against 119–131 ns).
-    /// The scalar tree leaves out sums that hold no term; here they take
-    /// part, which changes nothing: they are `+0.0`, and a sum that starts
-    /// at `+0.0` is never `−0.0` (in round-to-nearest, `x + y` is `−0.0`
-    /// only when both are), so adding `+0.0` to it is exact.
+    /// From eight terms on, the eight sums are four two-lane vectors (lane
+    /// `l` of vector `v` is sum `2v + l`), built from the same products in
+    /// the same order and added by the same tree, so the result is
+    /// bit-identical to [`oldest_terms_scalar`](Self::oldest_terms_scalar)
+    /// with half the multiplications and additions (measured in a
+    /// latency-bound loop of order-16 expansions and evaluations: 104–113
+    /// against 119–131 ns).
     #[inline(always)]
     fn oldest_terms(&self, c: &Coeffs, n: usize) -> f64 {
         const A: usize = 8;
-        if n < 3 {
-            // No term, or one: nothing to pair.
+        if n < A + 1 {
+            // Some of the eight sums hold no term.
             return self.oldest_terms_scalar(c, n);
         }
         let k = n - 1;
