@@ -33,7 +33,6 @@ use crate::{
 };
 use evnn_neurons::{NeuronModel, Qif};
 use std::f64::consts::PI;
-use wide::f64x2;
 
 /// Highest order of the Taylor series (terms `0..=ORDER`); the order used
 /// grows with the requested accuracy.
@@ -255,44 +254,8 @@ impl Series {
     /// faster than leaving out only the newest term). Eight partial sums
     /// added as a tree keep its own latency short (an order-10 expansion
     /// took 70–73 ns against 88 ns with four).
-    ///
-    /// From eight terms on, the eight sums are four two-lane vectors (lane
-    /// `l` of vector `v` is sum `2v + l`), built from the same products in
-    /// the same order and added by the same tree, so the result is
-    /// bit-identical to [`oldest_terms_scalar`](Self::oldest_terms_scalar)
-    /// with half the multiplications and additions (measured in a
-    /// latency-bound loop of order-16 expansions and evaluations: 104–113
-    /// against 119–131 ns).
     #[inline(always)]
     fn oldest_terms(&self, c: &Coeffs, n: usize) -> f64 {
-        const A: usize = 8;
-        if n < A + 1 {
-            // Some of the eight sums hold no term.
-            return self.oldest_terms_scalar(c, n);
-        }
-        let k = n - 1;
-        let d = &self.decay_rev[ORDER - n..];
-        let mut acc = [f64x2::ZERO; A / 2];
-        for v in 0..k / 2 {
-            let m = 2 * v;
-            acc[v % (A / 2)] += f64x2::new([c[m], c[m + 1]]) * f64x2::new([d[m], d[m + 1]]);
-        }
-        if k % 2 == 1 {
-            // The last term belongs to an even sum, lane 0; adding −0.0
-            // leaves lane 1 exactly as it is, whatever it holds.
-            let m = k - 1;
-            acc[(m % A) / 2] += f64x2::new([c[m] * d[m], -0.0]);
-        }
-        // The tree: sums `j` and `j + 4`, then `j` and `j + 2`, then 0 and 1.
-        let [a0, a1, a2, a3] = acc;
-        let [s0, s1] = ((a0 + a2) + (a1 + a3)).to_array();
-        s0 + s1
-    }
-
-    /// [`oldest_terms`](Self::oldest_terms) in scalar arithmetic: eight
-    /// partial sums (term `m` in sum `m mod 8`), added as a tree.
-    #[inline(always)]
-    fn oldest_terms_scalar(&self, c: &Coeffs, n: usize) -> f64 {
         const A: usize = 8;
         if n < 2 {
             return 0.0;
@@ -1111,37 +1074,6 @@ mod tests {
             stopped >= total / 2,
             "{stopped} of {total} series stopped early"
         );
-    }
-
-    /// The two-lane convolution gives the scalar one's bits for every
-    /// order, also with signed zeros, tiny and huge terms.
-    #[test]
-    fn vector_convolution_is_bit_identical_to_the_scalar_one() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let opts = SolverOptions::default().with_tolerances(1e-14, 1e-14);
-        let mut compared = 0;
-        for tau_syn in [5.0, 0.3, 40.0] {
-            let sr = Series::new(&Qif::new(20.0, tau_syn).unwrap(), 0.1, &opts);
-            for case in 0..2000 {
-                let mut c = [0.0; ORDER + 1];
-                for x in c.iter_mut() {
-                    *x = match case % 4 {
-                        0 => rng.random_range(-1.0..1.0),
-                        // Signed zeros among the terms.
-                        1 => [0.0, -0.0, 1e-300, -2.5][rng.random_range(0..4)],
-                        2 => rng.random_range(-1.0..1.0) * 10f64.powi(rng.random_range(-200..200)),
-                        _ => -0.0,
-                    };
-                }
-                for n in 0..=sr.order {
-                    let (v, s) = (sr.oldest_terms(&c, n), sr.oldest_terms_scalar(&c, n));
-                    assert_eq!(v.to_bits(), s.to_bits(), "n = {n}, c = {c:?}");
-                    compared += 1;
-                }
-            }
-        }
-        assert!(compared > 100_000);
     }
 
     #[test]
