@@ -37,11 +37,14 @@ const SERIES: [f64; 7] = [
 /// the last place of the result. Where `z` is not a number in `[0, 1]`
 /// (`x = y = 0`, both infinite, or a NaN) it is libm's `atan2(y, x)/π`, so
 /// signed zeros, infinities and NaN follow IEEE 754.
+///
+/// The octant and the signs are chosen by bit masks, not branches: they
+/// depend on the data and mispredicted.
 #[inline]
 pub(crate) fn atan2_pi(y: f64, x: f64) -> f64 {
     let (a, b) = (y.abs(), x.abs());
     let swap = a > b;
-    let z = if swap { b / a } else { a / b };
+    let z = select(swap, b, a) / select(swap, a, b);
     if !(z <= 1.0) {
         return y.atan2(x) * std::f64::consts::FRAC_1_PI;
     }
@@ -54,18 +57,21 @@ pub(crate) fn atan2_pi(y: f64, x: f64) -> f64 {
     for &coeff in SERIES[..6].iter().rev() {
         p = p * s + coeff;
     }
-    let mut r = PIVOTS[k] + zr * p;
-    if swap {
-        r = 0.5 - r;
-    }
-    if x.is_sign_negative() {
-        r = 1.0 - r;
-    }
-    if y.is_sign_negative() {
-        -r
-    } else {
-        r
-    }
+    let r = PIVOTS[k] + zr * p;
+    let r = select(swap, 0.5 - r, r);
+    let r = select(x.is_sign_negative(), 1.0 - r, r);
+    // `−r` where `y` is negative: its sign bit flips `r`'s.
+    f64::from_bits(r.to_bits() ^ (y.to_bits() & SIGN))
+}
+
+/// The sign bit of an `f64`.
+const SIGN: u64 = 1 << 63;
+
+/// `if c { a } else { b }` by a bit mask, without a branch.
+#[inline(always)]
+fn select(c: bool, a: f64, b: f64) -> f64 {
+    let mask = (c as u64).wrapping_neg();
+    f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
 }
 
 #[cfg(test)]

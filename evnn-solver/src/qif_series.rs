@@ -309,7 +309,7 @@ impl Series {
         let bi = self.bias + i;
         let id1 = i * self.decay_rev[ORDER - 1];
         let mut stop = EarlyStop::new(reach);
-        let top = 'orders: {
+        'orders: {
             each_order!(N => {
                 let early = if N == 0 {
                     0.0
@@ -321,16 +321,17 @@ impl Series {
                 cu[N + 1] = cw[N] * f;
                 cw[N + 1] = (cw[N] + iu) * -f;
                 if stop.after(self, N + 1, || cu[N + 1].abs() + cw[N + 1].abs()) {
+                    // The terms `eval` reads above the order, zeroed: a
+                    // constant range in each copy (no loop whose length
+                    // depends on the data, whose exit mispredicts).
+                    zero_above(N + 1, [&mut *cu, &mut *cw]);
                     break 'orders N + 1;
                 }
             });
+            // Not reached: the series order is at most `MAX_ORDER`.
+            zero_above(self.order, [cu, cw]);
             self.order
-        };
-        for k in top + 1..=4 * (top / 4) + 3 {
-            cu[k] = 0.0;
-            cw[k] = 0.0;
         }
-        top
     }
 
     /// The coefficients of `y` and of its tangents `∂y/∂i_a`, `∂y/∂b`
@@ -378,7 +379,7 @@ impl Series {
         let inv_scale = |v: [f64; 2]| 1.0 / v[0].abs().max(v[1].abs()).max(1.0);
         let (si, sb) = (inv_scale(y0[1]), inv_scale(y0[2]));
         let mut stop = EarlyStop::new(reach);
-        let top = 'orders: {
+        'orders: {
             each_order!(N => {
                 let (c, ci, cb) = (cu[N], iu[N], bu[N]);
                 // As in `expand_within`, the terms that do not wait for order `N`
@@ -421,21 +422,23 @@ impl Series {
                     }
                 };
                 if stop.after(self, N + 1, last) {
+                    // As in `expand_within`: a constant range per copy.
+                    if WITH_I {
+                        zero_above(N + 1, [&mut *cu, &mut *cw, &mut *bu, &mut *bw, &mut *iu, &mut *iw]);
+                    } else {
+                        zero_above(N + 1, [&mut *cu, &mut *cw, &mut *bu, &mut *bw]);
+                    }
                     break 'orders N + 1;
                 }
             });
-            self.order
-        };
-        for k in top + 1..=4 * (top / 4) + 3 {
-            for c in [&mut *cu, &mut *cw, &mut *bu, &mut *bw] {
-                c[k] = 0.0;
-            }
+            // Not reached: the series order is at most `MAX_ORDER`.
             if WITH_I {
-                iu[k] = 0.0;
-                iw[k] = 0.0;
+                zero_above(self.order, [cu, cw, bu, bw, iu, iw]);
+            } else {
+                zero_above(self.order, [cu, cw, bu, bw]);
             }
+            self.order
         }
-        top
     }
 
     /// `(u, w)` of a series at `s`.
@@ -505,10 +508,23 @@ impl Series {
         // i(t) = i·e^{−s/τ_syn} decays towards 0: on the step it is at most
         // `i` when `i ≥ 0` and below 0 otherwise.
         let m = self.bias + i.max(0.0) - 0.25;
-        if m > 0.0 {
-            h.min(0.9 * PI * self.tau_mem / m.sqrt())
-        } else {
-            h
+        // Without a branch on `m`'s sign, which the data decide (it
+        // mispredicted): for `m < 0` the cap is NaN and for `m = 0` it is
+        // `+∞` (`m` is never `−0.0`: `x − 0.25` is `+0.0` at `x = 0.25`), and
+        // `min` keeps `h` in both cases, as for NaN `m`.
+        h.min(0.9 * PI * self.tau_mem / m.sqrt())
+    }
+}
+
+/// Zeroes the terms above order `top` that [`Series::eval`] reads (up to
+/// `4·⌊top/4⌋ + 3`). The recurrences call it with `top` a constant in each
+/// unrolled copy, so the range is fixed: no loop whose length depends on
+/// the data (its exit mispredicted).
+#[inline(always)]
+fn zero_above<const K: usize>(top: usize, mut coeffs: [&mut Coeffs; K]) {
+    for k in top + 1..=4 * (top / 4) + 3 {
+        for c in coeffs.iter_mut() {
+            c[k] = 0.0;
         }
     }
 }
