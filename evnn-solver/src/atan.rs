@@ -67,9 +67,10 @@ pub(crate) fn atan2_pi(y: f64, x: f64) -> f64 {
 /// The sign bit of an `f64`.
 const SIGN: u64 = 1 << 63;
 
-/// `if c { a } else { b }` by a bit mask, without a branch.
+/// `if c { a } else { b }` by a bit mask, without a branch (for choices
+/// that the data decide, where a branch mispredicts).
 #[inline(always)]
-fn select(c: bool, a: f64, b: f64) -> f64 {
+pub(crate) fn select(c: bool, a: f64, b: f64) -> f64 {
     let mask = (c as u64).wrapping_neg();
     f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
 }

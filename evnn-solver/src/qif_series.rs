@@ -27,7 +27,7 @@
 //! one spike, and the lifted phase below is continuous. The shared event loop
 //! then detects it by sign change and refines it on this dense output.
 
-use crate::atan::atan2_pi;
+use crate::atan::{atan2_pi, select};
 use crate::{
     run_event_loop, Adjoint, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
@@ -541,17 +541,18 @@ fn root(x: f64, n: usize) -> f64 {
     }
 }
 
-/// `x^n` by squaring, inline (`f64::powi` with a run-time exponent is a
-/// library call).
+/// `x^n` for `n < 32` by squaring, inline (`f64::powi` with a run-time
+/// exponent is a library call): five rounds whatever `n`, each multiplying
+/// by `x^(2^j)` or by 1 (exact) as bit `j` of `n` says, so there is no
+/// loop or branch on the bits (they mispredicted); the products are those
+/// of the loop that skips the zero bits.
 #[inline]
-fn powu(mut x: f64, mut n: usize) -> f64 {
+fn powu(mut x: f64, n: usize) -> f64 {
+    debug_assert!(n < 32);
     let mut r = 1.0;
-    while n > 0 {
-        if n & 1 == 1 {
-            r *= x;
-        }
+    for j in 0..5 {
+        r *= select((n >> j) & 1 == 1, x, 1.0);
         x *= x;
-        n >>= 1;
     }
     r
 }
@@ -710,12 +711,10 @@ impl Stepper<Qif> for SeriesStepper {
                 state: self.x.to_vec(),
             });
         }
+        // The step reaches `t_stop` or not: chosen by masks, as the data
+        // decide (a branch mispredicted).
         let last = h >= remaining;
-        let (h, t_new) = if last {
-            (remaining, t_stop)
-        } else {
-            (h, self.t + h)
-        };
+        let (h, t_new) = (select(last, remaining, h), select(last, t_stop, self.t + h));
         if !(t_new > self.t) {
             return Err(SolverError::StepSizeUnderflow { t: self.t, h });
         }
