@@ -78,10 +78,12 @@ const ROUNDS: usize = 16;
 pub enum LossPass {
     /// On demand while it leaves out enough work: at least a tenth of the
     /// earlier layers' neuron-time `[0, t_end]`, averaged over a worker's
-    /// recent samples; when it does not, layer by layer, retrying on demand
-    /// every 16 samples. [`FeedForward::batch_loss`] starts afresh with each
-    /// chunk of [`CHUNK`](crate::CHUNK) samples, so its choices do not depend
-    /// on the number of threads. The default.
+    /// recent samples (the first sample's share, then a running mean);
+    /// when it does not, layer by layer, retrying on demand every 16
+    /// samples. [`FeedForward::batch_loss`] starts afresh with each chunk of
+    /// [`CHUNK`](crate::CHUNK) samples, so its choices do not depend on the
+    /// number of threads: a chunk's first sample runs on demand and decides
+    /// for the next. The default.
     #[default]
     Auto,
     /// Always on demand (where the backend hands out steppers,
@@ -92,10 +94,11 @@ pub enum LossPass {
 }
 
 /// The state of [`LossPass::Auto`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct OnDemand {
-    /// Running mean of the share of neuron-time left out.
-    saved: f64,
+    /// Running mean of the share of neuron-time left out; `None` before the
+    /// first sample simulated on demand.
+    saved: Option<f64>,
     /// Samples until the next retry.
     countdown: u32,
 }
@@ -108,10 +111,15 @@ const MIN_SAVED: f64 = 0.1;
 const RETRY: u32 = 16;
 
 impl Default for OnDemand {
+    /// Nothing measured yet: the next sample runs on demand and its share
+    /// decides (it used to be a mean starting at 1, which kept a trained
+    /// network on demand for the first nine samples, past the end of every
+    /// chunk of [`batch_loss`](FeedForward::batch_loss), though it then
+    /// costs a few per cent).
     fn default() -> Self {
         OnDemand {
-            saved: 1.0,
-            countdown: 0,
+            saved: None,
+            countdown: RETRY,
         }
     }
 }
@@ -129,7 +137,7 @@ impl OnDemand {
             LossPass::LayerByLayer => return false,
             LossPass::Auto => {}
         }
-        if self.saved >= MIN_SAVED {
+        if self.saved.is_none_or(|saved| saved >= MIN_SAVED) {
             return true;
         }
         if self.countdown == 0 {
@@ -142,7 +150,39 @@ impl OnDemand {
 
     /// Records the share of neuron-time an on-demand pass left out.
     fn record(&mut self, saved: f64) {
-        self.saved += 0.25 * (saved - self.saved);
+        self.saved = Some(match self.saved {
+            None => saved,
+            Some(mean) => mean + 0.25 * (saved - mean),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first sample's share decides; below the threshold the pass is
+    /// layer by layer for `RETRY` samples, then on demand once to measure
+    /// again; the other choices of pass ignore the state.
+    #[test]
+    fn auto_follows_the_share_left_out() {
+        let mut od = OnDemand::default();
+        assert!(od.wanted(LossPass::Auto));
+        od.record(0.02);
+        for _ in 0..RETRY {
+            assert!(!od.wanted(LossPass::Auto));
+            assert!(od.wanted(LossPass::OnDemand));
+        }
+        assert!(od.wanted(LossPass::Auto), "retry after {RETRY} samples");
+        // The retry saves much: on demand from then on, and a single poor
+        // sample does not pull the running mean under the threshold.
+        od.record(0.6);
+        assert_eq!(od.saved, Some(0.02 + 0.25 * (0.6 - 0.02)));
+        od.record(0.0);
+        assert!(od.wanted(LossPass::Auto));
+        assert!(!od.wanted(LossPass::LayerByLayer));
+        od.restart();
+        assert_eq!(od, OnDemand::default());
     }
 }
 
