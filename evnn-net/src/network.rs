@@ -1,5 +1,6 @@
 //! The feed-forward network: forward pass and EventProp backward pass.
 
+use crate::batch::ScratchPool;
 use crate::on_demand::{LayerRuns, LossPass, OnDemand};
 use crate::params::check_sizes;
 use crate::{NetError, NetworkParams, SpikeTrains};
@@ -160,13 +161,15 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
 /// # Ok::<(), evnn_net::NetError>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct FeedForward<N: NeuronModel, B> {
+pub struct FeedForward<N: NeuronModel, B: Backend<N>> {
     pub(crate) models: Vec<N>,
     pub(crate) sizes: Vec<usize>,
     backend: B,
     pub(crate) options: SolverOptions,
     pub(crate) t_end: f64,
     loss_pass: LossPass,
+    /// Scratch of the parallel batch passes, kept between their calls.
+    pub(crate) scratch: ScratchPool<N, B>,
 }
 
 impl<N, B> FeedForward<N, B>
@@ -222,6 +225,7 @@ where
             options,
             t_end,
             loss_pass: LossPass::Auto,
+            scratch: ScratchPool::default(),
         })
     }
 

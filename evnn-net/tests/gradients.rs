@@ -273,6 +273,56 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
     assert!(g.to_flat().iter().any(|&v| v != 0.0));
 }
 
+/// The batch passes keep their workspaces between calls: a batch after
+/// others with other parameters, on the trained-like and the initial
+/// regime, gives the bits of a fresh clone's (whose pool is empty), for the
+/// loss pass with its gradient and for the prediction pass.
+#[test]
+fn batch_passes_reuse_scratch_without_changing_results() {
+    let sizes = [5, 8, 3];
+    let net = FeedForward::new(
+        Qif::default(),
+        &sizes,
+        QifSeries,
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap();
+    let (inputs, labels) = yinyang_like_batch(37);
+    let loss = TtfsLoss::default();
+    let params: Vec<NetworkParams> = [
+        (spiking_init(), 5),
+        (InitConfig::default(), 6),
+        (spiking_init(), 7),
+    ]
+    .into_iter()
+    .map(|(init, seed)| NetworkParams::init::<Qif>(&sizes, &init, seed).unwrap())
+    .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        for p in &params {
+            let kept = net.batch_loss(p, &inputs, &labels, &loss, true).unwrap();
+            let fresh = net
+                .clone()
+                .batch_loss(p, &inputs, &labels, &loss, true)
+                .unwrap();
+            assert_eq!(kept, fresh);
+            assert!(kept
+                .grad
+                .as_ref()
+                .unwrap()
+                .to_flat()
+                .iter()
+                .any(|&g| g != 0.0));
+            let kept = net.batch_predict(p, &inputs).unwrap();
+            assert_eq!(kept, net.clone().batch_predict(p, &inputs).unwrap());
+        }
+    });
+}
+
 /// A loss on the output neurons' final states, `L = Σ_j d_j · x_j(T)`:
 /// `backward_with_state` matches central differences of the forward pass.
 #[test]
