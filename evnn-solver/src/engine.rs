@@ -285,7 +285,11 @@ impl<N: NeuronModel> NeuronRun<N> {
     /// previous call, possibly with more appended); every input before
     /// `known_until` must be among them (`f64::INFINITY`: all inputs are).
     /// `model` and `stepper` must be those of the whole run.
-    #[inline]
+    // Always inlined into its drivers (the event loop and the network's
+    // on-demand rounds): left to the heuristics, an unrelated change to the
+    // network crate once made LLVM keep it a call, 10 % more instructions
+    // on the LIF loss pass.
+    #[inline(always)]
     pub fn advance<S: Stepper<N>>(
         &mut self,
         model: &N,
@@ -368,7 +372,8 @@ impl<N: NeuronModel> NeuronRun<N> {
     /// and resets. After the spike that [`SolverOptions::stop_after_spikes`]
     /// asks for, the trace ends there and the next
     /// [`advance`](Self::advance) says [`Next::Done`].
-    #[inline]
+    // Always inlined, as `advance`.
+    #[inline(always)]
     pub fn after_step<S: Stepper<N>>(
         &mut self,
         model: &N,
