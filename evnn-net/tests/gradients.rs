@@ -211,6 +211,24 @@ fn qif_diffsol_net(sizes: &[usize]) -> FeedForward<Qif, DiffsolBackend> {
     .unwrap()
 }
 
+/// The batch's gradient exists and is not all zero.
+fn assert_some_gradient(r: &evnn_net::BatchResult) {
+    let grad = r.grad.as_ref().expect("a gradient was asked for");
+    assert!(grad.to_flat().iter().any(|&g| g != 0.0));
+}
+
+/// A QIF network of `sizes` on the series backend.
+fn qif_series_net(sizes: &[usize]) -> FeedForward<Qif, QifSeries> {
+    FeedForward::new(
+        Qif::default(),
+        sizes,
+        QifSeries,
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap()
+}
+
 /// The batch gradient is the sum of the per-sample gradients, and 1 and 2
 /// threads give bit-identical results: on diffsol (layer by layer) and on
 /// the series backend at Yin–Yang-like initial parameters, where the loss
@@ -226,14 +244,7 @@ fn batch_gradient_is_sum_and_thread_count_independent() {
         ..InitConfig::default()
     };
     let params = NetworkParams::init::<Qif>(&sizes, &init, 5).unwrap();
-    let net = FeedForward::new(
-        Qif::default(),
-        &sizes,
-        QifSeries,
-        SolverOptions::default(),
-        30.0,
-    );
-    check_batch_sums(&net.unwrap(), &params);
+    check_batch_sums(&qif_series_net(&sizes), &params);
 }
 
 fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
@@ -280,14 +291,7 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
 #[test]
 fn batch_passes_reuse_scratch_without_changing_results() {
     let sizes = [5, 8, 3];
-    let net = FeedForward::new(
-        Qif::default(),
-        &sizes,
-        QifSeries,
-        SolverOptions::default(),
-        30.0,
-    )
-    .unwrap();
+    let net = qif_series_net(&sizes);
     let (inputs, labels) = yinyang_like_batch(37);
     let loss = TtfsLoss::default();
     let params: Vec<NetworkParams> = [
@@ -310,13 +314,7 @@ fn batch_passes_reuse_scratch_without_changing_results() {
                 .batch_loss(p, &inputs, &labels, &loss, true)
                 .unwrap();
             assert_eq!(kept, fresh);
-            assert!(kept
-                .grad
-                .as_ref()
-                .unwrap()
-                .to_flat()
-                .iter()
-                .any(|&g| g != 0.0));
+            assert_some_gradient(&kept);
             let kept = net.batch_predict(p, &inputs).unwrap();
             assert_eq!(kept, net.clone().batch_predict(p, &inputs).unwrap());
         }
@@ -531,13 +529,7 @@ fn loss_pass_without_steppers_runs_layer_by_layer() {
         })
         .collect();
     assert_eq!(results[0], results[1]);
-    assert!(results[0]
-        .grad
-        .as_ref()
-        .unwrap()
-        .to_flat()
-        .iter()
-        .any(|&g| g != 0.0));
+    assert_some_gradient(&results[0]);
 }
 
 /// The prediction pass ([`FeedForward::predict_sample`],
