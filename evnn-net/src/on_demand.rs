@@ -226,7 +226,8 @@ impl<N: NeuronModel, S> LayerRuns<N, S> {
     /// `p` and `options`: the one kept from the last sample, reset
     /// ([`Backend::reset_stepper`]), or a new one when `j` is the next
     /// neuron without one. `None` when the backend hands out no steppers
-    /// ([`Backend::stepper`]). Called for `j = 0, 1, …` in turn.
+    /// ([`Backend::stepper`]), then also for the neurons after (none is
+    /// kept). Called for `j = 0, 1, …` in turn.
     pub(crate) fn stepper<'a, B: Backend<N, Stepper = S>>(
         &'a mut self,
         backend: &B,
@@ -235,11 +236,13 @@ impl<N: NeuronModel, S> LayerRuns<N, S> {
         p: &N::Params,
         options: &SolverOptions,
     ) -> Option<&'a mut S> {
-        if j < self.steppers.len() {
-            backend.reset_stepper(&mut self.steppers[j], model, p, options);
-        } else {
-            debug_assert_eq!(j, self.steppers.len());
-            self.steppers.push(backend.stepper(model, p, options)?);
+        match j.cmp(&self.steppers.len()) {
+            std::cmp::Ordering::Less => {
+                backend.reset_stepper(&mut self.steppers[j], model, p, options);
+            }
+            std::cmp::Ordering::Equal => self.steppers.push(backend.stepper(model, p, options)?),
+            // An earlier neuron got none: the backend hands out no steppers.
+            std::cmp::Ordering::Greater => return None,
         }
         self.steppers.get_mut(j)
     }
