@@ -109,70 +109,54 @@ impl SolverOptions {
 
     /// Checks every option.
     pub fn validate(&self) -> Result<(), SolverError> {
-        // Every run validates its options: the valid case in one test
-        // (the same conditions as below, which name a bad value).
-        let valid = self.rtol.is_finite()
-            & (self.rtol >= 1e-15)
-            & (self.rtol < 1.0)
-            & self.atol.is_finite()
-            & (self.atol > 0.0)
-            & (self.max_spikes > 0)
-            & (self.max_steps > 0)
-            & self.h0.is_finite()
-            & (self.h0 >= 0.0)
-            & (self.stop_after_spikes != Some(0));
-        if valid {
-            return Ok(());
-        }
-        let check = |name, value: f64, ok: bool, reason| {
-            if ok {
-                Ok(())
-            } else {
-                Err(SolverError::InvalidOption {
-                    name,
-                    value,
-                    reason,
-                })
-            }
-        };
-        check(
-            "rtol",
-            self.rtol,
-            self.rtol.is_finite() && self.rtol >= 1e-15 && self.rtol < 1.0,
-            "must be in [1e-15, 1)",
-        )?;
-        check(
-            "atol",
-            self.atol,
-            self.atol.is_finite() && self.atol > 0.0,
-            "must be finite and > 0",
-        )?;
-        check(
-            "max_spikes",
-            self.max_spikes as f64,
-            self.max_spikes > 0,
-            "must be > 0",
-        )?;
-        check(
-            "max_steps",
-            self.max_steps as f64,
-            self.max_steps > 0,
-            "must be > 0",
-        )?;
-        check(
-            "h0",
-            self.h0,
-            self.h0.is_finite() && self.h0 >= 0.0,
-            "must be finite and >= 0",
-        )?;
-        match self.stop_after_spikes {
-            Some(k) => check(
+        // Every run validates its options: each condition written once,
+        // evaluated without a branch; the first that fails names its option.
+        let k = self.stop_after_spikes.unwrap_or(1);
+        let checks = [
+            (
+                "rtol",
+                self.rtol,
+                self.rtol.is_finite() & (self.rtol >= 1e-15) & (self.rtol < 1.0),
+                "must be in [1e-15, 1)",
+            ),
+            (
+                "atol",
+                self.atol,
+                self.atol.is_finite() & (self.atol > 0.0),
+                "must be finite and > 0",
+            ),
+            (
+                "max_spikes",
+                self.max_spikes as f64,
+                self.max_spikes > 0,
+                "must be > 0",
+            ),
+            (
+                "max_steps",
+                self.max_steps as f64,
+                self.max_steps > 0,
+                "must be > 0",
+            ),
+            (
+                "h0",
+                self.h0,
+                self.h0.is_finite() & (self.h0 >= 0.0),
+                "must be finite and >= 0",
+            ),
+            (
                 "stop_after_spikes",
                 k as f64,
                 k > 0,
                 "must be > 0 (or none)",
             ),
+        ];
+        match checks.into_iter().find(|c| !c.2) {
             None => Ok(()),
+            Some((name, value, _, reason)) => Err(SolverError::InvalidOption {
+                name,
+                value,
+                reason,
+            }),
         }
     }
 }
