@@ -6,8 +6,7 @@ use crate::params::check_sizes;
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{
-    run_adjoint, run_event_loop, Adjoint, Backend, InputSpike, NeuronGradient, NeuronTrace,
-    SolverOptions,
+    run_adjoint, Adjoint, Backend, InputSpike, NeuronGradient, NeuronTrace, RunPlan, SolverOptions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -360,6 +359,16 @@ where
         }
     }
 
+    /// The end time and `options` of `layer`'s runs, checked once for the
+    /// layer (an error names its first neuron, the first run to meet it).
+    pub(crate) fn plan(&self, layer: usize, options: &SolverOptions) -> Result<RunPlan, NetError> {
+        RunPlan::new(self.t_end, options).map_err(|source| NetError::Solver {
+            layer,
+            neuron: 0,
+            source,
+        })
+    }
+
     /// Simulates one sample. `trace` is overwritten (its buffers reused).
     pub fn forward(
         &self,
@@ -422,6 +431,7 @@ where
             merge_spikes(source, &mut lt.inputs);
             let model = &self.models[layer];
             let options = self.layer_options(layer, pass);
+            let plan = self.plan(layer, &options)?;
             let n_out = self.sizes[layer + 1];
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
@@ -434,9 +444,7 @@ where
                 // The workspace's steppers, reset, where the backend hands
                 // them out (its `simulate` would build a new one per run).
                 match lr.stepper(&ws.backend, j, model, &p, &options) {
-                    Some(stepper) => {
-                        run_event_loop(stepper, model, &p, &ws.inputs, self.t_end, &options, neuron)
-                    }
+                    Some(stepper) => plan.run(stepper, model, &p, &ws.inputs, neuron),
                     None => ws
                         .backend
                         .simulate(model, &p, &ws.inputs, self.t_end, &options, neuron),

@@ -272,6 +272,7 @@ where
         for layer in 0..n_layers {
             let model = &self.models[layer];
             let options = self.layer_options(layer, pass);
+            let plan = self.plan(layer, &options)?;
             let n_out = self.sizes[layer + 1];
             let lt = &mut trace.layers[layer];
             lt.inputs.clear();
@@ -294,7 +295,8 @@ where
                 if lr.stepper(&ws.backend, j, model, &p, &options).is_none() {
                     return Ok(false);
                 }
-                let run = NeuronRun::start(model, &p, self.t_end, &options, &mut lt.neurons[j])
+                let run = plan
+                    .start(model, &p, &mut lt.neurons[j])
                     .map_err(|source| NetError::Solver {
                         layer,
                         neuron: j,

@@ -78,17 +78,110 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     options: &SolverOptions,
     trace: &mut NeuronTrace<N::State>,
 ) -> Result<(), SolverError> {
-    // Inputs first, then options and parameters (`start`): the order in
-    // which bad values are reported. `advance` need not check them again.
+    // Inputs first, then options and parameters: the order in which bad
+    // values are reported.
     validate_inputs(inputs, t_end)?;
-    let mut run = NeuronRun::start(model, params, t_end, options, trace)?;
-    run.checked = inputs.len();
-    run.known_until = f64::INFINITY;
-    while let Next::Step(t_stop) = run.advance(model, stepper, trace, inputs, f64::INFINITY)? {
-        stepper.step(t_stop)?;
-        run.after_step(model, stepper, trace)?;
+    RunPlan::new(t_end, options)?.run_checked(stepper, model, params, inputs, trace)
+}
+
+/// The end time and solver options of neuron runs, checked once: for a
+/// caller that runs many neurons alike (a network's layer) and would
+/// otherwise have every run check them again. [`NeuronRun::start`] and
+/// [`run_event_loop`] are [`RunPlan::new`] followed by
+/// [`start`](Self::start) and [`run`](Self::run).
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::{Lif, NeuronModel};
+/// use evnn_solver::{closed_form::LifStepper, InputSpike, NeuronTrace, RunPlan, SolverOptions};
+///
+/// let lif = Lif::default();
+/// let plan = RunPlan::new(30.0, &SolverOptions::default())?;
+/// let inputs = [InputSpike::new(1.0, 4.0), InputSpike::new(2.0, 4.0)];
+/// let mut spikes = Vec::new();
+/// for bias in [0.0, 0.5] {
+///     let mut stepper = LifStepper::new(lif, [bias], 0.0, lif.initial_state());
+///     let mut trace = NeuronTrace::new(lif.initial_state());
+///     plan.run(&mut stepper, &lif, &[bias], &inputs, &mut trace)?;
+///     spikes.push(trace.spikes.len());
+/// }
+/// assert!(spikes[1] >= spikes[0]);
+/// assert!(RunPlan::new(f64::NAN, &SolverOptions::default()).is_err());
+/// # Ok::<(), evnn_solver::SolverError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunPlan {
+    t_end: f64,
+    options: SolverOptions,
+}
+
+impl RunPlan {
+    /// Checks `options`, then `t_end` (finite and `> 0`).
+    pub fn new(t_end: f64, options: &SolverOptions) -> Result<Self, SolverError> {
+        options.validate()?;
+        if !(t_end.is_finite() && t_end > 0.0) {
+            return Err(SolverError::InvalidEndTime { t_end });
+        }
+        Ok(RunPlan {
+            t_end,
+            options: *options,
+        })
     }
-    Ok(())
+
+    /// The end time of the runs.
+    pub fn t_end(&self) -> f64 {
+        self.t_end
+    }
+
+    /// The solver options of the runs.
+    pub fn options(&self) -> &SolverOptions {
+        &self.options
+    }
+
+    /// [`NeuronRun::start`] with this plan's end time and options.
+    pub fn start<N: NeuronModel>(
+        &self,
+        model: &N,
+        params: &N::Params,
+        trace: &mut NeuronTrace<N::State>,
+    ) -> Result<NeuronRun<N>, SolverError> {
+        NeuronRun::start_planned(model, params, self, trace)
+    }
+
+    /// [`run_event_loop`] with this plan's end time and options: checks
+    /// the inputs, then the parameters.
+    pub fn run<N: NeuronModel, S: Stepper<N>>(
+        &self,
+        stepper: &mut S,
+        model: &N,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        trace: &mut NeuronTrace<N::State>,
+    ) -> Result<(), SolverError> {
+        validate_inputs(inputs, self.t_end)?;
+        self.run_checked(stepper, model, params, inputs, trace)
+    }
+
+    /// [`run`](Self::run) for inputs already checked.
+    fn run_checked<N: NeuronModel, S: Stepper<N>>(
+        &self,
+        stepper: &mut S,
+        model: &N,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        trace: &mut NeuronTrace<N::State>,
+    ) -> Result<(), SolverError> {
+        // `advance` need not check the inputs again.
+        let mut run = self.start(model, params, trace)?;
+        run.checked = inputs.len();
+        run.known_until = f64::INFINITY;
+        while let Next::Step(t_stop) = run.advance(model, stepper, trace, inputs, f64::INFINITY)? {
+            stepper.step(t_stop)?;
+            run.after_step(model, stepper, trace)?;
+        }
+        Ok(())
+    }
 }
 
 /// What a [`NeuronRun`] needs next.
@@ -183,10 +276,17 @@ impl<N: NeuronModel> NeuronRun<N> {
         options: &SolverOptions,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<Self, SolverError> {
-        options.validate()?;
-        if !(t_end.is_finite() && t_end > 0.0) {
-            return Err(SolverError::InvalidEndTime { t_end });
-        }
+        Self::start_planned(model, params, &RunPlan::new(t_end, options)?, trace)
+    }
+
+    /// [`start`](Self::start) with end time and options checked before.
+    fn start_planned(
+        model: &N,
+        params: &N::Params,
+        plan: &RunPlan,
+        trace: &mut NeuronTrace<N::State>,
+    ) -> Result<Self, SolverError> {
+        let RunPlan { t_end, options } = *plan;
         model.validate_params(params)?;
         let x0 = model.initial_state();
         trace.clear(x0);
@@ -201,7 +301,7 @@ impl<N: NeuronModel> NeuronRun<N> {
         Ok(NeuronRun {
             params: *params,
             t_end,
-            options: *options,
+            options,
             checked: 0,
             known_until: 0.0,
             next_input: 0,

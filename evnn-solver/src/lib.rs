@@ -106,7 +106,7 @@ pub use closed_form::ClosedForm;
 pub use diffsol_backend::DiffsolBackend;
 pub use dopri5::Dopri5;
 pub use dopri5_backend::{Dopri5Backend, Dopri5Stepper};
-pub use engine::{run_event_loop, validate_inputs, NeuronRun, Next};
+pub use engine::{run_event_loop, validate_inputs, NeuronRun, Next, RunPlan};
 pub use error::SolverError;
 pub use options::SolverOptions;
 pub use qif_series::{QifSeries, SeriesStepper};
