@@ -10,7 +10,7 @@
 //!
 //! Here every neuron's run is a [`NeuronRun`] driven step by step, in
 //! rounds. In round `r` the layers before the output layer, from the first
-//! up, run until they reach the horizon `r·t_end/16` (each neuron finishes
+//! up, run until they reach the horizon `r·t_end/8` (each neuron finishes
 //! the step that crosses it); a layer's spikes before the time that all its
 //! unfinished neurons have reached are handed to the next layer, and the
 //! output neurons then run as far as their inputs are known. Once every
@@ -30,8 +30,11 @@ use evnn_solver::{
 };
 
 /// Rounds of [`FeedForward::forward_on_demand`] with a horizon before
-/// `t_end` (module docs).
-const ROUNDS: usize = 16;
+/// `t_end` (module docs). More rounds leave out more steps of the earlier
+/// layers but visit every neuron more often: measured on 3000 Yin–Yang
+/// samples at the initial parameters, 8 rounds take 1.6 % (LIF) and 1.4 %
+/// (QIF) fewer instructions than 16, and 3, 4, 6 or 32 more than 8.
+const ROUNDS: usize = 8;
 
 /// How the loss pass ([`FeedForward::sample_loss`] and
 /// [`FeedForward::batch_loss`]) simulates the layers before the output layer
