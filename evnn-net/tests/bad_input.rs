@@ -366,7 +366,7 @@ fn sample_without_input_spikes_is_valid_and_silent() {
 /// neurons once the output neurons are done, before they reach the limit.
 #[test]
 fn runaway_spiking_hits_the_spike_limit() {
-    let opts = SolverOptions::default().with_max_spikes(50);
+    let opts = SolverOptions::default().with_max_spikes(200);
     let qif = FeedForward::new(Qif::default(), &SIZES, Dopri5Backend::default(), opts, 30.0)
         .unwrap()
         .with_loss_pass(LossPass::LayerByLayer);
@@ -387,7 +387,7 @@ fn runaway_spiking_hits_the_spike_limit() {
             NetError::Solver {
                 layer: 0,
                 neuron: 0,
-                source: SolverError::SpikeLimit { limit: 50, .. }
+                source: SolverError::SpikeLimit { limit: 200, .. }
             }
         ),
         "{e:?}"
@@ -401,7 +401,7 @@ fn runaway_spiking_hits_the_spike_limit() {
     let e = batch(&lif, &p, &input(), 0).unwrap_err();
     assert_message(
         &e,
-        &["layer 0, neuron 0", "spike limit reached: more than 50"],
+        &["layer 0, neuron 0", "spike limit reached: more than 200"],
     );
 }
 

@@ -453,6 +453,24 @@ impl ThresholdPolynomial {
             self.a + self.k as f64 * self.b * qk1,
         )
     }
+
+    /// Whether the polynomial is concave in `q` on `q > 0` (its second
+    /// derivative `k(k−1)B q^{k−2}` is not positive: `B ≤ 0`, which is the
+    /// case when the synaptic current is not negative); convex otherwise.
+    /// A root solver can pick the side from which Newton's iteration
+    /// converges monotonically.
+    ///
+    /// ```
+    /// use evnn_neurons::Lif;
+    ///
+    /// let lif = Lif::default();
+    /// let exciting = lif.threshold_polynomial(&[0.0], &[0.0, 8.0]).unwrap();
+    /// let inhibiting = lif.threshold_polynomial(&[0.0], &[0.0, -8.0]).unwrap();
+    /// assert!(exciting.concave() && !inhibiting.concave());
+    /// ```
+    pub fn concave(&self) -> bool {
+        self.b <= 0.0
+    }
 }
 
 impl NeuronModel for Lif {

@@ -192,6 +192,43 @@ pub(crate) fn bracketed_newton<E>(
     Ok(hi_t)
 }
 
+/// The root of an increasing function `g` of known curvature by Newton's
+/// iteration from `start = (r, g(r), ġ(r))`. Where `g` is concave every
+/// Newton step lands at or left of the root (the tangent lies above `g`),
+/// and from there the iterates rise to it monotonically; where it is
+/// convex, they land right of it and fall. So after the first step no
+/// safeguard or bracket is needed: an iteration costs one evaluation and a
+/// division. Stops when a step is below `4 ε |r|`, or when round-off turns
+/// the iteration back (it then sits at the root's round-off floor). `None`
+/// when `ġ` is not positive at an iterate or the iteration has not
+/// converged within its limit: the caller then takes a safeguarded method.
+pub(crate) fn convex_newton<E>(
+    start: (f64, f64, f64),
+    concave: bool,
+    mut eval: impl FnMut(f64) -> Result<(f64, f64), E>,
+) -> Result<Option<f64>, E> {
+    let (mut r, mut g, mut dg) = start;
+    for iteration in 0..MAX_ITER {
+        if g == 0.0 {
+            return Ok(Some(r));
+        }
+        if !(dg > 0.0) {
+            return Ok(None);
+        }
+        let step = -g / dg;
+        if iteration > 0 && (step > 0.0) != concave {
+            return Ok(Some(r));
+        }
+        let next = r + step;
+        if step.abs() <= 4.0 * f64::EPSILON * next.abs() {
+            return Ok(Some(next));
+        }
+        r = next;
+        (g, dg) = eval(r)?;
+    }
+    Ok(None)
+}
+
 /// A first guess for the root of `g` in `(lo.0, hi.0]` with
 /// `g(lo) < 0 <= g(hi)` (arguments `(t, g, ġ)`): the root of the cubic
 /// Hermite interpolant of `g` and `ġ` at both ends, approached by three
@@ -274,6 +311,33 @@ mod tests {
         let (a, b) = (g(0.0), g(1.0));
         let guess = hermite_guess((0.0, a.0, a.1), (1.0, b.0, b.1));
         assert!((guess - 0.3).abs() < 1e-6, "{guess}");
+    }
+
+    /// Newton with known curvature: from either side of the root of a
+    /// concave (`ln`) and a convex (`exp`) increasing function it converges
+    /// to round-off; where the slope is not positive it gives up.
+    #[test]
+    fn convex_newton_converges_from_either_side() {
+        let concave = |r: f64| Ok::<_, ()>((r.ln(), 1.0 / r)); // root 1
+        let convex = |r: f64| Ok::<_, ()>((r.exp() - 2.0, r.exp())); // root ln 2
+        for (f, concave_f, root) in [
+            (
+                &concave as &dyn Fn(f64) -> Result<(f64, f64), ()>,
+                true,
+                1.0,
+            ),
+            (&convex, false, 2.0f64.ln()),
+        ] {
+            for r0 in [0.3, 0.9, 1.1, 2.5] {
+                let (g, d) = f(r0).unwrap();
+                let r = convex_newton((r0, g, d), concave_f, f).unwrap().unwrap();
+                assert!((r - root).abs() <= 4.0 * f64::EPSILON * root, "{r0}: {r}");
+            }
+        }
+        let flat = |_r: f64| Ok::<_, ()>((-1.0, 0.0));
+        assert_eq!(convex_newton((0.0, -1.0, 0.0), true, flat), Ok(None));
+        let falling = |r: f64| Ok::<_, ()>((1.0 - r, -1.0));
+        assert_eq!(convex_newton((0.5, 0.5, -1.0), true, falling), Ok(None));
     }
 
     /// Non-finite derivatives fall back to the secant point.
