@@ -471,6 +471,55 @@ impl ThresholdPolynomial {
     pub fn concave(&self) -> bool {
         self.b <= 0.0
     }
+
+    /// Whether the polynomial's value at its stationary point `q* > 0` is
+    /// below zero by a margin far above round-off: for a segment whose
+    /// potential has a maximum, that it stays below the threshold. From
+    /// `q*^{k−1} = P = −A/(kB)` the value is `c₀ + (1 − 1/k) A q*`, and the
+    /// test compares `P` with a power of the `q*` at which it would be zero,
+    /// with no root, exponential or logarithm. `false` when no stationary
+    /// point exists, and where the value is within a relative margin of
+    /// `10⁻⁹` of zero (left to an exact search).
+    ///
+    /// ```
+    /// use evnn_neurons::Lif;
+    ///
+    /// let lif = Lif::default();
+    /// let v_max = |i0: f64| {
+    ///     let v = |t: f64| lif.evolve(&[0.0], &[0.0, i0], t)[0];
+    ///     (0..3000).map(|m| v(m as f64 * 0.01)).fold(f64::MIN, f64::max)
+    /// };
+    /// for i0 in [1.0, 3.0, 3.2, 5.0] {
+    ///     let poly = lif.threshold_polynomial(&[0.0], &[0.0, i0]).unwrap();
+    ///     assert_eq!(poly.stationary_value_below_zero(), v_max(i0) < lif.theta());
+    /// }
+    /// ```
+    pub fn stationary_value_below_zero(&self) -> bool {
+        const MARGIN: f64 = 1.0 + 1e-9;
+        let k = self.k as f64;
+        let p = -self.a / (k * self.b);
+        if !(p > 0.0 && p.is_finite()) {
+            return false;
+        }
+        let d = (1.0 - 1.0 / k) * self.a;
+        let c0 = self.c0;
+        if d <= 0.0 && c0 < 0.0 {
+            // Both terms negative.
+            return true;
+        }
+        // The value is zero at `q_zero = −c₀/d`; below zero for
+        // `q* < q_zero` when `d > 0`, for `q* > q_zero` when `d < 0`.
+        let q_zero = -c0 / d;
+        if !(q_zero > 0.0 && q_zero.is_finite()) {
+            return false;
+        }
+        let p_zero = powu(q_zero, self.k - 1);
+        if d > 0.0 {
+            p * MARGIN < p_zero
+        } else {
+            p > p_zero * MARGIN
+        }
+    }
 }
 
 impl NeuronModel for Lif {
@@ -604,6 +653,54 @@ mod tests {
 
     /// `membrane_extremum` is where `v' = 0`, the segment's maximum when `v`
     /// rises at its start, and found whenever `v` rises and then falls.
+    #[test]
+    fn stationary_value_test_agrees_with_the_maximum() {
+        // Every state with a maximum ahead, for every integer ratio: the
+        // test says "below" only where the maximum (from the closed form at
+        // `membrane_extremum`) is below the threshold, and does say it
+        // wherever the maximum is below by more than 1e-6.
+        let (mut below, mut said, mut above) = (0, 0, 0);
+        for k in 2..=8u32 {
+            let lif = Lif::new(4.0 * k as f64, 4.0, 1.0, 0.0).unwrap();
+            for m in 0..4000 {
+                // A deterministic spread of states: v₀ ∈ [−1.5, 1), i₀ ∈
+                // [−3, 12), b ∈ [−1, 1.5).
+                let f = |a: u32| ((m as u64 * a as u64) % 1000) as f64 / 1000.0;
+                let (v0, i0, b) = (
+                    -1.5 + 2.5 * f(7919),
+                    -3.0 + 15.0 * f(104_729),
+                    -1.0 + 2.5 * f(1_299_709),
+                );
+                if v0 >= 1.0 {
+                    continue;
+                }
+                let mut d = [0.0; 2];
+                lif.dynamics(&[b], &[v0, i0], &mut d);
+                let Some(s) = lif.membrane_extremum(&[b], &[v0, i0], 1e3) else {
+                    continue;
+                };
+                if !(d[0] > 0.0) {
+                    continue; // a minimum
+                }
+                let v_max = lif.evolve(&[b], &[v0, i0], s)[0];
+                let poly = lif.threshold_polynomial(&[b], &[v0, i0]).unwrap();
+                let says = poly.stationary_value_below_zero();
+                if says {
+                    said += 1;
+                    assert!(v_max < 1.0, "k {k}, state {v0} {i0} {b}: max {v_max}");
+                }
+                if v_max < 1.0 - 1e-6 {
+                    below += 1;
+                    assert!(says, "k {k}, state {v0} {i0} {b}: max {v_max}");
+                } else if v_max >= 1.0 {
+                    above += 1;
+                }
+            }
+        }
+        assert!(below > 1000 && above > 1000, "{below} below, {above} above");
+        assert!(said >= below);
+    }
+
     #[test]
     fn membrane_extremum_is_the_segment_maximum() {
         let (mut found, mut cases) = (0, 0);

@@ -79,10 +79,20 @@ pub trait Stepper<N: NeuronModel> {
     fn event_peak(&mut self) -> Option<f64> {
         None
     }
+    /// `true` when the maximum of the event function inside the last step
+    /// (asked under the same condition as [`event_peak`](Self::event_peak))
+    /// is provably below zero, so that the step holds no crossing and the
+    /// event loop need not locate the maximum. Only a stepper that proves
+    /// it with a margin well above round-off may return `true` (a maximum
+    /// within the margin is left to the search); the default is `false`.
+    fn peak_below_event(&mut self) -> bool {
+        false
+    }
 }
 
 /// A stepper with its own answers to the event search hidden
-/// ([`Stepper::refine_crossing`] and [`Stepper::event_peak`] say `None`), so
+/// ([`Stepper::refine_crossing`] and [`Stepper::event_peak`] say `None`,
+/// [`Stepper::peak_below_event`] `false`), so
 /// the event loop finds and refines every crossing by its generic search on
 /// the dense output. Everything else is `S`'s. For testing a stepper's own
 /// answers against that search.

@@ -188,6 +188,15 @@ impl Stepper<Lif> for LifStepper {
     /// only when `v` rises at the step's start, so the stationary point is
     /// the maximum); left to the generic search where that formula is
     /// ill-conditioned.
+    fn peak_below_event(&mut self) -> bool {
+        // The maximum is the threshold polynomial's stationary point, whose
+        // value needs no exponential or logarithm (most maxima after an
+        // input stay below the threshold).
+        self.lif
+            .threshold_polynomial(&self.p, &self.x_prev)
+            .is_some_and(|poly| poly.stationary_value_below_zero())
+    }
+
     fn event_peak(&mut self) -> Option<f64> {
         let h = self.t - self.t_prev;
         self.lif

@@ -64,6 +64,9 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
         return refine(model, stepper, a, b).map(Some);
     }
     if a.dg > 0.0 && b.dg < 0.0 && !stepper.sign_change_suffices() {
+        if stepper.peak_below_event() {
+            return Ok(None);
+        }
         let hit = match stepper.event_peak() {
             Some(t) if t > a.t && t < b.t => Some(eval(model, stepper, t)?).filter(|p| p.g >= 0.0),
             _ => find_nonnegative_max(model, stepper, a, b)?,
