@@ -494,6 +494,7 @@ impl ThresholdPolynomial {
     ///     assert_eq!(poly.stationary_value_below_zero(), v_max(i0) < lif.theta());
     /// }
     /// ```
+    #[inline]
     pub fn stationary_value_below_zero(&self) -> bool {
         const MARGIN: f64 = 1.0 + 1e-9;
         let k = self.k as f64;
