@@ -652,14 +652,12 @@ mod tests {
         assert!(!lif.silent_for(&[f64::NAN], &[0.5, 0.0], 1.0));
     }
 
-    /// `membrane_extremum` is where `v' = 0`, the segment's maximum when `v`
-    /// rises at its start, and found whenever `v` rises and then falls.
+    /// Every state with a maximum ahead, for every integer ratio: the
+    /// polynomial test says "below" only where the maximum (from the closed
+    /// form at `membrane_extremum`) is below the threshold, and does say it
+    /// wherever the maximum is below by more than 1e-6.
     #[test]
     fn stationary_value_test_agrees_with_the_maximum() {
-        // Every state with a maximum ahead, for every integer ratio: the
-        // test says "below" only where the maximum (from the closed form at
-        // `membrane_extremum`) is below the threshold, and does say it
-        // wherever the maximum is below by more than 1e-6.
         let (mut below, mut said, mut above) = (0, 0, 0);
         for k in 2..=8u32 {
             let lif = Lif::new(4.0 * k as f64, 4.0, 1.0, 0.0).unwrap();
@@ -702,6 +700,8 @@ mod tests {
         assert!(said >= below);
     }
 
+    /// `membrane_extremum` is where `v' = 0`, the segment's maximum when `v`
+    /// rises at its start, and found whenever `v` rises and then falls.
     #[test]
     fn membrane_extremum_is_the_segment_maximum() {
         let (mut found, mut cases) = (0, 0);

@@ -5,6 +5,8 @@ use crate::Adjoint;
 use crate::{
     run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
+#[cfg(doc)]
+use evnn_neurons::ThresholdPolynomial;
 use evnn_neurons::{Lif, NeuronModel};
 use std::convert::Infallible;
 
@@ -125,7 +127,7 @@ impl Stepper<Lif> for LifStepper {
     /// Newton on the closed form), then `s = −τ_m ln q`. The polynomial's
     /// curvature has one sign, so Newton's iteration converges to it
     /// monotonically once on the right side, with no safeguard (measured on
-    /// the LIF loss pass at the initial parameters: 446 instead of 602
+    /// the LIF loss pass at the initial parameters: 454 instead of 602
     /// instructions a spike); the safeguarded Newton of the event loop
     /// takes over should it fail. `None` for other time constants, and when the
     /// polynomial does not confirm the bracket's signs (round-off at a
@@ -184,19 +186,21 @@ impl Stepper<Lif> for LifStepper {
         Some(t0 + s.min(s_hi))
     }
 
-    /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
-    /// only when `v` rises at the step's start, so the stationary point is
-    /// the maximum); left to the generic search where that formula is
-    /// ill-conditioned.
+    /// The maximum is the threshold polynomial's stationary point, whose
+    /// value needs no exponential or logarithm
+    /// ([`ThresholdPolynomial::stationary_value_below_zero`]); most maxima
+    /// after an input stay below the threshold. `false` for time constants
+    /// without that polynomial.
     fn peak_below_event(&mut self) -> bool {
-        // The maximum is the threshold polynomial's stationary point, whose
-        // value needs no exponential or logarithm (most maxima after an
-        // input stay below the threshold).
         self.lif
             .threshold_polynomial(&self.p, &self.x_prev)
             .is_some_and(|poly| poly.stationary_value_below_zero())
     }
 
+    /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
+    /// only when `v` rises at the step's start, so the stationary point is
+    /// the maximum); left to the generic search where that formula is
+    /// ill-conditioned.
     fn event_peak(&mut self) -> Option<f64> {
         let h = self.t - self.t_prev;
         self.lif
