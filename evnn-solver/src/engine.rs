@@ -79,9 +79,9 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     trace: &mut NeuronTrace<N::State>,
 ) -> Result<(), SolverError> {
     // Inputs first, then options and parameters: the order in which bad
-    // values are reported.
+    // values are reported (`run` checks the inputs again, a pass over them).
     validate_inputs(inputs, t_end)?;
-    RunPlan::new(t_end, options)?.run_checked(stepper, model, params, inputs, trace)
+    RunPlan::new(t_end, options)?.run(stepper, model, params, inputs, trace)
 }
 
 /// The end time and solver options of neuron runs, checked once: for a
@@ -160,18 +160,6 @@ impl RunPlan {
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
         validate_inputs(inputs, self.t_end)?;
-        self.run_checked(stepper, model, params, inputs, trace)
-    }
-
-    /// [`run`](Self::run) for inputs already checked.
-    fn run_checked<N: NeuronModel, S: Stepper<N>>(
-        &self,
-        stepper: &mut S,
-        model: &N,
-        params: &N::Params,
-        inputs: &[InputSpike],
-        trace: &mut NeuronTrace<N::State>,
-    ) -> Result<(), SolverError> {
         // `advance` need not check the inputs again.
         let mut run = self.start(model, params, trace)?;
         run.checked = inputs.len();
