@@ -336,33 +336,25 @@ where
         );
     }
 
-    /// The solver options of `layer`'s runs in `pass`. Where only the
-    /// output neurons' first spikes matter, every run may end once its
-    /// neuron provably stays silent, and the output neurons' at their first
-    /// spike.
-    pub(crate) fn layer_options(&self, layer: usize, pass: Pass) -> SolverOptions {
-        let output_stop = match pass {
-            Pass::Full => None,
-            Pass::FirstSpikes | Pass::Prediction => Some(1),
-        };
-        match output_stop {
-            Some(k) => SolverOptions {
+    /// The end time and solver options of `layer`'s runs in `pass`,
+    /// checked once for the layer (an error names its first neuron, the
+    /// first run to meet it). Where only the output neurons' first spikes
+    /// matter, every run may end once its neuron provably stays silent, and
+    /// the output neurons' at their first spike.
+    pub(crate) fn plan(&self, layer: usize, pass: Pass) -> Result<RunPlan, NetError> {
+        let options = match pass {
+            Pass::Full => self.options,
+            Pass::FirstSpikes | Pass::Prediction => SolverOptions {
                 stop_after_spikes: if layer + 1 == self.models.len() {
-                    Some(k.min(self.options.stop_after_spikes.unwrap_or(k)))
+                    Some(self.options.stop_after_spikes.unwrap_or(1).min(1))
                 } else {
                     self.options.stop_after_spikes
                 },
                 stop_when_silent: true,
                 ..self.options
             },
-            None => self.options,
-        }
-    }
-
-    /// The end time and `options` of `layer`'s runs, checked once for the
-    /// layer (an error names its first neuron, the first run to meet it).
-    pub(crate) fn plan(&self, layer: usize, options: &SolverOptions) -> Result<RunPlan, NetError> {
-        RunPlan::new(self.t_end, options).map_err(|source| NetError::Solver {
+        };
+        RunPlan::new(self.t_end, &options).map_err(|source| NetError::Solver {
             layer,
             neuron: 0,
             source,
@@ -430,8 +422,7 @@ where
             };
             merge_spikes(source, &mut lt.inputs);
             let model = &self.models[layer];
-            let options = self.layer_options(layer, pass);
-            let plan = self.plan(layer, &options)?;
+            let plan = self.plan(layer, pass)?;
             let n_out = self.sizes[layer + 1];
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
@@ -443,11 +434,16 @@ where
                 let neuron = &mut lt.neurons[j];
                 // The workspace's steppers, reset, where the backend hands
                 // them out (its `simulate` would build a new one per run).
-                match lr.stepper(&ws.backend, j, model, &p, &options) {
+                match lr.stepper(&ws.backend, j, model, &p, plan.options()) {
                     Some(stepper) => plan.run(stepper, model, &p, &ws.inputs, neuron),
-                    None => ws
-                        .backend
-                        .simulate(model, &p, &ws.inputs, self.t_end, &options, neuron),
+                    None => ws.backend.simulate(
+                        model,
+                        &p,
+                        &ws.inputs,
+                        plan.t_end(),
+                        plan.options(),
+                        neuron,
+                    ),
                 }
                 .map_err(|source| NetError::Solver {
                     layer,

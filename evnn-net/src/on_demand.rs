@@ -283,8 +283,7 @@ where
         ws.runs.resize_with(n_layers, LayerRuns::default);
         for layer in 0..n_layers {
             let model = &self.models[layer];
-            let options = self.layer_options(layer, pass);
-            let plan = self.plan(layer, &options)?;
+            let plan = self.plan(layer, pass)?;
             let n_out = self.sizes[layer + 1];
             let lt = &mut trace.layers[layer];
             lt.inputs.clear();
@@ -304,7 +303,10 @@ where
             lr.pending = false;
             for j in 0..n_out {
                 let p = Self::neuron_params(params, layer, j);
-                if lr.stepper(&ws.backend, j, model, &p, &options).is_none() {
+                if lr
+                    .stepper(&ws.backend, j, model, &p, plan.options())
+                    .is_none()
+                {
                     return Ok(false);
                 }
                 let run = plan

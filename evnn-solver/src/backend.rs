@@ -70,29 +70,32 @@ pub trait Stepper<N: NeuronModel> {
         let _ = (t_lo, t_hi);
         None
     }
-    /// The time inside the last step where the event function has its
-    /// maximum, when this stepper knows it in closed form. Asked only when
-    /// the event function rises at the step's start and falls at its end (so
-    /// that one maximum lies inside). `None` (the default) lets the event
-    /// loop search for it on the dense output, which to rule a crossing out
-    /// must converge to the maximum (typically ten or more evaluations).
-    fn event_peak(&mut self) -> Option<f64> {
+    /// What this stepper knows in closed form of the event function's
+    /// maximum inside the last step. Asked only when the event function
+    /// rises at the step's start and falls at its end (so that one maximum
+    /// lies inside). [`Peak::At`] its time; [`Peak::BelowEvent`] when the
+    /// maximum is provably below zero, so the step holds no crossing (only
+    /// with a margin well above round-off: a maximum within it must be left
+    /// to the search). `None` (the default) lets the event loop search for
+    /// the maximum on the dense output, which to rule a crossing out must
+    /// converge to it (typically ten or more evaluations).
+    fn event_peak(&mut self) -> Option<Peak> {
         None
-    }
-    /// `true` when the maximum of the event function inside the last step
-    /// (asked under the same condition as [`event_peak`](Self::event_peak))
-    /// is provably below zero, so that the step holds no crossing and the
-    /// event loop need not locate the maximum. Only a stepper that proves
-    /// it with a margin well above round-off may return `true` (a maximum
-    /// within the margin is left to the search); the default is `false`.
-    fn peak_below_event(&mut self) -> bool {
-        false
     }
 }
 
+/// A stepper's answer about the event function's maximum inside its last
+/// step ([`Stepper::event_peak`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Peak {
+    /// The maximum is at this time.
+    At(f64),
+    /// The maximum is below zero (the threshold): no crossing in the step.
+    BelowEvent,
+}
+
 /// A stepper with its own answers to the event search hidden
-/// ([`Stepper::refine_crossing`] and [`Stepper::event_peak`] say `None`,
-/// [`Stepper::peak_below_event`] `false`), so
+/// ([`Stepper::refine_crossing`] and [`Stepper::event_peak`] say `None`), so
 /// the event loop finds and refines every crossing by its generic search on
 /// the dense output. Everything else is `S`'s. For testing a stepper's own
 /// answers against that search.

@@ -3,7 +3,7 @@
 use crate::root::{bracketed_newton, convex_newton};
 use crate::Adjoint;
 use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
+    run_event_loop, Backend, InputSpike, NeuronTrace, Peak, SolverError, SolverOptions, Stepper,
 };
 #[cfg(doc)]
 use evnn_neurons::ThresholdPolynomial;
@@ -186,26 +186,25 @@ impl Stepper<Lif> for LifStepper {
         Some(t0 + s.min(s_hi))
     }
 
-    /// The maximum is the threshold polynomial's stationary point, whose
-    /// value needs no exponential or logarithm
-    /// ([`ThresholdPolynomial::stationary_value_below_zero`]); most maxima
-    /// after an input stay below the threshold. `false` for time constants
-    /// without that polynomial.
-    fn peak_below_event(&mut self) -> bool {
-        self.lif
+    /// A maximum below the threshold is recognised on the threshold
+    /// polynomial's stationary point, whose value needs no exponential or
+    /// logarithm ([`ThresholdPolynomial::stationary_value_below_zero`]);
+    /// most maxima after an input are such. Otherwise the segment's maximum
+    /// in closed form ([`Lif::membrane_extremum`]: asked only when `v` rises
+    /// at the step's start, so the stationary point is the maximum); left
+    /// to the generic search where that formula is ill-conditioned.
+    fn event_peak(&mut self) -> Option<Peak> {
+        let below = self
+            .lif
             .threshold_polynomial(&self.p, &self.x_prev)
-            .is_some_and(|poly| poly.stationary_value_below_zero())
-    }
-
-    /// The segment's maximum in closed form ([`Lif::membrane_extremum`]: asked
-    /// only when `v` rises at the step's start, so the stationary point is
-    /// the maximum); left to the generic search where that formula is
-    /// ill-conditioned.
-    fn event_peak(&mut self) -> Option<f64> {
+            .is_some_and(|poly| poly.stationary_value_below_zero());
+        if below {
+            return Some(Peak::BelowEvent);
+        }
         let h = self.t - self.t_prev;
         self.lif
             .membrane_extremum(&self.p, &self.x_prev, h)
-            .map(|s| self.t_prev + s)
+            .map(|s| Peak::At(self.t_prev + s))
     }
 }
 

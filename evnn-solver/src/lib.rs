@@ -10,8 +10,9 @@
 //! one step, and refined by safeguarded Newton to `|Δt| <= 4 ε |t|`; a
 //! [`Stepper`] that knows more about its dense output may answer those two
 //! questions itself ([`Stepper::event_peak`]: the LIF closed form's segment
-//! maximum; [`Stepper::refine_crossing`]: the QIF series' spike as a zero of
-//! a polynomial). Every run yields a [`NeuronTrace`]: spike times plus an
+//! maximum, or that it stays below the threshold;
+//! [`Stepper::refine_crossing`]: the QIF series' spike as a zero of a
+//! polynomial). Every run yields a [`NeuronTrace`]: spike times plus an
 //! event log with the state and its derivative on both sides of every jump,
 //! which is what the EventProp adjoint needs. With
 //! [`SolverOptions::stop_after_spikes`] a run ends at a given spike, exactly,
@@ -101,7 +102,7 @@ mod solver;
 mod trace;
 
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
-pub use backend::{Backend, GenericSearch, NoStepper, Stepper};
+pub use backend::{Backend, GenericSearch, NoStepper, Peak, Stepper};
 pub use closed_form::ClosedForm;
 pub use diffsol_backend::DiffsolBackend;
 pub use dopri5::Dopri5;

@@ -8,7 +8,7 @@
 //! finder misses those). Refinement is safeguarded Newton on the dense output
 //! with a bisection fallback, to `|Δt| <= 4 ε |t|`.
 
-use crate::{SolverError, Stepper};
+use crate::{Peak, SolverError, Stepper};
 use evnn_neurons::{NeuronModel, StateVector};
 
 /// `g` and `ġ` at one time.
@@ -64,11 +64,11 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
         return refine(model, stepper, a, b).map(Some);
     }
     if a.dg > 0.0 && b.dg < 0.0 && !stepper.sign_change_suffices() {
-        if stepper.peak_below_event() {
-            return Ok(None);
-        }
         let hit = match stepper.event_peak() {
-            Some(t) if t > a.t && t < b.t => Some(eval(model, stepper, t)?).filter(|p| p.g >= 0.0),
+            Some(Peak::BelowEvent) => return Ok(None),
+            Some(Peak::At(t)) if t > a.t && t < b.t => {
+                Some(eval(model, stepper, t)?).filter(|p| p.g >= 0.0)
+            }
             _ => find_nonnegative_max(model, stepper, a, b)?,
         };
         if let Some(hit) = hit {
