@@ -232,11 +232,15 @@ impl TrainArgs {
 
 /// Runs `f` on a rayon pool of `threads` workers (0 = all cores).
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new()
+    Ok(worker_pool(threads)?.install(f))
+}
+
+/// A pool of `threads` workers (0: one per core).
+fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .context("cannot start the worker threads")?;
-    Ok(pool.install(f))
+        .context("cannot start the worker threads")
 }
 
 /// `metrics.json`.
@@ -687,6 +691,7 @@ pub struct BenchArgs {
     /// Measurements per thread count, alternating between one thread and
     /// all threads; each figure reported is the median (the machines are
     /// shared and noisy: a single pass may land in a fast or slow stretch).
+    /// Each measurement starts with an untimed loss pass.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
 }
@@ -707,7 +712,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 struct BenchJob<'a> {
     config: &'a TrainConfig,
     splits: &'a Splits,
-    threads: usize,
+    pool: &'a rayon::ThreadPool,
 }
 
 impl WithNet for BenchJob<'_> {
@@ -721,7 +726,13 @@ impl WithNet for BenchJob<'_> {
         let train = &self.splits.train;
         let params = crate::experiment::init_params(config)?;
         let loss = config.ttfs_loss();
-        in_pool(self.threads, || -> Result<serde_json::Value> {
+        self.pool.install(|| -> Result<serde_json::Value> {
+            // An untimed pass first, which grows the workers' buffers and
+            // settles the pool's threads: the first two-thread LIF loss
+            // pass (20–30 ms) of a fresh pool measured about 195 000
+            // instead of 285 000 samples/s in half the runs (presumably a
+            // new thread waiting for a core of its own).
+            net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
             let t = Instant::now();
             net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
             let forward = train.inputs.len() as f64 / t.elapsed().as_secs_f64();
@@ -754,7 +765,7 @@ impl WithNet for BenchJob<'_> {
                 "train_samples_per_s": train.inputs.len() as f64 / secs,
                 "seconds_per_epoch": secs * 5000.0 / train.inputs.len() as f64,
             }))
-        })?
+        })
     }
 }
 
@@ -769,21 +780,19 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         bail!("--repeats must be at least 1 (got 0)");
     }
     let splits = Splits::load(&config)?;
-    let all = rayon::ThreadPoolBuilder::new()
-        .build()?
-        .current_num_threads();
     // Alternating, so that a fast or slow stretch of the machine falls on
-    // both thread counts.
-    let counts = [1, all];
+    // both thread counts; each count's pool is built once, as in a real run.
+    let pools = [worker_pool(1)?, worker_pool(0)?];
+    let counts = pools.each_ref().map(rayon::ThreadPool::current_num_threads);
     let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
     for _ in 0..args.repeats {
-        for (k, &threads) in counts.iter().enumerate() {
+        for (k, pool) in pools.iter().enumerate() {
             passes[k].push(with_net(
                 &config,
                 BenchJob {
                     config: &config,
                     splits: &splits,
-                    threads,
+                    pool,
                 },
             )?);
         }
