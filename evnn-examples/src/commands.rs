@@ -730,7 +730,7 @@ impl WithNet for BenchJob<'_> {
             // An untimed pass first, which grows the workers' buffers and
             // settles the pool's threads: the first two-thread LIF loss
             // pass (20–30 ms) of a fresh pool measured about 195 000
-            // instead of 285 000 samples/s in half the runs (presumably a
+            // instead of 285 000 samples/s in 10 of 14 passes (presumably a
             // new thread waiting for a core of its own).
             net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
             let t = Instant::now();
