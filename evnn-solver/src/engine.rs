@@ -79,9 +79,11 @@ pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
     trace: &mut NeuronTrace<N::State>,
 ) -> Result<(), SolverError> {
     // Inputs first, then options and parameters: the order in which bad
-    // values are reported (`run` checks the inputs again, a pass over them).
+    // values are reported.
     validate_inputs(inputs, t_end)?;
-    RunPlan::new(t_end, options)?.run(stepper, model, params, inputs, trace)
+    RunPlan::new(t_end, options)?
+        .start(model, params, trace)?
+        .run_to_end(model, stepper, trace, inputs)
 }
 
 /// The end time and solver options of neuron runs, checked once: for a
@@ -160,15 +162,8 @@ impl RunPlan {
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
         validate_inputs(inputs, self.t_end)?;
-        // `advance` need not check the inputs again.
-        let mut run = self.start(model, params, trace)?;
-        run.checked = inputs.len();
-        run.known_until = f64::INFINITY;
-        while let Next::Step(t_stop) = run.advance(model, stepper, trace, inputs, f64::INFINITY)? {
-            stepper.step(t_stop)?;
-            run.after_step(model, stepper, trace)?;
-        }
-        Ok(())
+        self.start(model, params, trace)?
+            .run_to_end(model, stepper, trace, inputs)
     }
 }
 
@@ -302,6 +297,26 @@ impl<N: NeuronModel> NeuronRun<N> {
             },
             quiet_tail: false,
         })
+    }
+
+    /// Drives the run to its end with every input known from the start,
+    /// `inputs` already checked ([`validate_inputs`]), so `advance` need not
+    /// check them again: the loop of [`run_event_loop`] and
+    /// [`RunPlan::run`].
+    fn run_to_end<S: Stepper<N>>(
+        mut self,
+        model: &N,
+        stepper: &mut S,
+        trace: &mut NeuronTrace<N::State>,
+        inputs: &[InputSpike],
+    ) -> Result<(), SolverError> {
+        self.checked = inputs.len();
+        self.known_until = f64::INFINITY;
+        while let Next::Step(t_stop) = self.advance(model, stepper, trace, inputs, f64::INFINITY)? {
+            stepper.step(t_stop)?;
+            self.after_step(model, stepper, trace)?;
+        }
+        Ok(())
     }
 
     /// Checks the inputs that are new since the last call: valid, sorted,
