@@ -112,7 +112,7 @@ fn main() -> Result<()> {
     };
     let splits = Splits::load(&config)?;
     let sizes = [5, 8, 3];
-    let tight = SolverOptions::default().with_tolerances(1e-12, 1e-12);
+    let tight = SolverOptions::default().with_tolerances(1e-13, 1e-13);
     let small = FeedForward::new(adex.clone(), &sizes, Dopri5Backend::default(), tight, 30.0)?;
     let params = NetworkParams::init::<AdEx>(&sizes, &config.init_config(), 1)?;
     let (sample, label) = (&splits.train.inputs[0], splits.train.labels[0]);
