@@ -96,6 +96,15 @@ where
     (norm / n.max(1) as f64).sqrt()
 }
 
+/// The factor by which a trial step shrinks when its state or derivative
+/// comes out non-finite (NaN or infinite): the step is rejected and retried,
+/// as one with a large error, since the overflow typically means that the
+/// step reached past a finite-time blow-up of the dynamics (an exponential
+/// or quadratic integrate-and-fire voltage past its peak), which a smaller
+/// step avoids. Smaller than the largest shrink of an ordinary rejection
+/// (0.2), since nothing tells how far past the blow-up the step reached.
+pub(crate) const REJECT_NON_FINITE: f64 = 0.1;
+
 /// The next step size after an attempt of size `h` with error `norm`:
 /// `h·clamp(0.9·norm^(−1/5), 0.2, 5)`, never growing after a rejection. An
 /// infinite norm (an error scaled by a tiny atol) shrinks by the maximum.
@@ -217,11 +226,21 @@ impl Dopri5 {
             let step = if last { remaining } else { *h };
             let hs = dir * step;
             let norm = attempt(y, &mut self.k, &mut self.y_new, hs, rtol, atol, &mut f);
-            if norm.is_nan() || !self.y_new.iter().all(|v| v.is_finite()) {
-                return Err(SolverError::NonFiniteState {
-                    t,
-                    state: self.y_new.clone(),
-                });
+            if norm.is_nan()
+                || !self.y_new.iter().all(|v| v.is_finite())
+                || !self.k[6].iter().all(|v| v.is_finite())
+            {
+                // Rejected like a step with a large error (see
+                // `REJECT_NON_FINITE`); an error only once the step is
+                // down to round-off.
+                *h = step * REJECT_NON_FINITE;
+                if *h <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
+                    return Err(SolverError::NonFiniteState {
+                        t,
+                        state: self.y_new.clone(),
+                    });
+                }
+                continue;
             }
             if norm <= 1.0 {
                 t = if last { t1 } else { t + hs };
