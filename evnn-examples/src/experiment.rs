@@ -483,7 +483,7 @@ impl TrainState {
     {
         config.validate()?;
         let start = Instant::now();
-        let params = init_params(config)?;
+        let params = NetworkParams::init::<N>(&config.sizes(), &config.init_config(), config.seed)?;
         let optimizer = AdamConfig::default()
             .with_learning_rate(config.lr)
             .build(params.len())?;

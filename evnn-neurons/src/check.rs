@@ -1,29 +1,42 @@
-//! Finite-difference check of a model's derivatives.
+//! Checks of a model's derivatives: hand-written overrides against the
+//! derived ones, and both against finite differences.
 
-use crate::{NeuronError, NeuronModel, StateVector};
+use crate::{derived, NeuronError, NeuronModel, StateVector};
 use serde::{Deserialize, Serialize};
 
 /// Settings of [`check_derivatives`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CheckOptions {
     /// Central-difference step, relative to `max(1, |value|)` of the perturbed
     /// component.
     pub step: f64,
-    /// Allowed relative deviation.
+    /// Allowed relative deviation from finite differences.
     pub rel_tol: f64,
-    /// Allowed absolute deviation.
+    /// Allowed absolute deviation from finite differences.
     pub abs_tol: f64,
+    /// Allowed relative deviation of a hand-written derivative from the one
+    /// derived by dual numbers.
+    pub override_rel_tol: f64,
+    /// Allowed absolute deviation of a hand-written derivative from the
+    /// derived one.
+    pub override_abs_tol: f64,
 }
 
 impl Default for CheckOptions {
     /// `step = 1e-6`, `rel_tol = 1e-5`, `abs_tol = 1e-7`: central differences
     /// have truncation error `O(step²)` and round-off `O(ε/step)`, both well
     /// below these tolerances for smooth models of moderate scale.
+    /// `override_rel_tol = 1e-10`, `override_abs_tol = 1e-12`: a hand-written
+    /// derivative and the derived one compute the same expression in other
+    /// orders, so they agree to a few rounding errors.
     fn default() -> Self {
         CheckOptions {
             step: 1e-6,
             rel_tol: 1e-5,
             abs_tol: 1e-7,
+            override_rel_tol: 1e-10,
+            override_abs_tol: 1e-12,
         }
     }
 }
@@ -33,8 +46,13 @@ impl Default for CheckOptions {
 pub struct DerivativeReport {
     /// Number of derivative entries compared.
     pub entries: usize,
-    /// Largest absolute deviation between analytic and numeric entries.
+    /// Largest absolute deviation between the derived and the finite-difference
+    /// entries.
     pub max_abs_error: f64,
+    /// Largest absolute deviation between the model's entries (hand-written
+    /// where it overrides them) and the derived ones; `0` for a model
+    /// without overrides.
+    pub max_override_deviation: f64,
 }
 
 struct Checker<'o> {
@@ -44,24 +62,38 @@ struct Checker<'o> {
 }
 
 impl Checker<'_> {
+    /// Compares one entry: the model's value, the derived one, and the
+    /// central difference.
     fn compare(
         &mut self,
         what: &'static str,
-        row: usize,
-        col: usize,
-        analytic: f64,
+        (row, col): (usize, usize),
+        given: f64,
+        derived: f64,
         numeric: f64,
     ) -> Result<(), NeuronError> {
-        let err = (analytic - numeric).abs();
-        let tol = self.opts.abs_tol + self.opts.rel_tol * analytic.abs().max(numeric.abs());
         self.report.entries += 1;
-        if err.is_nan() || err > tol {
+        let o = self.opts;
+        let dev = (given - derived).abs();
+        if !(dev <= o.override_abs_tol + o.override_rel_tol * given.abs().max(derived.abs())) {
+            return Err(NeuronError::OverrideMismatch {
+                model: self.model,
+                what,
+                row,
+                col,
+                given,
+                derived,
+            });
+        }
+        self.report.max_override_deviation = self.report.max_override_deviation.max(dev);
+        let err = (derived - numeric).abs();
+        if !(err <= o.abs_tol + o.rel_tol * derived.abs().max(numeric.abs())) {
             return Err(NeuronError::DerivativeMismatch {
                 model: self.model,
                 what,
                 row,
                 col,
-                analytic,
+                analytic: derived,
                 numeric,
             });
         }
@@ -95,18 +127,30 @@ fn unit<S: StateVector>(k: usize) -> S {
     e
 }
 
-/// Compares every derivative a [`NeuronModel`] provides with central finite
-/// differences of its own functions, at state `x`, parameters `p` and input
-/// weight `w`:
+/// The equations' values at the check point must be finite.
+fn finite(model: &'static str, what: &'static str, values: &[f64]) -> Result<(), NeuronError> {
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(&value) => Err(NeuronError::NonFiniteEquation { model, what, value }),
+        None => Ok(()),
+    }
+}
+
+/// Checks every derivative a [`NeuronModel`] provides, at state `x`,
+/// parameters `p` and input weight `w`:
 ///
-/// - `dynamics_vjp` against `∂f/∂x` and `∂f/∂p`,
-/// - `event_grad` against `∂g/∂x`,
-/// - `reset_vjp` against `∂h/∂x`,
-/// - `input_jump_vjp` against `∂j/∂x` and `∂j/∂w`.
+/// - each derivative the model computes (hand-written where it overrides
+///   the default) against the one derived from its equations by dual
+///   numbers ([`NeuronError::OverrideMismatch`] names an override that
+///   disagrees);
+/// - the derived derivatives against central finite differences of the
+///   equations ([`NeuronError::DerivativeMismatch`]: the equations are not
+///   smooth at this point, or not what the code computes);
 ///
-/// Returns a report, or [`NeuronError::DerivativeMismatch`] naming the first
-/// entry outside the tolerance. Choose `x` away from points where the model
-/// is not differentiable.
+/// for `dynamics_vjp` (`∂f/∂x`, `∂f/∂p`), `dynamics_jvp` (`∂f/∂x`),
+/// `event_grad` (`∂g/∂x`), `reset_vjp` (`∂h/∂x`) and `input_jump_vjp`
+/// (`∂j/∂x`, `∂j/∂w`). The equations' values at the point must be finite
+/// ([`NeuronError::NonFiniteEquation`]). Choose `x` away from points where
+/// the model is not differentiable.
 ///
 /// # Examples
 ///
@@ -116,6 +160,7 @@ fn unit<S: StateVector>(k: usize) -> S {
 /// let report = check_derivatives(&Qif::default(), &[0.1], &[0.3, 2.0], 1.5, &CheckOptions::default())
 ///     .unwrap();
 /// assert!(report.entries > 0);
+/// assert!(report.max_override_deviation < 1e-13);
 /// ```
 pub fn check_derivatives<N: NeuronModel>(
     model: &N,
@@ -124,19 +169,34 @@ pub fn check_derivatives<N: NeuronModel>(
     w: f64,
     opts: &CheckOptions,
 ) -> Result<DerivativeReport, NeuronError> {
+    let name = N::NAME;
+    finite(name, "parameters p", p.as_slice())?;
+    finite(name, "state x", x.as_slice())?;
+    finite(name, "input weight w", &[w])?;
+    let mut f = N::State::zeros();
+    model.dynamics(p.as_slice(), x.as_slice(), f.as_mut_slice());
+    finite(name, "dynamics f(x, p)", f.as_slice())?;
+    finite(name, "event g(x)", &[model.event(x.as_slice())])?;
+    let mut y = *x;
+    model.reset(y.as_mut_slice());
+    finite(name, "reset h(x)", y.as_slice())?;
+    let mut y = *x;
+    model.input_jump(y.as_mut_slice(), w);
+    finite(name, "input jump j(x, w)", y.as_slice())?;
+
     let mut c = Checker {
         opts,
-        model: N::NAME,
+        model: name,
         report: DerivativeReport {
             entries: 0,
             max_abs_error: 0.0,
+            max_override_deviation: 0.0,
         },
     };
     let d = N::State::DIM;
     let np = N::Params::DIM;
-    // Analytic rows of each Jacobian, one vector–Jacobian product per row.
-    let mut lx = N::State::zeros();
-    let mut lp = N::Params::zeros();
+    let (mut lx, mut lp) = (N::State::zeros(), N::Params::zeros());
+    let (mut dx, mut dp) = (N::State::zeros(), N::Params::zeros());
     for k in 0..d {
         let h = c.step(x.as_slice()[k]);
         let shifted = |delta: f64| {
@@ -144,59 +204,59 @@ pub fn check_derivatives<N: NeuronModel>(
             y.as_mut_slice()[k] += delta;
             y
         };
-        // ∂f/∂x, column k
+        // ∂f/∂x, column k: rows by vector–Jacobian products, the column by a
+        // Jacobian–vector product.
         let col = central(h, |delta| {
             let mut f = N::State::zeros();
-            model.dynamics(p, &shifted(delta), &mut f);
+            model.dynamics(p.as_slice(), shifted(delta).as_slice(), f.as_mut_slice());
             f
         });
+        let (mut jv, mut djv) = (N::State::zeros(), N::State::zeros());
+        model.dynamics_jvp(p, x, &unit(k), &mut jv);
+        derived::dynamics_jvp(model, p, x, &unit(k), &mut djv);
         for j in 0..d {
             model.dynamics_vjp(p, x, &unit(j), &mut lx, &mut lp);
-            c.compare(
-                "dynamics d f/d x",
-                j,
-                k,
-                lx.as_slice()[k],
-                col.as_slice()[j],
-            )?;
+            derived::dynamics_vjp(model, p, x, &unit(j), &mut dx, &mut dp);
+            let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
+            c.compare("dynamics_vjp d f/d x", (j, k), given, derived, numeric)?;
+            let (given, derived) = (jv.as_slice()[j], djv.as_slice()[j]);
+            c.compare("dynamics_jvp d f/d x", (j, k), given, derived, numeric)?;
         }
         // ∂g/∂x, entry k
-        let gp = model.event(&shifted(h));
-        let gm = model.event(&shifted(-h));
-        let mut gx = N::State::zeros();
-        model.event_grad(x, &mut gx);
+        let numeric =
+            (model.event(shifted(h).as_slice()) - model.event(shifted(-h).as_slice())) / (2.0 * h);
+        model.event_grad(x, &mut lx);
+        derived::event_grad(model, x, &mut dx);
         c.compare(
-            "event d g/d x",
-            0,
-            k,
-            gx.as_slice()[k],
-            (gp - gm) / (2.0 * h),
+            "event_grad d g/d x",
+            (0, k),
+            lx.as_slice()[k],
+            dx.as_slice()[k],
+            numeric,
         )?;
         // ∂h/∂x, column k
         let col = central(h, |delta| {
             let mut y = shifted(delta);
-            model.reset(&mut y);
+            model.reset(y.as_mut_slice());
             y
         });
         for j in 0..d {
             model.reset_vjp(x, &unit(j), &mut lx);
-            c.compare("reset d h/d x", j, k, lx.as_slice()[k], col.as_slice()[j])?;
+            derived::reset_vjp(model, x, &unit(j), &mut dx);
+            let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
+            c.compare("reset_vjp d h/d x", (j, k), given, derived, numeric)?;
         }
         // ∂j/∂x, column k
         let col = central(h, |delta| {
             let mut y = shifted(delta);
-            model.input_jump(&mut y, w);
+            model.input_jump(y.as_mut_slice(), w);
             y
         });
         for j in 0..d {
             model.input_jump_vjp(x, w, &unit(j), &mut lx);
-            c.compare(
-                "input jump d j/d x",
-                j,
-                k,
-                lx.as_slice()[k],
-                col.as_slice()[j],
-            )?;
+            derived::input_jump_vjp(model, x, w, &unit(j), &mut dx);
+            let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
+            c.compare("input_jump_vjp d j/d x", (j, k), given, derived, numeric)?;
         }
     }
     // ∂f/∂p
@@ -206,30 +266,33 @@ pub fn check_derivatives<N: NeuronModel>(
             let mut q = *p;
             q.as_mut_slice()[k] += delta;
             let mut f = N::State::zeros();
-            model.dynamics(&q, x, &mut f);
+            model.dynamics(q.as_slice(), x.as_slice(), f.as_mut_slice());
             f
         });
         for j in 0..d {
             model.dynamics_vjp(p, x, &unit(j), &mut lx, &mut lp);
-            c.compare(
-                "dynamics d f/d p",
-                j,
-                k,
-                lp.as_slice()[k],
-                col.as_slice()[j],
-            )?;
+            derived::dynamics_vjp(model, p, x, &unit(j), &mut dx, &mut dp);
+            let (given, derived, numeric) = (lp.as_slice()[k], dp.as_slice()[k], col.as_slice()[j]);
+            c.compare("dynamics_vjp d f/d p", (j, k), given, derived, numeric)?;
         }
     }
     // ∂j/∂w
     let h = c.step(w);
     let col = central(h, |delta| {
         let mut y = *x;
-        model.input_jump(&mut y, w + delta);
+        model.input_jump(y.as_mut_slice(), w + delta);
         y
     });
     for j in 0..d {
-        let dw = model.input_jump_vjp(x, w, &unit(j), &mut lx);
-        c.compare("input jump d j/d w", j, 0, dw, col.as_slice()[j])?;
+        let given = model.input_jump_vjp(x, w, &unit(j), &mut lx);
+        let derived = derived::input_jump_vjp(model, x, w, &unit(j), &mut dx);
+        c.compare(
+            "input_jump_vjp d j/d w",
+            (j, 0),
+            given,
+            derived,
+            col.as_slice()[j],
+        )?;
     }
     Ok(c.report)
 }
@@ -237,9 +300,10 @@ pub fn check_derivatives<N: NeuronModel>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Lif;
+    use crate::{Lif, Scalar};
 
-    /// A model with a deliberately wrong derivative must be caught.
+    /// A model with a deliberately wrong hand-written derivative must be
+    /// caught.
     #[derive(Clone, Debug)]
     struct Broken(Lif);
 
@@ -251,7 +315,7 @@ mod tests {
         fn initial_state(&self) -> [f64; 2] {
             self.0.initial_state()
         }
-        fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
+        fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
             self.0.dynamics(p, x, dx)
         }
         fn dynamics_vjp(
@@ -265,24 +329,120 @@ mod tests {
             self.0.dynamics_vjp(p, x, l, lx, lp);
             lp[0] *= 1.01; // wrong by 1 %
         }
-        fn event(&self, x: &[f64; 2]) -> f64 {
+        fn event<T: Scalar>(&self, x: &[T]) -> T {
             self.0.event(x)
         }
-        fn event_grad(&self, x: &[f64; 2], gx: &mut [f64; 2]) {
-            self.0.event_grad(x, gx)
-        }
-        fn reset(&self, x: &mut [f64; 2]) {
+        fn reset<T: Scalar>(&self, x: &mut [T]) {
             self.0.reset(x)
         }
-        fn reset_vjp(&self, x: &[f64; 2], l: &[f64; 2], out: &mut [f64; 2]) {
-            self.0.reset_vjp(x, l, out)
-        }
-        fn input_jump(&self, x: &mut [f64; 2], w: f64) {
+        fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
             self.0.input_jump(x, w)
         }
-        fn input_jump_vjp(&self, x: &[f64; 2], w: f64, l: &[f64; 2], out: &mut [f64; 2]) -> f64 {
-            self.0.input_jump_vjp(x, w, l, out)
+    }
+
+    /// Equations with a kink at the check point: the derived derivative is
+    /// one side's, finite differences average the two.
+    #[derive(Clone, Debug)]
+    struct Kinked;
+
+    impl NeuronModel for Kinked {
+        type State = [f64; 1];
+        type Params = [f64; 1];
+        const NAME: &'static str = "kinked";
+        const PARAM_NAMES: &'static [&'static str] = &["bias"];
+        fn initial_state(&self) -> [f64; 1] {
+            [0.0]
         }
+        fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+            dx[0] = x[0].abs() + p[0];
+        }
+        fn event<T: Scalar>(&self, x: &[T]) -> T {
+            x[0] - 1.0
+        }
+        fn reset<T: Scalar>(&self, x: &mut [T]) {
+            x[0] = T::from(0.0);
+        }
+        fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
+            x[0] += w;
+        }
+    }
+
+    /// Dynamics that overflow: `e^{x}` at `x = 1000`.
+    #[derive(Clone, Debug)]
+    struct Overflowing;
+
+    impl NeuronModel for Overflowing {
+        type State = [f64; 1];
+        type Params = [f64; 1];
+        const NAME: &'static str = "overflowing";
+        const PARAM_NAMES: &'static [&'static str] = &["bias"];
+        fn initial_state(&self) -> [f64; 1] {
+            [0.0]
+        }
+        fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+            dx[0] = x[0].exp() + p[0];
+        }
+        fn event<T: Scalar>(&self, x: &[T]) -> T {
+            x[0] - 2000.0
+        }
+        fn reset<T: Scalar>(&self, x: &mut [T]) {
+            x[0] = T::from(0.0);
+        }
+        fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
+            x[0] += w;
+        }
+    }
+
+    #[test]
+    fn kink_is_reported_against_finite_differences() {
+        let err =
+            check_derivatives(&Kinked, &[0.0], &[0.0], 1.0, &CheckOptions::default()).unwrap_err();
+        match err {
+            NeuronError::DerivativeMismatch { what, row, col, .. } => {
+                assert_eq!((what, row, col), ("dynamics_vjp d f/d x", 0, 0));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Away from the kink the same model passes.
+        check_derivatives(&Kinked, &[0.0], &[0.5], 1.0, &CheckOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn non_finite_equations_are_reported() {
+        let err = check_derivatives(
+            &Overflowing,
+            &[0.0],
+            &[1000.0],
+            1.0,
+            &CheckOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            NeuronError::NonFiniteEquation {
+                model: "overflowing",
+                what: "dynamics f(x, p)",
+                value: f64::INFINITY
+            }
+        );
+        let err = check_derivatives(
+            &Lif::default(),
+            &[0.0],
+            &[f64::NAN, 0.0],
+            1.0,
+            &CheckOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                NeuronError::NonFiniteEquation {
+                    what: "state x",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -296,8 +456,16 @@ mod tests {
         )
         .unwrap_err();
         match err {
-            NeuronError::DerivativeMismatch { what, row, col, .. } => {
-                assert_eq!((what, row, col), ("dynamics d f/d p", 0, 0));
+            NeuronError::OverrideMismatch {
+                what,
+                row,
+                col,
+                given,
+                derived,
+                ..
+            } => {
+                assert_eq!((what, row, col), ("dynamics_vjp d f/d p", 0, 0));
+                assert!((given - 1.01 * derived).abs() < 1e-15, "{given} {derived}");
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -313,8 +481,9 @@ mod tests {
             &CheckOptions::default(),
         )
         .unwrap();
-        // 3 Jacobian blocks of 2×2 (f, h, j), event 2, ∂f/∂p 2, ∂j/∂w 2.
-        assert_eq!(r.entries, 3 * 4 + 2 + 2 + 2);
+        // 4 Jacobian blocks of 2×2 (f by vjp and jvp, h, j), event 2,
+        // ∂f/∂p 2, ∂j/∂w 2.
+        assert_eq!(r.entries, 4 * 4 + 2 + 2 + 2);
         assert!(r.max_abs_error < 1e-8, "{r:?}");
     }
 }

@@ -27,23 +27,57 @@ pub enum NeuronError {
         /// The offending value.
         value: f64,
     },
-    /// An analytic derivative of a model disagrees with finite differences
-    /// (reported by [`check_derivatives`](crate::check_derivatives)).
+    /// A derivative derived from a model's equations disagrees with finite
+    /// differences of the same equations (reported by
+    /// [`check_derivatives`](crate::check_derivatives)): the equations are
+    /// not smooth at the checked point.
     #[error(
         "{model}: {what} entry ({row}, {col}) is {analytic}, finite differences give {numeric}"
     )]
     DerivativeMismatch {
         /// Model name.
         model: &'static str,
-        /// Which derivative (for example `"dynamics d f/d x"`).
+        /// Which derivative (for example `"dynamics_vjp d f/d x"`).
         what: &'static str,
         /// Row of the Jacobian entry (output component).
         row: usize,
         /// Column of the Jacobian entry (input component).
         col: usize,
-        /// The model's value.
+        /// The derived value.
         analytic: f64,
         /// The central-difference value.
         numeric: f64,
+    },
+    /// A model's hand-written derivative disagrees with the one derived from
+    /// its equations (reported by
+    /// [`check_derivatives`](crate::check_derivatives)).
+    #[error(
+        "{model}: the hand-written {what} entry ({row}, {col}) is {given}, \
+         the derivative of the equations is {derived}"
+    )]
+    OverrideMismatch {
+        /// Model name.
+        model: &'static str,
+        /// Which derivative method (for example `"reset_vjp d h/d x"`).
+        what: &'static str,
+        /// Row of the Jacobian entry (output component).
+        row: usize,
+        /// Column of the Jacobian entry (input component).
+        col: usize,
+        /// The model's (hand-written) value.
+        given: f64,
+        /// The value derived by dual numbers.
+        derived: f64,
+    },
+    /// One of a model's equations gives NaN or ±∞ at the checked point
+    /// (reported by [`check_derivatives`](crate::check_derivatives)).
+    #[error("{model}: {what} is {value} at the checked point")]
+    NonFiniteEquation {
+        /// Model name.
+        model: &'static str,
+        /// Which equation or input (for example `"dynamics f(x, p)"`).
+        what: &'static str,
+        /// The non-finite value.
+        value: f64,
     },
 }

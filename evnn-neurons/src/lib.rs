@@ -27,16 +27,20 @@
 //! ```
 
 mod check;
+pub mod derived;
 mod error;
 pub mod lif;
 mod model;
 pub mod qif;
+mod scalar;
 mod state;
 mod trig;
 
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
+pub use derived::Derived;
 pub use error::NeuronError;
 pub use lif::{Lif, LifDecay, ThresholdPolynomial};
 pub use model::NeuronModel;
 pub use qif::Qif;
+pub use scalar::{Dual64, DualNum, Scalar};
 pub use state::StateVector;

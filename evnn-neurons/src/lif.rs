@@ -1,6 +1,6 @@
 //! Leaky integrate-and-fire neuron with a current-based synapse.
 
-use crate::{NeuronError, NeuronModel};
+use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};
 
 /// Leaky integrate-and-fire neuron with an exponentially decaying synaptic
@@ -534,7 +534,7 @@ impl NeuronModel for Lif {
     }
 
     #[inline]
-    fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
+    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
         dx[0] = (-x[0] + x[1] + p[0]) * self.inv_tau_mem;
         dx[1] = -x[1] * self.inv_tau_syn;
     }
@@ -554,7 +554,7 @@ impl NeuronModel for Lif {
     }
 
     #[inline]
-    fn event(&self, x: &[f64; 2]) -> f64 {
+    fn event<T: Scalar>(&self, x: &[T]) -> T {
         x[0] - self.theta
     }
 
@@ -564,8 +564,8 @@ impl NeuronModel for Lif {
     }
 
     #[inline]
-    fn reset(&self, x: &mut [f64; 2]) {
-        x[0] = self.v_reset;
+    fn reset<T: Scalar>(&self, x: &mut [T]) {
+        x[0] = T::from(self.v_reset);
     }
 
     #[inline]
@@ -581,7 +581,7 @@ impl NeuronModel for Lif {
     }
 
     #[inline]
-    fn input_jump(&self, x: &mut [f64; 2], w: f64) {
+    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
         x[1] += w;
     }
 

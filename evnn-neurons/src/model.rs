@@ -1,7 +1,7 @@
 //! The [`NeuronModel`] trait: what a solver and the EventProp adjoint need to
 //! know about one neuron.
 
-use crate::{NeuronError, StateVector};
+use crate::{derived, NeuronError, Scalar, StateVector};
 use std::fmt::Debug;
 
 /// A spiking neuron: a small autonomous ODE `x' = f(x, p)` with a spike event
@@ -13,68 +13,80 @@ use std::fmt::Debug;
 /// parameters `p` (for example the bias current) are passed separately so a
 /// network can keep them in its own parameter buffers.
 ///
-/// Besides the dynamics, a model provides the derivatives the EventProp
-/// adjoint needs, as vector–Jacobian products (`λᵀ J`):
-/// [`dynamics_vjp`](Self::dynamics_vjp) for `∂f/∂x` and `∂f/∂p`,
-/// [`event_grad`](Self::event_grad) for `∂g/∂x`,
-/// [`reset_vjp`](Self::reset_vjp) for `∂h/∂x` and
-/// [`input_jump_vjp`](Self::input_jump_vjp) for `∂j/∂x` and `∂j/∂w`.
-/// [`check_derivatives`](crate::check_derivatives) compares all of them with
-/// finite differences; run it in a test of every model you write.
+/// A model writes four equations, generic over the [`Scalar`] type:
+/// [`dynamics`](Self::dynamics) (`f`), [`event`](Self::event) (`g`),
+/// [`reset`](Self::reset) (`h`) and [`input_jump`](Self::input_jump) (`j`).
+/// States and parameters reach them as slices of length
+/// [`StateVector::DIM`]. The solver evaluates them with `f64`. Every
+/// derivative the EventProp adjoint needs, as a vector–Jacobian product
+/// (`λᵀ J`), is derived from the same code with dual numbers, exactly:
+/// [`dynamics_vjp`](Self::dynamics_vjp) (`∂f/∂x`, `∂f/∂p`),
+/// [`event_grad`](Self::event_grad) (`∂g/∂x`),
+/// [`reset_vjp`](Self::reset_vjp) (`∂h/∂x`) and
+/// [`input_jump_vjp`](Self::input_jump_vjp) (`∂j/∂x`, `∂j/∂w`), plus the
+/// Jacobian–vector product [`dynamics_jvp`](Self::dynamics_jvp) that
+/// implicit integrators use. A model may override any of them with a
+/// hand-written version for speed (the built-in [`Lif`](crate::Lif) and
+/// [`Qif`](crate::Qif) do); [`check_derivatives`](crate::check_derivatives)
+/// then compares the override with the derived value and with finite
+/// differences, and names any entry that disagrees.
 ///
 /// Contract (the solver checks what it can and returns an error otherwise):
 /// - `g(h(x)) < 0`: a reset leaves the neuron below its event surface;
 /// - an input jump does not by itself cross the event surface;
-/// - `g` does not depend on `p`, `h` and `j` do not depend on `p`.
+/// - `g` does not depend on `p`, `h` and `j` do not depend on `p`;
+/// - the equations are smooth where they are evaluated (code that branches
+///   on the state is differentiated piece by piece).
 ///
 /// # Examples
 ///
-/// A user-defined model: the exponential integrate-and-fire neuron (EIF) with
-/// a current-based synapse, `τ_m v' = −v + Δ_T e^{(v − v_T)/Δ_T} + i + b`,
-/// `τ_s i' = −i`, spiking when `v` reaches `v_peak` and reset to `v_r`.
+/// A model evnn does not ship, in its equations only: the adaptive
+/// exponential integrate-and-fire neuron (AdEx) with a current-based
+/// synapse, state `(V, w, I)`,
+/// `τ_m V' = −V + Δ_T e^{(V − V_T)/Δ_T} − w + I + b`, `τ_w w' = a V − w`,
+/// `τ_s I' = −I`; a spike when `V` reaches `V_peak`, then `V ← V_r` and
+/// `w ← w + β`; an input spike of weight `u` adds `u` to `I`.
 ///
 /// ```
-/// use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel};
+/// use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel, Scalar};
 ///
 /// #[derive(Clone, Debug)]
-/// struct Eif { tau_mem: f64, tau_syn: f64, delta_t: f64, v_t: f64, v_peak: f64, v_reset: f64 }
+/// struct AdEx { tau_m: f64, tau_w: f64, tau_s: f64, delta_t: f64, v_t: f64,
+///               v_peak: f64, v_r: f64, a: f64, beta: f64 }
 ///
-/// impl NeuronModel for Eif {
-///     type State = [f64; 2];  // (v, i)
+/// impl NeuronModel for AdEx {
+///     type State = [f64; 3];  // (V, w, I)
 ///     type Params = [f64; 1]; // bias b
-///     const NAME: &'static str = "EIF";
+///     const NAME: &'static str = "AdEx";
 ///     const PARAM_NAMES: &'static [&'static str] = &["bias"];
 ///
-///     fn initial_state(&self) -> [f64; 2] { [0.0, 0.0] }
-///     fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
-///         let e = self.delta_t * ((x[0] - self.v_t) / self.delta_t).exp();
-///         dx[0] = (-x[0] + e + x[1] + p[0]) / self.tau_mem;
-///         dx[1] = -x[1] / self.tau_syn;
+///     fn initial_state(&self) -> [f64; 3] { [0.0; 3] }
+///     fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+///         let spike = ((x[0] - self.v_t) / self.delta_t).exp() * self.delta_t;
+///         dx[0] = (-x[0] + spike - x[1] + x[2] + p[0]) / self.tau_m;
+///         dx[1] = (x[0] * self.a - x[1]) / self.tau_w;
+///         dx[2] = -x[2] / self.tau_s;
 ///     }
-///     fn dynamics_vjp(&self, _p: &[f64; 1], x: &[f64; 2], l: &[f64; 2],
-///                     lx: &mut [f64; 2], lp: &mut [f64; 1]) {
-///         let de = ((x[0] - self.v_t) / self.delta_t).exp();
-///         lx[0] = l[0] * (-1.0 + de) / self.tau_mem;
-///         lx[1] = l[0] / self.tau_mem - l[1] / self.tau_syn;
-///         lp[0] = l[0] / self.tau_mem;
+///     fn event<T: Scalar>(&self, x: &[T]) -> T { x[0] - self.v_peak }
+///     fn reset<T: Scalar>(&self, x: &mut [T]) {
+///         x[0] = T::from(self.v_r);
+///         x[1] += self.beta;
 ///     }
-///     fn event(&self, x: &[f64; 2]) -> f64 { x[0] - self.v_peak }
-///     fn event_grad(&self, _x: &[f64; 2], gx: &mut [f64; 2]) { *gx = [1.0, 0.0]; }
-///     fn reset(&self, x: &mut [f64; 2]) { x[0] = self.v_reset; }
-///     fn reset_vjp(&self, _x: &[f64; 2], l: &[f64; 2], out: &mut [f64; 2]) { *out = [0.0, l[1]]; }
-///     fn input_jump(&self, x: &mut [f64; 2], w: f64) { x[1] += w; }
-///     fn input_jump_vjp(&self, _x: &[f64; 2], _w: f64, l: &[f64; 2], out: &mut [f64; 2]) -> f64 {
-///         *out = *l;
-///         l[1]
-///     }
+///     fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) { x[2] += w; }
 /// }
 ///
-/// let eif = Eif { tau_mem: 1.0, tau_syn: 0.5, delta_t: 0.2, v_t: 1.0, v_peak: 2.0, v_reset: 0.0 };
-/// check_derivatives(&eif, &[0.3], &[0.5, 1.0], 2.0, &CheckOptions::default()).unwrap();
+/// let adex = AdEx { tau_m: 10.0, tau_w: 50.0, tau_s: 5.0, delta_t: 0.2, v_t: 1.0,
+///                   v_peak: 2.0, v_r: 0.0, a: 0.1, beta: 0.2 };
+/// // The derived derivatives against finite differences of the equations.
+/// check_derivatives(&adex, &[0.3], &[0.5, 0.1, 1.0], 2.0, &CheckOptions::default())?;
+/// let (mut lx, mut lp) = ([0.0; 3], [0.0]);
+/// adex.dynamics_vjp(&[0.3], &[0.5, 0.1, 1.0], &[1.0, 0.0, 0.0], &mut lx, &mut lp);
+/// assert_eq!(lp[0], 0.1); // ∂V'/∂b = 1/τ_m
+/// # Ok::<(), evnn_neurons::NeuronError>(())
 /// ```
 ///
-/// `evnn_solver::EventSolver` runs such a model with its diffsol backend
-/// (see the solver crate's documentation for the simulation of this EIF).
+/// `evnn_solver::EventSolver` runs such a model on its generic backends (see
+/// the solver crate's documentation).
 pub trait NeuronModel: Clone + Debug + Send + Sync {
     /// The neuron's state `x` (for example `[v, i]`).
     type State: StateVector;
@@ -89,11 +101,23 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
     /// The state at `t = 0`.
     fn initial_state(&self) -> Self::State;
 
-    /// Writes `f(x, p)` into `dx`.
-    fn dynamics(&self, p: &Self::Params, x: &Self::State, dx: &mut Self::State);
+    /// Writes `f(x, p)` into `dx` (`p`, `x` and `dx` have the lengths of
+    /// [`Self::Params`] and [`Self::State`]).
+    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]);
+
+    /// The event function `g(x)`; a spike is a crossing of zero from below.
+    fn event<T: Scalar>(&self, x: &[T]) -> T;
+
+    /// Applies the reset jump `x ← h(x)` at an own spike.
+    fn reset<T: Scalar>(&self, x: &mut [T]);
+
+    /// Applies the jump `x ← j(x, w)` of an input spike of weight `w`.
+    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T);
 
     /// Vector–Jacobian products of the dynamics: writes `(∂f/∂x)ᵀ λ` into
-    /// `lx` and `(∂f/∂p)ᵀ λ` into `lp`.
+    /// `lx` and `(∂f/∂p)ᵀ λ` into `lp`. Derived from
+    /// [`dynamics`](Self::dynamics) unless overridden.
+    #[inline]
     fn dynamics_vjp(
         &self,
         p: &Self::Params,
@@ -101,31 +125,49 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
         lambda: &Self::State,
         lx: &mut Self::State,
         lp: &mut Self::Params,
-    );
+    ) {
+        derived::dynamics_vjp(self, p, x, lambda, lx, lp)
+    }
 
-    /// The event function `g(x)`; a spike is a crossing of zero from below.
-    fn event(&self, x: &Self::State) -> f64;
+    /// Jacobian–vector product of the dynamics: writes `(∂f/∂x) v` into
+    /// `out`. Derived from [`dynamics`](Self::dynamics) unless overridden.
+    #[inline]
+    fn dynamics_jvp(
+        &self,
+        p: &Self::Params,
+        x: &Self::State,
+        v: &Self::State,
+        out: &mut Self::State,
+    ) {
+        derived::dynamics_jvp(self, p, x, v, out)
+    }
 
-    /// Writes the gradient `∂g/∂x` into `gx`.
-    fn event_grad(&self, x: &Self::State, gx: &mut Self::State);
-
-    /// Applies the reset jump `x ← h(x)` at an own spike.
-    fn reset(&self, x: &mut Self::State);
+    /// Writes the gradient `∂g/∂x` into `gx`. Derived from
+    /// [`event`](Self::event) unless overridden.
+    #[inline]
+    fn event_grad(&self, x: &Self::State, gx: &mut Self::State) {
+        derived::event_grad(self, x, gx)
+    }
 
     /// Writes `(∂h/∂x)ᵀ λ⁺` (Jacobian of the reset at `x_minus`) into `out`.
-    fn reset_vjp(&self, x_minus: &Self::State, lambda_plus: &Self::State, out: &mut Self::State);
+    /// Derived from [`reset`](Self::reset) unless overridden.
+    #[inline]
+    fn reset_vjp(&self, x_minus: &Self::State, lambda_plus: &Self::State, out: &mut Self::State) {
+        derived::reset_vjp(self, x_minus, lambda_plus, out)
+    }
 
-    /// Applies the jump `x ← j(x, w)` of an input spike of weight `w`.
-    fn input_jump(&self, x: &mut Self::State, w: f64);
-
-    /// Writes `(∂j/∂x)ᵀ λ⁺` into `out` and returns `λ⁺ᵀ ∂j/∂w`.
+    /// Writes `(∂j/∂x)ᵀ λ⁺` into `out` and returns `λ⁺ᵀ ∂j/∂w`. Derived from
+    /// [`input_jump`](Self::input_jump) unless overridden.
+    #[inline]
     fn input_jump_vjp(
         &self,
         x_minus: &Self::State,
         w: f64,
         lambda_plus: &Self::State,
         out: &mut Self::State,
-    ) -> f64;
+    ) -> f64 {
+        derived::input_jump_vjp(self, x_minus, w, lambda_plus, out)
+    }
 
     /// `true` when, from state `x` and without further input, the exact flow
     /// provably does not reach the threshold within `horizon` time units

@@ -2,7 +2,7 @@
 
 use crate::lif::positive;
 use crate::trig::sin_cos_pi;
-use crate::{NeuronError, NeuronModel};
+use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::{FRAC_1_PI, FRAC_PI_2, PI};
 
@@ -129,8 +129,8 @@ impl NeuronModel for Qif {
     }
 
     #[inline]
-    fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
-        let (s, c) = sin_cos_pi(x[0]);
+    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+        let (s, c) = x[0].sin_cos_pi();
         let s_pi = s * FRAC_1_PI;
         dx[0] = (c * (c + s_pi) + s_pi * s_pi * (x[1] + p[0])) * self.inv_tau_mem;
         dx[1] = -x[1] * self.inv_tau_syn;
@@ -157,7 +157,7 @@ impl NeuronModel for Qif {
     }
 
     #[inline]
-    fn event(&self, x: &[f64; 2]) -> f64 {
+    fn event<T: Scalar>(&self, x: &[T]) -> T {
         x[0] - 1.0
     }
 
@@ -167,8 +167,8 @@ impl NeuronModel for Qif {
     }
 
     #[inline]
-    fn reset(&self, x: &mut [f64; 2]) {
-        x[0] = 0.0;
+    fn reset<T: Scalar>(&self, x: &mut [T]) {
+        x[0] = T::from(0.0);
     }
 
     #[inline]
@@ -219,7 +219,7 @@ impl NeuronModel for Qif {
     }
 
     #[inline]
-    fn input_jump(&self, x: &mut [f64; 2], w: f64) {
+    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
         x[1] += w;
     }
 

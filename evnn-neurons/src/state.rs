@@ -25,6 +25,11 @@ pub trait StateVector:
 {
     /// Number of components.
     const DIM: usize;
+    /// A vector of the same length over another scalar type (for example
+    /// dual numbers, when a model's derivatives are derived).
+    type Of<T: Copy>: Copy + AsRef<[T]> + AsMut<[T]>;
+    /// The vector of [`Self::Of`] with every component `value`.
+    fn splat<T: Copy>(value: T) -> Self::Of<T>;
     /// The zero vector.
     fn zeros() -> Self;
     /// The components as a slice of length [`Self::DIM`].
@@ -56,6 +61,12 @@ pub trait StateVector:
 
 impl<const N: usize> StateVector for [f64; N] {
     const DIM: usize = N;
+    type Of<T: Copy> = [T; N];
+
+    #[inline]
+    fn splat<T: Copy>(value: T) -> [T; N] {
+        [value; N]
+    }
 
     #[inline]
     fn zeros() -> Self {

@@ -275,7 +275,7 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         forward.integrate(
             |y, dy| {
                 xs.as_mut_slice().copy_from_slice(y);
-                model.dynamics(params, &xs, &mut fs);
+                model.dynamics(params.as_slice(), xs.as_slice(), fs.as_mut_slice());
                 dy.copy_from_slice(fs.as_slice());
             },
             t_a,
@@ -313,7 +313,7 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
                 |z, dz| {
                     x.as_mut_slice().copy_from_slice(&z[..d]);
                     l.as_mut_slice().copy_from_slice(&z[d..2 * d]);
-                    model.dynamics(params, &x, &mut f);
+                    model.dynamics(params.as_slice(), x.as_slice(), f.as_mut_slice());
                     model.dynamics_vjp(params, &x, &l, &mut lx, &mut lp);
                     dz[..d].copy_from_slice(f.as_slice());
                     for (o, v) in dz[d..2 * d].iter_mut().zip(lx.as_slice()) {

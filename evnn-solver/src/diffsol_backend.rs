@@ -99,7 +99,11 @@ where
         }
         let y = state.y.batch_as_slice(0);
         self.x.as_mut_slice().copy_from_slice(y);
-        self.model.dynamics(&self.params, &self.x, &mut self.dx);
+        self.model.dynamics(
+            self.params.as_slice(),
+            self.x.as_slice(),
+            self.dx.as_mut_slice(),
+        );
         if self.t <= self.t_prev {
             return Err(SolverError::StepSizeUnderflow {
                 t: self.t,
@@ -132,7 +136,8 @@ where
     }
 
     fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError> {
-        self.model.dynamics(&self.params, x, &mut self.dx);
+        self.model
+            .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
         let state = self.solver.state_mut();
         state.y.batch_as_mut_slice(0).copy_from_slice(x.as_slice());
         state
@@ -176,7 +181,7 @@ impl<N: NeuronModel> Backend<N> for DiffsolBackend {
                 let mut x = N::State::zeros();
                 x.as_mut_slice().copy_from_slice(y);
                 let mut f = N::State::zeros();
-                rhs_model.dynamics(&p, &x, &mut f);
+                rhs_model.dynamics(p.as_slice(), x.as_slice(), f.as_mut_slice());
                 dy.copy_from_slice(f.as_slice());
             })
             .init(
@@ -189,7 +194,7 @@ impl<N: NeuronModel> Backend<N> for DiffsolBackend {
         let scratch_y = solver.state().y.clone();
         let scratch_dy = solver.state().dy.clone();
         let mut dx = N::State::zeros();
-        model.dynamics(params, &x0, &mut dx);
+        model.dynamics(params.as_slice(), x0.as_slice(), dx.as_mut_slice());
         let mut stepper = DiffsolStepper {
             solver,
             eqn: PhantomData,

@@ -72,7 +72,7 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
         x0: N::State,
     ) -> Self {
         let mut dx = N::State::zeros();
-        model.dynamics(&params, &x0, &mut dx);
+        model.dynamics(params.as_slice(), x0.as_slice(), dx.as_mut_slice());
         Dopri5Stepper {
             model: model.clone(),
             params,
@@ -119,7 +119,7 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
             let mut x = N::State::zeros();
             x.as_mut_slice().copy_from_slice(y);
             let mut f = N::State::zeros();
-            model.dynamics(&params, &x, &mut f);
+            model.dynamics(params.as_slice(), x.as_slice(), f.as_mut_slice());
             dy.copy_from_slice(f.as_slice());
         };
         let mut k = [N::State::zeros(); 7];
@@ -223,7 +223,8 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         self.t_prev = t;
         self.t = t;
         self.x = *x;
-        self.model.dynamics(&self.params, x, &mut self.dx);
+        self.model
+            .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
         self.h_used = 0.0;
         Ok(())
     }

@@ -274,7 +274,7 @@ impl<N: NeuronModel> NeuronRun<N> {
         let x0 = model.initial_state();
         trace.clear(x0);
         trace.t_end = t_end;
-        let g0 = model.event(&x0);
+        let g0 = model.event(x0.as_slice());
         if !(g0 < 0.0) {
             return Err(SolverError::InitialStateAboveThreshold {
                 state: x0.as_slice().to_vec(),
@@ -416,9 +416,9 @@ impl<N: NeuronModel> NeuronRun<N> {
                     let x_minus = *stepper.x();
                     let f_minus = *stepper.dx();
                     let mut x_plus = x_minus;
-                    model.input_jump(&mut x_plus, s.weight);
+                    model.input_jump(x_plus.as_mut_slice(), s.weight);
                     check_finite(t, &x_plus)?;
-                    let g = model.event(&x_plus);
+                    let g = model.event(x_plus.as_slice());
                     if !(g < 0.0) {
                         return Err(SolverError::JumpAboveThreshold {
                             index: self.next_input,
@@ -509,12 +509,16 @@ impl<N: NeuronModel> NeuronRun<N> {
         let mut scratch = N::State::zeros();
         stepper.interpolate(t_spike, &mut x_minus, &mut scratch)?;
         let mut f_minus = N::State::zeros();
-        model.dynamics(&self.params, &x_minus, &mut f_minus);
+        model.dynamics(
+            self.params.as_slice(),
+            x_minus.as_slice(),
+            f_minus.as_mut_slice(),
+        );
         check_finite(t_spike, &x_minus)?;
         check_finite(t_spike, &f_minus)?;
         let mut x_plus = x_minus;
-        model.reset(&mut x_plus);
-        let g = model.event(&x_plus);
+        model.reset(x_plus.as_mut_slice());
+        let g = model.event(x_plus.as_slice());
         if !(g < 0.0) {
             return Err(SolverError::ResetAboveThreshold {
                 t: t_spike,

@@ -37,12 +37,15 @@
 //!
 //! # A user-defined model
 //!
-//! Any [`NeuronModel`](evnn_neurons::NeuronModel) runs on the diffsol
-//! backend. The exponential integrate-and-fire neuron (see the trait's
-//! documentation for the equations):
+//! Any [`NeuronModel`](evnn_neurons::NeuronModel) runs on the generic
+//! backends ([`Dopri5Backend`], [`DiffsolBackend`]); a model writes its
+//! equations only, and every derivative is derived from them. The
+//! exponential integrate-and-fire neuron (EIF) with a current synapse,
+//! `τ_m v' = −v + Δ_T e^{(v − v_T)/Δ_T} + i + b`, `τ_s i' = −i`, spiking at
+//! `v_peak` and reset to `v_r`:
 //!
 //! ```
-//! use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel};
+//! use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel, Scalar};
 //! use evnn_solver::{EventSolver, InputSpike, SolverOptions};
 //!
 //! #[derive(Clone, Debug)]
@@ -54,27 +57,14 @@
 //!     const NAME: &'static str = "EIF";
 //!     const PARAM_NAMES: &'static [&'static str] = &["bias"];
 //!     fn initial_state(&self) -> [f64; 2] { [0.0, 0.0] }
-//!     fn dynamics(&self, p: &[f64; 1], x: &[f64; 2], dx: &mut [f64; 2]) {
-//!         let e = self.delta_t * ((x[0] - self.v_t) / self.delta_t).exp();
+//!     fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+//!         let e = ((x[0] - self.v_t) / self.delta_t).exp() * self.delta_t;
 //!         dx[0] = (-x[0] + e + x[1] + p[0]) / self.tau_mem;
 //!         dx[1] = -x[1] / self.tau_syn;
 //!     }
-//!     fn dynamics_vjp(&self, _p: &[f64; 1], x: &[f64; 2], l: &[f64; 2],
-//!                     lx: &mut [f64; 2], lp: &mut [f64; 1]) {
-//!         let de = ((x[0] - self.v_t) / self.delta_t).exp();
-//!         lx[0] = l[0] * (-1.0 + de) / self.tau_mem;
-//!         lx[1] = l[0] / self.tau_mem - l[1] / self.tau_syn;
-//!         lp[0] = l[0] / self.tau_mem;
-//!     }
-//!     fn event(&self, x: &[f64; 2]) -> f64 { x[0] - self.v_peak }
-//!     fn event_grad(&self, _x: &[f64; 2], gx: &mut [f64; 2]) { *gx = [1.0, 0.0]; }
-//!     fn reset(&self, x: &mut [f64; 2]) { x[0] = self.v_reset; }
-//!     fn reset_vjp(&self, _x: &[f64; 2], l: &[f64; 2], out: &mut [f64; 2]) { *out = [0.0, l[1]]; }
-//!     fn input_jump(&self, x: &mut [f64; 2], w: f64) { x[1] += w; }
-//!     fn input_jump_vjp(&self, _x: &[f64; 2], _w: f64, l: &[f64; 2], out: &mut [f64; 2]) -> f64 {
-//!         *out = *l;
-//!         l[1]
-//!     }
+//!     fn event<T: Scalar>(&self, x: &[T]) -> T { x[0] - self.v_peak }
+//!     fn reset<T: Scalar>(&self, x: &mut [T]) { x[0] = T::from(self.v_reset); }
+//!     fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) { x[1] += w; }
 //! }
 //!
 //! let eif = Eif { tau_mem: 10.0, tau_syn: 5.0, delta_t: 0.2, v_t: 1.0, v_peak: 3.0, v_reset: 0.0 };

@@ -26,7 +26,7 @@ pub(crate) fn g_point<N: NeuronModel>(model: &N, t: f64, x: &N::State, f: &N::St
     model.event_grad(x, &mut gx);
     GPoint {
         t,
-        g: model.event(x),
+        g: model.event(x.as_slice()),
         dg: gx.dot(f),
     }
 }

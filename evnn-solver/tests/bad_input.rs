@@ -2,7 +2,7 @@
 //! test per kind of bad input, each run on every backend it applies to, and
 //! a property test feeding arbitrary (NaN, infinite, negative, huge) values.
 
-use evnn_neurons::{Lif, NeuronError, NeuronModel, Qif};
+use evnn_neurons::{Lif, NeuronError, NeuronModel, Qif, Scalar};
 use evnn_solver::{
     validate_inputs, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventKind, EventSolver,
     InputSpike, NeuronTrace, QifSeries, SolverError, SolverOptions,
@@ -777,44 +777,23 @@ impl NeuronModel for Toy {
     fn initial_state(&self) -> [f64; 1] {
         [self.v0]
     }
-    fn dynamics(&self, p: &[f64; 1], x: &[f64; 1], dx: &mut [f64; 1]) {
-        dx[0] = if x[0] > self.nan_above {
-            f64::NAN
+    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+        dx[0] = if x[0] > T::from(self.nan_above) {
+            T::from(f64::NAN)
         } else {
             -x[0] + p[0]
         };
     }
-    fn dynamics_vjp(
-        &self,
-        _p: &[f64; 1],
-        _x: &[f64; 1],
-        l: &[f64; 1],
-        lx: &mut [f64; 1],
-        lp: &mut [f64; 1],
-    ) {
-        lx[0] = -l[0];
-        lp[0] = l[0];
-    }
-    fn event(&self, x: &[f64; 1]) -> f64 {
+    fn event<T: Scalar>(&self, x: &[T]) -> T {
         x[0] - 1.0
     }
-    fn event_grad(&self, _x: &[f64; 1], gx: &mut [f64; 1]) {
-        gx[0] = 1.0;
-    }
-    fn reset(&self, x: &mut [f64; 1]) {
+    fn reset<T: Scalar>(&self, x: &mut [T]) {
         if let Some(v) = self.reset_to {
-            x[0] = v;
+            x[0] = T::from(v);
         }
     }
-    fn reset_vjp(&self, _x: &[f64; 1], l: &[f64; 1], out: &mut [f64; 1]) {
-        out[0] = if self.reset_to.is_some() { 0.0 } else { l[0] };
-    }
-    fn input_jump(&self, x: &mut [f64; 1], w: f64) {
+    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
         x[0] += w;
-    }
-    fn input_jump_vjp(&self, _x: &[f64; 1], _w: f64, l: &[f64; 1], out: &mut [f64; 1]) -> f64 {
-        out[0] = l[0];
-        l[0]
     }
 }
 
