@@ -9,11 +9,12 @@ use evnn_solver::{
     SolverOptions,
 };
 
-/// Exponential integrate-and-fire neuron, `τ_m v' = −v + Δ_T e^{(v − v_T)/Δ_T}
-/// + i + b`, `τ_s i' = −i`, spike at `v = v_peak`, reset to `v_r`. Past `v_T`
-/// the voltage reaches infinity in finite time (about `τ_m Δ_T
-/// e^{−(v − v_T)/Δ_T}` after it is at `v`), so a step that crosses `v_peak`
-/// with room to spare reaches past the blow-up and overflows.
+/// Exponential integrate-and-fire neuron,
+/// `τ_m v' = −v + Δ_T e^{(v − v_T)/Δ_T} + i + b`, `τ_s i' = −i`, spike at
+/// `v = v_peak`, reset to `v_r`. Past `v_T` the voltage reaches infinity in
+/// finite time (about `τ_m Δ_T e^{−(v − v_T)/Δ_T}` after it is at `v`), so a
+/// step that crosses `v_peak` with room to spare reaches past the blow-up
+/// and overflows.
 #[derive(Clone, Debug)]
 struct Eif {
     tau_mem: f64,
