@@ -3,7 +3,9 @@
 //! network gradients match finite differences through the same code path as
 //! the built-in models, on both generic backends.
 
-use evnn_net::{gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, SpikeTrains};
+use evnn_net::{
+    gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, SpikeTrains, TtfsLoss,
+};
 use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel, Scalar};
 use evnn_solver::{Adjoint, Backend, DiffsolBackend, Dopri5Backend, SolverOptions};
 
@@ -239,4 +241,86 @@ fn adex_network_gradients_match_finite_differences() {
 fn izhikevich_network_gradients_match_finite_differences() {
     network_gradients_match(izhikevich(), DiffsolBackend::default(), init(3.0, 8.0));
     network_gradients_match(izhikevich(), Dopri5Backend::default(), init(3.0, 8.0));
+}
+
+/// Sixteen samples of five input channels, one spike each, spread over
+/// `[0.5, 10]` (a fixed pattern, so the test needs no data set), and labels.
+fn samples() -> (Vec<SpikeTrains>, Vec<usize>) {
+    let inputs = (0..16)
+        .map(|s| {
+            let times: Vec<f64> = (0..5)
+                .map(|c| 0.5 + ((s * 7 + c * 3) % 11) as f64 * 0.95)
+                .collect();
+            SpikeTrains::from_times(&times).unwrap()
+        })
+        .collect();
+    (inputs, (0..16).map(|s| s % 3).collect())
+}
+
+/// A few steps of gradient descent on a 5-20-3 network of `model` at the
+/// default solver tolerance, on `backend`: every batch pass succeeds with
+/// a finite loss and gradient. Returns the losses of the steps.
+fn train<N, B>(model: N, backend: B, init: InitConfig) -> Vec<f64>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    let sizes = [5, 20, 3];
+    let net = FeedForward::new(model, &sizes, backend, SolverOptions::default(), 30.0).unwrap();
+    let mut params = NetworkParams::init::<N>(&sizes, &init, 3).unwrap();
+    let (inputs, labels) = samples();
+    let loss = TtfsLoss::default();
+    let mut losses = Vec::new();
+    for step in 0..4 {
+        let r = net
+            .batch_loss(&params, &inputs, &labels, &loss, true)
+            .unwrap_or_else(|e| panic!("{}, step {step}: {e}", N::NAME));
+        assert!(r.loss_sum.is_finite(), "{}, step {step}", N::NAME);
+        losses.push(r.mean_loss());
+        let mut grad = r.grad.expect("gradient requested");
+        assert!(
+            grad.to_flat().iter().all(|g| g.is_finite()),
+            "{}, step {step}: non-finite gradient",
+            N::NAME
+        );
+        grad.scale(-0.05 / inputs.len() as f64);
+        params.add_assign(&grad);
+    }
+    losses
+}
+
+/// Models whose voltage blows up in finite time past the threshold (the
+/// exponential ones; the quadratic one with a peak far above its take-off)
+/// train at the default tolerance on both generic backends: a trial step
+/// that reaches past the blow-up is rejected, not an error. Both backends
+/// solve the same equations to the same tolerance, so their losses agree.
+#[test]
+fn blow_up_models_train_at_the_default_tolerance() {
+    let high_peak = Izhikevich {
+        v_peak: 30.0,
+        ..izhikevich()
+    };
+    let strong = init(3.0, 8.0);
+    let runs = [
+        (
+            train(eif(), Dopri5Backend::default(), strong),
+            train(eif(), DiffsolBackend::default(), strong),
+        ),
+        (
+            train(adex(), Dopri5Backend::default(), strong),
+            train(adex(), DiffsolBackend::default(), strong),
+        ),
+        (
+            train(high_peak.clone(), Dopri5Backend::default(), strong),
+            train(high_peak, DiffsolBackend::default(), strong),
+        ),
+    ];
+    for (dopri5, diffsol) in runs {
+        for (a, b) in dopri5.iter().zip(&diffsol) {
+            assert!(
+                (a - b).abs() <= 1e-3 * a.abs().max(1.0),
+                "{dopri5:?} vs {diffsol:?}"
+            );
+        }
+    }
 }

@@ -272,7 +272,21 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         push(t_a, x_a.as_slice());
         let mut xs = N::State::zeros();
         let mut fs = N::State::zeros();
-        forward.integrate(
+        // A segment that ends at a spike ends on the event surface (to the
+        // round-off of the spike time's refinement, `4 ε |t|`, times the
+        // event function's rate), which the re-integrated path reaches
+        // within the solver's tolerance of `t_b`, possibly before it; past
+        // the surface the state of a model that blows up in finite time (an
+        // exponential integrate-and-fire voltage) may overflow before `t_b`.
+        // So such a segment's path ends where it reaches the surface.
+        let mut gx = N::State::zeros();
+        model.event_grad(x_b, &mut gx);
+        model.dynamics(params.as_slice(), x_b.as_slice(), fs.as_mut_slice());
+        let rate = gx.dot(&fs).abs();
+        let on_surface =
+            model.event(x_b.as_slice()).abs() <= 64.0 * f64::EPSILON * t_b.abs().max(1.0) * rate;
+        let event = on_surface.then_some(|y: &[f64]| model.event(y));
+        forward.integrate_until(
             |y, dy| {
                 xs.as_mut_slice().copy_from_slice(y);
                 model.dynamics(params.as_slice(), xs.as_slice(), fs.as_mut_slice());
@@ -286,6 +300,7 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
             &mut self.h_forward,
             options.max_steps,
             &mut push,
+            event,
         )?;
         // Anchor the last checkpoint on the logged state.
         if let Some(last) = self.checkpoints[..self.n_checkpoints].last_mut() {
