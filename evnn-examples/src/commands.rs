@@ -2,10 +2,11 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    accuracy, encode, train_from, with_net, EncodedSplit, EpochMetrics, Integrator, ModelKind,
-    Observer, Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
+    accuracy, encode, train_from, EncodedSplit, EpochMetrics, Integrator, ModelKind, Observer,
+    Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
+use crate::models::{Builtin, Models};
 use crate::plots;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -23,7 +24,7 @@ use std::time::Instant;
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train the Yin–Yang experiment (defaults: eventax's QIF 5-20-3 example).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Accuracy of a saved model on a split: JSON {"accuracy", "n"}.
     Eval(EvalArgs),
     /// Spike times of every neuron of every layer for each input sample (JSON).
@@ -38,15 +39,21 @@ pub enum Command {
     SimulateNeuron(crate::neuron_demo::NeuronArgs),
 }
 
-/// Runs a subcommand.
+/// Runs a subcommand with the built-in models.
 pub fn run(command: Command) -> Result<()> {
+    run_with(command, &Builtin)
+}
+
+/// Runs a subcommand with the neuron models of `models` (the built-in ones
+/// and those a program registers; see [`crate::models`]).
+pub fn run_with<M: Models>(command: Command, models: &M) -> Result<()> {
     match command {
-        Command::Train(a) => run_train(a),
-        Command::Eval(a) => run_eval(a),
-        Command::Simulate(a) => run_simulate(a, false),
-        Command::Grad(a) => run_simulate(a, true),
+        Command::Train(a) => run_train(*a, models),
+        Command::Eval(a) => run_eval(a, models),
+        Command::Simulate(a) => run_simulate(a, false, models),
+        Command::Grad(a) => run_simulate(a, true, models),
         Command::Data(a) => run_data(a),
-        Command::Bench(a) => run_bench(a),
+        Command::Bench(a) => run_bench(a, models),
         Command::SimulateNeuron(a) => crate::neuron_demo::run(a),
     }
 }
@@ -69,9 +76,14 @@ pub struct TrainArgs {
     /// JSON config file (the fields of `metrics.json`'s "config"); unknown fields are an error.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Neuron model.
-    #[arg(long, value_enum)]
+    /// Neuron model: qif, lif, or a model registered by the program.
+    #[arg(long)]
     pub model: Option<ModelKind>,
+    /// Constants of a registered model, a JSON object of its fields
+    /// (for example '{"tau_m": 20.0}'); missing ones take the model's defaults
+    /// where it has them.
+    #[arg(long, value_parser = parse_constants)]
+    pub constants: Option<serde_json::Map<String, serde_json::Value>>,
     /// Hidden layer widths, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -134,6 +146,7 @@ impl TrainArgs {
         let given = [
             ("--config", self.config.is_some()),
             ("--model", self.model.is_some()),
+            ("--constants", self.constants.is_some()),
             ("--hidden", self.hidden.is_some()),
             ("--batch-size", self.batch_size.is_some()),
             ("--lr", self.lr.is_some()),
@@ -186,8 +199,11 @@ impl TrainArgs {
             }
             None => TrainConfig::default(),
         };
-        if let Some(v) = self.model {
-            c.model = v;
+        if let Some(v) = &self.model {
+            c.model = v.clone();
+        }
+        if let Some(v) = &self.constants {
+            c.constants = v.clone();
         }
         if let Some(v) = &self.hidden {
             c.hidden = v.clone();
@@ -227,6 +243,15 @@ impl TrainArgs {
         }
         c.validate()?;
         Ok(c)
+    }
+}
+
+/// A JSON object on the command line.
+fn parse_constants(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("expected a JSON object, got {other}")),
+        Err(e) => Err(format!("not JSON: {e}")),
     }
 }
 
@@ -345,7 +370,7 @@ fn prepare_out_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_train(args: TrainArgs) -> Result<()> {
+fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
     let (config, resume, out) = match &args.resume {
         Some(dir) => {
             let (config, state) = args.resume_from(dir)?;
@@ -360,6 +385,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
             (config, None, out)
         }
     };
+    let config = models.resolve(&config)?;
     prepare_out_dir(&out)?;
     let splits = Splits::load(&config)?;
     let bar = std::io::stdout().is_terminal().then(|| {
@@ -386,7 +412,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         );
     }
     println!(
-        "training {:?} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
+        "training {} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
         config.model,
         config.sizes(),
         config.epochs,
@@ -396,7 +422,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         splits.train.inputs.len()
     );
     let (outcome, predicted, first_spikes) = in_pool(config.threads, || {
-        with_net(
+        models.with_net(
             &config,
             TrainJob {
                 config: &config,
@@ -491,13 +517,13 @@ impl WithNet for EvalJob<'_> {
     }
 }
 
-fn run_eval(args: EvalArgs) -> Result<()> {
+fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
     let params = file.params();
     let split = load_split(args.split, config.t_max)?;
     let acc = in_pool(args.threads, || {
-        with_net(
+        models.with_net(
             &config,
             EvalJob {
                 params: &params,
@@ -609,7 +635,7 @@ impl WithNet for SimJob<'_> {
     }
 }
 
-fn run_simulate(args: SimulateArgs, grad: bool) -> Result<()> {
+fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
     let params = file.params();
@@ -638,7 +664,7 @@ fn run_simulate(args: SimulateArgs, grad: bool) -> Result<()> {
     } else {
         None
     };
-    let value = with_net(
+    let value = models.with_net(
         &config,
         SimJob {
             params: &params,
@@ -679,8 +705,8 @@ fn run_data(args: DataArgs) -> Result<()> {
 /// Options of `evnn bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Neuron model.
-    #[arg(long, value_enum, default_value = "qif")]
+    /// Neuron model: qif, lif, or a model registered by the program.
+    #[arg(long, default_value = "qif")]
     pub model: ModelKind,
     /// Training samples per measurement (the default epoch has 5000).
     #[arg(long, default_value_t = 5000)]
@@ -769,7 +795,7 @@ impl WithNet for BenchJob<'_> {
     }
 }
 
-fn run_bench(args: BenchArgs) -> Result<()> {
+fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     let config = TrainConfig {
         model: args.model,
         integrator: args.integrator,
@@ -787,7 +813,7 @@ fn run_bench(args: BenchArgs) -> Result<()> {
     let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
     for _ in 0..args.repeats {
         for (k, pool) in pools.iter().enumerate() {
-            passes[k].push(with_net(
+            passes[k].push(models.with_net(
                 &config,
                 BenchJob {
                     config: &config,

@@ -1,10 +1,14 @@
 //! The `evnn` command-line program's library: the Yin–Yang experiment
-//! (configuration, data, training loop), model files, checkpoints, plots and
-//! the subcommands.
+//! (configuration, data, training loop), model files, checkpoints, plots,
+//! the subcommands, and the registry of neuron models by name through which
+//! a user's own program runs the whole `evnn` program with its own models
+//! ([`models`], [`program::main`]).
 
 pub mod checkpoint;
 pub mod commands;
 pub mod experiment;
 pub mod model_file;
+pub mod models;
 pub mod neuron_demo;
 pub mod plots;
+pub mod program;
