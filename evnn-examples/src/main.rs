@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use evnn_examples::commands::{run, Command};
+use std::io::Write;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,7 +23,8 @@ fn main() {
         Err(e) => {
             // One line: clap's first line (it already starts with "error: ").
             let text = e.render().to_string();
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "{}",
                 text.lines().next().unwrap_or("error: invalid arguments")
             );
@@ -30,9 +32,20 @@ fn main() {
         }
     };
     if let Err(e) = run(cli.command) {
-        // One line, no backtrace: the chain of causes joined.
+        // A closed output pipe (`evnn data | head`) ends the program
+        // quietly and successfully, as other command-line tools do: the
+        // reader has what it wanted.
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            std::process::exit(0);
+        }
+        // One line, no backtrace: the chain of causes joined (and nothing,
+        // rather than a panic, where standard error is closed too).
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        eprintln!("error: {}", msg.join(": "));
+        let _ = writeln!(std::io::stderr(), "error: {}", msg.join(": "));
         std::process::exit(2);
     }
 }
