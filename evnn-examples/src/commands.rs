@@ -289,6 +289,8 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     epochs: usize,
     checkpoint: PathBuf,
+    /// Writing an epoch's line failed; reported by the next checkpoint.
+    write_error: Option<std::io::Error>,
 }
 
 impl Observer for Progress {
@@ -314,12 +316,21 @@ impl Observer for Progress {
         );
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => println!("{line}"),
+            None => {
+                if let Err(e) = outln!("{line}") {
+                    self.write_error.get_or_insert(e);
+                }
+            }
         }
     }
     fn checkpoint(&mut self, config: &TrainConfig, state: &TrainState) -> Result<()> {
         Checkpoint::new(config, state).save(&self.checkpoint)?;
-        Ok(())
+        // The epoch's line could not be written (a closed pipe): training
+        // stops here, with the checkpoint saved to resume from.
+        match self.write_error.take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -403,15 +414,16 @@ fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
         bar,
         epochs: config.epochs,
         checkpoint: out.join(checkpoint::FILE_NAME),
+        write_error: None,
     };
     if let Some(state) = &resume {
-        println!(
+        outln!(
             "resuming {} after epoch {}",
             out.display(),
             state.epochs_done()
-        );
+        )?;
     }
-    println!(
+    outln!(
         "training {} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
         config.model,
         config.sizes(),
@@ -420,7 +432,7 @@ fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
         config.lr,
         config.seed,
         splits.train.inputs.len()
-    );
+    )?;
     let (outcome, predicted, first_spikes) = in_pool(config.threads, || {
         models.with_net(
             &config,
@@ -466,14 +478,14 @@ fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
             config.t_max,
         )?;
     }
-    println!(
+    outln!(
         "best validation accuracy {:.2}% (epoch {}), test accuracy {:.2}%, {:.1} s; results in {}",
         100.0 * outcome.best_val_acc,
         outcome.best_epoch,
         100.0 * outcome.test_acc,
         outcome.train_seconds,
         out.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -531,10 +543,10 @@ fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
             },
         )
     })??;
-    println!(
+    outln!(
         "{}",
         serde_json::json!({"accuracy": acc, "n": split.labels.len()})
-    );
+    )?;
     Ok(())
 }
 
@@ -557,6 +569,46 @@ pub struct InputFile {
     pub inputs: Vec<Vec<f64>>,
     /// Class labels (required by `grad`).
     #[serde(default)]
+    pub labels: Option<Vec<usize>>,
+}
+
+impl InputFile {
+    /// Parses the JSON text of an input file into one input per sample
+    /// (each channel one spike at the given time) and, when `labels_needed`
+    /// (`grad`), one label per sample, each below 3 (the Yin–Yang classes).
+    /// Every error is a message naming the bad value.
+    pub fn parse(text: &str, labels_needed: bool) -> Result<InputSamples> {
+        let file: InputFile = serde_json::from_str(text)?;
+        let inputs = file
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| SpikeTrains::from_times(t).with_context(|| format!("input sample {i}")))
+            .collect::<Result<Vec<_>>>()?;
+        let labels = if labels_needed {
+            let labels = file
+                .labels
+                .context("`grad` needs \"labels\" in the input file")?;
+            if labels.len() != inputs.len() {
+                bail!("{} labels for {} input samples", labels.len(), inputs.len());
+            }
+            if let Some(&l) = labels.iter().find(|&&l| l >= 3) {
+                bail!("label {l} out of range for 3 classes");
+            }
+            Some(labels)
+        } else {
+            None
+        };
+        Ok(InputSamples { inputs, labels })
+    }
+}
+
+/// The samples of an input file, checked ([`InputFile::parse`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputSamples {
+    /// One input per sample.
+    pub inputs: Vec<SpikeTrains>,
+    /// One label per sample, where asked for.
     pub labels: Option<Vec<usize>>,
 }
 
@@ -641,39 +693,18 @@ fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M) -> Result
     let params = file.params();
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input file {}", args.input.display()))?;
-    let input: InputFile = serde_json::from_str(&text)
+    let samples = InputFile::parse(&text, grad)
         .with_context(|| format!("invalid input file {}", args.input.display()))?;
-    let inputs = input
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| SpikeTrains::from_times(t).with_context(|| format!("input sample {i}")))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = if grad {
-        let labels = input
-            .labels
-            .as_deref()
-            .context("`grad` needs \"labels\" in the input file")?;
-        if labels.len() != inputs.len() {
-            bail!("{} labels for {} input samples", labels.len(), inputs.len());
-        }
-        if let Some(&l) = labels.iter().find(|&&l| l >= 3) {
-            bail!("label {l} out of range for 3 classes");
-        }
-        Some(labels)
-    } else {
-        None
-    };
     let value = models.with_net(
         &config,
         SimJob {
             params: &params,
-            inputs: &inputs,
-            labels,
+            inputs: &samples.inputs,
+            labels: samples.labels.as_deref(),
             config: &config,
         },
     )?;
-    println!("{}", serde_json::to_string(&value)?);
+    outln!("{}", serde_json::to_string(&value)?)?;
     Ok(())
 }
 
@@ -689,7 +720,7 @@ fn run_data(args: DataArgs) -> Result<()> {
     let split = load_split(args.split, TrainConfig::default().t_max)?;
     let features: Vec<&[f64]> = split.data.iter().map(|(f, _)| f).collect();
     let inputs: Vec<Vec<f64>> = split.inputs.iter().map(|s| s.flat().to_vec()).collect();
-    println!(
+    outln!(
         "{}",
         serde_json::json!({
             "split": args.split,
@@ -698,7 +729,7 @@ fn run_data(args: DataArgs) -> Result<()> {
             "labels": split.labels,
             "inputs": inputs,
         })
-    );
+    )?;
     Ok(())
 }
 
@@ -849,7 +880,7 @@ fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         .collect();
     let speedup = runs[0]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN)
         / runs[1]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN);
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
             "experiment": format!("{:?} {:?}, batch {}, integrator {:?}", config.model, config.sizes(), config.batch_size, config.integrator),
@@ -858,6 +889,6 @@ fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "runs": runs,
             "speedup_all_threads_vs_1": speedup,
         }))?
-    );
+    )?;
     Ok(())
 }

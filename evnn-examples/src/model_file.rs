@@ -318,7 +318,12 @@ impl ModelFile {
                 c.v_reset = v_reset;
             }
         }
-        c.hidden = self.sizes[1..self.sizes.len() - 1].to_vec();
+        // (Empty for sizes that a loaded file cannot have: fewer than 2.)
+        c.hidden = self
+            .sizes
+            .get(1..self.sizes.len().saturating_sub(1))
+            .unwrap_or_default()
+            .to_vec();
         c.t_max = self.t_max;
         c.tol = self.tol;
         c
@@ -399,11 +404,17 @@ impl ModelFile {
             path: p.clone(),
             source,
         })?;
-        let file: ModelFile = serde_json::from_str(&text).map_err(|e| ModelFileError::Parse {
-            path: p.clone(),
+        Self::parse(&text, &p)
+    }
+
+    /// Parses and validates the text of a model file; `path` names it in
+    /// errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ModelFileError> {
+        let file: ModelFile = serde_json::from_str(text).map_err(|e| ModelFileError::Parse {
+            path: path.into(),
             message: e.to_string(),
         })?;
-        file.validate(&p)?;
+        file.validate(path)?;
         Ok(file)
     }
 

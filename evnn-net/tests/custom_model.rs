@@ -284,7 +284,7 @@ where
             N::NAME
         );
         grad.scale(-0.05 / inputs.len() as f64);
-        params.add_assign(&grad);
+        params.add_assign(&grad).unwrap();
     }
     losses
 }
