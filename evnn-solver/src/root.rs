@@ -46,6 +46,9 @@ fn eval<N: NeuronModel, S: Stepper<N>>(
 /// Iteration limit of every search here; reaching it is an error
 /// ([`SolverError::RootNotConverged`]), never a silent answer.
 const MAX_ITER: usize = 200;
+/// Iterations of [`bracketed_newton`] that may take Newton steps; the rest
+/// bisect. A converging search needs far fewer.
+const NEWTON_ITER: usize = 50;
 
 /// The first upward crossing of `g` in `(a.t, b.t]`, given `g(a) < 0`, or
 /// `None`.
@@ -181,7 +184,7 @@ pub(crate) fn bracketed_newton<E>(
     if !(t > lo_t && t <= hi_t) {
         t = 0.5 * (lo_t + hi_t);
     }
-    for _ in 0..MAX_ITER {
+    for iteration in 0..MAX_ITER {
         let (g, dg) = eval(t)?;
         if g == 0.0 {
             return Ok(Ok(t));
@@ -196,14 +199,19 @@ pub(crate) fn bracketed_newton<E>(
         // round-off floor `newton` rounds to `t` itself, which is now a
         // bracket end, and bisecting from there would take ~40 halvings
         // (measured on LIF: 14.6 evaluations per spike on average before).
-        if dg > 0.0 && (newton - t).abs() <= 4.0 * f64::EPSILON * t.abs() {
+        if iteration < NEWTON_ITER && dg > 0.0 && (newton - t).abs() <= 4.0 * f64::EPSILON * t.abs()
+        {
             return Ok(Ok(newton.clamp(lo_t, hi_t)));
         }
         // Newton must stay strictly inside the bracket; otherwise bisect.
-        let next = if dg > 0.0 && newton > lo_t && newton < hi_t {
+        // After NEWTON_ITER iterations without convergence Newton is not
+        // converging (its steps may crawl: an evaluated `g` that differs
+        // from the `g` its `ġ` describes, as at a round-off step of `g`),
+        // and bisection, which halves the bracket, finishes the search.
+        let next = if iteration < NEWTON_ITER && dg > 0.0 && newton > lo_t && newton < hi_t {
             newton
         } else {
-            0.5 * (lo_t + hi_t)
+            bisect(lo_t, hi_t)
         };
         let width = hi_t - lo_t;
         let tol = 4.0 * f64::EPSILON * next.abs().max(f64::MIN_POSITIVE);
@@ -213,6 +221,20 @@ pub(crate) fn bracketed_newton<E>(
         t = next;
     }
     Ok(Err((lo_t, hi_t)))
+}
+
+/// The next point of a bisection of `(lo, hi)`: the midpoint, or the
+/// geometric mean where the bracket is positive and spans more than a factor
+/// of four. A root near zero (a spike right after the start of a run with an
+/// enormous drive) then takes about log₂ of the range of binary exponents in
+/// halvings, not one halving per binary order of magnitude (over a thousand
+/// from 1e-3 down to 1e-300).
+fn bisect(lo: f64, hi: f64) -> f64 {
+    if lo > 0.0 && hi > 4.0 * lo {
+        lo.sqrt() * hi.sqrt()
+    } else {
+        0.5 * (lo + hi)
+    }
 }
 
 /// The root of an increasing function `g` of known curvature by Newton's
@@ -371,11 +393,34 @@ mod tests {
     /// the limit, reported with the bracket reached (which still holds the
     /// root), never its end as if it were the root.
     #[test]
-    fn bracketed_newton_reports_non_convergence() {
+    fn a_root_near_zero_in_a_wide_bracket_converges() {
+        // g(t) = t − 1e-299 on [4e-297·1e-3, 1e-3], with a derivative that
+        // sends Newton out of the bracket every time: only bisection moves.
+        let root = 1e-299;
+        let g = |t: f64| Ok::<_, ()>((t - root, -1.0));
+        let lo = (1e-303, 1e-303 - root, -1.0);
+        let hi = (1e-3, 1e-3 - root, -1.0);
+        let r = bracketed_newton(lo, hi, g).unwrap().unwrap();
+        assert!((r - root).abs() <= 1e-14 * root, "{r:e}");
+    }
+
+    #[test]
+    fn a_wrong_derivative_is_finished_by_bisection() {
+        // ġ a billion times too large: Newton's steps are too short to
+        // converge; bisection finds the root.
         let g = |t: f64| Ok::<_, ()>((t - 0.7, 1e9));
-        let result = bracketed_newton((0.0, -0.7, 1e9), (1.0, 0.3, 1e9), g).unwrap();
+        let r = bracketed_newton((0.0, -0.7, 1e9), (1.0, 0.3, 1e9), g).unwrap();
+        assert!((r.unwrap() - 0.7).abs() <= 1e-15, "{r:?}");
+    }
+
+    #[test]
+    fn bracketed_newton_reports_non_convergence() {
+        // A root at 1e-300 in [0, 1] with a useless ġ: halving from 1
+        // does not reach it within the iteration limit.
+        let g = |t: f64| Ok::<_, ()>((t - 1e-300, -1.0));
+        let result = bracketed_newton((0.0, -1e-300, -1.0), (1.0, 1.0, -1.0), g).unwrap();
         let (lo, hi) = result.expect_err("cannot converge");
-        assert!(lo < 0.7 && 0.7 <= hi, "[{lo}, {hi}]");
+        assert!(lo < 1e-300 && 1e-300 <= hi, "[{lo}, {hi}]");
     }
 
     /// A stepper whose dense output is an event function `g = −1` with a
