@@ -87,9 +87,8 @@ where
     let expected: Option<fn(&SolverError) -> bool> = match *mistake {
         Mistake::None => None,
         Mistake::DlLength(longer) => {
-            if longer {
-                dl.push(0.5);
-            } else if dl.pop().is_none() {
+            // One longer, or one shorter where there is a spike to drop.
+            if longer || dl.pop().is_none() {
                 dl.push(0.5);
             }
             Some(shape)
