@@ -9,7 +9,7 @@ use evnn_examples::checkpoint::Checkpoint;
 use evnn_examples::commands::InputFile;
 use evnn_examples::experiment::{init_params, TrainConfig, TrainState};
 use evnn_examples::model_file::ModelFile;
-use evnn_optim::AdamConfig;
+use evnn_optim::{AdamConfig, Optimizer};
 
 /// Replacements spliced in for one byte: values of other types, out of
 /// range or non-finite, and JSON structure.
@@ -63,8 +63,12 @@ fn model_file_parser_never_panics() {
         match ModelFile::parse(&v, "model.json") {
             Ok(file) => {
                 ok += 1;
-                // What the program reads from a file it accepted.
-                let _ = (file.config(), file.params());
+                // What the program relies on in a file it accepted.
+                assert_eq!(file.sizes.first(), Some(&5));
+                assert_eq!(file.sizes.last(), Some(&3));
+                assert_eq!(file.params().sizes(), file.sizes);
+                file.params().validate(1, &["bias"]).unwrap();
+                file.config().validate().unwrap();
             }
             Err(_) => refused += 1,
         }
@@ -87,10 +91,20 @@ fn checkpoint_parser_never_panics() {
     };
     let text = serde_json::to_string(&Checkpoint::new(&config, &state)).unwrap();
     assert_eq!(Checkpoint::parse(&text, "c.json").unwrap().state, state);
-    let refused = variants(&text)
-        .iter()
-        .filter(|v| Checkpoint::parse(v, "c.json").is_err())
-        .count();
+    let mut refused = 0;
+    for v in variants(&text) {
+        match Checkpoint::parse(&v, "c.json") {
+            Ok(c) => {
+                // What resuming relies on in a checkpoint it accepted.
+                c.config.validate().unwrap();
+                assert_eq!(c.state.params.sizes(), c.config.sizes());
+                assert_eq!(c.state.best_params.sizes(), c.config.sizes());
+                assert_eq!(c.state.optimizer.state().m.len(), c.state.params.len());
+                assert!(c.state.epochs_done() <= c.config.epochs);
+            }
+            Err(_) => refused += 1,
+        }
+    }
     assert!(refused > 0);
 }
 

@@ -132,7 +132,12 @@ pub struct GradCheckEntry {
 }
 
 impl GradCheckEntry {
-    fn skipped(param: ParamRef, analytic: f64, numeric: Option<f64>, status: EntryStatus) -> Self {
+    fn not_compared(
+        param: ParamRef,
+        analytic: f64,
+        numeric: Option<f64>,
+        status: EntryStatus,
+    ) -> Self {
         GradCheckEntry {
             param,
             analytic,
@@ -294,7 +299,7 @@ where
                             }
                             Skip::Failed(error) => EntryStatus::PerturbationFailed { delta, error },
                         };
-                        return GradCheckEntry::skipped(param, analytic, None, status);
+                        return GradCheckEntry::not_compared(param, analytic, None, status);
                     }
                 };
             }
@@ -309,7 +314,7 @@ where
                 at_h: fds[0],
                 at_half_h: fds[1],
             };
-            return GradCheckEntry::skipped(param, analytic, Some(numeric), status);
+            return GradCheckEntry::not_compared(param, analytic, Some(numeric), status);
         }
         GradCheckEntry {
             param,
