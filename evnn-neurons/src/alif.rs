@@ -216,7 +216,10 @@ impl NeuronModel for Alif {
     #[inline]
     fn reset<T: Scalar>(&self, x: &mut [T]) {
         match self.reset {
-            Reset::Subtractive => x[0] = x[0] - x[1],
+            Reset::Subtractive => {
+                let b = x[1];
+                x[0] -= b;
+            }
             Reset::Hard => x[0] = T::from(0.0),
         }
         x[1] += self.rise;
