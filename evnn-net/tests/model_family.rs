@@ -14,7 +14,9 @@ use evnn_neurons::{
     Alif, AlifConstants, Eif, EifConstants, Izhikevich, IzhikevichConstants, Lif, NeuronModel,
     PIzhikevich, Plif, Pqif, Qif, Reset, StateVector,
 };
-use evnn_solver::{Dopri5Backend, SolverError, SolverOptions};
+use evnn_solver::{
+    Adjoint, Backend, ClosedForm, Dopri5Backend, QifSeries, SolverError, SolverOptions,
+};
 
 /// A network of `model` with layer sizes `sizes` on Dopri5 at tolerance
 /// 1e-13, parameters from [`NetworkParams::init_for`] (seed `seed`), input
@@ -231,5 +233,263 @@ fn init_for_takes_the_models_start_values() {
                 assert_eq!(&q[1..], &[10f64.ln(), 2.5f64.ln()]);
             }
         }
+    }
+}
+
+/// Forward and backward pass of `net` for `input` with the loss `Σ` (all
+/// output spike times): every layer's spike times (flat), the parameter
+/// gradient and the input-time gradient.
+fn forward_backward<N, B>(
+    net: &FeedForward<N, B>,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+) -> (Vec<Vec<f64>>, NetworkParams, Vec<f64>)
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone,
+{
+    let mut ws = net.workspace();
+    let mut trace = Default::default();
+    net.forward(params, input, &mut ws, &mut trace).unwrap();
+    let spikes: Vec<Vec<f64>> = trace
+        .layers
+        .iter()
+        .map(|l| l.outputs.flat().to_vec())
+        .collect();
+    let dl_dt = vec![1.0; trace.output().unwrap().n_spikes()];
+    let mut grad = params.zeros_like();
+    let mut dl_dinput = Vec::new();
+    net.backward(
+        params,
+        input,
+        &trace,
+        &dl_dt,
+        &mut ws,
+        &mut grad,
+        &mut dl_dinput,
+    )
+    .unwrap();
+    (spikes, grad, dl_dinput)
+}
+
+/// `params` of a model with `np` parameters per neuron reduced to the
+/// first (the bias).
+fn bias_only(params: &NetworkParams, np: usize) -> NetworkParams {
+    let mut out = params.clone();
+    for l in &mut out.layers {
+        l.neuron_params = l.neuron_params.iter().step_by(np).copied().collect();
+    }
+    out
+}
+
+/// `a` and `b` agree entry by entry within `rel` relative or `abs` absolute
+/// (the largest relative deviation is printed for the record).
+fn assert_close(what: &str, a: &[f64], b: &[f64], rel: f64, abs: f64) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let mut max_rel = 0.0f64;
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= abs + rel * y.abs(),
+            "{what} [{k}]: got {x}, expected {y}"
+        );
+        if y.abs() > 1e-6 {
+            max_rel = max_rel.max((x - y).abs() / y.abs());
+        }
+    }
+    eprintln!(
+        "{what}: {} entries, max relative deviation {max_rel:.2e}",
+        a.len()
+    );
+}
+
+/// A learnable-time-constant network at its start values is the base
+/// model's network: the same spikes in every layer and the same gradients
+/// with respect to weights, biases and input times, within what the solver
+/// tolerance 1e-12 allows (spike times 1e-9 relative, gradients 1e-6
+/// relative or 1e-9 absolute). `base_net` runs the base model with its own
+/// backend (LIF's closed form; QIF and Izhikevich on Dormand–Prince).
+fn equals_base_network<P, Q, BP, BQ>(
+    net: &FeedForward<P, BP>,
+    base_net: &FeedForward<Q, BQ>,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+) where
+    P: NeuronModel,
+    Q: NeuronModel,
+    BP: Backend<P> + Adjoint<P> + Clone,
+    BQ: Backend<Q> + Adjoint<Q> + Clone,
+{
+    let base_params = bias_only(params, P::Params::DIM);
+    let (spikes, grad, dl_dinput) = forward_backward(net, params, input);
+    let (base_spikes, base_grad, base_dl_dinput) = forward_backward(base_net, &base_params, input);
+    assert!(
+        spikes.last().unwrap().len() >= 2,
+        "{}: output spikes",
+        P::NAME
+    );
+    for (l, (s, b)) in spikes.iter().zip(&base_spikes).enumerate() {
+        assert_close(&format!("{} layer {l} spikes", P::NAME), s, b, 1e-9, 0.0);
+    }
+    let grad_bias = bias_only(&grad, P::Params::DIM);
+    for (l, (g, b)) in grad_bias.layers.iter().zip(&base_grad.layers).enumerate() {
+        let what = format!("{} layer {l}", P::NAME);
+        assert_close(
+            &format!("{what} weight gradient"),
+            &g.weights,
+            &b.weights,
+            1e-6,
+            1e-9,
+        );
+        assert_close(
+            &format!("{what} bias gradient"),
+            &g.neuron_params,
+            &b.neuron_params,
+            1e-6,
+            1e-9,
+        );
+    }
+    assert_close(
+        &format!("{} input-time gradient", P::NAME),
+        &dl_dinput,
+        &base_dl_dinput,
+        1e-6,
+        1e-9,
+    );
+}
+
+#[test]
+fn learnable_time_constants_at_their_start_are_the_base_models() {
+    let opts = SolverOptions::default().with_tolerances(1e-12, 1e-12);
+    let sizes = [3, 5, 2];
+    let input = SpikeTrains::from_trains(&[vec![1.0, 6.0], vec![3.0], vec![9.0]]).unwrap();
+
+    let plif = Plif::new(20.0, 5.0, 1.0, 0.0).unwrap();
+    let params = NetworkParams::init_for(&plif, &sizes, &init(3.0, 6.0, 0.5, 1.0), 2).unwrap();
+    let net = FeedForward::new(plif, &sizes, Dopri5Backend::default(), opts, 40.0).unwrap();
+    let base = FeedForward::new(*plif.start(), &sizes, ClosedForm, opts, 40.0).unwrap();
+    equals_base_network(&net, &base, &params, &input);
+
+    let pqif = Pqif::new(20.0, 5.0).unwrap();
+    let params = NetworkParams::init_for(&pqif, &sizes, &InitConfig::default(), 5).unwrap();
+    let net = FeedForward::new(pqif, &sizes, Dopri5Backend::default(), opts, 40.0).unwrap();
+    let base = FeedForward::new(*pqif.start(), &sizes, QifSeries, opts, 40.0).unwrap();
+    equals_base_network(&net, &base, &params, &input);
+
+    let input = SpikeTrains::from_trains(&[vec![5.0, 30.0], vec![15.0], vec![45.0]]).unwrap();
+    let pizh = PIzhikevich::default();
+    let init_izh = init(10.0, 20.0, 5.0, 4.0);
+    let params = NetworkParams::init_for(&pizh, &sizes, &init_izh, 2).unwrap();
+    let net = FeedForward::new(pizh, &sizes, Dopri5Backend::default(), opts, 100.0).unwrap();
+    let base =
+        FeedForward::new(*pizh.start(), &sizes, Dopri5Backend::default(), opts, 100.0).unwrap();
+    equals_base_network(&net, &base, &params, &input);
+}
+
+/// A single neuron without input, as a one-neuron network on
+/// Dormand–Prince at tolerance `tol`: its spike times.
+fn lone_neuron_spikes<N: NeuronModel>(model: N, bias: f64, t_end: f64, tol: f64) -> Vec<f64> {
+    let opts = SolverOptions::default().with_tolerances(tol, tol);
+    let net = FeedForward::new(
+        model.clone(),
+        &[1, 1],
+        Dopri5Backend::default(),
+        opts,
+        t_end,
+    )
+    .unwrap();
+    let mut params = NetworkParams::init_for(&model, &[1, 1], &InitConfig::default(), 0).unwrap();
+    params.layers[0].neuron_params[0] = bias;
+    let input = SpikeTrains::from_trains(&[vec![]]).unwrap();
+    let (mut ws, mut trace) = (net.workspace(), Default::default());
+    net.forward(&params, &input, &mut ws, &mut trace).unwrap();
+    trace.output().unwrap().flat().to_vec()
+}
+
+/// EIF under a constant current `I_c` with `F(V) = E_L − V + Δ_T e^{(V −
+/// V_T)/Δ_T} + I_c > 0` everywhere and the hard reset to `V_reset = E_L`
+/// fires periodically with period `T = τ_mem ∫_{E_L}^{V_peak} dV/F(V)`
+/// (the reference: composite Simpson with 2·10⁴ intervals, whose error is
+/// far below 1e-12 here). The solver at tolerance 1e-12 finds the k-th
+/// spike at `kT` within 1e-9 relative.
+#[test]
+fn eif_spike_times_match_the_quadrature() {
+    let eif = Eif::default();
+    let bias = 1.5;
+    let f = |v: f64| eif.e_l() - v + eif.delta_t() * ((v - eif.v_t()) / eif.delta_t()).exp() + bias;
+    let (a, b, n) = (eif.e_l(), eif.v_peak(), 20_000);
+    let h = (b - a) / n as f64;
+    let simpson: f64 = (0..=n)
+        .map(|k| {
+            let weight = if k == 0 || k == n {
+                1.0
+            } else if k % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
+            weight / f(a + k as f64 * h)
+        })
+        .sum::<f64>()
+        * h
+        / 3.0;
+    let period = eif.tau_mem() * simpson;
+    let spikes = lone_neuron_spikes(eif, bias, 4.5 * period, 1e-12);
+    let expected: Vec<f64> = (1..=4).map(|k| k as f64 * period).collect();
+    assert_close("EIF spike times", &spikes, &expected, 1e-9, 0.0);
+}
+
+/// ALIF under a constant current without input has a closed form between
+/// spikes: `V(s) = I_c + (V₀ − I_c)e^{−s/τ_mem}`,
+/// `b(s) = b₀ + (B − b₀)e^{−s/τ_adapt}`, and after a spike (where `V = b`)
+/// both resets put `V` at 0 and raise `b` by `β/τ_adapt`. The reference
+/// spike times solve `V(s) = b(s)` (monotone in `s`) by bisection to
+/// round-off; the solver at tolerance 1e-12 finds them within 1e-9
+/// relative.
+#[test]
+fn alif_spike_times_match_the_closed_form() {
+    for reset in [Reset::Subtractive, Reset::Hard] {
+        let c = AlifConstants::new(10.0, 50.0, 1.0, 10.0).with_reset(reset);
+        let alif = Alif::new(c).unwrap();
+        let bias = 2.0;
+        let t_end = 80.0;
+        let mut expected = Vec::new();
+        let (mut t0, mut big_b) = (0.0, c.b0);
+        loop {
+            // `V − b` after the last spike: increasing (V rises from 0
+            // towards I_c, b falls towards b₀), negative at 0.
+            let g = |s: f64| {
+                bias * (1.0 - (-s / c.tau_mem).exp())
+                    - (c.b0 + (big_b - c.b0) * (-s / c.tau_adapt).exp())
+            };
+            let (mut lo, mut hi) = (0.0, t_end - t0);
+            if !(g(hi) > 0.0) {
+                break;
+            }
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if g(mid) > 0.0 {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            expected.push(t0 + hi);
+            big_b = c.b0 + (big_b - c.b0) * (-hi / c.tau_adapt).exp() + c.beta / c.tau_adapt;
+            t0 += hi;
+        }
+        let spikes = lone_neuron_spikes(alif, bias, t_end, 1e-12);
+        assert!(expected.len() >= 4, "{expected:?}");
+        assert_eq!(
+            spikes.len(),
+            expected.len(),
+            "{reset:?}: {spikes:?} vs {expected:?}"
+        );
+        assert_close(
+            &format!("ALIF {reset:?} spike times"),
+            &spikes,
+            &expected,
+            1e-9,
+            0.0,
+        );
     }
 }
