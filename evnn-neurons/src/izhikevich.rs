@@ -165,7 +165,8 @@ impl Izhikevich {
         Ok(Izhikevich::with_constants(c))
     }
 
-    fn with_constants(c: IzhikevichConstants) -> Self {
+    /// The neuron with constants already validated.
+    pub(crate) fn with_constants(c: IzhikevichConstants) -> Self {
         Izhikevich {
             c,
             inv_tau_syn: 1.0 / c.tau_syn,

@@ -75,7 +75,7 @@ impl PIzhikevich {
             "must be > 0 (it is learned as log b)",
         )?;
         Ok(PIzhikevich {
-            start: Izhikevich::new(c)?,
+            start: Izhikevich::with_constants(c),
         })
     }
 
