@@ -3,7 +3,9 @@
 //! network gradients match finite differences through the same code path as
 //! the built-in models, on both generic backends.
 
-use evnn_net::{gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, SpikeTrains};
+use evnn_net::{
+    gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, SpikeTrains, TtfsLoss,
+};
 use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel, Scalar};
 use evnn_solver::{Adjoint, Backend, DiffsolBackend, Dopri5Backend, SolverOptions};
 
@@ -239,4 +241,158 @@ fn adex_network_gradients_match_finite_differences() {
 fn izhikevich_network_gradients_match_finite_differences() {
     network_gradients_match(izhikevich(), DiffsolBackend::default(), init(3.0, 8.0));
     network_gradients_match(izhikevich(), Dopri5Backend::default(), init(3.0, 8.0));
+}
+
+/// Sixteen samples of five input channels, one spike each, spread over
+/// `[0.5, 10]` (a fixed pattern, so the test needs no data set), and labels.
+fn samples() -> (Vec<SpikeTrains>, Vec<usize>) {
+    let inputs = (0..16)
+        .map(|s| {
+            let times: Vec<f64> = (0..5)
+                .map(|c| 0.5 + ((s * 7 + c * 3) % 11) as f64 * 0.95)
+                .collect();
+            SpikeTrains::from_times(&times).unwrap()
+        })
+        .collect();
+    (inputs, (0..16).map(|s| s % 3).collect())
+}
+
+/// A few steps of gradient descent on a 5-20-3 network of `model` at the
+/// default solver tolerance, on `backend`: every batch pass succeeds with
+/// a finite loss and gradient. Returns the losses of the steps.
+fn train<N, B>(model: N, backend: B, init: InitConfig) -> Vec<f64>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    let sizes = [5, 20, 3];
+    let net = FeedForward::new(model, &sizes, backend, SolverOptions::default(), 30.0).unwrap();
+    let mut params = NetworkParams::init::<N>(&sizes, &init, 3).unwrap();
+    let (inputs, labels) = samples();
+    let loss = TtfsLoss::default();
+    let mut losses = Vec::new();
+    for step in 0..4 {
+        let r = net
+            .batch_loss(&params, &inputs, &labels, &loss, true)
+            .unwrap_or_else(|e| panic!("{}, step {step}: {e}", N::NAME));
+        assert!(r.loss_sum.is_finite(), "{}, step {step}", N::NAME);
+        losses.push(r.mean_loss());
+        let mut grad = r.grad.expect("gradient requested");
+        assert!(
+            grad.to_flat().iter().all(|g| g.is_finite()),
+            "{}, step {step}: non-finite gradient",
+            N::NAME
+        );
+        grad.scale(-0.05 / inputs.len() as f64);
+        params.add_assign(&grad).unwrap();
+    }
+    losses
+}
+
+/// Models whose voltage blows up in finite time past the threshold (the
+/// exponential ones; the quadratic one with a peak far above its take-off)
+/// train at the default tolerance on both generic backends: a trial step
+/// that reaches past the blow-up is rejected, not an error. Both backends
+/// solve the same equations to the same tolerance, so their losses agree.
+#[test]
+fn blow_up_models_train_at_the_default_tolerance() {
+    let high_peak = Izhikevich {
+        v_peak: 30.0,
+        ..izhikevich()
+    };
+    let strong = init(3.0, 8.0);
+    let runs = [
+        (
+            train(eif(), Dopri5Backend::default(), strong),
+            train(eif(), DiffsolBackend::default(), strong),
+        ),
+        (
+            train(adex(), Dopri5Backend::default(), strong),
+            train(adex(), DiffsolBackend::default(), strong),
+        ),
+        (
+            train(high_peak.clone(), Dopri5Backend::default(), strong),
+            train(high_peak, DiffsolBackend::default(), strong),
+        ),
+    ];
+    for (dopri5, diffsol) in runs {
+        for (a, b) in dopri5.iter().zip(&diffsol) {
+            assert!(
+                (a - b).abs() <= 1e-3 * a.abs().max(1.0),
+                "{dopri5:?} vs {diffsol:?}"
+            );
+        }
+    }
+}
+
+/// A model whose event function never reaches zero (a user's mistake, e.g.
+/// a threshold far above the reachable voltage): every neuron stays silent;
+/// the passes return, with no panic and no NaN, a loss for silent outputs
+/// and a gradient that is exactly zero (no spike, no path from a parameter
+/// to the loss).
+#[derive(Clone, Debug)]
+struct NeverSpikes;
+
+impl NeuronModel for NeverSpikes {
+    type State = [f64; 2];
+    type Params = [f64; 1];
+    const NAME: &'static str = "never";
+    const PARAM_NAMES: &'static [&'static str] = &["bias"];
+    fn initial_state(&self) -> [f64; 2] {
+        [0.0, 0.0]
+    }
+    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+        dx[0] = (-x[0] + x[1] + p[0]) / 10.0;
+        dx[1] = -x[1] / 5.0;
+    }
+    fn event<T: Scalar>(&self, x: &[T]) -> T {
+        -(x[0] * x[0]) - 1.0
+    }
+    fn reset<T: Scalar>(&self, x: &mut [T]) {
+        x[0] = T::from(0.0);
+    }
+    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
+        x[1] += w;
+    }
+}
+
+#[test]
+fn an_event_that_never_crosses_gives_silence_not_an_error() {
+    let sizes = [5, 6, 3];
+    for (name, net) in [
+        (
+            "dopri5",
+            FeedForward::new(
+                NeverSpikes,
+                &sizes,
+                Dopri5Backend::default(),
+                SolverOptions::default(),
+                30.0,
+            )
+            .map(|n| n.with_loss_pass(evnn_net::LossPass::LayerByLayer)),
+        ),
+        (
+            "dopri5 on demand",
+            FeedForward::new(
+                NeverSpikes,
+                &sizes,
+                Dopri5Backend::default(),
+                SolverOptions::default(),
+                30.0,
+            ),
+        ),
+    ] {
+        let net = net.unwrap();
+        let params = NetworkParams::init::<NeverSpikes>(&sizes, &init(3.0, 8.0), 1).unwrap();
+        let (inputs, labels) = samples();
+        let r = net
+            .batch_loss(&params, &inputs, &labels, &TtfsLoss::default(), true)
+            .unwrap();
+        assert!(r.loss_sum.is_finite(), "{name}: loss {}", r.loss_sum);
+        assert_eq!(r.correct, 0, "{name}: silent outputs predict nothing");
+        let grad = r.grad.unwrap().to_flat();
+        assert!(grad.iter().all(|g| *g == 0.0), "{name}: {grad:?}");
+        let predicted = net.batch_predict(&params, &inputs).unwrap();
+        assert!(predicted.iter().all(Option::is_none), "{name}");
+    }
 }

@@ -273,7 +273,7 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
         let r = net
             .batch_loss(params, std::slice::from_ref(x), &[y], &loss, true)
             .unwrap();
-        total.add_assign(r.grad.as_ref().unwrap());
+        total.add_assign(r.grad.as_ref().unwrap()).unwrap();
         loss_sum += r.loss_sum;
     }
     let g = one.grad.unwrap();

@@ -93,7 +93,9 @@ pub trait Adjoint<N: NeuronModel> {
 /// `inputs` is the input list the trace was simulated with;
 /// `dl_dspikes[k]` is the total derivative of the loss with respect to the
 /// neuron's `k`-th spike time (direct loss term plus what downstream neurons
-/// send back); `dl_dx_end` is `∂L/∂x(T)`. Overwrites `grad`.
+/// send back); `dl_dx_end` is `∂L/∂x(T)`. Overwrites `grad`. An event log
+/// that names an input or spike beyond `inputs` or `dl_dspikes` (a trace
+/// of another run, or edited) is a [`SolverError::ShapeMismatch`].
 #[allow(clippy::too_many_arguments)]
 pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     adjoint: &mut A,
@@ -106,6 +108,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     options: &SolverOptions,
     grad: &mut NeuronGradient<N::Params>,
 ) -> Result<(), SolverError> {
+    model.validate_params(params)?;
     if dl_dspikes.len() != trace.spikes.len() {
         return Err(SolverError::ShapeMismatch {
             what: "dL/dt (one entry per output spike)",
@@ -174,6 +177,13 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                     lambda.dot(&event.f_minus) - lambda_plus.dot(&event.f_plus);
             }
             EventKind::Spike { k } => {
+                let Some(&dl_dspike) = dl_dspikes.get(k) else {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "dL/dt (the event log names more spikes)",
+                        expected: k + 1,
+                        got: dl_dspikes.len(),
+                    });
+                };
                 model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
                 model.event_grad(&event.x_minus, &mut gx);
                 let slope = gx.dot(&event.f_minus);
@@ -181,7 +191,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                     return Err(SolverError::DegenerateSpike { t: event.t, slope });
                 }
                 let alpha =
-                    (tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspikes[k]) / slope;
+                    (tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspike) / slope;
                 for (l, (h, g)) in lambda
                     .as_mut_slice()
                     .iter_mut()
@@ -272,7 +282,21 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         push(t_a, x_a.as_slice());
         let mut xs = N::State::zeros();
         let mut fs = N::State::zeros();
-        forward.integrate(
+        // A segment that ends at a spike ends on the event surface (to the
+        // round-off of the spike time's refinement, `4 ε |t|`, times the
+        // event function's rate), which the re-integrated path reaches
+        // within the solver's tolerance of `t_b`, possibly before it; past
+        // the surface the state of a model that blows up in finite time (an
+        // exponential integrate-and-fire voltage) may overflow before `t_b`.
+        // So such a segment's path ends where it reaches the surface.
+        let mut gx = N::State::zeros();
+        model.event_grad(x_b, &mut gx);
+        model.dynamics(params.as_slice(), x_b.as_slice(), fs.as_mut_slice());
+        let rate = gx.dot(&fs).abs();
+        let on_surface =
+            model.event(x_b.as_slice()).abs() <= 64.0 * f64::EPSILON * t_b.abs().max(1.0) * rate;
+        let event = on_surface.then_some(|y: &[f64]| model.event(y));
+        forward.integrate_until(
             |y, dy| {
                 xs.as_mut_slice().copy_from_slice(y);
                 model.dynamics(params.as_slice(), xs.as_slice(), fs.as_mut_slice());
@@ -286,6 +310,7 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
             &mut self.h_forward,
             options.max_steps,
             &mut push,
+            event,
         )?;
         // Anchor the last checkpoint on the logged state.
         if let Some(last) = self.checkpoints[..self.n_checkpoints].last_mut() {

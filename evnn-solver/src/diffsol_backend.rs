@@ -1,5 +1,6 @@
 //! Backend on diffsol's explicit Runge–Kutta method `tsit45`, for any model.
 
+use crate::dopri5::REJECT_NON_FINITE;
 use crate::RkAdjoint;
 use crate::{
     run_event_loop, Backend, InputSpike, NeuronTrace, NoStepper, SolverError, SolverOptions,
@@ -83,34 +84,55 @@ where
             let x = self.x;
             return self.restart(t_stop, &x);
         }
-        if self.stop != Some(t_stop) {
-            self.solver
-                .set_stop_time(t_stop)
-                .map_err(|e| backend_error(self.t, e))?;
-            self.stop = Some(t_stop);
+        let (t0, x0) = (self.t, self.x);
+        loop {
+            if self.stop != Some(t_stop) {
+                self.solver
+                    .set_stop_time(t_stop)
+                    .map_err(|e| backend_error(self.t, e))?;
+                self.stop = Some(t_stop);
+            }
+            let reason = self.solver.step().map_err(|e| backend_error(self.t, e))?;
+            let state = self.solver.state();
+            let (t, h_next) = (state.t, state.h);
+            let mut x = N::State::zeros();
+            x.as_mut_slice().copy_from_slice(state.y.batch_as_slice(0));
+            let mut dx = N::State::zeros();
+            self.model
+                .dynamics(self.params.as_slice(), x.as_slice(), dx.as_mut_slice());
+            if !(x.is_finite() && dx.is_finite()) {
+                // diffsol accepts a step whose error estimate is NaN: put
+                // it back at the step's start and retry with a tenth of
+                // the step, as the Dormand–Prince backend rejects it.
+                let h = (t - t0) * REJECT_NON_FINITE;
+                if !(h > 4.0 * f64::EPSILON * t0.abs().max(1.0)) {
+                    return Err(SolverError::NonFiniteState {
+                        t: t0,
+                        state: x.as_slice().to_vec(),
+                    });
+                }
+                self.restart(t0, &x0)?;
+                *self.solver.state_mut().h = h;
+                // diffsol forgets a stop time it reached.
+                self.stop = None;
+                continue;
+            }
+            self.t_prev = t0;
+            self.t = t;
+            if let OdeSolverStopReason::TstopReached = reason {
+                self.stop = None;
+                self.t = t_stop;
+            }
+            self.x = x;
+            self.dx = dx;
+            if self.t <= self.t_prev {
+                return Err(SolverError::StepSizeUnderflow {
+                    t: self.t,
+                    h: h_next,
+                });
+            }
+            return Ok(());
         }
-        let reason = self.solver.step().map_err(|e| backend_error(self.t, e))?;
-        self.t_prev = self.t;
-        let state = self.solver.state();
-        self.t = state.t;
-        if let OdeSolverStopReason::TstopReached = reason {
-            self.stop = None;
-            self.t = t_stop;
-        }
-        let y = state.y.batch_as_slice(0);
-        self.x.as_mut_slice().copy_from_slice(y);
-        self.model.dynamics(
-            self.params.as_slice(),
-            self.x.as_slice(),
-            self.dx.as_mut_slice(),
-        );
-        if self.t <= self.t_prev {
-            return Err(SolverError::StepSizeUnderflow {
-                t: self.t,
-                h: state.h,
-            });
-        }
-        Ok(())
     }
 
     fn interpolate(

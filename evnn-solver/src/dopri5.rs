@@ -96,6 +96,15 @@ where
     (norm / n.max(1) as f64).sqrt()
 }
 
+/// The factor by which a trial step shrinks when its state or derivative
+/// comes out non-finite (NaN or infinite): the step is rejected and retried,
+/// as one with a large error, since the overflow typically means that the
+/// step reached past a finite-time blow-up of the dynamics (an exponential
+/// or quadratic integrate-and-fire voltage past its peak), which a smaller
+/// step avoids. Smaller than the largest shrink of an ordinary rejection
+/// (0.2), since nothing tells how far past the blow-up the step reached.
+pub(crate) const REJECT_NON_FINITE: f64 = 0.1;
+
 /// The next step size after an attempt of size `h` with error `norm`:
 /// `h·clamp(0.9·norm^(−1/5), 0.2, 5)`, never growing after a rejection. An
 /// infinite norm (an error scaled by a tiny atol) shrinks by the maximum.
@@ -180,9 +189,45 @@ impl Dopri5 {
     /// with the usual mixed error norm `|err_i| / (atol + rtol·max(|y_i|,
     /// |y_new_i|))` (RMS) and step-size control. `h` carries the step size
     /// magnitude in and out (`0` picks a starting step). `on_step(t, y)` is
-    /// called after every accepted step, the last one at exactly `t1`.
+    /// called after every accepted step, the last one at exactly `t1`. `y`
+    /// must have this scratch's [`dim`](Self::dim)
+    /// ([`SolverError::ShapeMismatch`] otherwise), `t0` and `t1` must be
+    /// finite and the tolerances finite and `> 0`
+    /// ([`SolverError::InvalidOption`]).
+    ///
+    /// A trial step whose state or end derivative comes out non-finite is
+    /// rejected and retried smaller; a state that stays non-finite as the
+    /// step shrinks to round-off is [`SolverError::NonFiniteState`].
     #[allow(clippy::too_many_arguments)]
     pub fn integrate<F, V>(
+        &mut self,
+        f: F,
+        t0: f64,
+        t1: f64,
+        y: &mut [f64],
+        rtol: f64,
+        atol: f64,
+        h: &mut f64,
+        max_steps: usize,
+        on_step: V,
+    ) -> Result<(), SolverError>
+    where
+        F: FnMut(&[f64], &mut [f64]),
+        V: FnMut(f64, &[f64]),
+    {
+        let no_event = None::<fn(&[f64]) -> f64>;
+        self.integrate_until(f, t0, t1, y, rtol, atol, h, max_steps, on_step, no_event)
+            .map(|_| ())
+    }
+
+    /// [`integrate`](Self::integrate) that, with an `event`, ends where
+    /// `event(y)` reaches zero from below if that comes before `t1`: the
+    /// step that first ends with `event(y) >= 0` is shortened, by regula
+    /// falsi (Illinois) on its length, until it ends just below zero (to
+    /// round-off in time). Returns the time where the integration ended
+    /// (`t1`, or the crossing).
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrate_until<F, V, E>(
         &mut self,
         mut f: F,
         t0: f64,
@@ -193,22 +238,48 @@ impl Dopri5 {
         h: &mut f64,
         max_steps: usize,
         mut on_step: V,
-    ) -> Result<(), SolverError>
+        mut event: Option<E>,
+    ) -> Result<f64, SolverError>
     where
         F: FnMut(&[f64], &mut [f64]),
         V: FnMut(f64, &[f64]),
+        E: FnMut(&[f64]) -> f64,
     {
-        let n = y.len();
-        debug_assert_eq!(n, self.dim());
+        for (name, value) in [("t0", t0), ("t1", t1)] {
+            if !value.is_finite() {
+                return Err(SolverError::InvalidOption {
+                    name,
+                    value,
+                    reason: "must be finite",
+                });
+            }
+        }
+        for (name, value) in [("rtol", rtol), ("atol", atol)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(SolverError::InvalidOption {
+                    name,
+                    value,
+                    reason: "must be finite and > 0",
+                });
+            }
+        }
+        if y.len() != self.dim() {
+            return Err(SolverError::ShapeMismatch {
+                what: "state (the integrator's dimension)",
+                expected: self.dim(),
+                got: y.len(),
+            });
+        }
         let span = t1 - t0;
         if span == 0.0 {
-            return Ok(());
+            return Ok(t1);
         }
         let dir = span.signum();
         f(y, &mut self.k[0]);
         if !(*h > 0.0) || !h.is_finite() {
             *h = initial_step(y, &self.k[0], rtol, atol, span.abs());
         }
+        let mut g = event.as_mut().map_or(-1.0, |e| e(y));
         let mut t = t0;
         let mut taken = 0usize;
         loop {
@@ -217,13 +288,37 @@ impl Dopri5 {
             let step = if last { remaining } else { *h };
             let hs = dir * step;
             let norm = attempt(y, &mut self.k, &mut self.y_new, hs, rtol, atol, &mut f);
-            if norm.is_nan() || !self.y_new.iter().all(|v| v.is_finite()) {
-                return Err(SolverError::NonFiniteState {
-                    t,
-                    state: self.y_new.clone(),
-                });
+            if norm.is_nan()
+                || !self.y_new.iter().all(|v| v.is_finite())
+                || !self.k[6].iter().all(|v| v.is_finite())
+            {
+                // Rejected like a step with a large error (see
+                // `REJECT_NON_FINITE`); an error only once the step is
+                // down to round-off.
+                *h = step * REJECT_NON_FINITE;
+                if *h <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
+                    return Err(SolverError::NonFiniteState {
+                        t,
+                        state: self.y_new.clone(),
+                    });
+                }
+                continue;
             }
             if norm <= 1.0 {
+                if let Some(e) = event.as_mut().filter(|_| g < 0.0) {
+                    let g_new = e(&self.y_new);
+                    if !(g_new < 0.0) {
+                        // The crossing lies in this step: end there.
+                        let s = self.crossing_step(y, step, dir, g, g_new, rtol, atol, &mut f, e);
+                        t += dir * s;
+                        y.copy_from_slice(&self.y_new);
+                        self.steps += 1;
+                        on_step(t, y);
+                        *h = step;
+                        return Ok(t);
+                    }
+                    g = g_new;
+                }
                 t = if last { t1 } else { t + hs };
                 y.copy_from_slice(&self.y_new);
                 let (first, rest) = self.k.split_at_mut(1);
@@ -233,7 +328,7 @@ impl Dopri5 {
                 on_step(t, y);
                 if last {
                     *h = (*h).max(step);
-                    return Ok(());
+                    return Ok(t1);
                 }
             }
             *h = next_step(step, norm);
@@ -247,5 +342,66 @@ impl Dopri5 {
                 return Err(SolverError::StepSizeUnderflow { t, h: *h });
             }
         }
+    }
+
+    /// The length `s` of a step from `y` (with `k[0] = f(y)`) that ends
+    /// just below the event's zero, given `event < 0` at `y` (`g_lo`) and
+    /// `event >= 0` after a step of `step` (`g_hi`): regula falsi (Illinois)
+    /// on the step length. Leaves that step's end state in `y_new`.
+    #[allow(clippy::too_many_arguments)]
+    fn crossing_step<F, E>(
+        &mut self,
+        y: &[f64],
+        step: f64,
+        dir: f64,
+        g_lo: f64,
+        g_hi: f64,
+        rtol: f64,
+        atol: f64,
+        f: &mut F,
+        event: &mut E,
+    ) -> f64
+    where
+        F: FnMut(&[f64], &mut [f64]),
+        E: FnMut(&[f64]) -> f64,
+    {
+        let g_hi = if g_hi.is_finite() { g_hi } else { f64::MAX };
+        let (mut s_lo, mut g_lo, mut s_hi, mut g_hi) = (0.0, g_lo, step, g_hi);
+        let mut side = 0;
+        for _ in 0..100 {
+            if s_hi - s_lo <= 4.0 * f64::EPSILON * s_hi {
+                break;
+            }
+            let mut s = (s_lo * g_hi - s_hi * g_lo) / (g_hi - g_lo);
+            if !(s > s_lo && s < s_hi) {
+                s = 0.5 * (s_lo + s_hi);
+            }
+            attempt(
+                y,
+                &mut self.k,
+                &mut self.y_new,
+                dir * s,
+                rtol,
+                atol,
+                &mut *f,
+            );
+            let g = event(&self.y_new);
+            if g < 0.0 {
+                (s_lo, g_lo) = (s, g);
+                if side < 0 {
+                    g_hi *= 0.5;
+                }
+                side = -1;
+            } else {
+                // Also a non-finite end: past the crossing.
+                (s_hi, g_hi) = (s, if g.is_finite() { g } else { f64::MAX });
+                if side > 0 {
+                    g_lo *= 0.5;
+                }
+                side = 1;
+            }
+        }
+        attempt(y, &mut self.k, &mut self.y_new, dir * s_lo, rtol, atol, f);
+        s_lo
     }
 }

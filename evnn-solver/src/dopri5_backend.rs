@@ -1,7 +1,7 @@
 //! A lean adaptive Dormand–Prince 5(4) backend on fixed-size states, with
 //! Hairer's fourth-order dense output, for any model.
 
-use crate::dopri5::{attempt, initial_step, next_step};
+use crate::dopri5::{attempt, initial_step, next_step, REJECT_NON_FINITE};
 use crate::{
     run_event_loop, Backend, InputSpike, NeuronTrace, RkAdjoint, SolverError, SolverOptions,
     Stepper,
@@ -138,11 +138,21 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
                 self.atol,
                 rhs,
             );
-            if !y1.is_finite() || norm.is_nan() {
-                return Err(SolverError::NonFiniteState {
-                    t: self.t,
-                    state: y1.as_slice().to_vec(),
-                });
+            if !(y1.is_finite() && k[6].is_finite()) || norm.is_nan() {
+                // A trial step that overflows (the state runs off to
+                // infinity inside it, as an exponential or quadratic
+                // neuron's voltage does in finite time past its peak) is
+                // rejected like one with a large error; only a state that
+                // stays non-finite as the step shrinks to nothing is an
+                // error.
+                self.h = h * REJECT_NON_FINITE;
+                if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
+                    return Err(SolverError::NonFiniteState {
+                        t: self.t,
+                        state: y1.as_slice().to_vec(),
+                    });
+                }
+                continue;
             }
             if norm <= 1.0 {
                 if !(h > 0.0) {
