@@ -99,7 +99,7 @@ fn serialize_display<S: serde::Serializer>(e: &NetError, s: S) -> Result<S::Ok, 
 
 impl EntryStatus {
     /// The reason in words (`None` for a compared entry), as
-    /// [`GradCheckEntry::skipped`] holds it.
+    /// [`GradCheckEntry::skipped`](GradCheckEntry#structfield.skipped) holds it.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             EntryStatus::Compared => None,

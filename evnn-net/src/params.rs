@@ -181,16 +181,55 @@ fn uniform(rng: &mut impl Rng, mean: f64, width: f64) -> f64 {
 impl NetworkParams {
     /// Random parameters for layer sizes `[n_inputs, n_1, ..., n_L]` from a
     /// seed (ChaCha8). The bias is the first neuron parameter; any further
-    /// neuron parameters of a user model start at zero.
+    /// neuron parameters start at zero. For a model whose further parameters
+    /// need another start (learnable time constants, whose logarithms must
+    /// not start at 0), use [`init_for`](Self::init_for).
     pub fn init<N: NeuronModel>(
         sizes: &[usize],
         config: &InitConfig,
         seed: u64,
     ) -> Result<Self, NetError> {
+        Self::init_from(sizes, config, seed, N::Params::zeros().as_slice())
+    }
+
+    /// [`init`](Self::init) with every neuron parameter beyond the bias
+    /// taken from `model`'s
+    /// [`default_params`](evnn_neurons::NeuronModel::default_params): the
+    /// same random numbers in the same order, so for a model whose defaults
+    /// are zeros (LIF, QIF) the result is [`init`](Self::init)'s, bit for
+    /// bit.
+    ///
+    /// ```
+    /// use evnn_net::{InitConfig, NetworkParams};
+    /// use evnn_neurons::Plif;
+    ///
+    /// let plif = Plif::new(20.0, 5.0, 1.0, 0.0)?;
+    /// let p = NetworkParams::init_for(&plif, &[2, 3], &InitConfig::default(), 1)?;
+    /// // Per neuron: bias, log τ_mem, log τ_syn.
+    /// assert_eq!(&p.layers[0].neuron_params[1..3], &[20f64.ln(), 5f64.ln()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn init_for<N: NeuronModel>(
+        model: &N,
+        sizes: &[usize],
+        config: &InitConfig,
+        seed: u64,
+    ) -> Result<Self, NetError> {
+        Self::init_from(sizes, config, seed, model.default_params().as_slice())
+    }
+
+    /// The random weights and biases, and `start` (one neuron's parameters)
+    /// for every neuron's further parameters.
+    fn init_from(
+        sizes: &[usize],
+        config: &InitConfig,
+        seed: u64,
+        start: &[f64],
+    ) -> Result<Self, NetError> {
         config.validate()?;
         check_sizes(sizes)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let np = N::Params::DIM;
+        let np = start.len();
         let layers = sizes
             .windows(2)
             .map(|w| -> Result<LayerParams, NetError> {
@@ -206,7 +245,9 @@ impl NetworkParams {
                 }
                 if np > 0 {
                     for j in 0..n_out {
-                        layer.neuron_params[j * np] = uniform(&mut rng, config.bmean, config.blim);
+                        let p = &mut layer.neuron_params[j * np..(j + 1) * np];
+                        p.copy_from_slice(start);
+                        p[0] = uniform(&mut rng, config.bmean, config.blim);
                     }
                 }
                 Ok(layer)
