@@ -6,7 +6,7 @@ use crate::experiment::{
     Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
-use crate::models::{Builtin, Models};
+use crate::models::Models;
 use crate::plots;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -39,9 +39,10 @@ pub enum Command {
     SimulateNeuron(crate::neuron_demo::NeuronArgs),
 }
 
-/// Runs a subcommand with the built-in models.
+/// Runs a subcommand with the `evnn` program's models
+/// ([`family`](crate::models::family)).
 pub fn run(command: Command) -> Result<()> {
-    run_with(command, &Builtin)
+    run_with(command, &crate::models::family())
 }
 
 /// Runs a subcommand with the neuron models of `models` (the built-in ones

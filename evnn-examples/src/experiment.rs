@@ -464,7 +464,11 @@ impl TrainState {
     {
         config.validate()?;
         let start = Instant::now();
-        let params = NetworkParams::init::<N>(&config.sizes(), &config.init_config(), config.seed)?;
+        // The model's own start values for neuron parameters beyond the
+        // bias (learnable time constants); LIF and QIF have none.
+        let model = net.models().first().context("a network has layers")?;
+        let params =
+            NetworkParams::init_for(model, &config.sizes(), &config.init_config(), config.seed)?;
         let optimizer = AdamConfig::default()
             .with_learning_rate(config.lr)
             .build(params.len())?;

@@ -2,5 +2,5 @@
 //! gradients; reproduce the Yin–Yang experiment with `evnn train`.
 
 fn main() -> std::process::ExitCode {
-    evnn_examples::program::main(evnn_examples::models::Builtin)
+    evnn_examples::program::main(evnn_examples::models::family())
 }

@@ -42,7 +42,7 @@
 use crate::experiment::{Integrator, ModelKind, TrainConfig};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
-use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_neurons::{Eif, Izhikevich, Lif, NeuronModel, Qif};
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -238,6 +238,26 @@ fn lif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
         )?),
         Integrator::Series => bail!("the series integrator is for QIF only"),
     }
+}
+
+/// The models of the `evnn` program: the [`Builtin`] ones and the
+/// exponential integrate-and-fire (`eif`) and Izhikevich (`izhikevich`)
+/// neurons of evnn-neurons, whose constants are those of
+/// [`EifConstants`](evnn_neurons::EifConstants) and
+/// [`IzhikevichConstants`](evnn_neurons::IzhikevichConstants).
+pub type Family = With<Izhikevich, With<Eif, Builtin>>;
+
+/// The registry of the `evnn` program ([`Family`]).
+pub fn family() -> Family {
+    Builtin.with::<Eif>().with::<Izhikevich>()
+}
+
+impl FileModel for Eif {
+    const KIND: &'static str = "eif";
+}
+
+impl FileModel for Izhikevich {
+    const KIND: &'static str = "izhikevich";
 }
 
 /// A registry `R` and the model `M` ([`Models::with`]).

@@ -240,3 +240,65 @@ fn bad_names_and_constants_are_named() {
     let err = Cli::try_parse_from(["evnn", "train", "--constants", "[1, 2]"]).unwrap_err();
     assert!(err.to_string().contains("expected a JSON object"), "{err}");
 }
+
+/// The `evnn` program's own registry knows the EIF and Izhikevich neurons
+/// of evnn-neurons by name; a model file records their constants in full
+/// (the EIF's derived peak included), and bad constants are named.
+#[test]
+fn the_program_knows_the_model_family() {
+    let models = evnn_examples::models::family();
+    let mut names = Vec::new();
+    models.names(&mut names);
+    assert_eq!(names, ["qif", "lif", "eif", "izhikevich"]);
+    let dir = std::env::temp_dir().join(format!("evnn-family-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = [
+        "train",
+        "--model",
+        "eif",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--train-size",
+        "32",
+        "--val-size",
+        "16",
+        "--test-size",
+        "16",
+        "--no-plots",
+        "--threads",
+        "1",
+        "--out",
+    ];
+    let mut args = args.to_vec();
+    args.push(path(&dir));
+    run(&models, &args).unwrap();
+    let file = ModelFile::load(&dir.join("model.json")).unwrap();
+    match &file.neuron {
+        NeuronSpec::Custom { kind, constants } => {
+            assert_eq!(kind, "eif");
+            let v_peak = constants["v_peak"].as_f64().unwrap();
+            assert!(
+                (v_peak - (1.0 - 0.2 * (1e-3f64 / 20.0).ln())).abs() < 1e-12,
+                "{v_peak}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = run(
+        &models,
+        &[
+            "train",
+            "--model",
+            "eif",
+            "--constants",
+            r#"{"delta_t": 0}"#,
+            "--out",
+            path(&dir),
+        ],
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("`delta_t` = 0"), "{err:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
