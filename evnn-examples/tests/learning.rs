@@ -103,8 +103,8 @@ fn lif_short_run_learns() {
 
 /// The README's headline run: `evnn train` with default settings (QIF
 /// 5-20-3, 100 epochs, seed 0) must reach at least 98.5 % test accuracy
-/// (the README reports 99.2 % for this run). Release build only, about a
-/// minute on two cores:
+/// (the README reports 99.2 % for this run). Release build only (the whole
+/// experiment):
 /// `cargo test --release -p evnn-examples --test learning -- --ignored`
 /// (`.ci/run` runs it).
 #[test]
