@@ -1,17 +1,27 @@
 //! Backend on diffsol's explicit Runge–Kutta method `tsit45`, for any model.
+//!
+//! diffsol's solver borrows its problem. A stepper that the event loop
+//! drives, kept from neuron run to neuron run (a network keeps one per
+//! neuron, and the backend one for its own runs), owns both: a
+//! self-referential pair (`self_cell`). Such a pair cannot be generic, so
+//! the problem sees the neuron through a type-erased [`NeuronFns`], whose
+//! model and parameters a reset replaces; the problem and the solver are
+//! built once per stepper.
 
 use crate::dopri5::REJECT_NON_FINITE;
 use crate::RkAdjoint;
 use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, NoStepper, SolverError, SolverOptions,
-    Stepper,
+    run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
 };
 use diffsol::error::{DiffsolError, OdeSolverError};
 use diffsol::{
-    NalgebraMat, NalgebraVec, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason,
+    ConstantOp, ExplicitRk, NalgebraContext, NalgebraMat, NalgebraVec, NonLinearOp,
+    NonLinearOpJacobian, OdeBuilder, OdeEquations, OdeEquationsRef, OdeSolverMethod,
+    OdeSolverProblem, OdeSolverStopReason, Op, Tableau, UnitCallable,
 };
 use evnn_neurons::{NeuronModel, StateVector};
-use std::marker::PhantomData;
+use std::any::Any;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Adaptive integration with diffsol's Tsitouras 5(4) method (`tsit45`) and
 /// dense output, for any [`NeuronModel`].
@@ -19,13 +29,43 @@ use std::marker::PhantomData;
 /// Event detection and spike-time refinement are the solver crate's own (on
 /// diffsol's dense output), not diffsol's root finder, which only sees sign
 /// changes at step ends. After every jump the state's derivative is
-/// recomputed, since the method reuses it as its first stage.
+/// recomputed, since the method reuses it as its first stage. A step that
+/// diffsol accepts with a non-finite state (its error estimate is then NaN)
+/// is put back and retried smaller.
+///
+/// The backend hands out steppers ([`Backend::stepper`], [`DiffsolStepper`]),
+/// so a network simulates on demand with it; each stepper builds its diffsol
+/// problem and solver once and is reset for every later run, and so is the
+/// one that [`simulate`](Backend::simulate) keeps.
 ///
 /// Its [`Adjoint`](crate::Adjoint) is the numerical [`RkAdjoint`] (checkpointed
 /// Dormand–Prince re-integration), which works for every model.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct DiffsolBackend {
     adjoint: RkAdjoint,
+    /// The stepper of [`simulate`](Backend::simulate), a
+    /// `DiffsolStepper<N>` for the last model type `N` simulated; behind a
+    /// mutex only so that the backend is `Sync` (`simulate` takes `&mut
+    /// self` and never locks).
+    kept: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl Clone for DiffsolBackend {
+    /// The adjoint's scratch; no kept stepper (the clone builds its own).
+    fn clone(&self) -> Self {
+        DiffsolBackend {
+            adjoint: self.adjoint.clone(),
+            kept: Mutex::new(None),
+        }
+    }
+}
+
+impl std::fmt::Debug for DiffsolBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiffsolBackend")
+            .field("adjoint", &self.adjoint)
+            .finish_non_exhaustive()
+    }
 }
 
 crate::adjoint::delegate_rk_adjoint!(DiffsolBackend);
@@ -42,27 +82,294 @@ fn backend_error(t: f64, e: DiffsolError) -> SolverError {
     }
 }
 
-/// A [`Stepper`] over a diffsol solver.
-struct DiffsolStepper<'a, 'm, N: NeuronModel, Eqn, S> {
-    solver: S,
-    eqn: PhantomData<&'a Eqn>,
-    model: &'m N,
+/// A neuron's equations as the diffsol problem sees them.
+trait NeuronFns: Send + Sync {
+    /// `f(x)`.
+    fn rhs(&self, x: &[f64], dx: &mut [f64]);
+    /// `(∂f/∂x) v`.
+    fn jvp(&self, x: &[f64], v: &[f64], out: &mut [f64]);
+    /// The initial state.
+    fn init(&self, x0: &mut [f64]);
+}
+
+/// The model and parameters of the neuron that a stepper runs.
+struct Neuron<N: NeuronModel> {
+    model: N,
+    params: N::Params,
+}
+
+impl<N: NeuronModel> NeuronFns for Mutex<Neuron<N>> {
+    fn rhs(&self, x: &[f64], dx: &mut [f64]) {
+        let n = self.lock().unwrap_or_else(PoisonError::into_inner);
+        n.model.dynamics(n.params.as_slice(), x, dx);
+    }
+    fn jvp(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        let n = self.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut xs, mut vs, mut o) = (N::State::zeros(), N::State::zeros(), N::State::zeros());
+        xs.as_mut_slice().copy_from_slice(x);
+        vs.as_mut_slice().copy_from_slice(v);
+        n.model.dynamics_jvp(&n.params, &xs, &vs, &mut o);
+        out.copy_from_slice(o.as_slice());
+    }
+    fn init(&self, x0: &mut [f64]) {
+        let n = self.lock().unwrap_or_else(PoisonError::into_inner);
+        x0.copy_from_slice(n.model.initial_state().as_slice());
+    }
+}
+
+/// A neuron's ODE as diffsol equations: right-hand side, its Jacobian–vector
+/// product and initial state, no parameters of diffsol's own.
+struct NeuronOde {
+    fns: Arc<dyn NeuronFns>,
+    dim: usize,
+    ctx: NalgebraContext,
+}
+
+/// The right-hand side of a [`NeuronOde`].
+struct Rhs<'a>(&'a NeuronOde);
+/// The initial state of a [`NeuronOde`].
+struct Init<'a>(&'a NeuronOde);
+
+macro_rules! neuron_op {
+    ($($ty:ty),*) => {$(
+        impl Op for $ty {
+            type T = f64;
+            type V = NalgebraVec<f64>;
+            type M = NalgebraMat<f64>;
+            type C = NalgebraContext;
+            fn context(&self) -> &NalgebraContext {
+                &self.ode().ctx
+            }
+            fn nstates(&self) -> usize {
+                self.ode().dim
+            }
+            fn nout(&self) -> usize {
+                self.ode().dim
+            }
+            fn nparams(&self) -> usize {
+                0
+            }
+        }
+    )*};
+}
+
+impl NeuronOde {
+    fn ode(&self) -> &NeuronOde {
+        self
+    }
+}
+impl Rhs<'_> {
+    fn ode(&self) -> &NeuronOde {
+        self.0
+    }
+}
+impl Init<'_> {
+    fn ode(&self) -> &NeuronOde {
+        self.0
+    }
+}
+neuron_op!(NeuronOde, Rhs<'_>, Init<'_>);
+
+impl NonLinearOp for Rhs<'_> {
+    fn call_inplace(&self, x: &NalgebraVec<f64>, _t: f64, y: &mut NalgebraVec<f64>) {
+        self.0.fns.rhs(x.batch_as_slice(0), y.batch_as_mut_slice(0));
+    }
+}
+
+impl NonLinearOpJacobian for Rhs<'_> {
+    fn jac_mul_inplace(
+        &self,
+        x: &NalgebraVec<f64>,
+        _t: f64,
+        v: &NalgebraVec<f64>,
+        y: &mut NalgebraVec<f64>,
+    ) {
+        self.0.fns.jvp(
+            x.batch_as_slice(0),
+            v.batch_as_slice(0),
+            y.batch_as_mut_slice(0),
+        );
+    }
+}
+
+impl ConstantOp for Init<'_> {
+    fn call_inplace(&self, _t: f64, y: &mut NalgebraVec<f64>) {
+        self.0.fns.init(y.batch_as_mut_slice(0));
+    }
+}
+
+impl<'a> OdeEquationsRef<'a> for NeuronOde {
+    type Mass = UnitCallable<NalgebraMat<f64>>;
+    type Rhs = Rhs<'a>;
+    type Root = UnitCallable<NalgebraMat<f64>>;
+    type Init = Init<'a>;
+    type Out = UnitCallable<NalgebraMat<f64>>;
+    type Reset = UnitCallable<NalgebraMat<f64>>;
+}
+
+impl OdeEquations for NeuronOde {
+    fn rhs(&self) -> Rhs<'_> {
+        Rhs(self)
+    }
+    fn mass(&self) -> Option<UnitCallable<NalgebraMat<f64>>> {
+        None
+    }
+    fn init(&self) -> Init<'_> {
+        Init(self)
+    }
+    fn set_params(&mut self, _p: &NalgebraVec<f64>) {}
+    fn get_params(&self, _p: &mut NalgebraVec<f64>) {}
+}
+
+/// diffsol's `tsit45` on a [`NeuronOde`].
+type Tsit45<'a> = ExplicitRk<'a, NeuronOde>;
+
+self_cell::self_cell!(
+    /// A diffsol problem and the solver that borrows it.
+    struct SolverCell {
+        owner: OdeSolverProblem<NeuronOde>,
+        #[not_covariant]
+        dependent: Tsit45,
+    }
+);
+
+/// The [`Stepper`] of [`DiffsolBackend`]: diffsol's `tsit45` on a problem
+/// of its own, built once; [`Backend::reset_stepper`] puts it at `t = 0`
+/// for another neuron (model and parameters) without building anything.
+pub struct DiffsolStepper<N: NeuronModel> {
+    /// The neuron the problem sees.
+    neuron: Arc<Mutex<Neuron<N>>>,
+    cell: SolverCell,
+    /// The options the problem was built with.
+    options: SolverOptions,
+    model: N,
     params: N::Params,
     t_prev: f64,
     t: f64,
     x: N::State,
     dx: N::State,
+    /// The stop time diffsol was last given, until it reaches it.
     stop: Option<f64>,
     scratch_y: NalgebraVec<f64>,
     scratch_dy: NalgebraVec<f64>,
 }
 
-impl<'a, 'm, N, S, Eqn> Stepper<N> for DiffsolStepper<'a, 'm, N, Eqn, S>
-where
-    N: NeuronModel,
-    Eqn: OdeEquations<T = f64, V = NalgebraVec<f64>> + 'a,
-    S: OdeSolverMethod<'a, Eqn>,
-{
+impl<N: NeuronModel + 'static> DiffsolStepper<N> {
+    /// A stepper at `t = 0` in `model`'s initial state.
+    fn new(model: &N, params: &N::Params, options: &SolverOptions) -> Result<Self, SolverError> {
+        options.validate()?;
+        let neuron = Arc::new(Mutex::new(Neuron {
+            model: model.clone(),
+            params: *params,
+        }));
+        let mut builder = OdeBuilder::<NalgebraMat<f64>>::new()
+            .rtol(options.rtol)
+            .atol(std::iter::repeat_n(options.atol, N::State::DIM));
+        if options.h0 > 0.0 {
+            builder = builder.h0(options.h0);
+        }
+        let fns: Arc<dyn NeuronFns> = neuron.clone();
+        let problem = builder
+            .build_from_eqn(NeuronOde {
+                fns,
+                dim: N::State::DIM,
+                ctx: NalgebraContext::default(),
+            })
+            .map_err(|e| backend_error(0.0, e))?;
+        let cell = SolverCell::try_new(problem, |problem| problem.tsit45())
+            .map_err(|e| backend_error(0.0, e))?;
+        let (scratch_y, scratch_dy) =
+            cell.with_dependent(|_, solver| (solver.state().y.clone(), solver.state().dy.clone()));
+        let x0 = model.initial_state();
+        let mut dx = N::State::zeros();
+        model.dynamics(params.as_slice(), x0.as_slice(), dx.as_mut_slice());
+        Ok(DiffsolStepper {
+            neuron,
+            cell,
+            options: *options,
+            model: model.clone(),
+            params: *params,
+            t_prev: 0.0,
+            t: 0.0,
+            x: x0,
+            dx,
+            stop: None,
+            scratch_y,
+            scratch_dy,
+        })
+    }
+
+    /// Puts the stepper at `t = 0` in the initial state of `model` with
+    /// `params`, as [`new`](Self::new) builds it; the problem and solver
+    /// are kept (rebuilt only when the tolerances or first step differ).
+    fn reset(
+        &mut self,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+    ) -> Result<(), SolverError> {
+        let same_problem = (options.rtol, options.atol, options.h0)
+            == (self.options.rtol, self.options.atol, self.options.h0);
+        if !same_problem {
+            *self = Self::new(model, params, options)?;
+            return Ok(());
+        }
+        options.validate()?;
+        self.options = *options;
+        {
+            let mut n = self.neuron.lock().unwrap_or_else(PoisonError::into_inner);
+            n.model = model.clone();
+            n.params = *params;
+        }
+        // The state a new solver starts from (the initial step size
+        // included), so that a reset stepper runs exactly as a new one.
+        self.cell
+            .with_dependent_mut(|problem, solver| {
+                let state = problem.rk_state(&Tableau::<f64>::tsit45())?;
+                solver.set_state(state);
+                Ok(())
+            })
+            .map_err(|e| backend_error(0.0, e))?;
+        self.model = model.clone();
+        self.params = *params;
+        let x0 = model.initial_state();
+        model.dynamics(params.as_slice(), x0.as_slice(), self.dx.as_mut_slice());
+        self.x = x0;
+        self.t = 0.0;
+        self.t_prev = 0.0;
+        self.stop = None;
+        Ok(())
+    }
+}
+
+impl<N: NeuronModel + 'static> Clone for DiffsolStepper<N> {
+    /// A stepper in the same state, on a problem and solver of its own.
+    fn clone(&self) -> Self {
+        let mut new = Self::new(&self.model, &self.params, &self.options)
+            .expect("the options and model built this stepper before");
+        let state = self.cell.with_dependent(|_, solver| solver.state_clone());
+        new.cell
+            .with_dependent_mut(|_, solver| solver.set_state(state));
+        new.t_prev = self.t_prev;
+        new.t = self.t;
+        new.x = self.x;
+        new.dx = self.dx;
+        new.stop = None;
+        new
+    }
+}
+
+impl<N: NeuronModel> std::fmt::Debug for DiffsolStepper<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiffsolStepper")
+            .field("model", &self.model)
+            .field("t", &self.t)
+            .field("x", &self.x)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
     fn t(&self) -> f64 {
         self.t
     }
@@ -77,7 +384,7 @@ where
     }
 
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
-        let h = self.solver.state().h;
+        let h = self.cell.with_dependent(|_, solver| solver.state().h);
         // diffsol treats stop times within ~100 ε of `t` as already reached:
         // land on them without a step.
         if t_stop - self.t <= 200.0 * f64::EPSILON * (self.t.abs() + h.abs()) {
@@ -87,16 +394,21 @@ where
         let (t0, x0) = (self.t, self.x);
         loop {
             if self.stop != Some(t_stop) {
-                self.solver
-                    .set_stop_time(t_stop)
-                    .map_err(|e| backend_error(self.t, e))?;
+                self.cell
+                    .with_dependent_mut(|_, solver| solver.set_stop_time(t_stop))
+                    .map_err(|e| backend_error(t0, e))?;
                 self.stop = Some(t_stop);
             }
-            let reason = self.solver.step().map_err(|e| backend_error(self.t, e))?;
-            let state = self.solver.state();
-            let (t, h_next) = (state.t, state.h);
             let mut x = N::State::zeros();
-            x.as_mut_slice().copy_from_slice(state.y.batch_as_slice(0));
+            let (reason, t, h_next) = self
+                .cell
+                .with_dependent_mut(|_, solver| {
+                    let reason = solver.step()?;
+                    let state = solver.state();
+                    x.as_mut_slice().copy_from_slice(state.y.batch_as_slice(0));
+                    Ok((reason, state.t, state.h))
+                })
+                .map_err(|e| backend_error(t0, e))?;
             let mut dx = N::State::zeros();
             self.model
                 .dynamics(self.params.as_slice(), x.as_slice(), dx.as_mut_slice());
@@ -112,7 +424,8 @@ where
                     });
                 }
                 self.restart(t0, &x0)?;
-                *self.solver.state_mut().h = h;
+                self.cell
+                    .with_dependent_mut(|_, solver| *solver.state_mut().h = h);
                 // diffsol forgets a stop time it reached.
                 self.stop = None;
                 continue;
@@ -141,32 +454,37 @@ where
         x: &mut N::State,
         dx: &mut N::State,
     ) -> Result<(), SolverError> {
-        // The solver's own clock may differ from `t_stop` by round-off.
-        let solver_t = self.solver.state().t;
-        let t = t.min(solver_t);
-        self.solver
-            .interpolate_inplace(t, &mut self.scratch_y)
+        let (y, dy) = (&mut self.scratch_y, &mut self.scratch_dy);
+        let t = self
+            .cell
+            .with_dependent_mut(|_, solver| {
+                // The solver's own clock may differ from `t_stop` by
+                // round-off.
+                let t = t.min(solver.state().t);
+                solver.interpolate_inplace(t, y)?;
+                solver.interpolate_dy_inplace(t, dy)?;
+                Ok(t)
+            })
             .map_err(|e| backend_error(t, e))?;
-        x.as_mut_slice()
-            .copy_from_slice(self.scratch_y.batch_as_slice(0));
-        self.solver
-            .interpolate_dy_inplace(t, &mut self.scratch_dy)
-            .map_err(|e| backend_error(t, e))?;
-        dx.as_mut_slice()
-            .copy_from_slice(self.scratch_dy.batch_as_slice(0));
+        debug_assert!(t.is_finite());
+        x.as_mut_slice().copy_from_slice(y.batch_as_slice(0));
+        dx.as_mut_slice().copy_from_slice(dy.batch_as_slice(0));
         Ok(())
     }
 
     fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError> {
         self.model
             .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
-        let state = self.solver.state_mut();
-        state.y.batch_as_mut_slice(0).copy_from_slice(x.as_slice());
-        state
-            .dy
-            .batch_as_mut_slice(0)
-            .copy_from_slice(self.dx.as_slice());
-        *state.t = t;
+        let dx = &self.dx;
+        self.cell.with_dependent_mut(|_, solver| {
+            let state = solver.state_mut();
+            state.y.batch_as_mut_slice(0).copy_from_slice(x.as_slice());
+            state
+                .dy
+                .batch_as_mut_slice(0)
+                .copy_from_slice(dx.as_slice());
+            *state.t = t;
+        });
         self.t = t;
         self.t_prev = t;
         self.x = *x;
@@ -174,10 +492,33 @@ where
     }
 }
 
-/// diffsol's solver borrows its problem, so this backend hands out no
-/// stepper of its own ([`Backend::stepper`] says `None`).
-impl<N: NeuronModel> Backend<N> for DiffsolBackend {
-    type Stepper = NoStepper;
+impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
+    type Stepper = DiffsolStepper<N>;
+
+    fn stepper(
+        &self,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+    ) -> Option<Self::Stepper> {
+        // A build that fails (it does not for valid options) leaves the
+        // caller to `simulate`, which reports the error.
+        DiffsolStepper::new(model, params, options).ok()
+    }
+
+    fn reset_stepper(
+        &self,
+        stepper: &mut Self::Stepper,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+    ) {
+        if stepper.reset(model, params, options).is_err() {
+            if let Some(fresh) = self.stepper(model, params, options) {
+                *stepper = fresh;
+            }
+        }
+    }
 
     fn simulate(
         &mut self,
@@ -188,48 +529,19 @@ impl<N: NeuronModel> Backend<N> for DiffsolBackend {
         options: &SolverOptions,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
-        options.validate()?;
-        let x0 = model.initial_state();
-        let rhs_model = model.clone();
-        let p = *params;
-        let mut builder = OdeBuilder::<NalgebraMat<f64>>::new()
-            .rtol(options.rtol)
-            .atol(std::iter::repeat_n(options.atol, N::State::DIM));
-        if options.h0 > 0.0 {
-            builder = builder.h0(options.h0);
-        }
-        let problem = builder
-            .rhs(move |y: &[f64], _p: &[f64], _t: f64, dy: &mut [f64]| {
-                let mut x = N::State::zeros();
-                x.as_mut_slice().copy_from_slice(y);
-                let mut f = N::State::zeros();
-                rhs_model.dynamics(p.as_slice(), x.as_slice(), f.as_mut_slice());
-                dy.copy_from_slice(f.as_slice());
-            })
-            .init(
-                move |_p: &[f64], _t: f64, y: &mut [f64]| y.copy_from_slice(x0.as_slice()),
-                N::State::DIM,
-            )
-            .build()
-            .map_err(|e| backend_error(0.0, e))?;
-        let solver = problem.tsit45().map_err(|e| backend_error(0.0, e))?;
-        let scratch_y = solver.state().y.clone();
-        let scratch_dy = solver.state().dy.clone();
-        let mut dx = N::State::zeros();
-        model.dynamics(params.as_slice(), x0.as_slice(), dx.as_mut_slice());
-        let mut stepper = DiffsolStepper {
-            solver,
-            eqn: PhantomData,
-            model,
-            params: *params,
-            t_prev: 0.0,
-            t: 0.0,
-            x: x0,
-            dx,
-            stop: None,
-            scratch_y,
-            scratch_dy,
+        let kept = self.kept.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let mut stepper = match kept
+            .take()
+            .and_then(|k| k.downcast::<DiffsolStepper<N>>().ok())
+        {
+            Some(mut stepper) => {
+                stepper.reset(model, params, options)?;
+                stepper
+            }
+            None => Box::new(DiffsolStepper::new(model, params, options)?),
         };
-        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
+        let result = run_event_loop(&mut *stepper, model, params, inputs, t_end, options, trace);
+        *kept = Some(stepper);
+        result
     }
 }

@@ -94,7 +94,7 @@ mod trace;
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
 pub use backend::{Backend, GenericSearch, NoStepper, Peak, Stepper};
 pub use closed_form::ClosedForm;
-pub use diffsol_backend::DiffsolBackend;
+pub use diffsol_backend::{DiffsolBackend, DiffsolStepper};
 pub use dopri5::Dopri5;
 pub use dopri5_backend::{Dopri5Backend, Dopri5Stepper};
 pub use engine::{run_event_loop, validate_inputs, NeuronRun, Next, RunPlan};
