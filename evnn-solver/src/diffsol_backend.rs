@@ -38,8 +38,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// problem and solver once and is reset for every later run, and so is the
 /// one that [`simulate`](Backend::simulate) keeps.
 ///
-/// Its [`Adjoint`](crate::Adjoint) is the numerical [`RkAdjoint`] (checkpointed
-/// Dormand–Prince re-integration), which works for every model.
+/// Its [`Adjoint`](crate::Adjoint) is the numerical [`RkAdjoint`]
+/// (Dormand–Prince re-integration with forward sensitivities), which works
+/// for every model.
 #[derive(Default)]
 pub struct DiffsolBackend {
     adjoint: RkAdjoint,
