@@ -1,4 +1,5 @@
-//! Backend on diffsol's explicit Runge–Kutta method `tsit45`, for any model.
+//! Backend on diffsol, for any model: its explicit Runge–Kutta method
+//! `tsit45`, or its implicit BDF for stiff models.
 //!
 //! diffsol's solver borrows its problem. A stepper that the event loop
 //! drives, kept from neuron run to neuron run (a network keeps one per
@@ -15,16 +16,18 @@ use crate::{
 };
 use diffsol::error::{DiffsolError, OdeSolverError};
 use diffsol::{
-    ConstantOp, ExplicitRk, NalgebraContext, NalgebraMat, NalgebraVec, NonLinearOp,
-    NonLinearOpJacobian, OdeBuilder, OdeEquations, OdeEquationsRef, OdeSolverMethod,
+    Bdf, ConstantOp, ExplicitRk, NalgebraContext, NalgebraLU, NalgebraMat, NalgebraVec,
+    NonLinearOp, NonLinearOpJacobian, OdeBuilder, OdeEquations, OdeEquationsRef, OdeSolverMethod,
     OdeSolverProblem, OdeSolverStopReason, Op, Tableau, UnitCallable,
 };
 use evnn_neurons::{NeuronModel, StateVector};
+use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Adaptive integration with diffsol's Tsitouras 5(4) method (`tsit45`) and
-/// dense output, for any [`NeuronModel`].
+/// Adaptive integration with diffsol and its dense output, for any
+/// [`NeuronModel`]: the Tsitouras 5(4) method (`tsit45`, the default) or,
+/// for a stiff model, BDF ([`DiffsolBackend::bdf`], [`DiffsolMethod`]).
 ///
 /// Event detection and spike-time refinement are the solver crate's own (on
 /// diffsol's dense output), not diffsol's root finder, which only sees sign
@@ -43,6 +46,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// for every model.
 #[derive(Default)]
 pub struct DiffsolBackend {
+    method: DiffsolMethod,
     adjoint: RkAdjoint,
     /// The stepper of [`simulate`](Backend::simulate), a
     /// `DiffsolStepper<N>` for the last model type `N` simulated; behind a
@@ -55,15 +59,51 @@ impl Clone for DiffsolBackend {
     /// The adjoint's scratch; no kept stepper (the clone builds its own).
     fn clone(&self) -> Self {
         DiffsolBackend {
+            method: self.method,
             adjoint: self.adjoint.clone(),
             kept: Mutex::new(None),
         }
     }
 }
 
+impl DiffsolBackend {
+    /// The backend on diffsol's BDF method (see [`DiffsolMethod::Bdf`]).
+    pub fn bdf() -> Self {
+        DiffsolBackend::default().with_method(DiffsolMethod::Bdf)
+    }
+
+    /// This backend integrating with `method`.
+    pub fn with_method(mut self, method: DiffsolMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The method it integrates with.
+    pub fn method(&self) -> DiffsolMethod {
+        self.method
+    }
+}
+
+/// The diffsol method a [`DiffsolBackend`] integrates with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiffsolMethod {
+    /// Tsitouras 5(4), explicit: for non-stiff models (every built-in one).
+    #[default]
+    Tsit45,
+    /// Variable-order BDF (orders 1–5) with Newton iterations on the
+    /// Jacobian of the dynamics, built from the model's Jacobian–vector
+    /// product ([`NeuronModel::dynamics_jvp`], derived by dual numbers
+    /// unless the model writes it): for stiff models, with time constants
+    /// far apart, where an explicit method's step is held to the fastest
+    /// one for stability. Each jump (input or reset) restarts it at order
+    /// one.
+    Bdf,
+}
+
 impl std::fmt::Debug for DiffsolBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DiffsolBackend")
+            .field("method", &self.method)
             .field("adjoint", &self.adjoint)
             .finish_non_exhaustive()
     }
@@ -222,15 +262,71 @@ impl OdeEquations for NeuronOde {
     fn get_params(&self, _p: &mut NalgebraVec<f64>) {}
 }
 
-/// diffsol's `tsit45` on a [`NeuronOde`].
-type Tsit45<'a> = ExplicitRk<'a, NeuronOde>;
+/// A diffsol solver on a [`NeuronOde`], of the method a
+/// [`DiffsolMethod`] names.
+// Both variants are large; the cell keeps its dependent on the heap anyway.
+#[allow(clippy::large_enum_variant)]
+enum Solver<'a> {
+    Tsit45(ExplicitRk<'a, NeuronOde>),
+    Bdf(Bdf<'a, NeuronOde, NalgebraLU<f64>>),
+}
+
+/// `$call` with `$s` bound to whichever method `$solver` is.
+macro_rules! on_solver {
+    ($solver:expr, $s:ident => $call:expr) => {
+        match $solver {
+            Solver::Tsit45($s) => $call,
+            Solver::Bdf($s) => $call,
+        }
+    };
+}
+
+impl<'a> Solver<'a> {
+    /// A solver of `method` at the problem's initial state.
+    fn new(
+        problem: &'a OdeSolverProblem<NeuronOde>,
+        method: DiffsolMethod,
+    ) -> Result<Self, DiffsolError> {
+        Ok(match method {
+            DiffsolMethod::Tsit45 => Solver::Tsit45(problem.tsit45()?),
+            DiffsolMethod::Bdf => Solver::Bdf(problem.bdf::<NalgebraLU<f64>>()?),
+        })
+    }
+
+    /// Back at the problem's initial state, exactly as [`new`](Self::new)
+    /// starts (the initial step size included). The explicit method takes
+    /// a fresh state; BDF's Newton iteration keeps more than its state (the
+    /// Jacobian and its factorisation, the step history), so it is built
+    /// anew on the same problem.
+    fn restart(&mut self, problem: &'a OdeSolverProblem<NeuronOde>) -> Result<(), DiffsolError> {
+        match self {
+            Solver::Tsit45(s) => s.set_state(problem.rk_state(&Tableau::<f64>::tsit45())?),
+            Solver::Bdf(_) => *self = Solver::new(problem, DiffsolMethod::Bdf)?,
+        }
+        Ok(())
+    }
+
+    /// Takes over `other`'s state (a solver of the same method).
+    fn copy_state(&mut self, other: &Solver<'_>) {
+        match (self, other) {
+            (Solver::Tsit45(s), Solver::Tsit45(o)) => s.set_state(o.state_clone()),
+            (Solver::Bdf(s), Solver::Bdf(o)) => s.set_state(o.state_clone()),
+            _ => debug_assert!(false, "steppers are cloned within one method"),
+        }
+    }
+
+    /// Time and step size of the current state.
+    fn t_h(&self) -> (f64, f64) {
+        on_solver!(self, s => (s.state().t, s.state().h))
+    }
+}
 
 self_cell::self_cell!(
     /// A diffsol problem and the solver that borrows it.
     struct SolverCell {
         owner: OdeSolverProblem<NeuronOde>,
         #[not_covariant]
-        dependent: Tsit45,
+        dependent: Solver,
     }
 );
 
@@ -241,6 +337,7 @@ pub struct DiffsolStepper<N: NeuronModel> {
     /// The neuron the problem sees.
     neuron: Arc<Mutex<Neuron<N>>>,
     cell: SolverCell,
+    method: DiffsolMethod,
     /// The options the problem was built with.
     options: SolverOptions,
     model: N,
@@ -257,7 +354,12 @@ pub struct DiffsolStepper<N: NeuronModel> {
 
 impl<N: NeuronModel + 'static> DiffsolStepper<N> {
     /// A stepper at `t = 0` in `model`'s initial state.
-    fn new(model: &N, params: &N::Params, options: &SolverOptions) -> Result<Self, SolverError> {
+    fn new(
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+        method: DiffsolMethod,
+    ) -> Result<Self, SolverError> {
         options.validate()?;
         let neuron = Arc::new(Mutex::new(Neuron {
             model: model.clone(),
@@ -277,16 +379,18 @@ impl<N: NeuronModel + 'static> DiffsolStepper<N> {
                 ctx: NalgebraContext::default(),
             })
             .map_err(|e| backend_error(0.0, e))?;
-        let cell = SolverCell::try_new(problem, |problem| problem.tsit45())
+        let cell = SolverCell::try_new(problem, |problem| Solver::new(problem, method))
             .map_err(|e| backend_error(0.0, e))?;
-        let (scratch_y, scratch_dy) =
-            cell.with_dependent(|_, solver| (solver.state().y.clone(), solver.state().dy.clone()));
+        let (scratch_y, scratch_dy) = cell.with_dependent(
+            |_, solver| on_solver!(solver, s => (s.state().y.clone(), s.state().dy.clone())),
+        );
         let x0 = model.initial_state();
         let mut dx = N::State::zeros();
         model.dynamics(params.as_slice(), x0.as_slice(), dx.as_mut_slice());
         Ok(DiffsolStepper {
             neuron,
             cell,
+            method,
             options: *options,
             model: model.clone(),
             params: *params,
@@ -308,11 +412,12 @@ impl<N: NeuronModel + 'static> DiffsolStepper<N> {
         model: &N,
         params: &N::Params,
         options: &SolverOptions,
+        method: DiffsolMethod,
     ) -> Result<(), SolverError> {
         let same_problem = (options.rtol, options.atol, options.h0)
             == (self.options.rtol, self.options.atol, self.options.h0);
-        if !same_problem {
-            *self = Self::new(model, params, options)?;
+        if !same_problem || method != self.method {
+            *self = Self::new(model, params, options, method)?;
             return Ok(());
         }
         options.validate()?;
@@ -325,11 +430,7 @@ impl<N: NeuronModel + 'static> DiffsolStepper<N> {
         // The state a new solver starts from (the initial step size
         // included), so that a reset stepper runs exactly as a new one.
         self.cell
-            .with_dependent_mut(|problem, solver| {
-                let state = problem.rk_state(&Tableau::<f64>::tsit45())?;
-                solver.set_state(state);
-                Ok(())
-            })
+            .with_dependent_mut(|problem, solver| solver.restart(problem))
             .map_err(|e| backend_error(0.0, e))?;
         self.model = model.clone();
         self.params = *params;
@@ -346,11 +447,12 @@ impl<N: NeuronModel + 'static> DiffsolStepper<N> {
 impl<N: NeuronModel + 'static> Clone for DiffsolStepper<N> {
     /// A stepper in the same state, on a problem and solver of its own.
     fn clone(&self) -> Self {
-        let mut new = Self::new(&self.model, &self.params, &self.options)
+        let mut new = Self::new(&self.model, &self.params, &self.options, self.method)
             .expect("the options and model built this stepper before");
-        let state = self.cell.with_dependent(|_, solver| solver.state_clone());
-        new.cell
-            .with_dependent_mut(|_, solver| solver.set_state(state));
+        self.cell.with_dependent(|_, solver| {
+            new.cell
+                .with_dependent_mut(|_, copy| copy.copy_state(solver))
+        });
         new.t_prev = self.t_prev;
         new.t = self.t;
         new.x = self.x;
@@ -385,7 +487,7 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
     }
 
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
-        let h = self.cell.with_dependent(|_, solver| solver.state().h);
+        let (_, h) = self.cell.with_dependent(|_, solver| solver.t_h());
         // diffsol treats stop times within ~100 ε of `t` as already reached:
         // land on them without a step.
         if t_stop - self.t <= 200.0 * f64::EPSILON * (self.t.abs() + h.abs()) {
@@ -396,7 +498,9 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
         loop {
             if self.stop != Some(t_stop) {
                 self.cell
-                    .with_dependent_mut(|_, solver| solver.set_stop_time(t_stop))
+                    .with_dependent_mut(
+                        |_, solver| on_solver!(solver, s => s.set_stop_time(t_stop)),
+                    )
                     .map_err(|e| backend_error(t0, e))?;
                 self.stop = Some(t_stop);
             }
@@ -404,10 +508,13 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
             let (reason, t, h_next) = self
                 .cell
                 .with_dependent_mut(|_, solver| {
-                    let reason = solver.step()?;
-                    let state = solver.state();
-                    x.as_mut_slice().copy_from_slice(state.y.batch_as_slice(0));
-                    Ok((reason, state.t, state.h))
+                    on_solver!(solver, s => {
+                        let reason = s.step()?;
+                        let state = s.state();
+                        x.as_mut_slice()
+                            .copy_from_slice(state.y.batch_as_slice(0));
+                        Ok((reason, state.t, state.h))
+                    })
                 })
                 .map_err(|e| backend_error(t0, e))?;
             let mut dx = N::State::zeros();
@@ -426,7 +533,7 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
                 }
                 self.restart(t0, &x0)?;
                 self.cell
-                    .with_dependent_mut(|_, solver| *solver.state_mut().h = h);
+                    .with_dependent_mut(|_, solver| on_solver!(solver, s => *s.state_mut().h = h));
                 // diffsol forgets a stop time it reached.
                 self.stop = None;
                 continue;
@@ -459,12 +566,14 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
         let t = self
             .cell
             .with_dependent_mut(|_, solver| {
-                // The solver's own clock may differ from `t_stop` by
-                // round-off.
-                let t = t.min(solver.state().t);
-                solver.interpolate_inplace(t, y)?;
-                solver.interpolate_dy_inplace(t, dy)?;
-                Ok(t)
+                on_solver!(solver, s => {
+                    // The solver's own clock may differ from `t_stop` by
+                    // round-off.
+                    let t = t.min(s.state().t);
+                    s.interpolate_inplace(t, y)?;
+                    s.interpolate_dy_inplace(t, dy)?;
+                    Ok(t)
+                })
             })
             .map_err(|e| backend_error(t, e))?;
         debug_assert!(t.is_finite());
@@ -478,13 +587,12 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
             .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
         let dx = &self.dx;
         self.cell.with_dependent_mut(|_, solver| {
-            let state = solver.state_mut();
-            state.y.batch_as_mut_slice(0).copy_from_slice(x.as_slice());
-            state
-                .dy
-                .batch_as_mut_slice(0)
-                .copy_from_slice(dx.as_slice());
-            *state.t = t;
+            on_solver!(solver, s => {
+                let state = s.state_mut();
+                state.y.batch_as_mut_slice(0).copy_from_slice(x.as_slice());
+                state.dy.batch_as_mut_slice(0).copy_from_slice(dx.as_slice());
+                *state.t = t;
+            })
         });
         self.t = t;
         self.t_prev = t;
@@ -504,7 +612,7 @@ impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
     ) -> Option<Self::Stepper> {
         // A build that fails (it does not for valid options) leaves the
         // caller to `simulate`, which reports the error.
-        DiffsolStepper::new(model, params, options).ok()
+        DiffsolStepper::new(model, params, options, self.method).ok()
     }
 
     fn reset_stepper(
@@ -514,7 +622,7 @@ impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
         params: &N::Params,
         options: &SolverOptions,
     ) {
-        if stepper.reset(model, params, options).is_err() {
+        if stepper.reset(model, params, options, self.method).is_err() {
             if let Some(fresh) = self.stepper(model, params, options) {
                 *stepper = fresh;
             }
@@ -536,10 +644,10 @@ impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
             .and_then(|k| k.downcast::<DiffsolStepper<N>>().ok())
         {
             Some(mut stepper) => {
-                stepper.reset(model, params, options)?;
+                stepper.reset(model, params, options, self.method)?;
                 stepper
             }
-            None => Box::new(DiffsolStepper::new(model, params, options)?),
+            None => Box::new(DiffsolStepper::new(model, params, options, self.method)?),
         };
         let result = run_event_loop(&mut *stepper, model, params, inputs, t_end, options, trace);
         *kept = Some(stepper);

@@ -250,3 +250,15 @@ fn inputs_that_contradict_the_horizon_are_errors() {
         "{err:?}"
     );
 }
+
+/// The same with diffsol's BDF method.
+#[test]
+fn diffsol_bdf_with_inputs_revealed_bit_by_bit() {
+    check_revealed(
+        "QIF diffsol BDF",
+        DiffsolBackend::bdf(),
+        &Qif::default(),
+        |rng| [rng.random_range(-0.5..0.5)],
+        (-5.0, 12.0),
+    );
+}
