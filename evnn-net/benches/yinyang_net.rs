@@ -2,11 +2,13 @@
 //! the full forward pass, the loss (forward with the output neurons stopped at
 //! their first spike, as in evaluation and training; the default
 //! `LossPass::Auto`, and layer by layer) and loss + backward, QIF (diffsol,
-//! Dopri5 and series backends) and LIF (closed form).
+//! Dopri5 and series backends; the generic ones also with every derivative
+//! derived by dual numbers, as a custom model has them) and LIF (closed
+//! form).
 //! `cargo bench -p evnn-net --bench yinyang_net`
 
 use evnn_net::{FeedForward, ForwardTrace, InitConfig, LossPass, TtfsLoss};
-use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_neurons::{Derived, Lif, NeuronModel, Qif};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
 };
@@ -88,6 +90,32 @@ fn main() {
     bench(
         "QIF 5-20-3 dopri5",
         FeedForward::new(Qif::default(), &sizes, Dopri5Backend::default(), opts, 30.0).unwrap(),
+        InitConfig::default(),
+    );
+    // The generic backends with every derivative derived by dual numbers
+    // (what a custom model gets): the target of the generic path.
+    bench(
+        "QIF 5-20-3 dopri5, derived derivatives",
+        FeedForward::new(
+            Derived(Qif::default()),
+            &sizes,
+            Dopri5Backend::default(),
+            opts,
+            30.0,
+        )
+        .unwrap(),
+        InitConfig::default(),
+    );
+    bench(
+        "QIF 5-20-3 diffsol, derived derivatives",
+        FeedForward::new(
+            Derived(Qif::default()),
+            &sizes,
+            DiffsolBackend::default(),
+            opts,
+            30.0,
+        )
+        .unwrap(),
         InitConfig::default(),
     );
     bench(

@@ -86,6 +86,14 @@ pub trait Adjoint<N: NeuronModel> {
         mu: &mut N::Params,
         options: &SolverOptions,
     ) -> Result<(), SolverError>;
+
+    /// Called by [`run_adjoint`] before the first segment of each neuron
+    /// (its segments then come in reverse time order). An adjoint that
+    /// carries something from segment to segment (a step size) starts it
+    /// afresh here, so that a neuron's gradient does not depend on what
+    /// the adjoint computed before (a batch gradient is then bit-identical
+    /// for any number of threads). The default does nothing.
+    fn start_neuron(&mut self) {}
 }
 
 /// Runs the EventProp adjoint of one neuron over its event log.
@@ -134,6 +142,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     }
     let n_inputs = inputs.len();
     grad.reset(n_inputs);
+    adjoint.start_neuron();
     let mut lambda = *dl_dx_end;
     let mut t_b = trace.t_end;
     let mut x_b = trace.x_end;
@@ -250,10 +259,11 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         let np = N::Params::DIM;
         // z = (x, Φ by columns, S by columns).
         let dim = d + d * d + d * np;
-        // Every segment starts from the same initial step heuristic, so the
-        // result does not depend on what this scratch computed before (the
-        // batch gradient is then bit-identical for any thread count).
-        self.h = 0.0;
+        // A neuron's first segment starts from the initial step heuristic
+        // (`start_neuron`), each later one (earlier in time) from the step
+        // size the one before ended with: the time scales of neighbouring
+        // segments are alike, and a segment that starts from the heuristic
+        // takes several steps to grow out of its small first step.
         let rk = match &mut self.rk {
             Some(rk) if rk.dim() == dim => rk,
             slot => slot.insert(Dopri5::with_error_dims(dim, d)),
@@ -336,6 +346,10 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         }
         Ok(())
     }
+
+    fn start_neuron(&mut self) {
+        self.h = 0.0;
+    }
 }
 
 /// Implements [`Adjoint`] for a backend struct by delegating to its
@@ -367,6 +381,10 @@ macro_rules! delegate_rk_adjoint {
                     mu,
                     options,
                 )
+            }
+
+            fn start_neuron(&mut self) {
+                $crate::Adjoint::<N>::start_neuron(&mut self.adjoint)
             }
         }
     };
