@@ -330,9 +330,10 @@ self_cell::self_cell!(
     }
 );
 
-/// The [`Stepper`] of [`DiffsolBackend`]: diffsol's `tsit45` on a problem
-/// of its own, built once; [`Backend::reset_stepper`] puts it at `t = 0`
-/// for another neuron (model and parameters) without building anything.
+/// The [`Stepper`] of [`DiffsolBackend`]: a diffsol solver (`tsit45` or BDF)
+/// on a problem of its own, built once; [`Backend::reset_stepper`] puts it
+/// at `t = 0` for another neuron (model and parameters) on the same problem
+/// (`tsit45` keeps its solver too, BDF builds a new one).
 pub struct DiffsolStepper<N: NeuronModel> {
     /// The neuron the problem sees.
     neuron: Arc<Mutex<Neuron<N>>>,
@@ -405,8 +406,9 @@ impl<N: NeuronModel + 'static> DiffsolStepper<N> {
     }
 
     /// Puts the stepper at `t = 0` in the initial state of `model` with
-    /// `params`, as [`new`](Self::new) builds it; the problem and solver
-    /// are kept (rebuilt only when the tolerances or first step differ).
+    /// `params`, as [`new`](Self::new) builds it; the problem is kept
+    /// (rebuilt only when the tolerances, the first step or the method
+    /// differ).
     fn reset(
         &mut self,
         model: &N,
