@@ -5,12 +5,22 @@
 //! derived from it by dual numbers.
 //!
 //! `cargo run --release -p evnn-examples --example custom_neuron [-- EPOCHS]`
+//! checks the model's derivatives and gradients and trains it on Yin–Yang.
+//!
+//! Registered under the name `adex`, the model is also known to the whole
+//! `evnn` program, which this example becomes when given a subcommand:
+//! `cargo run --release -p evnn-examples --example custom_neuron -- train
+//! --model adex --epochs 5 --out runs/adex` trains it and writes a model
+//! file with `"neuron": {"kind": "adex", ...}`, which `eval`, `simulate` and
+//! `grad` of this program read.
 
 use anyhow::Result;
 use evnn_examples::experiment::{train, EpochMetrics, Observer, Splits, TrainConfig};
+use evnn_examples::models::{Builtin, FileModel, Models};
 use evnn_net::{gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, TtfsLoss};
 use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel, Scalar};
 use evnn_solver::{Dopri5Backend, SolverOptions};
+use serde::{Deserialize, Serialize};
 
 /// AdEx, state `(V, w, I)`, times in ms, voltages in units of the threshold
 /// scale:
@@ -19,7 +29,8 @@ use evnn_solver::{Dopri5Backend, SolverOptions};
 /// `τ_w w' = a V − w`, `τ_s I' = −I`;
 /// a spike when `V` reaches `V_peak`, then `V ← V_r`, `w ← w + β`;
 /// an input spike of weight `u` adds `u` to `I`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 struct AdEx {
     tau_m: f64,
     tau_w: f64,
@@ -59,6 +70,56 @@ impl NeuronModel for AdEx {
     }
 }
 
+impl Default for AdEx {
+    /// Time constants in ms; a sharp spike onset (`Δ_T` 0.1) above `V_T` 1,
+    /// weak subthreshold (`a`) and spike-triggered (`β`) adaptation.
+    fn default() -> Self {
+        AdEx {
+            tau_m: 20.0,
+            tau_w: 100.0,
+            tau_s: 5.0,
+            delta_t: 0.1,
+            v_t: 1.0,
+            v_peak: 1.5,
+            v_r: 0.0,
+            a: 0.1,
+            beta: 0.05,
+        }
+    }
+}
+
+/// The model's name in configurations and model files, and the checks of
+/// its constants when they are read.
+impl FileModel for AdEx {
+    const KIND: &'static str = "adex";
+
+    fn check(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("tau_m", self.tau_m),
+            ("tau_w", self.tau_w),
+            ("tau_s", self.tau_s),
+            ("delta_t", self.delta_t),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(format!("{name} = {value} must be finite and > 0"));
+            }
+        }
+        if !(self.v_peak > self.v_t && self.v_peak.is_finite()) {
+            return Err(format!(
+                "v_peak = {} must be finite and above v_t = {}",
+                self.v_peak, self.v_t
+            ));
+        }
+        if !(self.v_r < self.v_peak) {
+            return Err(format!(
+                "v_r = {} must be below v_peak = {}",
+                self.v_r, self.v_peak
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Prints one line per epoch.
 struct Progress;
 impl Observer for Progress {
@@ -70,19 +131,29 @@ impl Observer for Progress {
     }
 }
 
-fn main() -> Result<()> {
-    let epochs: usize = std::env::args().nth(1).map_or(Ok(30), |s| s.parse())?;
-    let adex = AdEx {
-        tau_m: 20.0,
-        tau_w: 100.0,
-        tau_s: 5.0,
-        delta_t: 0.1,
-        v_t: 1.0,
-        v_peak: 1.5,
-        v_r: 0.0,
-        a: 0.1,
-        beta: 0.05,
-    };
+fn main() -> std::process::ExitCode {
+    let first = std::env::args().nth(1);
+    match first.as_deref() {
+        // A number of epochs, or nothing: the demonstration.
+        None => report(demo(20)),
+        Some(arg) if arg.parse::<usize>().is_ok() => report(demo(arg.parse().unwrap_or(20))),
+        // Anything else: the `evnn` program with the model registered.
+        Some(_) => evnn_examples::program::main(Builtin.with::<AdEx>()),
+    }
+}
+
+fn report(result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn demo(epochs: usize) -> Result<()> {
+    let adex = AdEx::default();
 
     // 1. The derived derivatives against finite differences of the equations.
     let mut entries = 0;

@@ -175,6 +175,13 @@ impl Checkpoint {
             path: p.clone(),
             source,
         })?;
+        Self::parse(&text, &p)
+    }
+
+    /// Parses and validates the text of a checkpoint; `path` names it in
+    /// errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, CheckpointError> {
+        let p = path.to_string();
         // The tag first, so that another file gets a clear message rather
         // than a missing-field error.
         #[derive(Deserialize)]
@@ -182,7 +189,7 @@ impl Checkpoint {
             format: Option<String>,
             version: Option<u32>,
         }
-        let tag: Tag = serde_json::from_str(&text).map_err(|e| CheckpointError::Parse {
+        let tag: Tag = serde_json::from_str(text).map_err(|e| CheckpointError::Parse {
             path: p.clone(),
             message: e.to_string(),
         })?;
@@ -193,7 +200,7 @@ impl Checkpoint {
                 version: tag.version.unwrap_or(0),
             });
         }
-        let file: Checkpoint = serde_json::from_str(&text).map_err(|e| CheckpointError::Parse {
+        let file: Checkpoint = serde_json::from_str(text).map_err(|e| CheckpointError::Parse {
             path: p.clone(),
             message: e.to_string(),
         })?;

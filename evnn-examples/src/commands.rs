@@ -2,10 +2,11 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    accuracy, encode, train_from, with_net, EncodedSplit, EpochMetrics, Integrator, ModelKind,
-    Observer, Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
+    accuracy, encode, train_from, EncodedSplit, EpochMetrics, Integrator, ModelKind, Observer,
+    Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
+use crate::models::{Builtin, Models};
 use crate::plots;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -23,7 +24,7 @@ use std::time::Instant;
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train the Yin–Yang experiment (defaults: eventax's QIF 5-20-3 example).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Accuracy of a saved model on a split: JSON {"accuracy", "n"}.
     Eval(EvalArgs),
     /// Spike times of every neuron of every layer for each input sample (JSON).
@@ -38,15 +39,21 @@ pub enum Command {
     SimulateNeuron(crate::neuron_demo::NeuronArgs),
 }
 
-/// Runs a subcommand.
+/// Runs a subcommand with the built-in models.
 pub fn run(command: Command) -> Result<()> {
+    run_with(command, &Builtin)
+}
+
+/// Runs a subcommand with the neuron models of `models` (the built-in ones
+/// and those a program registers; see [`crate::models`]).
+pub fn run_with<M: Models>(command: Command, models: &M) -> Result<()> {
     match command {
-        Command::Train(a) => run_train(a),
-        Command::Eval(a) => run_eval(a),
-        Command::Simulate(a) => run_simulate(a, false),
-        Command::Grad(a) => run_simulate(a, true),
+        Command::Train(a) => run_train(*a, models),
+        Command::Eval(a) => run_eval(a, models),
+        Command::Simulate(a) => run_simulate(a, false, models),
+        Command::Grad(a) => run_simulate(a, true, models),
         Command::Data(a) => run_data(a),
-        Command::Bench(a) => run_bench(a),
+        Command::Bench(a) => run_bench(a, models),
         Command::SimulateNeuron(a) => crate::neuron_demo::run(a),
     }
 }
@@ -69,9 +76,14 @@ pub struct TrainArgs {
     /// JSON config file (the fields of `metrics.json`'s "config"); unknown fields are an error.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Neuron model.
-    #[arg(long, value_enum)]
+    /// Neuron model: qif, lif, or a model registered by the program.
+    #[arg(long)]
     pub model: Option<ModelKind>,
+    /// Constants of a registered model, a JSON object of its fields
+    /// (for example '{"tau_m": 20.0}'); missing ones take the model's defaults
+    /// where it has them.
+    #[arg(long, value_parser = parse_constants)]
+    pub constants: Option<serde_json::Map<String, serde_json::Value>>,
     /// Hidden layer widths, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -134,6 +146,7 @@ impl TrainArgs {
         let given = [
             ("--config", self.config.is_some()),
             ("--model", self.model.is_some()),
+            ("--constants", self.constants.is_some()),
             ("--hidden", self.hidden.is_some()),
             ("--batch-size", self.batch_size.is_some()),
             ("--lr", self.lr.is_some()),
@@ -186,8 +199,11 @@ impl TrainArgs {
             }
             None => TrainConfig::default(),
         };
-        if let Some(v) = self.model {
-            c.model = v;
+        if let Some(v) = &self.model {
+            c.model = v.clone();
+        }
+        if let Some(v) = &self.constants {
+            c.constants = v.clone();
         }
         if let Some(v) = &self.hidden {
             c.hidden = v.clone();
@@ -230,6 +246,15 @@ impl TrainArgs {
     }
 }
 
+/// A JSON object on the command line.
+fn parse_constants(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("expected a JSON object, got {other}")),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
 /// Runs `f` on a rayon pool of `threads` workers (0 = all cores).
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
     Ok(worker_pool(threads)?.install(f))
@@ -264,6 +289,8 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     epochs: usize,
     checkpoint: PathBuf,
+    /// Writing an epoch's line failed; reported by the next checkpoint.
+    write_error: Option<std::io::Error>,
 }
 
 impl Observer for Progress {
@@ -289,12 +316,21 @@ impl Observer for Progress {
         );
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => println!("{line}"),
+            None => {
+                if let Err(e) = outln!("{line}") {
+                    self.write_error.get_or_insert(e);
+                }
+            }
         }
     }
     fn checkpoint(&mut self, config: &TrainConfig, state: &TrainState) -> Result<()> {
         Checkpoint::new(config, state).save(&self.checkpoint)?;
-        Ok(())
+        // The epoch's line could not be written (a closed pipe): training
+        // stops here, with the checkpoint saved to resume from.
+        match self.write_error.take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -345,7 +381,7 @@ fn prepare_out_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_train(args: TrainArgs) -> Result<()> {
+fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
     let (config, resume, out) = match &args.resume {
         Some(dir) => {
             let (config, state) = args.resume_from(dir)?;
@@ -360,6 +396,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
             (config, None, out)
         }
     };
+    let config = models.resolve(&config)?;
     prepare_out_dir(&out)?;
     let splits = Splits::load(&config)?;
     let bar = std::io::stdout().is_terminal().then(|| {
@@ -377,16 +414,17 @@ fn run_train(args: TrainArgs) -> Result<()> {
         bar,
         epochs: config.epochs,
         checkpoint: out.join(checkpoint::FILE_NAME),
+        write_error: None,
     };
     if let Some(state) = &resume {
-        println!(
+        outln!(
             "resuming {} after epoch {}",
             out.display(),
             state.epochs_done()
-        );
+        )?;
     }
-    println!(
-        "training {:?} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
+    outln!(
+        "training {} {:?} for {} epochs (batch {}, lr {}, seed {}) on {} samples",
         config.model,
         config.sizes(),
         config.epochs,
@@ -394,9 +432,9 @@ fn run_train(args: TrainArgs) -> Result<()> {
         config.lr,
         config.seed,
         splits.train.inputs.len()
-    );
+    )?;
     let (outcome, predicted, first_spikes) = in_pool(config.threads, || {
-        with_net(
+        models.with_net(
             &config,
             TrainJob {
                 config: &config,
@@ -440,14 +478,14 @@ fn run_train(args: TrainArgs) -> Result<()> {
             config.t_max,
         )?;
     }
-    println!(
+    outln!(
         "best validation accuracy {:.2}% (epoch {}), test accuracy {:.2}%, {:.1} s; results in {}",
         100.0 * outcome.best_val_acc,
         outcome.best_epoch,
         100.0 * outcome.test_acc,
         outcome.train_seconds,
         out.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -491,13 +529,13 @@ impl WithNet for EvalJob<'_> {
     }
 }
 
-fn run_eval(args: EvalArgs) -> Result<()> {
+fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
     let params = file.params();
     let split = load_split(args.split, config.t_max)?;
     let acc = in_pool(args.threads, || {
-        with_net(
+        models.with_net(
             &config,
             EvalJob {
                 params: &params,
@@ -505,10 +543,10 @@ fn run_eval(args: EvalArgs) -> Result<()> {
             },
         )
     })??;
-    println!(
+    outln!(
         "{}",
         serde_json::json!({"accuracy": acc, "n": split.labels.len()})
-    );
+    )?;
     Ok(())
 }
 
@@ -531,6 +569,46 @@ pub struct InputFile {
     pub inputs: Vec<Vec<f64>>,
     /// Class labels (required by `grad`).
     #[serde(default)]
+    pub labels: Option<Vec<usize>>,
+}
+
+impl InputFile {
+    /// Parses the JSON text of an input file into one input per sample
+    /// (each channel one spike at the given time) and, when `labels_needed`
+    /// (`grad`), one label per sample, each below 3 (the Yin–Yang classes).
+    /// Every error is a message naming the bad value.
+    pub fn parse(text: &str, labels_needed: bool) -> Result<InputSamples> {
+        let file: InputFile = serde_json::from_str(text)?;
+        let inputs = file
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| SpikeTrains::from_times(t).with_context(|| format!("input sample {i}")))
+            .collect::<Result<Vec<_>>>()?;
+        let labels = if labels_needed {
+            let labels = file
+                .labels
+                .context("`grad` needs \"labels\" in the input file")?;
+            if labels.len() != inputs.len() {
+                bail!("{} labels for {} input samples", labels.len(), inputs.len());
+            }
+            if let Some(&l) = labels.iter().find(|&&l| l >= 3) {
+                bail!("label {l} out of range for 3 classes");
+            }
+            Some(labels)
+        } else {
+            None
+        };
+        Ok(InputSamples { inputs, labels })
+    }
+}
+
+/// The samples of an input file, checked ([`InputFile::parse`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputSamples {
+    /// One input per sample.
+    pub inputs: Vec<SpikeTrains>,
+    /// One label per sample, where asked for.
     pub labels: Option<Vec<usize>>,
 }
 
@@ -609,45 +687,24 @@ impl WithNet for SimJob<'_> {
     }
 }
 
-fn run_simulate(args: SimulateArgs, grad: bool) -> Result<()> {
+fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
     let params = file.params();
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input file {}", args.input.display()))?;
-    let input: InputFile = serde_json::from_str(&text)
+    let samples = InputFile::parse(&text, grad)
         .with_context(|| format!("invalid input file {}", args.input.display()))?;
-    let inputs = input
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| SpikeTrains::from_times(t).with_context(|| format!("input sample {i}")))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = if grad {
-        let labels = input
-            .labels
-            .as_deref()
-            .context("`grad` needs \"labels\" in the input file")?;
-        if labels.len() != inputs.len() {
-            bail!("{} labels for {} input samples", labels.len(), inputs.len());
-        }
-        if let Some(&l) = labels.iter().find(|&&l| l >= 3) {
-            bail!("label {l} out of range for 3 classes");
-        }
-        Some(labels)
-    } else {
-        None
-    };
-    let value = with_net(
+    let value = models.with_net(
         &config,
         SimJob {
             params: &params,
-            inputs: &inputs,
-            labels,
+            inputs: &samples.inputs,
+            labels: samples.labels.as_deref(),
             config: &config,
         },
     )?;
-    println!("{}", serde_json::to_string(&value)?);
+    outln!("{}", serde_json::to_string(&value)?)?;
     Ok(())
 }
 
@@ -663,7 +720,7 @@ fn run_data(args: DataArgs) -> Result<()> {
     let split = load_split(args.split, TrainConfig::default().t_max)?;
     let features: Vec<&[f64]> = split.data.iter().map(|(f, _)| f).collect();
     let inputs: Vec<Vec<f64>> = split.inputs.iter().map(|s| s.flat().to_vec()).collect();
-    println!(
+    outln!(
         "{}",
         serde_json::json!({
             "split": args.split,
@@ -672,15 +729,15 @@ fn run_data(args: DataArgs) -> Result<()> {
             "labels": split.labels,
             "inputs": inputs,
         })
-    );
+    )?;
     Ok(())
 }
 
 /// Options of `evnn bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Neuron model.
-    #[arg(long, value_enum, default_value = "qif")]
+    /// Neuron model: qif, lif, or a model registered by the program.
+    #[arg(long, default_value = "qif")]
     pub model: ModelKind,
     /// Training samples per measurement (the default epoch has 5000).
     #[arg(long, default_value_t = 5000)]
@@ -769,7 +826,7 @@ impl WithNet for BenchJob<'_> {
     }
 }
 
-fn run_bench(args: BenchArgs) -> Result<()> {
+fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     let config = TrainConfig {
         model: args.model,
         integrator: args.integrator,
@@ -787,7 +844,7 @@ fn run_bench(args: BenchArgs) -> Result<()> {
     let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
     for _ in 0..args.repeats {
         for (k, pool) in pools.iter().enumerate() {
-            passes[k].push(with_net(
+            passes[k].push(models.with_net(
                 &config,
                 BenchJob {
                     config: &config,
@@ -823,7 +880,7 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         .collect();
     let speedup = runs[0]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN)
         / runs[1]["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN);
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
             "experiment": format!("{:?} {:?}, batch {}, integrator {:?}", config.model, config.sizes(), config.batch_size, config.integrator),
@@ -832,6 +889,6 @@ fn run_bench(args: BenchArgs) -> Result<()> {
             "runs": runs,
             "speedup_all_threads_vs_1": speedup,
         }))?
-    );
+    )?;
     Ok(())
 }

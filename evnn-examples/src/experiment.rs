@@ -7,20 +7,55 @@ use evnn_net::{
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_optim::{Adam, AdamConfig, Optimizer};
-use evnn_solver::{
-    Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
-};
+use evnn_solver::{Adjoint, Backend, SolverOptions};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// Which neuron model the network uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// Which neuron model the network uses: a built-in one, or one registered
+/// by the program by name ([`crate::models`]). Written as its name
+/// (`"qif"`, `"lif"`, `"adex"`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Quadratic integrate-and-fire (phase form); Taylor-series backend by default.
     Qif,
     /// Leaky integrate-and-fire; closed-form backend by default.
     Lif,
+    /// A model registered by the program ([`crate::models::FileModel`]),
+    /// by its [`KIND`](crate::models::FileModel::KIND).
+    #[serde(untagged)]
+    Custom(String),
+}
+
+impl ModelKind {
+    /// The name in files and on the command line.
+    pub fn name(&self) -> &str {
+        match self {
+            ModelKind::Qif => "qif",
+            ModelKind::Lif => "lif",
+            ModelKind::Custom(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    /// `qif`, `lif`, or any other non-empty name (a registered model; the
+    /// registry rejects names it does not know).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "qif" => Ok(ModelKind::Qif),
+            "lif" => Ok(ModelKind::Lif),
+            "" => Err("the model name is empty".into()),
+            other => Ok(ModelKind::Custom(other.to_string())),
+        }
+    }
 }
 
 /// The integrator backend of the neurons.
@@ -40,6 +75,19 @@ pub enum Integrator {
     Diffsol,
 }
 
+impl Integrator {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Integrator::Auto => "auto",
+            Integrator::Series => "series",
+            Integrator::ClosedForm => "closed-form",
+            Integrator::Dopri5 => "dopri5",
+            Integrator::Diffsol => "diffsol",
+        }
+    }
+}
+
 /// Every setting of a training run. Defaults are eventax's Yin–Yang
 /// experiment (DESIGN.md §7). Times in ms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,6 +95,10 @@ pub enum Integrator {
 pub struct TrainConfig {
     /// Neuron model.
     pub model: ModelKind,
+    /// Constants of a registered model (its serde fields); empty for the
+    /// built-in models, whose constants are the fields below.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub constants: serde_json::Map<String, serde_json::Value>,
     /// Hidden layer widths.
     pub hidden: Vec<usize>,
     /// Membrane time constant.
@@ -91,6 +143,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             model: ModelKind::Qif,
+            constants: serde_json::Map::new(),
             hidden: vec![20],
             tau_mem: 20.0,
             tau_syn: 5.0,
@@ -117,7 +170,8 @@ impl TrainConfig {
     /// The initialisation: the configured one, else eventax's QIF values
     /// (`w ~ U(0, 40)`, `b ~ U(−0.5, 0.5)`) for QIF and, for LIF (threshold
     /// 1, where one input of weight `w` lifts `v` by at most about
-    /// `0.16·w` with τ_mem 20, τ_syn 5), `w ~ U(0, 6)`, `b ~ U(−0.5, 0.5)`.
+    /// `0.16·w` with τ_mem 20, τ_syn 5) and registered models,
+    /// `w ~ U(0, 6)`, `b ~ U(−0.5, 0.5)`.
     pub fn init_config(&self) -> InitConfig {
         self.init.unwrap_or(match self.model {
             ModelKind::Qif => InitConfig {
@@ -127,7 +181,7 @@ impl TrainConfig {
                 blim: 1.0,
                 fan_in: FanInScaling::None,
             },
-            ModelKind::Lif => InitConfig {
+            ModelKind::Lif | ModelKind::Custom(_) => InitConfig {
                 wmean: 3.0,
                 wlim: 6.0,
                 bmean: 0.0,
@@ -182,11 +236,19 @@ impl TrainConfig {
                 bail!("{name} must be in 1..={max}, got {n}");
             }
         }
-        match (self.model, self.integrator) {
+        match (&self.model, self.integrator) {
             (ModelKind::Lif, Integrator::Series) => bail!("the series integrator is for QIF only"),
             (ModelKind::Qif, Integrator::ClosedForm) => {
                 bail!("the closed-form integrator is for LIF only")
             }
+            (ModelKind::Custom(name), Integrator::Series | Integrator::ClosedForm) => bail!(
+                "the {} integrator is not for the `{name}` model (use auto, dopri5 or diffsol)",
+                self.integrator.name()
+            ),
+            (ModelKind::Qif | ModelKind::Lif, _) if !self.constants.is_empty() => bail!(
+                "`constants` are for registered models; the {} model's constants are tau_mem, tau_syn, theta and v_reset",
+                self.model
+            ),
             _ => {}
         }
         self.init_config().validate()?;
@@ -324,97 +386,13 @@ pub trait Observer {
 pub struct Silent;
 impl Observer for Silent {}
 
-/// A job that needs the concrete network of a [`TrainConfig`]; [`with_net`]
-/// builds it and calls [`run`](WithNet::run) (static dispatch on the model
-/// kind).
-///
-/// # Examples
-///
-/// ```
-/// use evnn_examples::experiment::{with_net, ModelKind, TrainConfig, WithNet};
-/// use evnn_net::FeedForward;
-/// use evnn_neurons::NeuronModel;
-/// use evnn_solver::{Adjoint, Backend};
-///
-/// /// Counts the network's neurons.
-/// struct Count;
-/// impl WithNet for Count {
-///     type Output = usize;
-///     fn run<N, B>(self, net: FeedForward<N, B>) -> anyhow::Result<usize>
-///     where
-///         N: NeuronModel,
-///         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
-///     {
-///         Ok(net.sizes()[1..].iter().sum())
-///     }
-/// }
-/// let config = TrainConfig { model: ModelKind::Lif, ..TrainConfig::default() };
-/// assert_eq!(with_net(&config, Count)?, 23);
-/// # Ok::<(), anyhow::Error>(())
-/// ```
-pub trait WithNet {
-    /// What `run` returns.
-    type Output;
-    /// Called with the concrete network.
-    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
-    where
-        N: NeuronModel,
-        B: Backend<N> + Adjoint<N> + Clone + Send + Sync;
-}
+pub use crate::models::WithNet;
 
-/// Dispatches on the model kind and integrator.
+/// Runs `w` on the network of `config` with the built-in models
+/// ([`Builtin`](crate::models::Builtin)`.with_net`).
 pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
-    let sizes = config.sizes();
-    let opts = config.solver_options();
-    let t = config.t_max;
-    match config.model {
-        ModelKind::Qif => {
-            let qif = Qif::new(config.tau_mem, config.tau_syn)?;
-            match config.integrator {
-                Integrator::Auto | Integrator::Series => {
-                    w.run(FeedForward::new(qif, &sizes, QifSeries, opts, t)?)
-                }
-                Integrator::Dopri5 => w.run(FeedForward::new(
-                    qif,
-                    &sizes,
-                    Dopri5Backend::default(),
-                    opts,
-                    t,
-                )?),
-                Integrator::Diffsol => w.run(FeedForward::new(
-                    qif,
-                    &sizes,
-                    DiffsolBackend::default(),
-                    opts,
-                    t,
-                )?),
-                Integrator::ClosedForm => bail!("the closed-form integrator is for LIF only"),
-            }
-        }
-        ModelKind::Lif => {
-            let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
-            match config.integrator {
-                Integrator::Auto | Integrator::ClosedForm => {
-                    w.run(FeedForward::new(lif, &sizes, ClosedForm, opts, t)?)
-                }
-                Integrator::Dopri5 => w.run(FeedForward::new(
-                    lif,
-                    &sizes,
-                    Dopri5Backend::default(),
-                    opts,
-                    t,
-                )?),
-                Integrator::Diffsol => w.run(FeedForward::new(
-                    lif,
-                    &sizes,
-                    DiffsolBackend::default(),
-                    opts,
-                    t,
-                )?),
-                Integrator::Series => bail!("the series integrator is for QIF only"),
-            }
-        }
-    }
+    use crate::models::Models;
+    crate::models::Builtin.with_net(config, w)
 }
 
 /// Initial parameters of `config`.
@@ -423,6 +401,9 @@ pub fn init_params(config: &TrainConfig) -> Result<NetworkParams> {
     Ok(match config.model {
         ModelKind::Qif => NetworkParams::init::<Qif>(&sizes, &config.init_config(), config.seed)?,
         ModelKind::Lif => NetworkParams::init::<Lif>(&sizes, &config.init_config(), config.seed)?,
+        ModelKind::Custom(_) => bail!(
+            "the parameters of a registered model are initialised with its network (TrainState::new)"
+        ),
     })
 }
 

@@ -77,9 +77,10 @@ pub enum ModelFileError {
     },
 }
 
-/// Neuron kind and constants.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+/// Neuron kind and constants: `{"kind": "qif", ...}`, `{"kind": "lif",
+/// ...}`, or a model registered by the program (`{"kind": "adex", ...}`,
+/// its constants beside the kind; see [`crate::models`]).
+#[derive(Clone, Debug, PartialEq)]
 pub enum NeuronSpec {
     /// QIF neuron.
     Qif {
@@ -99,6 +100,104 @@ pub enum NeuronSpec {
         /// Reset potential.
         v_reset: f64,
     },
+    /// A model registered by the program that reads the file.
+    Custom {
+        /// Its [`KIND`](crate::models::FileModel::KIND).
+        kind: String,
+        /// Its constants (its serde fields).
+        constants: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// The built-in kinds as serde sees them (the constants checked strictly).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum BuiltinSpec {
+    Qif {
+        tau_mem: f64,
+        tau_syn: f64,
+    },
+    Lif {
+        tau_mem: f64,
+        tau_syn: f64,
+        theta: f64,
+        v_reset: f64,
+    },
+}
+
+impl Serialize for NeuronSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            NeuronSpec::Qif { tau_mem, tau_syn } => {
+                BuiltinSpec::Qif { tau_mem, tau_syn }.serialize(s)
+            }
+            NeuronSpec::Lif {
+                tau_mem,
+                tau_syn,
+                theta,
+                v_reset,
+            } => BuiltinSpec::Lif {
+                tau_mem,
+                tau_syn,
+                theta,
+                v_reset,
+            }
+            .serialize(s),
+            NeuronSpec::Custom {
+                ref kind,
+                ref constants,
+            } => {
+                let mut map = serde_json::Map::new();
+                map.insert("kind".into(), kind.clone().into());
+                map.extend(constants.clone());
+                map.serialize(s)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NeuronSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::deserialize(d)?;
+        let kind = match map.get("kind") {
+            Some(serde_json::Value::String(k)) => k.clone(),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "neuron kind {other} is not a string"
+                )))
+            }
+            None => return Err(D::Error::missing_field("kind")),
+        };
+        if kind == "qif" || kind == "lif" {
+            return Ok(
+                match BuiltinSpec::deserialize(serde_json::Value::Object(map))
+                    .map_err(D::Error::custom)?
+                {
+                    BuiltinSpec::Qif { tau_mem, tau_syn } => NeuronSpec::Qif { tau_mem, tau_syn },
+                    BuiltinSpec::Lif {
+                        tau_mem,
+                        tau_syn,
+                        theta,
+                        v_reset,
+                    } => NeuronSpec::Lif {
+                        tau_mem,
+                        tau_syn,
+                        theta,
+                        v_reset,
+                    },
+                },
+            );
+        }
+        if kind.is_empty() {
+            return Err(D::Error::custom("the neuron kind is empty"));
+        }
+        map.remove("kind");
+        Ok(NeuronSpec::Custom {
+            kind,
+            constants: map,
+        })
+    }
 }
 
 /// One layer in the file.
@@ -138,7 +237,7 @@ pub struct ModelFile {
 impl ModelFile {
     /// A file for `params` trained with `config`.
     pub fn new(config: &TrainConfig, params: &NetworkParams) -> Self {
-        let neuron = match config.model {
+        let neuron = match &config.model {
             ModelKind::Qif => NeuronSpec::Qif {
                 tau_mem: config.tau_mem,
                 tau_syn: config.tau_syn,
@@ -148,6 +247,10 @@ impl ModelFile {
                 tau_syn: config.tau_syn,
                 theta: config.theta,
                 v_reset: config.v_reset,
+            },
+            ModelKind::Custom(kind) => NeuronSpec::Custom {
+                kind: kind.clone(),
+                constants: config.constants.clone(),
             },
         };
         ModelFile {
@@ -190,6 +293,13 @@ impl ModelFile {
     pub fn config(&self) -> TrainConfig {
         let mut c = TrainConfig::default();
         match self.neuron {
+            NeuronSpec::Custom {
+                ref kind,
+                ref constants,
+            } => {
+                c.model = ModelKind::Custom(kind.clone());
+                c.constants = constants.clone();
+            }
             NeuronSpec::Qif { tau_mem, tau_syn } => {
                 c.model = ModelKind::Qif;
                 c.tau_mem = tau_mem;
@@ -208,7 +318,12 @@ impl ModelFile {
                 c.v_reset = v_reset;
             }
         }
-        c.hidden = self.sizes[1..self.sizes.len() - 1].to_vec();
+        // (Empty for sizes that a loaded file cannot have: fewer than 2.)
+        c.hidden = self
+            .sizes
+            .get(1..self.sizes.len().saturating_sub(1))
+            .unwrap_or_default()
+            .to_vec();
         c.t_max = self.t_max;
         c.tol = self.tol;
         c
@@ -262,11 +377,11 @@ impl ModelFile {
             .map_err(|e| invalid(e.to_string()))?;
         let config = self.config();
         config.validate().map_err(|e| invalid(e.to_string()))?;
-        match self.neuron {
-            NeuronSpec::Qif { tau_mem, tau_syn } => {
+        match &self.neuron {
+            &NeuronSpec::Qif { tau_mem, tau_syn } => {
                 evnn_neurons::Qif::new(tau_mem, tau_syn).map_err(|e| invalid(e.to_string()))?;
             }
-            NeuronSpec::Lif {
+            &NeuronSpec::Lif {
                 tau_mem,
                 tau_syn,
                 theta,
@@ -275,6 +390,9 @@ impl ModelFile {
                 evnn_neurons::Lif::new(tau_mem, tau_syn, theta, v_reset)
                     .map_err(|e| invalid(e.to_string()))?;
             }
+            // A registered model's constants are checked by the program
+            // that knows the model, when it builds the network.
+            NeuronSpec::Custom { .. } => {}
         }
         Ok(())
     }
@@ -286,11 +404,17 @@ impl ModelFile {
             path: p.clone(),
             source,
         })?;
-        let file: ModelFile = serde_json::from_str(&text).map_err(|e| ModelFileError::Parse {
-            path: p.clone(),
+        Self::parse(&text, &p)
+    }
+
+    /// Parses and validates the text of a model file; `path` names it in
+    /// errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ModelFileError> {
+        let file: ModelFile = serde_json::from_str(text).map_err(|e| ModelFileError::Parse {
+            path: path.into(),
             message: e.to_string(),
         })?;
-        file.validate(&p)?;
+        file.validate(path)?;
         Ok(file)
     }
 

@@ -134,14 +134,14 @@ pub fn run(args: NeuronArgs) -> Result<()> {
         );
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!("inputs (time:weight): {}", args.inputs);
+        outln!("inputs (time:weight): {}", args.inputs)?;
         for (name, v) in &report {
-            println!("{}:", name.to_uppercase());
+            outln!("{}:", name.to_uppercase())?;
             if let Some(obj) = v.as_object() {
                 for (k, x) in obj {
-                    println!("  {k:<18} {x}");
+                    outln!("  {k:<18} {x}")?;
                 }
             }
         }

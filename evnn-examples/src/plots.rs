@@ -1,4 +1,9 @@
 //! PNG plots of a training run (plotters).
+//!
+//! Text is drawn with DejaVu Sans, embedded in the program
+//! (`evnn-examples/assets/DejaVuSans.ttf`, licence beside it), through
+//! plotters' pure-Rust `ab_glyph` renderer: no system font or font library
+//! is needed.
 
 use crate::experiment::EpochMetrics;
 use anyhow::{anyhow, Result};
@@ -12,12 +17,23 @@ const CLASS_COLORS: [RGBColor; 3] = [
 ];
 const CLASS_NAMES: [&str; 3] = ["yin", "yang", "dot"];
 
+/// The font of every text in the plots, registered as "sans-serif".
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting failed: {e}")
 }
 
+/// Registers [`FONT`] as plotters' "sans-serif" (idempotent; plotters'
+/// `ab_glyph` renderer knows no font until one is registered).
+fn register_font() -> Result<()> {
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| anyhow!("plotting failed: the embedded font is not a valid TrueType font"))
+}
+
 /// Training loss and train/validation accuracy per epoch, side by side.
 pub fn curves(path: &Path, epochs: &[EpochMetrics]) -> Result<()> {
+    register_font()?;
     let root = BitMapBackend::new(path, (1200, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let (left, right) = root.split_horizontally(600);
@@ -89,6 +105,7 @@ pub fn decision_map(
     labels: &[usize],
     predicted: &[Option<usize>],
 ) -> Result<()> {
+    register_font()?;
     let root = BitMapBackend::new(path, (640, 680)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let errors = labels
@@ -153,6 +170,7 @@ pub fn output_spikes(
     labels: &[usize],
     t_max: f64,
 ) -> Result<()> {
+    register_font()?;
     let root = BitMapBackend::new(path, (800, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let n = first_spikes.len().max(1);

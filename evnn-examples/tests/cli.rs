@@ -403,3 +403,37 @@ fn bench_reports_medians_of_alternating_passes() {
     assert_eq!(speedup, expected);
     assert_one_line_error(&evnn(&["bench", "--repeats", "0"]), "repeats");
 }
+
+/// A reader that closes the pipe early (`evnn data --split test | head -c
+/// 100`) ends the program quietly: status 0, nothing on standard error (no
+/// "failed printing to stdout" panic). The split's JSON (about 200 kB) is
+/// far more than a pipe buffers, so the program is still writing when the
+/// pipe closes.
+#[test]
+fn closed_output_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evnn"))
+        .args(["data", "--split", "test"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run evnn");
+    let mut head = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_exact(&mut head)
+        .unwrap();
+    // The read end is dropped here: the program's next write fails.
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        head.starts_with(b"{\""),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.is_empty(), "stderr: {err}");
+    assert!(o.status.success(), "{:?}", o.status);
+}

@@ -118,7 +118,7 @@ fn assert_same_run(a: &TrainOutcome, b: &TrainOutcome) {
 fn stopped_and_resumed_training_is_bit_identical() {
     let d = tmp("lib");
     for model in [ModelKind::Qif, ModelKind::Lif] {
-        let c = config(model, 4);
+        let c = config(model.clone(), 4);
         let splits = Splits::load(&c).unwrap();
         let full = with_net(&c, Job::Full(&c, &splits)).unwrap();
         for k in [1, 3] {

@@ -2,9 +2,8 @@
 //! the full forward pass, the loss (forward with the output neurons stopped at
 //! their first spike, as in evaluation and training; the default
 //! `LossPass::Auto`, and layer by layer) and loss + backward, QIF (diffsol,
-//! Dopri5 and series backends; the generic ones also with every derivative
-//! derived by dual numbers, as a custom model has them) and LIF (closed
-//! form).
+//! Dopri5 and series backends; on the generic backends also with every
+//! derivative derived by dual numbers, `Derived<Qif>`) and LIF (closed form).
 //! `cargo bench -p evnn-net --bench yinyang_net`
 
 use evnn_net::{FeedForward, ForwardTrace, InitConfig, LossPass, TtfsLoss};
@@ -92,14 +91,12 @@ fn main() {
         FeedForward::new(Qif::default(), &sizes, Dopri5Backend::default(), opts, 30.0).unwrap(),
         InitConfig::default(),
     );
-    // The generic backends with every derivative derived by dual numbers
-    // (what a custom model gets): the target of the generic path.
     bench(
-        "QIF 5-20-3 dopri5, derived derivatives",
+        "QIF 5-20-3 diffsol, derived derivatives",
         FeedForward::new(
             Derived(Qif::default()),
             &sizes,
-            Dopri5Backend::default(),
+            DiffsolBackend::default(),
             opts,
             30.0,
         )
@@ -107,11 +104,11 @@ fn main() {
         InitConfig::default(),
     );
     bench(
-        "QIF 5-20-3 diffsol, derived derivatives",
+        "QIF 5-20-3 dopri5, derived derivatives",
         FeedForward::new(
             Derived(Qif::default()),
             &sizes,
-            DiffsolBackend::default(),
+            Dopri5Backend::default(),
             opts,
             30.0,
         )

@@ -235,7 +235,9 @@ where
                 dl_dt[out.offset(j)] = d;
             }
         }
-        let result = self.backward(params, input, trace, &dl_dt, ws, grad, &mut dl_dinput);
+        // Parameters checked by the caller, the trace just made of `input`.
+        let result =
+            self.backward_checked(params, input, trace, &dl_dt, None, ws, grad, &mut dl_dinput);
         ws.dl_dt = dl_dt;
         ws.dl_dinput = dl_dinput;
         result
@@ -401,7 +403,7 @@ where
             result.loss_sum += l;
             result.correct += c;
             if let (Some(total), Some(g)) = (result.grad.as_mut(), g) {
-                total.add_assign(&g);
+                total.add_assign(&g)?;
             }
             result.first_spikes.extend(f);
         }

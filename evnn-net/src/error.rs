@@ -35,6 +35,49 @@ pub enum NetError {
         /// Actual size.
         got: usize,
     },
+    /// A buffer's length `rows × cols` does not fit in a `usize`.
+    #[error("{what}: {rows} × {cols} entries do not fit in memory")]
+    TooLarge {
+        /// Which buffer.
+        what: &'static str,
+        /// Rows (neurons).
+        rows: usize,
+        /// Columns (inputs, or parameters per neuron).
+        cols: usize,
+    },
+    /// A forward trace handed to the backward pass does not come from this
+    /// network's forward pass of this input (a trace of another input or
+    /// network, or one edited since).
+    #[error(
+        "the forward trace does not fit this network and input: layer {layer}{}, {what}: expected {expected}, got {got}",
+        .neuron.map(|j| format!(", neuron {j}")).unwrap_or_default()
+    )]
+    TraceMismatch {
+        /// Layer index (0 = first hidden layer).
+        layer: usize,
+        /// The neuron, where the mismatch is in one neuron's record.
+        neuron: Option<usize>,
+        /// What does not fit.
+        what: &'static str,
+        /// What the network, input or rest of the trace implies.
+        expected: f64,
+        /// What the trace holds.
+        got: f64,
+    },
+    /// Spike trains read from a file whose channel offsets are
+    /// inconsistent: they must start at 0, never decrease and end at the
+    /// number of spike times.
+    #[error("spike trains: channel offset {index} = {offset} is invalid ({reason}; {n_spikes} spike times)")]
+    InvalidOffsets {
+        /// Position in the offsets.
+        index: usize,
+        /// The offending offset.
+        offset: usize,
+        /// Number of spike times.
+        n_spikes: usize,
+        /// What it must satisfy.
+        reason: &'static str,
+    },
     /// A network must have at least one layer and every layer at least one
     /// neuron and one input.
     #[error("invalid architecture: {reason} (layer sizes {sizes:?})")]

@@ -58,6 +58,60 @@ impl Default for GradCheckOptions {
     }
 }
 
+/// What became of one [`GradCheckEntry`]: compared, or why not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub enum EntryStatus {
+    /// Compared with finite differences ([`GradCheckEntry::ok`] says whether
+    /// it passed).
+    Compared,
+    /// Perturbing the scalar by `delta` changes the sequence of events of
+    /// some neuron (a spike appears or vanishes, or an input and a spike
+    /// swap order): the loss is not smooth across it.
+    EventSequenceChanged {
+        /// The perturbation.
+        delta: f64,
+    },
+    /// The differences at `h` and `h/2` disagree by more than a tenth of the
+    /// tolerance: the difference quotient has not converged (typically near
+    /// a graze).
+    NotConverged {
+        /// The difference quotient at `h`.
+        at_h: f64,
+        /// The difference quotient at `h/2`.
+        at_half_h: f64,
+    },
+    /// The forward pass with the scalar perturbed by `delta` failed, or the
+    /// perturbed input is invalid (an input time moved below 0 or past its
+    /// neighbour): `error` says which.
+    PerturbationFailed {
+        /// The perturbation.
+        delta: f64,
+        /// What the forward pass (or the input's check) reported.
+        #[serde(serialize_with = "serialize_display")]
+        error: NetError,
+    },
+}
+
+fn serialize_display<S: serde::Serializer>(e: &NetError, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(e)
+}
+
+impl EntryStatus {
+    /// The reason in words (`None` for a compared entry), as
+    /// [`GradCheckEntry::skipped`](GradCheckEntry#structfield.skipped) holds it.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            EntryStatus::Compared => None,
+            EntryStatus::EventSequenceChanged { .. } => {
+                Some("a perturbation changes the event sequence")
+            }
+            EntryStatus::NotConverged { .. } => Some("finite differences not converged"),
+            EntryStatus::PerturbationFailed { .. } => Some("a perturbed forward pass failed"),
+        }
+    }
+}
+
 /// One compared (or skipped) gradient entry.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GradCheckEntry {
@@ -65,12 +119,34 @@ pub struct GradCheckEntry {
     pub param: ParamRef,
     /// The adjoint's value.
     pub analytic: f64,
-    /// The finite-difference value (`None` when skipped).
+    /// The finite-difference value (`None` when no difference quotient was
+    /// formed).
     pub numeric: Option<f64>,
-    /// Why the entry was not compared.
+    /// Why the entry was not compared, in words ([`EntryStatus::reason`]).
     pub skipped: Option<&'static str>,
     /// Whether it passed (`false` for skipped entries).
     pub ok: bool,
+    /// Compared, or why not, with the perturbation and error that stopped
+    /// it.
+    pub status: EntryStatus,
+}
+
+impl GradCheckEntry {
+    fn not_compared(
+        param: ParamRef,
+        analytic: f64,
+        numeric: Option<f64>,
+        status: EntryStatus,
+    ) -> Self {
+        GradCheckEntry {
+            param,
+            analytic,
+            numeric,
+            skipped: status.reason(),
+            ok: false,
+            status,
+        }
+    }
 }
 
 /// Result of [`gradcheck`].
@@ -96,10 +172,26 @@ impl GradCheckReport {
             .filter(|e| e.skipped.is_none() && !e.ok)
             .collect()
     }
-    /// `true` when no compared entry failed.
+    /// `true` when no compared entry failed. Entries not compared do not
+    /// count; [`errors`](Self::errors) lists those whose perturbed forward
+    /// pass failed.
     pub fn is_ok(&self) -> bool {
         self.failures().is_empty()
     }
+    /// Entries skipped because a perturbed forward pass failed or the
+    /// perturbed input was invalid ([`EntryStatus::PerturbationFailed`]).
+    pub fn errors(&self) -> Vec<&GradCheckEntry> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.status, EntryStatus::PerturbationFailed { .. }))
+            .collect()
+    }
+}
+
+/// Why a perturbed loss could not be evaluated.
+enum Skip {
+    EventSequenceChanged,
+    Failed(NetError),
 }
 
 type Signature = Vec<(u32, u32, EventKind)>;
@@ -125,7 +217,11 @@ fn signature<S>(trace: &ForwardTrace<S>) -> Signature {
 /// appears or vanishes, or an input and a spike swap order), or when the
 /// differences at `h` and `h/2` disagree by more than a tenth of the
 /// tolerance (the difference quotient has not converged, typically near a
-/// graze).
+/// graze). An entry is also skipped when a perturbed forward pass fails
+/// or the perturbed input is invalid; its [`EntryStatus`] holds the
+/// perturbation and the error ([`GradCheckReport::errors`] lists them).
+/// The forward and backward pass at the unperturbed point must succeed:
+/// their errors are returned.
 ///
 /// # Examples
 ///
@@ -173,32 +269,39 @@ where
         &mut dl_dinput,
     )?;
 
-    let mut eval = |p: &NetworkParams, x: &SpikeTrains| -> Option<f64> {
+    let mut eval = |p: &NetworkParams, x: &SpikeTrains| -> Result<f64, Skip> {
         let mut t = ForwardTrace::default();
-        net.forward(p, x, &mut ws, &mut t).ok()?;
+        net.forward(p, x, &mut ws, &mut t).map_err(Skip::Failed)?;
         if signature(&t) != base {
-            return None;
+            return Err(Skip::EventSequenceChanged);
         }
-        Some(loss(t.output()?).0)
+        // A successful forward pass has every layer, so an output.
+        let out = t.output().ok_or(Skip::Failed(NetError::Shape {
+            what: "layers",
+            expected: 1,
+            got: 0,
+        }))?;
+        Ok(loss(out).0)
     };
-    let compare = |param: ParamRef, analytic: f64, f: &mut dyn FnMut(f64) -> Option<f64>| {
+    let compare = |param: ParamRef, analytic: f64, f: &mut dyn FnMut(f64) -> Result<f64, Skip>| {
         let h = options.step;
         let mut fds = [0.0; 2];
         for (fd, step) in fds.iter_mut().zip([h, 0.5 * h]) {
             let mut l = [0.0; 4];
             for (slot, m) in l.iter_mut().zip([2.0, 1.0, -1.0, -2.0]) {
-                match f(m * step) {
-                    Some(v) => *slot = v,
-                    None => {
-                        return GradCheckEntry {
-                            param,
-                            analytic,
-                            numeric: None,
-                            skipped: Some("a perturbation changes the event sequence"),
-                            ok: false,
-                        }
+                let delta = m * step;
+                *slot = match f(delta) {
+                    Ok(v) => v,
+                    Err(skip) => {
+                        let status = match skip {
+                            Skip::EventSequenceChanged => {
+                                EntryStatus::EventSequenceChanged { delta }
+                            }
+                            Skip::Failed(error) => EntryStatus::PerturbationFailed { delta, error },
+                        };
+                        return GradCheckEntry::not_compared(param, analytic, None, status);
                     }
-                }
+                };
             }
             *fd = (-l[0] + 8.0 * l[1] - 8.0 * l[2] + l[3]) / (12.0 * step);
         }
@@ -207,13 +310,11 @@ where
             .abs_tol
             .max(options.rel_tol * numeric.abs().max(analytic.abs()));
         if (fds[0] - fds[1]).abs() > 0.1 * allowed {
-            return GradCheckEntry {
-                param,
-                analytic,
-                numeric: Some(numeric),
-                skipped: Some("finite differences not converged"),
-                ok: false,
+            let status = EntryStatus::NotConverged {
+                at_h: fds[0],
+                at_half_h: fds[1],
             };
+            return GradCheckEntry::not_compared(param, analytic, Some(numeric), status);
         }
         GradCheckEntry {
             param,
@@ -221,6 +322,7 @@ where
             numeric: Some(numeric),
             skipped: None,
             ok: (analytic - numeric).abs() <= allowed,
+            status: EntryStatus::Compared,
         }
     };
 
@@ -256,7 +358,7 @@ where
             entries.push(compare(param, analytic, &mut |delta| {
                 let mut v = flat.clone();
                 v[pos] += delta;
-                p.set_flat(&v).ok()?;
+                p.set_flat(&v).map_err(Skip::Failed)?;
                 eval(&p, input)
             }));
         }
@@ -273,7 +375,7 @@ where
                 &mut |delta| {
                     let mut t = trains.clone();
                     t[channel][k] += delta;
-                    let x = SpikeTrains::from_trains(&t).ok()?;
+                    let x = SpikeTrains::from_trains(&t).map_err(Skip::Failed)?;
                     eval(params, &x)
                 },
             ));

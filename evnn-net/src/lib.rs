@@ -47,7 +47,9 @@ mod spikes;
 
 pub use batch::{BatchResult, SampleResult, CHUNK};
 pub use error::NetError;
-pub use gradcheck::{gradcheck, GradCheckEntry, GradCheckOptions, GradCheckReport, ParamRef};
+pub use gradcheck::{
+    gradcheck, EntryStatus, GradCheckEntry, GradCheckOptions, GradCheckReport, ParamRef,
+};
 pub use loss::{predict, LossKind, TtfsLoss};
 pub use network::{FeedForward, ForwardTrace, LayerTrace, MergedSpike, Workspace};
 pub use on_demand::LossPass;

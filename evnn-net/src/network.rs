@@ -466,6 +466,14 @@ where
     ///
     /// Every spike of every neuron counts. Neurons whose spikes carry no
     /// sensitivity are skipped: their adjoint is exactly zero.
+    ///
+    /// `params` are checked as [`forward`](Self::forward) checks them,
+    /// `grad` for their shape, and `trace` against the network and `input`
+    /// (one record per layer and neuron, each layer's output trains holding
+    /// its neurons' spikes, every input spike it records an existing spike
+    /// of `input` or of the layer before, with its time): a trace of
+    /// another input or network is a [`NetError::TraceMismatch`], not a
+    /// wrong gradient.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -495,6 +503,21 @@ where
         grad: &mut NetworkParams,
         dl_dinput: &mut Vec<f64>,
     ) -> Result<(), NetError> {
+        self.check_params(params)?;
+        self.check_trace(input, trace)?;
+        input.validate()?;
+        self.backward_checked(params, input, trace, dl_dt, dl_dx_end, ws, grad, dl_dinput)
+    }
+
+    /// Checks `trace` against this network and `input` as
+    /// [`backward`](Self::backward) needs it: every index the backward pass
+    /// takes from the trace is in range, and every input spike recorded is
+    /// the source's spike with its time.
+    pub(crate) fn check_trace(
+        &self,
+        input: &SpikeTrains,
+        trace: &ForwardTrace<N::State>,
+    ) -> Result<(), NetError> {
         let n_layers = self.models.len();
         if trace.layers.len() != n_layers {
             return Err(NetError::Shape {
@@ -503,12 +526,107 @@ where
                 got: trace.layers.len(),
             });
         }
-        if !grad.has_sizes(&self.sizes) || grad.len() != params.len() {
-            return Err(NetError::Architecture {
-                reason: "gradient buffer does not match the network's layer sizes",
-                sizes: grad.sizes(),
+        if input.n_channels() != self.n_inputs() {
+            return Err(NetError::Shape {
+                what: "input channels",
+                expected: self.n_inputs(),
+                got: input.n_channels(),
             });
         }
+        for (layer, lt) in trace.layers.iter().enumerate() {
+            let mismatch = |neuron, what, expected: f64, got: f64| {
+                Err(NetError::TraceMismatch {
+                    layer,
+                    neuron,
+                    what,
+                    expected,
+                    got,
+                })
+            };
+            let n_out = self.sizes[layer + 1];
+            if lt.neurons.len() != n_out {
+                let what = "neuron records (one per neuron)";
+                return mismatch(None, what, n_out as f64, lt.neurons.len() as f64);
+            }
+            if lt.outputs.n_channels() != n_out {
+                let (what, got) = ("output trains (one per neuron)", lt.outputs.n_channels());
+                return mismatch(None, what, n_out as f64, got as f64);
+            }
+            for (j, neuron) in lt.neurons.iter().enumerate() {
+                let train = lt.outputs.channel(j);
+                if train.len() != neuron.spikes.len() {
+                    let what = "spikes in its output train (its record's count)";
+                    return mismatch(
+                        Some(j),
+                        what,
+                        neuron.spikes.len() as f64,
+                        train.len() as f64,
+                    );
+                }
+                if let Some((&t, &got)) = neuron
+                    .spikes
+                    .iter()
+                    .zip(train)
+                    .find(|(t, got)| t.to_bits() != got.to_bits())
+                {
+                    return mismatch(Some(j), "output spike time (its record's)", t, got);
+                }
+            }
+            let source = if layer == 0 {
+                input
+            } else {
+                &trace.layers[layer - 1].outputs
+            };
+            // The first layer receives every input spike (later layers in
+            // the loss pass only those their neurons ran to).
+            if layer == 0 && lt.inputs.len() != input.n_spikes() {
+                let what = "input spikes (the input's count)";
+                return mismatch(None, what, input.n_spikes() as f64, lt.inputs.len() as f64);
+            }
+            for m in &lt.inputs {
+                let c = m.channel as usize;
+                if c >= source.n_channels() {
+                    let what = "input spike channel (below the number of channels)";
+                    return mismatch(None, what, source.n_channels() as f64, c as f64);
+                }
+                let train = source.channel(c);
+                match train.get(m.k as usize) {
+                    None => {
+                        let what = "input spike number (below its channel's spike count)";
+                        return mismatch(None, what, train.len() as f64, m.k as f64);
+                    }
+                    Some(&t) if t.to_bits() != m.time.to_bits() => {
+                        return mismatch(None, "input spike time (the input's)", t, m.time);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`backward_with_state`](Self::backward_with_state) for parameters
+    /// already checked and a trace that this network's forward pass just
+    /// made of `input` (the loss pass's backward pass).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward_checked(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        trace: &ForwardTrace<N::State>,
+        dl_dt: &[f64],
+        dl_dx_end: Option<&[N::State]>,
+        ws: &mut Workspace<N, B>,
+        grad: &mut NetworkParams,
+        dl_dinput: &mut Vec<f64>,
+    ) -> Result<(), NetError> {
+        debug_assert_eq!(self.check_trace(input, trace), Ok(()));
+        let n_layers = self.models.len();
+        grad.check_shape(
+            &self.sizes,
+            N::Params::DIM,
+            "gradient buffer does not match the network's layer sizes",
+        )?;
         let out = &trace.layers[n_layers - 1].outputs;
         if dl_dt.len() != out.n_spikes() {
             return Err(NetError::Shape {

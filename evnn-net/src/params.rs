@@ -26,20 +26,59 @@ pub struct LayerParams {
 }
 
 impl LayerParams {
-    /// All zeros.
-    pub fn zeros(n_in: usize, n_out: usize, n_params: usize) -> Self {
-        LayerParams {
+    /// All zeros; an error when `n_in × n_out` or `n_out × n_params` does
+    /// not fit in a `usize`.
+    pub fn zeros(n_in: usize, n_out: usize, n_params: usize) -> Result<Self, NetError> {
+        Ok(LayerParams {
             n_in,
             n_out,
-            weights: vec![0.0; n_in * n_out],
-            neuron_params: vec![0.0; n_out * n_params],
-        }
+            weights: vec![0.0; buffer_len("weights (n_out × n_in)", n_out, n_in)?],
+            neuron_params: vec![
+                0.0;
+                buffer_len("neuron parameters (n_out × P)", n_out, n_params)?
+            ],
+        })
     }
 
-    /// Weight from input `i` to neuron `j`.
-    pub fn weight(&self, j: usize, i: usize) -> f64 {
-        self.weights[j * self.n_in + i]
+    /// Weight from input `i` to neuron `j`; `None` when `j >= n_out`,
+    /// `i >= n_in` or the weight buffer is too short.
+    pub fn weight(&self, j: usize, i: usize) -> Option<f64> {
+        if j >= self.n_out || i >= self.n_in {
+            return None;
+        }
+        self.weights
+            .get(j.checked_mul(self.n_in)?.checked_add(i)?)
+            .copied()
     }
+
+    /// Checks that the buffers have the lengths `n_in`, `n_out` and `P`
+    /// parameters per neuron give them.
+    fn check_buffers(&self, n_params_per_neuron: usize) -> Result<(), NetError> {
+        let weights = buffer_len("weights (n_out × n_in)", self.n_out, self.n_in)?;
+        if self.weights.len() != weights {
+            return Err(NetError::Shape {
+                what: "weights (n_out × n_in)",
+                expected: weights,
+                got: self.weights.len(),
+            });
+        }
+        let what = "neuron parameters (n_out × P)";
+        let neuron_params = buffer_len(what, self.n_out, n_params_per_neuron)?;
+        if self.neuron_params.len() != neuron_params {
+            return Err(NetError::Shape {
+                what,
+                expected: neuron_params,
+                got: self.neuron_params.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `rows × cols`, or an error naming `what` when it overflows.
+fn buffer_len(what: &'static str, rows: usize, cols: usize) -> Result<usize, NetError> {
+    rows.checked_mul(cols)
+        .ok_or(NetError::TooLarge { what, rows, cols })
 }
 
 /// Parameters of a feed-forward network, layer by layer (first hidden layer
@@ -142,37 +181,78 @@ fn uniform(rng: &mut impl Rng, mean: f64, width: f64) -> f64 {
 impl NetworkParams {
     /// Random parameters for layer sizes `[n_inputs, n_1, ..., n_L]` from a
     /// seed (ChaCha8). The bias is the first neuron parameter; any further
-    /// neuron parameters of a user model start at zero.
+    /// neuron parameters start at zero. For a model whose further parameters
+    /// need another start (learnable time constants, whose logarithms must
+    /// not start at 0), use [`init_for`](Self::init_for).
     pub fn init<N: NeuronModel>(
         sizes: &[usize],
         config: &InitConfig,
         seed: u64,
     ) -> Result<Self, NetError> {
+        Self::init_from(sizes, config, seed, N::Params::zeros().as_slice())
+    }
+
+    /// [`init`](Self::init) with every neuron parameter beyond the bias
+    /// taken from `model`'s
+    /// [`default_params`](evnn_neurons::NeuronModel::default_params): the
+    /// same random numbers in the same order, so for a model whose defaults
+    /// are zeros (LIF, QIF) the result is [`init`](Self::init)'s, bit for
+    /// bit.
+    ///
+    /// ```
+    /// use evnn_net::{InitConfig, NetworkParams};
+    /// use evnn_neurons::Plif;
+    ///
+    /// let plif = Plif::new(20.0, 5.0, 1.0, 0.0)?;
+    /// let p = NetworkParams::init_for(&plif, &[2, 3], &InitConfig::default(), 1)?;
+    /// // Per neuron: bias, log τ_mem, log τ_syn.
+    /// assert_eq!(&p.layers[0].neuron_params[1..3], &[20f64.ln(), 5f64.ln()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn init_for<N: NeuronModel>(
+        model: &N,
+        sizes: &[usize],
+        config: &InitConfig,
+        seed: u64,
+    ) -> Result<Self, NetError> {
+        Self::init_from(sizes, config, seed, model.default_params().as_slice())
+    }
+
+    /// The random weights and biases, and `start` (one neuron's parameters)
+    /// for every neuron's further parameters.
+    fn init_from(
+        sizes: &[usize],
+        config: &InitConfig,
+        seed: u64,
+        start: &[f64],
+    ) -> Result<Self, NetError> {
         config.validate()?;
         check_sizes(sizes)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let np = N::Params::DIM;
+        let np = start.len();
         let layers = sizes
             .windows(2)
-            .map(|w| {
+            .map(|w| -> Result<LayerParams, NetError> {
                 let (n_in, n_out) = (w[0], w[1]);
                 let scale = match config.fan_in {
                     FanInScaling::None => 1.0,
                     FanInScaling::Linear => 1.0 / n_in as f64,
                     FanInScaling::Sqrt => 1.0 / (n_in as f64).sqrt(),
                 };
-                let mut layer = LayerParams::zeros(n_in, n_out, np);
+                let mut layer = LayerParams::zeros(n_in, n_out, np)?;
                 for w in &mut layer.weights {
                     *w = scale * uniform(&mut rng, config.wmean, config.wlim);
                 }
                 if np > 0 {
                     for j in 0..n_out {
-                        layer.neuron_params[j * np] = uniform(&mut rng, config.bmean, config.blim);
+                        let p = &mut layer.neuron_params[j * np..(j + 1) * np];
+                        p.copy_from_slice(start);
+                        p[0] = uniform(&mut rng, config.bmean, config.blim);
                     }
                 }
-                layer
+                Ok(layer)
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(NetworkParams { layers })
     }
 
@@ -233,8 +313,11 @@ impl NetworkParams {
         }
     }
 
-    /// Adds `other` (same shape) entry by entry.
-    pub fn add_assign(&mut self, other: &NetworkParams) {
+    /// Adds `other` entry by entry. `other` must have the same shape (the
+    /// same layers, each with buffers of the same lengths); otherwise
+    /// nothing is added and the error names the first difference.
+    pub fn add_assign(&mut self, other: &NetworkParams) -> Result<(), NetError> {
+        self.check_same_shape(other)?;
         for (a, b) in self.layers.iter_mut().zip(&other.layers) {
             for (x, y) in a.weights.iter_mut().zip(&b.weights) {
                 *x += y;
@@ -243,6 +326,60 @@ impl NetworkParams {
                 *x += y;
             }
         }
+        Ok(())
+    }
+
+    /// Checks that `other` has the shape of `self`: as many layers, each
+    /// with the same `n_in`, `n_out` and buffer lengths.
+    fn check_same_shape(&self, other: &NetworkParams) -> Result<(), NetError> {
+        let mismatch = |what, expected, got| {
+            Err(NetError::Shape {
+                what,
+                expected,
+                got,
+            })
+        };
+        if other.layers.len() != self.layers.len() {
+            return mismatch("layers", self.layers.len(), other.layers.len());
+        }
+        for (a, b) in self.layers.iter().zip(&other.layers) {
+            for (what, expected, got) in [
+                ("layer inputs (n_in)", a.n_in, b.n_in),
+                ("layer neurons (n_out)", a.n_out, b.n_out),
+                ("weights", a.weights.len(), b.weights.len()),
+                (
+                    "neuron parameters",
+                    a.neuron_params.len(),
+                    b.neuron_params.len(),
+                ),
+            ] {
+                if expected != got {
+                    return mismatch(what, expected, got);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the shape alone (not the values): layer sizes `sizes` and
+    /// every buffer of its length with `P = n_params_per_neuron`. For a
+    /// gradient buffer, whose values are the caller's; `reason` is the
+    /// error's when the sizes differ.
+    pub(crate) fn check_shape(
+        &self,
+        sizes: &[usize],
+        n_params_per_neuron: usize,
+        reason: &'static str,
+    ) -> Result<(), NetError> {
+        if !self.has_sizes(sizes) {
+            return Err(NetError::Architecture {
+                reason,
+                sizes: self.sizes(),
+            });
+        }
+        self.layers
+            .iter()
+            .try_for_each(|l| l.check_buffers(n_params_per_neuron))
     }
 
     /// Multiplies every entry by `s`.
@@ -304,20 +441,7 @@ impl NetworkParams {
                     got: l.n_in,
                 });
             }
-            if l.weights.len() != l.n_in * l.n_out {
-                return Err(NetError::Shape {
-                    what: "weights (n_out × n_in)",
-                    expected: l.n_in * l.n_out,
-                    got: l.weights.len(),
-                });
-            }
-            if l.neuron_params.len() != l.n_out * n_params_per_neuron {
-                return Err(NetError::Shape {
-                    what: "neuron parameters (n_out × P)",
-                    expected: l.n_out * n_params_per_neuron,
-                    got: l.neuron_params.len(),
-                });
-            }
+            l.check_buffers(n_params_per_neuron)?;
             if let Some((index, &value)) =
                 l.weights.iter().enumerate().find(|(_, v)| !v.is_finite())
             {

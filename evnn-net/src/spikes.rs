@@ -18,9 +18,62 @@ use serde::{Deserialize, Serialize};
 /// assert!(SpikeTrains::from_trains(&[vec![2.0, 1.0]]).is_err());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SpikeTrainsRecord")]
 pub struct SpikeTrains {
     times: Vec<f64>,
     offsets: Vec<usize>,
+}
+
+/// The serialized form, checked before it becomes [`SpikeTrains`]: every
+/// channel's range must lie inside the times.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpikeTrainsRecord {
+    times: Vec<f64>,
+    offsets: Vec<usize>,
+}
+
+impl TryFrom<SpikeTrainsRecord> for SpikeTrains {
+    type Error = NetError;
+
+    fn try_from(r: SpikeTrainsRecord) -> Result<Self, NetError> {
+        let n_spikes = r.times.len();
+        let invalid = |index: usize, reason| NetError::InvalidOffsets {
+            index,
+            offset: r.offsets[index],
+            n_spikes,
+            reason,
+        };
+        // No offsets at all: no channels (the `Default` value).
+        if r.offsets.is_empty() {
+            if n_spikes > 0 {
+                return Err(NetError::InvalidOffsets {
+                    index: 0,
+                    offset: 0,
+                    n_spikes,
+                    reason: "spike times without channels",
+                });
+            }
+            return Ok(SpikeTrains::default());
+        }
+        if r.offsets[0] != 0 {
+            return Err(invalid(0, "the first offset must be 0"));
+        }
+        if let Some(i) = (1..r.offsets.len()).find(|&i| r.offsets[i] < r.offsets[i - 1]) {
+            return Err(invalid(i, "offsets must not decrease"));
+        }
+        let last = r.offsets.len() - 1;
+        if r.offsets[last] != n_spikes {
+            return Err(invalid(
+                last,
+                "the last offset must be the number of spike times",
+            ));
+        }
+        Ok(SpikeTrains {
+            times: r.times,
+            offsets: r.offsets,
+        })
+    }
 }
 
 impl SpikeTrains {
@@ -114,9 +167,13 @@ impl SpikeTrains {
         }
     }
 
-    /// Offset of channel `c`'s first spike in the flat buffer.
+    /// Offset of channel `c`'s first spike in the flat buffer, so that
+    /// channel `c` is `flat()[offset(c)..offset(c) + channel(c).len()]`.
+    /// For `c >= n_channels()` it is `n_spikes()`, where a channel pushed
+    /// next would start (such a channel is empty, as
+    /// [`channel`](Self::channel) says).
     pub fn offset(&self, c: usize) -> usize {
-        self.offsets[c]
+        self.offsets.get(c).copied().unwrap_or(self.times.len())
     }
 
     /// All spike times, channel after channel.

@@ -3,7 +3,8 @@
 //! (Dormand–Prince) and LIF (closed form) networks.
 
 use evnn_net::{
-    FeedForward, ForwardTrace, InitConfig, LossPass, NetError, NetworkParams, SpikeTrains, TtfsLoss,
+    gradcheck, EntryStatus, FeedForward, ForwardTrace, GradCheckOptions, InitConfig, LossPass,
+    NetError, NetworkParams, ParamRef, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{Adjoint, Backend, ClosedForm, Dopri5Backend, SolverError, SolverOptions};
@@ -444,5 +445,208 @@ fn backward_with_sensitivities_of_the_wrong_length_is_rejected() {
             )
             .unwrap_err();
         assert_message(&e, &["NaN"]);
+    }
+}
+
+/// The backward pass handed another input than the forward pass's (the
+/// same channel count, other times or another spike count): a
+/// `TraceMismatch` naming the input spike, not an index out of bounds or a
+/// gradient of the wrong sample.
+#[test]
+fn backward_with_another_input_is_a_trace_mismatch() {
+    let net = lif_net();
+    let p = params::<Lif>(3.0);
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    net.forward(&p, &input(), &mut ws, &mut trace).unwrap();
+    let dl = vec![1.0; trace.output().unwrap().n_spikes()];
+    let mut grad = p.zeros_like();
+    let mut backward =
+        |x: &SpikeTrains| net.backward(&p, x, &trace, &dl, &mut ws, &mut grad, &mut Vec::new());
+    backward(&input()).unwrap();
+    let later = SpikeTrains::from_times(&[1.0, 2.5, 3.0]).unwrap();
+    let e = backward(&later).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::TraceMismatch {
+                layer: 0,
+                neuron: None,
+                expected: 2.5,
+                got: 2.0,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_message(&e, &["forward trace does not fit", "input spike time"]);
+    let more = SpikeTrains::from_trains(&[vec![1.0, 4.0], vec![2.0], vec![3.0, 5.0]]).unwrap();
+    let e = backward(&more).unwrap_err();
+    assert!(
+        matches!(e, NetError::TraceMismatch { layer: 0, .. }),
+        "{e:?}"
+    );
+    let fewer = SpikeTrains::from_trains(&[vec![], vec![2.0], vec![3.0]]).unwrap();
+    let e = backward(&fewer).unwrap_err();
+    assert!(
+        matches!(e, NetError::TraceMismatch { layer: 0, .. }),
+        "{e:?}"
+    );
+    let e = backward(&SpikeTrains::from_times(&[1.0, 2.0]).unwrap()).unwrap_err();
+    assert_message(&e, &["input channels", "expected 3, got 2"]);
+}
+
+/// The backward pass checks the parameters as the forward pass does, the
+/// gradient buffer's shape, and a trace edited after the forward pass.
+#[test]
+fn backward_checks_parameters_gradient_buffer_and_trace() {
+    let net = lif_net();
+    let p = params::<Lif>(3.0);
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    net.forward(&p, &input(), &mut ws, &mut trace).unwrap();
+    let dl = vec![1.0; trace.output().unwrap().n_spikes()];
+    let mut backward =
+        |p: &NetworkParams, trace: &ForwardTrace<[f64; 2]>, grad: &mut NetworkParams| {
+            net.backward(p, &input(), trace, &dl, &mut ws, grad, &mut Vec::new())
+        };
+    let mut short = p.clone();
+    short.layers[1].weights.pop();
+    let e = backward(&short, &trace, &mut p.zeros_like()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::Shape {
+                expected: 8,
+                got: 7,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let other = NetworkParams::init::<Lif>(&[3, 5, 2], &InitConfig::default(), 0).unwrap();
+    let e = backward(&other, &trace, &mut p.zeros_like()).unwrap_err();
+    assert!(matches!(e, NetError::Architecture { .. }), "{e:?}");
+    let mut grad = p.zeros_like();
+    grad.layers[0].neuron_params.push(0.0);
+    let e = backward(&p, &trace, &mut grad).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::Shape {
+                expected: 4,
+                got: 5,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // A neuron record dropped, and an input spike moved to a channel that
+    // the layer before does not have.
+    let mut edited = trace.clone();
+    edited.layers[1].neurons.pop();
+    let e = backward(&p, &edited, &mut p.zeros_like()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::TraceMismatch {
+                layer: 1,
+                expected: 2.0,
+                got: 1.0,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let mut edited = trace.clone();
+    assert!(
+        !edited.layers[1].inputs.is_empty(),
+        "the hidden layer spikes"
+    );
+    edited.layers[1].inputs[0].channel = 9;
+    let e = backward(&p, &edited, &mut p.zeros_like()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::TraceMismatch {
+                layer: 1,
+                expected: 4.0,
+                got: 9.0,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_message(&e, &["layer 1", "input spike channel", "expected 4, got 9"]);
+}
+
+/// Adding parameters of another shape is an error that leaves the sum
+/// untouched, not a sum of the overlapping part.
+#[test]
+fn adding_parameters_of_another_shape_is_an_error() {
+    let mut total = params::<Lif>(3.0);
+    let before = total.clone();
+    let other = NetworkParams::init::<Lif>(&[3, 5, 2], &InitConfig::default(), 0).unwrap();
+    let e = total.add_assign(&other).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::Shape {
+                what: "layer neurons (n_out)",
+                expected: 4,
+                got: 5
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(total, before);
+    let mut short = before.clone();
+    short.layers[1].neuron_params.pop();
+    let e = total.add_assign(&short).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NetError::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(total, before);
+    total.add_assign(&before).unwrap();
+    assert_eq!(total.to_flat()[0], 2.0 * before.to_flat()[0]);
+}
+
+/// A perturbation whose forward pass cannot run (here an input spike at
+/// t = 0 moved to t < 0) is reported with the perturbation and the error,
+/// not as a change of the event sequence.
+#[test]
+fn gradcheck_names_the_perturbation_that_failed() {
+    let net = lif_net();
+    let p = params::<Lif>(3.0);
+    let x = SpikeTrains::from_times(&[0.0, 2.0, 3.0]).unwrap();
+    let loss = |out: &SpikeTrains| (out.flat().iter().sum::<f64>(), vec![1.0; out.n_spikes()]);
+    let report = gradcheck(&net, &p, &x, &loss, &GradCheckOptions::default()).unwrap();
+    let errors = report.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let entry = errors[0];
+    assert_eq!(entry.param, ParamRef::InputTime { channel: 0, k: 0 });
+    let EntryStatus::PerturbationFailed { delta, error } = &entry.status else {
+        panic!("{entry:?}")
+    };
+    assert!(*delta < 0.0, "{delta}");
+    assert!(
+        matches!(error, NetError::InvalidInputTime { channel: 0, index: 0, time } if *time == *delta),
+        "{error:?}"
+    );
+    assert_eq!(entry.skipped, Some("a perturbed forward pass failed"));
+    // Every other entry carries its own status; the compared ones pass.
+    assert!(report.is_ok(), "{:?}", report.failures());
+    assert!(report.compared() > 0);
+    for e in &report.entries {
+        assert_eq!(e.skipped, e.status.reason(), "{e:?}");
+        assert_eq!(e.skipped.is_none(), e.status == EntryStatus::Compared);
     }
 }

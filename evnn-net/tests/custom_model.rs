@@ -284,7 +284,7 @@ where
             N::NAME
         );
         grad.scale(-0.05 / inputs.len() as f64);
-        params.add_assign(&grad);
+        params.add_assign(&grad).unwrap();
     }
     losses
 }
@@ -322,5 +322,77 @@ fn blow_up_models_train_at_the_default_tolerance() {
                 "{dopri5:?} vs {diffsol:?}"
             );
         }
+    }
+}
+
+/// A model whose event function never reaches zero (a user's mistake, e.g.
+/// a threshold far above the reachable voltage): every neuron stays silent;
+/// the passes return, with no panic and no NaN, a loss for silent outputs
+/// and a gradient that is exactly zero (no spike, no path from a parameter
+/// to the loss).
+#[derive(Clone, Debug)]
+struct NeverSpikes;
+
+impl NeuronModel for NeverSpikes {
+    type State = [f64; 2];
+    type Params = [f64; 1];
+    const NAME: &'static str = "never";
+    const PARAM_NAMES: &'static [&'static str] = &["bias"];
+    fn initial_state(&self) -> [f64; 2] {
+        [0.0, 0.0]
+    }
+    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+        dx[0] = (-x[0] + x[1] + p[0]) / 10.0;
+        dx[1] = -x[1] / 5.0;
+    }
+    fn event<T: Scalar>(&self, x: &[T]) -> T {
+        -(x[0] * x[0]) - 1.0
+    }
+    fn reset<T: Scalar>(&self, x: &mut [T]) {
+        x[0] = T::from(0.0);
+    }
+    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
+        x[1] += w;
+    }
+}
+
+#[test]
+fn an_event_that_never_crosses_gives_silence_not_an_error() {
+    let sizes = [5, 6, 3];
+    for (name, net) in [
+        (
+            "dopri5",
+            FeedForward::new(
+                NeverSpikes,
+                &sizes,
+                Dopri5Backend::default(),
+                SolverOptions::default(),
+                30.0,
+            )
+            .map(|n| n.with_loss_pass(evnn_net::LossPass::LayerByLayer)),
+        ),
+        (
+            "dopri5 on demand",
+            FeedForward::new(
+                NeverSpikes,
+                &sizes,
+                Dopri5Backend::default(),
+                SolverOptions::default(),
+                30.0,
+            ),
+        ),
+    ] {
+        let net = net.unwrap();
+        let params = NetworkParams::init::<NeverSpikes>(&sizes, &init(3.0, 8.0), 1).unwrap();
+        let (inputs, labels) = samples();
+        let r = net
+            .batch_loss(&params, &inputs, &labels, &TtfsLoss::default(), true)
+            .unwrap();
+        assert!(r.loss_sum.is_finite(), "{name}: loss {}", r.loss_sum);
+        assert_eq!(r.correct, 0, "{name}: silent outputs predict nothing");
+        let grad = r.grad.unwrap().to_flat();
+        assert!(grad.iter().all(|g| *g == 0.0), "{name}: {grad:?}");
+        let predicted = net.batch_predict(&params, &inputs).unwrap();
+        assert!(predicted.iter().all(Option::is_none), "{name}");
     }
 }

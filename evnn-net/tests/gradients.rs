@@ -10,7 +10,12 @@ use evnn_solver::{
     Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries, SolverOptions,
 };
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
+
+// The runner that holds property cases to a minimum of compared entries,
+// shared with the solver's gradient tests.
+#[path = "../../evnn-solver/tests/gradient_property/mod.rs"]
+mod gradient_property;
+use gradient_property::{gradient_property, Compared};
 
 /// A loss on every output spike: `L = Σ_j Σ_k c_{j,k} t_{j,k}` with fixed
 /// pseudo-random coefficients, so that every spike of every neuron carries a
@@ -85,55 +90,80 @@ fn run_case<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     Ok(report)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 24,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/gradients.txt"))),
-        ..ProptestConfig::default()
-    })]
-
-    /// LIF with the closed-form backend and adjoint: exact to round-off.
-    #[test]
-    fn lif_network_gradients_match_finite_differences(case in case_strategy(10, 0.5..3.0)) {
-        let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
-        let net = FeedForward::new(lif, &case.sizes, ClosedForm, SolverOptions::default(), 30.0).unwrap();
-        // Weights of both signs: U(wmean − wlim/2, wmean + wlim/2) with wlim > 2 wmean.
-        let r = run_case(&net, &case, 4.0 * case.wmean + 2.0);
-        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+/// Entries of a gradient check's report: considered, compared and
+/// compared with a nonzero analytic value.
+fn counted(report: &GradCheckReport) -> Compared {
+    let compared = || report.entries.iter().filter(|e| e.skipped.is_none());
+    Compared {
+        entries: report.entries.len(),
+        compared: compared().count(),
+        nonzero: compared().filter(|e| e.analytic != 0.0).count(),
     }
+}
 
-    /// QIF with the Dormand–Prince backend and the numerical adjoint at
-    /// tight tolerance, widths 1–10.
-    #[test]
-    fn qif_network_gradients_match_finite_differences(case in case_strategy(10, 2.0..12.0)) {
+/// 24 random cases through `run` (which builds the network and calls
+/// [`run_case`]), held to a minimum of compared entries
+/// ([`gradient_property`]).
+fn network_property(
+    max_width: usize,
+    wmean: std::ops::Range<f64>,
+    run: impl Fn(&Case) -> Result<GradCheckReport, String>,
+) {
+    gradient_property(
+        24,
+        "proptest-regressions/gradients.txt",
+        case_strategy(max_width, wmean),
+        |case| run(&case).map(|r| counted(&r)),
+    );
+}
+
+/// LIF with the closed-form backend and adjoint: exact to round-off.
+#[test]
+fn lif_network_gradients_match_finite_differences() {
+    network_property(10, 0.5..3.0, |case| {
+        let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+        let net =
+            FeedForward::new(lif, &case.sizes, ClosedForm, SolverOptions::default(), 30.0).unwrap();
+        // Weights of both signs: U(wmean − wlim/2, wmean + wlim/2) with wlim > 2 wmean.
+        run_case(&net, case, 4.0 * case.wmean + 2.0)
+    });
+}
+
+/// QIF with the Dormand–Prince backend and the numerical adjoint at
+/// tight tolerance, widths 1–10.
+#[test]
+fn qif_network_gradients_match_finite_differences() {
+    network_property(10, 2.0..12.0, |case| {
         let qif = Qif::new(20.0, 5.0).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
         let net = FeedForward::new(qif, &case.sizes, Dopri5Backend::default(), opts, 30.0).unwrap();
-        let r = run_case(&net, &case, 4.0 * case.wmean);
-        prop_assert!(r.is_ok(), "dopri5: {}", r.unwrap_err());
-    }
+        run_case(&net, case, 4.0 * case.wmean).map_err(|e| format!("dopri5: {e}"))
+    });
+}
 
-    /// The same through the Taylor-series QIF backend (its forward pass,
-    /// the numerical adjoint backward).
-    #[test]
-    fn qif_series_network_gradients_match_finite_differences(case in case_strategy(10, 2.0..12.0)) {
+/// The same through the Taylor-series QIF backend (its forward pass,
+/// the numerical adjoint backward).
+#[test]
+fn qif_series_network_gradients_match_finite_differences() {
+    network_property(10, 2.0..12.0, |case| {
         let qif = Qif::new(20.0, 5.0).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
         let net = FeedForward::new(qif, &case.sizes, QifSeries, opts, 30.0).unwrap();
-        let r = run_case(&net, &case, 4.0 * case.wmean);
-        prop_assert!(r.is_ok(), "series: {}", r.unwrap_err());
-    }
+        run_case(&net, case, 4.0 * case.wmean).map_err(|e| format!("series: {e}"))
+    });
+}
 
-    /// The same through the diffsol backend (smaller nets: diffsol's
-    /// per-step overhead makes the finite differences slow).
-    #[test]
-    fn qif_diffsol_network_gradients_match_finite_differences(case in case_strategy(4, 2.0..12.0)) {
+/// The same through the diffsol backend (smaller nets: diffsol's
+/// per-step overhead makes the finite differences slow).
+#[test]
+fn qif_diffsol_network_gradients_match_finite_differences() {
+    network_property(4, 2.0..12.0, |case| {
         let qif = Qif::new(20.0, 5.0).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
-        let net = FeedForward::new(qif, &case.sizes, DiffsolBackend::default(), opts, 30.0).unwrap();
-        let r = run_case(&net, &case, 4.0 * case.wmean);
-        prop_assert!(r.is_ok(), "diffsol: {}", r.unwrap_err());
-    }
+        let net =
+            FeedForward::new(qif, &case.sizes, DiffsolBackend::default(), opts, 30.0).unwrap();
+        run_case(&net, case, 4.0 * case.wmean).map_err(|e| format!("diffsol: {e}"))
+    });
 }
 
 /// Fixed nets with several spikes per neuron where the check must compare
@@ -273,7 +303,7 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
         let r = net
             .batch_loss(params, std::slice::from_ref(x), &[y], &loss, true)
             .unwrap();
-        total.add_assign(r.grad.as_ref().unwrap());
+        total.add_assign(r.grad.as_ref().unwrap()).unwrap();
         loss_sum += r.loss_sum;
     }
     let g = one.grad.unwrap();

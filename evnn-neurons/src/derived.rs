@@ -171,6 +171,9 @@ impl<N: NeuronModel> NeuronModel for Derived<N> {
     fn silent_for(&self, p: &Self::Params, x: &Self::State, horizon: f64) -> bool {
         self.0.silent_for(p, x, horizon)
     }
+    fn default_params(&self) -> Self::Params {
+        self.0.default_params()
+    }
     fn validate_params(&self, p: &Self::Params) -> Result<(), NeuronError> {
         self.0.validate_params(p)
     }

@@ -27,6 +27,20 @@ pub enum NeuronError {
         /// The offending value.
         value: f64,
     },
+    /// A learnable per-neuron parameter is finite but outside the range the
+    /// model accepts (for example the logarithm of a time constant so large
+    /// that the time constant overflows).
+    #[error("invalid {model} parameter `{name}` = {value}: {reason}")]
+    ParameterOutOfRange {
+        /// Model name.
+        model: &'static str,
+        /// Name of the parameter.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What the parameter must satisfy.
+        reason: &'static str,
+    },
     /// A derivative derived from a model's equations disagrees with finite
     /// differences of the same equations (reported by
     /// [`check_derivatives`](crate::check_derivatives)): the equations are
@@ -80,4 +94,93 @@ pub enum NeuronError {
         /// The non-finite value.
         value: f64,
     },
+}
+
+/// `value` when it is finite and `> 0`, else an
+/// [`InvalidConstant`](NeuronError::InvalidConstant) error naming it.
+pub(crate) fn positive(
+    model: &'static str,
+    name: &'static str,
+    value: f64,
+) -> Result<f64, NeuronError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(NeuronError::InvalidConstant {
+            model,
+            name,
+            value,
+            reason: "must be finite and > 0",
+        })
+    }
+}
+
+/// `value` when it is finite, else an
+/// [`InvalidConstant`](NeuronError::InvalidConstant) error naming it.
+pub(crate) fn finite(
+    model: &'static str,
+    name: &'static str,
+    value: f64,
+) -> Result<f64, NeuronError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(NeuronError::InvalidConstant {
+            model,
+            name,
+            value,
+            reason: "must be finite",
+        })
+    }
+}
+
+/// `Ok` when `holds`, else an [`InvalidConstant`](NeuronError::InvalidConstant)
+/// error naming `value` and saying what it must satisfy.
+pub(crate) fn require(
+    holds: bool,
+    model: &'static str,
+    name: &'static str,
+    value: f64,
+    reason: &'static str,
+) -> Result<(), NeuronError> {
+    if holds {
+        Ok(())
+    } else {
+        Err(NeuronError::InvalidConstant {
+            model,
+            name,
+            value,
+            reason,
+        })
+    }
+}
+
+/// The largest `|log τ|` a learnable logarithm may have: `e^{±700}` and its
+/// inverse are finite and normal.
+pub(crate) const MAX_LOG: f64 = 700.0;
+
+/// Checks learnable parameters of which those from index `first_log` on are
+/// logarithms: every value finite, the logarithms at most [`MAX_LOG`] in
+/// magnitude.
+pub(crate) fn check_log_params(
+    model: &'static str,
+    names: &[&'static str],
+    p: &[f64],
+    first_log: usize,
+) -> Result<(), NeuronError> {
+    for (k, &value) in p.iter().enumerate() {
+        let name = names.get(k).copied().unwrap_or("p");
+        if !value.is_finite() {
+            return Err(NeuronError::InvalidParameter { model, name, value });
+        }
+        if k >= first_log && value.abs() > MAX_LOG {
+            return Err(NeuronError::ParameterOutOfRange {
+                model,
+                name,
+                value,
+                reason: "a logarithm must be within [-700, 700]",
+            });
+        }
+    }
+    Ok(())
 }

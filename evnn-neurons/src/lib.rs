@@ -3,9 +3,33 @@
 //! A neuron is a small ODE `x' = f(x, p)` with a spike event (a function
 //! `g(x)` crossing zero upward), a reset jump at its own spikes and an input
 //! jump at each incoming spike. The [`NeuronModel`] trait states all of it,
-//! plus the derivatives the EventProp adjoint needs; [`Lif`] and [`Qif`]
-//! implement it in eventax's parameterisation, and [`check_derivatives`]
-//! verifies any implementation against finite differences.
+//! plus the derivatives the EventProp adjoint needs (derived from the
+//! equations by dual numbers unless a model writes them by hand), and
+//! [`check_derivatives`] verifies any implementation against finite
+//! differences.
+//!
+//! # Models
+//!
+//! Each model's documentation gives its equations, event, reset, input
+//! jump, units, defaults and source.
+//!
+//! | model | state | learnable per neuron | spike | input spike |
+//! |---|---|---|---|---|
+//! | [`Lif`] leaky integrate-and-fire | `v, i` | bias | `v = θ` | `i += w` |
+//! | [`Qif`] quadratic integrate-and-fire (phase form) | `φ, i` | bias | `φ = 1` (`V = +∞`) | `i += w` |
+//! | [`Eif`] exponential integrate-and-fire | `V, I` | bias | `V = V_peak` | `I += w` |
+//! | [`Alif`] adaptive LIF | `V, b` | bias | `V = b` | `V += r_m w` |
+//! | [`Izhikevich`] | `V, U, I` | bias | `V = V_th` | `I += w` |
+//! | [`Plif`] LIF, learnable time constants | `v, i` | bias, `log τ_mem`, `log τ_syn` | as LIF | as LIF |
+//! | [`Pqif`] QIF, learnable time constants | `φ, i` | bias, `log τ_mem`, `log τ_syn` | as QIF | as QIF |
+//! | [`PIzhikevich`] Izhikevich, learnable `a`, `b` | `V, U, I` | bias, `log a`, `log b` | as Izhikevich | as Izhikevich |
+//!
+//! [`Lif`] and [`Qif`] carry hand-written derivatives and the closed forms
+//! the fast solver backends use; the others are written as equations only.
+//! Where a model offers both, [`Reset`] picks a hard or a subtractive reset.
+//! The constants of a model are validated once, by its constructor (an
+//! [`NeuronError::InvalidConstant`] names the first bad one), and again when
+//! a model is read from a file.
 //!
 //! This crate knows nothing about solvers or networks: `evnn-solver`
 //! integrates a model from event to event, `evnn-net` composes layers.
@@ -26,21 +50,35 @@
 //! # Ok::<(), evnn_neurons::NeuronError>(())
 //! ```
 
+pub mod alif;
 mod check;
 pub mod derived;
+pub mod eif;
 mod error;
+pub mod izhikevich;
 pub mod lif;
 mod model;
+pub mod pizhikevich;
+pub mod plif;
+pub mod pqif;
 pub mod qif;
+mod reset;
 mod scalar;
 mod state;
 mod trig;
 
+pub use alif::{Alif, AlifConstants};
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
 pub use derived::Derived;
+pub use eif::{Eif, EifConstants, EIF_PEAK_TOLERANCE};
 pub use error::NeuronError;
+pub use izhikevich::{Izhikevich, IzhikevichConstants};
 pub use lif::{Lif, LifDecay, ThresholdPolynomial};
 pub use model::NeuronModel;
+pub use pizhikevich::PIzhikevich;
+pub use plif::Plif;
+pub use pqif::Pqif;
 pub use qif::Qif;
+pub use reset::Reset;
 pub use scalar::{Dual64, DualNum, Scalar};
 pub use state::StateVector;

@@ -1,5 +1,6 @@
 //! Leaky integrate-and-fire neuron with a current-based synapse.
 
+use crate::error::positive;
 use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};
 
@@ -93,23 +94,6 @@ impl From<Lif> for LifConstants {
             theta: l.theta,
             v_reset: l.v_reset,
         }
-    }
-}
-
-pub(crate) fn positive(
-    model: &'static str,
-    name: &'static str,
-    value: f64,
-) -> Result<f64, NeuronError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(NeuronError::InvalidConstant {
-            model,
-            name,
-            value,
-            reason: "must be finite and > 0",
-        })
     }
 }
 

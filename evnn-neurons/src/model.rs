@@ -180,6 +180,15 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
         false
     }
 
+    /// The per-neuron parameters a network starts from before training:
+    /// `evnn-net`'s initialisation draws component 0 (the bias) at random and
+    /// takes every further component from here. The default is all zeros;
+    /// a model whose further parameters need another start (the logarithm
+    /// of a learnable time constant, say) overrides it.
+    fn default_params(&self) -> Self::Params {
+        Self::Params::zeros()
+    }
+
     /// Checks the learnable parameters; the default rejects non-finite values.
     fn validate_params(&self, p: &Self::Params) -> Result<(), NeuronError> {
         for (k, &value) in p.as_slice().iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Quadratic integrate-and-fire neuron in eventax's phase form.
 
-use crate::lif::positive;
+use crate::error::positive;
 use crate::trig::sin_cos_pi;
 use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};

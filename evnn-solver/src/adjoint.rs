@@ -101,7 +101,9 @@ pub trait Adjoint<N: NeuronModel> {
 /// `inputs` is the input list the trace was simulated with;
 /// `dl_dspikes[k]` is the total derivative of the loss with respect to the
 /// neuron's `k`-th spike time (direct loss term plus what downstream neurons
-/// send back); `dl_dx_end` is `∂L/∂x(T)`. Overwrites `grad`.
+/// send back); `dl_dx_end` is `∂L/∂x(T)`. Overwrites `grad`. An event log
+/// that names an input or spike beyond `inputs` or `dl_dspikes` (a trace
+/// of another run, or edited) is a [`SolverError::ShapeMismatch`].
 #[allow(clippy::too_many_arguments)]
 pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     adjoint: &mut A,
@@ -114,6 +116,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     options: &SolverOptions,
     grad: &mut NeuronGradient<N::Params>,
 ) -> Result<(), SolverError> {
+    model.validate_params(params)?;
     if dl_dspikes.len() != trace.spikes.len() {
         return Err(SolverError::ShapeMismatch {
             what: "dL/dt (one entry per output spike)",
@@ -183,6 +186,13 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                     lambda.dot(&event.f_minus) - lambda_plus.dot(&event.f_plus);
             }
             EventKind::Spike { k } => {
+                let Some(&dl_dspike) = dl_dspikes.get(k) else {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "dL/dt (the event log names more spikes)",
+                        expected: k + 1,
+                        got: dl_dspikes.len(),
+                    });
+                };
                 model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
                 model.event_grad(&event.x_minus, &mut gx);
                 let slope = gx.dot(&event.f_minus);
@@ -190,7 +200,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                     return Err(SolverError::DegenerateSpike { t: event.t, slope });
                 }
                 let alpha =
-                    (tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspikes[k]) / slope;
+                    (tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspike) / slope;
                 for (l, (h, g)) in lambda
                     .as_mut_slice()
                     .iter_mut()

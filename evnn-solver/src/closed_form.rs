@@ -172,9 +172,13 @@ impl Stepper<Lif> for LifStepper {
             _ if concave => (r_lo, g_lo, d_lo),
             _ => (r_hi, g_hi, d_hi),
         };
-        let Ok(r) = match convex_newton(start, concave, g) {
-            Ok(Some(r)) => Ok(r.clamp(r_lo, r_hi)),
+        // Not converged: the generic refinement takes over (an error if it
+        // does not converge either).
+        let Ok(Ok(r)) = (match convex_newton(start, concave, g) {
+            Ok(Some(r)) => Ok(Ok(r.clamp(r_lo, r_hi))),
             _ => bracketed_newton((r_lo, g_lo, d_lo), (r_hi, g_hi, d_hi), g),
+        }) else {
+            return None;
         };
         let s = -tau * (-r).ln();
         if !(s > s_lo) {

@@ -205,7 +205,11 @@ impl Dopri5 {
     /// with the usual mixed error norm `|err_i| / (atol + rtol·max(|y_i|,
     /// |y_new_i|))` (RMS) and step-size control. `h` carries the step size
     /// magnitude in and out (`0` picks a starting step). `on_step(t, y)` is
-    /// called after every accepted step, the last one at exactly `t1`.
+    /// called after every accepted step, the last one at exactly `t1`. `y`
+    /// must have this scratch's [`dim`](Self::dim)
+    /// ([`SolverError::ShapeMismatch`] otherwise), `t0` and `t1` must be
+    /// finite and the tolerances finite and `> 0`
+    /// ([`SolverError::InvalidOption`]).
     ///
     /// A trial step whose state or end derivative comes out non-finite is
     /// rejected and retried smaller; a state that stays non-finite as the
@@ -258,8 +262,31 @@ impl Dopri5 {
         V: FnMut(f64, &[f64]),
         E: FnMut(&[f64]) -> f64,
     {
-        let n = y.len();
-        debug_assert_eq!(n, self.dim());
+        for (name, value) in [("t0", t0), ("t1", t1)] {
+            if !value.is_finite() {
+                return Err(SolverError::InvalidOption {
+                    name,
+                    value,
+                    reason: "must be finite",
+                });
+            }
+        }
+        for (name, value) in [("rtol", rtol), ("atol", atol)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(SolverError::InvalidOption {
+                    name,
+                    value,
+                    reason: "must be finite and > 0",
+                });
+            }
+        }
+        if y.len() != self.dim() {
+            return Err(SolverError::ShapeMismatch {
+                what: "state (the integrator's dimension)",
+                expected: self.dim(),
+                got: y.len(),
+            });
+        }
         let span = t1 - t0;
         if span == 0.0 {
             return Ok(t1);

@@ -152,6 +152,25 @@ pub enum SolverError {
         /// The offending value.
         value: f64,
     },
+    /// A search on the event function did not converge within its
+    /// iteration limit (possible only when the event function and its
+    /// gradient `g_x` disagree, as in a user model whose `event_grad` is
+    /// not the derivative of its `event`, or for an event function that is
+    /// not smooth).
+    #[error(
+        "the search for the {what} in [{t_lo}, {t_hi}] did not converge in {iterations} iterations"
+    )]
+    RootNotConverged {
+        /// What was searched: the spike time, or the maximum of the event
+        /// function within a step.
+        what: &'static str,
+        /// Start of the bracket when the search stopped.
+        t_lo: f64,
+        /// End of the bracket when the search stopped.
+        t_hi: f64,
+        /// The iteration limit.
+        iterations: usize,
+    },
     /// A spike's crossing is not transversal (`g_x · f⁻ <= 0`, a graze), so
     /// its time has no derivative.
     #[error("spike at t = {t} is not a transversal crossing (slope g_x·f = {slope}): its gradient is undefined")]

@@ -800,8 +800,10 @@ impl Stepper<Qif> for SeriesStepper {
         if !(g_lo < 0.0 && g_hi >= 0.0) {
             return None;
         }
+        // Not converged: the generic refinement takes over (an error if it
+        // does not converge either).
         let Ok(t) = crate::root::bracketed_newton((t_lo, g_lo, d_lo), (t_hi, g_hi, d_hi), minus_u);
-        Some(t)
+        t.ok()
     }
 }
 

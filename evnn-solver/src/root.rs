@@ -43,7 +43,12 @@ fn eval<N: NeuronModel, S: Stepper<N>>(
     Ok(g_point(model, t, &x, &f))
 }
 
+/// Iteration limit of every search here; reaching it is an error
+/// ([`SolverError::RootNotConverged`]), never a silent answer.
 const MAX_ITER: usize = 200;
+/// Iterations of [`bracketed_newton`] that may take Newton steps; the rest
+/// bisect. A converging search needs far fewer.
+const NEWTON_ITER: usize = 50;
 
 /// The first upward crossing of `g` in `(a.t, b.t]`, given `g(a) < 0`, or
 /// `None`.
@@ -85,7 +90,9 @@ pub(crate) fn first_crossing<N: NeuronModel, S: Stepper<N>>(
 
 /// Searches the local maximum of `g` between `a` (`ġ > 0`) and `b` (`ġ < 0`)
 /// by Illinois regula falsi on `ġ`; returns the first point found with
-/// `g >= 0`, or `None` when the maximum is below zero.
+/// `g >= 0`, or `None` when the maximum is below zero (the bracket has
+/// shrunk to round-off, or `ġ = 0` there). An error when neither happens
+/// within [`MAX_ITER`] iterations.
 fn find_nonnegative_max<N: NeuronModel, S: Stepper<N>>(
     model: &N,
     stepper: &mut S,
@@ -98,7 +105,7 @@ fn find_nonnegative_max<N: NeuronModel, S: Stepper<N>>(
     for _ in 0..MAX_ITER {
         let width = hi.t - lo.t;
         if width <= 8.0 * f64::EPSILON * hi.t.abs().max(f64::MIN_POSITIVE) {
-            break;
+            return Ok(None);
         }
         let mut t = lo.t + width * dlo / (dlo - dhi);
         if !(t > lo.t && t < hi.t) {
@@ -123,10 +130,15 @@ fn find_nonnegative_max<N: NeuronModel, S: Stepper<N>>(
             }
             side = -1;
         } else {
-            break;
+            return Ok(None);
         }
     }
-    Ok(None)
+    Err(SolverError::RootNotConverged {
+        what: "maximum of the event function",
+        t_lo: lo.t,
+        t_hi: hi.t,
+        iterations: MAX_ITER,
+    })
 }
 
 /// Refines the crossing in `(lo.t, hi.t]` with `g(lo) < 0 <= g(hi)`.
@@ -138,6 +150,12 @@ fn refine<N: NeuronModel, S: Stepper<N>>(
 ) -> Result<f64, SolverError> {
     bracketed_newton((lo.t, lo.g, lo.dg), (hi.t, hi.g, hi.dg), |t| {
         eval(model, stepper, t).map(|p| (p.g, p.dg))
+    })?
+    .map_err(|(t_lo, t_hi)| SolverError::RootNotConverged {
+        what: "spike time",
+        t_lo,
+        t_hi,
+        iterations: MAX_ITER,
     })
 }
 
@@ -148,23 +166,28 @@ fn refine<N: NeuronModel, S: Stepper<N>>(
 /// result is exact to `|Δt| <= 4 ε |t|` or to the round-off floor of `g`.
 /// Shared by the event loop and steppers that refine on an equation of
 /// their own ([`Stepper::refine_crossing`]).
+///
+/// `Ok(Err((lo, hi)))`, the bracket reached, when it has not converged
+/// within [`MAX_ITER`] evaluations: Newton steps that stay inside the
+/// bracket need not shrink it, so convergence is not guaranteed for an
+/// `ġ` that does not fit `g` (a user model whose `event_grad` is wrong).
 pub(crate) fn bracketed_newton<E>(
     lo: (f64, f64, f64),
     hi: (f64, f64, f64),
     mut eval: impl FnMut(f64) -> Result<(f64, f64), E>,
-) -> Result<f64, E> {
+) -> Result<Result<f64, (f64, f64)>, E> {
     if hi.1 == 0.0 {
-        return Ok(hi.0);
+        return Ok(Ok(hi.0));
     }
     let (mut lo_t, mut hi_t) = (lo.0, hi.0);
     let mut t = hermite_guess(lo, hi);
     if !(t > lo_t && t <= hi_t) {
         t = 0.5 * (lo_t + hi_t);
     }
-    for _ in 0..MAX_ITER {
+    for iteration in 0..MAX_ITER {
         let (g, dg) = eval(t)?;
         if g == 0.0 {
-            return Ok(t);
+            return Ok(Ok(t));
         }
         if g < 0.0 {
             lo_t = t;
@@ -176,23 +199,42 @@ pub(crate) fn bracketed_newton<E>(
         // round-off floor `newton` rounds to `t` itself, which is now a
         // bracket end, and bisecting from there would take ~40 halvings
         // (measured on LIF: 14.6 evaluations per spike on average before).
-        if dg > 0.0 && (newton - t).abs() <= 4.0 * f64::EPSILON * t.abs() {
-            return Ok(newton.clamp(lo_t, hi_t));
+        if iteration < NEWTON_ITER && dg > 0.0 && (newton - t).abs() <= 4.0 * f64::EPSILON * t.abs()
+        {
+            return Ok(Ok(newton.clamp(lo_t, hi_t)));
         }
         // Newton must stay strictly inside the bracket; otherwise bisect.
-        let next = if dg > 0.0 && newton > lo_t && newton < hi_t {
+        // After NEWTON_ITER iterations without convergence Newton is not
+        // converging (its steps may crawl: an evaluated `g` that differs
+        // from the `g` its `ġ` describes, as at a round-off step of `g`),
+        // and bisection, which halves the bracket, finishes the search.
+        let next = if iteration < NEWTON_ITER && dg > 0.0 && newton > lo_t && newton < hi_t {
             newton
         } else {
-            0.5 * (lo_t + hi_t)
+            bisect(lo_t, hi_t)
         };
         let width = hi_t - lo_t;
         let tol = 4.0 * f64::EPSILON * next.abs().max(f64::MIN_POSITIVE);
         if (next - t).abs() <= tol || width <= tol {
-            return Ok(next.clamp(lo_t, hi_t));
+            return Ok(Ok(next.clamp(lo_t, hi_t)));
         }
         t = next;
     }
-    Ok(hi_t)
+    Ok(Err((lo_t, hi_t)))
+}
+
+/// The next point of a bisection of `(lo, hi)`: the midpoint, or the
+/// geometric mean where the bracket is positive and spans more than a factor
+/// of four. A root near zero (a spike right after the start of a run with an
+/// enormous drive) then takes about log₂ of the range of binary exponents in
+/// halvings, not one halving per binary order of magnitude (over a thousand
+/// from 1e-3 down to 1e-300).
+fn bisect(lo: f64, hi: f64) -> f64 {
+    if lo > 0.0 && hi > 4.0 * lo {
+        lo.sqrt() * hi.sqrt()
+    } else {
+        0.5 * (lo + hi)
+    }
 }
 
 /// The root of an increasing function `g` of known curvature by Newton's
@@ -297,7 +339,9 @@ mod tests {
                 eh <= 0.25 * es || eh <= 1e-12,
                 "[{lo}, {hi}]: Hermite {eh:e}, secant {es:e}"
             );
-            let t = bracketed_newton(lo3, hi3, |t| Ok::<_, ()>(g(t))).unwrap();
+            let t = bracketed_newton(lo3, hi3, |t| Ok::<_, ()>(g(t)))
+                .unwrap()
+                .unwrap();
             assert!(
                 (t - root).abs() <= 4.0 * f64::EPSILON * root,
                 "{t} vs {root}"
@@ -341,6 +385,116 @@ mod tests {
         assert_eq!(convex_newton((0.0, -1.0, 0.0), true, flat), Ok(None));
         let falling = |r: f64| Ok::<_, ()>((1.0 - r, -1.0));
         assert_eq!(convex_newton((0.5, 0.5, -1.0), true, falling), Ok(None));
+    }
+
+    /// A slope that does not fit `g` (here `ġ` a billion times too
+    /// steep, as from a user model whose `event_grad` is wrong) makes every
+    /// Newton step a tiny creep inside the bracket: no convergence within
+    /// the limit, reported with the bracket reached (which still holds the
+    /// root), never its end as if it were the root.
+    #[test]
+    fn a_root_near_zero_in_a_wide_bracket_converges() {
+        // g(t) = t − 1e-299 on [4e-297·1e-3, 1e-3], with a derivative that
+        // sends Newton out of the bracket every time: only bisection moves.
+        let root = 1e-299;
+        let g = |t: f64| Ok::<_, ()>((t - root, -1.0));
+        let lo = (1e-303, 1e-303 - root, -1.0);
+        let hi = (1e-3, 1e-3 - root, -1.0);
+        let r = bracketed_newton(lo, hi, g).unwrap().unwrap();
+        assert!((r - root).abs() <= 1e-14 * root, "{r:e}");
+    }
+
+    #[test]
+    fn a_wrong_derivative_is_finished_by_bisection() {
+        // ġ a billion times too large: Newton's steps are too short to
+        // converge; bisection finds the root.
+        let g = |t: f64| Ok::<_, ()>((t - 0.7, 1e9));
+        let r = bracketed_newton((0.0, -0.7, 1e9), (1.0, 0.3, 1e9), g).unwrap();
+        assert!((r.unwrap() - 0.7).abs() <= 1e-15, "{r:?}");
+    }
+
+    #[test]
+    fn bracketed_newton_reports_non_convergence() {
+        // A root at 1e-300 in [0, 1] with a useless ġ: halving from 1
+        // does not reach it within the iteration limit.
+        let g = |t: f64| Ok::<_, ()>((t - 1e-300, -1.0));
+        let result = bracketed_newton((0.0, -1e-300, -1.0), (1.0, 1.0, -1.0), g).unwrap();
+        let (lo, hi) = result.expect_err("cannot converge");
+        assert!(lo < 1e-300 && 1e-300 <= hi, "[{lo}, {hi}]");
+    }
+
+    /// A stepper whose dense output is an event function `g = −1` with a
+    /// slope `ġ = 1e-35` left of `c` and `−1e35` right of it (no smooth
+    /// function has it): regula falsi on `ġ` creeps from the left end (the
+    /// Illinois halving doubles its steps from `1e-70` of the bracket) and
+    /// the bracket of the maximum does not shrink to round-off within the
+    /// limit. The search reports that, never "no crossing".
+    #[derive(Clone, Debug)]
+    struct CreepingSlope {
+        c: f64,
+    }
+
+    impl Stepper<evnn_neurons::Lif> for CreepingSlope {
+        fn t(&self) -> f64 {
+            1.0
+        }
+        fn t_prev(&self) -> f64 {
+            0.0
+        }
+        fn x(&self) -> &[f64; 2] {
+            &[0.0; 2]
+        }
+        fn dx(&self) -> &[f64; 2] {
+            &[0.0; 2]
+        }
+        fn step(&mut self, _t_stop: f64) -> Result<(), SolverError> {
+            Ok(())
+        }
+        fn interpolate(
+            &mut self,
+            t: f64,
+            x: &mut [f64; 2],
+            dx: &mut [f64; 2],
+        ) -> Result<(), SolverError> {
+            // `Lif::default()`: g = v − θ with θ = 1, ġ = v'.
+            *x = [0.0, 0.0];
+            *dx = [if t < self.c { 1e-35 } else { -1e35 }, 0.0];
+            Ok(())
+        }
+        fn restart(&mut self, _t: f64, _x: &[f64; 2]) -> Result<(), SolverError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn maximum_search_reports_non_convergence() {
+        let lif = evnn_neurons::Lif::default();
+        let mut stepper = CreepingSlope { c: 0.6 };
+        let a = GPoint {
+            t: 0.0,
+            g: -1.0,
+            dg: 1e-35,
+        };
+        let b = GPoint {
+            t: 1.0,
+            g: -1.0,
+            dg: -1e35,
+        };
+        match find_nonnegative_max(&lif, &mut stepper, a, b) {
+            Err(SolverError::RootNotConverged {
+                t_lo,
+                t_hi,
+                iterations,
+                ..
+            }) => {
+                assert_eq!(iterations, MAX_ITER);
+                assert!(t_lo < 0.6 && 0.6 <= t_hi, "[{t_lo}, {t_hi}]");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The event loop's entry point passes the error on.
+        let e = first_crossing(&lif, &mut stepper, a, b).unwrap_err();
+        assert!(matches!(e, SolverError::RootNotConverged { .. }), "{e:?}");
     }
 
     /// Non-finite derivatives fall back to the secant point.

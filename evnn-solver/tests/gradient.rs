@@ -6,7 +6,9 @@ use evnn_solver::{
     InputSpike, NeuronTrace, QifSeries, SolverOptions,
 };
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
+
+mod gradient_property;
+use gradient_property::{gradient_property, Compared};
 
 /// Loss `L = Σ_k c_k t_k + d · x(T)` (coefficients cycle if there are more
 /// spikes than `c`).
@@ -46,7 +48,7 @@ fn loss<N: NeuronModel, B: Backend<N>>(
 /// sequence. The differences are taken with steps `h` and `h/2`; when the two
 /// disagree by more than a tenth of the tolerance the difference quotient is
 /// not converged (the loss is strongly curved near a graze) and the entry is
-/// skipped too. Returns the number of entries compared.
+/// skipped too. Returns how many entries it compared.
 #[allow(clippy::too_many_arguments)]
 fn check<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
     solver: &mut EventSolver<N, B>,
@@ -59,7 +61,7 @@ fn check<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
     h: f64,
     rel: f64,
     abs: f64,
-) -> Result<usize, String> {
+) -> Result<Compared, String> {
     let tr = solver
         .simulate(p, inputs, t_end)
         .map_err(|e| e.to_string())?;
@@ -69,12 +71,13 @@ fn check<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
         .gradient(p, inputs, &tr, &dl_dt, Some(d))
         .map_err(|e| e.to_string())?;
     let base: Vec<EventKind> = tr.events.iter().map(|e| e.kind).collect();
-    let mut compared = 0;
+    let mut count = Compared::default();
     // Five-point stencil: truncation error O(h⁴), so h can be large enough
     // that round-off and solver noise in L stay far below the tolerance.
     let mut cmp = |what: String,
                    analytic: f64,
                    eval: &mut dyn FnMut(f64) -> Option<(f64, Vec<EventKind>)>| {
+        count.entries += 1;
         let mut fds = [0.0; 2];
         for (fd, step) in fds.iter_mut().zip([h, 0.5 * h]) {
             let mut l = [0.0; 4];
@@ -92,7 +95,8 @@ fn check<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
         if (fds[0] - fds[1]).abs() > 0.1 * allowed {
             return Ok(());
         }
-        compared += 1;
+        count.compared += 1;
+        count.nonzero += usize::from(analytic != 0.0);
         if (analytic - fd).abs() <= allowed {
             Ok(())
         } else {
@@ -130,7 +134,7 @@ fn check<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
             })?;
         }
     }
-    Ok(compared)
+    Ok(count)
 }
 
 fn inputs_strategy(max_w: f64) -> impl Strategy<Value = Vec<InputSpike>> {
@@ -150,60 +154,93 @@ fn qif_reference(qif: Qif) -> EventSolver<Qif, QifSeries> {
     EventSolver::new(qif, QifSeries, opts).unwrap()
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/gradient.txt"))),
-        ..ProptestConfig::default()
-    })]
+/// [`check`] on `[0, 30]` with the property tests' step (1e-3) and
+/// tolerances (1e-6 relative, 1e-8 absolute).
+fn check_case<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
+    solver: &mut EventSolver<N, B>,
+    reference: &mut EventSolver<N, R>,
+    p: &N::Params,
+    inputs: &[InputSpike],
+    c: &[f64],
+    d: &N::State,
+) -> Result<Compared, String> {
+    check(solver, reference, p, inputs, 30.0, c, d, 1e-3, 1e-6, 1e-8)
+}
 
-    #[test]
-    fn lif_closed_form_gradient(
-        inputs in inputs_strategy(12.0), bias in -0.5..1.5f64,
-        tm in 2.0..20.0f64, ts in 1.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
-        dv in -1.0..1.0f64, di in -1.0..1.0f64,
-    ) {
+/// 64 random cases, held to a minimum of compared entries
+/// ([`gradient_property`]).
+fn neuron_property<S: Strategy>(strategy: S, case: impl Fn(S::Value) -> Result<Compared, String>) {
+    gradient_property(64, "proptest-regressions/gradient.txt", strategy, case);
+}
+
+/// LIF, closed form: the exact adjoint.
+#[test]
+fn lif_closed_form_gradient() {
+    let strategy = (lif_strategy(), -1.0..1.0f64, -1.0..1.0f64);
+    neuron_property(strategy, |((inputs, bias, tm, ts, c), dv, di)| {
         let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
         let mut s = EventSolver::new(lif, ClosedForm, SolverOptions::default()).unwrap();
-        let r = check(&mut s, &mut lif_reference(lif), &[bias], &inputs, 30.0, &c, &[dv, di], 1e-3, 1e-6, 1e-8);
-        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
-    }
+        let mut r = lif_reference(lif);
+        check_case(&mut s, &mut r, &[bias], &inputs, &c, &[dv, di])
+    });
+}
 
-    #[test]
-    fn lif_numerical_adjoint_gradient(
-        inputs in inputs_strategy(12.0), bias in -0.5..1.5f64,
-        tm in 2.0..20.0f64, ts in 1.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
-    ) {
+/// LIF on diffsol at tolerance 1e-13: the numerical adjoint.
+#[test]
+fn lif_numerical_adjoint_gradient() {
+    neuron_property(lif_strategy(), |(inputs, bias, tm, ts, c)| {
         let lif = Lif::new(tm, ts, 1.0, 0.0).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
         let mut s = EventSolver::diffsol(lif, opts).unwrap();
-        let r = check(&mut s, &mut lif_reference(lif), &[bias], &inputs, 30.0, &c, &[0.3, -0.2], 1e-3, 1e-6, 1e-8);
-        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
-    }
+        let mut r = lif_reference(lif);
+        check_case(&mut s, &mut r, &[bias], &inputs, &c, &[0.3, -0.2])
+    });
+}
 
-    #[test]
-    fn qif_numerical_adjoint_gradient(
-        inputs in inputs_strategy(30.0), bias in -0.5..0.5f64,
-        tm in 5.0..30.0f64, ts in 2.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
-    ) {
+/// QIF on diffsol at tolerance 1e-13: the numerical adjoint.
+#[test]
+fn qif_numerical_adjoint_gradient() {
+    neuron_property(qif_strategy(), |(inputs, bias, tm, ts, c)| {
         let qif = Qif::new(tm, ts).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
         let mut s = EventSolver::diffsol(qif, opts).unwrap();
-        let r = check(&mut s, &mut qif_reference(qif), &[bias], &inputs, 30.0, &c, &[0.0, 0.0], 1e-3, 1e-6, 1e-8);
-        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
-    }
+        let mut r = qif_reference(qif);
+        check_case(&mut s, &mut r, &[bias], &inputs, &c, &[0.0, 0.0])
+    });
+}
 
-    #[test]
-    fn qif_series_gradient(
-        inputs in inputs_strategy(30.0), bias in -0.5..0.5f64,
-        tm in 5.0..30.0f64, ts in 2.0..10.0f64, c in prop::collection::vec(-1.0..1.0f64, 1..4),
-    ) {
+/// QIF on the series backend at tolerance 1e-10: its series adjoint.
+#[test]
+fn qif_series_gradient() {
+    neuron_property(qif_strategy(), |(inputs, bias, tm, ts, c)| {
         let qif = Qif::new(tm, ts).unwrap();
         let opts = SolverOptions::default().with_tolerances(1e-10, 1e-10);
         let mut s = EventSolver::new(qif, QifSeries, opts).unwrap();
-        let r = check(&mut s, &mut qif_reference(qif), &[bias], &inputs, 30.0, &c, &[0.0, 0.0], 1e-3, 1e-6, 1e-8);
-        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
-    }
+        let mut r = qif_reference(qif);
+        check_case(&mut s, &mut r, &[bias], &inputs, &c, &[0.0, 0.0])
+    });
+}
+
+/// Inputs, bias, τ_mem, τ_syn and spike-time coefficients of a LIF case.
+fn lif_strategy() -> impl Strategy<Value = (Vec<InputSpike>, f64, f64, f64, Vec<f64>)> {
+    (
+        inputs_strategy(12.0),
+        -0.5..1.5f64,
+        2.0..20.0f64,
+        1.0..10.0f64,
+        prop::collection::vec(-1.0..1.0f64, 1..4),
+    )
+}
+
+/// Inputs, bias, τ_mem, τ_syn and spike-time coefficients of a QIF case.
+fn qif_strategy() -> impl Strategy<Value = (Vec<InputSpike>, f64, f64, f64, Vec<f64>)> {
+    (
+        inputs_strategy(30.0),
+        -0.5..0.5f64,
+        5.0..30.0f64,
+        2.0..10.0f64,
+        prop::collection::vec(-1.0..1.0f64, 1..4),
+    )
 }
 
 /// The case a CI run found: diffsol's own finite differences were off by
@@ -234,7 +271,7 @@ fn qif_ci_regression_case() {
         1e-8,
     )
     .unwrap();
-    assert_eq!(n, 5, "entries compared");
+    assert_eq!((n.compared, n.entries), (5, 5), "entries compared");
 }
 
 /// Fixed cases where every entry must be compared (no skips): several spikes,
@@ -264,7 +301,9 @@ fn every_entry_is_compared_on_fixed_cases() {
         1e-8,
     )
     .unwrap();
-    assert_eq!(n, 1 + 2 * inputs.len() - 1, "LIF: entries compared"); // s_0 = 0 cannot move left
+    // Every entry but s_0 (at 0, it cannot move left).
+    assert_eq!(n.entries, 1 + 2 * inputs.len() - 1, "LIF: entries");
+    assert_eq!(n.compared, n.entries, "LIF: entries compared");
 
     let qif = Qif::new(20.0, 5.0).unwrap();
     let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
@@ -287,7 +326,8 @@ fn every_entry_is_compared_on_fixed_cases() {
         1e-8,
     )
     .unwrap();
-    assert_eq!(n, 1 + 2 * qin.len() - 1, "QIF: entries compared");
+    assert_eq!(n.entries, 1 + 2 * qin.len() - 1, "QIF: entries");
+    assert_eq!(n.compared, n.entries, "QIF: entries compared");
 }
 
 /// A run stopped at its `k`-th spike ([`SolverOptions::stop_after_spikes`])

@@ -1,0 +1,317 @@
+//! The neuron models a program knows by name: the built-in `qif` and `lif`,
+//! and models registered by a user's own program.
+//!
+//! Configurations, checkpoints and model files name their neuron model
+//! (`"model": "qif"`, `"neuron": {"kind": "qif", ...}`). A program built on
+//! this crate passes a [`Models`] registry to
+//! [`commands::run_with`](crate::commands::run_with); the registry turns a
+//! name and its constants into a concrete, statically dispatched network.
+//! A user's model joins with [`Models::with`]:
+//!
+//! ```no_run
+//! use evnn_examples::models::{Builtin, FileModel, Models};
+//! use evnn_neurons::{NeuronModel, Scalar};
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// A leaky neuron with a voltage threshold, in its equations only.
+//! #[derive(Clone, Debug, Serialize, Deserialize)]
+//! struct Leaky { tau: f64, theta: f64 }
+//!
+//! impl NeuronModel for Leaky {
+//!     type State = [f64; 1];
+//!     type Params = [f64; 1];
+//!     const NAME: &'static str = "leaky";
+//!     const PARAM_NAMES: &'static [&'static str] = &["bias"];
+//!     fn initial_state(&self) -> [f64; 1] { [0.0] }
+//!     fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) { dx[0] = (p[0] - x[0]) / self.tau; }
+//!     fn event<T: Scalar>(&self, x: &[T]) -> T { x[0] - self.theta }
+//!     fn reset<T: Scalar>(&self, x: &mut [T]) { x[0] = T::from(0.0); }
+//!     fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) { x[0] += w; }
+//! }
+//!
+//! impl FileModel for Leaky {
+//!     const KIND: &'static str = "leaky";
+//! }
+//!
+//! // The whole `evnn` program, with `--model leaky` and model files of kind "leaky".
+//! fn main() -> std::process::ExitCode {
+//!     evnn_examples::program::main(Builtin.with::<Leaky>())
+//! }
+//! ```
+
+use crate::experiment::{Integrator, ModelKind, TrainConfig};
+use anyhow::{bail, Context, Result};
+use evnn_net::FeedForward;
+use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::marker::PhantomData;
+
+/// A job that needs the concrete network of a [`TrainConfig`]; a
+/// [`Models`] registry builds it and calls [`run`](WithNet::run) (static
+/// dispatch on the model and integrator).
+///
+/// # Examples
+///
+/// ```
+/// use evnn_examples::experiment::{ModelKind, TrainConfig};
+/// use evnn_examples::models::{Builtin, Models, WithNet};
+/// use evnn_net::FeedForward;
+/// use evnn_neurons::NeuronModel;
+/// use evnn_solver::{Adjoint, Backend};
+///
+/// /// Counts the network's neurons.
+/// struct Count;
+/// impl WithNet for Count {
+///     type Output = usize;
+///     fn run<N, B>(self, net: FeedForward<N, B>) -> anyhow::Result<usize>
+///     where
+///         N: NeuronModel,
+///         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+///     {
+///         Ok(net.sizes()[1..].iter().sum())
+///     }
+/// }
+/// let config = TrainConfig { model: ModelKind::Lif, ..TrainConfig::default() };
+/// assert_eq!(Builtin.with_net(&config, Count)?, 23);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+pub trait WithNet {
+    /// What `run` returns.
+    type Output;
+    /// Called with the concrete network.
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync;
+}
+
+/// A neuron model that configurations and model files can name: its
+/// constants are its serde fields, written beside `"kind"` in a model
+/// file's `neuron` object and under `"constants"` in a configuration. It
+/// runs on the generic backends: Dormand–Prince (`--integrator auto` or
+/// `dopri5`) or diffsol (`diffsol`). It is `'static` (owns its constants),
+/// as the diffsol backend needs.
+///
+/// See the [module documentation](self) for an example.
+pub trait FileModel: NeuronModel + Serialize + DeserializeOwned + 'static {
+    /// The name in files and on the command line (not `qif` or `lif`).
+    const KIND: &'static str;
+
+    /// Checks the constants after they are read; the default accepts all.
+    /// Return a message naming the bad value.
+    fn check(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A registry of neuron models by name.
+pub trait Models: Sync {
+    /// Appends the names this registry knows.
+    fn names(&self, out: &mut Vec<&'static str>);
+
+    /// Builds the network of `config` and runs `job` on it; `None` when
+    /// `config.model` is not one of this registry's models.
+    fn try_with_net<W: WithNet>(&self, config: &TrainConfig, job: W) -> Option<Result<W::Output>>;
+
+    /// Builds the network of `config` and runs `job` on it; an error names
+    /// an unknown model and the known ones.
+    fn with_net<W: WithNet>(&self, config: &TrainConfig, job: W) -> Result<W::Output> {
+        match self.try_with_net(config, job) {
+            Some(result) => result,
+            None => {
+                let mut known = Vec::new();
+                self.names(&mut known);
+                bail!(
+                    "unknown neuron model `{}` (this program knows: {})",
+                    config.model,
+                    known.join(", ")
+                )
+            }
+        }
+    }
+
+    /// A registered model's constants read, checked and written out in
+    /// full (defaults filled in); `None` when `config.model` is not one of
+    /// this registry's registered models.
+    fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>>;
+
+    /// `config` with its model known to this registry and, for a registered
+    /// model, its constants checked and complete (what a model file then
+    /// records); an error names an unknown model or a bad constant.
+    fn resolve(&self, config: &TrainConfig) -> Result<TrainConfig> {
+        let mut config = config.clone();
+        if let ModelKind::Custom(_) = config.model {
+            match self.try_constants(&config) {
+                Some(constants) => config.constants = constants?,
+                None => {
+                    let mut known = Vec::new();
+                    self.names(&mut known);
+                    bail!(
+                        "unknown neuron model `{}` (this program knows: {})",
+                        config.model,
+                        known.join(", ")
+                    )
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// This registry and the model `M`.
+    fn with<M: FileModel>(self) -> With<M, Self>
+    where
+        Self: Sized,
+    {
+        With(PhantomData, self)
+    }
+}
+
+/// The built-in models: `qif` (Taylor-series backend by default) and `lif`
+/// (closed form by default), both also on Dormand–Prince and diffsol.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Builtin;
+
+impl Models for Builtin {
+    fn names(&self, out: &mut Vec<&'static str>) {
+        out.extend(["qif", "lif"]);
+    }
+
+    fn try_constants(&self, _config: &TrainConfig) -> Option<Result<Constants>> {
+        None
+    }
+
+    fn try_with_net<W: WithNet>(&self, config: &TrainConfig, w: W) -> Option<Result<W::Output>> {
+        match config.model {
+            ModelKind::Qif => Some(qif_net(config, w)),
+            ModelKind::Lif => Some(lif_net(config, w)),
+            ModelKind::Custom(_) => None,
+        }
+    }
+}
+
+fn qif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
+    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
+    let qif = Qif::new(config.tau_mem, config.tau_syn)?;
+    match config.integrator {
+        Integrator::Auto | Integrator::Series => {
+            w.run(FeedForward::new(qif, &sizes, QifSeries, opts, t)?)
+        }
+        Integrator::Dopri5 => w.run(FeedForward::new(
+            qif,
+            &sizes,
+            Dopri5Backend::default(),
+            opts,
+            t,
+        )?),
+        Integrator::Diffsol => w.run(FeedForward::new(
+            qif,
+            &sizes,
+            DiffsolBackend::default(),
+            opts,
+            t,
+        )?),
+        Integrator::ClosedForm => bail!("the closed-form integrator is for LIF only"),
+    }
+}
+
+fn lif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
+    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
+    let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
+    match config.integrator {
+        Integrator::Auto | Integrator::ClosedForm => {
+            w.run(FeedForward::new(lif, &sizes, ClosedForm, opts, t)?)
+        }
+        Integrator::Dopri5 => w.run(FeedForward::new(
+            lif,
+            &sizes,
+            Dopri5Backend::default(),
+            opts,
+            t,
+        )?),
+        Integrator::Diffsol => w.run(FeedForward::new(
+            lif,
+            &sizes,
+            DiffsolBackend::default(),
+            opts,
+            t,
+        )?),
+        Integrator::Series => bail!("the series integrator is for QIF only"),
+    }
+}
+
+/// A registry `R` and the model `M` ([`Models::with`]).
+pub struct With<M, R>(PhantomData<fn() -> M>, R);
+
+impl<M: FileModel, R: Models> Models for With<M, R> {
+    fn names(&self, out: &mut Vec<&'static str>) {
+        self.1.names(out);
+        out.push(M::KIND);
+    }
+
+    fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>> {
+        match &config.model {
+            ModelKind::Custom(kind) if kind == M::KIND => {
+                Some(model_from_constants::<M>(&config.constants).and_then(|m| {
+                    match serde_json::to_value(m)? {
+                        serde_json::Value::Object(map) => Ok(map),
+                        other => bail!("the `{}` model serializes to {other}, not to an object of its constants", M::KIND),
+                    }
+                }))
+            }
+            _ => self.1.try_constants(config),
+        }
+    }
+
+    fn try_with_net<W: WithNet>(&self, config: &TrainConfig, w: W) -> Option<Result<W::Output>> {
+        match &config.model {
+            ModelKind::Custom(kind) if kind == M::KIND => Some(build::<M, W>(config, w)),
+            _ => self.1.try_with_net(config, w),
+        }
+    }
+}
+
+/// The model `M` from the configuration's constants, on its backend.
+fn build<M: FileModel, W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
+    let model = model_from_constants::<M>(&config.constants)?;
+    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
+    match config.integrator {
+        Integrator::Auto | Integrator::Dopri5 => w.run(FeedForward::new(
+            model,
+            &sizes,
+            Dopri5Backend::default(),
+            opts,
+            t,
+        )?),
+        Integrator::Diffsol => w.run(FeedForward::new(
+            model,
+            &sizes,
+            DiffsolBackend::default(),
+            opts,
+            t,
+        )?),
+        other => bail!(
+            "the {} integrator is not for the `{}` model (use auto, dopri5 or diffsol)",
+            other.name(),
+            M::KIND
+        ),
+    }
+}
+
+/// A registered model's constants: its serde fields by name.
+pub type Constants = serde_json::Map<String, serde_json::Value>;
+
+/// Reads `M` from its constants (a JSON object of its serde fields) and
+/// checks them.
+pub fn model_from_constants<M: FileModel>(constants: &Constants) -> Result<M> {
+    let model: M = serde_json::from_value(serde_json::Value::Object(constants.clone()))
+        .with_context(|| format!("invalid constants of the `{}` neuron model", M::KIND))?;
+    if let Err(message) = model.check() {
+        bail!(
+            "invalid constants of the `{}` neuron model: {message}",
+            M::KIND
+        );
+    }
+    Ok(model)
+}
