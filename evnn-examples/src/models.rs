@@ -91,10 +91,11 @@ pub trait WithNet {
 /// constants are its serde fields, written beside `"kind"` in a model
 /// file's `neuron` object and under `"constants"` in a configuration. It
 /// runs on the generic backends: Dormand–Prince (`--integrator auto` or
-/// `dopri5`) or diffsol (`diffsol`).
+/// `dopri5`) or diffsol (`diffsol`). It is `'static` (owns its constants),
+/// as the diffsol backend needs.
 ///
 /// See the [module documentation](self) for an example.
-pub trait FileModel: NeuronModel + Serialize + DeserializeOwned {
+pub trait FileModel: NeuronModel + Serialize + DeserializeOwned + 'static {
     /// The name in files and on the command line (not `qif` or `lif`).
     const KIND: &'static str;
 

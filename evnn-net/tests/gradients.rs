@@ -534,32 +534,7 @@ fn first_spike_stop_gives_the_full_runs_loss_and_gradient() {
         FeedForward::new(qif, &sizes, dopri, opts, 30.0).unwrap(),
         &params,
     );
-}
-
-/// A backend that hands out no steppers (diffsol) runs the loss pass layer by
-/// layer whatever the [`LossPass`], with the same results.
-#[test]
-fn loss_pass_without_steppers_runs_layer_by_layer() {
-    let sizes = [5, 4, 3];
-    let init = InitConfig {
-        wmean: 20.0,
-        wlim: 40.0,
-        ..InitConfig::default()
-    };
-    let params = NetworkParams::init::<Qif>(&sizes, &init, 5).unwrap();
-    let (inputs, labels) = yinyang_like_batch(3);
-    let net = qif_diffsol_net(&sizes);
-    let loss = TtfsLoss::default();
-    let results: Vec<_> = [LossPass::OnDemand, LossPass::LayerByLayer]
-        .into_iter()
-        .map(|pass| {
-            let net = net.clone().with_loss_pass(pass);
-            net.batch_loss(&params, &inputs, &labels, &loss, true)
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(results[0], results[1]);
-    assert_some_gradient(&results[0]);
+    check_first_spike_stop("QIF diffsol", qif_diffsol_net(&sizes), &params);
 }
 
 /// The prediction pass ([`FeedForward::predict_sample`],
@@ -706,6 +681,13 @@ fn reused_workspace_gives_a_fresh_workspaces_results() {
         .map(|seed| NetworkParams::init::<Qif>(&sizes, &init, seed).unwrap())
         .collect();
     check_reuse(&qif_nets, &qif_params);
+    let diffsol = DiffsolBackend::default();
+    let diffsol_nets = [
+        FeedForward::new(Qif::default(), &sizes, diffsol.clone(), opts, 30.0).unwrap(),
+        FeedForward::new(Qif::default(), &sizes, diffsol.clone(), tight, 30.0).unwrap(),
+        FeedForward::new(other_qif, &sizes, diffsol, opts, 30.0).unwrap(),
+    ];
+    check_reuse(&diffsol_nets, &qif_params);
     let lif_init = InitConfig {
         wmean: 3.0,
         wlim: 6.0,

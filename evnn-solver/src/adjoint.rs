@@ -16,7 +16,7 @@
 //! the LIF neuron, numerical for any model.
 
 use crate::{Dopri5, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions};
-use evnn_neurons::{NeuronModel, StateVector};
+use evnn_neurons::{Dual64, NeuronModel, StateVector};
 use serde::{Deserialize, Serialize};
 
 /// Gradient of a loss with respect to one neuron's parameters and inputs.
@@ -86,6 +86,14 @@ pub trait Adjoint<N: NeuronModel> {
         mu: &mut N::Params,
         options: &SolverOptions,
     ) -> Result<(), SolverError>;
+
+    /// Called by [`run_adjoint`] before the first segment of each neuron
+    /// (its segments then come in reverse time order). An adjoint that
+    /// carries something from segment to segment (a step size) starts it
+    /// afresh here, so that a neuron's gradient does not depend on what
+    /// the adjoint computed before (a batch gradient is then bit-identical
+    /// for any number of threads). The default does nothing.
+    fn start_neuron(&mut self) {}
 }
 
 /// Runs the EventProp adjoint of one neuron over its event log.
@@ -137,6 +145,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     }
     let n_inputs = inputs.len();
     grad.reset(n_inputs);
+    adjoint.start_neuron();
     let mut lambda = *dl_dx_end;
     let mut t_b = trace.t_end;
     let mut x_b = trace.x_end;
@@ -221,21 +230,23 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     Ok(())
 }
 
-/// Numerical segment adjoint for any model: the state is re-integrated
-/// forward from `x(t_a⁺)` with checkpoints at every accepted step, then the
-/// augmented system `(x, λ, μ)` is integrated backward one checkpoint
-/// interval at a time, each starting from the forward state. Restarting from
-/// forward checkpoints keeps the backward-in-time integration of `x` (which
-/// is unstable for contracting dynamics) from amplifying errors.
+/// Numerical segment adjoint for any model, by forward sensitivities: the
+/// state is re-integrated from `x(t_a⁺)` together with its sensitivities
+/// `Φ = ∂x(t)/∂x(t_a)` and `S = ∂x(t)/∂p`, which follow the variational
+/// equations `Φ' = (∂f/∂x) Φ`, `S' = (∂f/∂x) S + ∂f/∂p` (from `Φ = I`,
+/// `S = 0`); then `λ(t_a) = Φᵀ λ(t_b)` and the segment adds `Sᵀ λ(t_b)` to
+/// `dL/dp`. One forward integration, on the steps that the state's error
+/// test chooses (the sensitivities ride along: Runge–Kutta steps commute
+/// with differentiation, so `Φ` and `S` are the exact derivatives of the
+/// computed state, which converge to the true ones with the tolerance);
+/// no backward integration. The right-hand sides of `Φ` and `S` are
+/// Jacobian–vector products of the model's dynamics by dual numbers, one
+/// evaluation per column.
 #[derive(Clone, Debug, Default)]
 pub struct RkAdjoint {
-    forward: Option<Dopri5>,
-    backward: Option<Dopri5>,
-    checkpoints: Vec<(f64, Vec<f64>)>,
-    n_checkpoints: usize,
+    rk: Option<Dopri5>,
     z: Vec<f64>,
-    h_forward: f64,
-    h_backward: f64,
+    h: f64,
 }
 
 impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
@@ -256,32 +267,23 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         }
         let d = N::State::DIM;
         let np = N::Params::DIM;
-        // Every segment starts from the same initial step heuristic, so the
-        // result does not depend on what this scratch computed before (the
-        // batch gradient is then bit-identical for any thread count).
-        self.h_forward = 0.0;
-        self.h_backward = 0.0;
-        let forward = match &mut self.forward {
-            Some(rk) if rk.dim() == d => rk,
-            slot => slot.insert(Dopri5::new(d)),
+        // z = (x, Φ by columns, S by columns).
+        let dim = d + d * d + d * np;
+        // A neuron's first segment starts from the initial step heuristic
+        // (`start_neuron`), each later one (earlier in time) from the step
+        // size the one before ended with: the time scales of neighbouring
+        // segments are alike, and a segment that starts from the heuristic
+        // takes several steps to grow out of its small first step.
+        let rk = match &mut self.rk {
+            Some(rk) if rk.dim() == dim => rk,
+            slot => slot.insert(Dopri5::with_error_dims(dim, d)),
         };
-        // Forward re-integration with checkpoints.
-        let mut y = *x_a;
-        self.n_checkpoints = 0;
-        let checkpoints = &mut self.checkpoints;
-        let n_cp = &mut self.n_checkpoints;
-        let mut push = |t: f64, y: &[f64]| {
-            if *n_cp < checkpoints.len() {
-                checkpoints[*n_cp].0 = t;
-                checkpoints[*n_cp].1.copy_from_slice(y);
-            } else {
-                checkpoints.push((t, y.to_vec()));
-            }
-            *n_cp += 1;
-        };
-        push(t_a, x_a.as_slice());
-        let mut xs = N::State::zeros();
-        let mut fs = N::State::zeros();
+        self.z.clear();
+        self.z.resize(dim, 0.0);
+        self.z[..d].copy_from_slice(x_a.as_slice());
+        for j in 0..d {
+            self.z[d + j * d + j] = 1.0;
+        }
         // A segment that ends at a spike ends on the event surface (to the
         // round-off of the spike time's refinement, `4 ε |t|`, times the
         // event function's rate), which the re-integrated path reaches
@@ -290,79 +292,73 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         // exponential integrate-and-fire voltage) may overflow before `t_b`.
         // So such a segment's path ends where it reaches the surface.
         let mut gx = N::State::zeros();
+        let mut fb = N::State::zeros();
         model.event_grad(x_b, &mut gx);
-        model.dynamics(params.as_slice(), x_b.as_slice(), fs.as_mut_slice());
-        let rate = gx.dot(&fs).abs();
+        model.dynamics(params.as_slice(), x_b.as_slice(), fb.as_mut_slice());
+        let rate = gx.dot(&fb).abs();
         let on_surface =
             model.event(x_b.as_slice()).abs() <= 64.0 * f64::EPSILON * t_b.abs().max(1.0) * rate;
-        let event = on_surface.then_some(|y: &[f64]| model.event(y));
-        forward.integrate_until(
-            |y, dy| {
-                xs.as_mut_slice().copy_from_slice(y);
-                model.dynamics(params.as_slice(), xs.as_slice(), fs.as_mut_slice());
-                dy.copy_from_slice(fs.as_slice());
+        let event = on_surface.then_some(|z: &[f64]| model.event(&z[..d]));
+        let zero = Dual64::from(0.0);
+        let mut xd = N::State::splat(zero);
+        let mut pd = N::Params::splat(zero);
+        let mut fd = N::State::splat(zero);
+        rk.integrate_until(
+            |z, dz| {
+                // Column c of (Φ | S): the tangent of x is the column, that
+                // of p the unit vector e_(c − d) for a column of S.
+                for c in 0..d + np {
+                    let col = &z[d + c * d..d + (c + 1) * d];
+                    for (i, v) in xd.as_mut().iter_mut().enumerate() {
+                        *v = Dual64::new(z[i], col[i]);
+                    }
+                    for (k, v) in pd.as_mut().iter_mut().enumerate() {
+                        let seed = if c >= d && k == c - d { 1.0 } else { 0.0 };
+                        *v = Dual64::new(params.as_slice()[k], seed);
+                    }
+                    model.dynamics(pd.as_ref(), xd.as_ref(), fd.as_mut());
+                    if c == 0 {
+                        for (o, f) in dz[..d].iter_mut().zip(fd.as_ref()) {
+                            *o = f.re;
+                        }
+                    }
+                    for (o, f) in dz[d + c * d..d + (c + 1) * d].iter_mut().zip(fd.as_ref()) {
+                        *o = f.eps;
+                    }
+                }
             },
             t_a,
             t_b,
-            y.as_mut_slice(),
+            &mut self.z,
             options.rtol,
             options.atol,
-            &mut self.h_forward,
+            &mut self.h,
             options.max_steps,
-            &mut push,
+            |_, _| {},
             event,
         )?;
-        // Anchor the last checkpoint on the logged state.
-        if let Some(last) = self.checkpoints[..self.n_checkpoints].last_mut() {
-            last.1.copy_from_slice(x_b.as_slice());
+        let lambda_b = *lambda;
+        for (j, l) in lambda.as_mut_slice().iter_mut().enumerate() {
+            let col = &self.z[d + j * d..d + (j + 1) * d];
+            *l = col
+                .iter()
+                .zip(lambda_b.as_slice())
+                .map(|(a, b)| a * b)
+                .sum();
         }
-        // Backward over each checkpoint interval.
-        let dim = 2 * d + np;
-        let backward = match &mut self.backward {
-            Some(rk) if rk.dim() == dim => rk,
-            slot => slot.insert(Dopri5::new(dim)),
-        };
-        self.z.resize(dim, 0.0);
-        self.z[d..2 * d].copy_from_slice(lambda.as_slice());
-        self.z[2 * d..].iter_mut().for_each(|v| *v = 0.0);
-        let mut x = N::State::zeros();
-        let mut l = N::State::zeros();
-        let mut f = N::State::zeros();
-        let mut lx = N::State::zeros();
-        let mut lp = N::Params::zeros();
-        for j in (1..self.n_checkpoints).rev() {
-            let (t_hi, ref x_hi) = self.checkpoints[j];
-            let t_lo = self.checkpoints[j - 1].0;
-            self.z[..d].copy_from_slice(x_hi);
-            backward.integrate(
-                |z, dz| {
-                    x.as_mut_slice().copy_from_slice(&z[..d]);
-                    l.as_mut_slice().copy_from_slice(&z[d..2 * d]);
-                    model.dynamics(params.as_slice(), x.as_slice(), f.as_mut_slice());
-                    model.dynamics_vjp(params, &x, &l, &mut lx, &mut lp);
-                    dz[..d].copy_from_slice(f.as_slice());
-                    for (o, v) in dz[d..2 * d].iter_mut().zip(lx.as_slice()) {
-                        *o = -v;
-                    }
-                    for (o, v) in dz[2 * d..].iter_mut().zip(lp.as_slice()) {
-                        *o = -v;
-                    }
-                },
-                t_hi,
-                t_lo,
-                &mut self.z,
-                options.rtol,
-                options.atol,
-                &mut self.h_backward,
-                options.max_steps,
-                |_, _| {},
-            )?;
-        }
-        lambda.as_mut_slice().copy_from_slice(&self.z[d..2 * d]);
-        for (m, v) in mu.as_mut_slice().iter_mut().zip(&self.z[2 * d..]) {
-            *m += v;
+        for (k, m) in mu.as_mut_slice().iter_mut().enumerate() {
+            let col = &self.z[d + (d + k) * d..d + (d + k + 1) * d];
+            *m += col
+                .iter()
+                .zip(lambda_b.as_slice())
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
         }
         Ok(())
+    }
+
+    fn start_neuron(&mut self) {
+        self.h = 0.0;
     }
 }
 
@@ -395,6 +391,10 @@ macro_rules! delegate_rk_adjoint {
                     mu,
                     options,
                 )
+            }
+
+            fn start_neuron(&mut self) {
+                $crate::Adjoint::<N>::start_neuron(&mut self.adjoint)
             }
         }
     };

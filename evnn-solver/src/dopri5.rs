@@ -53,9 +53,10 @@ pub(crate) const E: [f64; 7] = [
 /// One Dormand–Prince attempt of step `h` from `y`, with `k[0] = f(y)`
 /// given: fills the stages `k[1..7]` (`k[6] = f(y_new)`, first-same-as-last),
 /// writes the fifth-order solution to `y_new` and returns the RMS error norm
-/// `|err_i| / (atol + rtol·max(|y_i|, |y_new_i|))`. Shared by [`Dopri5`]
+/// `|err_i| / (atol + rtol·max(|y_i|, |y_new_i|))` over the first `n_err`
+/// components (the others ride along uncontrolled). Shared by [`Dopri5`]
 /// (slices) and the fixed-size [`Dopri5Stepper`](crate::Dopri5Stepper).
-#[allow(clippy::needless_range_loop)]
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn attempt<K, F>(
     y: &[f64],
@@ -64,6 +65,7 @@ pub(crate) fn attempt<K, F>(
     h: f64,
     rtol: f64,
     atol: f64,
+    n_err: usize,
     mut f: F,
 ) -> f64
 where
@@ -84,7 +86,7 @@ where
         f(y_new, k[s].as_mut());
     }
     let mut norm = 0.0;
-    for i in 0..n {
+    for i in 0..n_err {
         let mut e = 0.0;
         for j in 0..7 {
             e += E[j] * k[j].as_ref()[i];
@@ -93,7 +95,7 @@ where
         let r = h * e / sc;
         norm += r * r;
     }
-    (norm / n.max(1) as f64).sqrt()
+    (norm / n_err.max(1) as f64).sqrt()
 }
 
 /// The factor by which a trial step shrinks when its state or derivative
@@ -166,6 +168,8 @@ pub(crate) fn initial_step(y: &[f64], f: &[f64], rtol: f64, atol: f64, span: f64
 pub struct Dopri5 {
     k: [Vec<f64>; 7],
     y_new: Vec<f64>,
+    /// The error test covers the first `n_err` components.
+    n_err: usize,
     /// Accepted steps since construction.
     pub steps: usize,
 }
@@ -176,7 +180,19 @@ impl Dopri5 {
         Dopri5 {
             k: std::array::from_fn(|_| vec![0.0; dim]),
             y_new: vec![0.0; dim],
+            n_err: dim,
             steps: 0,
+        }
+    }
+
+    /// Scratch for systems of dimension `dim` whose step-size control
+    /// tests the error of the first `n_err` components only (at most
+    /// `dim`): the others are carried along on the steps those choose, as
+    /// the sensitivities of a state are.
+    pub fn with_error_dims(dim: usize, n_err: usize) -> Self {
+        Dopri5 {
+            n_err: n_err.min(dim),
+            ..Dopri5::new(dim)
         }
     }
 
@@ -221,11 +237,12 @@ impl Dopri5 {
     }
 
     /// [`integrate`](Self::integrate) that, with an `event`, ends where
-    /// `event(y)` reaches zero from below if that comes before `t1`: the
-    /// step that first ends with `event(y) >= 0` is shortened, by regula
-    /// falsi (Illinois) on its length, until it ends just below zero (to
-    /// round-off in time). Returns the time where the integration ended
-    /// (`t1`, or the crossing).
+    /// `event(y)` reaches zero from below if that comes in a step before the
+    /// last: that step is shortened, by regula falsi (Illinois) on its
+    /// length, until it ends just below zero (to round-off in time). A
+    /// crossing in the last step, the one that lands on `t1`, ends the
+    /// integration at `t1` as usual. Returns the time where the integration
+    /// ended (`t1`, or the crossing).
     #[allow(clippy::too_many_arguments)]
     pub fn integrate_until<F, V, E>(
         &mut self,
@@ -277,7 +294,8 @@ impl Dopri5 {
         let dir = span.signum();
         f(y, &mut self.k[0]);
         if !(*h > 0.0) || !h.is_finite() {
-            *h = initial_step(y, &self.k[0], rtol, atol, span.abs());
+            let m = self.n_err;
+            *h = initial_step(&y[..m], &self.k[0][..m], rtol, atol, span.abs());
         }
         let mut g = event.as_mut().map_or(-1.0, |e| e(y));
         let mut t = t0;
@@ -287,7 +305,17 @@ impl Dopri5 {
             let last = *h >= remaining * (1.0 - 1e-12);
             let step = if last { remaining } else { *h };
             let hs = dir * step;
-            let norm = attempt(y, &mut self.k, &mut self.y_new, hs, rtol, atol, &mut f);
+            let n_err = self.n_err;
+            let norm = attempt(
+                y,
+                &mut self.k,
+                &mut self.y_new,
+                hs,
+                rtol,
+                atol,
+                n_err,
+                &mut f,
+            );
             if norm.is_nan()
                 || !self.y_new.iter().all(|v| v.is_finite())
                 || !self.k[6].iter().all(|v| v.is_finite())
@@ -305,7 +333,7 @@ impl Dopri5 {
                 continue;
             }
             if norm <= 1.0 {
-                if let Some(e) = event.as_mut().filter(|_| g < 0.0) {
+                if let Some(e) = event.as_mut().filter(|_| g < 0.0 && !last) {
                     let g_new = e(&self.y_new);
                     if !(g_new < 0.0) {
                         // The crossing lies in this step: end there.
@@ -383,6 +411,7 @@ impl Dopri5 {
                 dir * s,
                 rtol,
                 atol,
+                0,
                 &mut *f,
             );
             let g = event(&self.y_new);
@@ -401,7 +430,16 @@ impl Dopri5 {
                 side = 1;
             }
         }
-        attempt(y, &mut self.k, &mut self.y_new, dir * s_lo, rtol, atol, f);
+        attempt(
+            y,
+            &mut self.k,
+            &mut self.y_new,
+            dir * s_lo,
+            rtol,
+            atol,
+            0,
+            f,
+        );
         s_lo
     }
 }

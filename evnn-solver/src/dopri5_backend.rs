@@ -136,6 +136,7 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
                 h,
                 self.rtol,
                 self.atol,
+                N::State::DIM,
                 rhs,
             );
             if !(y1.is_finite() && k[6].is_finite()) || norm.is_nan() {

@@ -3,8 +3,9 @@
 //! An [`EventSolver`] integrates one neuron of any
 //! [`NeuronModel`](evnn_neurons::NeuronModel) from input spike to input spike
 //! with an integrator [`Backend`]: [`DiffsolBackend`] (diffsol's adaptive
-//! `tsit45`, any model), [`Dopri5Backend`] (a lean Dormand–Prince 5(4), any
-//! model), [`ClosedForm`] (exact, LIF) or [`QifSeries`] (Taylor series of the
+//! `tsit45`, or its implicit BDF for stiff models, [`DiffsolMethod`]; any
+//! model), [`Dopri5Backend`] (a lean Dormand–Prince 5(4), any model, the
+//! fastest generic backend and the default for a custom model), [`ClosedForm`] (exact, LIF) or [`QifSeries`] (Taylor series of the
 //! QIF in homogeneous coordinates, with its own adjoint). Spikes are detected on
 //! the backend's dense output, including thresholds touched and left inside
 //! one step, and refined by safeguarded Newton to `|Δt| <= 4 ε |t|`; a
@@ -94,7 +95,7 @@ mod trace;
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
 pub use backend::{Backend, GenericSearch, NoStepper, Peak, Stepper};
 pub use closed_form::ClosedForm;
-pub use diffsol_backend::DiffsolBackend;
+pub use diffsol_backend::{DiffsolBackend, DiffsolMethod, DiffsolStepper};
 pub use dopri5::Dopri5;
 pub use dopri5_backend::{Dopri5Backend, Dopri5Stepper};
 pub use engine::{run_event_loop, validate_inputs, NeuronRun, Next, RunPlan};

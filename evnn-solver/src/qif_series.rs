@@ -1163,7 +1163,8 @@ mod tests {
             (0.0, 0.0, 2.0, 2.0),
         ] {
             let x_a = [phi_a, i_a];
-            // The end state, for the numerical adjoint's last checkpoint.
+            // The end state, which tells the numerical adjoint whether the
+            // segment ends at a spike.
             let mut stepper = SeriesStepper::new(&qif, b, &opts, x_a);
             while stepper.t() < dt {
                 stepper.step(dt).unwrap();

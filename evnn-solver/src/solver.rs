@@ -45,7 +45,7 @@ pub struct EventSolver<N: NeuronModel, B: Backend<N>> {
     options: SolverOptions,
 }
 
-impl<N: NeuronModel> EventSolver<N, DiffsolBackend> {
+impl<N: NeuronModel + 'static> EventSolver<N, DiffsolBackend> {
     /// A solver on the diffsol backend (works for every model).
     pub fn diffsol(model: N, options: SolverOptions) -> Result<Self, SolverError> {
         EventSolver::new(model, DiffsolBackend::default(), options)

@@ -150,13 +150,17 @@ fn dopri5_with_inputs_revealed_bit_by_bit() {
     );
 }
 
+/// diffsol's steppers: a new one (`run_revealed`) against the one that
+/// `simulate` keeps and resets from run to run, bit for bit.
 #[test]
-fn diffsol_hands_out_no_stepper() {
-    let opts = SolverOptions::default();
-    assert!(DiffsolBackend::default()
-        .stepper(&Qif::default(), &[0.0], &opts)
-        .is_none());
-    assert!(ClosedForm.stepper(&Lif::default(), &[0.0], &opts).is_some());
+fn diffsol_with_inputs_revealed_bit_by_bit() {
+    check_revealed(
+        "QIF diffsol",
+        DiffsolBackend::default(),
+        &Qif::default(),
+        |rng| [rng.random_range(-0.5..0.5)],
+        (-5.0, 12.0),
+    );
 }
 
 /// A run with the LIF closed form, for the error cases.
@@ -244,5 +248,17 @@ fn inputs_that_contradict_the_horizon_are_errors() {
     assert!(
         matches!(err, SolverError::UnsortedInputs { index: 1, .. }),
         "{err:?}"
+    );
+}
+
+/// The same with diffsol's BDF method.
+#[test]
+fn diffsol_bdf_with_inputs_revealed_bit_by_bit() {
+    check_revealed(
+        "QIF diffsol BDF",
+        DiffsolBackend::bdf(),
+        &Qif::default(),
+        |rng| [rng.random_range(-0.5..0.5)],
+        (-5.0, 12.0),
     );
 }
