@@ -57,8 +57,7 @@ const RACE_ROUNDS: usize = 16;
 /// at the initial parameters of the Yin–Yang experiment it leaves out about
 /// 60 % of the hidden layer's steps. Where they do not (a trained network
 /// whose wrong-class output neurons stay silent, so every hidden run must
-/// end on its own) it leaves out nothing and its bookkeeping costs a few per
-/// cent.
+/// end on its own) it leaves out nothing and only adds its bookkeeping.
 ///
 /// # Examples
 ///

@@ -82,10 +82,9 @@ const MARGIN: [f64; ORDER + 1] = {
 const MIN_ADAPTIVE: usize = 6;
 
 /// The series order for tolerance `tol`: `⌈−½ ln tol⌉ + 9`, between 12 and
-/// 22 (16 at the default 1e-6). Measured on the trained Yin–Yang network:
-/// order 10 at 1e-6 took 1.7× the steps and 1.5× the time of order 16, order
-/// 18 was slower again (the recurrence costs grow with the square of the
-/// order).
+/// 22 (16 at the default 1e-6). A lower order takes many more steps, a
+/// higher one costs more per step (the recurrence costs grow with the
+/// square of the order); the comparison is in BENCHMARKS.md.
 ///
 /// `⌈−½ ln tol⌉` is the least integer `k` with `e^{−2k} ≤ tol`, so the order
 /// comes from comparisons with a table instead of a logarithm and a
