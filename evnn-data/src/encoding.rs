@@ -6,7 +6,7 @@
 //!
 //! (capped at `t_max` against rounding), so larger values spike later. An optional bias channel spikes once at a
 //! fixed time. The defaults are eventax's / EventProp's Yin–Yang encoding
-//! (DESIGN.md §6): `t_min = 0`, `t_max = 30`, bias spike at 0, giving for a
+//! (docs/design.md §6): `t_min = 0`, `t_max = 30`, bias spike at 0, giving for a
 //! Yin–Yang sample five input channels in the order
 //! **(x, y, 1 − x, 1 − y, bias)**. Times are in the network's time unit
 //! (the same unit as the neurons' time constants).
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn yin_yang_sample_gets_eventax_times() {
-        // DESIGN.md §6: inputs t_max·(x, y, 1−x, 1−y) and a bias at 0.
+        // docs/design.md §6: inputs t_max·(x, y, 1−x, 1−y) and a bias at 0.
         let data = crate::YinYang::validation().unwrap();
         let f = data.features(0).unwrap();
         let enc = EncodingConfig::default().build().unwrap();

@@ -786,10 +786,9 @@ impl WithNet for BenchJob<'_> {
         let loss = config.ttfs_loss();
         self.pool.install(|| -> Result<serde_json::Value> {
             // An untimed pass first, which grows the workers' buffers and
-            // settles the pool's threads: the first two-thread LIF loss
-            // pass (20–30 ms) of a fresh pool measured about 195 000
-            // instead of 285 000 samples/s in 10 of 14 passes (presumably a
-            // new thread waiting for a core of its own).
+            // settles the pool's threads, so that the timed passes measure
+            // the steady state a real run sees (one pool for its whole
+            // length), not a fresh pool's start-up (BENCHMARKS.md).
             net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
             let t = Instant::now();
             net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;

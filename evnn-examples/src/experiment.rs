@@ -89,7 +89,7 @@ impl Integrator {
 }
 
 /// Every setting of a training run. Defaults are eventax's Yin–Yang
-/// experiment (DESIGN.md §7). Times in ms.
+/// experiment (docs/design.md §7). Times in ms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {

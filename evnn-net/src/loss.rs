@@ -50,7 +50,7 @@ pub struct TtfsLoss {
 }
 
 impl Default for TtfsLoss {
-    /// `τ₀ = 0.5`, `τ₁ = 6.4`, `α = 3e-3`, `t_max = 30` (DESIGN.md §5).
+    /// `τ₀ = 0.5`, `τ₁ = 6.4`, `α = 3e-3`, `t_max = 30` (docs/design.md §5).
     fn default() -> Self {
         TtfsLoss {
             kind: LossKind::EventProp,

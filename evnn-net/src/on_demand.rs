@@ -32,17 +32,15 @@ use evnn_solver::{
 
 /// Rounds of [`FeedForward::forward_on_demand`] with a horizon before
 /// `t_end` (module docs). More rounds leave out more steps of the earlier
-/// layers but visit every neuron more often: measured on 3000 Yin–Yang
-/// samples at the initial parameters, 8 rounds take 1.6 % (LIF) and 1.4 %
-/// (QIF) fewer instructions than 16, and 3, 4, 6 or 32 more than 8.
+/// layers but visit every neuron more often; 8 balances the two on the
+/// Yin–Yang networks (the comparison is in BENCHMARKS.md). The value
+/// changes only the work done, never the result.
 const ROUNDS: usize = 8;
 
 /// Rounds of the prediction pass ([`Pass::Prediction`], which ends every
 /// output neuron at the earliest output spike). Its output neurons stop
-/// sooner, so coarse rounds overshoot more: on 500 Yin–Yang samples, 16
-/// rounds took 8 % fewer instructions than 8 at the initial QIF
-/// parameters, 12 and 24 more than 16 (the trained QIF network, 1.5 % more
-/// than 8).
+/// sooner, so coarse rounds overshoot more and it takes finer rounds than
+/// the loss pass (the comparison is in BENCHMARKS.md).
 const RACE_ROUNDS: usize = 16;
 
 /// How the loss pass ([`FeedForward::sample_loss`] and
@@ -59,8 +57,7 @@ const RACE_ROUNDS: usize = 16;
 /// at the initial parameters of the Yin–Yang experiment it leaves out about
 /// 60 % of the hidden layer's steps. Where they do not (a trained network
 /// whose wrong-class output neurons stay silent, so every hidden run must
-/// end on its own) it leaves out nothing and its bookkeeping costs a few per
-/// cent.
+/// end on its own) it leaves out nothing and only adds its bookkeeping.
 ///
 /// # Examples
 ///
@@ -123,11 +120,11 @@ const MIN_SAVED: f64 = 0.1;
 const RETRY: u32 = 16;
 
 impl Default for OnDemand {
-    /// Nothing measured yet: the next sample runs on demand and its share
-    /// decides (it used to be a mean starting at 1, which kept a trained
-    /// network on demand for the first nine samples, past the end of every
-    /// chunk of [`batch_loss`](FeedForward::batch_loss), though it then
-    /// costs a few per cent).
+    /// Nothing known yet: the next sample runs on demand and its share
+    /// decides alone. A prior (a mean starting at 1) would keep a trained
+    /// network, where on demand saves nothing, on demand for several
+    /// samples, past the end of a chunk of
+    /// [`batch_loss`](FeedForward::batch_loss).
     fn default() -> Self {
         OnDemand {
             saved: None,

@@ -120,8 +120,8 @@ pub enum FanInScaling {
 
 /// Parameter initialisation as eventax: `w ~ U(wmean − wlim/2, wmean +
 /// wlim/2)`, `b ~ U(bmean − blim/2, bmean + blim/2)`, weights optionally
-/// scaled by the fan-in. Defaults are the Yin–Yang experiment's (DESIGN.md
-/// §7): `wmean = 20`, `wlim = 40`, `bmean = 0`, `blim = 1`.
+/// scaled by the fan-in. Defaults are the Yin–Yang experiment's
+/// (`docs/design.md §7`): `wmean = 20`, `wlim = 40`, `bmean = 0`, `blim = 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InitConfig {

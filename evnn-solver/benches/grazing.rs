@@ -1,4 +1,4 @@
-//! The full grazing set of DESIGN.md §3 (22 000 LIF runs): missed and extra
+//! The full grazing set of docs/design.md §3.4 (22 000 LIF runs): missed and extra
 //! spikes of the diffsol and Dormand–Prince backends against the exact closed
 //! form at the default tolerance, and microseconds per neuron run for all
 //! three. The test `grazing_set_has_no_missed_or_extra_spikes`

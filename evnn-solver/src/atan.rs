@@ -1,6 +1,6 @@
 //! `atan2(y, x)/π` for the QIF series stepper's phase, which takes one per
-//! integration step (libm's `atan2` was 8 % of the loss pass's instructions,
-//! about 140 per call).
+//! integration step: a table and a short series, in place of libm's
+//! general-purpose `atan2`.
 
 /// `atan(k/8)/π` for `k = 0..=8` (rounded from 200-bit values).
 const PIVOTS: [f64; 9] = [

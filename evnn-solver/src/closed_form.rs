@@ -126,10 +126,9 @@ impl Stepper<Lif> for LifStepper {
     /// which grows with time, with no exponential per iteration (unlike
     /// Newton on the closed form), then `s = −τ_m ln q`. The polynomial's
     /// curvature has one sign, so Newton's iteration converges to it
-    /// monotonically once on the right side, with no safeguard (measured on
-    /// the LIF loss pass at the initial parameters: 454 instead of 602
-    /// instructions a spike); the safeguarded Newton of the event loop
-    /// takes over should it fail. `None` for other time constants, and when the
+    /// monotonically once on the right side, with no safeguard and so
+    /// fewer operations per iteration; the safeguarded Newton of the event
+    /// loop takes over should it fail. `None` for other time constants, and when the
     /// polynomial does not confirm the bracket's signs (round-off at a
     /// bracket end): the event loop then refines generically.
     fn refine_crossing(&mut self, t_lo: f64, t_hi: f64) -> Option<f64> {

@@ -389,9 +389,9 @@ impl<N: NeuronModel> NeuronRun<N> {
     /// `known_until` must be among them (`f64::INFINITY`: all inputs are).
     /// `model` and `stepper` must be those of the whole run.
     // Always inlined into its drivers (the event loop and the network's
-    // on-demand rounds): left to the heuristics, an unrelated change to the
-    // network crate once made LLVM keep it a call, 10 % more instructions
-    // on the LIF loss pass.
+    // on-demand rounds): it is the per-step loop, and left to the
+    // heuristics, whether LLVM inlines it can flip with unrelated changes
+    // in the calling crate.
     #[inline(always)]
     pub fn advance<S: Stepper<N>>(
         &mut self,

@@ -110,9 +110,8 @@ impl SolverOptions {
     /// Checks every option.
     pub fn validate(&self) -> Result<(), SolverError> {
         // Each condition written once, in a constant table that the
-        // compiler unrolls (the same table built at every call took 149
-        // instructions a call against 71); the first that fails names its
-        // option.
+        // compiler unrolls (a table built at every call is not); the first
+        // that fails names its option.
         for (name, check, reason) in CHECKS {
             let (value, ok) = check(self);
             if !ok {

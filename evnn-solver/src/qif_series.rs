@@ -40,9 +40,8 @@ const ORDER: usize = 24;
 
 /// Runs `$body` once for each `$n` from 0 to `MAX_ORDER − 1`, with `$n` a
 /// constant in each copy: inner loops over `0..$n` get fixed bounds and
-/// unroll, with no branch per order. Measured in a latency-bound loop of
-/// order-10 expansions: 123–125 ns as a loop over the orders, 88 ns
-/// unrolled (a loop was what LLVM made of const-generic bounds too).
+/// unroll, with no branch per order (const-generic bounds do not give
+/// that: LLVM keeps them a loop over the orders).
 macro_rules! each_order {
     ($n:ident => $body:block) => {
         each_order!(@go $n, $body, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21])
@@ -83,10 +82,9 @@ const MARGIN: [f64; ORDER + 1] = {
 const MIN_ADAPTIVE: usize = 6;
 
 /// The series order for tolerance `tol`: `⌈−½ ln tol⌉ + 9`, between 12 and
-/// 22 (16 at the default 1e-6). Measured on the trained Yin–Yang network:
-/// order 10 at 1e-6 took 1.7× the steps and 1.5× the time of order 16, order
-/// 18 was slower again (the recurrence costs grow with the square of the
-/// order).
+/// 22 (16 at the default 1e-6). A lower order takes many more steps, a
+/// higher one costs more per step (the recurrence costs grow with the
+/// square of the order); the comparison is in BENCHMARKS.md.
 ///
 /// `⌈−½ ln tol⌉` is the least integer `k` with `e^{−2k} ≤ tol`, so the order
 /// comes from comparisons with a table instead of a logarithm and a
@@ -250,10 +248,9 @@ impl Series {
     /// convolution `(e^{−s/τ_syn}·c)_n` without its two newest terms
     /// `c_n·d_0 + c_{n−1}·d_1` (0 for `n < 2`). It does not depend on `c_n`
     /// or `c_{n−1}`, so it overlaps with the two previous orders'
-    /// recurrences, which keeps it off the critical path (measured 1.27×
-    /// faster than leaving out only the newest term). Eight partial sums
-    /// added as a tree keep its own latency short (an order-10 expansion
-    /// took 70–73 ns against 88 ns with four).
+    /// recurrences, which keeps it off the critical path of the
+    /// latency-bound recurrence. Eight partial sums added as a tree keep its
+    /// own latency short.
     #[inline(always)]
     fn oldest_terms(&self, c: &Coeffs, n: usize) -> f64 {
         const A: usize = 8;
@@ -288,10 +285,10 @@ impl Series {
     /// `reach`: `|c_{n−1}| reach^{n−1} ≤ tol` and `|c_n| (1.25·reach)^n ≤
     /// tol`, with `|c_k| = |u_k| + |w_k|` (a bound of the maximum that
     /// `taylor_step` takes, cheaper). Returns `n`; the terms above it that
-    /// [`eval`](Self::eval) reads are zeroed. A short step needs fewer terms (measured at the default
-    /// tolerance: 42 % of the forward steps of the trained Yin–Yang network
-    /// need at most 11 of the 16, 50 % at the initial parameters), and the
-    /// recurrence costs grow with the square of the order.
+    /// [`eval`](Self::eval) reads are zeroed. A short step needs fewer
+    /// terms (many steps of the Yin–Yang networks stop well below the
+    /// full order), and the recurrence costs grow with the square of the
+    /// order.
     /// When it returns the series order, the test may have failed:
     /// [`taylor_step`](Self::taylor_step) then finds the step.
     fn expand_within(
@@ -530,8 +527,8 @@ fn zero_above<const K: usize>(top: usize, mut coeffs: [&mut Coeffs; K]) {
 }
 
 /// `x^(1/n)`: four square roots for `n = 16` (the order at the default
-/// tolerance; measured: a step-size choice of 23–24 ns against 29–36 ns with
-/// `powf`), `powf` otherwise.
+/// tolerance, so the common case avoids `powf`'s general algorithm), `powf`
+/// otherwise.
 #[inline]
 fn root(x: f64, n: usize) -> f64 {
     if n == 16 {
@@ -874,8 +871,8 @@ impl Backend<Qif> for QifSeries {
 /// the truncation error of `φ'_b` times `τ_syn/|i_a|`, so the identity is
 /// used only while `τ_syn|φ'| ≤ |i_a|` for every possible phase velocity
 /// (a bound from `|I| ≤ |b| + |i_a|`), keeping that error at the
-/// tolerance; smaller currents get the tangent's series (measured: 1.1×
-/// faster backward pass on the trained Yin–Yang network).
+/// tolerance; smaller currents get the tangent's series. Where it holds,
+/// the identity replaces a whole tangent series.
 impl Adjoint<Qif> for QifSeries {
     fn propagate(
         &mut self,

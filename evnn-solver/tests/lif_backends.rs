@@ -149,7 +149,7 @@ fn repeated_firing_agrees() {
     assert!(err <= 1e-9, "max error {err:e}");
 }
 
-/// The first `runs` runs of the grazing set (DESIGN.md §3) on the diffsol
+/// The first `runs` runs of the grazing set (docs/design.md §3.4) on the diffsol
 /// and Dormand–Prince backends at the default tolerance against the exact
 /// closed form: no missed or extra spike, spike times within 1e-5 (the
 /// README reports 7.2e-6 for the full set). Returns the number of spikes of

@@ -6,7 +6,7 @@ use evnn_solver::{Backend, EventSolver, InputSpike, NeuronTrace};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The grazing set of DESIGN.md §3: LIF with τ_mem 0.2, τ_syn 0.1, θ 1,
+/// The grazing set of docs/design.md §3.4: LIF with τ_mem 0.2, τ_syn 0.1, θ 1,
 /// v_r 0, no bias; 5 inputs at U[0, 1.5] with weights U(0, 7); t_end 2.
 /// Many runs have a membrane potential that touches the threshold and turns
 /// back inside one integrator step.
