@@ -136,10 +136,9 @@ pub struct TrainConfig {
     /// output neuron does not spike, the loss gains `γ·(θ − b_l)`, a push on
     /// that neuron's bias `b_l` (the first neuron parameter) towards firing,
     /// where the spike-time loss has no gradient (docs/training.md).
-    /// `null` (the default) picks the model's: 1 for LIF, 0 (off) for QIF
-    /// and registered models ([`TrainConfig::silent_push`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub silent_label_push: Option<f64>,
+    /// 0 (the default) leaves it out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub silent_label_push: f64,
     /// Seed of initialisation and shuffling (the data splits are the
     /// standard Kriener et al. splits, independent of it).
     pub seed: u64,
@@ -175,7 +174,7 @@ impl Default for TrainConfig {
             batch_size: 256,
             epochs: 100,
             loss: LossKind::EventProp,
-            silent_label_push: None,
+            silent_label_push: 0.0,
             seed: 0,
             threads: 0,
             tol: 1e-6,
@@ -239,16 +238,6 @@ impl TrainConfig {
         })
     }
 
-    /// The silent-label weight `γ`: the configured one, else 1 for LIF and
-    /// 0 for the others (QIF's phase form starts every neuron firing-prone
-    /// and its default runs do not fall silent, so they stay as they were).
-    pub fn silent_push(&self) -> f64 {
-        self.silent_label_push.unwrap_or(match self.model {
-            ModelKind::Lif => 1.0,
-            ModelKind::Qif | ModelKind::Custom(_) => 0.0,
-        })
-    }
-
     /// Layer sizes `[5, hidden..., 3]`.
     pub fn sizes(&self) -> Vec<usize> {
         let mut s = vec![5];
@@ -285,7 +274,7 @@ impl TrainConfig {
         if !(self.lr_decay.is_finite() && self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
             bail!("lr_decay must be in (0, 1], got {}", self.lr_decay);
         }
-        let push = self.silent_push();
+        let push = self.silent_label_push;
         if !(push.is_finite() && push >= 0.0) {
             bail!("silent_label_push must be finite and >= 0, got {push}");
         }
@@ -358,6 +347,11 @@ fn add_silent_push(
             }
         }
     }
+}
+
+/// `true` for exactly 0 (the default of terms that are left out of files).
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// `true` for exactly 1 (the default of factors that are left out of files).
@@ -641,7 +635,7 @@ where
         );
     }
     let loss = config.ttfs_loss();
-    let push = config.silent_push();
+    let push = config.silent_label_push;
     let mut flat = state.params.to_flat();
     let train = &splits.train;
     let mut batch_inputs: Vec<SpikeTrains> = Vec::with_capacity(config.batch_size);
@@ -732,16 +726,15 @@ mod tests {
     }
 
     #[test]
-    fn silent_push_defaults_by_model_and_is_validated() {
-        let qif = TrainConfig::default();
-        assert_eq!(qif.silent_push(), 0.0);
+    fn silent_push_is_off_by_default_and_validated() {
         let lif = TrainConfig {
             model: ModelKind::Lif,
             ..TrainConfig::default()
         };
-        assert_eq!(lif.silent_push(), 1.0);
+        assert_eq!(lif.silent_label_push, 0.0);
+        lif.validate().unwrap();
         let bad = TrainConfig {
-            silent_label_push: Some(-1.0),
+            silent_label_push: -1.0,
             ..lif.clone()
         };
         assert!(bad.validate().is_err());

@@ -46,7 +46,7 @@ fn config_file_parses_validates_and_sets_the_papers_values() {
             ][..]
         )
     );
-    assert_eq!(c.silent_push(), 1.0);
+    assert_eq!(c.silent_label_push, 0.0);
     // The loss is the paper's: EventProp form, τ₀ 0.5, τ₁ 6.4, α 3e-3.
     let loss = c.ttfs_loss();
     assert_eq!(loss.kind, evnn_net::LossKind::EventProp);
