@@ -131,3 +131,20 @@ fn short_seeded_run_learns() {
     assert!(out.test_acc > 0.6, "test accuracy {}", out.test_acc);
     assert_eq!(out.epochs.len(), 2);
 }
+
+/// `configs/lif-reliable.json` is the default LIF run with the silent-label
+/// term and the per-epoch decay (docs/training.md), and nothing else.
+#[test]
+fn reliable_lif_config_parses_and_changes_only_the_remedy() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/lif-reliable.json");
+    let text = std::fs::read_to_string(path).expect("the config file is in the repository");
+    let c: TrainConfig = serde_json::from_str(&text).expect("it parses as a TrainConfig");
+    c.validate().unwrap();
+    let expected = TrainConfig {
+        model: ModelKind::Lif,
+        lr_decay: 0.95,
+        silent_label_push: 1.0,
+        ..TrainConfig::default()
+    };
+    assert_eq!(c, expected);
+}
