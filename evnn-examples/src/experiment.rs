@@ -739,9 +739,17 @@ mod tests {
         };
         assert!(bad.validate().is_err());
         let bad = TrainConfig {
-            lr_decay: 1.5,
-            ..lif
+            silent_label_push: f64::NAN,
+            ..lif.clone()
         };
         assert!(bad.validate().is_err());
+        for decay in [1.5, 0.0, f64::NAN] {
+            let bad = TrainConfig {
+                lr_decay: decay,
+                ..lif.clone()
+            };
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains("lr_decay"), "{err}");
+        }
     }
 }
