@@ -3,10 +3,11 @@
 use anyhow::{bail, Context, Result};
 use evnn_data::{batches, epoch_rng, Dataset, EncodingConfig, YinYang};
 use evnn_net::{
-    FanInScaling, FeedForward, InitConfig, LossKind, NetworkParams, SpikeTrains, TtfsLoss,
+    FanInScaling, FeedForward, InitConfig, LayerInit, LossKind, NetworkParams, SpikeTrains,
+    TtfsLoss,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_optim::{Adam, AdamConfig, Optimizer};
+use evnn_optim::{Adam, AdamConfig, Optimizer, Schedule};
 use evnn_solver::{Adjoint, Backend, SolverOptions};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -114,14 +115,30 @@ pub struct TrainConfig {
     /// Weight and bias initialisation; `null` (the default) picks the
     /// model's own ([`TrainConfig::init_config`]).
     pub init: Option<InitConfig>,
-    /// Adam learning rate.
+    /// A distribution per layer (first hidden layer first) for weights and
+    /// biases, in place of `init`; absent (the default) uses `init`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_layers: Option<Vec<LayerInit>>,
+    /// Adam learning rate (of the first epoch).
     pub lr: f64,
+    /// Factor on the learning rate after each epoch, in `(0, 1]`: epoch `e`
+    /// (from 1) trains with `lr · lr_decay^(e−1)`. 1 (the default) keeps it
+    /// constant.
+    #[serde(skip_serializing_if = "is_one")]
+    pub lr_decay: f64,
     /// Samples per batch.
     pub batch_size: usize,
     /// Training epochs.
     pub epochs: usize,
     /// Loss form.
     pub loss: LossKind,
+    /// Weight `γ` of the silent-label term: for every sample whose label's
+    /// output neuron does not spike, the loss gains `γ·(θ − b_l)`, a push on
+    /// that neuron's bias `b_l` (the first neuron parameter) towards firing,
+    /// where the spike-time loss has no gradient (docs/training.md).
+    /// 0 (the default) leaves it out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub silent_label_push: f64,
     /// Seed of initialisation and shuffling (the data splits are the
     /// standard Kriener et al. splits, independent of it).
     pub seed: u64,
@@ -151,10 +168,13 @@ impl Default for TrainConfig {
             v_reset: 0.0,
             t_max: 30.0,
             init: None,
+            init_layers: None,
             lr: 0.05,
+            lr_decay: 1.0,
             batch_size: 256,
             epochs: 100,
             loss: LossKind::EventProp,
+            silent_label_push: 0.0,
             seed: 0,
             threads: 0,
             tol: 1e-6,
@@ -191,6 +211,33 @@ impl TrainConfig {
         })
     }
 
+    /// Adam with the configured learning rate: constant, or with
+    /// `lr_decay < 1` decayed by that factor once per epoch (a staircase
+    /// exponential schedule whose steps are the batches of an epoch).
+    pub fn adam_config(&self) -> AdamConfig {
+        let adam = AdamConfig::default();
+        if self.lr_decay == 1.0 {
+            return adam.with_learning_rate(self.lr);
+        }
+        let per_epoch = self.train_size.div_ceil(self.batch_size.max(1)).max(1);
+        adam.with_schedule(Schedule::Exponential {
+            init_value: self.lr,
+            transition_steps: per_epoch as u64,
+            decay_rate: self.lr_decay,
+            staircase: true,
+        })
+    }
+
+    /// Initial parameters for `model`'s network: `init_layers` when set,
+    /// else [`init_config`](Self::init_config).
+    pub fn init_params_for<N: NeuronModel>(&self, model: &N) -> Result<NetworkParams> {
+        let sizes = self.sizes();
+        Ok(match &self.init_layers {
+            Some(layers) => NetworkParams::init_layers_for(model, &sizes, layers, self.seed)?,
+            None => NetworkParams::init_for(model, &sizes, &self.init_config(), self.seed)?,
+        })
+    }
+
     /// Layer sizes `[5, hidden..., 3]`.
     pub fn sizes(&self) -> Vec<usize> {
         let mut s = vec![5];
@@ -224,6 +271,25 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             bail!("lr must be finite and > 0, got {}", self.lr);
         }
+        if !(self.lr_decay.is_finite() && self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            bail!("lr_decay must be in (0, 1], got {}", self.lr_decay);
+        }
+        let push = self.silent_label_push;
+        if !(push.is_finite() && push >= 0.0) {
+            bail!("silent_label_push must be finite and >= 0, got {push}");
+        }
+        if let Some(layers) = &self.init_layers {
+            if layers.len() != self.hidden.len() + 1 {
+                bail!(
+                    "init_layers needs one entry per layer ({}), got {}",
+                    self.hidden.len() + 1,
+                    layers.len()
+                );
+            }
+            for l in layers {
+                l.validate()?;
+            }
+        }
         if !(self.t_max.is_finite() && self.t_max > 0.0) {
             bail!("t_max must be finite and > 0, got {}", self.t_max);
         }
@@ -256,6 +322,41 @@ impl TrainConfig {
         self.solver_options().validate()?;
         Ok(())
     }
+}
+
+/// Adds to the summed batch gradient `grad` the gradient of the
+/// silent-label term `γ·(θ − b_l)`: `−γ` on the output bias of the label
+/// neuron of every sample in which that neuron is silent.
+fn add_silent_push(
+    grad: &mut NetworkParams,
+    first_spikes: &[Vec<f64>],
+    labels: &[usize],
+    gamma: f64,
+) {
+    let Some(out) = grad.layers.last_mut() else {
+        return;
+    };
+    let np = out.neuron_params.len() / out.n_out.max(1);
+    if np == 0 {
+        return;
+    }
+    for (t, &l) in first_spikes.iter().zip(labels) {
+        if t.get(l).is_some_and(|v| !v.is_finite()) {
+            if let Some(g) = out.neuron_params.get_mut(l * np) {
+                *g -= gamma;
+            }
+        }
+    }
+}
+
+/// `true` for exactly 0 (the default of terms that are left out of files).
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// `true` for exactly 1 (the default of factors that are left out of files).
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// One split, encoded as input spike trains.
@@ -398,10 +499,16 @@ pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
 /// Initial parameters of `config`.
 pub fn init_params(config: &TrainConfig) -> Result<NetworkParams> {
     let sizes = config.sizes();
-    Ok(match config.model {
-        ModelKind::Qif => NetworkParams::init::<Qif>(&sizes, &config.init_config(), config.seed)?,
-        ModelKind::Lif => NetworkParams::init::<Lif>(&sizes, &config.init_config(), config.seed)?,
-        ModelKind::Custom(_) => bail!(
+    Ok(match (config.model.clone(), &config.init_layers) {
+        (ModelKind::Qif, Some(l)) => NetworkParams::init_layers::<Qif>(&sizes, l, config.seed)?,
+        (ModelKind::Lif, Some(l)) => NetworkParams::init_layers::<Lif>(&sizes, l, config.seed)?,
+        (ModelKind::Qif, None) => {
+            NetworkParams::init::<Qif>(&sizes, &config.init_config(), config.seed)?
+        }
+        (ModelKind::Lif, None) => {
+            NetworkParams::init::<Lif>(&sizes, &config.init_config(), config.seed)?
+        }
+        (ModelKind::Custom(_), _) => bail!(
             "the parameters of a registered model are initialised with its network (TrainState::new)"
         ),
     })
@@ -467,11 +574,8 @@ impl TrainState {
         // The model's own start values for neuron parameters beyond the
         // bias (learnable time constants); LIF and QIF have none.
         let model = net.models().first().context("a network has layers")?;
-        let params =
-            NetworkParams::init_for(model, &config.sizes(), &config.init_config(), config.seed)?;
-        let optimizer = AdamConfig::default()
-            .with_learning_rate(config.lr)
-            .build(params.len())?;
+        let params = config.init_params_for(model)?;
+        let optimizer = config.adam_config().build(params.len())?;
         let best_val_acc = accuracy(net, &params, &splits.validation)?;
         Ok(TrainState {
             best_params: params.clone(),
@@ -531,6 +635,7 @@ where
         );
     }
     let loss = config.ttfs_loss();
+    let push = config.silent_label_push;
     let mut flat = state.params.to_flat();
     let train = &splits.train;
     let mut batch_inputs: Vec<SpikeTrains> = Vec::with_capacity(config.batch_size);
@@ -553,7 +658,11 @@ where
             loss_sum += r.loss_sum;
             correct += r.correct;
             seen += r.n;
-            let mut grad = r.grad.context("batch gradient")?.to_flat();
+            let mut grad = r.grad.context("batch gradient")?;
+            if push > 0.0 {
+                add_silent_push(&mut grad, &r.first_spikes, &batch_labels, push);
+            }
+            let mut grad = grad.to_flat();
             let inv = 1.0 / r.n as f64;
             grad.iter_mut().for_each(|g| *g *= inv);
             state.optimizer.step(&mut flat, &grad)?;
@@ -587,4 +696,60 @@ where
         train_seconds: state.train_seconds,
         params: state.best_params,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `−γ` lands on the label neuron's bias once per sample in which that
+    /// neuron is silent, and nowhere else.
+    #[test]
+    fn silent_push_acts_on_silent_label_neurons_only() {
+        let mut g = NetworkParams {
+            layers: vec![
+                evnn_net::LayerParams::zeros(2, 2, 1).unwrap(),
+                evnn_net::LayerParams::zeros(2, 3, 1).unwrap(),
+            ],
+        };
+        let inf = f64::INFINITY;
+        let firsts = vec![
+            vec![inf, inf, inf], // label 0 silent
+            vec![2.0, inf, 3.0], // label 1 silent
+            vec![2.0, inf, 3.0], // label 0 fires
+            vec![inf, 5.0, inf], // label 0 silent
+        ];
+        add_silent_push(&mut g, &firsts, &[0, 1, 0, 0], 0.5);
+        assert_eq!(g.layers[1].neuron_params, [-1.0, -0.5, 0.0]);
+        assert!(g.layers[1].weights.iter().all(|&w| w == 0.0));
+        assert!(g.layers[0].neuron_params.iter().all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn silent_push_is_off_by_default_and_validated() {
+        let lif = TrainConfig {
+            model: ModelKind::Lif,
+            ..TrainConfig::default()
+        };
+        assert_eq!(lif.silent_label_push, 0.0);
+        lif.validate().unwrap();
+        let bad = TrainConfig {
+            silent_label_push: -1.0,
+            ..lif.clone()
+        };
+        assert!(bad.validate().is_err());
+        let bad = TrainConfig {
+            silent_label_push: f64::NAN,
+            ..lif.clone()
+        };
+        assert!(bad.validate().is_err());
+        for decay in [1.5, 0.0, f64::NAN] {
+            let bad = TrainConfig {
+                lr_decay: decay,
+                ..lif.clone()
+            };
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains("lr_decay"), "{err}");
+        }
+    }
 }

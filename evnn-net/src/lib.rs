@@ -53,5 +53,5 @@ pub use gradcheck::{
 pub use loss::{predict, LossKind, TtfsLoss};
 pub use network::{FeedForward, ForwardTrace, LayerTrace, MergedSpike, Workspace};
 pub use on_demand::LossPass;
-pub use params::{FanInScaling, InitConfig, LayerParams, NetworkParams};
+pub use params::{Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams};
 pub use spikes::SpikeTrains;

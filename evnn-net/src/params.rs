@@ -178,6 +178,121 @@ fn uniform(rng: &mut impl Rng, mean: f64, width: f64) -> f64 {
     mean + width * (rng.random::<f64>() - 0.5)
 }
 
+/// A distribution of initial values, in files tagged by `kind`:
+/// `{"kind": "uniform", "mean": 3, "width": 6}` or
+/// `{"kind": "normal", "mean": 1.5, "std": 0.78}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Distribution {
+    /// `U(mean − width/2, mean + width/2)`; one draw from the generator
+    /// per value, the draw [`InitConfig`] uses.
+    Uniform {
+        /// Centre (finite).
+        mean: f64,
+        /// Width (finite, `>= 0`; 0 gives `mean`).
+        width: f64,
+    },
+    /// `N(mean, std²)` by the Box–Muller transform (two draws per value, the
+    /// cosine branch), so that draws depend on the seed alone.
+    Normal {
+        /// Mean (finite).
+        mean: f64,
+        /// Standard deviation (finite, `>= 0`).
+        std: f64,
+    },
+}
+
+impl Distribution {
+    /// Checks the mean is finite and the spread finite and `>= 0`.
+    pub fn validate(&self) -> Result<(), NetError> {
+        let (mean, spread, name) = match *self {
+            Distribution::Uniform { mean, width } => (mean, width, "width"),
+            Distribution::Normal { mean, std } => (mean, std, "std"),
+        };
+        if !mean.is_finite() {
+            return Err(NetError::InvalidConfig {
+                name: "mean",
+                value: mean,
+                reason: "must be finite",
+            });
+        }
+        if !(spread.is_finite() && spread >= 0.0) {
+            return Err(NetError::InvalidConfig {
+                name,
+                value: spread,
+                reason: "must be finite and >= 0",
+            });
+        }
+        Ok(())
+    }
+
+    /// One value.
+    pub fn sample(&self, rng: &mut impl Rng) -> f64 {
+        match *self {
+            Distribution::Uniform { mean, width } => uniform(rng, mean, width),
+            Distribution::Normal { mean, std } => {
+                // `1 − u` lies in (0, 1], so the logarithm is finite.
+                let u1 = 1.0 - rng.random::<f64>();
+                let u2 = rng.random::<f64>();
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                mean + std * z
+            }
+        }
+    }
+}
+
+/// Initialisation of one layer: its weights and its biases (the first
+/// neuron parameter), without fan-in scaling.
+///
+/// ```
+/// use evnn_net::{Distribution, LayerInit, NetworkParams};
+/// use evnn_neurons::Lif;
+///
+/// let layers = [
+///     LayerInit::new(Distribution::Normal { mean: 1.5, std: 0.78 }),
+///     LayerInit::new(Distribution::Normal { mean: 0.93, std: 0.1 }),
+/// ];
+/// let p = NetworkParams::init_layers::<Lif>(&[5, 200, 3], &layers, 0)?;
+/// let w = &p.layers[0].weights;
+/// let mean = w.iter().sum::<f64>() / w.len() as f64;
+/// assert!((mean - 1.5).abs() < 0.1);
+/// assert!(p.layers[1].neuron_params.iter().all(|&b| b == 0.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerInit {
+    /// Distribution of the weights.
+    pub weights: Distribution,
+    /// Distribution of the biases; absent in a file means 0.
+    #[serde(default = "LayerInit::zero")]
+    pub bias: Distribution,
+}
+
+impl LayerInit {
+    /// Weights from `weights`, biases 0.
+    pub fn new(weights: Distribution) -> Self {
+        LayerInit {
+            weights,
+            bias: Self::zero(),
+        }
+    }
+
+    /// The point mass at 0 (a uniform of width 0; it still takes a draw).
+    fn zero() -> Distribution {
+        Distribution::Uniform {
+            mean: 0.0,
+            width: 0.0,
+        }
+    }
+
+    /// Checks both distributions.
+    pub fn validate(&self) -> Result<(), NetError> {
+        self.weights.validate()?;
+        self.bias.validate()
+    }
+}
+
 impl NetworkParams {
     /// Random parameters for layer sizes `[n_inputs, n_1, ..., n_L]` from a
     /// seed (ChaCha8). The bias is the first neuron parameter; any further
@@ -218,6 +333,52 @@ impl NetworkParams {
         Self::init_from(sizes, config, seed, model.default_params().as_slice())
     }
 
+    /// Random parameters with a distribution per layer (`layers[k]` for
+    /// the `k`-th layer, first hidden layer first; no fan-in scaling). Any
+    /// further neuron parameters start at zero; see
+    /// [`init_layers_for`](Self::init_layers_for). The draws come in the
+    /// order of [`init`](Self::init): a layer's weights row by row, then its
+    /// biases.
+    pub fn init_layers<N: NeuronModel>(
+        sizes: &[usize],
+        layers: &[LayerInit],
+        seed: u64,
+    ) -> Result<Self, NetError> {
+        Self::init_layers_from(sizes, layers, seed, N::Params::zeros().as_slice())
+    }
+
+    /// [`init_layers`](Self::init_layers) with every neuron parameter beyond
+    /// the bias taken from `model`'s
+    /// [`default_params`](evnn_neurons::NeuronModel::default_params).
+    pub fn init_layers_for<N: NeuronModel>(
+        model: &N,
+        sizes: &[usize],
+        layers: &[LayerInit],
+        seed: u64,
+    ) -> Result<Self, NetError> {
+        Self::init_layers_from(sizes, layers, seed, model.default_params().as_slice())
+    }
+
+    fn init_layers_from(
+        sizes: &[usize],
+        layers: &[LayerInit],
+        seed: u64,
+        start: &[f64],
+    ) -> Result<Self, NetError> {
+        check_sizes(sizes)?;
+        if layers.len() != sizes.len() - 1 {
+            return Err(NetError::Shape {
+                what: "layer initialisations (one per layer)",
+                expected: sizes.len() - 1,
+                got: layers.len(),
+            });
+        }
+        for l in layers {
+            l.validate()?;
+        }
+        Self::draw(sizes, seed, start, |k| (layers[k], 1.0))
+    }
+
     /// The random weights and biases, and `start` (one neuron's parameters)
     /// for every neuron's further parameters.
     fn init_from(
@@ -228,26 +389,52 @@ impl NetworkParams {
     ) -> Result<Self, NetError> {
         config.validate()?;
         check_sizes(sizes)?;
+        let init = LayerInit {
+            weights: Distribution::Uniform {
+                mean: config.wmean,
+                width: config.wlim,
+            },
+            bias: Distribution::Uniform {
+                mean: config.bmean,
+                width: config.blim,
+            },
+        };
+        Self::draw(sizes, seed, start, |k| {
+            let n_in = sizes[k] as f64;
+            let scale = match config.fan_in {
+                FanInScaling::None => 1.0,
+                FanInScaling::Linear => 1.0 / n_in,
+                FanInScaling::Sqrt => 1.0 / n_in.sqrt(),
+            };
+            (init, scale)
+        })
+    }
+
+    /// Draws layer `k`'s weights (times its scale) and biases from
+    /// `per_layer(k)`, one ChaCha8 stream for the whole network.
+    fn draw(
+        sizes: &[usize],
+        seed: u64,
+        start: &[f64],
+        per_layer: impl Fn(usize) -> (LayerInit, f64),
+    ) -> Result<Self, NetError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let np = start.len();
         let layers = sizes
             .windows(2)
-            .map(|w| -> Result<LayerParams, NetError> {
+            .enumerate()
+            .map(|(k, w)| -> Result<LayerParams, NetError> {
                 let (n_in, n_out) = (w[0], w[1]);
-                let scale = match config.fan_in {
-                    FanInScaling::None => 1.0,
-                    FanInScaling::Linear => 1.0 / n_in as f64,
-                    FanInScaling::Sqrt => 1.0 / (n_in as f64).sqrt(),
-                };
+                let (init, scale) = per_layer(k);
                 let mut layer = LayerParams::zeros(n_in, n_out, np)?;
                 for w in &mut layer.weights {
-                    *w = scale * uniform(&mut rng, config.wmean, config.wlim);
+                    *w = scale * init.weights.sample(&mut rng);
                 }
                 if np > 0 {
                     for j in 0..n_out {
                         let p = &mut layer.neuron_params[j * np..(j + 1) * np];
                         p.copy_from_slice(start);
-                        p[0] = uniform(&mut rng, config.bmean, config.blim);
+                        p[0] = init.bias.sample(&mut rng);
                     }
                 }
                 Ok(layer)
@@ -488,4 +675,85 @@ pub(crate) fn check_sizes(sizes: &[usize]) -> Result<(), NetError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evnn_neurons::Lif;
+
+    /// A uniform per-layer initialisation with [`InitConfig`]'s values
+    /// draws the very numbers of [`NetworkParams::init`], bit for bit.
+    #[test]
+    fn uniform_layers_match_init_config_bit_for_bit() {
+        let c = InitConfig {
+            wmean: 3.0,
+            wlim: 6.0,
+            bmean: 0.1,
+            blim: 1.0,
+            fan_in: FanInScaling::None,
+        };
+        let layer = LayerInit {
+            weights: Distribution::Uniform {
+                mean: 3.0,
+                width: 6.0,
+            },
+            bias: Distribution::Uniform {
+                mean: 0.1,
+                width: 1.0,
+            },
+        };
+        let sizes = [5, 7, 3];
+        let a = NetworkParams::init::<Lif>(&sizes, &c, 9).unwrap();
+        let b = NetworkParams::init_layers::<Lif>(&sizes, &[layer; 2], 9).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn normal_draws_have_the_stated_moments() {
+        let d = Distribution::Normal {
+            mean: 0.93,
+            std: 0.1,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = 20_000;
+        let xs: Vec<f64> = (0..n).map(|_| d.sample(&mut rng)).collect();
+        let m = xs.iter().sum::<f64>() / n as f64;
+        let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+        // Four standard errors of the mean; 5 % on the standard deviation.
+        assert!((m - 0.93).abs() < 4.0 * 0.1 / (n as f64).sqrt(), "mean {m}");
+        assert!((v.sqrt() - 0.1).abs() < 0.005, "std {}", v.sqrt());
+    }
+
+    #[test]
+    fn bad_layer_initialisations_are_errors() {
+        let bad = LayerInit::new(Distribution::Normal {
+            mean: 1.0,
+            std: -0.1,
+        });
+        assert!(matches!(
+            NetworkParams::init_layers::<Lif>(&[2, 3], &[bad], 0),
+            Err(NetError::InvalidConfig { name: "std", .. })
+        ));
+        let nan = LayerInit::new(Distribution::Uniform {
+            mean: f64::NAN,
+            width: 1.0,
+        });
+        assert!(matches!(
+            NetworkParams::init_layers::<Lif>(&[2, 3], &[nan], 0),
+            Err(NetError::InvalidConfig { name: "mean", .. })
+        ));
+        let ok = LayerInit::new(Distribution::Normal {
+            mean: 1.0,
+            std: 0.1,
+        });
+        assert!(matches!(
+            NetworkParams::init_layers::<Lif>(&[2, 3, 1], &[ok], 0),
+            Err(NetError::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            })
+        ));
+    }
 }
