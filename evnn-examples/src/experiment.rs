@@ -557,7 +557,8 @@ pub struct TrainState {
     pub best_epoch: usize,
     /// Metrics of the finished epochs, `epochs[k].epoch == k + 1`.
     pub epochs: Vec<EpochMetrics>,
-    /// Wall-clock seconds spent so far (summed over resumed sessions).
+    /// Wall-clock seconds spent so far (summed over every resumed part of
+    /// the run).
     pub train_seconds: f64,
 }
 

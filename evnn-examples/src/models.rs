@@ -192,52 +192,68 @@ impl Models for Builtin {
 }
 
 fn qif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
-    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
     let qif = Qif::new(config.tau_mem, config.tau_syn)?;
     match config.integrator {
-        Integrator::Auto | Integrator::Series => {
-            w.run(FeedForward::new(qif, &sizes, QifSeries, opts, t)?)
-        }
-        Integrator::Dopri5 => w.run(FeedForward::new(
+        Integrator::Auto | Integrator::Series => w.run(FeedForward::new(
             qif,
-            &sizes,
-            Dopri5Backend::default(),
-            opts,
-            t,
-        )?),
-        Integrator::Diffsol => w.run(FeedForward::new(
-            qif,
-            &sizes,
-            DiffsolBackend::default(),
-            opts,
-            t,
+            &config.sizes(),
+            QifSeries,
+            config.solver_options(),
+            config.t_max,
         )?),
         Integrator::ClosedForm => bail!("the closed-form integrator is for LIF only"),
+        generic => generic_net(qif, generic, config, w),
     }
 }
 
 fn lif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
-    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
     let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
     match config.integrator {
-        Integrator::Auto | Integrator::ClosedForm => {
-            w.run(FeedForward::new(lif, &sizes, ClosedForm, opts, t)?)
-        }
-        Integrator::Dopri5 => w.run(FeedForward::new(
+        Integrator::Auto | Integrator::ClosedForm => w.run(FeedForward::new(
             lif,
+            &config.sizes(),
+            ClosedForm,
+            config.solver_options(),
+            config.t_max,
+        )?),
+        Integrator::Series => bail!("the series integrator is for QIF only"),
+        generic => generic_net(lif, generic, config, w),
+    }
+}
+
+/// `model`'s network on a generic backend: Dormand–Prince for `dopri5`,
+/// diffsol for `diffsol`; an error names any other integrator.
+fn generic_net<N, W>(
+    model: N,
+    integrator: Integrator,
+    config: &TrainConfig,
+    w: W,
+) -> Result<W::Output>
+where
+    N: NeuronModel + 'static,
+    W: WithNet,
+{
+    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
+    match integrator {
+        Integrator::Dopri5 => w.run(FeedForward::new(
+            model,
             &sizes,
             Dopri5Backend::default(),
             opts,
             t,
         )?),
         Integrator::Diffsol => w.run(FeedForward::new(
-            lif,
+            model,
             &sizes,
             DiffsolBackend::default(),
             opts,
             t,
         )?),
-        Integrator::Series => bail!("the series integrator is for QIF only"),
+        other => bail!(
+            "the {} integrator is not for the `{}` model (use auto, dopri5 or diffsol)",
+            other.name(),
+            config.model
+        ),
     }
 }
 
@@ -295,28 +311,11 @@ impl<M: FileModel, R: Models> Models for With<M, R> {
 /// The model `M` from the configuration's constants, on its backend.
 fn build<M: FileModel, W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
     let model = model_from_constants::<M>(&config.constants)?;
-    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
-    match config.integrator {
-        Integrator::Auto | Integrator::Dopri5 => w.run(FeedForward::new(
-            model,
-            &sizes,
-            Dopri5Backend::default(),
-            opts,
-            t,
-        )?),
-        Integrator::Diffsol => w.run(FeedForward::new(
-            model,
-            &sizes,
-            DiffsolBackend::default(),
-            opts,
-            t,
-        )?),
-        other => bail!(
-            "the {} integrator is not for the `{}` model (use auto, dopri5 or diffsol)",
-            other.name(),
-            M::KIND
-        ),
-    }
+    let integrator = match config.integrator {
+        Integrator::Auto => Integrator::Dopri5,
+        other => other,
+    };
+    generic_net(model, integrator, config, w)
 }
 
 /// A registered model's constants: its serde fields by name.
