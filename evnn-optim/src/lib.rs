@@ -74,5 +74,6 @@ pub use order::{batches, epoch_order, epoch_rng, shuffle};
 pub use schedule::Schedule;
 pub use sgd::{Sgd, SgdConfig, SgdState};
 pub use trainer::{
-    BatchStats, EpochMetrics, Objective, Observer, Parameters, TrainError, TrainState, Trainer,
+    BatchStats, EpochMetrics, Objective, Observer, Parameters, PrintEpochs, TrainError, TrainState,
+    Trainer,
 };

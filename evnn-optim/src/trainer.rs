@@ -306,6 +306,71 @@ pub trait Observer<P, O> {
 
 impl<P, O> Observer<P, O> for () {}
 
+/// Two observers, each told everything in turn; the first checkpoint error
+/// stops the run.
+impl<P, O, A: Observer<P, O>, B: Observer<P, O>> Observer<P, O> for (A, B) {
+    fn batch(&mut self, epoch: usize, done: usize, total: usize, running_loss: f64) {
+        self.0.batch(epoch, done, total, running_loss);
+        self.1.batch(epoch, done, total, running_loss);
+    }
+    fn epoch(&mut self, metrics: &EpochMetrics) {
+        self.0.epoch(metrics);
+        self.1.epoch(metrics);
+    }
+    fn checkpoint(
+        &mut self,
+        state: &TrainState<P, O>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.checkpoint(state)?;
+        self.1.checkpoint(state)
+    }
+}
+
+/// An observer that prints one line per epoch to standard error:
+/// `epoch 3/100  train loss 0.4213  train score 0.8125  val score 0.8340  1.52 s`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrintEpochs {
+    /// Epochs of the run, shown after the epoch number (0: not shown).
+    pub epochs: usize,
+}
+
+impl PrintEpochs {
+    /// The line printed for `m`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_optim::{EpochMetrics, PrintEpochs};
+    ///
+    /// let m = EpochMetrics { epoch: 3, train_loss: 0.5, train_score: 0.75, val_score: Some(0.8), seconds: 1.5 };
+    /// assert_eq!(
+    ///     PrintEpochs { epochs: 10 }.line(&m),
+    ///     "epoch 3/10  train loss 0.5000  train score 0.7500  val score 0.8000  1.50 s"
+    /// );
+    /// ```
+    pub fn line(&self, m: &EpochMetrics) -> String {
+        let of = if self.epochs > 0 {
+            format!("/{}", self.epochs)
+        } else {
+            String::new()
+        };
+        let val = match m.val_score {
+            Some(v) => format!("  val score {v:.4}"),
+            None => String::new(),
+        };
+        format!(
+            "epoch {}{of}  train loss {:.4}  train score {:.4}{val}  {:.2} s",
+            m.epoch, m.train_loss, m.train_score, m.seconds
+        )
+    }
+}
+
+impl<P, O> Observer<P, O> for PrintEpochs {
+    fn epoch(&mut self, m: &EpochMetrics) {
+        eprintln!("{}", self.line(m));
+    }
+}
+
 /// Mini-batch training for a number of epochs: each epoch visits the
 /// examples in a seeded shuffle ([`epoch_order`]), steps the optimizer on
 /// each batch's mean gradient, then validates and keeps the best parameters
@@ -674,6 +739,40 @@ mod tests {
         assert_eq!(log.batches, [(1, 1, 2), (1, 2, 2), (2, 1, 2), (2, 2, 2)]);
         assert_eq!(log.epochs, [1, 2]);
         assert_eq!(log.checkpoints, [1, 2]);
+    }
+
+    /// A pair of observers tells both, in order; the first checkpoint error
+    /// stops the run before the second observer sees it.
+    #[test]
+    fn observer_pairs_tell_both() {
+        #[derive(Default)]
+        struct Count(usize, usize, usize);
+        impl<P, O> Observer<P, O> for Count {
+            fn batch(&mut self, _: usize, _: usize, _: usize, _: f64) {
+                self.0 += 1;
+            }
+            fn epoch(&mut self, _: &EpochMetrics) {
+                self.1 += 1;
+            }
+            fn checkpoint(
+                &mut self,
+                _: &TrainState<P, O>,
+            ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+                self.2 += 1;
+                Ok(())
+            }
+        }
+        let mut pair = (Count::default(), Count::default());
+        let t = Trainer::new(3, 2, 0).unwrap();
+        t.fit(
+            &mut Mean::new(vec![1.0; 5]),
+            vec![0.0],
+            adam(0.1),
+            &mut pair,
+        )
+        .unwrap();
+        assert_eq!((pair.0 .0, pair.0 .1, pair.0 .2), (9, 3, 3));
+        assert_eq!((pair.1 .0, pair.1 .1, pair.1 .2), (9, 3, 3));
     }
 
     #[test]
