@@ -6,6 +6,9 @@
 //!   [`mt19937`]'s numpy-compatible [`NumpyRandomState`];
 //! - [`encoding`]: latency encoding of features as one input spike per
 //!   channel, eventax's defaults (`t = 30·v`, bias spike at 0);
+//! - [`spike_data`]: a user's own labelled spike data ([`SpikeData`]: any
+//!   number of channels and of spikes per channel, train/validation/test
+//!   splits) from JSON or numpy's `.npz`;
 //! - [`dataset`]: a labelled [`Dataset`] (the order in which training
 //!   visits it, seeded shuffles and mini-batches, is the trainer's:
 //!   `evnn_optim::epoch_order`).
@@ -39,10 +42,12 @@ pub mod dataset;
 pub mod encoding;
 mod error;
 pub mod mt19937;
+pub mod spike_data;
 pub mod yin_yang;
 
 pub use dataset::Dataset;
 pub use encoding::{EncodingConfig, LatencyEncoder};
 pub use error::DataError;
 pub use mt19937::{MtState, NumpyRandomState};
+pub use spike_data::{SpikeData, SpikeSplit};
 pub use yin_yang::{Split, YinYang, YinYangConfig};

@@ -35,7 +35,10 @@ fn reexports(lib: &str) -> BTreeMap<String, String> {
         let Some((module, items)) = rest.split_once("::") else {
             continue;
         };
-        for item in items.trim_matches(|c| c == '{' || c == '}' || c == ' ').split(',') {
+        for item in items
+            .trim_matches(|c| c == '{' || c == '}' || c == ' ')
+            .split(',')
+        {
             let item = item.trim();
             if !item.is_empty() {
                 names.insert(item.to_string(), module.trim().to_string());
