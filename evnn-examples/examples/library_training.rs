@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = (YinYang::train()?, YinYang::test()?);
     let x_train = SpikeTrains::from_rows(&encoder.encode_all(&train)?)?;
     let x_test = SpikeTrains::from_rows(&encoder.encode_all(&test)?)?;
-    let (qif, series) = (Qif::default(), QifSeries::default());
+    let (qif, series) = (Qif::default(), QifSeries);
     let net = FeedForward::new(qif, &[5, 20, 3], series, SolverOptions::default(), 30.0)?;
     let params = net.init_params(&InitConfig::default(), 0)?;
     let runner = BatchRunner::new(net);
