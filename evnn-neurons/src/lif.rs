@@ -1,6 +1,7 @@
 //! Leaky integrate-and-fire neuron with a current-based synapse.
 
 use crate::error::positive;
+use crate::math::powu_by_product;
 use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};
 
@@ -237,7 +238,7 @@ impl Lif {
                 (q, -m, m * ones_series(q, k - 1))
             } else {
                 let q = (-x).exp();
-                (q, 1.0 - q, powu(q, k - 1) - 1.0)
+                (q, 1.0 - q, powu_by_product(q, k - 1) - 1.0)
             };
             return self.ratio_decay(q, one_minus_q, q_km1_minus_1);
         }
@@ -279,7 +280,7 @@ impl Lif {
         if self.ratio == 0 {
             return None;
         }
-        let d = self.ratio_decay(q, 1.0 - q, powu(q, self.ratio - 1) - 1.0);
+        let d = self.ratio_decay(q, 1.0 - q, powu_by_product(q, self.ratio - 1) - 1.0);
         Some(Self::apply(p, x0, &d))
     }
 
@@ -291,7 +292,7 @@ impl Lif {
         LifDecay {
             mem: q,
             one_minus_mem: one_minus_q,
-            syn: powu(q, self.ratio),
+            syn: powu_by_product(q, self.ratio),
             kernel: q * q_km1_minus_1 * self.inv_delta * self.inv_tau_mem,
         }
     }
@@ -370,34 +371,8 @@ impl Lif {
     }
 }
 
-/// `x^n` by multiplication, left to right (`powi` with a run-time exponent
-/// is a library call); unrolled for the exponents that the time-constant
-/// ratios 2 to 8 need, where a loop with a run-time count cost more than
-/// its multiplications.
-#[inline]
-fn powu(x: f64, n: u32) -> f64 {
-    match n {
-        0 => 1.0,
-        1 => x,
-        2 => x * x,
-        3 => x * x * x,
-        4 => x * x * x * x,
-        5 => x * x * x * x * x,
-        6 => x * x * x * x * x * x,
-        7 => x * x * x * x * x * x * x,
-        8 => x * x * x * x * x * x * x * x,
-        _ => {
-            let mut r = 1.0;
-            for _ in 0..n {
-                r *= x;
-            }
-            r
-        }
-    }
-}
-
 /// `1 + q + … + q^{n−1}` by Horner's rule (`1` for `n ≤ 1`), unrolled as
-/// [`powu`].
+/// [`powu_by_product`].
 #[inline]
 fn ones_series(q: f64, n: u32) -> f64 {
     match n {
@@ -431,7 +406,7 @@ impl ThresholdPolynomial {
     /// `(v − θ, d(v − θ)/dq)` at `q`.
     #[inline]
     pub fn eval(&self, q: f64) -> (f64, f64) {
-        let qk1 = powu(q, self.k - 1);
+        let qk1 = powu_by_product(q, self.k - 1);
         (
             self.c0 + q * (self.a + self.b * qk1),
             self.a + self.k as f64 * self.b * qk1,
@@ -498,7 +473,7 @@ impl ThresholdPolynomial {
         if !(q_zero > 0.0 && q_zero.is_finite()) {
             return false;
         }
-        let p_zero = powu(q_zero, self.k - 1);
+        let p_zero = powu_by_product(q_zero, self.k - 1);
         if d > 0.0 {
             p * MARGIN < p_zero
         } else {
@@ -583,20 +558,19 @@ mod tests {
     use approx::assert_relative_eq;
     use proptest::prelude::*;
 
-    /// The unrolled `powu` and `ones_series` give the loops' values bit for
-    /// bit (same operations in the same order).
+    /// The unrolled `ones_series` gives the loop's values bit for bit (same
+    /// operations in the same order; `powu_by_product`'s test is in
+    /// `math`).
     #[test]
-    fn unrolled_powers_match_the_loops() {
+    fn unrolled_ones_series_matches_the_loop() {
         for x in [0.3, 0.999_999, 1.0 - 1e-12, 0.5, 0.123_456_789] {
-            let (mut power, mut sum) = (1.0f64, 1.0f64);
+            let mut sum = 1.0f64;
             for n in 0..12u32 {
-                assert_eq!(powu(x, n).to_bits(), power.to_bits(), "{x}^{n}");
                 assert_eq!(
                     ones_series(x, n.max(1)).to_bits(),
                     sum.to_bits(),
                     "{x}, {n}"
                 );
-                power *= x;
                 if n >= 1 {
                     sum = 1.0 + x * sum;
                 }

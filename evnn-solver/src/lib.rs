@@ -78,7 +78,6 @@
 //! ```
 
 mod adjoint;
-mod atan;
 mod backend;
 pub mod closed_form;
 mod diffsol_backend;

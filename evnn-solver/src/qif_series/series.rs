@@ -2,8 +2,8 @@
 //! recurrences of `(u, w)` and of its tangents, their evaluation, and the
 //! step-size rules.
 
-use crate::atan::select;
 use crate::SolverOptions;
+use evnn_neurons::math::powu_by_squaring;
 use evnn_neurons::Qif;
 use std::f64::consts::PI;
 
@@ -420,11 +420,11 @@ impl Series {
         // checked at that step (rarely binding).
         let n = self.order;
         let c = cu[n].abs().max(cw[n].abs());
-        if c > 0.0 && c * MARGIN[n] * powu(remaining, n) > self.tol {
+        if c > 0.0 && c * MARGIN[n] * powu_by_squaring(remaining, n) > self.tol {
             h = h.min(0.8 * root(self.tol / c, n));
         }
         let c = cu[n - 1].abs().max(cw[n - 1].abs());
-        if c * powu(h, n - 1) > self.tol {
+        if c * powu_by_squaring(h, n - 1) > self.tol {
             h = 0.8 * (self.tol / c).powf(INV[n - 1]);
         }
         h
@@ -480,22 +480,6 @@ fn root(x: f64, n: usize) -> f64 {
     } else {
         x.powf(INV[n])
     }
-}
-
-/// `x^n` for `n < 32` by squaring, inline (`f64::powi` with a run-time
-/// exponent is a library call): five rounds whatever `n`, each multiplying
-/// by `x^(2^j)` or by 1 (exact) as bit `j` of `n` says, so there is no
-/// loop or branch on the bits (they mispredicted); the products are those
-/// of the loop that skips the zero bits.
-#[inline]
-fn powu(mut x: f64, n: usize) -> f64 {
-    debug_assert!(n < 32);
-    let mut r = 1.0;
-    for j in 0..5 {
-        r *= select((n >> j) & 1 == 1, x, 1.0);
-        x *= x;
-    }
-    r
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! [`SeriesStepper`]: Taylor steps of `(u, w)` with the phase as state.
 
 use super::series::{Coeffs, Series, ORDER};
-use crate::atan::{atan2_pi, select};
 use crate::{SolverError, SolverOptions, Stepper};
+use evnn_neurons::math::{atan2_pi, select};
 use evnn_neurons::Qif;
 use std::f64::consts::PI;
 
