@@ -221,8 +221,12 @@ pub trait Backend<N: NeuronModel> {
         }
     }
 
-    /// Simulates the neuron on `[0, t_end]`; inputs must be validated and
-    /// sorted (the solver does that). Overwrites `trace`.
+    /// Simulates the neuron on `[0, t_end]`. Overwrites `trace`.
+    ///
+    /// The default runs the event loop ([`run_event_loop`](crate::run_event_loop))
+    /// on a fresh [`stepper`](Self::stepper); a backend that hands out no
+    /// stepper ([`NoStepper`]), or keeps one between runs, implements it
+    /// itself (without, the default reports a [`SolverError::Backend`]).
     fn simulate(
         &mut self,
         model: &N,
@@ -231,7 +235,16 @@ pub trait Backend<N: NeuronModel> {
         t_end: f64,
         options: &SolverOptions,
         trace: &mut NeuronTrace<N::State>,
-    ) -> Result<(), SolverError>;
+    ) -> Result<(), SolverError> {
+        let Some(mut stepper) = self.stepper(model, params, options) else {
+            return Err(SolverError::Backend {
+                t: 0.0,
+                message: "the backend hands out no stepper and does not implement `simulate`"
+                    .into(),
+            });
+        };
+        crate::run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
+    }
 }
 
 /// The [`Backend::Stepper`] of a backend that hands out no stepper: a type

@@ -2,9 +2,7 @@
 
 use crate::root::{bracketed_newton, convex_newton};
 use crate::Adjoint;
-use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, Peak, SolverError, SolverOptions, Stepper,
-};
+use crate::{Backend, Peak, SolverError, SolverOptions, Stepper};
 #[cfg(doc)]
 use evnn_neurons::ThresholdPolynomial;
 use evnn_neurons::{Lif, NeuronModel};
@@ -221,19 +219,6 @@ impl Backend<Lif> for ClosedForm {
         _options: &SolverOptions,
     ) -> Option<LifStepper> {
         Some(LifStepper::new(*model, *params, 0.0, model.initial_state()))
-    }
-
-    fn simulate(
-        &mut self,
-        model: &Lif,
-        params: &[f64; 1],
-        inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
-        trace: &mut NeuronTrace<[f64; 2]>,
-    ) -> Result<(), SolverError> {
-        let mut stepper = LifStepper::new(*model, *params, 0.0, model.initial_state());
-        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
     }
 }
 

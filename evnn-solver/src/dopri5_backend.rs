@@ -2,10 +2,7 @@
 //! Hairer's fourth-order dense output, for any model.
 
 use crate::dopri5::{attempt, initial_step, next_step, REJECT_NON_FINITE};
-use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, RkAdjoint, SolverError, SolverOptions,
-    Stepper,
-};
+use crate::{Backend, RkAdjoint, SolverError, SolverOptions, Stepper};
 use evnn_neurons::{NeuronModel, StateVector};
 
 // Dense output coefficients of DOPRI5 (Hairer, Nørsett & Wanner, Solving
@@ -247,19 +244,6 @@ impl<N: NeuronModel> Backend<N> for Dopri5Backend {
             0.0,
             model.initial_state(),
         ))
-    }
-
-    fn simulate(
-        &mut self,
-        model: &N,
-        params: &N::Params,
-        inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
-        trace: &mut NeuronTrace<N::State>,
-    ) -> Result<(), SolverError> {
-        let mut stepper = Dopri5Stepper::new(model, *params, options, 0.0, model.initial_state());
-        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`QifSeries`], the backend that hands out [`SeriesStepper`]s.
 
 use super::stepper::SeriesStepper;
-use crate::{run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions};
+use crate::{Backend, SolverOptions};
 use evnn_neurons::{NeuronModel, Qif};
 
 /// Exact-to-tolerance QIF integration by Taylor series in homogeneous
@@ -62,24 +62,12 @@ impl Backend<Qif> for QifSeries {
     ) {
         stepper.reset(model, params[0], options, model.initial_state());
     }
-
-    fn simulate(
-        &mut self,
-        model: &Qif,
-        params: &[f64; 1],
-        inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
-        trace: &mut NeuronTrace<[f64; 2]>,
-    ) -> Result<(), SolverError> {
-        let mut stepper = SeriesStepper::new(model, params[0], options, model.initial_state());
-        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NeuronTrace;
     use std::f64::consts::PI;
 
     /// Constant current `I = b > ¼` (`i = 0`): with `k = √(b − ¼)`,
