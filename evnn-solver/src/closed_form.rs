@@ -2,7 +2,7 @@
 
 use crate::root::{bracketed_newton, convex_newton};
 use crate::Adjoint;
-use crate::{Backend, Peak, SolverError, SolverOptions, Stepper};
+use crate::{Backend, Peak, RunPlan, SolverError, SolverOptions, Stepper};
 #[cfg(doc)]
 use evnn_neurons::ThresholdPolynomial;
 use evnn_neurons::{Lif, NeuronModel};
@@ -212,12 +212,7 @@ impl Stepper<Lif> for LifStepper {
 impl Backend<Lif> for ClosedForm {
     type Stepper = LifStepper;
 
-    fn stepper(
-        &self,
-        model: &Lif,
-        params: &[f64; 1],
-        _options: &SolverOptions,
-    ) -> Option<LifStepper> {
+    fn stepper(&self, model: &Lif, params: &[f64; 1], _plan: &RunPlan) -> Option<LifStepper> {
         Some(LifStepper::new(*model, *params, 0.0, model.initial_state()))
     }
 }

@@ -2,7 +2,7 @@
 //! Hairer's fourth-order dense output, for any model.
 
 use crate::dopri5::{attempt, initial_step, next_step, REJECT_NON_FINITE};
-use crate::{Backend, RkAdjoint, SolverError, SolverOptions, Stepper};
+use crate::{Backend, RkAdjoint, RunPlan, SolverError, SolverOptions, Stepper};
 use evnn_neurons::{NeuronModel, StateVector};
 
 // Dense output coefficients of DOPRI5 (Hairer, Nørsett & Wanner, Solving
@@ -231,16 +231,11 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
 impl<N: NeuronModel> Backend<N> for Dopri5Backend {
     type Stepper = Dopri5Stepper<N>;
 
-    fn stepper(
-        &self,
-        model: &N,
-        params: &N::Params,
-        options: &SolverOptions,
-    ) -> Option<Self::Stepper> {
+    fn stepper(&self, model: &N, params: &N::Params, plan: &RunPlan) -> Option<Self::Stepper> {
         Some(Dopri5Stepper::new(
             model,
             *params,
-            options,
+            plan.options(),
             0.0,
             model.initial_state(),
         ))

@@ -1,7 +1,7 @@
 //! [`QifSeries`], the backend that hands out [`SeriesStepper`]s.
 
 use super::stepper::SeriesStepper;
-use crate::{Backend, SolverOptions};
+use crate::{Backend, RunPlan};
 use evnn_neurons::{NeuronModel, Qif};
 
 /// Exact-to-tolerance QIF integration by Taylor series in homogeneous
@@ -10,7 +10,7 @@ use evnn_neurons::{NeuronModel, Qif};
 /// spikes. One step (order up to 16 at the default tolerance) typically spans a
 /// whole interval between input spikes and costs no trigonometric function;
 /// a Sturm comparison bound caps steps to hold at most one spike, so none is
-/// missed. Its [`Adjoint`] differentiates the
+/// missed. Its [`Adjoint`](crate::Adjoint) differentiates the
 /// same series in forward mode over each segment between events.
 ///
 /// # Examples
@@ -36,16 +36,11 @@ pub struct QifSeries;
 impl Backend<Qif> for QifSeries {
     type Stepper = SeriesStepper;
 
-    fn stepper(
-        &self,
-        model: &Qif,
-        params: &[f64; 1],
-        options: &SolverOptions,
-    ) -> Option<SeriesStepper> {
+    fn stepper(&self, model: &Qif, params: &[f64; 1], plan: &RunPlan) -> Option<SeriesStepper> {
         Some(SeriesStepper::new(
             model,
             params[0],
-            options,
+            plan.options(),
             model.initial_state(),
         ))
     }
@@ -58,16 +53,16 @@ impl Backend<Qif> for QifSeries {
         stepper: &mut SeriesStepper,
         model: &Qif,
         params: &[f64; 1],
-        options: &SolverOptions,
+        plan: &RunPlan,
     ) {
-        stepper.reset(model, params[0], options, model.initial_state());
+        stepper.reset(model, params[0], plan.options(), model.initial_state());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NeuronTrace;
+    use crate::{NeuronTrace, SolverOptions};
     use std::f64::consts::PI;
 
     /// Constant current `I = b > ¼` (`i = 0`): with `k = √(b − ¼)`,
@@ -79,8 +74,9 @@ mod tests {
         for b in [0.3, 1.0, 7.5, 60.0] {
             let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
             let mut trace = NeuronTrace::new(qif.initial_state());
+            let plan = RunPlan::new(400.0, &opts).unwrap();
             QifSeries
-                .simulate(&qif, &[b], &[], 400.0, &opts, &mut trace)
+                .simulate(&qif, &[b], &[], &plan, &mut trace)
                 .unwrap();
             let k = (b - 0.25_f64).sqrt();
             let tau = qif.tau_mem();

@@ -259,7 +259,7 @@ impl Stepper<Qif> for SeriesStepper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{run_event_loop, InputSpike, NeuronTrace};
+    use crate::{InputSpike, NeuronTrace, RunPlan};
     use evnn_neurons::NeuronModel;
 
     /// Spike times refined as zeros of `u` agree with the generic refinement
@@ -274,16 +274,17 @@ mod tests {
                 .collect();
             for tol in [1e-6, 1e-12] {
                 let opts = SolverOptions::default().with_tolerances(tol, tol);
+                let plan = RunPlan::new(110.0, &opts).unwrap();
                 let run = |generic: bool| {
                     let x0 = qif.initial_state();
                     let mut trace = NeuronTrace::new(x0);
                     let stepper = SeriesStepper::new(&qif, bias, &opts, x0);
                     if generic {
                         let mut s = crate::GenericSearch(stepper);
-                        run_event_loop(&mut s, &qif, &[bias], &inputs, 110.0, &opts, &mut trace)
+                        plan.run(&mut s, &qif, &[bias], &inputs, &mut trace)
                     } else {
                         let mut s = stepper;
-                        run_event_loop(&mut s, &qif, &[bias], &inputs, 110.0, &opts, &mut trace)
+                        plan.run(&mut s, &qif, &[bias], &inputs, &mut trace)
                     }
                     .unwrap();
                     trace.spikes
