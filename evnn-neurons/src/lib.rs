@@ -76,7 +76,10 @@ pub use derived::Derived;
 pub use eif::{Eif, EifConstants, EIF_PEAK_TOLERANCE};
 pub use error::NeuronError;
 pub use izhikevich::{Izhikevich, IzhikevichConstants};
-pub use lif::{Lif, LifDecay, ThresholdPolynomial};
+pub use lif::Lif;
+// Kernels of evnn-solver's `ClosedForm` backend, public only for that crate.
+#[doc(hidden)]
+pub use lif::{LifDecay, ThresholdPolynomial};
 pub use model::NeuronModel;
 pub use pizhikevich::PIzhikevich;
 pub use plif::Plif;

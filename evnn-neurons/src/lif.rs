@@ -53,6 +53,9 @@ pub struct Lif {
 /// The factors of [`Lif`]'s closed form over a time `dt ≥ 0` without events
 /// ([`Lif::decay`]): `v(dt) = b + (v₀ − b)·mem + i₀·kernel`, `i(dt) = i₀·syn`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+// Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+// adjoint), public only for that crate; not part of the API.
+#[doc(hidden)]
 pub struct LifDecay {
     /// `e^{−dt/τ_m}`.
     pub mem: f64,
@@ -168,7 +171,7 @@ impl Lif {
     /// The exact state a time `dt ≥ 0` after `x0`, with no event in between:
     /// `i(t) = i₀ e^{−t/τ_s}` and
     /// `v(t) = b + (v₀ − b) e^{−t/τ_m} + i₀ e^{−t/τ_m} (e^{δt} − 1) / (τ_m δ)`
-    /// with `δ = 1/τ_m − 1/τ_s`, from the factors of [`decay`](Self::decay).
+    /// with `δ = 1/τ_m − 1/τ_s`.
     pub fn evolve(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> [f64; 2] {
         self.evolve_with_mem(p, x0, dt).0
     }
@@ -186,6 +189,9 @@ impl Lif {
     /// assert!((q - (-2.0f64 / lif.tau_mem()).exp()).abs() < 1e-15);
     /// ```
     #[inline]
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn evolve_with_mem(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> ([f64; 2], f64) {
         let d = self.decay_parts(dt, false);
         (Self::apply(p, x0, &d), d.mem)
@@ -220,6 +226,9 @@ impl Lif {
     /// assert!((d.syn - (-3.0f64 / 5.0).exp()).abs() < 1e-15);
     /// assert!((d.one_minus_mem - (1.0 - d.mem)).abs() < 1e-15);
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn decay(&self, dt: f64) -> LifDecay {
         self.decay_parts(dt, true)
     }
@@ -276,6 +285,9 @@ impl Lif {
     /// let exact = lif.evolve(&p, &x0, s);
     /// assert!((x[0] - exact[0]).abs() < 1e-15 && (x[1] - exact[1]).abs() < 1e-15);
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn evolve_to_mem(&self, p: &[f64; 1], x0: &[f64; 2], q: f64) -> Option<[f64; 2]> {
         if self.ratio == 0 {
             return None;
@@ -321,6 +333,9 @@ impl Lif {
     /// let v = |t| lif.evolve(&[0.0], &[0.0, 3.0], t)[0];
     /// assert!(v(s) > v(s - 1e-3) && v(s) > v(s + 1e-3));
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn membrane_extremum(&self, p: &[f64; 1], x0: &[f64; 2], h: f64) -> Option<f64> {
         if !(self.delta.abs() * h >= 1e-2) {
             return None;
@@ -348,6 +363,9 @@ impl Lif {
     /// let (value, _slope) = poly.eval((-s / lif.tau_mem()).exp());
     /// assert!((value - (lif.evolve(&p, &x0, s)[0] - lif.theta())).abs() < 1e-14);
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn threshold_polynomial(&self, p: &[f64; 1], x0: &[f64; 2]) -> Option<ThresholdPolynomial> {
         if self.ratio == 0 {
             return None;
@@ -362,7 +380,7 @@ impl Lif {
     }
 
     /// `(e^{δt} − 1)/δ` with `δ = 1/τ_m − 1/τ_s` (equal to `t` when `δ = 0`).
-    pub fn syn_kernel(&self, dt: f64) -> f64 {
+    fn syn_kernel(&self, dt: f64) -> f64 {
         if self.delta == 0.0 {
             dt
         } else {
@@ -395,6 +413,9 @@ fn ones_series(q: f64, n: u32) -> f64 {
 /// `v − θ = c₀ + A q + B q^k` of a LIF segment in `q = e^{−s/τ_m}`
 /// ([`Lif::threshold_polynomial`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
+// Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+// adjoint), public only for that crate; not part of the API.
+#[doc(hidden)]
 pub struct ThresholdPolynomial {
     c0: f64,
     a: f64,

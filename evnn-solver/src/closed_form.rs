@@ -120,7 +120,7 @@ impl Stepper<Lif> for LifStepper {
     }
 
     /// When `τ_m = k·τ_s`, the crossing is the root of a polynomial in
-    /// `q = e^{−s/τ_m}` ([`Lif::threshold_polynomial`]), solved in `r = −q`,
+    /// `q = e^{−s/τ_m}` (`Lif::threshold_polynomial`), solved in `r = −q`,
     /// which grows with time, with no exponential per iteration (unlike
     /// Newton on the closed form), then `s = −τ_m ln q`. The polynomial's
     /// curvature has one sign, so Newton's iteration converges to it
@@ -189,9 +189,9 @@ impl Stepper<Lif> for LifStepper {
 
     /// A maximum below the threshold is recognised on the threshold
     /// polynomial's stationary point, whose value needs no exponential or
-    /// logarithm ([`ThresholdPolynomial::stationary_value_below_zero`]);
+    /// logarithm (`ThresholdPolynomial::stationary_value_below_zero`);
     /// most maxima after an input are such. Otherwise the segment's maximum
-    /// in closed form ([`Lif::membrane_extremum`]: asked only when `v` rises
+    /// in closed form (`Lif::membrane_extremum`: asked only when `v` rises
     /// at the step's start, so the stationary point is the maximum); left
     /// to the generic search where that formula is ill-conditioned.
     fn event_peak(&mut self) -> Option<Peak> {
@@ -223,7 +223,7 @@ impl Adjoint<Lif> for ClosedForm {
     /// `λ_v(t_a) = λ_v e^{−Δ/τ_m}`,
     /// `λ_i(t_a) = λ_i e^{−Δ/τ_s} + λ_v e^{−Δ/τ_m} K(Δ)/τ_m` with the same
     /// kernel `K` as the forward solution, and
-    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`: the factors of [`Lif::decay`].
+    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`: the factors of `Lif::decay`.
     fn propagate(
         &mut self,
         model: &Lif,
