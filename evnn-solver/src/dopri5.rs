@@ -73,18 +73,28 @@ where
     F: FnMut(&[f64], &mut [f64]),
 {
     let n = y.len();
-    for s in 1..7 {
-        // Stage values go through `y_new`; the last (row 7 of A, the
-        // fifth-order weights) is the solution itself.
-        for i in 0..n {
-            let mut acc = 0.0;
-            for j in 0..s {
-                acc += A[s][j] * k[j].as_ref()[i];
+    // Stage values go through `y_new`; the last (row 7 of A, the
+    // fifth-order weights) is the solution itself. Written out stage by
+    // stage, so that each is one pass over the components with its
+    // coefficients known (the sum over `j` in order, from 0, as a loop
+    // would do).
+    macro_rules! stage {
+        ($s:literal: $($j:tt)*) => {{
+            let ks = ($(&k[$j].as_ref()[..n],)*);
+            for i in 0..n {
+                let mut acc = 0.0;
+                $(acc += A[$s][$j] * ks.$j[i];)*
+                y_new[i] = y[i] + h * acc;
             }
-            y_new[i] = y[i] + h * acc;
-        }
-        f(y_new, k[s].as_mut());
+            f(y_new, k[$s].as_mut());
+        }};
     }
+    stage!(1: 0);
+    stage!(2: 0 1);
+    stage!(3: 0 1 2);
+    stage!(4: 0 1 2 3);
+    stage!(5: 0 1 2 3 4);
+    stage!(6: 0 1 2 3 4 5);
     let mut norm = 0.0;
     for i in 0..n_err {
         let mut e = 0.0;
@@ -244,6 +254,7 @@ impl Dopri5 {
     /// integration at `t1` as usual. Returns the time where the integration
     /// ended (`t1`, or the crossing).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn integrate_until<F, V, E>(
         &mut self,
         mut f: F,
