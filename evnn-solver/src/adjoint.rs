@@ -458,3 +458,55 @@ macro_rules! delegate_rk_adjoint {
     };
 }
 pub(crate) use delegate_rk_adjoint;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evnn_neurons::{IzhikevichConstants, PIzhikevich};
+
+    /// The sensitivity right-hand side does not depend on how many columns
+    /// one dual evaluation carries (groups of 1, 2 and 4 with a partial last
+    /// group, or one padded group of 8), and its columns of `Φ` are the
+    /// Jacobian–vector products of the dual-number `dynamics_jvp`.
+    #[test]
+    fn sensitivity_rhs_is_the_same_for_every_group_width() {
+        let model = PIzhikevich::new(IzhikevichConstants::default()).unwrap();
+        let p = [0.3, -3.5, -1.2];
+        let (d, cols) = (3, 6);
+        let n = d + cols * d;
+        let z: Vec<f64> = (0..n)
+            .map(|i| ((i * 7 + 3) % 11) as f64 * 0.37 - 1.9)
+            .collect();
+        let mut reference = vec![0.0; n];
+        sensitivity_rhs::<PIzhikevich, 1>(&model, &p, &z, &mut reference);
+        let mut dz = vec![0.0; n];
+        for width in [2, 4, 8] {
+            dz.fill(f64::NAN);
+            match width {
+                2 => sensitivity_rhs::<PIzhikevich, 2>(&model, &p, &z, &mut dz),
+                4 => sensitivity_rhs::<PIzhikevich, 4>(&model, &p, &z, &mut dz),
+                _ => sensitivity_rhs::<PIzhikevich, 8>(&model, &p, &z, &mut dz),
+            }
+            for (i, (got, expected)) in dz.iter().zip(&reference).enumerate() {
+                assert_eq!(got, expected, "width {width}, entry {i}");
+            }
+        }
+        let x = [z[0], z[1], z[2]];
+        let mut f = [0.0; 3];
+        model.dynamics(&p, &x, &mut f);
+        assert_eq!(&reference[..d], &f[..]);
+        for c in 0..d {
+            let col = [z[d + c * d], z[d + c * d + 1], z[d + c * d + 2]];
+            let mut jv = [0.0; 3];
+            evnn_neurons::derived::dynamics_jvp(&model, &p, &x, &col, &mut jv);
+            for i in 0..d {
+                let got = reference[d + c * d + i];
+                assert!(
+                    (got - jv[i]).abs() <= 1e-14 * jv[i].abs().max(1.0),
+                    "column {c}, entry {i}: got {got}, expected {}",
+                    jv[i]
+                );
+            }
+        }
+    }
+}
