@@ -874,6 +874,11 @@ pub struct BenchArgs {
     /// Each measurement starts with an untimed loss pass.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    /// The built-in model with every derivative derived by dual numbers
+    /// instead of its hand-written ones, on a generic integrator (`auto`
+    /// is dopri5).
+    #[arg(long)]
+    pub derived: bool,
 }
 
 /// The median of `v` (the mean of the middle two for an even count).
@@ -957,14 +962,16 @@ fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
     for _ in 0..args.repeats {
         for (k, pool) in pools.iter().enumerate() {
-            passes[k].push(models.with_net(
-                &config,
-                BenchJob {
-                    config: &config,
-                    splits: &splits,
-                    pool,
-                },
-            )?);
+            let job = BenchJob {
+                config: &config,
+                splits: &splits,
+                pool,
+            };
+            passes[k].push(if args.derived {
+                crate::models::derived_net(&config, job)?
+            } else {
+                models.with_net(&config, job)?
+            });
         }
     }
     let field = |k: usize, name: &str| -> Vec<f64> {
@@ -997,6 +1004,7 @@ fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
             "experiment": format!("{:?} {:?}, batch {}, integrator {:?}", config.model, config.sizes(), config.batch_size, config.integrator),
+            "derived_derivatives": args.derived,
             "samples": config.train_size,
             "repeats": args.repeats,
             "runs": runs,

@@ -42,7 +42,7 @@
 use crate::experiment::{Integrator, ModelKind, TrainConfig};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
-use evnn_neurons::{Eif, Izhikevich, Lif, NeuronModel, Qif};
+use evnn_neurons::{Derived, Eif, Izhikevich, Lif, NeuronModel, Qif};
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -218,6 +218,38 @@ fn lif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
         )?),
         Integrator::Series => bail!("the series integrator is for QIF only"),
         generic => generic_net(lif, generic, config, w),
+    }
+}
+
+/// The network of `config`'s built-in model (`qif` or `lif`) with every
+/// derivative derived from the model's equations by dual numbers
+/// ([`Derived`]) instead of its hand-written ones, on a generic backend
+/// (`auto` is Dormand–Prince): what a model written without derivative code
+/// costs (`evnn bench --derived`). A registered model's derivatives are
+/// already derived unless it overrides them, so it is an error here, as is
+/// a closed-form or series integrator.
+pub fn derived_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
+    let integrator = match config.integrator {
+        Integrator::Auto => Integrator::Dopri5,
+        generic @ (Integrator::Dopri5 | Integrator::Diffsol) => generic,
+        other => bail!(
+            "derived derivatives run on a generic integrator (auto, dopri5 or diffsol), not on {}",
+            other.name()
+        ),
+    };
+    match config.model {
+        ModelKind::Qif => {
+            let qif = Qif::new(config.tau_mem, config.tau_syn)?;
+            generic_net(Derived(qif), integrator, config, w)
+        }
+        ModelKind::Lif => {
+            let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
+            generic_net(Derived(lif), integrator, config, w)
+        }
+        ModelKind::Custom(_) => bail!(
+            "derived derivatives are an option of the built-in models (qif, lif); `{}` uses them unless it overrides them",
+            config.model
+        ),
     }
 }
 

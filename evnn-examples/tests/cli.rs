@@ -405,6 +405,32 @@ fn bench_reports_medians_of_alternating_passes() {
     assert_one_line_error(&evnn(&["bench", "--repeats", "0"]), "repeats");
 }
 
+#[test]
+fn bench_runs_derived_derivatives_on_a_generic_integrator() {
+    let o = evnn(&["bench", "--derived", "--samples", "10", "--repeats", "1"]);
+    assert!(
+        o.status.success(),
+        "bench --derived failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["derived_derivatives"], true);
+    let train = v["runs"][0]["train_samples_per_s"].as_f64().unwrap();
+    assert!(train.is_finite() && train > 0.0, "{train}");
+    // Hand-written derivatives are the default.
+    let o = evnn(&["bench", "--samples", "10", "--repeats", "1"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["derived_derivatives"], false);
+    for (args, needle) in [
+        (&["--integrator", "series"][..], "generic integrator"),
+        (&["--model", "eif"][..], "built-in models"),
+    ] {
+        let mut all = vec!["bench", "--derived", "--samples", "10"];
+        all.extend_from_slice(args);
+        assert_one_line_error(&evnn(&all), needle);
+    }
+}
+
 /// A reader that closes the pipe early (`evnn data --split test | head -c
 /// 100`) ends the program quietly: status 0, nothing on standard error (no
 /// "failed printing to stdout" panic). The split's JSON (about 200 kB) is

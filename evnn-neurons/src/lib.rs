@@ -86,5 +86,5 @@ pub use plif::Plif;
 pub use pqif::Pqif;
 pub use qif::Qif;
 pub use reset::Reset;
-pub use scalar::{Dual64, DualNum, Scalar};
+pub use scalar::{Dual64, DualNum, DualSVec64, Scalar};
 pub use state::StateVector;

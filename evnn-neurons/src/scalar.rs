@@ -4,10 +4,12 @@
 //! a [`Scalar`]. The solver evaluates them with `f64`; the derivatives the
 //! solver and the EventProp adjoint need are derived by evaluating the same
 //! code with forward-mode dual numbers ([`Dual64`]), which carry the exact
-//! derivative along with the value (no finite differences).
+//! derivative along with the value (no finite differences); a vector dual
+//! number ([`DualSVec64`]) carries several directions through one
+//! evaluation.
 
-use num_dual::Dual;
-pub use num_dual::{Dual64, DualNum};
+use num_dual::{Dual, DualVec};
+pub use num_dual::{Dual64, DualNum, DualSVec64};
 use std::f64::consts::PI;
 
 /// A real number or a dual number over `f64`: what a model's equations
@@ -22,7 +24,10 @@ use std::f64::consts::PI;
 /// the state is differentiated piecewise, like any automatic
 /// differentiation.
 ///
-/// Implemented for `f64` and for [`Dual64`] (and duals of duals).
+/// Implemented for `f64`, for [`Dual64`] (and duals of duals) and for
+/// [`DualSVec64`] (`N` directions at once: each operation's value is
+/// computed once, as when the solver needs the Jacobian's product with
+/// several vectors).
 ///
 /// # Examples
 ///
@@ -61,6 +66,15 @@ impl<T: Scalar> Scalar for Dual<T> {
     }
 }
 
+impl<const N: usize> Scalar for DualSVec64<N> {
+    #[inline]
+    fn sin_cos_pi(self) -> (Self, Self) {
+        let (s, c) = self.re.sin_cos_pi();
+        let d = self.eps * PI;
+        (DualVec::new(s, d * c), DualVec::new(c, -(d * s)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +87,23 @@ mod tests {
             assert!((s.re - s0).abs() < 1e-15 && (c.re - c0).abs() < 1e-15);
             assert!((s.eps - PI * c0).abs() < 1e-14, "{x}: {}", s.eps);
             assert!((c.eps + PI * s0).abs() < 1e-14, "{x}: {}", c.eps);
+        }
+    }
+
+    #[test]
+    fn sin_cos_pi_of_vector_duals_matches_one_direction_at_a_time() {
+        for x in [-1.3, -0.5, 0.0, 0.25, 0.7, 1.0, 2.6] {
+            let dirs = [1.0, -0.3, 2.5];
+            let v = DualSVec64::<3>::new(x, num_dual::Derivative::some(dirs.into()));
+            let (s, c) = v.sin_cos_pi();
+            for (k, &e) in dirs.iter().enumerate() {
+                let (s1, c1) = Dual64::new(x, e).sin_cos_pi();
+                assert_eq!(s.re, s1.re, "{x}");
+                assert_eq!(c.re, c1.re, "{x}");
+                let (se, ce) = (s.eps.0.unwrap(), c.eps.0.unwrap());
+                assert_eq!(se[k], s1.eps, "{x}, direction {k}");
+                assert_eq!(ce[k], c1.eps, "{x}, direction {k}");
+            }
         }
     }
 }

@@ -16,7 +16,9 @@
 //! the LIF neuron, numerical for any model.
 
 use crate::{Dopri5, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions};
-use evnn_neurons::{Dual64, NeuronModel, StateVector};
+use evnn_neurons::{DualSVec64, NeuronModel, StateVector};
+use nalgebra::SVector;
+use num_dual::Derivative;
 use serde::{Deserialize, Serialize};
 
 /// Gradient of a loss with respect to one neuron's parameters and inputs.
@@ -240,8 +242,10 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
 /// with differentiation, so `Φ` and `S` are the exact derivatives of the
 /// computed state, which converge to the true ones with the tolerance);
 /// no backward integration. The right-hand sides of `Φ` and `S` are
-/// Jacobian–vector products of the model's dynamics by dual numbers, one
-/// evaluation per column.
+/// Jacobian–vector products of the model's dynamics by vector dual numbers
+/// ([`DualSVec64`]): one evaluation of the dynamics gives the state's
+/// derivative and the products with all columns (up to eight; more in
+/// groups of eight).
 #[derive(Clone, Debug, Default)]
 pub struct RkAdjoint {
     rk: Option<Dopri5>,
@@ -299,37 +303,21 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         let on_surface =
             model.event(x_b.as_slice()).abs() <= 64.0 * f64::EPSILON * t_b.abs().max(1.0) * rate;
         let event = on_surface.then_some(|z: &[f64]| model.event(&z[..d]));
-        let zero = Dual64::from(0.0);
-        let mut xd = N::State::splat(zero);
-        let mut pd = N::Params::splat(zero);
-        let mut fd = N::State::splat(zero);
+        // The column count is a constant of the model: the match folds to
+        // one width.
+        let rhs = |z: &[f64], dz: &mut [f64]| match d + np {
+            1 => sensitivity_rhs::<N, 1>(model, params, z, dz),
+            2 => sensitivity_rhs::<N, 2>(model, params, z, dz),
+            3 => sensitivity_rhs::<N, 3>(model, params, z, dz),
+            4 => sensitivity_rhs::<N, 4>(model, params, z, dz),
+            5 | 6 => sensitivity_rhs::<N, 6>(model, params, z, dz),
+            _ => sensitivity_rhs::<N, 8>(model, params, z, dz),
+        };
         rk.integrate_until(
-            |z, dz| {
-                // Column c of (Φ | S): the tangent of x is the column, that
-                // of p the unit vector e_(c − d) for a column of S.
-                for c in 0..d + np {
-                    let col = &z[d + c * d..d + (c + 1) * d];
-                    for (i, v) in xd.as_mut().iter_mut().enumerate() {
-                        *v = Dual64::new(z[i], col[i]);
-                    }
-                    for (k, v) in pd.as_mut().iter_mut().enumerate() {
-                        let seed = if c >= d && k == c - d { 1.0 } else { 0.0 };
-                        *v = Dual64::new(params.as_slice()[k], seed);
-                    }
-                    model.dynamics(pd.as_ref(), xd.as_ref(), fd.as_mut());
-                    if c == 0 {
-                        for (o, f) in dz[..d].iter_mut().zip(fd.as_ref()) {
-                            *o = f.re;
-                        }
-                    }
-                    for (o, f) in dz[d + c * d..d + (c + 1) * d].iter_mut().zip(fd.as_ref()) {
-                        *o = f.eps;
-                    }
-                }
-            },
+            rhs,
             t_a,
             t_b,
-            &mut self.z,
+            &mut self.z[..dim],
             options.rtol,
             options.atol,
             &mut self.h,
@@ -359,6 +347,76 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
 
     fn start_neuron(&mut self) {
         self.h = 0.0;
+    }
+}
+
+/// The right-hand side of the sensitivity system at `z = (x, Φ, S)` (columns
+/// of `d` entries after `x`): `x' = f(x)` and, for column `c`,
+/// `(∂f/∂x) z_c + (∂f/∂p) e_(c − d)` (the second term for the columns of
+/// `S` only). Each evaluation of the dynamics in [`DualSVec64<W>`] carries
+/// `W` columns as the directions of its dual parts, so that the value
+/// parts (the model's transcendental functions) are computed once for all
+/// of them; a parameter with no column in the group gets no dual part.
+#[inline]
+fn sensitivity_rhs<N: NeuronModel, const W: usize>(
+    model: &N,
+    params: &N::Params,
+    z: &[f64],
+    dz: &mut [f64],
+) {
+    let d = N::State::DIM;
+    let cols = d + N::Params::DIM;
+    // Constant lengths: no bounds checks below.
+    let (z, dz) = (&z[..d + cols * d], &mut dz[..d + cols * d]);
+    let zero = DualSVec64::<W>::from_re(0.0);
+    let mut xd = N::State::splat(zero);
+    let mut pd = N::Params::splat(zero);
+    let mut fd = N::State::splat(zero);
+    let mut c0 = 0;
+    while c0 < cols {
+        let width = W.min(cols - c0);
+        for (i, v) in xd.as_mut().iter_mut().enumerate() {
+            let eps = SVector::<f64, W>::from_fn(|w, _| {
+                if w < width {
+                    z[d + (c0 + w) * d + i]
+                } else {
+                    0.0
+                }
+            });
+            *v = DualSVec64::new(z[i], Derivative::some(eps));
+        }
+        for (k, v) in pd.as_mut().iter_mut().enumerate() {
+            // Column d + k is S's k-th: its parameter direction is e_k.
+            let col = d + k;
+            let eps = if (c0..c0 + width).contains(&col) {
+                Derivative::derivative_generic(nalgebra::Const::<W>, nalgebra::U1, col - c0)
+            } else {
+                Derivative::none()
+            };
+            *v = DualSVec64::new(params.as_slice()[k], eps);
+        }
+        model.dynamics(pd.as_ref(), xd.as_ref(), fd.as_mut());
+        if c0 == 0 {
+            for (o, f) in dz[..d].iter_mut().zip(fd.as_ref()) {
+                *o = f.re;
+            }
+        }
+        for (i, f) in fd.as_ref().iter().enumerate() {
+            match &f.eps.0 {
+                Some(e) => {
+                    for w in 0..width {
+                        dz[d + (c0 + w) * d + i] = e[w];
+                    }
+                }
+                // No dual part: the component depends on no direction.
+                None => {
+                    for w in 0..width {
+                        dz[d + (c0 + w) * d + i] = 0.0;
+                    }
+                }
+            }
+        }
+        c0 += W;
     }
 }
 
@@ -400,3 +458,55 @@ macro_rules! delegate_rk_adjoint {
     };
 }
 pub(crate) use delegate_rk_adjoint;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evnn_neurons::{IzhikevichConstants, PIzhikevich};
+
+    /// The sensitivity right-hand side does not depend on how many columns
+    /// one dual evaluation carries (groups of 1, 2 and 4 with a partial last
+    /// group, or one padded group of 8), and its columns of `Φ` are the
+    /// Jacobian–vector products of the dual-number `dynamics_jvp`.
+    #[test]
+    fn sensitivity_rhs_is_the_same_for_every_group_width() {
+        let model = PIzhikevich::new(IzhikevichConstants::default()).unwrap();
+        let p = [0.3, -3.5, -1.2];
+        let (d, cols) = (3, 6);
+        let n = d + cols * d;
+        let z: Vec<f64> = (0..n)
+            .map(|i| ((i * 7 + 3) % 11) as f64 * 0.37 - 1.9)
+            .collect();
+        let mut reference = vec![0.0; n];
+        sensitivity_rhs::<PIzhikevich, 1>(&model, &p, &z, &mut reference);
+        let mut dz = vec![0.0; n];
+        for width in [2, 4, 8] {
+            dz.fill(f64::NAN);
+            match width {
+                2 => sensitivity_rhs::<PIzhikevich, 2>(&model, &p, &z, &mut dz),
+                4 => sensitivity_rhs::<PIzhikevich, 4>(&model, &p, &z, &mut dz),
+                _ => sensitivity_rhs::<PIzhikevich, 8>(&model, &p, &z, &mut dz),
+            }
+            for (i, (got, expected)) in dz.iter().zip(&reference).enumerate() {
+                assert_eq!(got, expected, "width {width}, entry {i}");
+            }
+        }
+        let x = [z[0], z[1], z[2]];
+        let mut f = [0.0; 3];
+        model.dynamics(&p, &x, &mut f);
+        assert_eq!(&reference[..d], &f[..]);
+        for c in 0..d {
+            let col = [z[d + c * d], z[d + c * d + 1], z[d + c * d + 2]];
+            let mut jv = [0.0; 3];
+            evnn_neurons::derived::dynamics_jvp(&model, &p, &x, &col, &mut jv);
+            for i in 0..d {
+                let got = reference[d + c * d + i];
+                assert!(
+                    (got - jv[i]).abs() <= 1e-14 * jv[i].abs().max(1.0),
+                    "column {c}, entry {i}: got {got}, expected {}",
+                    jv[i]
+                );
+            }
+        }
+    }
+}

@@ -73,18 +73,28 @@ where
     F: FnMut(&[f64], &mut [f64]),
 {
     let n = y.len();
-    for s in 1..7 {
-        // Stage values go through `y_new`; the last (row 7 of A, the
-        // fifth-order weights) is the solution itself.
-        for i in 0..n {
-            let mut acc = 0.0;
-            for j in 0..s {
-                acc += A[s][j] * k[j].as_ref()[i];
+    // Stage values go through `y_new`; the last (row 7 of A, the
+    // fifth-order weights) is the solution itself. Written out stage by
+    // stage, so that each is one pass over the components with its
+    // coefficients known (the sum over `j` in order, from 0, as a loop
+    // would do).
+    macro_rules! stage {
+        ($s:literal: $($j:tt)*) => {{
+            let ks = ($(&k[$j].as_ref()[..n],)*);
+            for i in 0..n {
+                let mut acc = 0.0;
+                $(acc += A[$s][$j] * ks.$j[i];)*
+                y_new[i] = y[i] + h * acc;
             }
-            y_new[i] = y[i] + h * acc;
-        }
-        f(y_new, k[s].as_mut());
+            f(y_new, k[$s].as_mut());
+        }};
     }
+    stage!(1: 0);
+    stage!(2: 0 1);
+    stage!(3: 0 1 2);
+    stage!(4: 0 1 2 3);
+    stage!(5: 0 1 2 3 4);
+    stage!(6: 0 1 2 3 4 5);
     let mut norm = 0.0;
     for i in 0..n_err {
         let mut e = 0.0;
@@ -112,16 +122,52 @@ pub(crate) const REJECT_NON_FINITE: f64 = 0.1;
 /// infinite norm (an error scaled by a tiny atol) shrinks by the maximum.
 #[inline]
 pub(crate) fn next_step(h: f64, norm: f64) -> f64 {
-    let factor = if norm == 0.0 {
+    // Outside these bounds the clamp decides: (0.9/5)^5 and (0.9/0.2)^5.
+    const GROW_MAX: f64 = 1.889568e-4;
+    const SHRINK_MAX: f64 = 1845.28125;
+    let factor = if norm <= GROW_MAX {
         5.0
+    } else if norm >= SHRINK_MAX {
+        0.2
     } else {
-        (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0)
+        (0.9 * inv_fifth_root(norm)).clamp(0.2, 5.0)
     };
     if norm <= 1.0 {
         h * factor
     } else {
         h * factor.min(1.0)
     }
+}
+
+/// `x^(−1/5)` for a positive normal `x`, within a few ulp (the step-size
+/// control's `powf`, without its general algorithm: it is computed once per
+/// step attempt). `x = m·2^e` with `m ∈ [1, 2)` and `e = 5q + r`:
+/// `x^(−1/5) = m^(−1/5) · 2^(−r/5) · 2^(−q)`, `m^(−1/5)` by quadratic
+/// interpolation (at 1, 1.5 and 2; relative error below 2e-3) and three
+/// Newton steps on `y^(−5) = m` (each squares the error, times 3).
+#[inline]
+fn inv_fifth_root(x: f64) -> f64 {
+    debug_assert!(x.is_normal() && x > 0.0, "{x}");
+    // 2^(−r/5), r = 0..4, correctly rounded.
+    const TWO_POW: [f64; 5] = [
+        1.0,
+        0.870_550_563_296_124_1,
+        0.757_858_283_255_199,
+        0.659_753_955_386_447_1,
+        0.574_349_177_498_517_5,
+    ];
+    let bits = x.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
+    let (q, r) = (e.div_euclid(5), e.rem_euclid(5));
+    let mut y =
+        1.0 + (m - 1.0) * (-0.155_784_177_036_544_46 + 0.052_669_480_665_337_165 * (m - 1.5));
+    for _ in 0..3 {
+        let y2 = y * y;
+        y *= 1.2 - 0.2 * m * (y2 * y2 * y);
+    }
+    // 2^(−q) is exact for the |q| ≤ 205 of a normal x.
+    y * TWO_POW[r as usize] * f64::from_bits(((1023 - q) as u64) << 52)
 }
 
 /// Hairer's starting step heuristic (first-derivative part) for state `y`
@@ -244,6 +290,7 @@ impl Dopri5 {
     /// integration at `t1` as usual. Returns the time where the integration
     /// ended (`t1`, or the crossing).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn integrate_until<F, V, E>(
         &mut self,
         mut f: F,
@@ -441,5 +488,49 @@ impl Dopri5 {
             f,
         );
         s_lo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inv_fifth_root_is_powf_to_a_few_ulp() {
+        // Where `powf(-0.2)` is within an ulp of `x^(−1/5)` (the f64 −0.2
+        // is −1/5 − 1.1e-17, which shifts the power by 1.1e-17·|ln x|
+        // relative), and beyond the range the step control uses.
+        let mut x = 1e-8;
+        while x < 1e8 {
+            let (got, expected) = (inv_fifth_root(x), x.powf(-0.2));
+            assert!(
+                (got - expected).abs() <= 4.0 * f64::EPSILON * expected,
+                "x = {x:e}: got {got:e}, expected {expected:e}"
+            );
+            x *= 1.013_7;
+        }
+    }
+
+    #[test]
+    fn next_step_is_the_clamped_formula() {
+        let formula = |norm: f64| {
+            let factor = (0.9 * norm.powf(-0.2)).clamp(0.2, 5.0);
+            if norm <= 1.0 {
+                factor
+            } else {
+                factor.min(1.0)
+            }
+        };
+        let mut norm = 1e-12;
+        while norm < 1e12 {
+            let (got, expected) = (next_step(1.0, norm), formula(norm));
+            assert!(
+                (got - expected).abs() <= 1e-14 * expected,
+                "norm = {norm:e}: got {got}, expected {expected}"
+            );
+            norm *= 1.07;
+        }
+        assert_eq!(next_step(2.0, 0.0), 10.0);
+        assert_eq!(next_step(2.0, f64::INFINITY), 0.4);
     }
 }
