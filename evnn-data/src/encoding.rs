@@ -198,6 +198,28 @@ impl LatencyEncoder {
         Ok(times)
     }
 
+    /// The spike times of every sample of `data`, one row per sample.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_data::{EncodingConfig, YinYang};
+    ///
+    /// let test = YinYang::test()?;
+    /// let times = EncodingConfig::default().build()?.encode_all(&test)?;
+    /// assert_eq!((times.len(), times[0].len()), (1000, 5));
+    /// # Ok::<(), evnn_data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`encode_into`](Self::encode_into).
+    pub fn encode_all(&self, data: &Dataset) -> Result<Vec<Vec<f64>>, DataError> {
+        data.iter()
+            .map(|(features, _)| self.encode(features))
+            .collect()
+    }
+
     /// Encodes the samples `batch` of `data` into `out`, row-major: row `k`
     /// holds the [`n_channels`](Self::n_channels) spike times of sample
     /// `batch[k]`. `out` is cleared first and reused, so a training loop

@@ -130,4 +130,25 @@ pub enum DataError {
         /// Number of samples in the dataset.
         len: usize,
     },
+    /// A labelled spike data file breaks a rule of its format
+    /// ([`SpikeData`](crate::SpikeData)): the split, the sample where there is
+    /// one, and what is wrong with which value.
+    #[error("spike data, {split}{}: {message}", sample.map(|i| format!(" sample {i}")).unwrap_or_default())]
+    SpikeFile {
+        /// `"train"`, `"validation"`, `"test"`, or `"(file)"` for the whole
+        /// file.
+        split: String,
+        /// The sample, where the rule concerns one.
+        sample: Option<usize>,
+        /// What is wrong, with the value.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The reason.
+        message: String,
+    },
 }

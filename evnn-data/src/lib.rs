@@ -6,8 +6,12 @@
 //!   [`mt19937`]'s numpy-compatible [`NumpyRandomState`];
 //! - [`encoding`]: latency encoding of features as one input spike per
 //!   channel, eventax's defaults (`t = 30·v`, bias spike at 0);
-//! - [`dataset`]: a labelled [`Dataset`], seeded platform-independent
-//!   shuffling and index [`batches`].
+//! - [`spike_data`]: a user's own labelled spike data ([`SpikeData`]: any
+//!   number of channels and of spikes per channel, train/validation/test
+//!   splits) from JSON or numpy's `.npz`;
+//! - [`dataset`]: a labelled [`Dataset`] (the order in which training
+//!   visits it, seeded shuffles and mini-batches, is the trainer's:
+//!   `evnn_optim::epoch_order`).
 //!
 //! This crate knows nothing about neurons or solvers: it hands spike times
 //! and labels to whoever simulates the network.
@@ -15,7 +19,7 @@
 //! # Quick start
 //!
 //! ```
-//! use evnn_data::{batches, epoch_rng, EncodingConfig, YinYang};
+//! use evnn_data::{EncodingConfig, YinYang};
 //!
 //! let train = YinYang::train()?;                 // 5000 samples, seed 42
 //! assert_eq!(train.len(), 5000);
@@ -23,9 +27,9 @@
 //! let n_inputs = encoder.n_channels(train.n_features()); // x, y, 1−x, 1−y, bias
 //! assert_eq!(n_inputs, 5);
 //!
-//! let order = train.shuffled_indices(&mut epoch_rng(0, 0)); // seed 0, epoch 0
 //! let mut times = Vec::new();
-//! for batch in batches(&order, 256)? {
+//! let order: Vec<usize> = (0..train.len()).collect();
+//! for batch in order.chunks(256) {
 //!     encoder.encode_batch_into(&train, batch, &mut times)?;
 //!     let labels: Vec<usize> = batch.iter().map(|&i| train.labels()[i]).collect();
 //!     assert_eq!(times.len(), batch.len() * n_inputs);
@@ -38,10 +42,12 @@ pub mod dataset;
 pub mod encoding;
 mod error;
 pub mod mt19937;
+pub mod spike_data;
 pub mod yin_yang;
 
-pub use dataset::{batches, epoch_rng, shuffle, Dataset};
+pub use dataset::Dataset;
 pub use encoding::{EncodingConfig, LatencyEncoder};
 pub use error::DataError;
 pub use mt19937::{MtState, NumpyRandomState};
+pub use spike_data::{SpikeData, SpikeSplit};
 pub use yin_yang::{Split, YinYang, YinYangConfig};

@@ -15,10 +15,12 @@
 //! `grad` of this program read.
 
 use anyhow::Result;
-use evnn_examples::experiment::{train, EpochMetrics, Observer, Splits, TrainConfig};
+use evnn_examples::experiment::{Splits, TrainConfig};
 use evnn_examples::models::{Builtin, FileModel, Models};
-use evnn_net::{gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, TtfsLoss};
+use evnn_net::{gradcheck, BatchRunner, Classification, FeedForward, GradCheckOptions};
+use evnn_net::{InitConfig, NetworkParams, TtfsLoss};
 use evnn_neurons::{check_derivatives, CheckOptions, NeuronModel, Scalar};
+use evnn_optim::{EpochMetrics, Observer, Trainer};
 use evnn_solver::{Dopri5Backend, SolverOptions};
 use serde::{Deserialize, Serialize};
 
@@ -122,11 +124,15 @@ impl FileModel for AdEx {
 
 /// Prints one line per epoch.
 struct Progress;
-impl Observer for Progress {
+impl<P, O> Observer<P, O> for Progress {
     fn epoch(&mut self, m: &EpochMetrics) {
         println!(
             "  epoch {:3}: train loss {:.4}, train acc {:.3}, validation acc {:.3} ({:.2} s)",
-            m.epoch, m.train_loss, m.train_acc, m.val_acc, m.seconds
+            m.epoch,
+            m.train_loss,
+            m.train_score,
+            m.val_score.unwrap_or(f64::NAN),
+            m.seconds
         );
     }
 }
@@ -215,7 +221,8 @@ fn demo(epochs: usize) -> Result<()> {
     );
 
     // 3. Training on Yin–Yang (5-20-3, Adam, EventProp TTFS loss) on the
-    // Dormand–Prince backend, the default for a custom model.
+    // Dormand–Prince backend, the default for a custom model, with the
+    // library's trainer; the best model on the validation split is kept.
     let net = FeedForward::new(
         adex,
         &config.sizes(),
@@ -223,14 +230,22 @@ fn demo(epochs: usize) -> Result<()> {
         config.solver_options(),
         config.t_max,
     )?;
+    let params = net.init_params(&config.init_config(), config.seed)?;
+    let runner = BatchRunner::new(net);
+    let (train, val, test) = (&splits.train, &splits.validation, &splits.test);
+    let mut task = Classification::new(&runner, &train.inputs, &train.labels, ttfs)?
+        .with_validation(&val.inputs, &val.labels)?;
+    let adam = config.adam_config().build(params.len())?;
     println!("training AdEx 5-20-3 on Yin–Yang for {epochs} epochs");
-    let outcome = train(&net, &config, &splits, &mut Progress)?;
+    let trainer = Trainer::new(epochs, config.batch_size, config.seed)?;
+    let state = trainer.fit(&mut task, params, adam, &mut Progress)?;
+    let test_acc = runner.accuracy(&state.best_params, &test.inputs, &test.labels)?;
     println!(
         "test accuracy {:.1} % (best validation {:.1} % at epoch {}), {:.1} s",
-        100.0 * outcome.test_acc,
-        100.0 * outcome.best_val_acc,
-        outcome.best_epoch,
-        outcome.train_seconds
+        100.0 * test_acc,
+        100.0 * state.best_score.unwrap_or(f64::NAN),
+        state.best_epoch,
+        state.train_seconds
     );
     Ok(())
 }

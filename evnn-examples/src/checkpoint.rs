@@ -24,8 +24,8 @@
 //!
 //! ```
 //! use evnn_examples::checkpoint::Checkpoint;
-//! use evnn_examples::experiment::{with_net, ModelKind, Splits, TrainConfig, TrainState, WithNet};
-//! use evnn_net::FeedForward;
+//! use evnn_examples::experiment::{start, with_net, ModelKind, Splits, TrainConfig, TrainState, WithNet};
+//! use evnn_net::{BatchRunner, FeedForward};
 //! use evnn_neurons::NeuronModel;
 //! use evnn_solver::{Adjoint, Backend};
 //!
@@ -38,7 +38,7 @@
 //!         N: NeuronModel,
 //!         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
 //!     {
-//!         TrainState::new(&net, self.0, self.1)
+//!         start(&BatchRunner::new(net), self.0, self.1)
 //!     }
 //! }
 //! let config = TrainConfig {
@@ -248,7 +248,7 @@ impl Checkpoint {
                 s.best_epoch
             ));
         }
-        check_fraction("best_val_acc", s.best_val_acc)?;
+        check_fraction("best_val_acc", s.best_score)?;
         if !(s.train_seconds.is_finite() && s.train_seconds >= 0.0) {
             return Err(format!("train_seconds {} is not >= 0", s.train_seconds));
         }
@@ -266,11 +266,13 @@ fn check_params(name: &str, p: &NetworkParams, sizes: &[usize]) -> Result<(), St
     p.validate(1, &["bias"]).map_err(|e| format!("{name}: {e}"))
 }
 
-fn check_fraction(name: &str, v: f64) -> Result<(), String> {
-    if (0.0..=1.0).contains(&v) {
-        Ok(())
-    } else {
-        Err(format!("{name} {v} is not in [0, 1]"))
+/// An accuracy of the program's runs, which always validate: present and
+/// in `[0, 1]`.
+fn check_fraction(name: &str, v: Option<f64>) -> Result<(), String> {
+    match v {
+        Some(v) if (0.0..=1.0).contains(&v) => Ok(()),
+        Some(v) => Err(format!("{name} {v} is not in [0, 1]")),
+        None => Err(format!("{name} is missing")),
     }
 }
 
@@ -281,8 +283,8 @@ fn check_epoch(expected: usize, m: &EpochMetrics) -> Result<(), String> {
             m.epoch
         ));
     }
-    check_fraction("train_acc", m.train_acc)?;
-    check_fraction("val_acc", m.val_acc)?;
+    check_fraction("train_acc", Some(m.train_score))?;
+    check_fraction("val_acc", m.val_score)?;
     if !m.train_loss.is_finite() {
         return Err(format!(
             "epoch {expected}: train_loss {} is not finite",

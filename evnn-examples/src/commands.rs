@@ -2,8 +2,8 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    accuracy, encode, train_from, EncodedSplit, EpochMetrics, Integrator, ModelKind, Observer,
-    Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
+    accuracy, encode, start, train_from, EncodedSplit, EpochMetrics, Integrator, ModelKind, Splits,
+    TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
 use crate::models::Models;
@@ -11,9 +11,11 @@ use crate::plots;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use evnn_data::YinYang;
-use evnn_net::{FeedForward, ForwardTrace, LossKind, NetworkParams, SpikeTrains};
+use evnn_net::{
+    BatchRunner, Classification, FeedForward, ForwardTrace, LossKind, NetworkParams, SpikeTrains,
+};
 use evnn_neurons::NeuronModel;
-use evnn_optim::{AdamConfig, Optimizer};
+use evnn_optim::{Adam, Trainer};
 use evnn_solver::{Adjoint, Backend};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
@@ -287,6 +289,8 @@ pub struct Metrics {
 }
 
 struct Progress {
+    /// The run's configuration, saved with every checkpoint.
+    config: TrainConfig,
     bar: Option<indicatif::ProgressBar>,
     epochs: usize,
     checkpoint: PathBuf,
@@ -294,7 +298,7 @@ struct Progress {
     write_error: Option<std::io::Error>,
 }
 
-impl Observer for Progress {
+impl evnn_optim::Observer<NetworkParams, Adam<f64>> for Progress {
     fn batch(&mut self, epoch: usize, done: usize, total: usize, running_loss: f64) {
         if let Some(bar) = &self.bar {
             if done == 1 {
@@ -311,8 +315,8 @@ impl Observer for Progress {
             "epoch {:>3}  train loss {:.4}  train acc {:.2}%  val acc {:.2}%  {:.2} s",
             m.epoch,
             m.train_loss,
-            100.0 * m.train_acc,
-            100.0 * m.val_acc,
+            100.0 * m.train_score,
+            100.0 * m.val_score.unwrap_or(f64::NAN),
             m.seconds
         );
         match &self.bar {
@@ -324,8 +328,11 @@ impl Observer for Progress {
             }
         }
     }
-    fn checkpoint(&mut self, config: &TrainConfig, state: &TrainState) -> Result<()> {
-        Checkpoint::new(config, state).save(&self.checkpoint)?;
+    fn checkpoint(
+        &mut self,
+        state: &TrainState,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Checkpoint::new(&self.config, state).save(&self.checkpoint)?;
         // The epoch's line could not be written (a closed pipe): training
         // stops here, with the checkpoint saved to resume from.
         match self.write_error.take() {
@@ -349,18 +356,18 @@ impl WithNet for TrainJob<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
+        let runner = BatchRunner::new(net);
         let state = match self.resume {
             Some(s) => s,
-            None => TrainState::new(&net, self.config, self.splits)?,
+            None => start(&runner, self.config, self.splits)?,
         };
-        let outcome = train_from(&net, self.config, self.splits, state, self.observer)?;
+        let outcome = train_from(&runner, self.config, self.splits, state, self.observer)?;
         let test = &self.splits.test;
-        let r = net.batch_loss(
+        let r = runner.loss(
             &outcome.params,
             &test.inputs,
             &test.labels,
             &self.config.ttfs_loss(),
-            false,
         )?;
         let predicted = r
             .first_spikes
@@ -412,6 +419,7 @@ fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
         b
     });
     let mut progress = Progress {
+        config: config.clone(),
         bar,
         epochs: config.epochs,
         checkpoint: out.join(checkpoint::FILE_NAME),
@@ -526,7 +534,7 @@ impl WithNet for EvalJob<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        accuracy(&net, self.params, self.split)
+        accuracy(&BatchRunner::new(net), self.params, self.split)
     }
 }
 
@@ -659,12 +667,11 @@ impl WithNet for SimJob<'_> {
                 Ok(serde_json::to_value(SimulateOutput { samples })?)
             }
             Some(labels) => {
-                let r = net.batch_loss(
+                let r = BatchRunner::new(net).loss_and_grad(
                     self.params,
                     self.inputs,
                     labels,
                     &self.config.ttfs_loss(),
-                    true,
                 )?;
                 let mut grad = r.grad.clone().context("gradient")?;
                 grad.scale(1.0 / r.n.max(1) as f64);
@@ -782,38 +789,29 @@ impl WithNet for BenchJob<'_> {
     {
         let config = self.config;
         let train = &self.splits.train;
-        let params = crate::experiment::init_params(config)?;
+        let model = net.models().first().context("a network has layers")?;
+        let params = config.init_params_for(model)?;
         let loss = config.ttfs_loss();
+        let runner = BatchRunner::new(net);
         self.pool.install(|| -> Result<serde_json::Value> {
             // An untimed pass first, which grows the workers' buffers and
             // settles the pool's threads, so that the timed passes measure
             // the steady state a real run sees (one pool for its whole
             // length), not a fresh pool's start-up (BENCHMARKS.md).
-            net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
+            runner.loss(&params, &train.inputs, &train.labels, &loss)?;
             let t = Instant::now();
-            net.batch_loss(&params, &train.inputs, &train.labels, &loss, false)?;
+            runner.loss(&params, &train.inputs, &train.labels, &loss)?;
             let forward = train.inputs.len() as f64 / t.elapsed().as_secs_f64();
             let t = Instant::now();
-            net.batch_predict(&params, &train.inputs)?;
+            runner.predict(&params, &train.inputs)?;
             let predict = train.inputs.len() as f64 / t.elapsed().as_secs_f64();
-            // One epoch of training: batches of 256 with Adam updates.
-            let mut p = params.clone();
-            let mut flat = p.to_flat();
-            let mut adam = AdamConfig::default()
-                .with_learning_rate(config.lr)
-                .build::<f64>(flat.len())?;
+            // One epoch of the program's training (the library trainer, as
+            // `evnn train` runs it, without validation).
+            let mut task = Classification::new(&runner, &train.inputs, &train.labels, loss)?;
+            let adam = config.adam_config().build::<f64>(params.len())?;
+            let trainer = Trainer::new(1, config.batch_size, config.seed)?;
             let t = Instant::now();
-            for (xs, ys) in train
-                .inputs
-                .chunks(config.batch_size)
-                .zip(train.labels.chunks(config.batch_size))
-            {
-                let r = net.batch_loss(&p, xs, ys, &loss, true)?;
-                let mut g = r.grad.context("gradient")?.to_flat();
-                g.iter_mut().for_each(|v| *v /= r.n as f64);
-                adam.step(&mut flat, &g)?;
-                p.set_flat(&flat)?;
-            }
+            trainer.fit(&mut task, params, adam, &mut ())?;
             let secs = t.elapsed().as_secs_f64();
             Ok(serde_json::json!({
                 "threads": rayon::current_num_threads(),

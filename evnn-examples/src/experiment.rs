@@ -1,16 +1,15 @@
 //! The Yin–Yang experiment: configuration, data, training loop, evaluation.
 
 use anyhow::{bail, Context, Result};
-use evnn_data::{batches, epoch_rng, Dataset, EncodingConfig, YinYang};
+use evnn_data::{Dataset, EncodingConfig, YinYang};
 use evnn_net::{
-    FanInScaling, FeedForward, InitConfig, LayerInit, LossKind, NetworkParams, SpikeTrains,
-    TtfsLoss,
+    BatchRunner, Classification, FanInScaling, InitConfig, LayerInit, LossKind, NetworkParams,
+    SpikeTrains, TtfsLoss,
 };
-use evnn_neurons::{Lif, NeuronModel, Qif};
-use evnn_optim::{Adam, AdamConfig, Optimizer, Schedule};
+use evnn_neurons::NeuronModel;
+use evnn_optim::{Adam, AdamConfig, Schedule, Trainer};
 use evnn_solver::{Adjoint, Backend, SolverOptions};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
 /// Which neuron model the network uses: a built-in one, or one registered
 /// by the program by name ([`crate::models`]). Written as its name
@@ -324,31 +323,6 @@ impl TrainConfig {
     }
 }
 
-/// Adds to the summed batch gradient `grad` the gradient of the
-/// silent-label term `γ·(θ − b_l)`: `−γ` on the output bias of the label
-/// neuron of every sample in which that neuron is silent.
-fn add_silent_push(
-    grad: &mut NetworkParams,
-    first_spikes: &[Vec<f64>],
-    labels: &[usize],
-    gamma: f64,
-) {
-    let Some(out) = grad.layers.last_mut() else {
-        return;
-    };
-    let np = out.neuron_params.len() / out.n_out.max(1);
-    if np == 0 {
-        return;
-    }
-    for (t, &l) in first_spikes.iter().zip(labels) {
-        if t.get(l).is_some_and(|v| !v.is_finite()) {
-            if let Some(g) = out.neuron_params.get_mut(l * np) {
-                *g -= gamma;
-            }
-        }
-    }
-}
-
 /// `true` for exactly 0 (the default of terms that are left out of files).
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
@@ -418,21 +392,14 @@ impl Splits {
     }
 }
 
-/// Metrics of one epoch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Mean training loss over the epoch (each batch evaluated before its
-    /// update).
-    pub train_loss: f64,
-    /// Training accuracy over the epoch (same convention).
-    pub train_acc: f64,
-    /// Validation accuracy after the epoch.
-    pub val_acc: f64,
-    /// Wall-clock seconds of the epoch (training and validation).
-    pub seconds: f64,
-}
+pub use evnn_optim::EpochMetrics;
+
+/// Everything the training loop carries from one epoch to the next: with
+/// the configuration it continues a run exactly (see
+/// [`checkpoint`](crate::checkpoint)). Epoch `e` shuffles with
+/// `epoch_rng(seed, e)`, so the shuffling's state is the seed and the number
+/// of finished epochs.
+pub type TrainState = evnn_optim::TrainState<NetworkParams, Adam<f64>>;
 
 /// Result of a training run.
 #[derive(Clone, Debug)]
@@ -451,41 +418,10 @@ pub struct TrainOutcome {
     pub params: NetworkParams,
 }
 
-/// Callbacks of the training loop (per batch and per epoch).
-///
-/// # Examples
-///
-/// ```
-/// use evnn_examples::experiment::{EpochMetrics, Observer};
-///
-/// /// Remembers the validation accuracy of every epoch.
-/// struct History(Vec<f64>);
-/// impl Observer for History {
-///     fn epoch(&mut self, m: &EpochMetrics) {
-///         self.0.push(m.val_acc);
-///     }
-/// }
-/// let mut h = History(Vec::new());
-/// h.epoch(&EpochMetrics { epoch: 1, train_loss: 1.0, train_acc: 0.5, val_acc: 0.6, seconds: 2.0 });
-/// assert_eq!(h.0, [0.6]);
-/// ```
-pub trait Observer {
-    /// A batch finished: `done` of `total` batches in this epoch, running
-    /// mean loss.
-    fn batch(&mut self, _epoch: usize, _done: usize, _total: usize, _running_loss: f64) {}
-    /// An epoch finished.
-    fn epoch(&mut self, _metrics: &EpochMetrics) {}
-    /// The state after an epoch, to be saved (the `evnn` program writes
-    /// [`Checkpoint`](crate::checkpoint::Checkpoint)s here). An error stops
-    /// the training.
-    fn checkpoint(&mut self, _config: &TrainConfig, _state: &TrainState) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// An observer that does nothing.
-pub struct Silent;
-impl Observer for Silent {}
+/// Callbacks of the training loop (per batch, per epoch, checkpoints): the
+/// library trainer's ([`evnn_optim::Observer`]) for this program's state.
+pub trait Observer: evnn_optim::Observer<NetworkParams, Adam<f64>> {}
+impl<T: evnn_optim::Observer<NetworkParams, Adam<f64>>> Observer for T {}
 
 pub use crate::models::WithNet;
 
@@ -496,30 +432,31 @@ pub fn with_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
     crate::models::Builtin.with_net(config, w)
 }
 
-/// Initial parameters of `config`.
+/// Initial parameters of `config`'s network, for the built-in models
+/// ([`with_net`]); a registered model's come from
+/// [`TrainConfig::init_params_for`] with its network's model.
 pub fn init_params(config: &TrainConfig) -> Result<NetworkParams> {
-    let sizes = config.sizes();
-    Ok(match (config.model.clone(), &config.init_layers) {
-        (ModelKind::Qif, Some(l)) => NetworkParams::init_layers::<Qif>(&sizes, l, config.seed)?,
-        (ModelKind::Lif, Some(l)) => NetworkParams::init_layers::<Lif>(&sizes, l, config.seed)?,
-        (ModelKind::Qif, None) => {
-            NetworkParams::init::<Qif>(&sizes, &config.init_config(), config.seed)?
+    struct Init<'a>(&'a TrainConfig);
+    impl WithNet for Init<'_> {
+        type Output = NetworkParams;
+        fn run<N, B>(self, net: evnn_net::FeedForward<N, B>) -> Result<NetworkParams>
+        where
+            N: NeuronModel,
+            B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+        {
+            let model = net.models().first().context("a network has layers")?;
+            self.0.init_params_for(model)
         }
-        (ModelKind::Lif, None) => {
-            NetworkParams::init::<Lif>(&sizes, &config.init_config(), config.seed)?
-        }
-        (ModelKind::Custom(_), _) => bail!(
-            "the parameters of a registered model are initialised with its network (TrainState::new)"
-        ),
-    })
+    }
+    with_net(config, Init(config))
 }
 
 /// Accuracy of `params` on a split: the share of samples whose first
 /// output spike comes from the label's neuron
-/// ([`FeedForward::batch_predict`], which ends each sample's simulation once
+/// ([`BatchRunner::predict`], which ends each sample's simulation once
 /// that is decided).
 pub fn accuracy<N, B>(
-    net: &FeedForward<N, B>,
+    runner: &BatchRunner<N, B>,
     params: &NetworkParams,
     split: &EncodedSplit,
 ) -> Result<f64>
@@ -527,171 +464,96 @@ where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
 {
-    let predicted = net.batch_predict(params, &split.inputs)?;
-    let correct = predicted
-        .iter()
-        .zip(&split.labels)
-        .filter(|(p, &y)| **p == Some(y))
-        .count();
-    Ok(correct as f64 / split.labels.len().max(1) as f64)
+    Ok(runner.accuracy(params, &split.inputs, &split.labels)?)
 }
 
-/// Everything the training loop carries from one epoch to the next: with
-/// the configuration it continues a run exactly (see
-/// [`checkpoint`](crate::checkpoint)). The shuffling generator needs no
-/// state of its own here: epoch `e` shuffles with
-/// [`epoch_rng`]`(seed, e)`, so its state is the seed and the number of
-/// finished epochs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainState {
-    /// Current parameters.
-    pub params: NetworkParams,
-    /// Adam with its moments and step count.
-    pub optimizer: Adam<f64>,
-    /// Parameters with the best validation accuracy so far.
-    pub best_params: NetworkParams,
-    /// Their validation accuracy.
-    pub best_val_acc: f64,
-    /// Their epoch (0 = the initial parameters).
-    pub best_epoch: usize,
-    /// Metrics of the finished epochs, `epochs[k].epoch == k + 1`.
-    pub epochs: Vec<EpochMetrics>,
-    /// Wall-clock seconds spent so far (summed over every resumed part of
-    /// the run).
-    pub train_seconds: f64,
-}
-
-impl TrainState {
-    /// The state before epoch 1: initial parameters (from the config's
-    /// seed), a fresh Adam, and the initial parameters' validation accuracy.
-    pub fn new<N, B>(net: &FeedForward<N, B>, config: &TrainConfig, splits: &Splits) -> Result<Self>
-    where
-        N: NeuronModel,
-        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
-    {
-        config.validate()?;
-        let start = Instant::now();
-        // The model's own start values for neuron parameters beyond the
-        // bias (learnable time constants); LIF and QIF have none.
-        let model = net.models().first().context("a network has layers")?;
-        let params = config.init_params_for(model)?;
-        let optimizer = config.adam_config().build(params.len())?;
-        let best_val_acc = accuracy(net, &params, &splits.validation)?;
-        Ok(TrainState {
-            best_params: params.clone(),
-            params,
-            optimizer,
-            best_val_acc,
-            best_epoch: 0,
-            epochs: Vec::new(),
-            train_seconds: start.elapsed().as_secs_f64(),
-        })
-    }
-
-    /// Finished epochs.
-    pub fn epochs_done(&self) -> usize {
-        self.epochs.len()
-    }
-}
-
-/// The training loop from the start: [`TrainState::new`], then
-/// [`train_from`].
-pub fn train<N, B>(
-    net: &FeedForward<N, B>,
+/// The library pieces of a run of `config`: the trainer, and the
+/// classification task on the training split, validated on the validation
+/// split.
+fn task<'a, N, B>(
+    runner: &'a BatchRunner<N, B>,
     config: &TrainConfig,
-    splits: &Splits,
-    observer: &mut dyn Observer,
-) -> Result<TrainOutcome>
-where
-    N: NeuronModel,
-    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
-{
-    let state = TrainState::new(net, config, splits)?;
-    train_from(net, config, splits, state, observer)
-}
-
-/// The training loop from `state` to `config.epochs`: Adam on the mean batch
-/// gradient, shuffled batches per epoch, validation after each epoch and
-/// [`Observer::checkpoint`], then the best-validation model evaluated once on
-/// the test split. Continuing a saved state gives bit-for-bit the result of
-/// an uninterrupted run.
-pub fn train_from<N, B>(
-    net: &FeedForward<N, B>,
-    config: &TrainConfig,
-    splits: &Splits,
-    mut state: TrainState,
-    observer: &mut dyn Observer,
-) -> Result<TrainOutcome>
+    splits: &'a Splits,
+) -> Result<(Trainer, Classification<'a, N, B>)>
 where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
 {
     config.validate()?;
-    if state.epochs_done() > config.epochs {
-        bail!(
-            "the state has {} finished epochs, more than the {} configured",
-            state.epochs_done(),
-            config.epochs
-        );
-    }
-    let loss = config.ttfs_loss();
-    let push = config.silent_label_push;
-    let mut flat = state.params.to_flat();
-    let train = &splits.train;
-    let mut batch_inputs: Vec<SpikeTrains> = Vec::with_capacity(config.batch_size);
-    let mut batch_labels: Vec<usize> = Vec::with_capacity(config.batch_size);
-    for epoch in state.epochs_done() + 1..=config.epochs {
-        let t0 = Instant::now();
-        let order = train
-            .data
-            .shuffled_indices(&mut epoch_rng(config.seed, epoch as u64));
-        let n_batches = order.len().div_ceil(config.batch_size);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
-        for (b, batch) in batches(&order, config.batch_size)?.enumerate() {
-            batch_inputs.clear();
-            batch_labels.clear();
-            for &i in batch {
-                batch_inputs.push(train.inputs[i].clone());
-                batch_labels.push(train.labels[i]);
-            }
-            let r = net.batch_loss(&state.params, &batch_inputs, &batch_labels, &loss, true)?;
-            loss_sum += r.loss_sum;
-            correct += r.correct;
-            seen += r.n;
-            let mut grad = r.grad.context("batch gradient")?;
-            if push > 0.0 {
-                add_silent_push(&mut grad, &r.first_spikes, &batch_labels, push);
-            }
-            let mut grad = grad.to_flat();
-            let inv = 1.0 / r.n as f64;
-            grad.iter_mut().for_each(|g| *g *= inv);
-            state.optimizer.step(&mut flat, &grad)?;
-            state.params.set_flat(&flat)?;
-            observer.batch(epoch, b + 1, n_batches, loss_sum / seen as f64);
-        }
-        let val_acc = accuracy(net, &state.params, &splits.validation)?;
-        if val_acc > state.best_val_acc {
-            state.best_val_acc = val_acc;
-            state.best_epoch = epoch;
-            state.best_params = state.params.clone();
-        }
-        let m = EpochMetrics {
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_acc: correct as f64 / seen.max(1) as f64,
-            val_acc,
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        state.train_seconds += m.seconds;
-        observer.epoch(&m);
-        state.epochs.push(m);
-        observer.checkpoint(config, &state)?;
-    }
-    let test_acc = accuracy(net, &state.best_params, &splits.test)?;
+    let trainer = Trainer::new(config.epochs, config.batch_size, config.seed)?;
+    let task = Classification::new(
+        runner,
+        &splits.train.inputs,
+        &splits.train.labels,
+        config.ttfs_loss(),
+    )?
+    .with_validation(&splits.validation.inputs, &splits.validation.labels)?
+    .with_silent_label_push(config.silent_label_push)?;
+    Ok((trainer, task))
+}
+
+/// The state before epoch 1: initial parameters (from the config's seed),
+/// a fresh Adam, and the initial parameters' validation accuracy.
+pub fn start<N, B>(
+    runner: &BatchRunner<N, B>,
+    config: &TrainConfig,
+    splits: &Splits,
+) -> Result<TrainState>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    let (trainer, mut task) = task(runner, config, splits)?;
+    // The model's own start values for neuron parameters beyond the bias
+    // (learnable time constants); LIF and QIF have none.
+    let model = runner
+        .net()
+        .models()
+        .first()
+        .context("a network has layers")?;
+    let params = config.init_params_for(model)?;
+    let optimizer = config.adam_config().build(params.len())?;
+    Ok(trainer.start(&mut task, params, optimizer)?)
+}
+
+/// The training loop from the start: [`start`], then [`train_from`].
+pub fn train<N, B>(
+    runner: &BatchRunner<N, B>,
+    config: &TrainConfig,
+    splits: &Splits,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    let state = start(runner, config, splits)?;
+    train_from(runner, config, splits, state, observer)
+}
+
+/// The training loop from `state` to `config.epochs`
+/// ([`Trainer::resume`] on the [`Classification`] of the training split):
+/// Adam on the mean batch gradient, shuffled batches per epoch, validation
+/// after each epoch and [`evnn_optim::Observer::checkpoint`], then the
+/// best-validation model evaluated once on the test split. Continuing a
+/// saved state gives bit-for-bit the result of an uninterrupted run.
+pub fn train_from<N, B>(
+    runner: &BatchRunner<N, B>,
+    config: &TrainConfig,
+    splits: &Splits,
+    state: TrainState,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    let (trainer, mut task) = task(runner, config, splits)?;
+    let state = trainer.resume(&mut task, state, observer)?;
+    let test_acc = accuracy(runner, &state.best_params, &splits.test)?;
     Ok(TrainOutcome {
         epochs: state.epochs,
-        best_val_acc: state.best_val_acc,
+        best_val_acc: state.best_score.context("the run validates")?,
         best_epoch: state.best_epoch,
         test_acc,
         train_seconds: state.train_seconds,
@@ -702,29 +564,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `−γ` lands on the label neuron's bias once per sample in which that
-    /// neuron is silent, and nowhere else.
-    #[test]
-    fn silent_push_acts_on_silent_label_neurons_only() {
-        let mut g = NetworkParams {
-            layers: vec![
-                evnn_net::LayerParams::zeros(2, 2, 1).unwrap(),
-                evnn_net::LayerParams::zeros(2, 3, 1).unwrap(),
-            ],
-        };
-        let inf = f64::INFINITY;
-        let firsts = vec![
-            vec![inf, inf, inf], // label 0 silent
-            vec![2.0, inf, 3.0], // label 1 silent
-            vec![2.0, inf, 3.0], // label 0 fires
-            vec![inf, 5.0, inf], // label 0 silent
-        ];
-        add_silent_push(&mut g, &firsts, &[0, 1, 0, 0], 0.5);
-        assert_eq!(g.layers[1].neuron_params, [-1.0, -0.5, 0.0]);
-        assert!(g.layers[1].weights.iter().all(|&w| w == 0.0));
-        assert!(g.layers[0].neuron_params.iter().all(|&b| b == 0.0));
-    }
 
     #[test]
     fn silent_push_is_off_by_default_and_validated() {

@@ -74,14 +74,16 @@ pub fn curves(path: &Path, epochs: &[EpochMetrics]) -> Result<()> {
         .draw()
         .map_err(err)?;
     c.draw_series(LineSeries::new(
-        epochs.iter().map(|e| (e.epoch as f64, e.train_acc)),
+        epochs.iter().map(|e| (e.epoch as f64, e.train_score)),
         &BLUE,
     ))
     .map_err(err)?
     .label("train")
     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     c.draw_series(LineSeries::new(
-        epochs.iter().map(|e| (e.epoch as f64, e.val_acc)),
+        epochs
+            .iter()
+            .map(|e| (e.epoch as f64, e.val_score.unwrap_or(f64::NAN))),
         &GREEN,
     ))
     .map_err(err)?

@@ -4,7 +4,7 @@
 
 use evnn_examples::experiment::{accuracy, encode, with_net, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
-use evnn_net::{FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
+use evnn_net::{BatchRunner, FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 use serde_json::Value;
@@ -66,10 +66,11 @@ fn mini_training_writes_metrics_model_and_plots() {
             self,
             net: FeedForward<N, B>,
         ) -> anyhow::Result<f64> {
-            let acc = accuracy(&net, self.0, self.1)?;
+            let runner = BatchRunner::new(net);
+            let acc = accuracy(&runner, self.0, self.1)?;
             // The prediction pass agrees with the loss pass's predictions.
             let (inputs, labels) = (&self.1.inputs, &self.1.labels);
-            let r = net.batch_loss(self.0, inputs, labels, &self.2.ttfs_loss(), false)?;
+            let r = runner.loss(self.0, inputs, labels, &self.2.ttfs_loss())?;
             assert_eq!(acc, r.accuracy());
             Ok(acc)
         }
@@ -149,7 +150,8 @@ fn eval_simulate_and_grad_agree_with_the_library() {
             self,
             net: FeedForward<N, B>,
         ) -> anyhow::Result<Self::Output> {
-            let acc = accuracy(&net, self.params, self.val)?;
+            let runner = BatchRunner::new(net.clone());
+            let acc = accuracy(&runner, self.params, self.val)?;
             let mut ws = net.workspace();
             let mut trace = ForwardTrace::default();
             let mut sims = Vec::new();
@@ -157,12 +159,11 @@ fn eval_simulate_and_grad_agree_with_the_library() {
                 net.forward(self.params, x, &mut ws, &mut trace)?;
                 sims.push(trace.layers.iter().map(|l| l.outputs.to_trains()).collect());
             }
-            let r = net.batch_loss(
+            let r = runner.loss_and_grad(
                 self.params,
                 self.inputs,
                 self.labels,
                 &self.config.ttfs_loss(),
-                true,
             )?;
             let mut g = r.grad.clone().unwrap();
             g.scale(1.0 / r.n as f64);

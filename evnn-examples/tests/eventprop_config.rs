@@ -4,7 +4,7 @@
 //! the learning rate once per epoch, and a short seeded run of it learns.
 
 use evnn_examples::experiment::{
-    train, with_net, ModelKind, Silent, Splits, TrainConfig, TrainOutcome, WithNet,
+    train, with_net, ModelKind, Splits, TrainConfig, TrainOutcome, WithNet,
 };
 use evnn_net::{Distribution, FeedForward, LayerInit};
 use evnn_neurons::{Lif, NeuronModel};
@@ -109,7 +109,7 @@ impl WithNet for Run<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        train(&net, self.0, self.1, &mut Silent)
+        train(&evnn_net::BatchRunner::new(net), self.0, self.1, &mut ())
     }
 }
 

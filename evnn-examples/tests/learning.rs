@@ -10,9 +10,9 @@
 //! a network that does not learn reaches.
 
 use evnn_examples::experiment::{
-    train, with_net, ModelKind, Silent, Splits, TrainConfig, TrainOutcome, WithNet,
+    train, with_net, ModelKind, Splits, TrainConfig, TrainOutcome, WithNet,
 };
-use evnn_net::FeedForward;
+use evnn_net::{BatchRunner, FeedForward};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 
@@ -29,7 +29,7 @@ impl WithNet for Train<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        train(&net, self.0, self.1, &mut Silent)
+        train(&BatchRunner::new(net), self.0, self.1, &mut ())
     }
 }
 
@@ -60,7 +60,11 @@ fn short_run(model: ModelKind, epochs: usize) -> TrainConfig {
 
 fn assert_learns(config: &TrainConfig, min_test_acc: f64) {
     let (initial, outcome) = initial_and_trained(config);
-    let curve: Vec<f64> = outcome.epochs.iter().map(|e| e.val_acc).collect();
+    let curve: Vec<f64> = outcome
+        .epochs
+        .iter()
+        .map(|e| e.val_score.unwrap())
+        .collect();
     println!(
         "{:?}: test accuracy {} (initial {initial}), best validation {} at epoch {}",
         config.model, outcome.test_acc, outcome.best_val_acc, outcome.best_epoch

@@ -84,7 +84,7 @@ fn checkpoint_parser_never_panics() {
         optimizer: AdamConfig::default().build(params.len()).unwrap(),
         best_params: params.clone(),
         params,
-        best_val_acc: 0.5,
+        best_score: Some(0.5),
         best_epoch: 0,
         epochs: Vec::new(),
         train_seconds: 1.0,

@@ -5,11 +5,11 @@
 
 use evnn_examples::checkpoint::{Checkpoint, FILE_NAME};
 use evnn_examples::experiment::{
-    train, train_from, with_net, ModelKind, Observer, Splits, TrainConfig, TrainOutcome,
-    TrainState, WithNet,
+    train, train_from, with_net, ModelKind, Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
-use evnn_net::FeedForward;
+use evnn_net::{BatchRunner, FeedForward, NetworkParams};
 use evnn_neurons::NeuronModel;
+use evnn_optim::{Adam, Observer};
 use evnn_solver::{Adjoint, Backend};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,15 +36,19 @@ fn config(model: ModelKind, epochs: usize) -> TrainConfig {
 /// Saves a checkpoint after every epoch, like the program, and stops the
 /// loop (with an error) after `stop_after` epochs.
 struct Saver {
+    config: TrainConfig,
     path: PathBuf,
     stop_after: usize,
 }
 
-impl Observer for Saver {
-    fn checkpoint(&mut self, config: &TrainConfig, state: &TrainState) -> anyhow::Result<()> {
-        Checkpoint::new(config, state).save(&self.path)?;
+impl Observer<NetworkParams, Adam<f64>> for Saver {
+    fn checkpoint(
+        &mut self,
+        state: &TrainState,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Checkpoint::new(&self.config, state).save(&self.path)?;
         if state.epochs_done() == self.stop_after {
-            anyhow::bail!("stopped after epoch {}", self.stop_after);
+            return Err(format!("stopped after epoch {}", self.stop_after).into());
         }
         Ok(())
     }
@@ -62,20 +66,22 @@ impl WithNet for Job<'_> {
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
+        let runner = BatchRunner::new(net);
         match self {
-            Job::Full(c, s) => train(&net, c, s, &mut evnn_examples::experiment::Silent),
+            Job::Full(c, s) => train(&runner, c, s, &mut ()),
             Job::Interrupted(c, s, path, k) => {
                 let mut saver = Saver {
+                    config: c.clone(),
                     path: path.clone(),
                     stop_after: k,
                 };
-                let err = train(&net, c, s, &mut saver).expect_err("the saver stops the run");
+                let err = train(&runner, c, s, &mut saver).expect_err("the saver stops the run");
                 assert!(err.to_string().contains("stopped after"), "{err}");
                 // A new process would start here: only the file survives.
                 let ckpt = Checkpoint::load(&path)?;
                 assert_eq!(ckpt.state.epochs_done(), k);
                 assert_eq!(ckpt.rng.next_epoch, k as u64 + 1);
-                train_from(&net, &ckpt.config, s, ckpt.state, &mut saver)
+                train_from(&runner, &ckpt.config, s, ckpt.state, &mut saver)
             }
         }
     }
@@ -92,14 +98,14 @@ fn assert_same_run(a: &TrainOutcome, b: &TrainOutcome) {
             x.epoch
         );
         assert_eq!(
-            x.train_acc.to_bits(),
-            y.train_acc.to_bits(),
+            x.train_score.to_bits(),
+            y.train_score.to_bits(),
             "epoch {}",
             x.epoch
         );
         assert_eq!(
-            x.val_acc.to_bits(),
-            y.val_acc.to_bits(),
+            x.val_score.unwrap().to_bits(),
+            y.val_score.unwrap().to_bits(),
             "epoch {}",
             x.epoch
         );

@@ -12,46 +12,101 @@
 //! them with finite differences for any model.
 //!
 //! Parameters ([`NetworkParams`]) are plain serializable data, apart from the
-//! machinery. Losses live in [`loss`](crate::TtfsLoss); batches run in
-//! parallel with rayon, bit-identically for any thread count. Where only
-//! the predicted class matters (inference, accuracy),
-//! [`FeedForward::batch_predict`] ends each sample's simulation as soon as
-//! the first output spike is known.
+//! machinery. Losses live in [`loss`](crate::TtfsLoss). A [`BatchRunner`]
+//! runs batches in parallel with rayon, bit-identically for any thread count;
+//! where only the predicted class matters (inference, accuracy),
+//! [`BatchRunner::predict`] ends each sample's simulation as soon as the
+//! first output spike is known. [`Classification`] is a network's task for
+//! `evnn_optim`'s [`Trainer`](evnn_optim::Trainer).
 //!
-//! # Quick start
+//! # Quick start: the Yin–Yang experiment
 //!
 //! ```
-//! use evnn_net::{FeedForward, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
+//! use evnn_data::{EncodingConfig, YinYang};
+//! use evnn_net::{BatchRunner, Classification, FeedForward, InitConfig, SpikeTrains, TtfsLoss};
+//! use evnn_neurons::Qif;
+//! use evnn_optim::{AdamConfig, Trainer};
+//! use evnn_solver::{QifSeries, SolverOptions};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let epochs = 2; // the full experiment: 100 epochs
+//! let encode = |split: &evnn_data::Dataset| -> Result<Vec<SpikeTrains>, Box<dyn std::error::Error>> {
+//!     let times = EncodingConfig::default().build()?.encode_all(split)?;
+//!     Ok(times.iter().map(|t| SpikeTrains::from_times(t)).collect::<Result<_, _>>()?)
+//! };
+//! let (train, test) = (YinYang::train()?, YinYang::test()?);
+//! let (x_train, x_test) = (encode(&train)?, encode(&test)?);
+//! let net = FeedForward::new(Qif::default(), &[5, 20, 3], QifSeries::default(), SolverOptions::default(), 30.0)?;
+//! let params = net.init_params(&InitConfig::default(), 0)?;
+//! let runner = BatchRunner::new(net);
+//! let mut task = Classification::new(&runner, &x_train, train.labels(), TtfsLoss::default())?;
+//! let adam = AdamConfig::default().with_learning_rate(0.05).build(params.len())?;
+//! let state = Trainer::new(epochs, 256, 0)?.fit(&mut task, params, adam, &mut ())?;
+//! let accuracy = runner.accuracy(&state.params, &x_test, test.labels())?;
+//! println!("test accuracy {:.1} %", 100.0 * accuracy);
+//! # assert!(state.epochs[1].train_loss < state.epochs[0].train_loss, "{accuracy}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The `evnn` program's `train` command runs this training with a
+//! validation split that picks the kept model
+//! ([`Classification::with_validation`]) and writes checkpoints from an
+//! [`Observer`](evnn_optim::Observer).
+//!
+//! # One sample at a time
+//!
+//! ```
+//! use evnn_net::{FeedForward, InitConfig, SpikeTrains, TtfsLoss};
 //! use evnn_neurons::Qif;
 //! use evnn_solver::{DiffsolBackend, SolverOptions};
 //!
-//! let sizes = [5, 20, 3];
-//! let net = FeedForward::new(Qif::default(), &sizes, DiffsolBackend::default(), SolverOptions::default(), 30.0)?;
-//! let params = NetworkParams::init::<Qif>(&sizes, &InitConfig::default(), 0)?;
-//! let inputs = vec![SpikeTrains::from_times(&[20.4, 13.5, 9.6, 16.5, 0.0])?];
-//! let r = net.batch_loss(&params, &inputs, &[2], &TtfsLoss::default(), true)?;
-//! let grad = r.grad.as_ref().unwrap();
+//! let net = FeedForward::new(Qif::default(), &[5, 20, 3], DiffsolBackend::default(), SolverOptions::default(), 30.0)?;
+//! let params = net.init_params(&InitConfig::default(), 0)?;
+//! let x = SpikeTrains::from_times(&[20.4, 13.5, 9.6, 16.5, 0.0])?;
+//! let (mut ws, mut trace, mut grad) = (net.workspace(), Default::default(), params.zeros_like());
+//! let r = net.sample_loss(&params, &x, 2, &TtfsLoss::default(), &mut ws, &mut trace, Some(&mut grad))?;
+//! println!("loss {} prediction {:?}", r.loss, r.prediction);
 //! assert_eq!(grad.len(), params.len());
-//! println!("loss {} accuracy {}", r.mean_loss(), r.accuracy());
 //! # Ok::<(), evnn_net::NetError>(())
 //! ```
+//!
+//! # Modules
+//!
+//! The files import one way: `trace` (what a forward pass records) →
+//! `stack` (checked layers and run plans) → `on_demand` → `forward`
+//! (with the per-thread [`Workspace`]) → `backward` → `sample` (one
+//! sample's loss and prediction) → `network` ([`FeedForward`], checking its
+//! arguments once) → `batch` ([`BatchRunner`]) → `objective`
+//! ([`Classification`]); `gradcheck` uses the network. Parameters, spike
+//! trains, losses and errors are leaves.
 
+mod backward;
 mod batch;
 mod error;
+mod forward;
 mod gradcheck;
 mod loss;
 mod network;
+mod objective;
 mod on_demand;
 mod params;
+mod sample;
 mod spikes;
+mod stack;
+mod trace;
 
-pub use batch::{BatchResult, SampleResult, CHUNK};
+pub use batch::{BatchResult, BatchRunner};
 pub use error::NetError;
+pub use forward::Workspace;
 pub use gradcheck::{
     gradcheck, EntryStatus, GradCheckEntry, GradCheckOptions, GradCheckReport, ParamRef,
 };
 pub use loss::{predict, LossKind, TtfsLoss};
-pub use network::{FeedForward, ForwardTrace, LayerTrace, MergedSpike, Workspace};
+pub use network::FeedForward;
+pub use objective::Classification;
 pub use on_demand::LossPass;
 pub use params::{Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams};
+pub use sample::SampleResult;
 pub use spikes::SpikeTrains;
+pub use trace::{ForwardTrace, LayerTrace, MergedSpike};

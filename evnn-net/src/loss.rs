@@ -91,6 +91,19 @@ impl TtfsLoss {
     /// `dl_dt` (zero for silent neurons).
     pub fn evaluate(&self, t: &[f64], label: usize, dl_dt: &mut [f64]) -> Result<f64, NetError> {
         self.validate()?;
+        self.evaluate_valid(t, label, dl_dt)
+    }
+
+    /// [`evaluate`](Self::evaluate) for constants already checked
+    /// ([`validate`](Self::validate)), as the batch passes do once per
+    /// batch.
+    pub(crate) fn evaluate_valid(
+        &self,
+        t: &[f64],
+        label: usize,
+        dl_dt: &mut [f64],
+    ) -> Result<f64, NetError> {
+        debug_assert_eq!(self.validate(), Ok(()));
         let n = t.len();
         if label >= n {
             return Err(NetError::InvalidLabel {

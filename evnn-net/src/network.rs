@@ -1,127 +1,16 @@
-//! The feed-forward network: forward pass and EventProp backward pass.
+//! The feed-forward network: its description (layers, backend, how the loss
+//! pass runs) and the passes of one sample, each checking its arguments once
+//! before it runs.
 
-use crate::batch::ScratchPool;
-use crate::on_demand::{LayerRuns, LossPass, OnDemand};
-use crate::params::check_sizes;
-use crate::{NetError, NetworkParams, SpikeTrains};
+use crate::backward::{backward, check_trace};
+use crate::forward::{forward, Workspace};
+use crate::on_demand::LossPass;
+use crate::sample::{predict, sample_loss, SampleResult};
+use crate::stack::{Pass, Stack};
+use crate::trace::ForwardTrace;
+use crate::{InitConfig, LayerInit, NetError, NetworkParams, SpikeTrains, TtfsLoss};
 use evnn_neurons::{NeuronModel, StateVector};
-use evnn_solver::{
-    run_adjoint, Adjoint, Backend, InputSpike, NeuronGradient, NeuronTrace, RunPlan, SolverOptions,
-};
-use serde::{Deserialize, Serialize};
-
-/// One spike arriving at a layer: its time, the input channel (or neuron of
-/// the previous layer) it comes from, and its number `k` within that channel.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MergedSpike {
-    /// Arrival time.
-    pub time: f64,
-    /// Source channel.
-    pub channel: u32,
-    /// Number of the spike within its channel.
-    pub k: u32,
-}
-
-/// `source`'s spikes merged in time order, ties by channel, into `merged`.
-pub(crate) fn merge_spikes(source: &SpikeTrains, merged: &mut Vec<MergedSpike>) {
-    merged.clear();
-    for c in 0..source.n_channels() {
-        for (k, &time) in source.channel(c).iter().enumerate() {
-            merged.push(MergedSpike {
-                time,
-                channel: c as u32,
-                k: k as u32,
-            });
-        }
-    }
-    merged.sort_by(spike_order);
-}
-
-/// The order of merged spikes: by time, ties by channel.
-pub(crate) fn spike_order(a: &MergedSpike, b: &MergedSpike) -> std::cmp::Ordering {
-    a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel))
-}
-
-/// What one layer did in a forward pass.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LayerTrace<S> {
-    /// The layer's input spikes merged in time order (ties by channel).
-    pub inputs: Vec<MergedSpike>,
-    /// Every neuron's trace (spike times and event log); an input event's
-    /// index refers to [`inputs`](Self::inputs).
-    pub neurons: Vec<NeuronTrace<S>>,
-    /// The neurons' spike trains.
-    pub outputs: SpikeTrains,
-}
-
-/// Everything a forward pass produced; the backward pass reads nothing else.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ForwardTrace<S> {
-    /// One entry per layer.
-    pub layers: Vec<LayerTrace<S>>,
-}
-
-impl<S> Default for LayerTrace<S> {
-    fn default() -> Self {
-        LayerTrace {
-            inputs: Vec::new(),
-            neurons: Vec::new(),
-            outputs: SpikeTrains::new(),
-        }
-    }
-}
-
-impl<S> Default for ForwardTrace<S> {
-    fn default() -> Self {
-        ForwardTrace { layers: Vec::new() }
-    }
-}
-
-impl<S> ForwardTrace<S> {
-    /// Spike trains of the output layer (empty if nothing ran).
-    pub fn output(&self) -> Option<&SpikeTrains> {
-        self.layers.last().map(|l| &l.outputs)
-    }
-
-    /// First spike time of each output neuron (`∞` when silent).
-    pub fn first_spikes(&self) -> Vec<f64> {
-        self.output().map(|o| o.first_spikes()).unwrap_or_default()
-    }
-}
-
-/// What a forward pass must deliver; passes that need less stop sooner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Pass {
-    /// Every neuron's spikes and events up to `t_end`.
-    Full,
-    /// The first spike of every output neuron (`∞` when silent), and what
-    /// the backward pass needs for them: a loss of first spikes.
-    FirstSpikes,
-    /// Only which output neuron spikes first ([`predict`](crate::predict)):
-    /// the others need to be simulated only until that time.
-    Prediction,
-}
-
-/// Per-thread scratch: a backend instance and reusable buffers.
-#[derive(Clone, Debug)]
-pub struct Workspace<N: NeuronModel, B: Backend<N>> {
-    pub(crate) backend: B,
-    inputs: Vec<InputSpike>,
-    /// The loss pass's runs, one entry per layer ([`crate::on_demand`]).
-    pub(crate) runs: Vec<LayerRuns<N, B::Stepper>>,
-    /// The spikes being handed to the next layer in the loss pass.
-    pub(crate) new_spikes: Vec<MergedSpike>,
-    /// Whether the loss pass simulates on demand.
-    pub(crate) on_demand: OnDemand,
-    grad: NeuronGradient<N::Params>,
-    upstream: Vec<f64>,
-    current: Vec<f64>,
-    /// Loss sensitivities of one sample: first spikes, every output spike,
-    /// input spike times.
-    pub(crate) dl_first: Vec<f64>,
-    pub(crate) dl_dt: Vec<f64>,
-    pub(crate) dl_dinput: Vec<f64>,
-}
+use evnn_solver::{Adjoint, Backend, SolverOptions};
 
 /// A feed-forward spiking network: layers of one neuron model, each neuron
 /// simulated on its own given the previous layer's spikes, trained with
@@ -161,14 +50,9 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct FeedForward<N: NeuronModel, B: Backend<N>> {
-    pub(crate) models: Vec<N>,
-    pub(crate) sizes: Vec<usize>,
+    stack: Stack<N>,
     backend: B,
-    pub(crate) options: SolverOptions,
-    pub(crate) t_end: f64,
     loss_pass: LossPass,
-    /// Scratch of the parallel batch passes, kept between their calls.
-    pub(crate) scratch: ScratchPool<N, B>,
 }
 
 impl<N, B> FeedForward<N, B>
@@ -178,6 +62,9 @@ where
 {
     /// A network with layer sizes `[n_inputs, n_1, ..., n_L]`, every layer
     /// of neurons with the constants of `model`, simulated on `[0, t_end]`.
+    ///
+    /// Sizes, `t_end` and `options` are checked here, once: the passes take
+    /// them as checked.
     pub fn new(
         model: N,
         sizes: &[usize],
@@ -197,34 +84,10 @@ where
         options: SolverOptions,
         t_end: f64,
     ) -> Result<Self, NetError> {
-        check_sizes(sizes)?;
-        if models.len() != sizes.len() - 1 {
-            return Err(NetError::Shape {
-                what: "neuron models (one per layer)",
-                expected: sizes.len() - 1,
-                got: models.len(),
-            });
-        }
-        if !(t_end.is_finite() && t_end > 0.0) {
-            return Err(NetError::InvalidConfig {
-                name: "t_end",
-                value: t_end,
-                reason: "must be finite and > 0",
-            });
-        }
-        options.validate().map_err(|source| NetError::Solver {
-            layer: 0,
-            neuron: 0,
-            source,
-        })?;
         Ok(FeedForward {
-            models,
-            sizes: sizes.to_vec(),
+            stack: Stack::new(models, sizes, options, t_end)?,
             backend,
-            options,
-            t_end,
             loss_pass: LossPass::Auto,
-            scratch: ScratchPool::default(),
         })
     }
 
@@ -243,32 +106,32 @@ where
 
     /// Layer sizes `[n_inputs, n_1, ..., n_L]`.
     pub fn sizes(&self) -> &[usize] {
-        &self.sizes
+        &self.stack.sizes
     }
 
     /// Number of input channels.
     pub fn n_inputs(&self) -> usize {
-        self.sizes[0]
+        self.stack.n_inputs()
     }
 
     /// Number of output neurons.
     pub fn n_outputs(&self) -> usize {
-        *self.sizes.last().unwrap_or(&0)
+        self.stack.n_outputs()
     }
 
     /// End of the simulated interval.
     pub fn t_end(&self) -> f64 {
-        self.t_end
+        self.stack.t_end
     }
 
     /// Neuron models, one per layer.
     pub fn models(&self) -> &[N] {
-        &self.models
+        &self.stack.models
     }
 
     /// Solver options.
     pub fn options(&self) -> &SolverOptions {
-        &self.options
+        &self.stack.options
     }
 
     /// The integrator backend (with [`models`](Self::models),
@@ -280,92 +143,72 @@ where
 
     /// Fresh scratch for one thread.
     pub fn workspace(&self) -> Workspace<N, B> {
-        Workspace {
-            backend: self.backend.clone(),
-            inputs: Vec::new(),
-            runs: Vec::new(),
-            new_spikes: Vec::new(),
-            on_demand: OnDemand::default(),
-            grad: NeuronGradient::zeros(0),
-            upstream: Vec::new(),
-            current: Vec::new(),
-            dl_first: Vec::new(),
-            dl_dt: Vec::new(),
-            dl_dinput: Vec::new(),
-        }
+        Workspace::new(self.backend.clone())
+    }
+
+    /// Initial parameters for this network: weights and biases drawn as
+    /// `init` says from `seed`, every further neuron parameter (a learnable
+    /// time constant) at the first layer's model's start value
+    /// ([`NetworkParams::init_for`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{FeedForward, InitConfig};
+    /// use evnn_neurons::Lif;
+    /// use evnn_solver::{ClosedForm, SolverOptions};
+    ///
+    /// let net = FeedForward::new(Lif::default(), &[5, 20, 3], ClosedForm, SolverOptions::default(), 30.0)?;
+    /// let params = net.init_params(&InitConfig::default(), 0)?;
+    /// assert_eq!(params.sizes(), [5, 20, 3]);
+    /// net.check_params(&params)?;
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn init_params(&self, init: &InitConfig, seed: u64) -> Result<NetworkParams, NetError> {
+        NetworkParams::init_for(&self.stack.models[0], &self.stack.sizes, init, seed)
+    }
+
+    /// Like [`init_params`](Self::init_params) with a distribution per
+    /// layer ([`NetworkParams::init_layers_for`]).
+    pub fn init_params_layers(
+        &self,
+        layers: &[LayerInit],
+        seed: u64,
+    ) -> Result<NetworkParams, NetError> {
+        NetworkParams::init_layers_for(&self.stack.models[0], &self.stack.sizes, layers, seed)
     }
 
     /// Checks that `params` fit this network and are finite.
     pub fn check_params(&self, params: &NetworkParams) -> Result<(), NetError> {
-        if !params.has_sizes(&self.sizes) {
-            return Err(NetError::Architecture {
-                reason: "parameters do not match the network's layer sizes",
-                sizes: params.sizes(),
+        self.stack.check_params(params)
+    }
+
+    /// Checks that `input` has one channel per input of this network (its
+    /// times are valid by construction, [`SpikeTrains`]).
+    pub(crate) fn check_input(&self, input: &SpikeTrains) -> Result<(), NetError> {
+        if input.n_channels() != self.n_inputs() {
+            return Err(NetError::Shape {
+                what: "input channels",
+                expected: self.n_inputs(),
+                got: input.n_channels(),
             });
         }
-        params.validate(N::Params::DIM, N::PARAM_NAMES)
+        Ok(())
     }
 
-    pub(crate) fn neuron_params(params: &NetworkParams, layer: usize, j: usize) -> N::Params {
-        let np = N::Params::DIM;
-        let mut p = N::Params::zeros();
-        p.as_mut_slice()
-            .copy_from_slice(&params.layers[layer].neuron_params[j * np..(j + 1) * np]);
-        p
+    /// Checks that a gradient buffer has the shape of this network's
+    /// parameters.
+    fn check_grad(&self, grad: &NetworkParams) -> Result<(), NetError> {
+        grad.check_shape(
+            self.sizes(),
+            <N::Params as StateVector>::DIM,
+            "gradient buffer does not match the network's layer sizes",
+        )
     }
 
-    /// Neuron `j`'s inputs: the merged input spikes with its weights.
-    pub(crate) fn fill_inputs(
-        inputs: &mut Vec<InputSpike>,
-        merged: &[MergedSpike],
-        params: &NetworkParams,
-        layer: usize,
-        j: usize,
-    ) {
-        inputs.clear();
-        Self::push_inputs(inputs, merged, params, layer, j);
-    }
-
-    /// Appends `merged` with neuron `j`'s weights to its inputs.
-    pub(crate) fn push_inputs(
-        inputs: &mut Vec<InputSpike>,
-        merged: &[MergedSpike],
-        params: &NetworkParams,
-        layer: usize,
-        j: usize,
-    ) {
-        let l = &params.layers[layer];
-        let row = &l.weights[j * l.n_in..(j + 1) * l.n_in];
-        inputs.extend(
-            merged
-                .iter()
-                .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
-        );
-    }
-
-    /// The end time and solver options of `layer`'s runs in `pass`,
-    /// checked once for the layer (an error names its first neuron, the
-    /// first run to meet it). Where only the output neurons' first spikes
-    /// matter, every run may end once its neuron provably stays silent, and
-    /// the output neurons' at their first spike.
-    pub(crate) fn plan(&self, layer: usize, pass: Pass) -> Result<RunPlan, NetError> {
-        let options = match pass {
-            Pass::Full => self.options,
-            Pass::FirstSpikes | Pass::Prediction => SolverOptions {
-                stop_after_spikes: if layer + 1 == self.models.len() {
-                    Some(self.options.stop_after_spikes.unwrap_or(1).min(1))
-                } else {
-                    self.options.stop_after_spikes
-                },
-                stop_when_silent: true,
-                ..self.options
-            },
-        };
-        RunPlan::new(self.t_end, &options).map_err(|source| NetError::Solver {
-            layer,
-            neuron: 0,
-            source,
-        })
+    /// The checked layers, for the batch passes.
+    pub(crate) fn stack(&self) -> &Stack<N> {
+        &self.stack
     }
 
     /// Simulates one sample. `trace` is overwritten (its buffers reused).
@@ -377,90 +220,16 @@ where
         trace: &mut ForwardTrace<N::State>,
     ) -> Result<(), NetError> {
         self.check_params(params)?;
-        self.forward_checked(params, input, ws, trace, Pass::Full)
-    }
-
-    /// [`forward`](Self::forward) for parameters already checked
-    /// ([`check_params`](Self::check_params)), delivering what `pass` asks
-    /// for. In the passes of first spikes the output neurons' runs end at
-    /// their first spike ([`SolverOptions::stop_after_spikes`]) and every run
-    /// once its neuron provably stays silent
-    /// ([`SolverOptions::stop_when_silent`]), and the earlier layers are
-    /// simulated on demand (`on_demand.rs`) as [`LossPass`] says. Spikes,
-    /// loss and gradient are those of the full pass; the traces end earlier.
-    pub(crate) fn forward_checked(
-        &self,
-        params: &NetworkParams,
-        input: &SpikeTrains,
-        ws: &mut Workspace<N, B>,
-        trace: &mut ForwardTrace<N::State>,
-        pass: Pass,
-    ) -> Result<(), NetError> {
-        if input.n_channels() != self.n_inputs() {
-            return Err(NetError::Shape {
-                what: "input channels",
-                expected: self.n_inputs(),
-                got: input.n_channels(),
-            });
-        }
-        input.validate()?;
-        let n_layers = self.models.len();
-        // The passes of first spikes simulate earlier layers only as far as
-        // the output neurons need them, where the backend hands out its
-        // steppers; the prediction's on-demand pass also ends the output
-        // neurons once the first of them has spiked.
-        let on_demand = match pass {
-            Pass::Full => false,
-            Pass::FirstSpikes => n_layers > 1 && ws.on_demand.wanted(self.loss_pass),
-            Pass::Prediction => self.loss_pass != LossPass::LayerByLayer,
-        };
-        if on_demand && self.forward_on_demand(params, input, ws, trace, pass)? {
-            return Ok(());
-        }
-        trace.layers.resize_with(n_layers, LayerTrace::default);
-        ws.runs.resize_with(n_layers, LayerRuns::default);
-        for layer in 0..n_layers {
-            let (before, rest) = trace.layers.split_at_mut(layer);
-            let lt = &mut rest[0];
-            let source = if layer == 0 {
-                input
-            } else {
-                &before[layer - 1].outputs
-            };
-            merge_spikes(source, &mut lt.inputs);
-            let model = &self.models[layer];
-            let plan = self.plan(layer, pass)?;
-            let n_out = self.sizes[layer + 1];
-            lt.neurons
-                .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
-            lt.outputs.clear();
-            let lr = &mut ws.runs[layer];
-            for j in 0..n_out {
-                Self::fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
-                let p = Self::neuron_params(params, layer, j);
-                let neuron = &mut lt.neurons[j];
-                // The workspace's steppers, reset, where the backend hands
-                // them out (its `simulate` would build a new one per run).
-                match lr.stepper(&ws.backend, j, model, &p, plan.options()) {
-                    Some(stepper) => plan.run(stepper, model, &p, &ws.inputs, neuron),
-                    None => ws.backend.simulate(
-                        model,
-                        &p,
-                        &ws.inputs,
-                        plan.t_end(),
-                        plan.options(),
-                        neuron,
-                    ),
-                }
-                .map_err(|source| NetError::Solver {
-                    layer,
-                    neuron: j,
-                    source,
-                })?;
-                lt.outputs.push_channel(&lt.neurons[j].spikes);
-            }
-        }
-        Ok(())
+        self.check_input(input)?;
+        forward(
+            &self.stack,
+            self.loss_pass,
+            params,
+            input,
+            ws,
+            trace,
+            Pass::Full,
+        )
     }
 
     /// The EventProp backward pass of one sample.
@@ -511,225 +280,106 @@ where
         dl_dinput: &mut Vec<f64>,
     ) -> Result<(), NetError> {
         self.check_params(params)?;
-        self.check_trace(input, trace)?;
-        input.validate()?;
-        self.backward_checked(params, input, trace, dl_dt, dl_dx_end, ws, grad, dl_dinput)
+        check_trace(&self.stack, input, trace)?;
+        self.check_grad(grad)?;
+        backward(
+            &self.stack,
+            params,
+            input,
+            trace,
+            dl_dt,
+            dl_dx_end,
+            ws,
+            grad,
+            dl_dinput,
+        )
     }
 
-    /// Checks `trace` against this network and `input` as
-    /// [`backward`](Self::backward) needs it: every index the backward pass
-    /// takes from the trace is in range, and every input spike recorded is
-    /// the source's spike with its time.
-    pub(crate) fn check_trace(
-        &self,
-        input: &SpikeTrains,
-        trace: &ForwardTrace<N::State>,
-    ) -> Result<(), NetError> {
-        let n_layers = self.models.len();
-        if trace.layers.len() != n_layers {
-            return Err(NetError::Shape {
-                what: "forward trace layers",
-                expected: n_layers,
-                got: trace.layers.len(),
-            });
-        }
-        if input.n_channels() != self.n_inputs() {
-            return Err(NetError::Shape {
-                what: "input channels",
-                expected: self.n_inputs(),
-                got: input.n_channels(),
-            });
-        }
-        for (layer, lt) in trace.layers.iter().enumerate() {
-            let mismatch = |neuron, what, expected: f64, got: f64| {
-                Err(NetError::TraceMismatch {
-                    layer,
-                    neuron,
-                    what,
-                    expected,
-                    got,
-                })
-            };
-            let n_out = self.sizes[layer + 1];
-            if lt.neurons.len() != n_out {
-                let what = "neuron records (one per neuron)";
-                return mismatch(None, what, n_out as f64, lt.neurons.len() as f64);
-            }
-            if lt.outputs.n_channels() != n_out {
-                let (what, got) = ("output trains (one per neuron)", lt.outputs.n_channels());
-                return mismatch(None, what, n_out as f64, got as f64);
-            }
-            for (j, neuron) in lt.neurons.iter().enumerate() {
-                let train = lt.outputs.channel(j);
-                if train.len() != neuron.spikes.len() {
-                    let what = "spikes in its output train (its record's count)";
-                    return mismatch(
-                        Some(j),
-                        what,
-                        neuron.spikes.len() as f64,
-                        train.len() as f64,
-                    );
-                }
-                if let Some((&t, &got)) = neuron
-                    .spikes
-                    .iter()
-                    .zip(train)
-                    .find(|(t, got)| t.to_bits() != got.to_bits())
-                {
-                    return mismatch(Some(j), "output spike time (its record's)", t, got);
-                }
-            }
-            let source = if layer == 0 {
-                input
-            } else {
-                &trace.layers[layer - 1].outputs
-            };
-            // The first layer receives every input spike (later layers in
-            // the loss pass only those their neurons ran to).
-            if layer == 0 && lt.inputs.len() != input.n_spikes() {
-                let what = "input spikes (the input's count)";
-                return mismatch(None, what, input.n_spikes() as f64, lt.inputs.len() as f64);
-            }
-            for m in &lt.inputs {
-                let c = m.channel as usize;
-                if c >= source.n_channels() {
-                    let what = "input spike channel (below the number of channels)";
-                    return mismatch(None, what, source.n_channels() as f64, c as f64);
-                }
-                let train = source.channel(c);
-                match train.get(m.k as usize) {
-                    None => {
-                        let what = "input spike number (below its channel's spike count)";
-                        return mismatch(None, what, train.len() as f64, m.k as f64);
-                    }
-                    Some(&t) if t.to_bits() != m.time.to_bits() => {
-                        return mismatch(None, "input spike time (the input's)", t, m.time);
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// [`backward_with_state`](Self::backward_with_state) for parameters
-    /// already checked and a trace that this network's forward pass just
-    /// made of `input` (the loss pass's backward pass).
+    /// Forward pass, TTFS loss on the first output spikes, and (when `grad`
+    /// is given) the backward pass adding `dL/dθ` to `grad`.
+    ///
+    /// Since the loss reads only the first output spikes, each output
+    /// neuron is simulated up to its first spike
+    /// ([`SolverOptions::stop_after_spikes`]), and every neuron's run ends
+    /// once the neuron provably stays silent
+    /// ([`SolverOptions::stop_when_silent`]); the layers before the output
+    /// layer are simulated only as far as the output neurons need them where
+    /// that saves work ([`LossPass`], set by [`FeedForward::with_loss_pass`]).
+    /// `trace` then holds at most one spike per output neuron, and its runs
+    /// may end before `t_end`. Loss and gradient are exactly those of the
+    /// full run, bit for bit.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn backward_checked(
+    pub fn sample_loss(
         &self,
         params: &NetworkParams,
         input: &SpikeTrains,
-        trace: &ForwardTrace<N::State>,
-        dl_dt: &[f64],
-        dl_dx_end: Option<&[N::State]>,
+        label: usize,
+        loss: &TtfsLoss,
         ws: &mut Workspace<N, B>,
-        grad: &mut NetworkParams,
-        dl_dinput: &mut Vec<f64>,
-    ) -> Result<(), NetError> {
-        debug_assert_eq!(self.check_trace(input, trace), Ok(()));
-        let n_layers = self.models.len();
-        grad.check_shape(
-            &self.sizes,
-            N::Params::DIM,
-            "gradient buffer does not match the network's layer sizes",
-        )?;
-        let out = &trace.layers[n_layers - 1].outputs;
-        if dl_dt.len() != out.n_spikes() {
-            return Err(NetError::Shape {
-                what: "dL/dt (one entry per output spike)",
-                expected: out.n_spikes(),
-                got: dl_dt.len(),
-            });
+        trace: &mut ForwardTrace<N::State>,
+        grad: Option<&mut NetworkParams>,
+    ) -> Result<SampleResult, NetError> {
+        self.check_params(params)?;
+        self.check_input(input)?;
+        loss.validate()?;
+        if let Some(g) = &grad {
+            self.check_grad(g)?;
         }
-        if let Some((index, &value)) = dl_dt.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(NetError::NonFinite {
-                what: "dL/dt",
-                index,
-                value,
-            });
-        }
-        if let Some(d) = dl_dx_end {
-            if d.len() != self.n_outputs() {
-                return Err(NetError::Shape {
-                    what: "dL/dx(T) (one state per output neuron)",
-                    expected: self.n_outputs(),
-                    got: d.len(),
-                });
-            }
-            if let Some((index, value)) = d
-                .iter()
-                .flat_map(|x| x.as_slice().iter().copied())
-                .enumerate()
-                .find(|(_, v)| !v.is_finite())
-            {
-                return Err(NetError::NonFinite {
-                    what: "dL/dx(T)",
-                    index,
-                    value,
-                });
-            }
-        }
-        let np = N::Params::DIM;
-        let zero = N::State::zeros();
-        ws.current.clear();
-        ws.current.extend_from_slice(dl_dt);
-        for layer in (0..n_layers).rev() {
-            let lt = &trace.layers[layer];
-            let source = if layer == 0 {
-                input
-            } else {
-                &trace.layers[layer - 1].outputs
-            };
-            ws.upstream.clear();
-            ws.upstream.resize(source.n_spikes(), 0.0);
-            let model = &self.models[layer];
-            for (j, neuron) in lt.neurons.iter().enumerate() {
-                let start = lt.outputs.offset(j);
-                let dl = &ws.current[start..start + neuron.spikes.len()];
-                let dx_end = match dl_dx_end {
-                    Some(d) if layer == n_layers - 1 => &d[j],
-                    _ => &zero,
-                };
-                if dl.iter().all(|&v| v == 0.0) && dx_end.as_slice().iter().all(|&v| v == 0.0) {
-                    continue;
-                }
-                Self::fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
-                let p = Self::neuron_params(params, layer, j);
-                run_adjoint(
-                    &mut ws.backend,
-                    model,
-                    &p,
-                    &ws.inputs,
-                    neuron,
-                    dl,
-                    dx_end,
-                    &self.options,
-                    &mut ws.grad,
-                )
-                .map_err(|source| NetError::Solver {
-                    layer,
-                    neuron: j,
-                    source,
-                })?;
-                let g = &mut grad.layers[layer];
-                for (dst, src) in g.neuron_params[j * np..(j + 1) * np]
-                    .iter_mut()
-                    .zip(ws.grad.params.as_slice())
-                {
-                    *dst += src;
-                }
-                let n_in = g.n_in;
-                for (m, spike) in lt.inputs.iter().enumerate() {
-                    let c = spike.channel as usize;
-                    g.weights[j * n_in + c] += ws.grad.weights[m];
-                    ws.upstream[source.offset(c) + spike.k as usize] += ws.grad.input_times[m];
-                }
-            }
-            std::mem::swap(&mut ws.current, &mut ws.upstream);
-        }
-        dl_dinput.clear();
-        dl_dinput.extend_from_slice(&ws.current);
-        Ok(())
+        sample_loss(
+            &self.stack,
+            self.loss_pass,
+            params,
+            input,
+            label,
+            loss,
+            ws,
+            trace,
+            grad,
+        )
+    }
+
+    /// The predicted class of one sample ([`predict`](crate::predict) of
+    /// its first output spikes: the output neuron that spikes first, lowest
+    /// index on a tie; `None` when all are silent), exactly that of
+    /// [`sample_loss`](Self::sample_loss), with less work.
+    ///
+    /// On demand (every [`LossPass`] but
+    /// [`LayerByLayer`](LossPass::LayerByLayer), where the backend hands out
+    /// steppers) the simulation ends once the first output spike is found
+    /// and every other output neuron has reached its time: their steps are
+    /// those of the loss pass up to there, so none of them can spike first.
+    /// In a trained classifier whose wrong-class neurons stay silent, the
+    /// loss pass must follow them (and the layers before) until they
+    /// provably stay silent; here the run ends at the right neuron's spike.
+    /// `trace` holds the runs up to there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains, TtfsLoss};
+    /// use evnn_neurons::Lif;
+    /// use evnn_solver::{ClosedForm, SolverOptions};
+    ///
+    /// let sizes = [2, 6, 3];
+    /// let net = FeedForward::new(Lif::default(), &sizes, ClosedForm, SolverOptions::default(), 30.0)?;
+    /// let init = InitConfig { wmean: 3.0, wlim: 3.0, ..InitConfig::default() };
+    /// let params = NetworkParams::init::<Lif>(&sizes, &init, 1)?;
+    /// let x = SpikeTrains::from_times(&[1.0, 2.0])?;
+    /// let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
+    /// let class = net.predict_sample(&params, &x, &mut ws, &mut trace)?;
+    /// let r = net.sample_loss(&params, &x, 0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
+    /// assert_eq!(class, r.prediction);
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn predict_sample(
+        &self,
+        params: &NetworkParams,
+        input: &SpikeTrains,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+    ) -> Result<Option<usize>, NetError> {
+        self.check_params(params)?;
+        self.check_input(input)?;
+        predict(&self.stack, self.loss_pass, params, input, ws, trace)
     }
 }

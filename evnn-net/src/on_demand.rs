@@ -23,14 +23,13 @@
 //! the layer-by-layer pass, and only the traces of earlier layers end
 //! sooner. [`LossPass`] chooses between the two passes.
 
-use crate::network::{merge_spikes, spike_order, LayerTrace, MergedSpike, Pass};
-use crate::{FeedForward, ForwardTrace, NetError, NetworkParams, SpikeTrains, Workspace};
+use crate::stack::{fill_inputs, push_inputs, Pass, Stack};
+use crate::trace::{merge_spikes, spike_order, ForwardTrace, LayerTrace, MergedSpike};
+use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
-use evnn_solver::{
-    Adjoint, Backend, InputSpike, NeuronRun, NeuronTrace, Next, SolverOptions, Stepper,
-};
+use evnn_solver::{Backend, InputSpike, NeuronRun, NeuronTrace, Next, SolverOptions, Stepper};
 
-/// Rounds of [`FeedForward::forward_on_demand`] with a horizon before
+/// Rounds of [`OnDemandRuns::forward`] with a horizon before
 /// `t_end` (module docs). More rounds leave out more steps of the earlier
 /// layers but visit every neuron more often; 8 balances the two on the
 /// Yin–Yang networks (the comparison is in BENCHMARKS.md). The value
@@ -43,9 +42,9 @@ const ROUNDS: usize = 8;
 /// the loss pass (the comparison is in BENCHMARKS.md).
 const RACE_ROUNDS: usize = 16;
 
-/// How the loss pass ([`FeedForward::sample_loss`] and
-/// [`FeedForward::batch_loss`]) simulates the layers before the output layer
-/// ([`FeedForward::with_loss_pass`]). Every choice gives bit-identical
+/// How the loss pass ([`FeedForward::sample_loss`](crate::FeedForward::sample_loss) and
+/// [`BatchRunner::loss`](crate::BatchRunner::loss)) simulates the layers before the output layer
+/// ([`FeedForward::with_loss_pass`](crate::FeedForward::with_loss_pass)). Every choice gives bit-identical
 /// spikes, loss and gradient; only the work differs, and so do errors that a
 /// run would meet only after every output neuron is done (a hidden neuron
 /// that exceeds [`SolverOptions::max_spikes`](evnn_solver::SolverOptions::max_spikes)
@@ -89,7 +88,7 @@ pub enum LossPass {
     /// earlier layers' neuron-time `[0, t_end]`, averaged over a worker's
     /// recent samples (the first sample's share, then a running mean);
     /// when it does not, layer by layer, retrying on demand every 16
-    /// samples. [`FeedForward::batch_loss`] starts afresh with each chunk of
+    /// samples. [`BatchRunner::loss`](crate::BatchRunner::loss) starts afresh with each chunk of
     /// [`CHUNK`](crate::CHUNK) samples, so its choices do not depend on the
     /// number of threads: a chunk's first sample runs on demand and decides
     /// for the next. The default.
@@ -124,7 +123,7 @@ impl Default for OnDemand {
     /// decides alone. A prior (a mean starting at 1) would keep a trained
     /// network, where on demand saves nothing, on demand for several
     /// samples, past the end of a chunk of
-    /// [`batch_loss`](FeedForward::batch_loss).
+    /// [`BatchRunner::loss`](crate::BatchRunner::loss).
     fn default() -> Self {
         OnDemand {
             saved: None,
@@ -257,37 +256,57 @@ impl<N: NeuronModel, S> LayerRuns<N, S> {
     }
 }
 
-impl<N, B> FeedForward<N, B>
-where
-    N: NeuronModel,
-    B: Backend<N> + Adjoint<N> + Clone,
-{
+/// The on-demand pass's state, kept between samples: every layer's runs,
+/// the spikes being handed to the next layer, and [`LossPass::Auto`]'s
+/// choice.
+#[derive(Clone, Debug)]
+pub(crate) struct OnDemandRuns<N: NeuronModel, S> {
+    /// One entry per layer.
+    pub(crate) layers: Vec<LayerRuns<N, S>>,
+    /// The spikes being handed to the next layer.
+    new_spikes: Vec<MergedSpike>,
+    /// Whether the loss pass simulates on demand.
+    pub(crate) choice: OnDemand,
+}
+
+impl<N: NeuronModel, S> Default for OnDemandRuns<N, S> {
+    fn default() -> Self {
+        OnDemandRuns {
+            layers: Vec::new(),
+            new_spikes: Vec::new(),
+            choice: OnDemand::default(),
+        }
+    }
+}
+
+impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
     /// The loss pass on demand (module docs), or for [`Pass::Prediction`]
     /// the pass that also ends every output neuron once it has reached the
     /// earliest output spike found. `Ok(false)`, before any neuron has run,
     /// when the backend hands out no steppers ([`Backend::stepper`]); the
     /// caller then simulates layer by layer.
-    pub(crate) fn forward_on_demand(
-        &self,
+    pub(crate) fn forward<B: Backend<N, Stepper = S>>(
+        &mut self,
+        stack: &Stack<N>,
+        backend: &B,
         params: &NetworkParams,
         input: &SpikeTrains,
-        ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
         pass: Pass,
     ) -> Result<bool, NetError> {
-        let n_layers = self.models.len();
+        let n_layers = stack.models.len();
         trace.layers.resize_with(n_layers, LayerTrace::default);
-        ws.runs.resize_with(n_layers, LayerRuns::default);
+        self.layers.resize_with(n_layers, LayerRuns::default);
         for layer in 0..n_layers {
-            let model = &self.models[layer];
-            let plan = self.plan(layer, pass)?;
-            let n_out = self.sizes[layer + 1];
+            let model = &stack.models[layer];
+            let plan = stack.plan(layer, pass);
+            let n_out = stack.sizes[layer + 1];
             let lt = &mut trace.layers[layer];
             lt.inputs.clear();
             lt.outputs.clear();
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
-            let lr = &mut ws.runs[layer];
+            let lr = &mut self.layers[layer];
             // The steppers of the last sample are reset, not rebuilt.
             lr.steppers.truncate(n_out);
             lr.runs.clear();
@@ -299,11 +318,8 @@ where
             lr.reached = 0.0;
             lr.pending = false;
             for j in 0..n_out {
-                let p = Self::neuron_params(params, layer, j);
-                if lr
-                    .stepper(&ws.backend, j, model, &p, plan.options())
-                    .is_none()
-                {
+                let p = Stack::<N>::neuron_params(params, layer, j);
+                if lr.stepper(backend, j, model, &p, plan.options()).is_none() {
                     return Ok(false);
                 }
                 let run = plan
@@ -320,10 +336,10 @@ where
         }
         // The first layer's inputs, the sample's spikes, are all known.
         merge_spikes(input, &mut trace.layers[0].inputs);
-        for (j, inputs) in ws.runs[0].inputs.iter_mut().enumerate() {
-            Self::fill_inputs(inputs, &trace.layers[0].inputs, params, 0, j);
+        for (j, inputs) in self.layers[0].inputs.iter_mut().enumerate() {
+            fill_inputs(inputs, &trace.layers[0].inputs, params, 0, j);
         }
-        ws.runs[0].known = f64::INFINITY;
+        self.layers[0].known = f64::INFINITY;
 
         let last = n_layers - 1;
         // Rounds: the earlier layers advance to a horizon that grows by a
@@ -332,23 +348,23 @@ where
         // and the output neurons run as far as their inputs are known.
         let race = pass == Pass::Prediction;
         let mut round = 0;
-        while !self.run_layer(last, f64::INFINITY, race, ws, trace)? {
+        while !self.run_layer(stack, last, f64::INFINITY, race, trace)? {
             round += 1;
             let rounds = if race { RACE_ROUNDS } else { ROUNDS };
             let horizon = if round < rounds {
-                self.t_end * round as f64 / rounds as f64
+                stack.t_end * round as f64 / rounds as f64
             } else {
                 f64::INFINITY
             };
             for layer in 0..last {
-                self.run_layer(layer, horizon, false, ws, trace)?;
-                self.hand_down(layer, params, ws, trace);
+                self.run_layer(stack, layer, horizon, false, trace)?;
+                self.hand_down(layer, params, trace);
             }
         }
         // The output neurons are done (or, in the race, past the first
         // output spike); the other runs stop where they are.
         let (mut cut, mut runs) = (0.0, 0);
-        for (layer, (lr, lt)) in ws.runs.iter().zip(&mut trace.layers).enumerate() {
+        for (layer, (lr, lt)) in self.layers.iter().zip(&mut trace.layers).enumerate() {
             for (j, run) in lr.runs.iter().enumerate() {
                 if layer < last {
                     runs += 1;
@@ -356,18 +372,18 @@ where
                 if !lr.done[j] {
                     run.end_here(&lr.steppers[j], &mut lt.neurons[j]);
                     if layer < last {
-                        cut += (self.t_end - lr.steppers[j].t()).max(0.0);
+                        cut += (stack.t_end - lr.steppers[j].t()).max(0.0);
                     }
                 }
             }
         }
         // Only the loss pass's choice of pass learns from the work saved.
         if pass == Pass::FirstSpikes {
-            ws.on_demand.record(cut / (runs as f64 * self.t_end));
+            self.choice.record(cut / (runs as f64 * stack.t_end));
         }
         for lt in &mut trace.layers {
             for neuron in &lt.neurons {
-                lt.outputs.push_channel(&neuron.spikes);
+                lt.outputs.push_checked(&neuron.spikes);
             }
         }
         Ok(true)
@@ -384,15 +400,15 @@ where
     /// including its end, so it has no spike up to that time and cannot be
     /// the first (nor tie with it).
     fn run_layer(
-        &self,
+        &mut self,
+        stack: &Stack<N>,
         layer: usize,
         horizon: f64,
         race: bool,
-        ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
     ) -> Result<bool, NetError> {
-        let model = &self.models[layer];
-        let lr = &mut ws.runs[layer];
+        let model = &stack.models[layer];
+        let lr = &mut self.layers[layer];
         let mut horizon = horizon;
         if race {
             horizon = trace.layers[layer]
@@ -460,15 +476,14 @@ where
     /// neurons have reached ([`run_layer`](Self::run_layer)) to the next
     /// layer, in time order (ties by neuron, as in [`merge_spikes`]).
     fn hand_down(
-        &self,
+        &mut self,
         layer: usize,
         params: &NetworkParams,
-        ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
     ) {
-        let lr = &mut ws.runs[layer];
+        let lr = &mut self.layers[layer];
         let known = lr.reached;
-        let new_spikes = &mut ws.new_spikes;
+        let new_spikes = &mut self.new_spikes;
         new_spikes.clear();
         if lr.pending {
             lr.pending = false;
@@ -489,12 +504,12 @@ where
             }
             new_spikes.sort_by(spike_order);
         }
-        let next = &mut ws.runs[layer + 1];
+        let next = &mut self.layers[layer + 1];
         next.known = known;
         if !new_spikes.is_empty() {
             trace.layers[layer + 1].inputs.extend_from_slice(new_spikes);
             for (i, inputs) in next.inputs.iter_mut().enumerate() {
-                Self::push_inputs(inputs, new_spikes, params, layer + 1, i);
+                push_inputs(inputs, new_spikes, params, layer + 1, i);
             }
         }
     }

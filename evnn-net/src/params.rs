@@ -677,6 +677,23 @@ pub(crate) fn check_sizes(sizes: &[usize]) -> Result<(), NetError> {
     Ok(())
 }
 
+/// The trainer sees the parameters in the order of
+/// [`NetworkParams::to_flat`].
+impl evnn_optim::Parameters for NetworkParams {
+    fn to_flat(&self) -> Vec<f64> {
+        NetworkParams::to_flat(self)
+    }
+
+    fn set_flat(&mut self, flat: &[f64]) -> Result<(), evnn_optim::OptimError> {
+        // The only failure is a length that does not fit.
+        NetworkParams::set_flat(self, flat).map_err(|_| evnn_optim::OptimError::ShapeMismatch {
+            what: "params",
+            expected: self.len(),
+            got: flat.len(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

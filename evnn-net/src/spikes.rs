@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 /// Spike times of `n` channels (input channels or neurons of a layer), stored
 /// flat: channel `c` owns `times[offsets[c]..offsets[c + 1]]`, sorted.
 ///
+/// Valid by construction: every way to make one (the constructors,
+/// [`push_channel`](Self::push_channel), deserialization) checks that each
+/// time is finite, `>= 0` and sorted within its channel, so the network's
+/// passes take spike trains without checking them again.
+///
 /// # Examples
 ///
 /// ```
@@ -69,11 +74,39 @@ impl TryFrom<SpikeTrainsRecord> for SpikeTrains {
                 "the last offset must be the number of spike times",
             ));
         }
-        Ok(SpikeTrains {
+        let s = SpikeTrains {
             times: r.times,
             offsets: r.offsets,
-        })
+        };
+        for c in 0..s.n_channels() {
+            check_channel(c, s.channel(c))?;
+        }
+        Ok(s)
     }
+}
+
+/// Checks that channel `c`'s times are finite, `>= 0` and sorted.
+fn check_channel(c: usize, times: &[f64]) -> Result<(), NetError> {
+    let mut previous = 0.0;
+    for (index, &time) in times.iter().enumerate() {
+        if !(time.is_finite() && time >= 0.0) {
+            return Err(NetError::InvalidInputTime {
+                channel: c,
+                index,
+                time,
+            });
+        }
+        if time < previous {
+            return Err(NetError::UnsortedInput {
+                channel: c,
+                index,
+                time,
+                previous,
+            });
+        }
+        previous = time;
+    }
+    Ok(())
 }
 
 impl SpikeTrains {
@@ -90,9 +123,8 @@ impl SpikeTrains {
     pub fn from_times(times: &[f64]) -> Result<Self, NetError> {
         let mut s = SpikeTrains::new();
         for &t in times {
-            s.push_channel(&[t]);
+            s.push_channel(&[t])?;
         }
-        s.validate()?;
         Ok(s)
     }
 
@@ -101,36 +133,9 @@ impl SpikeTrains {
     pub fn from_trains(trains: &[Vec<f64>]) -> Result<Self, NetError> {
         let mut s = SpikeTrains::new();
         for t in trains {
-            s.push_channel(t);
+            s.push_channel(t)?;
         }
-        s.validate()?;
         Ok(s)
-    }
-
-    /// Checks every time is finite, `>= 0` and sorted within its channel.
-    pub fn validate(&self) -> Result<(), NetError> {
-        for c in 0..self.n_channels() {
-            let mut previous = 0.0;
-            for (index, &time) in self.channel(c).iter().enumerate() {
-                if !(time.is_finite() && time >= 0.0) {
-                    return Err(NetError::InvalidInputTime {
-                        channel: c,
-                        index,
-                        time,
-                    });
-                }
-                if time < previous {
-                    return Err(NetError::UnsortedInput {
-                        channel: c,
-                        index,
-                        time,
-                        previous,
-                    });
-                }
-                previous = time;
-            }
-        }
-        Ok(())
     }
 
     /// Removes every channel, keeping the buffers.
@@ -140,8 +145,18 @@ impl SpikeTrains {
         self.offsets.push(0);
     }
 
-    /// Appends a channel.
-    pub fn push_channel(&mut self, times: &[f64]) {
+    /// Appends a channel; its times must be finite, `>= 0` and sorted (an
+    /// error names the first that is not, and leaves `self` unchanged).
+    pub fn push_channel(&mut self, times: &[f64]) -> Result<(), NetError> {
+        check_channel(self.n_channels(), times)?;
+        self.push_checked(times);
+        Ok(())
+    }
+
+    /// Appends a channel whose times are known to be valid (a neuron's
+    /// spikes).
+    pub(crate) fn push_checked(&mut self, times: &[f64]) {
+        debug_assert_eq!(check_channel(self.n_channels(), times), Ok(()));
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }

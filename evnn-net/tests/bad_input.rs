@@ -2,6 +2,7 @@
 //! the bad value (or, for valid edge cases, a defined result), on the QIF
 //! (Dormand–Prince) and LIF (closed form) networks.
 
+use evnn_net::BatchRunner;
 use evnn_net::{
     gradcheck, EntryStatus, FeedForward, ForwardTrace, GradCheckOptions, InitConfig, LossPass,
     NetError, NetworkParams, ParamRef, SpikeTrains, TtfsLoss,
@@ -63,14 +64,14 @@ fn batch<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     y: usize,
 ) -> Result<(), NetError> {
     let x = std::slice::from_ref(x);
-    let result = net
-        .batch_loss(p, x, &[y], &TtfsLoss::default(), true)
+    let result = BatchRunner::new(net.clone())
+        .loss_and_grad(p, x, &[y], &TtfsLoss::default())
         .map(|_| ());
     // The prediction pass (which takes no label) refuses the same inputs and
     // parameters with the same message.
     if y < net.n_outputs() {
         let message = |r: &Result<_, NetError>| r.as_ref().err().map(|e| e.to_string());
-        let predicted = net.batch_predict(p, x).map(|_| ());
+        let predicted = BatchRunner::new(net.clone()).predict(p, x).map(|_| ());
         assert_eq!(message(&predicted), message(&result));
     }
     result
@@ -190,15 +191,19 @@ fn invalid_input_times_are_named() {
             "{e:?}"
         );
         assert_message(&e, &[needle]);
-        // Built without validation, the network still refuses it.
+        // Appended channel by channel, the bad channel is refused and
+        // nothing of it is kept; deserialized, the file is refused.
         let mut x = SpikeTrains::new();
-        x.push_channel(&[1.0]);
-        x.push_channel(&[0.5, bad]);
-        x.push_channel(&[2.0]);
-        on_both(|run, p| {
-            let e = run(&p, &x, 0).unwrap_err();
-            assert_message(&e, &["input channel 1, spike 1", needle]);
-        });
+        x.push_channel(&[1.0]).unwrap();
+        let e = x.push_channel(&[0.5, bad]).unwrap_err();
+        assert_message(&e, &["input channel 1, spike 1", needle]);
+        assert_eq!(x.n_channels(), 1);
+        assert_eq!(x.n_spikes(), 1);
+        if bad.is_finite() {
+            let json = format!(r#"{{"times": [1.0, 0.5, {bad}], "offsets": [0, 1, 3]}}"#);
+            let e = serde_json::from_str::<SpikeTrains>(&json).unwrap_err();
+            assert!(e.to_string().contains("input channel 1, spike 1"), "{e}");
+        }
     }
 }
 
@@ -290,13 +295,12 @@ fn labels_out_of_range_are_named_with_their_sample() {
 #[test]
 fn label_count_must_match_sample_count() {
     let net = lif_net();
-    let e = net
-        .batch_loss(
+    let e = BatchRunner::new(net.clone())
+        .loss(
             &params::<Lif>(3.0),
             &[input(), input()],
             &[0],
             &TtfsLoss::default(),
-            false,
         )
         .unwrap_err();
     assert!(
@@ -319,8 +323,8 @@ fn bad_loss_constants_are_named() {
         tau0: -0.5,
         ..TtfsLoss::default()
     };
-    let e = net
-        .batch_loss(&params::<Lif>(3.0), &[input()], &[0], &loss, false)
+    let e = BatchRunner::new(net.clone())
+        .loss(&params::<Lif>(3.0), &[input()], &[0], &loss)
         .unwrap_err();
     assert!(
         matches!(e, NetError::InvalidConfig { name: "tau0", .. }),
@@ -344,14 +348,14 @@ fn sample_without_input_spikes_is_valid_and_silent() {
         }
         let mut x = SpikeTrains::new();
         for _ in 0..3 {
-            x.push_channel(&[]);
+            x.push_channel(&[]).unwrap();
         }
         let mut trace = ForwardTrace::default();
         net.forward(&p, &x, &mut net.workspace(), &mut trace)
             .unwrap();
         assert_eq!(trace.output().unwrap().n_spikes(), 0);
-        let r = net
-            .batch_loss(&p, &[x], &[1], &TtfsLoss::default(), true)
+        let r = BatchRunner::new(net.clone())
+            .loss_and_grad(&p, &[x], &[1], &TtfsLoss::default())
             .unwrap();
         assert_eq!(r.first_spikes, vec![vec![f64::INFINITY; 2]]);
         assert_eq!(r.correct, 0);
@@ -374,8 +378,8 @@ fn runaway_spiking_hits_the_spike_limit() {
     let mut p = params::<Qif>(20.0);
     p.layers[0].neuron_params.iter_mut().for_each(|b| *b = 1e6);
     let on_demand = qif.clone().with_loss_pass(LossPass::OnDemand);
-    let r = on_demand
-        .batch_loss(&p, &[input()], &[0], &TtfsLoss::default(), true)
+    let r = BatchRunner::new(on_demand.clone())
+        .loss_and_grad(&p, &[input()], &[0], &TtfsLoss::default())
         .unwrap();
     assert!(r.loss_sum.is_finite());
     let e = batch(&qif, &p, &input(), 0).unwrap_err();

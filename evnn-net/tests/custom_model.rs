@@ -3,6 +3,7 @@
 //! network gradients match finite differences through the same code path as
 //! the built-in models, on both generic backends.
 
+use evnn_net::BatchRunner;
 use evnn_net::{
     gradcheck, FeedForward, GradCheckOptions, InitConfig, NetworkParams, SpikeTrains, TtfsLoss,
 };
@@ -272,8 +273,8 @@ where
     let loss = TtfsLoss::default();
     let mut losses = Vec::new();
     for step in 0..4 {
-        let r = net
-            .batch_loss(&params, &inputs, &labels, &loss, true)
+        let r = BatchRunner::new(net.clone())
+            .loss_and_grad(&params, &inputs, &labels, &loss)
             .unwrap_or_else(|e| panic!("{}, step {step}: {e}", N::NAME));
         assert!(r.loss_sum.is_finite(), "{}, step {step}", N::NAME);
         losses.push(r.mean_loss());
@@ -385,14 +386,16 @@ fn an_event_that_never_crosses_gives_silence_not_an_error() {
         let net = net.unwrap();
         let params = NetworkParams::init::<NeverSpikes>(&sizes, &init(3.0, 8.0), 1).unwrap();
         let (inputs, labels) = samples();
-        let r = net
-            .batch_loss(&params, &inputs, &labels, &TtfsLoss::default(), true)
+        let r = BatchRunner::new(net.clone())
+            .loss_and_grad(&params, &inputs, &labels, &TtfsLoss::default())
             .unwrap();
         assert!(r.loss_sum.is_finite(), "{name}: loss {}", r.loss_sum);
         assert_eq!(r.correct, 0, "{name}: silent outputs predict nothing");
         let grad = r.grad.unwrap().to_flat();
         assert!(grad.iter().all(|g| *g == 0.0), "{name}: {grad:?}");
-        let predicted = net.batch_predict(&params, &inputs).unwrap();
+        let predicted = BatchRunner::new(net.clone())
+            .predict(&params, &inputs)
+            .unwrap();
         assert!(predicted.iter().all(Option::is_none), "{name}");
     }
 }

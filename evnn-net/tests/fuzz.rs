@@ -10,6 +10,7 @@
 //! cases each for QIF on Dormand–Prince, QIF by Taylor series and LIF in
 //! closed form, 20 000 for QIF on diffsol).
 
+use evnn_net::BatchRunner;
 use evnn_net::{FeedForward, ForwardTrace, NetworkParams, SpikeTrains, TtfsLoss};
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
@@ -143,10 +144,17 @@ where
         }
     };
     let p = params(case);
+    // Invalid channels are refused as they are pushed, with a typed error.
     let input = {
         let mut s = SpikeTrains::new();
         for c in &case.inputs {
-            s.push_channel(c);
+            if let Err(e) = s.push_channel(c) {
+                prop_assert!(
+                    c.iter().any(|t| !(t.is_finite() && *t >= 0.0)) || !c.is_sorted(),
+                    "{e}"
+                );
+                return Ok(());
+            }
         }
         s
     };
@@ -169,7 +177,12 @@ where
         t_max: case.t_end.clamp(1e-3, 1e3),
         ..TtfsLoss::default()
     };
-    if let Ok(r) = net.batch_loss(&p, std::slice::from_ref(&input), &[case.label], &loss, true) {
+    if let Ok(r) = BatchRunner::new(net.clone()).loss_and_grad(
+        &p,
+        std::slice::from_ref(&input),
+        &[case.label],
+        &loss,
+    ) {
         prop_assert!(r.loss_sum.is_finite(), "loss {}", r.loss_sum);
         prop_assert!(case.label < *case.sizes.last().unwrap());
         let g = r.grad.expect("asked for").to_flat();
@@ -179,8 +192,8 @@ where
             .all(|t| *t == f64::INFINITY || t.is_finite()));
         // The prediction pass ends sooner; where the loss pass succeeds it
         // succeeds too, with the loss pass's prediction.
-        let predicted = net
-            .batch_predict(&p, std::slice::from_ref(&input))
+        let predicted = BatchRunner::new(net.clone())
+            .predict(&p, std::slice::from_ref(&input))
             .map_err(|e| TestCaseError::fail(format!("prediction pass: {e}")))?;
         prop_assert_eq!(predicted[0], evnn_net::predict(&r.first_spikes[0]));
         tally.ok.fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! Network gradients against finite differences on random small nets, and
 //! batch properties.
 
+use evnn_net::BatchRunner;
 use evnn_net::{
     gradcheck, FeedForward, ForwardTrace, GradCheckOptions, GradCheckReport, InitConfig, LossPass,
     NetworkParams, SpikeTrains, TtfsLoss,
@@ -289,7 +290,8 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
             .build()
             .unwrap()
             .install(|| {
-                net.batch_loss(params, &inputs, &labels, &loss, true)
+                BatchRunner::new(net.clone())
+                    .loss_and_grad(params, &inputs, &labels, &loss)
                     .unwrap()
             })
     };
@@ -300,8 +302,8 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
     let mut total = params.zeros_like();
     let mut loss_sum = 0.0;
     for (x, &y) in inputs.iter().zip(&labels) {
-        let r = net
-            .batch_loss(params, std::slice::from_ref(x), &[y], &loss, true)
+        let r = BatchRunner::new(net.clone())
+            .loss_and_grad(params, std::slice::from_ref(x), &[y], &loss)
             .unwrap();
         total.add_assign(r.grad.as_ref().unwrap()).unwrap();
         loss_sum += r.loss_sum;
@@ -314,9 +316,9 @@ fn check_batch_sums<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
     assert!(g.to_flat().iter().any(|&v| v != 0.0));
 }
 
-/// The batch passes keep their workspaces between calls: a batch after
+/// The batch runner keeps its workspaces between calls: a batch after
 /// others with other parameters, on the trained-like and the initial
-/// regime, gives the bits of a fresh clone's (whose pool is empty), for the
+/// regime, gives the bits of a fresh runner's (whose pool is empty), for the
 /// loss pass with its gradient and for the prediction pass.
 #[test]
 fn batch_passes_reuse_scratch_without_changing_results() {
@@ -336,17 +338,18 @@ fn batch_passes_reuse_scratch_without_changing_results() {
         .num_threads(2)
         .build()
         .unwrap();
+    let runner = BatchRunner::new(net.clone());
     pool.install(|| {
         for p in &params {
-            let kept = net.batch_loss(p, &inputs, &labels, &loss, true).unwrap();
-            let fresh = net
-                .clone()
-                .batch_loss(p, &inputs, &labels, &loss, true)
+            let kept = runner.loss_and_grad(p, &inputs, &labels, &loss).unwrap();
+            let fresh = BatchRunner::new(net.clone())
+                .loss_and_grad(p, &inputs, &labels, &loss)
                 .unwrap();
             assert_eq!(kept, fresh);
             assert_some_gradient(&kept);
-            let kept = net.batch_predict(p, &inputs).unwrap();
-            assert_eq!(kept, net.clone().batch_predict(p, &inputs).unwrap());
+            let kept = runner.predict(p, &inputs).unwrap();
+            let fresh = BatchRunner::new(net.clone()).predict(p, &inputs).unwrap();
+            assert_eq!(kept, fresh);
         }
     });
 }
@@ -594,15 +597,20 @@ fn prediction_pass_gives_the_loss_pass_predictions_with_fewer_steps() {
     let params = NetworkParams::init::<Qif>(&sizes, &strong, 5).unwrap();
     let (inputs, labels) = yinyang_like_batch(4);
     let net = qif_diffsol_net(&sizes);
-    let r = net
-        .batch_loss(&params, &inputs, &labels, &TtfsLoss::default(), false)
+    let r = BatchRunner::new(net.clone())
+        .loss(&params, &inputs, &labels, &TtfsLoss::default())
         .unwrap();
     let expected: Vec<_> = r
         .first_spikes
         .iter()
         .map(|f| evnn_net::predict(f))
         .collect();
-    assert_eq!(net.batch_predict(&params, &inputs).unwrap(), expected);
+    assert_eq!(
+        BatchRunner::new(net.clone())
+            .predict(&params, &inputs)
+            .unwrap(),
+        expected
+    );
 }
 
 /// Checks one net; the counts of samples without and with a prediction
@@ -619,14 +627,16 @@ fn check_prediction<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
     for pass in [LossPass::Auto, LossPass::OnDemand, LossPass::LayerByLayer] {
         let name = format!("{name}, {pass:?}");
         let net = net.clone().with_loss_pass(pass);
-        let expected: Vec<Option<usize>> = net
-            .batch_loss(params, &inputs, &labels, &loss, false)
+        let expected: Vec<Option<usize>> = BatchRunner::new(net.clone())
+            .loss(params, &inputs, &labels, &loss)
             .unwrap()
             .first_spikes
             .iter()
             .map(|f| evnn_net::predict(f))
             .collect();
-        let batch = net.batch_predict(params, &inputs).unwrap();
+        let batch = BatchRunner::new(net.clone())
+            .predict(params, &inputs)
+            .unwrap();
         assert_eq!(batch, expected, "{name}");
         let mut ws = net.workspace();
         let (mut trace, mut loss_trace) = (ForwardTrace::default(), ForwardTrace::default());

@@ -10,6 +10,7 @@
 //! Runs [`CASES`] cases per property in `cargo test` (LIF in closed form:
 //! each case costs a few forward and backward passes of a tiny network).
 
+use evnn_net::BatchRunner;
 use evnn_net::{
     FeedForward, ForwardTrace, LayerParams, NetError, NetworkParams, SpikeTrains, TtfsLoss,
 };
@@ -357,7 +358,7 @@ fn check(case: &Case, tally: &Tally) -> Result<(), TestCaseError> {
     // Forward pass, predictions and the loss pass.
     let forward = net.forward(&params, &input, &mut ws, &mut trace);
     let predicted = net.predict_sample(&params, &input, &mut ws, &mut ForwardTrace::default());
-    let batch = net.batch_predict(&params, std::slice::from_ref(&input));
+    let batch = BatchRunner::new(net.clone()).predict(&params, std::slice::from_ref(&input));
     let mut loss_grad = params.zeros_like();
     let sample = net.sample_loss(
         &params,
@@ -368,12 +369,11 @@ fn check(case: &Case, tally: &Tally) -> Result<(), TestCaseError> {
         &mut ForwardTrace::default(),
         Some(&mut loss_grad),
     );
-    let batch_loss = net.batch_loss(
+    let batch_loss = BatchRunner::new(net.clone()).loss_and_grad(
         &params,
         std::slice::from_ref(&input),
         &[case.label],
         &loss,
-        true,
     );
     if let Some(expected) = param_error {
         expect_error("check_params", net.check_params(&params), expected)?;
@@ -616,8 +616,9 @@ fn overflowing_layer_sizes_are_errors() {
 }
 
 /// Spike trains read from JSON: accepted exactly when the offsets start at
-/// 0, never decrease and end at the number of times; then every channel
-/// and offset is consistent with the flat buffer, for any index.
+/// 0, never decrease and end at the number of times, and every channel's
+/// times are sorted; then every channel and offset is consistent with the
+/// flat buffer, for any index.
 #[test]
 fn deserialized_spike_trains_are_checked() {
     proptest!(config(), |(
@@ -632,9 +633,13 @@ fn deserialized_spike_trains_are_checked() {
                 && offsets.windows(2).all(|w| w[0] <= w[1])
                 && *offsets.last().unwrap() == times.len()
         };
+        let sorted = valid
+            && offsets
+                .windows(2)
+                .all(|w| times[w[0]..w[1]].is_sorted());
         match serde_json::from_value::<SpikeTrains>(json) {
             Ok(s) => {
-                prop_assert!(valid, "{offsets:?} for {} times accepted", times.len());
+                prop_assert!(sorted, "{offsets:?} for {:?} accepted", times);
                 for c in 0..s.n_channels() + 3 {
                     let (at, train) = (s.offset(c), s.channel(c));
                     prop_assert_eq!(&s.flat()[at..at + train.len()], train);
@@ -642,8 +647,9 @@ fn deserialized_spike_trains_are_checked() {
                 prop_assert_eq!(s.to_trains().concat(), times);
             }
             Err(e) => {
-                prop_assert!(!valid, "{offsets:?}: {e}");
-                prop_assert!(e.to_string().contains("offset"), "{e}");
+                prop_assert!(!sorted, "{offsets:?}: {e}");
+                let what = if valid { "comes after" } else { "offset" };
+                prop_assert!(e.to_string().contains(what), "{e}");
             }
         }
     });

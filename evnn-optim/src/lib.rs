@@ -1,6 +1,7 @@
 //! First-order optimizers over flat parameter buffers: Adam (with optional
 //! decoupled weight decay), SGD with momentum or Nesterov, gradient clipping
-//! by global norm and learning-rate schedules.
+//! by global norm and learning-rate schedules; and the [`Trainer`] that runs
+//! mini-batch epochs of any [`Objective`] with them ([`trainer`]).
 //!
 //! The crate knows nothing about neurons or spikes: a network flattens its
 //! parameters into one `&mut [F]` and its gradients into one `&[F]`, and an
@@ -60,12 +61,19 @@ mod adam;
 mod clip;
 mod error;
 mod optimizer;
+mod order;
 mod schedule;
 mod sgd;
+pub mod trainer;
 
 pub use adam::{Adam, AdamConfig, AdamState};
 pub use clip::{clip_by_global_norm, global_norm};
 pub use error::OptimError;
 pub use optimizer::Optimizer;
+pub use order::{batches, epoch_order, epoch_rng, shuffle};
 pub use schedule::Schedule;
 pub use sgd::{Sgd, SgdConfig, SgdState};
+pub use trainer::{
+    BatchStats, EpochMetrics, Objective, Observer, Parameters, PrintEpochs, TrainError, TrainState,
+    Trainer,
+};

@@ -92,14 +92,10 @@ fn channel_times(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
 /// Input spikes of a batch: a 2-D float64 array `(samples, channels)` of
 /// one spike time per channel (`inf`: no spike), or a sequence of samples,
 /// each a sequence of channels, each a number or a 1-D sequence of sorted
-/// spike times. Each sample is checked by the library (times finite,
-/// `>= 0`, sorted); an error names the sample.
+/// spike times. Each channel is checked by the library as it is added
+/// (times finite, `>= 0`, sorted); an error names the sample.
 pub(crate) fn spike_inputs(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SpikeTrains>> {
-    let checked = |i: usize, s: SpikeTrains| -> PyResult<SpikeTrains> {
-        s.validate()
-            .map_err(|e| value_error(format!("input sample {i}: {e}")))?;
-        Ok(s)
-    };
+    let bad = |i: usize, e: evnn_net::NetError| value_error(format!("input sample {i}: {e}"));
     if obj.cast::<PyUntypedArray>().is_ok() {
         let (times, shape) = f64_array(obj, "inputs")?;
         let &[n, channels] = shape.as_slice() else {
@@ -111,13 +107,10 @@ pub(crate) fn spike_inputs(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SpikeTrains>>
         for i in 0..n {
             let mut s = SpikeTrains::new();
             for &t in &times[i * channels..(i + 1) * channels] {
-                if t == f64::INFINITY {
-                    s.push_channel(&[]);
-                } else {
-                    s.push_channel(&[t]);
-                }
+                let spikes: &[f64] = if t == f64::INFINITY { &[] } else { &[t] };
+                s.push_channel(spikes).map_err(|e| bad(i, e))?;
             }
-            out.push(checked(i, s)?);
+            out.push(s);
         }
         return Ok(out);
     }
@@ -143,9 +136,10 @@ pub(crate) fn spike_inputs(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SpikeTrains>>
         })?;
         let mut s = SpikeTrains::new();
         for (c, channel) in channels.enumerate() {
-            s.push_channel(&channel_times(&channel?, &format!("inputs[{i}][{c}]"))?);
+            s.push_channel(&channel_times(&channel?, &format!("inputs[{i}][{c}]"))?)
+                .map_err(|e| bad(i, e))?;
         }
-        out.push(checked(i, s)?);
+        out.push(s);
     }
     Ok(out)
 }

@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use evnn_examples::experiment::{ModelKind, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
 use evnn_examples::models::{family, Models};
-use evnn_net::{FeedForward, ForwardTrace, LossKind, NetError, NetworkParams, SpikeTrains, CHUNK};
+use evnn_net::{
+    BatchRunner, FeedForward, ForwardTrace, LossKind, NetError, NetworkParams, SpikeTrains,
+};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 use numpy::ndarray::{Array1, Array2};
@@ -23,7 +25,7 @@ trait NetJob {
     /// What it returns.
     type Output;
     /// Runs on `net`.
-    fn run<N, B>(self, net: &FeedForward<N, B>) -> Result<Self::Output>
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync;
@@ -45,7 +47,7 @@ impl<J: NetJob> WithNet for Resized<'_, J> {
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
         if net.sizes() == self.sizes {
-            return self.job.run(&net);
+            return self.job.run(net);
         }
         let model = net
             .models()
@@ -58,8 +60,9 @@ impl<J: NetJob> WithNet for Resized<'_, J> {
             net.backend().clone(),
             *net.options(),
             net.t_end(),
-        )?;
-        self.job.run(&resized)
+        )?
+        .with_loss_pass(net.loss_pass());
+        self.job.run(resized)
     }
 }
 
@@ -77,18 +80,12 @@ struct Init<'a> {
 
 impl NetJob for Init<'_> {
     type Output = NetworkParams;
-    fn run<N, B>(self, net: &FeedForward<N, B>) -> Result<NetworkParams>
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<NetworkParams>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        let model = net.models().first().context("a network has layers")?;
-        Ok(NetworkParams::init_for(
-            model,
-            net.sizes(),
-            &self.config.init_config(),
-            self.config.seed,
-        )?)
+        Ok(net.init_params(&self.config.init_config(), self.config.seed)?)
     }
 }
 
@@ -99,7 +96,7 @@ struct Check<'a> {
 
 impl NetJob for Check<'_> {
     type Output = ();
-    fn run<N, B>(self, net: &FeedForward<N, B>) -> Result<()>
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<()>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
@@ -123,6 +120,9 @@ enum Kept {
     AllSpikes(Vec<Vec<Vec<f64>>>),
 }
 
+/// Samples per work unit of [`Forward`].
+const CHUNK: usize = 8;
+
 /// The full forward pass of every sample, in parallel on rayon's pool in
 /// chunks of [`CHUNK`] (each sample's result is independent of the
 /// others and of the thread count).
@@ -134,7 +134,7 @@ struct Forward<'a> {
 
 impl NetJob for Forward<'_> {
     type Output = Vec<Kept>;
-    fn run<N, B>(self, net: &FeedForward<N, B>) -> Result<Vec<Kept>>
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Vec<Kept>>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
@@ -172,7 +172,7 @@ impl NetJob for Forward<'_> {
     }
 }
 
-/// Predicted classes ([`FeedForward::batch_predict`], as `evnn eval`).
+/// Predicted classes ([`BatchRunner::predict`], as `evnn eval`).
 struct Predict<'a> {
     params: &'a NetworkParams,
     inputs: &'a [SpikeTrains],
@@ -180,17 +180,17 @@ struct Predict<'a> {
 
 impl NetJob for Predict<'_> {
     type Output = Vec<Option<usize>>;
-    fn run<N, B>(self, net: &FeedForward<N, B>) -> Result<Vec<Option<usize>>>
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Vec<Option<usize>>>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        Ok(net.batch_predict(self.params, self.inputs)?)
+        Ok(BatchRunner::new(net).predict(self.params, self.inputs)?)
     }
 }
 
 /// Mean loss and, when asked, the gradient of the mean loss
-/// ([`FeedForward::batch_loss`], as `evnn grad`).
+/// ([`BatchRunner::loss_and_grad`], as `evnn grad`).
 struct Loss<'a> {
     config: &'a TrainConfig,
     params: &'a NetworkParams,
@@ -202,7 +202,7 @@ struct Loss<'a> {
 
 impl NetJob for Loss<'_> {
     type Output = (f64, Option<NetworkParams>);
-    fn run<N, B>(self, net: &FeedForward<N, B>) -> Result<(f64, Option<NetworkParams>)>
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<(f64, Option<NetworkParams>)>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
@@ -211,7 +211,12 @@ impl NetJob for Loss<'_> {
             kind: self.kind,
             ..self.config.ttfs_loss()
         };
-        let r = net.batch_loss(self.params, self.inputs, self.labels, &loss, self.with_grad)?;
+        let runner = BatchRunner::new(net);
+        let r = if self.with_grad {
+            runner.loss_and_grad(self.params, self.inputs, self.labels, &loss)?
+        } else {
+            runner.loss(self.params, self.inputs, self.labels, &loss)?
+        };
         let grad = r.grad.clone().map(|mut g| {
             g.scale(1.0 / r.n.max(1) as f64);
             g

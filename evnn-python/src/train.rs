@@ -8,8 +8,9 @@ use evnn_examples::experiment::{
     EpochMetrics, Observer, Splits, TrainConfig, TrainOutcome, TrainState, WithNet,
 };
 use evnn_examples::models::{family, Models};
-use evnn_net::FeedForward;
+use evnn_net::{BatchRunner, FeedForward, NetworkParams};
 use evnn_neurons::NeuronModel;
+use evnn_optim::Adam;
 use evnn_solver::{Adjoint, Backend};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -35,7 +36,8 @@ fn run(config: &TrainConfig, observer: &mut (dyn Observer + Send)) -> Result<Tra
             N: NeuronModel,
             B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
         {
-            evnn_examples::experiment::train(&net, self.config, self.splits, self.observer)
+            let runner = BatchRunner::new(net);
+            evnn_examples::experiment::train(&runner, self.config, self.splits, self.observer)
         }
     }
     let splits = Splits::load(config)?;
@@ -66,7 +68,7 @@ struct Progress<'a> {
     interrupted: &'a AtomicBool,
 }
 
-impl Observer for Progress<'_> {
+impl evnn_optim::Observer<NetworkParams, Adam<f64>> for Progress<'_> {
     fn epoch(&mut self, m: &EpochMetrics) {
         let Some(callback) = &self.callback else {
             return;
@@ -89,12 +91,15 @@ impl Observer for Progress<'_> {
         });
     }
 
-    fn checkpoint(&mut self, _config: &TrainConfig, _state: &TrainState) -> Result<()> {
+    fn checkpoint(
+        &mut self,
+        _state: &TrainState,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
         if self.error.is_some() {
-            anyhow::bail!("stopped by the progress callback");
+            return Err("stopped by the progress callback".into());
         }
         if self.interrupted.load(Ordering::Relaxed) {
-            anyhow::bail!("interrupted");
+            return Err("interrupted".into());
         }
         Ok(())
     }

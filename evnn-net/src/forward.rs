@@ -1,0 +1,122 @@
+//! The forward pass of one sample: layer after layer, or on demand
+//! (`on_demand.rs`), into a [`ForwardTrace`], with a thread's [`Workspace`].
+
+use crate::on_demand::{LayerRuns, LossPass, OnDemandRuns};
+use crate::stack::{fill_inputs, Pass, Stack};
+use crate::trace::{merge_spikes, ForwardTrace, LayerTrace};
+use crate::{NetError, NetworkParams, SpikeTrains};
+use evnn_neurons::NeuronModel;
+use evnn_solver::{Backend, InputSpike, NeuronGradient, NeuronTrace};
+
+/// Per-thread scratch of the passes of one sample: a backend instance and
+/// reusable buffers. Made by [`FeedForward::workspace`](crate::FeedForward::workspace);
+/// its earlier use never changes a result.
+#[derive(Clone, Debug)]
+pub struct Workspace<N: NeuronModel, B: Backend<N>> {
+    pub(crate) backend: B,
+    pub(crate) inputs: Vec<InputSpike>,
+    /// The runs of the on-demand pass, and the steppers the layer-by-layer
+    /// pass reuses.
+    pub(crate) od: OnDemandRuns<N, B::Stepper>,
+    pub(crate) grad: NeuronGradient<N::Params>,
+    pub(crate) upstream: Vec<f64>,
+    pub(crate) current: Vec<f64>,
+    /// Loss sensitivities of one sample: first spikes, every output spike,
+    /// input spike times.
+    pub(crate) dl_first: Vec<f64>,
+    pub(crate) dl_dt: Vec<f64>,
+    pub(crate) dl_dinput: Vec<f64>,
+}
+
+impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
+    /// Fresh scratch around `backend`.
+    pub(crate) fn new(backend: B) -> Self {
+        Workspace {
+            backend,
+            inputs: Vec::new(),
+            od: OnDemandRuns::default(),
+            grad: NeuronGradient::zeros(0),
+            upstream: Vec::new(),
+            current: Vec::new(),
+            dl_first: Vec::new(),
+            dl_dt: Vec::new(),
+            dl_dinput: Vec::new(),
+        }
+    }
+}
+
+/// Simulates one sample into `trace` (its buffers reused), delivering what
+/// `pass` asks for. `params` and `input` are checked by the caller. In the
+/// passes of first spikes the output neurons' runs end at their first spike
+/// and every run once its neuron provably stays silent, and the earlier
+/// layers are simulated on demand as `loss_pass` says. Spikes, loss and
+/// gradient are those of the full pass; the traces end earlier.
+pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
+    stack: &Stack<N>,
+    loss_pass: LossPass,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+    ws: &mut Workspace<N, B>,
+    trace: &mut ForwardTrace<N::State>,
+    pass: Pass,
+) -> Result<(), NetError> {
+    debug_assert_eq!(stack.check_params(params), Ok(()));
+    debug_assert_eq!(input.n_channels(), stack.n_inputs());
+    let n_layers = stack.n_layers();
+    // The passes of first spikes simulate earlier layers only as far as
+    // the output neurons need them, where the backend hands out its
+    // steppers; the prediction's on-demand pass also ends the output
+    // neurons once the first of them has spiked.
+    let on_demand = match pass {
+        Pass::Full => false,
+        Pass::FirstSpikes => n_layers > 1 && ws.od.choice.wanted(loss_pass),
+        Pass::Prediction => loss_pass != LossPass::LayerByLayer,
+    };
+    if on_demand
+        && ws
+            .od
+            .forward(stack, &ws.backend, params, input, trace, pass)?
+    {
+        return Ok(());
+    }
+    trace.layers.resize_with(n_layers, LayerTrace::default);
+    ws.od.layers.resize_with(n_layers, LayerRuns::default);
+    for layer in 0..n_layers {
+        let (before, rest) = trace.layers.split_at_mut(layer);
+        let lt = &mut rest[0];
+        let source = if layer == 0 {
+            input
+        } else {
+            &before[layer - 1].outputs
+        };
+        merge_spikes(source, &mut lt.inputs);
+        let model = &stack.models[layer];
+        let plan = stack.plan(layer, pass);
+        let n_out = stack.sizes[layer + 1];
+        lt.neurons
+            .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
+        lt.outputs.clear();
+        let lr = &mut ws.od.layers[layer];
+        for j in 0..n_out {
+            fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            let p = Stack::<N>::neuron_params(params, layer, j);
+            let neuron = &mut lt.neurons[j];
+            // The workspace's steppers, reset, where the backend hands
+            // them out (its `simulate` would build a new one per run).
+            match lr.stepper(&ws.backend, j, model, &p, plan.options()) {
+                Some(stepper) => plan.run(stepper, model, &p, &ws.inputs, neuron),
+                None => {
+                    ws.backend
+                        .simulate(model, &p, &ws.inputs, plan.t_end(), plan.options(), neuron)
+                }
+            }
+            .map_err(|source| NetError::Solver {
+                layer,
+                neuron: j,
+                source,
+            })?;
+            lt.outputs.push_checked(&lt.neurons[j].spikes);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,305 @@
+//! A network's classification loss as a trainer's objective
+//! ([`evnn_optim::Objective`]): [`evnn_optim::Trainer`] trains any
+//! [`FeedForward`](crate::FeedForward) network through it.
+
+use crate::{BatchRunner, NetError, NetworkParams, SpikeTrains, TtfsLoss};
+use evnn_neurons::NeuronModel;
+use evnn_optim::{BatchStats, Objective};
+use evnn_solver::{Adjoint, Backend};
+
+/// Classification of labelled spike inputs by the first output spike: the
+/// mean time-to-first-spike loss of a batch with its exact gradient, the
+/// share of correct predictions as the training score, and the accuracy on
+/// a validation set (when given) as the validation score.
+///
+/// Everything is checked once, here: labels against the outputs, inputs
+/// against the network's input channels, the loss constants.
+///
+/// # Examples
+///
+/// Training with validation (the kept model is the best on it):
+///
+/// ```
+/// use evnn_net::{BatchRunner, Classification, FeedForward, InitConfig, SpikeTrains, TtfsLoss};
+/// use evnn_neurons::Lif;
+/// use evnn_optim::{AdamConfig, Objective, Trainer};
+/// use evnn_solver::{ClosedForm, SolverOptions};
+///
+/// let net = FeedForward::new(Lif::default(), &[2, 8, 2], ClosedForm, SolverOptions::default(), 30.0)?;
+/// let params = net.init_params(&InitConfig { wmean: 3.0, wlim: 6.0, ..InitConfig::default() }, 0)?;
+/// // Class 0: channel 0 first; class 1: channel 1 first.
+/// let x: Vec<SpikeTrains> = (0..40)
+///     .map(|k| {
+///         let (early, late) = (1.0 + (k % 5) as f64, 12.0 + (k % 7) as f64);
+///         let t = if k % 2 == 0 { [early, late] } else { [late, early] };
+///         SpikeTrains::from_times(&t)
+///     })
+///     .collect::<Result<_, _>>()?;
+/// let y: Vec<usize> = (0..40).map(|k| k % 2).collect();
+/// let runner = BatchRunner::new(net);
+/// let mut task = Classification::new(&runner, &x[..30], &y[..30], TtfsLoss::default())?
+///     .with_validation(&x[30..], &y[30..])?;
+/// assert_eq!(task.len(), 30);
+/// let adam = AdamConfig::default().with_learning_rate(0.05).build(params.len())?;
+/// let state = Trainer::new(10, 10, 0)?.fit(&mut task, params, adam, &mut ())?;
+/// assert_eq!(state.best_score, Some(runner.accuracy(&state.best_params, &x[30..], &y[30..])?));
+/// // A label that is no output neuron is refused up front.
+/// assert!(Classification::new(&runner, &x[..1], &[2], TtfsLoss::default()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Classification<'a, N: NeuronModel, B: Backend<N>> {
+    runner: &'a BatchRunner<N, B>,
+    inputs: &'a [SpikeTrains],
+    labels: &'a [usize],
+    validation: Option<(&'a [SpikeTrains], &'a [usize])>,
+    loss: TtfsLoss,
+    silent_label_push: f64,
+    batch_inputs: Vec<SpikeTrains>,
+    batch_labels: Vec<usize>,
+}
+
+impl<'a, N, B> Classification<'a, N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    /// The task of classifying `inputs` as `labels` with `runner`'s network
+    /// under `loss`.
+    ///
+    /// # Errors
+    ///
+    /// A label count that differs from the input count, a label that is not
+    /// an output neuron, an input with the wrong number of channels (named
+    /// by sample) or invalid loss constants.
+    pub fn new(
+        runner: &'a BatchRunner<N, B>,
+        inputs: &'a [SpikeTrains],
+        labels: &'a [usize],
+        loss: TtfsLoss,
+    ) -> Result<Self, NetError> {
+        loss.validate()?;
+        check_split(runner, inputs, labels)?;
+        Ok(Classification {
+            runner,
+            inputs,
+            labels,
+            validation: None,
+            loss,
+            silent_label_push: 0.0,
+            batch_inputs: Vec::new(),
+            batch_labels: Vec::new(),
+        })
+    }
+
+    /// This task with a validation set, whose accuracy picks the model a
+    /// training run keeps.
+    pub fn with_validation(
+        mut self,
+        inputs: &'a [SpikeTrains],
+        labels: &'a [usize],
+    ) -> Result<Self, NetError> {
+        check_split(self.runner, inputs, labels)?;
+        self.validation = Some((inputs, labels));
+        Ok(self)
+    }
+
+    /// This task with the silent-label term of weight `gamma`: for every
+    /// sample whose label's output neuron does not spike, the loss gains
+    /// `γ·(θ − b_l)`, a push on that neuron's bias `b_l` (its first neuron
+    /// parameter) towards firing, where the spike-time loss has no
+    /// gradient. The term enters the gradient only (the reported loss is
+    /// the spike-time loss). 0, the default, leaves it out.
+    pub fn with_silent_label_push(mut self, gamma: f64) -> Result<Self, NetError> {
+        if !(gamma.is_finite() && gamma >= 0.0) {
+            return Err(NetError::InvalidConfig {
+                name: "silent_label_push",
+                value: gamma,
+                reason: "must be finite and >= 0",
+            });
+        }
+        self.silent_label_push = gamma;
+        Ok(self)
+    }
+}
+
+impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for Classification<'_, N, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classification")
+            .field("samples", &self.inputs.len())
+            .field("validation", &self.validation.map(|(x, _)| x.len()))
+            .field("loss", &self.loss)
+            .field("silent_label_push", &self.silent_label_push)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a split against the runner's network.
+fn check_split<N, B>(
+    runner: &BatchRunner<N, B>,
+    inputs: &[SpikeTrains],
+    labels: &[usize],
+) -> Result<(), NetError>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    if inputs.len() != labels.len() {
+        return Err(NetError::Shape {
+            what: "labels (one per input sample)",
+            expected: inputs.len(),
+            got: labels.len(),
+        });
+    }
+    let net = runner.net();
+    for (sample, (x, &label)) in inputs.iter().zip(labels).enumerate() {
+        let e = if label >= net.n_outputs() {
+            NetError::InvalidLabel {
+                label,
+                n_classes: net.n_outputs(),
+            }
+        } else if x.n_channels() != net.n_inputs() {
+            NetError::Shape {
+                what: "input channels",
+                expected: net.n_inputs(),
+                got: x.n_channels(),
+            }
+        } else {
+            continue;
+        };
+        return Err(NetError::Sample {
+            sample,
+            source: Box::new(e),
+        });
+    }
+    Ok(())
+}
+
+impl<N, B> Objective for Classification<'_, N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    type Params = NetworkParams;
+    type Error = NetError;
+
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn loss_and_grad(
+        &mut self,
+        params: &NetworkParams,
+        batch: &[usize],
+        grad: &mut [f64],
+    ) -> Result<BatchStats, NetError> {
+        self.batch_inputs.clear();
+        self.batch_labels.clear();
+        for &i in batch {
+            let (Some(x), Some(&y)) = (self.inputs.get(i), self.labels.get(i)) else {
+                return Err(NetError::Shape {
+                    what: "batch index (below the number of samples)",
+                    expected: self.inputs.len(),
+                    got: i,
+                });
+            };
+            self.batch_inputs.push(x.clone());
+            self.batch_labels.push(y);
+        }
+        let r = self.runner.loss_and_grad(
+            params,
+            &self.batch_inputs,
+            &self.batch_labels,
+            &self.loss,
+        )?;
+        let mut sum = r.grad.ok_or(NetError::Shape {
+            what: "batch gradient",
+            expected: 1,
+            got: 0,
+        })?;
+        if self.silent_label_push > 0.0 {
+            add_silent_push(
+                &mut sum,
+                &r.first_spikes,
+                &self.batch_labels,
+                self.silent_label_push,
+            );
+        }
+        let sum = sum.to_flat();
+        if grad.len() != sum.len() {
+            return Err(NetError::Shape {
+                what: "gradient buffer (one entry per parameter)",
+                expected: sum.len(),
+                got: grad.len(),
+            });
+        }
+        let inv = 1.0 / r.n as f64;
+        for (g, s) in grad.iter_mut().zip(&sum) {
+            *g = s * inv;
+        }
+        Ok(BatchStats {
+            n: r.n,
+            loss_sum: r.loss_sum,
+            score_sum: r.correct as f64,
+        })
+    }
+
+    fn validate(&mut self, params: &NetworkParams) -> Result<Option<f64>, NetError> {
+        match self.validation {
+            Some((inputs, labels)) => self.runner.accuracy(params, inputs, labels).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Adds to the summed batch gradient `grad` the gradient of the
+/// silent-label term `γ·(θ − b_l)`: `−γ` on the output bias of the label
+/// neuron of every sample in which that neuron is silent.
+fn add_silent_push(
+    grad: &mut NetworkParams,
+    first_spikes: &[Vec<f64>],
+    labels: &[usize],
+    gamma: f64,
+) {
+    let Some(out) = grad.layers.last_mut() else {
+        return;
+    };
+    let np = out.neuron_params.len() / out.n_out.max(1);
+    if np == 0 {
+        return;
+    }
+    for (t, &l) in first_spikes.iter().zip(labels) {
+        if t.get(l).is_some_and(|v| !v.is_finite()) {
+            if let Some(g) = out.neuron_params.get_mut(l * np) {
+                *g -= gamma;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `−γ` lands on the label neuron's bias once per sample in which that
+    /// neuron is silent, and nowhere else.
+    #[test]
+    fn silent_push_acts_on_silent_label_neurons_only() {
+        let mut g = NetworkParams {
+            layers: vec![
+                crate::LayerParams::zeros(2, 2, 1).unwrap(),
+                crate::LayerParams::zeros(2, 3, 1).unwrap(),
+            ],
+        };
+        let inf = f64::INFINITY;
+        let firsts = vec![
+            vec![inf, inf, inf], // label 0 silent
+            vec![2.0, inf, 3.0], // label 1 silent
+            vec![2.0, inf, 3.0], // label 0 fires
+            vec![inf, 5.0, inf], // label 0 silent
+        ];
+        add_silent_push(&mut g, &firsts, &[0, 1, 0, 0], 0.5);
+        assert_eq!(g.layers[1].neuron_params, [-1.0, -0.5, 0.0]);
+        assert!(g.layers[1].weights.iter().all(|&w| w == 0.0));
+        assert!(g.layers[0].neuron_params.iter().all(|&b| b == 0.0));
+    }
+}

@@ -1,0 +1,150 @@
+//! One sample's loss of first output spikes (with its backward pass) and
+//! prediction, for parameters and inputs checked by the caller: the network's
+//! per-sample methods check them first, the batch passes once per batch.
+
+use crate::backward::backward;
+use crate::forward::{forward, Workspace};
+use crate::on_demand::LossPass;
+use crate::stack::{Pass, Stack};
+use crate::trace::ForwardTrace;
+use crate::{predict as predict_class, NetError, NetworkParams, SpikeTrains, TtfsLoss};
+use evnn_neurons::NeuronModel;
+use evnn_solver::{Adjoint, Backend};
+
+/// One sample's loss, prediction and first output spikes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleResult {
+    /// Loss value.
+    pub loss: f64,
+    /// Predicted class (`None`: all output neurons silent).
+    pub prediction: Option<usize>,
+    /// First output spike times.
+    pub first_spikes: Vec<f64>,
+}
+
+/// The loss of one sample's first output spikes and, with `grad`, its
+/// backward pass adding `dL/dθ` to `grad` (see
+/// [`FeedForward::sample_loss`](crate::FeedForward::sample_loss)).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sample_loss<N, B>(
+    stack: &Stack<N>,
+    loss_pass: LossPass,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+    label: usize,
+    loss: &TtfsLoss,
+    ws: &mut Workspace<N, B>,
+    trace: &mut ForwardTrace<N::State>,
+    grad: Option<&mut NetworkParams>,
+) -> Result<SampleResult, NetError>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N>,
+{
+    if label >= stack.n_outputs() {
+        return Err(NetError::InvalidLabel {
+            label,
+            n_classes: stack.n_outputs(),
+        });
+    }
+    // The loss reads only first output spikes: each output neuron's run
+    // ends at its first spike, which leaves loss and gradient exact.
+    forward(
+        stack,
+        loss_pass,
+        params,
+        input,
+        ws,
+        trace,
+        Pass::FirstSpikes,
+    )?;
+    let first = trace.first_spikes();
+    // The workspace's buffers: no allocation per sample beyond `first`.
+    let mut dl_first = std::mem::take(&mut ws.dl_first);
+    dl_first.clear();
+    dl_first.resize(first.len(), 0.0);
+    let value = loss.evaluate_valid(&first, label, &mut dl_first);
+    let result = match (&value, grad) {
+        (Ok(_), Some(grad)) => {
+            first_spike_backward(stack, params, input, trace, &dl_first, ws, grad)
+        }
+        _ => Ok(()),
+    };
+    ws.dl_first = dl_first;
+    let value = value?;
+    result?;
+    Ok(SampleResult {
+        loss: value,
+        prediction: predict_class(&first),
+        first_spikes: first,
+    })
+}
+
+/// The backward pass of a loss on the first output spikes.
+fn first_spike_backward<N, B>(
+    stack: &Stack<N>,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+    trace: &ForwardTrace<N::State>,
+    dl_first: &[f64],
+    ws: &mut Workspace<N, B>,
+    grad: &mut NetworkParams,
+) -> Result<(), NetError>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N>,
+{
+    let out = trace.output().ok_or(NetError::Shape {
+        what: "layers",
+        expected: 1,
+        got: 0,
+    })?;
+    let mut dl_dt = std::mem::take(&mut ws.dl_dt);
+    let mut dl_dinput = std::mem::take(&mut ws.dl_dinput);
+    dl_dt.clear();
+    dl_dt.resize(out.n_spikes(), 0.0);
+    for (j, &d) in dl_first.iter().enumerate() {
+        if !out.channel(j).is_empty() {
+            dl_dt[out.offset(j)] = d;
+        }
+    }
+    // The trace was just made of `input`.
+    let result = backward(
+        stack,
+        params,
+        input,
+        trace,
+        &dl_dt,
+        None,
+        ws,
+        grad,
+        &mut dl_dinput,
+    );
+    ws.dl_dt = dl_dt;
+    ws.dl_dinput = dl_dinput;
+    result
+}
+
+/// The predicted class of one sample (see
+/// [`FeedForward::predict_sample`](crate::FeedForward::predict_sample)).
+pub(crate) fn predict<N: NeuronModel, B: Backend<N>>(
+    stack: &Stack<N>,
+    loss_pass: LossPass,
+    params: &NetworkParams,
+    input: &SpikeTrains,
+    ws: &mut Workspace<N, B>,
+    trace: &mut ForwardTrace<N::State>,
+) -> Result<Option<usize>, NetError> {
+    forward(stack, loss_pass, params, input, ws, trace, Pass::Prediction)?;
+    // The workspace's buffer: no allocation per sample.
+    let mut first = std::mem::take(&mut ws.dl_first);
+    first.clear();
+    if let Some(out) = trace.output() {
+        first.extend(
+            (0..out.n_channels()).map(|j| out.channel(j).first().copied().unwrap_or(f64::INFINITY)),
+        );
+    }
+    let class = predict_class(&first);
+    ws.dl_first = first;
+    Ok(class)
+}

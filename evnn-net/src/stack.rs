@@ -1,0 +1,175 @@
+//! The network's layers as the passes read them: neuron constants, sizes and
+//! the checked run plans of every layer, and how a neuron's inputs and
+//! parameters are cut from the network's parameters.
+
+use crate::params::check_sizes;
+use crate::trace::MergedSpike;
+use crate::{NetError, NetworkParams};
+use evnn_neurons::{NeuronModel, StateVector};
+use evnn_solver::{InputSpike, RunPlan, SolverOptions};
+
+/// What a forward pass must deliver; passes that need less stop sooner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Every neuron's spikes and events up to `t_end`.
+    Full,
+    /// The first spike of every output neuron (`∞` when silent), and what
+    /// the backward pass needs for them: a loss of first spikes.
+    FirstSpikes,
+    /// Only which output neuron spikes first ([`predict`](crate::predict)):
+    /// the others need to be simulated only until that time.
+    Prediction,
+}
+
+/// Layers of one neuron model with their checked run plans. Made once by a
+/// validating constructor, so that the passes check nothing again.
+#[derive(Clone, Debug)]
+pub(crate) struct Stack<N> {
+    pub(crate) models: Vec<N>,
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) options: SolverOptions,
+    pub(crate) t_end: f64,
+    /// Per layer: the plan of the full pass, and that of the passes of
+    /// first spikes ([`Stack::plan`]).
+    plans: Vec<[RunPlan; 2]>,
+}
+
+impl<N: NeuronModel> Stack<N> {
+    /// Checks sizes, one model per layer, `t_end` and `options`, and plans
+    /// every layer's runs.
+    pub(crate) fn new(
+        models: Vec<N>,
+        sizes: &[usize],
+        options: SolverOptions,
+        t_end: f64,
+    ) -> Result<Self, NetError> {
+        check_sizes(sizes)?;
+        if models.len() != sizes.len() - 1 {
+            return Err(NetError::Shape {
+                what: "neuron models (one per layer)",
+                expected: sizes.len() - 1,
+                got: models.len(),
+            });
+        }
+        if !(t_end.is_finite() && t_end > 0.0) {
+            return Err(NetError::InvalidConfig {
+                name: "t_end",
+                value: t_end,
+                reason: "must be finite and > 0",
+            });
+        }
+        let n_layers = models.len();
+        let plans = (0..n_layers)
+            .map(|layer| {
+                let plan = |options: SolverOptions| {
+                    RunPlan::new(t_end, &options).map_err(|source| NetError::Solver {
+                        layer,
+                        neuron: 0,
+                        source,
+                    })
+                };
+                Ok([
+                    plan(options)?,
+                    plan(first_spike_options(&options, layer + 1 == n_layers))?,
+                ])
+            })
+            .collect::<Result<_, NetError>>()?;
+        Ok(Stack {
+            models,
+            sizes: sizes.to_vec(),
+            options,
+            t_end,
+            plans,
+        })
+    }
+
+    /// Number of layers.
+    pub(crate) fn n_layers(&self) -> usize {
+        self.models.len()
+    }
+
+    /// Number of input channels.
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.sizes[0]
+    }
+
+    /// Number of output neurons.
+    pub(crate) fn n_outputs(&self) -> usize {
+        *self.sizes.last().unwrap_or(&0)
+    }
+
+    /// The end time and solver options of `layer`'s runs in `pass`. Where
+    /// only the output neurons' first spikes matter, every run may end once
+    /// its neuron provably stays silent, and the output neurons' at their
+    /// first spike.
+    pub(crate) fn plan(&self, layer: usize, pass: Pass) -> &RunPlan {
+        let [full, first] = &self.plans[layer];
+        match pass {
+            Pass::Full => full,
+            Pass::FirstSpikes | Pass::Prediction => first,
+        }
+    }
+
+    /// Checks that `params` fit these layers and are finite.
+    pub(crate) fn check_params(&self, params: &NetworkParams) -> Result<(), NetError> {
+        if !params.has_sizes(&self.sizes) {
+            return Err(NetError::Architecture {
+                reason: "parameters do not match the network's layer sizes",
+                sizes: params.sizes(),
+            });
+        }
+        params.validate(N::Params::DIM, N::PARAM_NAMES)
+    }
+
+    /// Neuron `j` of `layer`'s parameters.
+    pub(crate) fn neuron_params(params: &NetworkParams, layer: usize, j: usize) -> N::Params {
+        let np = N::Params::DIM;
+        let mut p = N::Params::zeros();
+        p.as_mut_slice()
+            .copy_from_slice(&params.layers[layer].neuron_params[j * np..(j + 1) * np]);
+        p
+    }
+}
+
+/// The options of the passes of first spikes: every run ends once its neuron
+/// provably stays silent, the output layer's at its first spike.
+fn first_spike_options(options: &SolverOptions, output_layer: bool) -> SolverOptions {
+    SolverOptions {
+        stop_after_spikes: if output_layer {
+            Some(options.stop_after_spikes.unwrap_or(1).min(1))
+        } else {
+            options.stop_after_spikes
+        },
+        stop_when_silent: true,
+        ..*options
+    }
+}
+
+/// Neuron `j`'s inputs: the merged input spikes with its weights.
+pub(crate) fn fill_inputs(
+    inputs: &mut Vec<InputSpike>,
+    merged: &[MergedSpike],
+    params: &NetworkParams,
+    layer: usize,
+    j: usize,
+) {
+    inputs.clear();
+    push_inputs(inputs, merged, params, layer, j);
+}
+
+/// Appends `merged` with neuron `j`'s weights to its inputs.
+pub(crate) fn push_inputs(
+    inputs: &mut Vec<InputSpike>,
+    merged: &[MergedSpike],
+    params: &NetworkParams,
+    layer: usize,
+    j: usize,
+) {
+    let l = &params.layers[layer];
+    let row = &l.weights[j * l.n_in..(j + 1) * l.n_in];
+    inputs.extend(
+        merged
+            .iter()
+            .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
+    );
+}
