@@ -195,20 +195,21 @@ impl SpikeData {
         let names = npz
             .names()
             .map_err(|e| npz_error("unreadable npz archive", &e))?;
+        let require = |split: &str, what: &str| {
+            let name = format!("{split}_{what}");
+            if names.contains(&name) {
+                Ok(name)
+            } else {
+                Err(file_error(split, None, format!("no array `{name}`")))
+            }
+        };
         let mut splits = Vec::new();
         for split in SPLITS {
-            let name = format!("{split}_inputs");
-            if !names.iter().any(|n| *n == name) {
-                return Err(file_error(split, None, format!("no array `{name}`")));
-            }
+            let name = require(split, "inputs")?;
             let x: ArrayD<f64> = npz.by_name(&name).map_err(|e| {
                 file_error(split, None, format!("`{name}` is not a float64 array: {e}"))
             })?;
-            let name = format!("{split}_labels");
-            if !names.iter().any(|n| *n == name) {
-                return Err(file_error(split, None, format!("no array `{name}`")));
-            }
-            let labels = read_labels(&mut npz, &name, split)?;
+            let labels = read_labels(&mut npz, &require(split, "labels")?, split)?;
             splits.push(npz_split(split, &x, labels)?);
         }
         let n_classes = if names.iter().any(|n| n == "n_classes") {
@@ -435,7 +436,10 @@ mod tests {
     use ndarray_npy::NpzWriter;
     use std::io::Cursor;
 
-    fn npz(arrays: &[(&str, &dyn Fn(&mut NpzWriter<Cursor<&mut Vec<u8>>>, &str))]) -> Vec<u8> {
+    /// Writes one array under the given name.
+    type Add<'a> = dyn Fn(&mut NpzWriter<Cursor<&mut Vec<u8>>>, &str) + 'a;
+
+    fn npz(arrays: &[(&str, &Add<'_>)]) -> Vec<u8> {
         let mut buf = Vec::new();
         {
             let mut w = NpzWriter::new(Cursor::new(&mut buf));

@@ -111,6 +111,12 @@ pub struct TrainArgs {
     /// Integrator backend (auto: series for QIF, closed form for LIF).
     #[arg(long, value_enum)]
     pub integrator: Option<Integrator>,
+    /// Train on a labelled spike data file instead of Yin–Yang: JSON or
+    /// numpy .npz with train/validation/test splits (README, "Your own
+    /// data"); its channels and classes set the input and output widths, and
+    /// all its samples are used unless the sizes are given.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
     /// Use only the first N training samples.
     #[arg(long)]
     pub train_size: Option<usize>,
@@ -143,6 +149,16 @@ pub enum LossArg {
     Eventax,
 }
 
+impl LossArg {
+    /// The library's loss form.
+    pub fn kind(self) -> LossKind {
+        match self {
+            LossArg::Eventprop => LossKind::EventProp,
+            LossArg::Eventax => LossKind::Eventax,
+        }
+    }
+}
+
 impl TrainArgs {
     /// The flags that set the configuration, by name, when given.
     fn config_flags(&self) -> Vec<&'static str> {
@@ -156,6 +172,7 @@ impl TrainArgs {
             ("--loss", self.loss.is_some()),
             ("--seed", self.seed.is_some()),
             ("--integrator", self.integrator.is_some()),
+            ("--data", self.data.is_some()),
             ("--train-size", self.train_size.is_some()),
             ("--val-size", self.val_size.is_some()),
             ("--test-size", self.test_size.is_some()),
@@ -192,16 +209,40 @@ impl TrainArgs {
     }
 
     /// The effective configuration: defaults, then the file, then the flags.
+    /// With a data file, its channels and classes set `n_inputs` and
+    /// `n_outputs`, and its split sizes every size that neither the config
+    /// file nor a flag sets.
     pub fn config(&self) -> Result<TrainConfig> {
+        let mut in_file = serde_json::Map::new();
         let mut c = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
+                if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
+                    in_file = map;
+                }
                 serde_json::from_str(&text)
                     .with_context(|| format!("invalid config file {}", path.display()))?
             }
             None => TrainConfig::default(),
         };
+        if let Some(v) = &self.data {
+            c.data = Some(v.clone());
+        }
+        if let Some(path) = &c.data {
+            let data = evnn_data::SpikeData::load(path)?;
+            c.n_inputs = data.n_channels();
+            c.n_outputs = data.n_classes();
+            for (key, size, n) in [
+                ("train_size", &mut c.train_size, data.train.len()),
+                ("val_size", &mut c.val_size, data.validation.len()),
+                ("test_size", &mut c.test_size, data.test.len()),
+            ] {
+                if !in_file.contains_key(key) {
+                    *size = n;
+                }
+            }
+        }
         if let Some(v) = &self.model {
             c.model = v.clone();
         }
@@ -221,10 +262,7 @@ impl TrainArgs {
             c.lr = v;
         }
         if let Some(v) = self.loss {
-            c.loss = match v {
-                LossArg::Eventprop => LossKind::EventProp,
-                LossArg::Eventax => LossKind::Eventax,
-            };
+            c.loss = v.kind();
         }
         if let Some(v) = self.seed {
             c.seed = v;
@@ -472,13 +510,16 @@ fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
     ModelFile::new(&config, &outcome.params).save(&out.join("model.json"))?;
     if !args.no_plots {
         plots::curves(&out.join("curves.png"), &outcome.epochs)?;
-        let xy: Vec<(f64, f64)> = splits.test.data.iter().map(|(f, _)| (f[0], f[1])).collect();
-        plots::decision_map(
-            &out.join("decision.png"),
-            &xy,
-            &splits.test.labels,
-            &predicted,
-        )?;
+        // The decision map needs the samples' (x, y): Yin–Yang's.
+        if let Some(data) = &splits.test.data {
+            let xy: Vec<(f64, f64)> = data.iter().map(|(f, _)| (f[0], f[1])).collect();
+            plots::decision_map(
+                &out.join("decision.png"),
+                &xy,
+                &splits.test.labels,
+                &predicted,
+            )?;
+        }
         let k = first_spikes.len().min(12);
         plots::output_spikes(
             &out.join("spikes.png"),
@@ -507,9 +548,31 @@ pub struct EvalArgs {
     /// Which split.
     #[arg(long, value_enum, default_value = "test")]
     pub split: SplitArg,
+    /// Evaluate on this labelled spike data file (JSON or .npz) instead of
+    /// Yin–Yang.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+}
+
+/// A whole split of a labelled spike data file for `config`'s network.
+fn load_data_split(path: &Path, split: SplitArg, config: &TrainConfig) -> Result<EncodedSplit> {
+    let data = evnn_data::SpikeData::load(path)?;
+    let config = TrainConfig {
+        data: Some(path.to_path_buf()),
+        train_size: data.train.len(),
+        val_size: data.validation.len(),
+        test_size: data.test.len(),
+        ..config.clone()
+    };
+    let splits = Splits::load(&config)?;
+    Ok(match split {
+        SplitArg::Train => splits.train,
+        SplitArg::Validation => splits.validation,
+        SplitArg::Test => splits.test,
+    })
 }
 
 fn load_split(split: SplitArg, t_max: f64) -> Result<EncodedSplit> {
@@ -542,7 +605,15 @@ fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
     let params = file.params();
-    let split = load_split(args.split, config.t_max)?;
+    let split = match &args.data {
+        Some(path) => load_data_split(path, args.split, &config)?,
+        None if (config.n_inputs, config.n_outputs) != (5, 3) => bail!(
+            "the model has {} inputs and {} outputs, Yin–Yang 5 and 3: give its data with --data FILE",
+            config.n_inputs,
+            config.n_outputs
+        ),
+        None => load_split(args.split, config.t_max)?,
+    };
     let acc = in_pool(args.threads, || {
         models.with_net(
             &config,
@@ -565,34 +636,58 @@ pub struct SimulateArgs {
     /// Model file written by `evnn train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Input file: {"inputs": [[t_0, ..., t_4], ...], "labels": [...]} (labels needed by `grad`).
+    /// Input file: {"inputs": [[t_0, ..., t_4], ...], "labels": [...]}; a
+    /// channel may be a list of spike times (labels needed by `grad`).
     #[arg(long)]
     pub input: PathBuf,
+    /// The loss of `grad` (default: eventprop).
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
 }
 
 /// The input file of `simulate` and `grad`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputFile {
-    /// One spike time per input channel and sample.
-    pub inputs: Vec<Vec<f64>>,
+    /// Per sample, per input channel: one spike time, or a list of them
+    /// (sorted; empty for a silent channel).
+    pub inputs: Vec<Vec<InputChannel>>,
     /// Class labels (required by `grad`).
     #[serde(default)]
     pub labels: Option<Vec<usize>>,
 }
 
+/// One input channel of a sample in an input file: `7.5` or `[1.0, 7.5]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InputChannel {
+    /// One spike.
+    One(f64),
+    /// Any number of spikes, sorted.
+    Many(Vec<f64>),
+}
+
 impl InputFile {
     /// Parses the JSON text of an input file into one input per sample
-    /// (each channel one spike at the given time) and, when `labels_needed`
-    /// (`grad`), one label per sample, each below 3 (the Yin–Yang classes).
-    /// Every error is a message naming the bad value.
+    /// and, when `labels_needed` (`grad`), one label per sample (checked
+    /// against the model's outputs by the command). Every error is a message
+    /// naming the bad value.
     pub fn parse(text: &str, labels_needed: bool) -> Result<InputSamples> {
         let file: InputFile = serde_json::from_str(text)?;
         let inputs = file
             .inputs
             .iter()
             .enumerate()
-            .map(|(i, t)| SpikeTrains::from_times(t).with_context(|| format!("input sample {i}")))
+            .map(|(i, channels)| {
+                let trains: Vec<Vec<f64>> = channels
+                    .iter()
+                    .map(|c| match c {
+                        InputChannel::One(t) => vec![*t],
+                        InputChannel::Many(ts) => ts.clone(),
+                    })
+                    .collect();
+                SpikeTrains::from_trains(&trains).with_context(|| format!("input sample {i}"))
+            })
             .collect::<Result<Vec<_>>>()?;
         let labels = if labels_needed {
             let labels = file
@@ -600,9 +695,6 @@ impl InputFile {
                 .context("`grad` needs \"labels\" in the input file")?;
             if labels.len() != inputs.len() {
                 bail!("{} labels for {} input samples", labels.len(), inputs.len());
-            }
-            if let Some(&l) = labels.iter().find(|&&l| l >= 3) {
-                bail!("label {l} out of range for 3 classes");
             }
             Some(labels)
         } else {
@@ -697,12 +789,31 @@ impl WithNet for SimJob<'_> {
 
 fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
-    let config = file.config();
+    let mut config = file.config();
     let params = file.params();
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input file {}", args.input.display()))?;
     let samples = InputFile::parse(&text, grad)
         .with_context(|| format!("invalid input file {}", args.input.display()))?;
+    if let Some(labels) = &samples.labels {
+        if let Some((i, l)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l >= config.n_outputs)
+        {
+            bail!(
+                "invalid input file {}: label {l} of sample {i} out of range for the model's {} classes",
+                args.input.display(),
+                config.n_outputs
+            );
+        }
+    }
+    if let Some(loss) = args.loss {
+        if !grad {
+            bail!("--loss is an option of `grad`");
+        }
+        config.loss = loss.kind();
+    }
     let value = models.with_net(
         &config,
         SimJob {
@@ -726,7 +837,11 @@ pub struct DataArgs {
 
 fn run_data(args: DataArgs) -> Result<()> {
     let split = load_split(args.split, TrainConfig::default().t_max)?;
-    let features: Vec<&[f64]> = split.data.iter().map(|(f, _)| f).collect();
+    let data = split
+        .data
+        .as_ref()
+        .context("Yin–Yang splits have features")?;
+    let features: Vec<&[f64]> = data.iter().map(|(f, _)| f).collect();
     let inputs: Vec<Vec<f64>> = split.inputs.iter().map(|s| s.flat().to_vec()).collect();
     outln!(
         "{}",

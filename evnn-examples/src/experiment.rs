@@ -1,7 +1,7 @@
 //! The Yin–Yang experiment: configuration, data, training loop, evaluation.
 
 use anyhow::{bail, Context, Result};
-use evnn_data::{Dataset, EncodingConfig, YinYang};
+use evnn_data::{Dataset, EncodingConfig, SpikeData, SpikeSplit, YinYang};
 use evnn_net::{
     BatchRunner, Classification, FanInScaling, InitConfig, LayerInit, LossKind, NetworkParams,
     SpikeTrains, TtfsLoss,
@@ -10,6 +10,7 @@ use evnn_neurons::NeuronModel;
 use evnn_optim::{Adam, AdamConfig, Schedule, Trainer};
 use evnn_solver::{Adjoint, Backend, SolverOptions};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// Which neuron model the network uses: a built-in one, or one registered
 /// by the program by name ([`crate::models`]). Written as its name
@@ -99,6 +100,16 @@ pub struct TrainConfig {
     /// built-in models, whose constants are the fields below.
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub constants: serde_json::Map<String, serde_json::Value>,
+    /// A labelled spike data file to train on instead of Yin–Yang (JSON or
+    /// `.npz`, the format of `evnn_data::SpikeData`); absent (the default)
+    /// trains on Yin–Yang.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// Input channels: 5 for Yin–Yang, the data file's channel count.
+    pub n_inputs: usize,
+    /// Output neurons, one per class: 3 for Yin–Yang, the data file's class
+    /// count.
+    pub n_outputs: usize,
     /// Hidden layer widths.
     pub hidden: Vec<usize>,
     /// Membrane time constant.
@@ -147,11 +158,12 @@ pub struct TrainConfig {
     pub tol: f64,
     /// Integrator backend.
     pub integrator: Integrator,
-    /// Training samples used (first `n` of the standard split, ≤ 5000).
+    /// Training samples used: the first `n` of the split (Yin–Yang: ≤ 5000;
+    /// a data file: at most its training samples, by default all of them).
     pub train_size: usize,
-    /// Validation samples used (≤ 1000).
+    /// Validation samples used (Yin–Yang: ≤ 1000).
     pub val_size: usize,
-    /// Test samples used (≤ 1000).
+    /// Test samples used (Yin–Yang: ≤ 1000).
     pub test_size: usize,
 }
 
@@ -160,6 +172,9 @@ impl Default for TrainConfig {
         TrainConfig {
             model: ModelKind::Qif,
             constants: serde_json::Map::new(),
+            data: None,
+            n_inputs: 5,
+            n_outputs: 3,
             hidden: vec![20],
             tau_mem: 20.0,
             tau_syn: 5.0,
@@ -237,11 +252,11 @@ impl TrainConfig {
         })
     }
 
-    /// Layer sizes `[5, hidden..., 3]`.
+    /// Layer sizes `[n_inputs, hidden..., n_outputs]`.
     pub fn sizes(&self) -> Vec<usize> {
-        let mut s = vec![5];
+        let mut s = vec![self.n_inputs];
         s.extend(&self.hidden);
-        s.push(3);
+        s.push(self.n_outputs);
         s
     }
 
@@ -292,12 +307,21 @@ impl TrainConfig {
         if !(self.t_max.is_finite() && self.t_max > 0.0) {
             bail!("t_max must be finite and > 0, got {}", self.t_max);
         }
+        if self.n_inputs == 0 || self.n_outputs == 0 {
+            bail!(
+                "n_inputs and n_outputs must be > 0, got {} and {}",
+                self.n_inputs,
+                self.n_outputs
+            );
+        }
+        // A data file bounds the sizes when it is read (`Splits::load`).
+        let yin_yang = self.data.is_none();
         for (name, n, max) in [
             ("train_size", self.train_size, 5000),
             ("val_size", self.val_size, 1000),
             ("test_size", self.test_size, 1000),
         ] {
-            if n == 0 || n > max {
+            if n == 0 || (yin_yang && n > max) {
                 bail!("{name} must be in 1..={max}, got {n}");
             }
         }
@@ -336,8 +360,9 @@ fn is_one(x: &f64) -> bool {
 /// One split, encoded as input spike trains.
 #[derive(Clone, Debug)]
 pub struct EncodedSplit {
-    /// The samples' features `(x, y, 1−x, 1−y)`.
-    pub data: Dataset,
+    /// The samples' features `(x, y, 1−x, 1−y)` (Yin–Yang; `None` for spike
+    /// data read from a file).
+    pub data: Option<Dataset>,
     /// Input spikes of every sample.
     pub inputs: Vec<SpikeTrains>,
     /// Labels.
@@ -365,9 +390,33 @@ pub fn encode(data: Dataset, n: usize, t_max: f64) -> Result<EncodedSplit> {
         data.n_classes(),
     )?;
     Ok(EncodedSplit {
-        data,
+        data: Some(data),
         inputs,
         labels,
+    })
+}
+
+/// The first `n` samples of a split of a spike data file; more than it has
+/// is an error naming both counts.
+fn spike_split(split: &SpikeSplit, name: &str, n: usize, path: &Path) -> Result<EncodedSplit> {
+    if n > split.len() {
+        bail!(
+            "{name} {n}, but {} has {} samples in that split",
+            path.display(),
+            split.len()
+        );
+    }
+    let inputs = split.inputs[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, trains)| {
+            SpikeTrains::from_trains(trains).with_context(|| format!("{name}: sample {i}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EncodedSplit {
+        data: None,
+        inputs,
+        labels: split.labels[..n].to_vec(),
     })
 }
 
@@ -382,8 +431,35 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// Generates and encodes the standard Kriener et al. splits.
+    /// Generates and encodes the standard Kriener et al. splits, or reads
+    /// `config.data`, whose channels and classes must be `n_inputs` and
+    /// `n_outputs`.
     pub fn load(config: &TrainConfig) -> Result<Self> {
+        if let Some(path) = &config.data {
+            let data = SpikeData::load(path)?;
+            if (data.n_channels(), data.n_classes()) != (config.n_inputs, config.n_outputs) {
+                bail!(
+                    "{} has {} channels and {} classes, the configuration n_inputs {} and n_outputs {}",
+                    path.display(),
+                    data.n_channels(),
+                    data.n_classes(),
+                    config.n_inputs,
+                    config.n_outputs
+                );
+            }
+            return Ok(Splits {
+                train: spike_split(&data.train, "train_size", config.train_size, path)?,
+                validation: spike_split(&data.validation, "val_size", config.val_size, path)?,
+                test: spike_split(&data.test, "test_size", config.test_size, path)?,
+            });
+        }
+        if (config.n_inputs, config.n_outputs) != (5, 3) {
+            bail!(
+                "Yin–Yang has 5 input channels and 3 classes, the configuration n_inputs {} and n_outputs {} (give a data file for other shapes)",
+                config.n_inputs,
+                config.n_outputs
+            );
+        }
         Ok(Splits {
             train: encode(YinYang::train()?, config.train_size, config.t_max)?,
             validation: encode(YinYang::validation()?, config.val_size, config.t_max)?,

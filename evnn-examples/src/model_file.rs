@@ -318,6 +318,10 @@ impl ModelFile {
                 c.v_reset = v_reset;
             }
         }
+        if let (Some(&first), Some(&last)) = (self.sizes.first(), self.sizes.last()) {
+            c.n_inputs = first;
+            c.n_outputs = last;
+        }
         // (Empty for sizes that a loaded file cannot have: fewer than 2.)
         c.hidden = self
             .sizes
@@ -346,9 +350,9 @@ impl ModelFile {
                 found: self.version,
             });
         }
-        if self.sizes.len() < 2 || self.sizes[0] != 5 || *self.sizes.last().unwrap_or(&0) != 3 {
+        if self.sizes.len() < 2 || self.sizes.contains(&0) {
             return Err(invalid(format!(
-                "sizes {:?}: a Yin–Yang model has 5 inputs and 3 outputs",
+                "sizes {:?}: inputs, at least one layer, and no empty layer",
                 self.sizes
             )));
         }

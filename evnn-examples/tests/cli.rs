@@ -314,7 +314,7 @@ fn bad_input_files_of_simulate_and_grad_give_one_line_errors() {
         (
             "grad",
             r#"{"inputs": [[1, 2, 3, 4, 0]], "labels": [3]}"#,
-            "label 3 out of range",
+            "label 3 of sample 0 out of range for the model's 3 classes",
         ),
         (
             "grad",

@@ -121,7 +121,6 @@ fn input_file_parser_never_panics() {
                 assert_eq!(s.labels.is_some(), labels);
                 if let Some(l) = &s.labels {
                     assert_eq!(l.len(), s.inputs.len());
-                    assert!(l.iter().all(|&l| l < 3));
                 }
             } else {
                 refused += 1;

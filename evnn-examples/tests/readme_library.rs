@@ -1,6 +1,7 @@
 //! The README's "Training from Rust" code is the quick start of `evnn-net`'s
-//! documentation, which `cargo test` compiles and runs as a doc test: the
-//! two copies must not drift apart.
+//! documentation, which `cargo test` compiles and runs as a doc test, and the
+//! body of the `library_training` example (the full run): the copies must
+//! not drift apart.
 
 use std::path::Path;
 
@@ -38,5 +39,21 @@ fn readme_training_code_is_the_doc_tested_quick_start() {
         &doc[at..at + block.len()],
         &block[..],
         "README and evnn-net/src/lib.rs differ"
+    );
+    // The example's lines, unindented.
+    let example =
+        std::fs::read_to_string(root.join("evnn-examples/examples/library_training.rs")).unwrap();
+    let lines: Vec<String> = example
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l).to_string())
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == block[0])
+        .expect("the example holds the README's code");
+    assert_eq!(
+        &lines[at..at + block.len()],
+        &block[..],
+        "README and the library_training example differ"
     );
 }

@@ -103,12 +103,9 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
             let neuron = &mut lt.neurons[j];
             // The workspace's steppers, reset, where the backend hands
             // them out (its `simulate` would build a new one per run).
-            match lr.stepper(&ws.backend, j, model, &p, plan.options()) {
+            match lr.stepper(&ws.backend, j, model, &p, plan) {
                 Some(stepper) => plan.run(stepper, model, &p, &ws.inputs, neuron),
-                None => {
-                    ws.backend
-                        .simulate(model, &p, &ws.inputs, plan.t_end(), plan.options(), neuron)
-                }
+                None => ws.backend.simulate(model, &p, &ws.inputs, plan, neuron),
             }
             .map_err(|source| NetError::Solver {
                 layer,

@@ -30,17 +30,17 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let epochs = 2; // the full experiment: 100 epochs
-//! let encode = |split: &evnn_data::Dataset| -> Result<Vec<SpikeTrains>, Box<dyn std::error::Error>> {
-//!     let times = EncodingConfig::default().build()?.encode_all(split)?;
-//!     Ok(times.iter().map(|t| SpikeTrains::from_times(t)).collect::<Result<_, _>>()?)
-//! };
+//! let encoder = EncodingConfig::default().build()?;
 //! let (train, test) = (YinYang::train()?, YinYang::test()?);
-//! let (x_train, x_test) = (encode(&train)?, encode(&test)?);
-//! let net = FeedForward::new(Qif::default(), &[5, 20, 3], QifSeries::default(), SolverOptions::default(), 30.0)?;
+//! let x_train = SpikeTrains::from_rows(&encoder.encode_all(&train)?)?;
+//! let x_test = SpikeTrains::from_rows(&encoder.encode_all(&test)?)?;
+//! let (qif, series) = (Qif::default(), QifSeries);
+//! let net = FeedForward::new(qif, &[5, 20, 3], series, SolverOptions::default(), 30.0)?;
 //! let params = net.init_params(&InitConfig::default(), 0)?;
 //! let runner = BatchRunner::new(net);
 //! let mut task = Classification::new(&runner, &x_train, train.labels(), TtfsLoss::default())?;
-//! let adam = AdamConfig::default().with_learning_rate(0.05).build(params.len())?;
+//! let adam = AdamConfig::default().with_learning_rate(0.05);
+//! let adam = adam.build(params.len())?;
 //! let state = Trainer::new(epochs, 256, 0)?.fit(&mut task, params, adam, &mut ())?;
 //! let accuracy = runner.accuracy(&state.params, &x_test, test.labels())?;
 //! println!("test accuracy {:.1} %", 100.0 * accuracy);

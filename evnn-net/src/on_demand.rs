@@ -27,7 +27,7 @@ use crate::stack::{fill_inputs, push_inputs, Pass, Stack};
 use crate::trace::{merge_spikes, spike_order, ForwardTrace, LayerTrace, MergedSpike};
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
-use evnn_solver::{Backend, InputSpike, NeuronRun, NeuronTrace, Next, SolverOptions, Stepper};
+use evnn_solver::{Backend, InputSpike, NeuronRun, NeuronTrace, Next, RunPlan, Stepper};
 
 /// Rounds of [`OnDemandRuns::forward`] with a horizon before
 /// `t_end` (module docs). More rounds leave out more steps of the earlier
@@ -231,7 +231,7 @@ impl<N: NeuronModel, S> Default for LayerRuns<N, S> {
 
 impl<N: NeuronModel, S> LayerRuns<N, S> {
     /// Neuron `j`'s stepper at `t = 0` in the initial state for `model`,
-    /// `p` and `options`: the one kept from the last sample, reset
+    /// `p` and `plan`: the one kept from the last sample, reset
     /// ([`Backend::reset_stepper`]), or a new one when `j` is the next
     /// neuron without one. `None` when the backend hands out no steppers
     /// ([`Backend::stepper`]), then also for the neurons after (none is
@@ -242,13 +242,13 @@ impl<N: NeuronModel, S> LayerRuns<N, S> {
         j: usize,
         model: &N,
         p: &N::Params,
-        options: &SolverOptions,
+        plan: &RunPlan,
     ) -> Option<&'a mut S> {
         match j.cmp(&self.steppers.len()) {
             std::cmp::Ordering::Less => {
-                backend.reset_stepper(&mut self.steppers[j], model, p, options);
+                backend.reset_stepper(&mut self.steppers[j], model, p, plan);
             }
-            std::cmp::Ordering::Equal => self.steppers.push(backend.stepper(model, p, options)?),
+            std::cmp::Ordering::Equal => self.steppers.push(backend.stepper(model, p, plan)?),
             // An earlier neuron got none: the backend hands out no steppers.
             std::cmp::Ordering::Greater => return None,
         }
@@ -319,7 +319,7 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
             lr.pending = false;
             for j in 0..n_out {
                 let p = Stack::<N>::neuron_params(params, layer, j);
-                if lr.stepper(backend, j, model, &p, plan.options()).is_none() {
+                if lr.stepper(backend, j, model, &p, plan).is_none() {
                     return Ok(false);
                 }
                 let run = plan

@@ -128,6 +128,31 @@ impl SpikeTrains {
         Ok(s)
     }
 
+    /// One input per row of spike times, one spike per channel (the rows of
+    /// a latency encoder's output); an error names the sample.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::SpikeTrains;
+    ///
+    /// let inputs = SpikeTrains::from_rows(&[vec![1.0, 2.0], vec![0.5, 0.0]])?;
+    /// assert_eq!((inputs.len(), inputs[1].channel(0)), (2, &[0.5][..]));
+    /// assert!(SpikeTrains::from_rows(&[vec![1.0], vec![f64::NAN]]).is_err());
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn from_rows(rows: &[Vec<f64>]) -> Result<Vec<Self>, NetError> {
+        rows.iter()
+            .enumerate()
+            .map(|(sample, row)| {
+                Self::from_times(row).map_err(|e| NetError::Sample {
+                    sample,
+                    source: Box::new(e),
+                })
+            })
+            .collect()
+    }
+
     /// Channels with the given spike trains; errors name the first invalid or
     /// out-of-order time.
     pub fn from_trains(trains: &[Vec<f64>]) -> Result<Self, NetError> {

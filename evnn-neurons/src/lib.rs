@@ -57,6 +57,10 @@ pub mod eif;
 mod error;
 pub mod izhikevich;
 pub mod lif;
+// Shared with evnn-solver's QIF series stepper; not part of the API
+// (see the module's docs).
+#[doc(hidden)]
+pub mod math;
 mod model;
 pub mod pizhikevich;
 pub mod plif;
@@ -65,7 +69,6 @@ pub mod qif;
 mod reset;
 mod scalar;
 mod state;
-mod trig;
 
 pub use alif::{Alif, AlifConstants};
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
@@ -73,7 +76,10 @@ pub use derived::Derived;
 pub use eif::{Eif, EifConstants, EIF_PEAK_TOLERANCE};
 pub use error::NeuronError;
 pub use izhikevich::{Izhikevich, IzhikevichConstants};
-pub use lif::{Lif, LifDecay, ThresholdPolynomial};
+pub use lif::Lif;
+// Kernels of evnn-solver's `ClosedForm` backend, public only for that crate.
+#[doc(hidden)]
+pub use lif::{LifDecay, ThresholdPolynomial};
 pub use model::NeuronModel;
 pub use pizhikevich::PIzhikevich;
 pub use plif::Plif;

@@ -1,6 +1,7 @@
 //! Leaky integrate-and-fire neuron with a current-based synapse.
 
 use crate::error::positive;
+use crate::math::powu_by_product;
 use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,9 @@ pub struct Lif {
 /// The factors of [`Lif`]'s closed form over a time `dt ≥ 0` without events
 /// ([`Lif::decay`]): `v(dt) = b + (v₀ − b)·mem + i₀·kernel`, `i(dt) = i₀·syn`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+// Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+// adjoint), public only for that crate; not part of the API.
+#[doc(hidden)]
 pub struct LifDecay {
     /// `e^{−dt/τ_m}`.
     pub mem: f64,
@@ -167,7 +171,7 @@ impl Lif {
     /// The exact state a time `dt ≥ 0` after `x0`, with no event in between:
     /// `i(t) = i₀ e^{−t/τ_s}` and
     /// `v(t) = b + (v₀ − b) e^{−t/τ_m} + i₀ e^{−t/τ_m} (e^{δt} − 1) / (τ_m δ)`
-    /// with `δ = 1/τ_m − 1/τ_s`, from the factors of [`decay`](Self::decay).
+    /// with `δ = 1/τ_m − 1/τ_s`.
     pub fn evolve(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> [f64; 2] {
         self.evolve_with_mem(p, x0, dt).0
     }
@@ -185,6 +189,9 @@ impl Lif {
     /// assert!((q - (-2.0f64 / lif.tau_mem()).exp()).abs() < 1e-15);
     /// ```
     #[inline]
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn evolve_with_mem(&self, p: &[f64; 1], x0: &[f64; 2], dt: f64) -> ([f64; 2], f64) {
         let d = self.decay_parts(dt, false);
         (Self::apply(p, x0, &d), d.mem)
@@ -219,6 +226,9 @@ impl Lif {
     /// assert!((d.syn - (-3.0f64 / 5.0).exp()).abs() < 1e-15);
     /// assert!((d.one_minus_mem - (1.0 - d.mem)).abs() < 1e-15);
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn decay(&self, dt: f64) -> LifDecay {
         self.decay_parts(dt, true)
     }
@@ -237,7 +247,7 @@ impl Lif {
                 (q, -m, m * ones_series(q, k - 1))
             } else {
                 let q = (-x).exp();
-                (q, 1.0 - q, powu(q, k - 1) - 1.0)
+                (q, 1.0 - q, powu_by_product(q, k - 1) - 1.0)
             };
             return self.ratio_decay(q, one_minus_q, q_km1_minus_1);
         }
@@ -275,11 +285,14 @@ impl Lif {
     /// let exact = lif.evolve(&p, &x0, s);
     /// assert!((x[0] - exact[0]).abs() < 1e-15 && (x[1] - exact[1]).abs() < 1e-15);
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn evolve_to_mem(&self, p: &[f64; 1], x0: &[f64; 2], q: f64) -> Option<[f64; 2]> {
         if self.ratio == 0 {
             return None;
         }
-        let d = self.ratio_decay(q, 1.0 - q, powu(q, self.ratio - 1) - 1.0);
+        let d = self.ratio_decay(q, 1.0 - q, powu_by_product(q, self.ratio - 1) - 1.0);
         Some(Self::apply(p, x0, &d))
     }
 
@@ -291,7 +304,7 @@ impl Lif {
         LifDecay {
             mem: q,
             one_minus_mem: one_minus_q,
-            syn: powu(q, self.ratio),
+            syn: powu_by_product(q, self.ratio),
             kernel: q * q_km1_minus_1 * self.inv_delta * self.inv_tau_mem,
         }
     }
@@ -320,6 +333,9 @@ impl Lif {
     /// let v = |t| lif.evolve(&[0.0], &[0.0, 3.0], t)[0];
     /// assert!(v(s) > v(s - 1e-3) && v(s) > v(s + 1e-3));
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn membrane_extremum(&self, p: &[f64; 1], x0: &[f64; 2], h: f64) -> Option<f64> {
         if !(self.delta.abs() * h >= 1e-2) {
             return None;
@@ -347,6 +363,9 @@ impl Lif {
     /// let (value, _slope) = poly.eval((-s / lif.tau_mem()).exp());
     /// assert!((value - (lif.evolve(&p, &x0, s)[0] - lif.theta())).abs() < 1e-14);
     /// ```
+    // Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+    // adjoint), public only for that crate; not part of the API.
+    #[doc(hidden)]
     pub fn threshold_polynomial(&self, p: &[f64; 1], x0: &[f64; 2]) -> Option<ThresholdPolynomial> {
         if self.ratio == 0 {
             return None;
@@ -361,7 +380,7 @@ impl Lif {
     }
 
     /// `(e^{δt} − 1)/δ` with `δ = 1/τ_m − 1/τ_s` (equal to `t` when `δ = 0`).
-    pub fn syn_kernel(&self, dt: f64) -> f64 {
+    fn syn_kernel(&self, dt: f64) -> f64 {
         if self.delta == 0.0 {
             dt
         } else {
@@ -370,34 +389,8 @@ impl Lif {
     }
 }
 
-/// `x^n` by multiplication, left to right (`powi` with a run-time exponent
-/// is a library call); unrolled for the exponents that the time-constant
-/// ratios 2 to 8 need, where a loop with a run-time count cost more than
-/// its multiplications.
-#[inline]
-fn powu(x: f64, n: u32) -> f64 {
-    match n {
-        0 => 1.0,
-        1 => x,
-        2 => x * x,
-        3 => x * x * x,
-        4 => x * x * x * x,
-        5 => x * x * x * x * x,
-        6 => x * x * x * x * x * x,
-        7 => x * x * x * x * x * x * x,
-        8 => x * x * x * x * x * x * x * x,
-        _ => {
-            let mut r = 1.0;
-            for _ in 0..n {
-                r *= x;
-            }
-            r
-        }
-    }
-}
-
 /// `1 + q + … + q^{n−1}` by Horner's rule (`1` for `n ≤ 1`), unrolled as
-/// [`powu`].
+/// [`powu_by_product`].
 #[inline]
 fn ones_series(q: f64, n: u32) -> f64 {
     match n {
@@ -420,6 +413,9 @@ fn ones_series(q: f64, n: u32) -> f64 {
 /// `v − θ = c₀ + A q + B q^k` of a LIF segment in `q = e^{−s/τ_m}`
 /// ([`Lif::threshold_polynomial`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
+// Hidden: a kernel of evnn-solver's `ClosedForm` backend (its stepper and
+// adjoint), public only for that crate; not part of the API.
+#[doc(hidden)]
 pub struct ThresholdPolynomial {
     c0: f64,
     a: f64,
@@ -431,7 +427,7 @@ impl ThresholdPolynomial {
     /// `(v − θ, d(v − θ)/dq)` at `q`.
     #[inline]
     pub fn eval(&self, q: f64) -> (f64, f64) {
-        let qk1 = powu(q, self.k - 1);
+        let qk1 = powu_by_product(q, self.k - 1);
         (
             self.c0 + q * (self.a + self.b * qk1),
             self.a + self.k as f64 * self.b * qk1,
@@ -498,7 +494,7 @@ impl ThresholdPolynomial {
         if !(q_zero > 0.0 && q_zero.is_finite()) {
             return false;
         }
-        let p_zero = powu(q_zero, self.k - 1);
+        let p_zero = powu_by_product(q_zero, self.k - 1);
         if d > 0.0 {
             p * MARGIN < p_zero
         } else {
@@ -583,20 +579,19 @@ mod tests {
     use approx::assert_relative_eq;
     use proptest::prelude::*;
 
-    /// The unrolled `powu` and `ones_series` give the loops' values bit for
-    /// bit (same operations in the same order).
+    /// The unrolled `ones_series` gives the loop's values bit for bit (same
+    /// operations in the same order; `powu_by_product`'s test is in
+    /// `math`).
     #[test]
-    fn unrolled_powers_match_the_loops() {
+    fn unrolled_ones_series_matches_the_loop() {
         for x in [0.3, 0.999_999, 1.0 - 1e-12, 0.5, 0.123_456_789] {
-            let (mut power, mut sum) = (1.0f64, 1.0f64);
+            let mut sum = 1.0f64;
             for n in 0..12u32 {
-                assert_eq!(powu(x, n).to_bits(), power.to_bits(), "{x}^{n}");
                 assert_eq!(
                     ones_series(x, n.max(1)).to_bits(),
                     sum.to_bits(),
                     "{x}, {n}"
                 );
-                power *= x;
                 if n >= 1 {
                     sum = 1.0 + x * sum;
                 }

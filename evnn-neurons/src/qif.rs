@@ -1,7 +1,7 @@
 //! Quadratic integrate-and-fire neuron in eventax's phase form.
 
 use crate::error::positive;
-use crate::trig::sin_cos_pi;
+use crate::math::sin_cos_pi;
 use crate::{NeuronError, NeuronModel, Scalar};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::{FRAC_1_PI, FRAC_PI_2, PI};

@@ -48,7 +48,7 @@ pub trait Scalar: DualNum<Primitive = f64> + Copy + Send + Sync {
 impl Scalar for f64 {
     #[inline]
     fn sin_cos_pi(self) -> (f64, f64) {
-        crate::trig::sin_cos_pi(self)
+        crate::math::sin_cos_pi(self)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Integrator backends: the [`Stepper`] the event loop drives, and the
 //! [`Backend`] that builds one per neuron run.
 
-use crate::{InputSpike, NeuronTrace, SolverError, SolverOptions};
+use crate::{InputSpike, NeuronTrace, RunPlan, SolverError};
 use evnn_neurons::NeuronModel;
 
 /// One adaptive integration of a neuron's ODE with dense output, driven step
@@ -107,17 +107,17 @@ pub enum Peak {
 ///
 /// ```
 /// use evnn_neurons::{Lif, NeuronModel};
-/// use evnn_solver::{closed_form::LifStepper, run_event_loop, GenericSearch};
-/// use evnn_solver::{InputSpike, NeuronTrace, SolverOptions};
+/// use evnn_solver::{closed_form::LifStepper, GenericSearch};
+/// use evnn_solver::{InputSpike, NeuronTrace, RunPlan, SolverOptions};
 ///
 /// let lif = Lif::default();
 /// let inputs = [InputSpike::new(1.0, 4.0), InputSpike::new(3.0, 4.0)];
-/// let opts = SolverOptions::default();
+/// let plan = RunPlan::new(30.0, &SolverOptions::default())?;
 /// let (mut own, mut generic) = (NeuronTrace::new([0.0; 2]), NeuronTrace::new([0.0; 2]));
 /// let mut s = LifStepper::new(lif, [0.2], 0.0, lif.initial_state());
-/// run_event_loop(&mut s, &lif, &[0.2], &inputs, 30.0, &opts, &mut own)?;
+/// plan.run(&mut s, &lif, &[0.2], &inputs, &mut own)?;
 /// let mut g = GenericSearch(LifStepper::new(lif, [0.2], 0.0, lif.initial_state()));
-/// run_event_loop(&mut g, &lif, &[0.2], &inputs, 30.0, &opts, &mut generic)?;
+/// plan.run(&mut g, &lif, &[0.2], &inputs, &mut generic)?;
 /// assert!(!own.spikes.is_empty());
 /// assert_eq!(own.spikes.len(), generic.spikes.len());
 /// for (a, b) in own.spikes.iter().zip(&generic.spikes) {
@@ -162,7 +162,7 @@ impl<N: NeuronModel, S: Stepper<N>> Stepper<N> for GenericSearch<S> {
 
 /// An integrator backend for model `N`: simulates one neuron from its input
 /// spikes by building a [`Stepper`] and running the shared event loop
-/// ([`run_event_loop`](crate::run_event_loop)) on it.
+/// ([`RunPlan::run`]) on it.
 ///
 /// Backends are chosen by the caller (`EventSolver<N, B>`) and dispatched
 /// statically; they may keep scratch memory between runs, so keep one per
@@ -172,13 +172,14 @@ impl<N: NeuronModel, S: Stepper<N>> Stepper<N> for GenericSearch<S> {
 ///
 /// ```
 /// use evnn_neurons::Qif;
-/// use evnn_solver::{Backend, DiffsolBackend, InputSpike, NeuronTrace, SolverOptions};
+/// use evnn_solver::{Backend, DiffsolBackend, InputSpike, NeuronTrace, RunPlan, SolverOptions};
 ///
 /// let qif = Qif::default();
 /// let mut backend = DiffsolBackend::default();
 /// let mut trace = NeuronTrace::new([0.5, 0.0]);
 /// let inputs = [InputSpike::new(1.0, 5.0)];
-/// backend.simulate(&qif, &[0.0], &inputs, 30.0, &SolverOptions::default(), &mut trace).unwrap();
+/// let plan = RunPlan::new(30.0, &SolverOptions::default()).unwrap();
+/// backend.simulate(&qif, &[0.0], &inputs, &plan, &mut trace).unwrap();
 /// assert_eq!(trace.events.len(), inputs.len() + trace.spikes.len());
 /// ```
 pub trait Backend<N: NeuronModel> {
@@ -187,24 +188,20 @@ pub trait Backend<N: NeuronModel> {
     /// hands out none.
     type Stepper: Stepper<N> + Clone + std::fmt::Debug + Send;
 
-    /// A stepper at `t = 0` in the model's initial state, for a run that the
-    /// caller drives with a [`NeuronRun`](crate::NeuronRun) (a network's
-    /// on-demand simulation does); the run must give the same trace as
-    /// [`simulate`](Self::simulate). `options` are valid. `None` (the
-    /// default) when the backend cannot hand out a stepper that owns its
-    /// data; callers then use [`simulate`](Self::simulate).
-    fn stepper(
-        &self,
-        model: &N,
-        params: &N::Params,
-        options: &SolverOptions,
-    ) -> Option<Self::Stepper> {
-        let _ = (model, params, options);
+    /// A stepper at `t = 0` in the model's initial state for the options of
+    /// `plan`, for a run that the caller drives ([`RunPlan::run`], or a
+    /// [`NeuronRun`](crate::NeuronRun) as a network's on-demand simulation
+    /// does); the run must give the same trace as
+    /// [`simulate`](Self::simulate). `None` (the default) when the backend
+    /// cannot hand out a stepper that owns its data; callers then use
+    /// [`simulate`](Self::simulate).
+    fn stepper(&self, model: &N, params: &N::Params, plan: &RunPlan) -> Option<Self::Stepper> {
+        let _ = (model, params, plan);
         None
     }
     /// Puts `stepper`, which this backend handed out
     /// ([`stepper`](Self::stepper)), back at `t = 0` in the model's initial
-    /// state for `model`, `params` and `options`, exactly as
+    /// state for `model`, `params` and `plan`, exactly as
     /// [`stepper`](Self::stepper) would build it: for a caller that runs
     /// the same neurons on sample after sample and keeps their steppers. The
     /// default builds a fresh one; a backend whose steppers carry costly
@@ -214,24 +211,37 @@ pub trait Backend<N: NeuronModel> {
         stepper: &mut Self::Stepper,
         model: &N,
         params: &N::Params,
-        options: &SolverOptions,
+        plan: &RunPlan,
     ) {
-        if let Some(fresh) = self.stepper(model, params, options) {
+        if let Some(fresh) = self.stepper(model, params, plan) {
             *stepper = fresh;
         }
     }
 
-    /// Simulates the neuron on `[0, t_end]`; inputs must be validated and
-    /// sorted (the solver does that). Overwrites `trace`.
+    /// Simulates the neuron on `[0, plan.t_end()]` ([`RunPlan::run`]).
+    /// Overwrites `trace`.
+    ///
+    /// The default runs the plan on a fresh [`stepper`](Self::stepper); a
+    /// backend that hands out no stepper ([`NoStepper`]), or keeps one
+    /// between runs, implements it itself (without, the default reports a
+    /// [`SolverError::Backend`]).
     fn simulate(
         &mut self,
         model: &N,
         params: &N::Params,
         inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
+        plan: &RunPlan,
         trace: &mut NeuronTrace<N::State>,
-    ) -> Result<(), SolverError>;
+    ) -> Result<(), SolverError> {
+        let Some(mut stepper) = self.stepper(model, params, plan) else {
+            return Err(SolverError::Backend {
+                t: 0.0,
+                message: "the backend hands out no stepper and does not implement `simulate`"
+                    .into(),
+            });
+        };
+        plan.run(&mut stepper, model, params, inputs, trace)
+    }
 }
 
 /// The [`Backend::Stepper`] of a backend that hands out no stepper: a type

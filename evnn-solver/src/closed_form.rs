@@ -2,9 +2,7 @@
 
 use crate::root::{bracketed_newton, convex_newton};
 use crate::Adjoint;
-use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, Peak, SolverError, SolverOptions, Stepper,
-};
+use crate::{Backend, Peak, RunPlan, SolverError, SolverOptions, Stepper};
 #[cfg(doc)]
 use evnn_neurons::ThresholdPolynomial;
 use evnn_neurons::{Lif, NeuronModel};
@@ -122,7 +120,7 @@ impl Stepper<Lif> for LifStepper {
     }
 
     /// When `τ_m = k·τ_s`, the crossing is the root of a polynomial in
-    /// `q = e^{−s/τ_m}` ([`Lif::threshold_polynomial`]), solved in `r = −q`,
+    /// `q = e^{−s/τ_m}` (`Lif::threshold_polynomial`), solved in `r = −q`,
     /// which grows with time, with no exponential per iteration (unlike
     /// Newton on the closed form), then `s = −τ_m ln q`. The polynomial's
     /// curvature has one sign, so Newton's iteration converges to it
@@ -191,9 +189,9 @@ impl Stepper<Lif> for LifStepper {
 
     /// A maximum below the threshold is recognised on the threshold
     /// polynomial's stationary point, whose value needs no exponential or
-    /// logarithm ([`ThresholdPolynomial::stationary_value_below_zero`]);
+    /// logarithm (`ThresholdPolynomial::stationary_value_below_zero`);
     /// most maxima after an input are such. Otherwise the segment's maximum
-    /// in closed form ([`Lif::membrane_extremum`]: asked only when `v` rises
+    /// in closed form (`Lif::membrane_extremum`: asked only when `v` rises
     /// at the step's start, so the stationary point is the maximum); left
     /// to the generic search where that formula is ill-conditioned.
     fn event_peak(&mut self) -> Option<Peak> {
@@ -214,26 +212,8 @@ impl Stepper<Lif> for LifStepper {
 impl Backend<Lif> for ClosedForm {
     type Stepper = LifStepper;
 
-    fn stepper(
-        &self,
-        model: &Lif,
-        params: &[f64; 1],
-        _options: &SolverOptions,
-    ) -> Option<LifStepper> {
+    fn stepper(&self, model: &Lif, params: &[f64; 1], _plan: &RunPlan) -> Option<LifStepper> {
         Some(LifStepper::new(*model, *params, 0.0, model.initial_state()))
-    }
-
-    fn simulate(
-        &mut self,
-        model: &Lif,
-        params: &[f64; 1],
-        inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
-        trace: &mut NeuronTrace<[f64; 2]>,
-    ) -> Result<(), SolverError> {
-        let mut stepper = LifStepper::new(*model, *params, 0.0, model.initial_state());
-        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
     }
 }
 
@@ -243,7 +223,7 @@ impl Adjoint<Lif> for ClosedForm {
     /// `λ_v(t_a) = λ_v e^{−Δ/τ_m}`,
     /// `λ_i(t_a) = λ_i e^{−Δ/τ_s} + λ_v e^{−Δ/τ_m} K(Δ)/τ_m` with the same
     /// kernel `K` as the forward solution, and
-    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`: the factors of [`Lif::decay`].
+    /// `dL/db += λ_v(t_b)(1 − e^{−Δ/τ_m})`: the factors of `Lif::decay`.
     fn propagate(
         &mut self,
         model: &Lif,

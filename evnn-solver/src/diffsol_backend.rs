@@ -11,9 +11,7 @@
 
 use crate::dopri5::REJECT_NON_FINITE;
 use crate::RkAdjoint;
-use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper,
-};
+use crate::{Backend, InputSpike, NeuronTrace, RunPlan, SolverError, SolverOptions, Stepper};
 use diffsol::error::{DiffsolError, OdeSolverError};
 use diffsol::{
     Bdf, ConstantOp, ExplicitRk, NalgebraContext, NalgebraLU, NalgebraMat, NalgebraVec,
@@ -354,14 +352,15 @@ pub struct DiffsolStepper<N: NeuronModel> {
 }
 
 impl<N: NeuronModel + 'static> DiffsolStepper<N> {
-    /// A stepper at `t = 0` in `model`'s initial state.
+    /// A stepper at `t = 0` in `model`'s initial state; `options` are
+    /// valid (a [`RunPlan`]'s).
     fn new(
         model: &N,
         params: &N::Params,
         options: &SolverOptions,
         method: DiffsolMethod,
     ) -> Result<Self, SolverError> {
-        options.validate()?;
+        debug_assert!(options.validate().is_ok());
         let neuron = Arc::new(Mutex::new(Neuron {
             model: model.clone(),
             params: *params,
@@ -422,7 +421,7 @@ impl<N: NeuronModel + 'static> DiffsolStepper<N> {
             *self = Self::new(model, params, options, method)?;
             return Ok(());
         }
-        options.validate()?;
+        debug_assert!(options.validate().is_ok());
         self.options = *options;
         {
             let mut n = self.neuron.lock().unwrap_or_else(PoisonError::into_inner);
@@ -606,15 +605,10 @@ impl<N: NeuronModel> Stepper<N> for DiffsolStepper<N> {
 impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
     type Stepper = DiffsolStepper<N>;
 
-    fn stepper(
-        &self,
-        model: &N,
-        params: &N::Params,
-        options: &SolverOptions,
-    ) -> Option<Self::Stepper> {
+    fn stepper(&self, model: &N, params: &N::Params, plan: &RunPlan) -> Option<Self::Stepper> {
         // A build that fails (it does not for valid options) leaves the
         // caller to `simulate`, which reports the error.
-        DiffsolStepper::new(model, params, options, self.method).ok()
+        DiffsolStepper::new(model, params, plan.options(), self.method).ok()
     }
 
     fn reset_stepper(
@@ -622,10 +616,13 @@ impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
         stepper: &mut Self::Stepper,
         model: &N,
         params: &N::Params,
-        options: &SolverOptions,
+        plan: &RunPlan,
     ) {
-        if stepper.reset(model, params, options, self.method).is_err() {
-            if let Some(fresh) = self.stepper(model, params, options) {
+        if stepper
+            .reset(model, params, plan.options(), self.method)
+            .is_err()
+        {
+            if let Some(fresh) = self.stepper(model, params, plan) {
                 *stepper = fresh;
             }
         }
@@ -636,10 +633,10 @@ impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
         model: &N,
         params: &N::Params,
         inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
+        plan: &RunPlan,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
+        let options = plan.options();
         let kept = self.kept.get_mut().unwrap_or_else(PoisonError::into_inner);
         let mut stepper = match kept
             .take()
@@ -651,7 +648,7 @@ impl<N: NeuronModel + 'static> Backend<N> for DiffsolBackend {
             }
             None => Box::new(DiffsolStepper::new(model, params, options, self.method)?),
         };
-        let result = run_event_loop(&mut *stepper, model, params, inputs, t_end, options, trace);
+        let result = plan.run(&mut *stepper, model, params, inputs, trace);
         *kept = Some(stepper);
         result
     }

@@ -2,10 +2,7 @@
 //! Hairer's fourth-order dense output, for any model.
 
 use crate::dopri5::{attempt, initial_step, next_step, REJECT_NON_FINITE};
-use crate::{
-    run_event_loop, Backend, InputSpike, NeuronTrace, RkAdjoint, SolverError, SolverOptions,
-    Stepper,
-};
+use crate::{Backend, RkAdjoint, RunPlan, SolverError, SolverOptions, Stepper};
 use evnn_neurons::{NeuronModel, StateVector};
 
 // Dense output coefficients of DOPRI5 (Hairer, Nørsett & Wanner, Solving
@@ -234,32 +231,14 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
 impl<N: NeuronModel> Backend<N> for Dopri5Backend {
     type Stepper = Dopri5Stepper<N>;
 
-    fn stepper(
-        &self,
-        model: &N,
-        params: &N::Params,
-        options: &SolverOptions,
-    ) -> Option<Self::Stepper> {
+    fn stepper(&self, model: &N, params: &N::Params, plan: &RunPlan) -> Option<Self::Stepper> {
         Some(Dopri5Stepper::new(
             model,
             *params,
-            options,
+            plan.options(),
             0.0,
             model.initial_state(),
         ))
-    }
-
-    fn simulate(
-        &mut self,
-        model: &N,
-        params: &N::Params,
-        inputs: &[InputSpike],
-        t_end: f64,
-        options: &SolverOptions,
-        trace: &mut NeuronTrace<N::State>,
-    ) -> Result<(), SolverError> {
-        let mut stepper = Dopri5Stepper::new(model, *params, options, 0.0, model.initial_state());
-        run_event_loop(&mut stepper, model, params, inputs, t_end, options, trace)
     }
 }
 

@@ -1,15 +1,13 @@
-//! The event loop shared by every backend.
+//! The event loop shared by every backend, and [`RunPlan`], its one entry.
 
 use crate::root::{first_crossing, g_point, GPoint};
 use crate::{Event, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper};
 use evnn_neurons::{NeuronModel, StateVector};
 
-/// Checks a neuron's input list and end time: times finite, `>= 0` and
-/// sorted, weights finite, `t_end` finite and `> 0`.
-pub fn validate_inputs(inputs: &[InputSpike], t_end: f64) -> Result<(), SolverError> {
-    if !(t_end.is_finite() && t_end > 0.0) {
-        return Err(SolverError::InvalidEndTime { t_end });
-    }
+/// Checks a neuron's input list: times finite, `>= 0` and sorted, weights
+/// finite. [`RunPlan::run`] does this once per run; for a caller that wants
+/// the verdict before it runs.
+pub fn validate_inputs(inputs: &[InputSpike]) -> Result<(), SolverError> {
     let mut previous = 0.0;
     for (index, s) in inputs.iter().enumerate() {
         check_input(index, s, previous)?;
@@ -55,42 +53,18 @@ fn check_finite<S: StateVector>(t: f64, x: &S) -> Result<(), SolverError> {
     }
 }
 
-/// Simulates one neuron on `[0, t_end]` with `stepper`, which must start at
-/// `t = 0` in the model's initial state.
+/// The end time and solver options of neuron runs, checked once by
+/// [`new`](Self::new): the one entry to the event loop.
 ///
-/// Input spikes at `t < t_end` are applied in order (their jumps are logged
-/// with the state and derivative on both sides); between them the stepper
-/// advances with stop times on the inputs, every step is checked for a
-/// finite state and scanned for an upward crossing of the event function
-/// (including a threshold touched and left inside one step), each crossing is
-/// refined on the dense output, logged, and followed by the reset. With
-/// [`SolverOptions::stop_after_spikes`] the run ends at that spike; with
-/// [`SolverOptions::stop_when_silent`] it ends before the first step after
-/// the last input at which the model proves that no spike can come before
-/// `t_end`. The loop itself is [`NeuronRun`], driven here with every input
-/// known from the start.
-pub fn run_event_loop<N: NeuronModel, S: Stepper<N>>(
-    stepper: &mut S,
-    model: &N,
-    params: &N::Params,
-    inputs: &[InputSpike],
-    t_end: f64,
-    options: &SolverOptions,
-    trace: &mut NeuronTrace<N::State>,
-) -> Result<(), SolverError> {
-    // Inputs first, then options and parameters: the order in which bad
-    // values are reported.
-    validate_inputs(inputs, t_end)?;
-    RunPlan::new(t_end, options)?
-        .start(model, params, trace)?
-        .run_to_end(model, stepper, trace, inputs)
-}
-
-/// The end time and solver options of neuron runs, checked once: for a
-/// caller that runs many neurons alike (a network's layer) and would
-/// otherwise have every run check them again. [`NeuronRun::start`] and
-/// [`run_event_loop`] are [`RunPlan::new`] followed by
-/// [`start`](Self::start) and [`run`](Self::run).
+/// Every run of one neuron goes through a plan: [`run`](Self::run) with
+/// every input known from the start, or [`start`](Self::start), a
+/// [`NeuronRun`] that the caller drives with inputs that become known while
+/// it runs. The [`Backend`](crate::Backend) methods take a plan, so the
+/// options and end time they see are checked types, and a caller that runs
+/// many neurons alike (a network's layer) checks them once for all. A run
+/// checks only what is its own: the inputs (once, at its start, or as they
+/// become known) and the parameters. [`EventSolver`](crate::EventSolver) is
+/// a convenience over a plan: a model, a backend and options kept together.
 ///
 /// # Examples
 ///
@@ -122,6 +96,16 @@ impl RunPlan {
     /// Checks `options`, then `t_end` (finite and `> 0`).
     pub fn new(t_end: f64, options: &SolverOptions) -> Result<Self, SolverError> {
         options.validate()?;
+        Self::with_valid_options(t_end, options)
+    }
+
+    /// A plan with `options` that the caller has validated: checks
+    /// `t_end` only.
+    pub(crate) fn with_valid_options(
+        t_end: f64,
+        options: &SolverOptions,
+    ) -> Result<Self, SolverError> {
+        debug_assert!(options.validate().is_ok());
         if !(t_end.is_finite() && t_end > 0.0) {
             return Err(SolverError::InvalidEndTime { t_end });
         }
@@ -141,18 +125,33 @@ impl RunPlan {
         &self.options
     }
 
-    /// [`NeuronRun::start`] with this plan's end time and options.
+    /// A run of `model` on `[0, t_end]` from its initial state, driven by
+    /// the caller ([`NeuronRun`]): checks the parameters and that the
+    /// initial state lies below the threshold, and clears `trace`.
     pub fn start<N: NeuronModel>(
         &self,
         model: &N,
         params: &N::Params,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<NeuronRun<N>, SolverError> {
-        NeuronRun::start_planned(model, params, self, trace)
+        NeuronRun::start(model, params, self, trace)
     }
 
-    /// [`run_event_loop`] with this plan's end time and options: checks
+    /// Simulates one neuron on `[0, t_end]` with `stepper`, which must start
+    /// at `t = 0` in the model's initial state; overwrites `trace`. Checks
     /// the inputs, then the parameters.
+    ///
+    /// Input spikes at `t < t_end` are applied in order (their jumps are
+    /// logged with the state and derivative on both sides); between them
+    /// the stepper advances with stop times on the inputs, every step is
+    /// checked for a finite state and scanned for an upward crossing of the
+    /// event function (including a threshold touched and left inside one
+    /// step), each crossing is refined on the dense output, logged, and
+    /// followed by the reset. With [`SolverOptions::stop_after_spikes`] the
+    /// run ends at that spike; with [`SolverOptions::stop_when_silent`] it
+    /// ends before the first step after the last input at which the model
+    /// proves that no spike can come before `t_end`. The loop itself is
+    /// [`NeuronRun`], driven here with every input known from the start.
     pub fn run<N: NeuronModel, S: Stepper<N>>(
         &self,
         stepper: &mut S,
@@ -161,7 +160,7 @@ impl RunPlan {
         inputs: &[InputSpike],
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
-        validate_inputs(inputs, self.t_end)?;
+        validate_inputs(inputs)?;
         self.start(model, params, trace)?
             .run_to_end(model, stepper, trace, inputs)
     }
@@ -180,9 +179,9 @@ pub enum Next {
     Done,
 }
 
-/// The event loop of one neuron ([`run_event_loop`]) as a state machine
+/// The event loop of one neuron ([`RunPlan::run`]) as a state machine
 /// that the caller drives step by step, with inputs that may become known
-/// while it runs.
+/// while it runs; made by [`RunPlan::start`].
 ///
 /// [`advance`](Self::advance) applies the inputs that have arrived and says
 /// what comes next: a step of the stepper up to a stop time, after which
@@ -205,14 +204,14 @@ pub enum Next {
 ///
 /// ```
 /// use evnn_neurons::{Lif, NeuronModel};
-/// use evnn_solver::{closed_form::LifStepper, Next, NeuronRun, NeuronTrace};
+/// use evnn_solver::{closed_form::LifStepper, Next, NeuronTrace, RunPlan};
 /// use evnn_solver::{InputSpike, SolverOptions, Stepper};
 ///
 /// let lif = Lif::default();
-/// let opts = SolverOptions::default();
+/// let plan = RunPlan::new(30.0, &SolverOptions::default())?;
 /// let mut trace = NeuronTrace::new(lif.initial_state());
 /// let mut stepper = LifStepper::new(lif, [0.0], 0.0, lif.initial_state());
-/// let mut run = NeuronRun::start(&lif, &[0.0], 30.0, &opts, &mut trace)?;
+/// let mut run = plan.start(&lif, &[0.0], &mut trace)?;
 /// let all = [InputSpike::new(1.0, 4.0), InputSpike::new(2.0, 4.0)];
 /// let mut known = (1, 1.5); // one input known, nothing else before t = 1.5
 /// loop {
@@ -250,20 +249,8 @@ pub struct NeuronRun<N: NeuronModel> {
 }
 
 impl<N: NeuronModel> NeuronRun<N> {
-    /// Validates options, end time and parameters and clears `trace` for a
-    /// run of `model` on `[0, t_end]`, starting in the initial state.
-    pub fn start(
-        model: &N,
-        params: &N::Params,
-        t_end: f64,
-        options: &SolverOptions,
-        trace: &mut NeuronTrace<N::State>,
-    ) -> Result<Self, SolverError> {
-        Self::start_planned(model, params, &RunPlan::new(t_end, options)?, trace)
-    }
-
-    /// [`start`](Self::start) with end time and options checked before.
-    fn start_planned(
+    /// [`RunPlan::start`].
+    fn start(
         model: &N,
         params: &N::Params,
         plan: &RunPlan,
@@ -301,8 +288,7 @@ impl<N: NeuronModel> NeuronRun<N> {
 
     /// Drives the run to its end with every input known from the start,
     /// `inputs` already checked ([`validate_inputs`]), so `advance` need not
-    /// check them again: the loop of [`run_event_loop`] and
-    /// [`RunPlan::run`].
+    /// check them again: the loop of [`RunPlan::run`].
     fn run_to_end<S: Stepper<N>>(
         mut self,
         model: &N,

@@ -22,6 +22,22 @@
 //! model proves that no spike can come before `t_end`
 //! ([`NeuronModel::silent_for`](evnn_neurons::NeuronModel::silent_for)).
 //!
+//! # One entry to the event loop: [`RunPlan`]
+//!
+//! Every neuron run reaches the one event loop through a [`RunPlan`], the
+//! central type: the end time and options, checked once by
+//! [`RunPlan::new`]. [`RunPlan::run`] runs a [`Stepper`] with every input
+//! known; [`RunPlan::start`] gives a [`NeuronRun`] that the caller drives
+//! step by step while inputs become known (a network's on-demand pass). The
+//! [`Backend`] methods take a plan, so the options a backend sees are
+//! checked; [`Backend::simulate`] builds the backend's stepper and runs the
+//! plan on it. [`EventSolver`] is a thin convenience over a plan for one
+//! neuron at a time (a model, a backend and options kept together);
+//! `evnn-net` drives plans and backends directly. Each value is checked
+//! once, where it enters: options and `t_end` by the plan, a run's inputs
+//! and parameters when it starts (inputs that become known later, as they
+//! arrive); the per-step path checks only what the integration produces.
+//!
 //! # Quick start
 //!
 //! ```
@@ -78,7 +94,6 @@
 //! ```
 
 mod adjoint;
-mod atan;
 mod backend;
 pub mod closed_form;
 mod diffsol_backend;
@@ -98,7 +113,7 @@ pub use closed_form::ClosedForm;
 pub use diffsol_backend::{DiffsolBackend, DiffsolMethod, DiffsolStepper};
 pub use dopri5::Dopri5;
 pub use dopri5_backend::{Dopri5Backend, Dopri5Stepper};
-pub use engine::{run_event_loop, validate_inputs, NeuronRun, Next, RunPlan};
+pub use engine::{validate_inputs, NeuronRun, Next, RunPlan};
 pub use error::SolverError;
 pub use options::SolverOptions;
 pub use qif_series::{QifSeries, SeriesStepper};

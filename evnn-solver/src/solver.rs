@@ -1,8 +1,9 @@
-//! [`EventSolver`]: a model, a backend and options.
+//! [`EventSolver`]: a model, a backend and options, a convenience over
+//! [`RunPlan`].
 
 use crate::{
     run_adjoint, Adjoint, Backend, DiffsolBackend, InputSpike, NeuronGradient, NeuronTrace,
-    SolverError, SolverOptions,
+    RunPlan, SolverError, SolverOptions,
 };
 use evnn_neurons::NeuronModel;
 
@@ -12,6 +13,13 @@ use evnn_neurons::NeuronModel;
 /// learnable parameters and `t_end`. Output: a [`NeuronTrace`] with the
 /// neuron's spike times, each exact to the solver tolerance (to round-off
 /// with an exact backend), and the event log the EventProp adjoint needs.
+///
+/// A thin convenience over the crate's central type, [`RunPlan`]: it keeps
+/// the model, the backend and the options (checked once, by
+/// [`new`](Self::new)) together, and each [`simulate`](Self::simulate) makes
+/// the plan for its `t_end` (checking only that) and hands it to
+/// [`Backend::simulate`]. A caller that runs many neurons (a network) uses
+/// [`RunPlan`] and the [`Backend`] directly, as `evnn-net` does.
 ///
 /// # Examples
 ///
@@ -94,8 +102,9 @@ impl<N: NeuronModel, B: Backend<N>> EventSolver<N, B> {
         t_end: f64,
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
+        let plan = RunPlan::with_valid_options(t_end, &self.options)?;
         self.backend
-            .simulate(&self.model, params, inputs, t_end, &self.options, trace)
+            .simulate(&self.model, params, inputs, &plan, trace)
     }
 }
 

@@ -5,7 +5,7 @@
 use evnn_neurons::{Lif, NeuronError, NeuronModel, Qif, Scalar};
 use evnn_solver::{
     validate_inputs, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventKind, EventSolver,
-    InputSpike, NeuronTrace, QifSeries, SolverError, SolverOptions,
+    InputSpike, NeuronTrace, QifSeries, RunPlan, SolverError, SolverOptions,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -288,7 +288,7 @@ fn inputs_at_or_after_end_time_are_ignored() {
 // Options.
 
 /// Each bad option is named with its value, both by the solver's constructor
-/// and by every backend called directly.
+/// and by the plan that every backend takes.
 fn assert_bad_option(opts: SolverOptions, name: &str, is_value: impl Fn(f64) -> bool) {
     let check = |what: &str, e: SolverError| match e {
         SolverError::InvalidOption {
@@ -308,26 +308,9 @@ fn assert_bad_option(opts: SolverOptions, name: &str, is_value: impl Fn(f64) -> 
         "QIF dopri5",
         EventSolver::new(Qif::default(), Dopri5Backend::default(), opts).unwrap_err(),
     );
-    let inputs = [InputSpike::new(1.0, 5.0)];
-    let mut trace = NeuronTrace::new([0.0; 2]);
-    check(
-        "ClosedForm::simulate",
-        ClosedForm
-            .simulate(&Lif::default(), &[0.0], &inputs, 10.0, &opts, &mut trace)
-            .unwrap_err(),
-    );
-    check(
-        "DiffsolBackend::simulate",
-        DiffsolBackend::default()
-            .simulate(&Qif::default(), &[0.0], &inputs, 10.0, &opts, &mut trace)
-            .unwrap_err(),
-    );
-    check(
-        "Dopri5Backend::simulate",
-        Dopri5Backend::default()
-            .simulate(&Qif::default(), &[0.0], &inputs, 10.0, &opts, &mut trace)
-            .unwrap_err(),
-    );
+    // The backends take a checked `RunPlan`: its constructor is where a
+    // bad option stops.
+    check("RunPlan::new", RunPlan::new(10.0, &opts).unwrap_err());
 }
 
 #[test]
@@ -1074,7 +1057,9 @@ proptest! {
     fn arbitrary_values_never_panic(
         inputs in wild_inputs(), bias in wild(), t_end in mostly(1e-3..60.0), opts in wild_options(),
     ) {
-        let invalid_input = validate_inputs(&inputs, t_end).err();
+        let invalid_input = RunPlan::new(t_end, &opts)
+            .err()
+            .or_else(|| validate_inputs(&inputs).err());
         for (name, outcome) in all_backends(opts, bias, &inputs, t_end) {
             match (&invalid_input, outcome) {
                 // Debug output compares NaN fields too.

@@ -9,7 +9,7 @@ use common::{
 use evnn_neurons::{Lif, NeuronModel};
 use evnn_solver::closed_form::LifStepper;
 use evnn_solver::{
-    run_event_loop, ClosedForm, Dopri5Backend, EventSolver, GenericSearch, InputSpike, NeuronTrace,
+    ClosedForm, Dopri5Backend, EventSolver, GenericSearch, InputSpike, NeuronTrace, RunPlan,
     SolverOptions,
 };
 use proptest::prelude::*;
@@ -203,17 +203,17 @@ fn closed_form_spikes(
     t_end: f64,
     generic: bool,
 ) -> Vec<f64> {
-    let opts = SolverOptions::default();
+    let plan = RunPlan::new(t_end, &SolverOptions::default()).unwrap();
     let x0 = lif.initial_state();
     let mut trace = NeuronTrace::new(x0);
     let stepper = LifStepper::new(lif, [bias], 0.0, x0);
     let p = [bias];
     if generic {
         let mut s = GenericSearch(stepper);
-        run_event_loop(&mut s, &lif, &p, inputs, t_end, &opts, &mut trace)
+        plan.run(&mut s, &lif, &p, inputs, &mut trace)
     } else {
         let mut s = stepper;
-        run_event_loop(&mut s, &lif, &p, inputs, t_end, &opts, &mut trace)
+        plan.run(&mut s, &lif, &p, inputs, &mut trace)
     }
     .unwrap();
     trace.spikes

@@ -5,7 +5,7 @@
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_solver::{
     Backend, ClosedForm, DiffsolBackend, Dopri5Backend, InputSpike, NeuronRun, NeuronTrace, Next,
-    QifSeries, SolverError, SolverOptions, Stepper,
+    QifSeries, RunPlan, SolverError, SolverOptions, Stepper,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -36,9 +36,10 @@ fn run_revealed<N: NeuronModel, B: Backend<N>>(
     opts: &SolverOptions,
     rng: &mut ChaCha8Rng,
 ) -> (NeuronTrace<N::State>, usize) {
+    let plan = RunPlan::new(t_end, opts).unwrap();
     let mut trace = NeuronTrace::new(model.initial_state());
-    let mut stepper = backend.stepper(model, params, opts).expect("a stepper");
-    let mut run = NeuronRun::start(model, params, t_end, opts, &mut trace).unwrap();
+    let mut stepper = backend.stepper(model, params, &plan).expect("a stepper");
+    let mut run = plan.start(model, params, &mut trace).unwrap();
     // Inputs `..known` are in the list; every input before `horizon` is.
     let (mut known, mut horizon) = (0, 0.0);
     let mut waits = 0;
@@ -103,7 +104,8 @@ fn check_revealed<N: NeuronModel, B: Backend<N>>(
         let inputs = random_inputs(&mut rng, n, weights);
         for opts in option_sets() {
             let mut full = NeuronTrace::new(model.initial_state());
-            let simulated = backend.simulate(model, &p, &inputs, 30.0, &opts, &mut full);
+            let plan = RunPlan::new(30.0, &opts).unwrap();
+            let simulated = backend.simulate(model, &p, &inputs, &plan, &mut full);
             let Ok(()) = simulated else {
                 continue;
             };
@@ -171,10 +173,10 @@ fn lif_run() -> (
     NeuronTrace<[f64; 2]>,
 ) {
     let lif = Lif::default();
-    let opts = SolverOptions::default();
+    let plan = RunPlan::new(30.0, &SolverOptions::default()).unwrap();
     let mut trace = NeuronTrace::new(lif.initial_state());
-    let stepper = ClosedForm.stepper(&lif, &[0.0], &opts).unwrap();
-    let run = NeuronRun::start(&lif, &[0.0], 30.0, &opts, &mut trace).unwrap();
+    let stepper = ClosedForm.stepper(&lif, &[0.0], &plan).unwrap();
+    let run = plan.start(&lif, &[0.0], &mut trace).unwrap();
     (lif, run, stepper, trace)
 }
 
