@@ -352,7 +352,9 @@ impl Network {
         let kind: ModelKind = model.parse().map_err(value_error)?;
         let mut c = serde_json::Map::new();
         c.insert("model".into(), model.into());
+        c.insert("n_inputs".into(), sizes[0].into());
         c.insert("hidden".into(), sizes[1..sizes.len() - 1].into());
+        c.insert("n_outputs".into(), sizes[sizes.len() - 1].into());
         c.insert("seed".into(), seed.into());
         for (name, value) in [("t_max", t_max), ("tol", tol)] {
             let number = serde_json::Number::from_f64(value)
@@ -499,8 +501,7 @@ impl Network {
     }
 
     /// Writes the network as an evnn model file (the format `evnn eval`,
-    /// `simulate` and `grad` read; it holds Yin–Yang networks: 5 inputs,
-    /// 3 outputs).
+    /// `simulate` and `grad` read).
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         let file = ModelFile::new(&self.config, &self.current());
         compute(py, || {
