@@ -134,13 +134,6 @@ where
         &self.stack.options
     }
 
-    /// The integrator backend (with [`models`](Self::models),
-    /// [`options`](Self::options) and [`t_end`](Self::t_end), what rebuilds
-    /// this network with other layer sizes).
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
     /// Fresh scratch for one thread.
     pub fn workspace(&self) -> Workspace<N, B> {
         Workspace::new(self.backend.clone())

@@ -31,45 +31,37 @@ trait NetJob {
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync;
 }
 
-/// The program's registry builds the network of `config` (layer sizes
-/// `[5, hidden..., 3]`); a network with other input or output counts is
-/// the same model, backend, options and interval with `sizes`.
-struct Resized<'a, J> {
+/// A [`NetJob`] run by the program's registry, on the network of the
+/// configuration's layer sizes.
+struct Registered<'a, J> {
     sizes: &'a [usize],
     job: J,
 }
 
-impl<J: NetJob> WithNet for Resized<'_, J> {
+impl<J: NetJob> WithNet for Registered<'_, J> {
     type Output = J::Output;
     fn run<N, B>(self, net: FeedForward<N, B>) -> Result<J::Output>
     where
         N: NeuronModel,
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
-        if net.sizes() == self.sizes {
-            return self.job.run(net);
+        // The configuration records the sizes (`n_inputs`, `hidden`,
+        // `n_outputs`); a mismatch would be a bug here, not bad input.
+        if net.sizes() != self.sizes {
+            anyhow::bail!(
+                "the registry built layer sizes {:?}, expected {:?}",
+                net.sizes(),
+                self.sizes
+            );
         }
-        let model = net
-            .models()
-            .first()
-            .context("a network has layers")?
-            .clone();
-        let resized = FeedForward::new(
-            model,
-            self.sizes,
-            net.backend().clone(),
-            *net.options(),
-            net.t_end(),
-        )?
-        .with_loss_pass(net.loss_pass());
-        self.job.run(resized)
+        self.job.run(net)
     }
 }
 
 /// Runs `job` on the network of `config` with layer sizes `sizes`, built
 /// by the `evnn` program's registry of neuron models.
 fn with_network<J: NetJob>(config: &TrainConfig, sizes: &[usize], job: J) -> Result<J::Output> {
-    family().with_net(config, Resized { sizes, job })
+    family().with_net(config, Registered { sizes, job })
 }
 
 /// The program's initialisation (`evnn train`'s initial parameters for
