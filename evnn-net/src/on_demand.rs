@@ -89,7 +89,7 @@ pub enum LossPass {
     /// recent samples (the first sample's share, then a running mean);
     /// when it does not, layer by layer, retrying on demand every 16
     /// samples. [`BatchRunner::loss`](crate::BatchRunner::loss) starts afresh with each chunk of
-    /// [`CHUNK`](crate::CHUNK) samples, so its choices do not depend on the
+    /// eight samples, so its choices do not depend on the
     /// number of threads: a chunk's first sample runs on demand and decides
     /// for the next. The default.
     #[default]
