@@ -293,6 +293,24 @@ impl Network {
         compute(py, || with_network(&self.config, &self.sizes, job))
     }
 
+    /// The forward pass of Python `inputs` (converted and checked), keeping
+    /// what `keep` says of every sample; with the number of samples.
+    fn forward(
+        &self,
+        py: Python<'_>,
+        inputs: &Bound<'_, PyAny>,
+        keep: Keep,
+    ) -> PyResult<(usize, Vec<Kept>)> {
+        let inputs = convert::spike_inputs(inputs)?;
+        let params = self.current();
+        let job = Forward {
+            params: &params,
+            inputs: &inputs,
+            keep,
+        };
+        Ok((inputs.len(), self.run(py, job)?))
+    }
+
     /// A network trained by `evnn.train` (its configuration and best
     /// parameters).
     pub(crate) fn trained(
@@ -516,16 +534,7 @@ impl Network {
         py: Python<'py>,
         inputs: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let inputs = convert::spike_inputs(inputs)?;
-        let params = self.current();
-        let kept = self.run(
-            py,
-            Forward {
-                params: &params,
-                inputs: &inputs,
-                keep: Keep::FirstSpikes,
-            },
-        )?;
+        let (n, kept) = self.forward(py, inputs, Keep::FirstSpikes)?;
         let n_out = *self.sizes.last().unwrap_or(&0);
         let mut flat = Vec::with_capacity(kept.len() * n_out);
         for k in kept {
@@ -533,8 +542,8 @@ impl Network {
                 flat.extend(t);
             }
         }
-        let arr = Array2::from_shape_vec((inputs.len(), n_out), flat)
-            .map_err(|e| value_error(e.to_string()))?;
+        let arr =
+            Array2::from_shape_vec((n, n_out), flat).map_err(|e| value_error(e.to_string()))?;
         Ok(arr.into_pyarray(py).into_any())
     }
 
@@ -546,16 +555,7 @@ impl Network {
         py: Python<'py>,
         inputs: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let inputs = convert::spike_inputs(inputs)?;
-        let params = self.current();
-        let kept = self.run(
-            py,
-            Forward {
-                params: &params,
-                inputs: &inputs,
-                keep: Keep::AllSpikes,
-            },
-        )?;
+        let (_, kept) = self.forward(py, inputs, Keep::AllSpikes)?;
         let samples = PyList::empty(py);
         for k in kept {
             if let Kept::AllSpikes(layers) = k {
