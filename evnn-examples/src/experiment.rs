@@ -149,6 +149,13 @@ pub struct TrainConfig {
     /// 0 (the default) leaves it out.
     #[serde(skip_serializing_if = "is_zero")]
     pub silent_label_push: f64,
+    /// Weight `γ_h` of the silent-hidden-neuron term: every hidden neuron
+    /// that spikes on no sample of a batch (before the sample's last first
+    /// output spike) gets a push on its bias towards firing, `−γ_h` on the
+    /// mean gradient. Such a neuron has no other gradient and would stay
+    /// silent for good (docs/training.md). 0 (the default) leaves it out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub silent_hidden_push: f64,
     /// Seed of initialisation and shuffling (the data splits are the
     /// standard Kriener et al. splits, independent of it).
     pub seed: u64,
@@ -189,6 +196,7 @@ impl Default for TrainConfig {
             epochs: 100,
             loss: LossKind::EventProp,
             silent_label_push: 0.0,
+            silent_hidden_push: 0.0,
             seed: 0,
             threads: 0,
             tol: 1e-6,
@@ -288,9 +296,13 @@ impl TrainConfig {
         if !(self.lr_decay.is_finite() && self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
             bail!("lr_decay must be in (0, 1], got {}", self.lr_decay);
         }
-        let push = self.silent_label_push;
-        if !(push.is_finite() && push >= 0.0) {
-            bail!("silent_label_push must be finite and >= 0, got {push}");
+        for (name, push) in [
+            ("silent_label_push", self.silent_label_push),
+            ("silent_hidden_push", self.silent_hidden_push),
+        ] {
+            if !(push.is_finite() && push >= 0.0) {
+                bail!("{name} must be finite and >= 0, got {push}");
+            }
         }
         if let Some(layers) = &self.init_layers {
             if layers.len() != self.hidden.len() + 1 {
@@ -564,7 +576,8 @@ where
         config.ttfs_loss(),
     )?
     .with_validation(&splits.validation.inputs, &splits.validation.labels)?
-    .with_silent_label_push(config.silent_label_push)?;
+    .with_silent_label_push(config.silent_label_push)?
+    .with_silent_hidden_push(config.silent_hidden_push)?;
     Ok((trainer, task))
 }
 
@@ -659,6 +672,18 @@ mod tests {
             ..lif.clone()
         };
         assert!(bad.validate().is_err());
+        assert_eq!(lif.silent_hidden_push, 0.0);
+        for push in [-1.0, f64::NAN, f64::INFINITY] {
+            let bad = TrainConfig {
+                silent_hidden_push: push,
+                ..lif.clone()
+            };
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("silent_hidden_push") && e.contains(&push.to_string()),
+                "{e}"
+            );
+        }
         for decay in [1.5, 0.0, f64::NAN] {
             let bad = TrainConfig {
                 lr_decay: decay,

@@ -32,6 +32,14 @@ pub struct BatchResult {
     pub grad: Option<NetworkParams>,
     /// First output spike times of every sample (`∞` when silent).
     pub first_spikes: Vec<Vec<f64>>,
+    /// For every layer and neuron, the number of samples on which the
+    /// neuron spiked before the sample's *loss horizon*: the last output
+    /// neuron's first spike, or no horizon when an output neuron stays
+    /// silent. A later spike reaches no output neuron's first spike, so a
+    /// neuron whose count is 0 took no part in the batch's loss and
+    /// received no gradient through its spikes (a *silent* neuron,
+    /// [`Classification::with_silent_hidden_push`](crate::Classification::with_silent_hidden_push)).
+    pub spiking_samples: Vec<Vec<usize>>,
 }
 
 impl BatchResult {
@@ -45,8 +53,26 @@ impl BatchResult {
     }
 }
 
-/// One chunk's loss sum, correct count, gradient sum and first spikes.
-type Partial = (f64, usize, Option<NetworkParams>, Vec<Vec<f64>>);
+/// One chunk's loss sum, correct count, gradient sum, first spikes and
+/// per-neuron counts of spiking samples (all layers, one flat list).
+type Partial = (f64, usize, Option<NetworkParams>, Vec<Vec<f64>>, Vec<usize>);
+
+/// Adds 1 to the count of every neuron of `trace` that spiked before the
+/// sample's loss horizon (the latest of the first output spikes `first`;
+/// none when an output neuron is silent). `counts` lists every layer's
+/// neurons in order.
+fn count_spiking<S>(trace: &ForwardTrace<S>, first: &[f64], counts: &mut [usize]) {
+    let horizon = first.iter().fold(f64::NEG_INFINITY, |a, &t| a.max(t));
+    let neurons = trace
+        .layers
+        .iter()
+        .flat_map(|l| (0..l.outputs.n_channels()).map(|j| l.outputs.channel(j)));
+    for (c, spikes) in counts.iter_mut().zip(neurons) {
+        if spikes.first().is_some_and(|&t| t < horizon) {
+            *c += 1;
+        }
+    }
+}
 
 /// Workspaces and traces that the parallel batch passes
 /// ([`BatchRunner::loss`], [`BatchRunner::predict`]) keep between calls. Rayon hands every split of a batch to `map_init`, which
@@ -299,6 +325,7 @@ where
                     let mut loss_sum = 0.0;
                     let mut correct = 0;
                     let mut firsts = Vec::with_capacity(xs.len());
+                    let mut spiking = vec![0; stack.sizes[1..].iter().sum()];
                     for (i, (x, &y)) in xs.iter().zip(ys).enumerate() {
                         let r = sample_loss(stack, pass, params, x, y, loss, ws, trace, g.as_mut())
                             .map_err(|e| NetError::Sample {
@@ -307,9 +334,10 @@ where
                             })?;
                         loss_sum += r.loss;
                         correct += usize::from(r.prediction == Some(y));
+                        count_spiking(trace, &r.first_spikes, &mut spiking);
                         firsts.push(r.first_spikes);
                     }
-                    Ok((loss_sum, correct, g, firsts))
+                    Ok((loss_sum, correct, g, firsts, spiking))
                 },
             )
             .collect::<Result<_, NetError>>()?;
@@ -319,8 +347,13 @@ where
             correct: 0,
             grad: with_grad.then(|| params.zeros_like()),
             first_spikes: Vec::with_capacity(inputs.len()),
+            spiking_samples: stack.sizes[1..].iter().map(|&n| vec![0; n]).collect(),
         };
-        for (l, c, g, f) in partials {
+        for (l, c, g, f, s) in partials {
+            let totals = result.spiking_samples.iter_mut().flatten();
+            for (total, s) in totals.zip(s) {
+                *total += s;
+            }
             result.loss_sum += l;
             result.correct += c;
             if let (Some(total), Some(g)) = (result.grad.as_mut(), g) {

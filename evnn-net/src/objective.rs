@@ -54,6 +54,7 @@ pub struct Classification<'a, N: NeuronModel, B: Backend<N>> {
     validation: Option<(&'a [SpikeTrains], &'a [usize])>,
     loss: TtfsLoss,
     silent_label_push: f64,
+    silent_hidden_push: f64,
     batch_inputs: Vec<SpikeTrains>,
     batch_labels: Vec<usize>,
 }
@@ -86,6 +87,7 @@ where
             validation: None,
             loss,
             silent_label_push: 0.0,
+            silent_hidden_push: 0.0,
             batch_inputs: Vec::new(),
             batch_labels: Vec::new(),
         })
@@ -120,6 +122,33 @@ where
         self.silent_label_push = gamma;
         Ok(self)
     }
+
+    /// This task with the silent-hidden-neuron term of weight `gamma`:
+    /// every neuron of a hidden layer that is silent on every sample of a
+    /// batch (no spike before any sample's loss horizon, see
+    /// [`BatchResult::spiking_samples`](crate::BatchResult::spiking_samples))
+    /// adds `γ·(θ − b)` per sample to the loss, a push on its bias `b` (its
+    /// first neuron parameter) towards firing. Such a neuron has no other
+    /// gradient: the spike-time loss sees a neuron only through its spikes,
+    /// so once training has silenced it, it stays silent and the layer
+    /// loses its share of the network for good. The term acts only on
+    /// those neurons, and only while they are silent; the reported loss is
+    /// the spike-time loss. 0, the default, leaves it out.
+    ///
+    /// # Errors
+    ///
+    /// `gamma` negative or not finite.
+    pub fn with_silent_hidden_push(mut self, gamma: f64) -> Result<Self, NetError> {
+        if !(gamma.is_finite() && gamma >= 0.0) {
+            return Err(NetError::InvalidConfig {
+                name: "silent_hidden_push",
+                value: gamma,
+                reason: "must be finite and >= 0",
+            });
+        }
+        self.silent_hidden_push = gamma;
+        Ok(self)
+    }
 }
 
 impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for Classification<'_, N, B> {
@@ -129,6 +158,7 @@ impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for Classification<'_, N, B>
             .field("validation", &self.validation.map(|(x, _)| x.len()))
             .field("loss", &self.loss)
             .field("silent_label_push", &self.silent_label_push)
+            .field("silent_hidden_push", &self.silent_hidden_push)
             .finish_non_exhaustive()
     }
 }
@@ -224,6 +254,14 @@ where
                 self.silent_label_push,
             );
         }
+        if self.silent_hidden_push > 0.0 {
+            add_silent_hidden_push(
+                &mut sum,
+                &r.spiking_samples,
+                batch.len(),
+                self.silent_hidden_push,
+            );
+        }
         let sum = sum.to_flat();
         if grad.len() != sum.len() {
             return Err(NetError::Shape {
@@ -276,6 +314,24 @@ fn add_silent_push(
     }
 }
 
+/// Adds `−γ·n` to the bias gradient of every hidden neuron that spiked on
+/// none of the batch's `n` samples (`spiking`: per layer and neuron, the
+/// number of samples on which it spiked).
+fn add_silent_hidden_push(grad: &mut NetworkParams, spiking: &[Vec<usize>], n: usize, gamma: f64) {
+    let hidden = grad.layers.len().saturating_sub(1);
+    for (layer, counts) in grad.layers.iter_mut().zip(spiking).take(hidden) {
+        let np = layer.neuron_params.len() / layer.n_out.max(1);
+        if np == 0 {
+            continue;
+        }
+        for (j, _) in counts.iter().enumerate().filter(|(_, &c)| c == 0) {
+            if let Some(g) = layer.neuron_params.get_mut(j * np) {
+                *g -= gamma * n as f64;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +357,22 @@ mod tests {
         assert_eq!(g.layers[1].neuron_params, [-1.0, -0.5, 0.0]);
         assert!(g.layers[1].weights.iter().all(|&w| w == 0.0));
         assert!(g.layers[0].neuron_params.iter().all(|&b| b == 0.0));
+    }
+
+    /// `−γ·n` lands on the bias of every hidden neuron that spiked on no
+    /// sample, never on the output layer, weights or other parameters.
+    #[test]
+    fn silent_hidden_push_acts_on_hidden_neurons_silent_on_the_whole_batch() {
+        let mut g = NetworkParams {
+            layers: vec![
+                crate::LayerParams::zeros(2, 3, 2).unwrap(),
+                crate::LayerParams::zeros(3, 2, 1).unwrap(),
+            ],
+        };
+        let spiking = vec![vec![0, 4, 0], vec![0, 0]];
+        add_silent_hidden_push(&mut g, &spiking, 4, 0.5);
+        assert_eq!(g.layers[0].neuron_params, [-2.0, 0.0, 0.0, 0.0, -2.0, 0.0]);
+        assert!(g.layers[0].weights.iter().all(|&w| w == 0.0));
+        assert!(g.layers[1].neuron_params.iter().all(|&b| b == 0.0));
     }
 }
