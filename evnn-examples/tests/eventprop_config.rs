@@ -46,7 +46,9 @@ fn config_file_parses_validates_and_sets_the_papers_values() {
             ][..]
         )
     );
-    assert_eq!(c.silent_label_push, 0.0);
+    // Not the paper's: the two terms that keep silent neurons in training
+    // (docs/training.md).
+    assert_eq!((c.silent_label_push, c.silent_hidden_push), (1.0, 1.0));
     // The loss is the paper's: EventProp form, τ₀ 0.5, τ₁ 6.4, α 3e-3.
     let loss = c.ttfs_loss();
     assert_eq!(loss.kind, evnn_net::LossKind::EventProp);
@@ -132,8 +134,8 @@ fn short_seeded_run_learns() {
     assert_eq!(out.epochs.len(), 2);
 }
 
-/// `configs/lif-reliable.json` is the default LIF run with the silent-label
-/// term and the per-epoch decay (docs/training.md), and nothing else.
+/// `configs/lif-reliable.json` is the default LIF run with the two
+/// silent-neuron terms and the per-epoch decay (docs/training.md), and nothing else.
 #[test]
 fn reliable_lif_config_parses_and_changes_only_the_remedy() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/lif-reliable.json");
@@ -144,6 +146,7 @@ fn reliable_lif_config_parses_and_changes_only_the_remedy() {
         model: ModelKind::Lif,
         lr_decay: 0.95,
         silent_label_push: 1.0,
+        silent_hidden_push: 1.0,
         ..TrainConfig::default()
     };
     assert_eq!(c, expected);

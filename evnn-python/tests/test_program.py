@@ -129,13 +129,14 @@ def test_train_is_evnn_train(evnn_bin, tmp_path):
 
 def test_train_config_file_fields(evnn_bin, tmp_path):
     """A config file's fields as keywords: the LIF run with decay and the
-    silent-label term, as `evnn train --config FILE`."""
+    silent-neuron terms, as `evnn train --config FILE`."""
     config = {
         "model": "lif",
         "hidden": [10],
         "lr": 0.01,
         "lr_decay": 0.9,
         "silent_label_push": 0.5,
+        "silent_hidden_push": 0.5,
         "epochs": 2,
         "train_size": 200,
         "val_size": 100,
