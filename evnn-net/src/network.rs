@@ -157,8 +157,14 @@ where
     /// net.check_params(&params)?;
     /// # Ok::<(), evnn_net::NetError>(())
     /// ```
+    ///
+    /// Every neuron parameter beyond the bias starts at its layer's model's
+    /// [`default_params`](NeuronModel::default_params), so layers of
+    /// different models ([`with_layer_models`](Self::with_layer_models))
+    /// each start from their own.
     pub fn init_params(&self, init: &InitConfig, seed: u64) -> Result<NetworkParams, NetError> {
-        NetworkParams::init_for(&self.stack.models[0], &self.stack.sizes, init, seed)
+        let params = NetworkParams::init_for(&self.stack.models[0], &self.stack.sizes, init, seed)?;
+        Ok(self.with_layer_defaults(params))
     }
 
     /// Like [`init_params`](Self::init_params) with a distribution per
@@ -168,7 +174,26 @@ where
         layers: &[LayerInit],
         seed: u64,
     ) -> Result<NetworkParams, NetError> {
-        NetworkParams::init_layers_for(&self.stack.models[0], &self.stack.sizes, layers, seed)
+        let params =
+            NetworkParams::init_layers_for(&self.stack.models[0], &self.stack.sizes, layers, seed)?;
+        Ok(self.with_layer_defaults(params))
+    }
+
+    /// `params` with every neuron parameter beyond the bias set to its
+    /// layer's model's default (the initialisation draws the biases only,
+    /// so this changes no random number; for one model it changes nothing).
+    fn with_layer_defaults(&self, mut params: NetworkParams) -> NetworkParams {
+        let np = <N::Params as StateVector>::DIM;
+        if np < 2 {
+            return params;
+        }
+        for (layer, model) in params.layers.iter_mut().zip(&self.stack.models) {
+            let defaults = model.default_params();
+            for neuron in layer.neuron_params.chunks_mut(np) {
+                neuron[1..].copy_from_slice(&defaults.as_slice()[1..]);
+            }
+        }
+        params
     }
 
     /// Checks that `params` fit this network and are finite.

@@ -27,6 +27,8 @@
 //! [`Lif`] and [`Qif`] carry hand-written derivatives and the closed forms
 //! the fast solver backends use; the others are written as equations only.
 //! Where a model offers both, [`Reset`] picks a hard or a subtractive reset.
+//! [`AnyNeuron`] is any of them, chosen at run time: layers of different
+//! models in one network.
 //! The constants of a model are validated once, by its constructor (an
 //! [`NeuronError::InvalidConstant`] names the first bad one), and again when
 //! a model is read from a file.
@@ -51,6 +53,7 @@
 //! ```
 
 pub mod alif;
+pub mod any;
 mod check;
 pub mod derived;
 pub mod eif;
@@ -71,6 +74,7 @@ mod scalar;
 mod state;
 
 pub use alif::{Alif, AlifConstants};
+pub use any::{AnyNeuron, ANY_PARAMS_DIM, ANY_STATE_DIM};
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
 pub use derived::Derived;
 pub use eif::{Eif, EifConstants, EIF_PEAK_TOLERANCE};
