@@ -250,6 +250,85 @@ where
         )
     }
 
+    /// The state of neuron `neuron` of `layer` (0 = first hidden layer) at
+    /// each of `times`, in the forward pass that wrote `trace` with
+    /// `params`: membrane traces for plots, or a readout of the state. The
+    /// state at `t` is the one after every event at `t`, accurate to the
+    /// network's solver tolerances ([`evnn_solver::states_at`]).
+    ///
+    /// # Errors
+    ///
+    /// A layer or neuron that the network or `trace` does not have
+    /// (`Shape`), parameters that do not fit, and a time outside the
+    /// neuron's simulated interval (`Solver { source:
+    /// QueryTimeOutOfRange, .. }`: `[0, t_end]` for a [`forward`](Self::forward)
+    /// trace; a loss pass ends runs earlier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{FeedForward, InitConfig, SpikeTrains};
+    /// use evnn_neurons::Lif;
+    /// use evnn_solver::{ClosedForm, SolverOptions};
+    ///
+    /// let net = FeedForward::new(Lif::default(), &[2, 3, 2], ClosedForm, SolverOptions::default(), 30.0)?;
+    /// let params = net.init_params(&InitConfig { wmean: 5.0, wlim: 2.0, ..InitConfig::default() }, 0)?;
+    /// let input = SpikeTrains::from_times(&[1.0, 4.0])?;
+    /// let (mut ws, mut trace) = (net.workspace(), Default::default());
+    /// net.forward(&params, &input, &mut ws, &mut trace)?;
+    /// let times: Vec<f64> = (0..=300).map(|k| 0.1 * k as f64).collect();
+    /// let mut v = Vec::new();
+    /// net.states_at(&params, &trace, 1, 0, &times, &mut v)?; // output neuron 0
+    /// assert_eq!(v.len(), 301);
+    /// assert!(v.iter().all(|x| x[0] < 1.0)); // below the threshold θ = 1 after every reset
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn states_at(
+        &self,
+        params: &NetworkParams,
+        trace: &ForwardTrace<N::State>,
+        layer: usize,
+        neuron: usize,
+        times: &[f64],
+        out: &mut Vec<N::State>,
+    ) -> Result<(), NetError> {
+        self.check_params(params)?;
+        let n_layers = self.stack.n_layers();
+        if layer >= n_layers {
+            return Err(NetError::Shape {
+                what: "layer index (below the number of layers)",
+                expected: n_layers,
+                got: layer,
+            });
+        }
+        let size = self.stack.sizes[layer + 1];
+        if neuron >= size {
+            return Err(NetError::Shape {
+                what: "neuron index (below the layer's size)",
+                expected: size,
+                got: neuron,
+            });
+        }
+        let run = trace
+            .layers
+            .get(layer)
+            .and_then(|l| l.neurons.get(neuron))
+            .ok_or(NetError::Shape {
+                what: "trace of the neuron (a forward pass of this network)",
+                expected: size,
+                got: trace.layers.get(layer).map_or(0, |l| l.neurons.len()),
+            })?;
+        let p = Stack::<N>::neuron_params(params, layer, neuron);
+        let model = &self.stack.models[layer];
+        evnn_solver::states_at(model, &p, run, times, &self.stack.options, out).map_err(|source| {
+            NetError::Solver {
+                layer,
+                neuron,
+                source,
+            }
+        })
+    }
+
     /// The EventProp backward pass of one sample.
     ///
     /// `dl_dt` holds `dL/dt` for every output spike, in the flat order of the

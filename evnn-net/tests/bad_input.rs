@@ -654,3 +654,45 @@ fn gradcheck_names_the_perturbation_that_failed() {
         assert_eq!(e.skipped.is_none(), e.status == EntryStatus::Compared);
     }
 }
+
+/// `states_at` names a layer, neuron or time the network or the trace does
+/// not have; the good call after them works.
+#[test]
+fn states_at_names_bad_layers_neurons_and_times() {
+    let net = lif_net();
+    let p = params::<Lif>(3.0);
+    let x = SpikeTrains::from_times(&[0.0, 2.0, 3.0]).unwrap();
+    let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
+    net.forward(&p, &x, &mut ws, &mut trace).unwrap();
+    let mut out = Vec::new();
+    let n_layers = SIZES.len() - 1;
+    match net.states_at(&p, &trace, n_layers, 0, &[1.0], &mut out) {
+        Err(NetError::Shape { expected, got, .. }) => {
+            assert_eq!((expected, got), (n_layers, n_layers))
+        }
+        other => panic!("{other:?}"),
+    }
+    match net.states_at(&p, &trace, 0, SIZES[1], &[1.0], &mut out) {
+        Err(NetError::Shape { expected, got, .. }) => {
+            assert_eq!((expected, got), (SIZES[1], SIZES[1]))
+        }
+        other => panic!("{other:?}"),
+    }
+    match net.states_at(&p, &ForwardTrace::default(), 0, 0, &[1.0], &mut out) {
+        Err(NetError::Shape { what, .. }) => assert!(what.contains("trace"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    for bad in [-0.5, 30.5, f64::NAN] {
+        match net.states_at(&p, &trace, 0, 0, &[bad], &mut out) {
+            Err(NetError::Solver {
+                layer: 0,
+                neuron: 0,
+                source: SolverError::QueryTimeOutOfRange { t, t_end },
+            }) => assert!(t.to_bits() == bad.to_bits() && t_end == 30.0),
+            other => panic!("t = {bad}: {other:?}"),
+        }
+    }
+    net.states_at(&p, &trace, 0, 0, &[0.0, 15.0, 30.0], &mut out)
+        .unwrap();
+    assert_eq!(out.len(), 3);
+}

@@ -180,4 +180,13 @@ pub enum SolverError {
         /// `g_x · f⁻`.
         slope: f64,
     },
+    /// A time at which a run's state was asked for lies outside its
+    /// simulated interval `[0, t_end]` (or is not a number).
+    #[error("state asked for at t = {t}, outside the run's interval [0, {t_end}]")]
+    QueryTimeOutOfRange {
+        /// The time asked for.
+        t: f64,
+        /// End of the run's simulated interval.
+        t_end: f64,
+    },
 }

@@ -105,6 +105,7 @@ mod options;
 mod qif_series;
 mod root;
 mod solver;
+mod state_at;
 mod trace;
 
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
@@ -118,4 +119,5 @@ pub use error::SolverError;
 pub use options::SolverOptions;
 pub use qif_series::{QifSeries, SeriesStepper};
 pub use solver::EventSolver;
+pub use state_at::states_at;
 pub use trace::{Event, EventKind, InputSpike, NeuronTrace};
