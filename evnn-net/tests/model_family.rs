@@ -289,7 +289,7 @@ fn alif_jump_spikes_give_the_same_results_on_demand() {
         }
     }
     eprintln!("{ties} of 48 samples with tied first output spikes");
-    assert!(ties >= 5, "{ties} samples with tied first spikes");
+    assert!(ties >= 20, "{ties} samples with tied first spikes");
 }
 
 /// An ALIF input jump that lifts `V` across the threshold is a spike at the
