@@ -185,6 +185,7 @@ impl TraceEdit {
                 event.kind = match event.kind {
                     EventKind::Input { index } => EventKind::Input { index: index + big },
                     EventKind::Spike { k } => EventKind::Spike { k: k + big },
+                    EventKind::JumpSpike { k, index } => EventKind::JumpSpike { k: k + big, index },
                 };
                 // Only a neuron whose adjoint runs reads its event log.
                 None

@@ -18,12 +18,15 @@ use serde::{Deserialize, Serialize};
 ///   `V ← 0`; both raise the threshold, `b ← b + β/τ_adapt`
 /// - initial state `(0, b₀)`
 ///
-/// With `b₀ > 0` and `β ≥ 0` the threshold stays positive, so both resets
-/// leave the neuron below it. An input jump that lifts `V` to or above `b`
-/// would be a spike at the same instant as the input, which the solvers of
-/// `evnn-solver` do not model: they stop with an error
-/// (`SolverError::JumpAboveThreshold`). Excitatory weights must therefore
-/// keep `r_m w` below the distance to the threshold at every arrival.
+/// With `b₀ > 0` and `β ≥ 0` the threshold stays positive, so after a
+/// crossing both resets leave the neuron below it. An input jump that lifts
+/// `V` to or above `b` is a spike at the input's instant in the solvers of
+/// `evnn-solver` (`EventKind::JumpSpike`), followed by the reset; its time
+/// is the input's, so its gradient flows to the input's time (and, in a
+/// network, to the sender's spike). A jump more than `b + β/τ_adapt` over
+/// the threshold leaves `V ≥ b` after a subtractive reset: the neuron then
+/// spikes again at that instant, once per reset, until `V < b` (the hard
+/// reset always ends it after one).
 ///
 /// Units: time in the caller's unit (ms), `V`, `b`, `I_c` and `r_m w` in one
 /// voltage unit. `τ_mem`, `τ_adapt`, `b₀` and `β` have no defaults

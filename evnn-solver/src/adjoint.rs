@@ -10,7 +10,12 @@
 //!   `λ⁻ = Hᵀ λ⁺ − α g_xᵀ`;
 //! - at an input spike `s_m` of weight `w_m` (jump `j`, `J = ∂j/∂x`):
 //!   `λ⁻ = Jᵀ λ⁺`, `dL/dw_m = λ⁺ᵀ ∂j/∂w` and
-//!   `dL/ds_m = λ⁻ᵀ f⁻ − λ⁺ᵀ f⁺`.
+//!   `dL/ds_m = λ⁻ᵀ f⁻ − λ⁺ᵀ f⁺`;
+//! - at a spike `t_k` that the jump of input `m` caused
+//!   ([`EventKind::JumpSpike`]), `t_k = s_m` whatever the state: no `1/ġ`
+//!   term, `λ⁻ = Hᵀ λ⁺`, and `dL/ds_m += λ⁻ᵀ f⁻ − λ⁺ᵀ f⁺ + dL/dt_k` (with
+//!   the input's own term this is the input rule for the jump followed by
+//!   the reset, plus the spike time moving with the input).
 //!
 //! The segment propagation is backend specific ([`Adjoint`]): closed form for
 //! the LIF neuron, numerical for any model.
@@ -186,6 +191,29 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                     model.input_jump_vjp(&event.x_minus, w, &lambda_plus, &mut lambda);
                 grad.input_times[index] +=
                     lambda.dot(&event.f_minus) - lambda_plus.dot(&event.f_plus);
+            }
+            EventKind::JumpSpike { k, index } => {
+                let Some(&dl_dspike) = dl_dspikes.get(k) else {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "dL/dt (the event log names more spikes)",
+                        expected: k + 1,
+                        got: dl_dspikes.len(),
+                    });
+                };
+                if index >= n_inputs {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "inputs (the event log names more)",
+                        expected: index + 1,
+                        got: n_inputs,
+                    });
+                }
+                // The spike time is the input's: `dL/dt_k` goes to the
+                // input's time, and the state after the reset carries the
+                // rest back through the reset alone.
+                model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
+                grad.input_times[index] +=
+                    tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspike;
+                lambda = tmp;
             }
             EventKind::Spike { k } => {
                 let Some(&dl_dspike) = dl_dspikes.get(k) else {

@@ -142,7 +142,12 @@ impl RunPlan {
     /// the inputs, then the parameters.
     ///
     /// Input spikes at `t < t_end` are applied in order (their jumps are
-    /// logged with the state and derivative on both sides); between them
+    /// logged with the state and derivative on both sides); a jump that
+    /// leaves the event function `>= 0` is a spike at the input's instant
+    /// ([`EventKind::JumpSpike`]), followed by the reset (again while the
+    /// state stays on or above the event surface, each reset lowering the
+    /// event function: a burst at one instant), before the next input at
+    /// that instant is applied; between them
     /// the stepper advances with stop times on the inputs, every step is
     /// checked for a finite state and scanned for an upward crossing of the
     /// event function (including a threshold touched and left inside one
@@ -406,11 +411,15 @@ impl<N: NeuronModel> NeuronRun<N> {
                     check_finite(t, &x_plus)?;
                     let g = model.event(x_plus.as_slice());
                     if !(g < 0.0) {
-                        return Err(SolverError::JumpAboveThreshold {
-                            index: self.next_input,
-                            t,
-                            g,
-                        });
+                        // The jump carried the state onto or over the event
+                        // surface: a spike at the input's instant.
+                        let index = self.next_input;
+                        self.next_input += 1;
+                        let jump = (x_minus, f_minus, x_plus, g);
+                        if self.jump_spikes(model, stepper, trace, t, index, jump)? {
+                            return Ok(Next::Done);
+                        }
+                        continue;
                     }
                     stepper.restart(t, &x_plus)?;
                     check_finite(t, stepper.dx())?;
@@ -531,6 +540,93 @@ impl<N: NeuronModel> NeuronRun<N> {
         }
         self.a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
         Ok(())
+    }
+
+    /// The spikes that input `index` at `t` causes by its jump, `jump` =
+    /// `(x⁻, f⁻, x⁺, g(x⁺))` with `g(x⁺) >= 0` (or NaN): logs the input,
+    /// then spikes at `t`, each followed by the reset, until the state lies
+    /// below the event surface, and restarts the stepper there. A jump far
+    /// over the surface can take several resets (the subtractive reset of
+    /// an adaptive threshold removes one threshold's worth each), so one
+    /// input may give a burst of spikes at one instant; each reset must
+    /// lower the event function, or the burst would never end
+    /// ([`SolverError::ResetAboveThreshold`]), and
+    /// [`SolverOptions::max_spikes`] bounds it. `true` when the run ends at
+    /// one of them ([`SolverOptions::stop_after_spikes`]).
+    #[cold]
+    #[inline(never)]
+    fn jump_spikes<S: Stepper<N>>(
+        &mut self,
+        model: &N,
+        stepper: &mut S,
+        trace: &mut NeuronTrace<N::State>,
+        t: f64,
+        index: usize,
+        jump: (N::State, N::State, N::State, f64),
+    ) -> Result<bool, SolverError> {
+        let (x_minus, f_minus, mut x, mut g) = jump;
+        let p = self.params;
+        let mut f = N::State::zeros();
+        model.dynamics(p.as_slice(), x.as_slice(), f.as_mut_slice());
+        check_finite(t, &f)?;
+        trace.events.push(Event {
+            t,
+            kind: EventKind::Input { index },
+            x_minus,
+            x_plus: x,
+            f_minus,
+            f_plus: f,
+        });
+        loop {
+            let k = trace.spikes.len();
+            if k >= self.options.max_spikes {
+                return Err(SolverError::SpikeLimit {
+                    limit: self.options.max_spikes,
+                    t,
+                });
+            }
+            let mut x_plus = x;
+            model.reset(x_plus.as_mut_slice());
+            check_finite(t, &x_plus)?;
+            let g_plus = model.event(x_plus.as_slice());
+            let below = g_plus < 0.0;
+            if !below && !(g_plus < g) {
+                return Err(SolverError::ResetAboveThreshold {
+                    t,
+                    g: g_plus,
+                    state: x_plus.as_slice().to_vec(),
+                });
+            }
+            let mut f_plus = N::State::zeros();
+            model.dynamics(p.as_slice(), x_plus.as_slice(), f_plus.as_mut_slice());
+            check_finite(t, &f_plus)?;
+            trace.spikes.push(t);
+            trace.events.push(Event {
+                t,
+                kind: EventKind::JumpSpike { k, index },
+                x_minus: x,
+                x_plus,
+                f_minus: f,
+                f_plus,
+            });
+            let stop = self.options.stop_after_spikes == Some(trace.spikes.len());
+            if below || stop {
+                stepper.restart(t, &x_plus)?;
+                check_finite(t, stepper.dx())?;
+                if let Some(last) = trace.events.last_mut() {
+                    // The derivative the stepper goes on with, as at every
+                    // other event.
+                    last.f_plus = *stepper.dx();
+                }
+                if stop {
+                    self.end_here(stepper, trace);
+                    self.t_end = t;
+                    self.in_stretch = false;
+                }
+                return Ok(stop);
+            }
+            (x, f, g) = (x_plus, f_plus, g_plus);
+        }
     }
 
     /// Ends the trace at the stepper's current time and state: for a run

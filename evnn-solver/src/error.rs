@@ -59,8 +59,11 @@ pub enum SolverError {
         /// Its event function value.
         g: f64,
     },
-    /// A reset left the state on or above the event surface (`g(h(x)) >= 0`),
-    /// which would make the neuron spike again at the same instant.
+    /// A reset left the state on or above the event surface (`g(h(x)) >= 0`)
+    /// after a spike found between inputs, which would make the neuron
+    /// spike again at the same instant; or, after a spike that an input's
+    /// jump caused, left it there without lowering the event function, so
+    /// that the spikes at that instant would never end.
     #[error("the reset at t = {t} leaves g = {g} >= 0 (state {state:?})")]
     ResetAboveThreshold {
         /// Time of the spike.
@@ -69,17 +72,6 @@ pub enum SolverError {
         g: f64,
         /// State after the reset.
         state: Vec<f64>,
-    },
-    /// An input jump pushed the state onto or above the event surface, an
-    /// instantaneous spike that this solver does not model.
-    #[error("input spike {index} at t = {t} jumps the state onto the event surface (g = {g})")]
-    JumpAboveThreshold {
-        /// Position in the input list.
-        index: usize,
-        /// Time of the input spike.
-        t: f64,
-        /// Event function after the jump.
-        g: f64,
     },
     /// The state became NaN or infinite.
     #[error("the state became non-finite at t = {t}: {state:?}")]

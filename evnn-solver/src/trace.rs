@@ -26,10 +26,24 @@ pub enum EventKind {
         /// Position in the input list handed to the solver.
         index: usize,
     },
-    /// The neuron spiked (its `k`-th own spike, counting from 0).
+    /// The neuron spiked (its `k`-th own spike, counting from 0): the
+    /// event function crossed zero between inputs.
     Spike {
         /// Number of the spike.
         k: usize,
+    },
+    /// The neuron spiked at the instant of input `index`, whose jump left
+    /// the event function at or above zero (its `k`-th own spike). It
+    /// follows that input's [`Input`](Self::Input) event (or the jump
+    /// spike before it, when one jump takes several resets to bring the
+    /// state below the event surface); `x⁻` is the state after the jump
+    /// (or the previous reset), `x⁺` after the reset. Its time is the
+    /// input's: it moves with the input's time and with nothing else.
+    JumpSpike {
+        /// Number of the spike.
+        k: usize,
+        /// Position of the causing input in the input list.
+        index: usize,
     },
 }
 
@@ -58,10 +72,13 @@ pub struct Event<S> {
 /// [`EventSolver::simulate_into`](crate::EventSolver::simulate_into) again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NeuronTrace<S> {
-    /// Own spike times, increasing.
+    /// Own spike times, non-decreasing (spikes caused by input jumps at one
+    /// instant share its time).
     pub spikes: Vec<f64>,
-    /// Every input and own spike in time order (an own spike at the same time
-    /// as an input comes first: it was reached before the input's jump).
+    /// Every input and own spike in time order (an own spike found between
+    /// inputs at the same time as an input comes first: it was reached
+    /// before the input's jump; a spike that an input's jump causes comes
+    /// right after that input).
     pub events: Vec<Event<S>>,
     /// End of the simulated interval.
     pub t_end: f64,

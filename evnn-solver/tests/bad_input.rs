@@ -839,21 +839,62 @@ fn reset_above_threshold_is_an_error() {
     }
 }
 
-/// An input that jumps the state over (or onto) the threshold: an error
-/// naming the input, its time and `g` after the jump. With no bias the toy
-/// stays at exactly 0 until the input.
+/// An input that jumps the state over (or exactly onto) the threshold is a
+/// spike at the input's instant, logged right after the input, followed by
+/// the reset; the run goes on from there. With no bias the toy stays at
+/// exactly 0, so the jump of weight `w` lands exactly at `g = w − 1`.
 #[test]
-fn input_jump_over_threshold_is_an_error() {
-    for (w, g) in [(2.0, 1.0), (1.0, 0.0)] {
-        let inputs = [InputSpike::new(0.5, 0.25), InputSpike::new(1.0, w)];
+fn input_jump_over_threshold_is_a_spike() {
+    for (w, g) in [(2.0, 1.0), (1.0, 0.0), (1.0 - 1e-15, -1e-15)] {
+        let inputs = [InputSpike::new(0.5, 0.0), InputSpike::new(1.0, w)];
         for (name, outcome) in toy_backends(&Toy::default(), 0.0, &inputs, 10.0) {
+            let t = outcome.unwrap_or_else(|e| panic!("{name}, w {w}: {e}"));
+            let kinds: Vec<EventKind> = t.events.iter().map(|e| e.kind).collect();
+            if g < 0.0 {
+                // Just below: no spike, the state stays where it jumped.
+                assert!(t.spikes.is_empty(), "{name}, w {w}: {:?}", t.spikes);
+                assert_eq!(kinds.len(), 2, "{name}, w {w}");
+                continue;
+            }
+            assert_eq!(t.spikes, vec![1.0], "{name}, w {w}");
+            assert_eq!(
+                kinds,
+                [
+                    EventKind::Input { index: 0 },
+                    EventKind::Input { index: 1 },
+                    EventKind::JumpSpike { k: 0, index: 1 }
+                ],
+                "{name}, w {w}"
+            );
+            let (jump, spike) = (&t.events[1], &t.events[2]);
+            assert_eq!(spike.t, 1.0, "{name}");
+            assert_eq!(spike.x_minus, jump.x_plus, "{name}");
+            assert_eq!(spike.x_minus, [1.0 + g], "{name}, w {w}: after the jump");
+            assert_eq!(spike.x_plus, [0.0], "{name}: the reset");
+            assert_eq!(t.x_end, [0.0], "{name}: no drive after the reset");
+        }
+    }
+}
+
+/// A reset after a jump spike that leaves the state above the threshold
+/// and does not lower the event function would spike forever at that
+/// instant: an error at the input's time naming `g` and the state. A reset
+/// that lowers it but not below zero gives another spike at the same
+/// instant (here the reset to 2.5 from 3 does, and then from 2.5 it does
+/// not: one spike, then the error).
+#[test]
+fn reset_after_a_jump_spike_that_stays_above_is_an_error() {
+    let inputs = [InputSpike::new(1.0, 3.0)];
+    for (reset_to, g) in [(None, 2.0), (Some(2.5), 1.5)] {
+        let toy = Toy {
+            reset_to,
+            ..Toy::default()
+        };
+        for (name, outcome) in toy_backends(&toy, 0.0, &inputs, 10.0) {
             match outcome {
-                Err(SolverError::JumpAboveThreshold {
-                    index: 1,
-                    t,
-                    g: got,
-                }) if t == 1.0 && (got - (g + 0.25 * (-0.5f64).exp())).abs() < 1e-6 => {}
-                other => panic!("{name}, w {w}: unexpected {other:?}"),
+                Err(SolverError::ResetAboveThreshold { t, g: got, state })
+                    if t == 1.0 && got == g && state == vec![g + 1.0] => {}
+                other => panic!("{name}, reset {reset_to:?}: unexpected {other:?}"),
             }
         }
     }
@@ -1020,7 +1061,7 @@ fn check_ok(
         .iter()
         .filter_map(|e| match e.kind {
             EventKind::Input { index } => Some(index),
-            EventKind::Spike { .. } => None,
+            EventKind::Spike { .. } | EventKind::JumpSpike { .. } => None,
         })
         .collect();
     let expected: Vec<usize> = (0..inputs.len())
@@ -1030,7 +1071,12 @@ fn check_ok(
     let spikes: Vec<f64> = t
         .events
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Spike { .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Spike { .. } | EventKind::JumpSpike { .. }
+            )
+        })
         .map(|e| e.t)
         .collect();
     prop_assert_eq!(&spikes, &t.spikes, "{}: spike events", name);
