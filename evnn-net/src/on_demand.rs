@@ -397,8 +397,12 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
     /// also the earliest first spike of the layer found so far, and a neuron
     /// that has reached it counts as done: its steps so far are those of the
     /// complete run, and a crossing is found anywhere in a step up to and
-    /// including its end, so it has no spike up to that time and cannot be
-    /// the first (nor tie with it).
+    /// including its end, so it has no spike before that time and cannot be
+    /// the first. It could tie with it only by a spike that the jump of an
+    /// input at that very instant causes, and a tie goes to the lower index:
+    /// the neurons of lower index than the first spike's ran before it in
+    /// the round in which that input became known, and applied it (ALIF's
+    /// jump spikes; `evnn-net/tests/model_family.rs` checks such ties).
     fn run_layer(
         &mut self,
         stack: &Stack<N>,

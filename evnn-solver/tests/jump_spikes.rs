@@ -2,14 +2,17 @@
 //! that leaves the event function `>= 0` is a spike at the input's instant,
 //! followed by the reset. Forward against the closed form, the EventProp
 //! gradient against the closed form's implicit derivatives, simultaneous
-//! inputs, bursts, a jump at `t_end`, and the run's limits, on both
-//! backends that run ALIF (Dormand–Prince and diffsol).
+//! inputs, bursts, a jump at `t_end`, the run's limits, and arbitrary
+//! jumps that never panic, on both backends that run ALIF (Dormand–Prince
+//! and diffsol).
 
 use evnn_neurons::{Alif, AlifConstants, Reset};
 use evnn_solver::{
     Adjoint, Backend, Dopri5Backend, EventKind, EventSolver, InputSpike, NeuronTrace, SolverError,
     SolverOptions,
 };
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 const TAU_MEM: f64 = 10.0;
 const TAU_ADAPT: f64 = 50.0;
@@ -343,4 +346,77 @@ fn jumps_onto_the_threshold_and_at_the_end() {
         assert_eq!(trace.spikes, vec![before], "{name}: just before t_end");
         assert_eq!(trace.x_end[0], 0.0, "{name}: just before t_end");
     });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 128,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/jump_spikes.txt"
+        ))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Arbitrary finite weights (up to ±1e300) and times, often equal, at
+    /// and beyond `t_end`, both resets, both backends: never a panic; a run
+    /// either fails with a typed error or gives non-decreasing spikes in
+    /// `[0, t_end]`, every jump spike right after its input (or the jump
+    /// spike before it, at the same instant), and a state below the
+    /// threshold after every spike.
+    #[test]
+    fn arbitrary_jumps_never_panic(
+        raw in prop::collection::vec(
+            (
+                prop::sample::select(vec![0.0, 1.0, 2.0, 2.5, 10.0, 12.0]),
+                prop_oneof![
+                    4 => -3.0..6.0f64,
+                    1 => prop::sample::select(vec![1.0, 1e3, 1e10, 1e300, -1e300]),
+                ],
+            ),
+            0..8,
+        ),
+        bias in -2.0..3.0f64,
+        subtractive in proptest::bool::ANY,
+    ) {
+        let mut inputs: Vec<InputSpike> =
+            raw.iter().map(|&(t, w)| InputSpike::new(t, w)).collect();
+        inputs.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let reset = if subtractive { Reset::Subtractive } else { Reset::Hard };
+        let t_end = 10.0;
+        let options = SolverOptions::default().with_max_spikes(500);
+        let mut outcomes = Vec::new();
+        on_backends(reset, options, |name, solver| {
+            outcomes.push((name.to_string(), solver.simulate(bias, &inputs, t_end)));
+        });
+        for (name, outcome) in outcomes {
+            let Ok(t) = outcome else { continue };
+            prop_assert!(t.spikes.windows(2).all(|w| w[0] <= w[1]), "{}", name);
+            prop_assert!(t.spikes.iter().all(|&s| (0.0..=t_end).contains(&s)), "{}", name);
+            for (i, e) in t.events.iter().enumerate() {
+                if let EventKind::JumpSpike { index, .. } = e.kind {
+                    let before = &t.events[i - 1];
+                    let follows = match before.kind {
+                        EventKind::Input { index: j } => j == index,
+                        EventKind::JumpSpike { index: j, .. } => j == index,
+                        EventKind::Spike { .. } => false,
+                    };
+                    prop_assert!(follows && before.t == e.t, "{}: event {}", name, i);
+                    prop_assert_eq!(e.t, inputs[index].time, "{}", name);
+                }
+                let g = e.x_plus[0] - e.x_plus[1];
+                match e.kind {
+                    EventKind::Input { .. } => {}
+                    EventKind::Spike { .. } => prop_assert!(g < 0.0, "{}: event {}", name, i),
+                    EventKind::JumpSpike { index, .. } => {
+                        // Still on or above: the burst goes on at once.
+                        let goes_on = t.events.get(i + 1).is_some_and(|n| {
+                            n.t == e.t
+                                && matches!(n.kind, EventKind::JumpSpike { index: j, .. } if j == index)
+                        });
+                        prop_assert_eq!(g >= 0.0, goes_on, "{}: event {}, g {}", name, i, g);
+                    }
+                }
+            }
+        }
+    }
 }
