@@ -38,7 +38,7 @@ fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     let fwd = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
     let start = Instant::now();
     for (i, x) in xs.iter().enumerate() {
-        net.sample_loss(&params, x, i % 3, &loss, &mut ws, &mut trace, None)
+        net.sample_loss(&params, x, &(i % 3), &loss, &mut ws, &mut trace, None)
             .unwrap();
     }
     let loss_only = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
@@ -46,7 +46,7 @@ fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     let start = Instant::now();
     for (i, x) in xs.iter().enumerate() {
         layered
-            .sample_loss(&params, x, i % 3, &loss, &mut ws, &mut trace, None)
+            .sample_loss(&params, x, &(i % 3), &loss, &mut ws, &mut trace, None)
             .unwrap();
     }
     let loss_layered = start.elapsed().as_secs_f64() * 1e6 / xs.len() as f64;
@@ -56,7 +56,7 @@ fn bench<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
         net.sample_loss(
             &params,
             x,
-            i % 3,
+            &(i % 3),
             &loss,
             &mut ws,
             &mut trace,

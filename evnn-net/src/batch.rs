@@ -7,7 +7,9 @@ use crate::sample::{predict, sample_loss};
 use crate::trace::ForwardTrace;
 #[cfg(doc)]
 use crate::LossPass;
-use crate::{FeedForward, NetError, NetworkParams, SpikeTrains, TtfsLoss};
+#[cfg(doc)]
+use crate::TtfsLoss;
+use crate::{FeedForward, FirstSpikeLoss, NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 use rayon::prelude::*;
@@ -274,36 +276,38 @@ where
     }
 
     /// Loss and accuracy summed over a batch
-    /// ([`FeedForward::sample_loss`] per sample), in parallel.
-    pub fn loss(
+    /// ([`FeedForward::sample_loss`] per sample), in parallel: one target
+    /// per input (class labels for [`TtfsLoss`], target times for
+    /// [`SpikeTimeMse`](crate::SpikeTimeMse)).
+    pub fn loss<L: FirstSpikeLoss + ?Sized>(
         &self,
         params: &NetworkParams,
         inputs: &[SpikeTrains],
-        labels: &[usize],
-        loss: &TtfsLoss,
+        targets: &[L::Target],
+        loss: &L,
     ) -> Result<BatchResult, NetError> {
-        self.run(params, inputs, labels, loss, false)
+        self.run(params, inputs, targets, loss, false)
     }
 
     /// Loss, accuracy and the **summed** gradient over a batch, in parallel.
-    pub fn loss_and_grad(
+    pub fn loss_and_grad<L: FirstSpikeLoss + ?Sized>(
         &self,
         params: &NetworkParams,
         inputs: &[SpikeTrains],
-        labels: &[usize],
-        loss: &TtfsLoss,
+        targets: &[L::Target],
+        loss: &L,
     ) -> Result<BatchResult, NetError> {
-        self.run(params, inputs, labels, loss, true)
+        self.run(params, inputs, targets, loss, true)
     }
 
     /// The batch pass: checks everything once, then runs the samples in
     /// chunks of [`CHUNK`], reduced in order.
-    fn run(
+    fn run<L: FirstSpikeLoss + ?Sized>(
         &self,
         params: &NetworkParams,
         inputs: &[SpikeTrains],
-        labels: &[usize],
-        loss: &TtfsLoss,
+        labels: &[L::Target],
+        loss: &L,
         with_grad: bool,
     ) -> Result<BatchResult, NetError> {
         check_labels(inputs, labels)?;
@@ -326,14 +330,14 @@ where
                     let mut correct = 0;
                     let mut firsts = Vec::with_capacity(xs.len());
                     let mut spiking = vec![0; stack.sizes[1..].iter().sum()];
-                    for (i, (x, &y)) in xs.iter().zip(ys).enumerate() {
+                    for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
                         let r = sample_loss(stack, pass, params, x, y, loss, ws, trace, g.as_mut())
                             .map_err(|e| NetError::Sample {
                                 sample: chunk * CHUNK + i,
                                 source: Box::new(e),
                             })?;
                         loss_sum += r.loss;
-                        correct += usize::from(r.prediction == Some(y));
+                        correct += usize::from(r.correct);
                         count_spiking(trace, &r.first_spikes, &mut spiking);
                         firsts.push(r.first_spikes);
                     }
@@ -365,8 +369,8 @@ where
     }
 }
 
-/// Checks that there is one label per input.
-fn check_labels(inputs: &[SpikeTrains], labels: &[usize]) -> Result<(), NetError> {
+/// Checks that there is one label (target) per input.
+fn check_labels<T>(inputs: &[SpikeTrains], labels: &[T]) -> Result<(), NetError> {
     if inputs.len() != labels.len() {
         return Err(NetError::Shape {
             what: "labels (one per input sample)",

@@ -65,7 +65,7 @@
 //! let params = net.init_params(&InitConfig::default(), 0)?;
 //! let x = SpikeTrains::from_times(&[20.4, 13.5, 9.6, 16.5, 0.0])?;
 //! let (mut ws, mut trace, mut grad) = (net.workspace(), Default::default(), params.zeros_like());
-//! let r = net.sample_loss(&params, &x, 2, &TtfsLoss::default(), &mut ws, &mut trace, Some(&mut grad))?;
+//! let r = net.sample_loss(&params, &x, &2, &TtfsLoss::default(), &mut ws, &mut trace, Some(&mut grad))?;
 //! println!("loss {} prediction {:?}", r.loss, r.prediction);
 //! assert_eq!(grad.len(), params.len());
 //! # Ok::<(), evnn_net::NetError>(())
@@ -102,9 +102,9 @@ pub use forward::Workspace;
 pub use gradcheck::{
     gradcheck, EntryStatus, GradCheckEntry, GradCheckOptions, GradCheckReport, ParamRef,
 };
-pub use loss::{predict, LossKind, TtfsLoss};
+pub use loss::{predict, FirstSpikeLoss, LossKind, SpikeTimeMse, TtfsLoss};
 pub use network::FeedForward;
-pub use objective::Classification;
+pub use objective::{Classification, Regression};
 pub use on_demand::LossPass;
 pub use params::{Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams};
 pub use sample::SampleResult;

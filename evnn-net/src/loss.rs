@@ -166,6 +166,225 @@ impl TtfsLoss {
     }
 }
 
+/// A loss of the output neurons' first spike times against a per-sample
+/// target: what the batch passes ([`BatchRunner`](crate::BatchRunner)) and
+/// [`FeedForward::sample_loss`](crate::FeedForward::sample_loss) train
+/// with. [`TtfsLoss`] compares with a class label, [`SpikeTimeMse`] with
+/// target times.
+///
+/// # Examples
+///
+/// A loss that asks output neuron 0 to fire at the target time and no
+/// other (the squared distance, silent as `t_max`):
+///
+/// ```
+/// use evnn_net::{FirstSpikeLoss, NetError};
+///
+/// #[derive(Debug)]
+/// struct FirstAt { t_max: f64 }
+///
+/// impl FirstSpikeLoss for FirstAt {
+///     type Target = f64;
+///     fn validate(&self) -> Result<(), NetError> { Ok(()) }
+///     fn check_target(&self, target: &f64, _n_outputs: usize) -> Result<(), NetError> {
+///         if target.is_finite() { Ok(()) } else {
+///             Err(NetError::NonFinite { what: "target", index: 0, value: *target })
+///         }
+///     }
+///     fn evaluate(&self, first: &[f64], target: &f64, dl: &mut [f64]) -> Result<f64, NetError> {
+///         dl.fill(0.0);
+///         let t = first[0].min(self.t_max);
+///         if first[0].is_finite() { dl[0] = 2.0 * (t - target); }
+///         Ok((t - target).powi(2))
+///     }
+///     fn is_correct(&self, first: &[f64], target: &f64) -> bool {
+///         (first[0] - target).abs() < 1.0
+///     }
+/// }
+///
+/// let mut dl = [0.0; 2];
+/// assert_eq!(FirstAt { t_max: 30.0 }.evaluate(&[12.0, 3.0], &10.0, &mut dl)?, 4.0);
+/// assert_eq!(dl, [4.0, 0.0]);
+/// # Ok::<(), NetError>(())
+/// ```
+pub trait FirstSpikeLoss: std::fmt::Debug + Sync {
+    /// What one sample's first spikes are compared with.
+    type Target: Sync;
+
+    /// Checks the loss's constants (once per batch).
+    fn validate(&self) -> Result<(), NetError>;
+
+    /// Checks one sample's target against the network's output count.
+    fn check_target(&self, target: &Self::Target, n_outputs: usize) -> Result<(), NetError>;
+
+    /// The loss of first spike times `first` (one per output neuron, `∞`
+    /// when silent) against `target`, with `dL/dt_k` written to `dl` (of
+    /// `first`'s length; zero for a silent neuron, which has no spike to
+    /// move). Called with validated constants and a checked target.
+    fn evaluate(
+        &self,
+        first: &[f64],
+        target: &Self::Target,
+        dl: &mut [f64],
+    ) -> Result<f64, NetError>;
+
+    /// Whether the sample counts as correct (the accuracy of
+    /// [`BatchResult`](crate::BatchResult)).
+    fn is_correct(&self, first: &[f64], target: &Self::Target) -> bool;
+}
+
+impl FirstSpikeLoss for TtfsLoss {
+    /// The class label: the output neuron that should spike first.
+    type Target = usize;
+
+    fn validate(&self) -> Result<(), NetError> {
+        TtfsLoss::validate(self)
+    }
+
+    fn check_target(&self, label: &usize, n_outputs: usize) -> Result<(), NetError> {
+        if *label >= n_outputs {
+            return Err(NetError::InvalidLabel {
+                label: *label,
+                n_classes: n_outputs,
+            });
+        }
+        Ok(())
+    }
+
+    fn evaluate(&self, first: &[f64], label: &usize, dl: &mut [f64]) -> Result<f64, NetError> {
+        self.evaluate_valid(first, *label, dl)
+    }
+
+    /// The first output spike is the label's ([`predict`]).
+    fn is_correct(&self, first: &[f64], label: &usize) -> bool {
+        predict(first) == Some(*label)
+    }
+}
+
+/// Mean squared error of the output neurons' first spike times against
+/// target times, on the scale of `t_max`: for `K` output neurons,
+///
+/// `L = (1/K) Σ_k ((min(t_k, t_max) − y_k) / t_max)²`
+///
+/// A silent neuron (or one firing after `t_max`) enters as `t_max` with
+/// zero gradient. This is the loss of eventax's regression example (target
+/// first-spike times, `min(t, T)/T`). A sample counts as correct when every
+/// `|min(t_k, t_max) − y_k| ≤ tolerance`.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::{FirstSpikeLoss, SpikeTimeMse};
+///
+/// let mse = SpikeTimeMse::new(80.0, 1.0)?;
+/// let mut dl = [0.0; 2];
+/// let l = mse.evaluate(&[40.0, f64::INFINITY], &vec![48.0, 80.0], &mut dl)?;
+/// assert!((l - 0.5 * (8.0f64 / 80.0).powi(2)).abs() < 1e-15);
+/// assert!((dl[0] - -8.0 / (80.0 * 80.0)).abs() < 1e-15 && dl[1] == 0.0);
+/// assert!(!mse.is_correct(&[40.0, f64::INFINITY], &vec![48.0, 80.0]));
+/// # Ok::<(), evnn_net::NetError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeTimeMse {
+    /// Cap and scale of the spike times (finite, `> 0`).
+    pub t_max: f64,
+    /// Largest error of a correct sample (finite, `>= 0`).
+    pub tolerance: f64,
+}
+
+impl SpikeTimeMse {
+    /// The loss with cap and scale `t_max` and correctness `tolerance`.
+    ///
+    /// # Errors
+    ///
+    /// `t_max` not finite and `> 0`, or `tolerance` not finite and `>= 0`.
+    pub fn new(t_max: f64, tolerance: f64) -> Result<Self, NetError> {
+        let mse = SpikeTimeMse { t_max, tolerance };
+        FirstSpikeLoss::validate(&mse)?;
+        Ok(mse)
+    }
+}
+
+impl FirstSpikeLoss for SpikeTimeMse {
+    /// One target time per output neuron.
+    type Target = Vec<f64>;
+
+    fn validate(&self) -> Result<(), NetError> {
+        if !(self.t_max.is_finite() && self.t_max > 0.0) {
+            return Err(NetError::InvalidConfig {
+                name: "t_max",
+                value: self.t_max,
+                reason: "must be finite and > 0",
+            });
+        }
+        if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
+            return Err(NetError::InvalidConfig {
+                name: "tolerance",
+                value: self.tolerance,
+                reason: "must be finite and >= 0",
+            });
+        }
+        Ok(())
+    }
+
+    fn check_target(&self, target: &Vec<f64>, n_outputs: usize) -> Result<(), NetError> {
+        if target.len() != n_outputs {
+            return Err(NetError::Shape {
+                what: "target spike times (one per output neuron)",
+                expected: n_outputs,
+                got: target.len(),
+            });
+        }
+        if let Some((index, &value)) = target.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(NetError::NonFinite {
+                what: "target spike time",
+                index,
+                value,
+            });
+        }
+        Ok(())
+    }
+
+    fn evaluate(&self, first: &[f64], target: &Vec<f64>, dl: &mut [f64]) -> Result<f64, NetError> {
+        let k = first.len();
+        if target.len() != k || dl.len() != k {
+            return Err(NetError::Shape {
+                what: "target and dL/dt buffer (one entry per output neuron)",
+                expected: k,
+                got: target.len().min(dl.len()),
+            });
+        }
+        if let Some((index, &value)) = first.iter().enumerate().find(|(_, v)| v.is_nan()) {
+            return Err(NetError::NonFinite {
+                what: "first spike time",
+                index,
+                value,
+            });
+        }
+        let (scale, n) = (self.t_max, k.max(1) as f64);
+        let mut loss = 0.0;
+        for ((&t, &y), d) in first.iter().zip(target).zip(dl.iter_mut()) {
+            let capped = t.min(scale);
+            let e = (capped - y) / scale;
+            loss += e * e / n;
+            *d = if t < scale {
+                2.0 * e / (scale * n)
+            } else {
+                0.0
+            };
+        }
+        Ok(loss)
+    }
+
+    fn is_correct(&self, first: &[f64], target: &Vec<f64>) -> bool {
+        first
+            .iter()
+            .zip(target)
+            .all(|(&t, &y)| (t.min(self.t_max) - y).abs() <= self.tolerance)
+    }
+}
+
 /// Predicted class: the output neuron that spikes first (lowest index on a
 /// tie); `None` when every output neuron is silent.
 ///
@@ -283,5 +502,64 @@ mod tests {
             bad.evaluate(&[1.0, 2.0], 0, &mut g),
             Err(NetError::InvalidConfig { name: "tau0", .. })
         ));
+    }
+
+    /// The MSE's gradient against central differences, below and above
+    /// the cap; silent and capped neurons get none.
+    #[test]
+    fn spike_time_mse_gradient_matches_finite_differences() {
+        let mse = SpikeTimeMse::new(40.0, 1.0).unwrap();
+        let t = [3.0, 17.5, 39.0, 45.0, f64::INFINITY];
+        let y = vec![5.0, 12.0, 40.0, 30.0, 10.0];
+        let mut g = [0.0; 5];
+        let l = FirstSpikeLoss::evaluate(&mse, &t, &y, &mut g).unwrap();
+        let expected: f64 = [(3.0 - 5.0f64), 5.5, -1.0, 10.0, 30.0]
+            .iter()
+            .map(|e| (e / 40.0).powi(2) / 5.0)
+            .sum();
+        assert!((l - expected).abs() < 1e-15, "{l} vs {expected}");
+        let h = 1e-6;
+        let mut scratch = [0.0; 5];
+        for k in 0..3 {
+            let (mut tp, mut tm) = (t, t);
+            tp[k] += h;
+            tm[k] -= h;
+            let fd = (FirstSpikeLoss::evaluate(&mse, &tp, &y, &mut scratch).unwrap()
+                - FirstSpikeLoss::evaluate(&mse, &tm, &y, &mut scratch).unwrap())
+                / (2.0 * h);
+            assert!((fd - g[k]).abs() < 1e-9, "k {k}: {fd} vs {}", g[k]);
+        }
+        assert_eq!((g[3], g[4]), (0.0, 0.0));
+        assert!(!mse.is_correct(&t, &y));
+        assert!(mse.is_correct(&[5.5, 40.0], &vec![5.0, 39.5]));
+    }
+
+    #[test]
+    fn spike_time_mse_names_bad_constants_and_targets() {
+        for (t_max, tol, name) in [
+            (0.0, 1.0, "t_max"),
+            (f64::NAN, 1.0, "t_max"),
+            (40.0, -1.0, "tolerance"),
+        ] {
+            match SpikeTimeMse::new(t_max, tol) {
+                Err(NetError::InvalidConfig { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{other:?}"),
+            }
+        }
+        let mse = SpikeTimeMse::new(40.0, 1.0).unwrap();
+        assert!(matches!(
+            mse.check_target(&vec![1.0], 2),
+            Err(NetError::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            mse.check_target(&vec![1.0, f64::NAN], 2),
+            Err(NetError::NonFinite { index: 1, .. })
+        ));
+        let mut g = [0.0; 2];
+        assert!(FirstSpikeLoss::evaluate(&mse, &[1.0, f64::NAN], &vec![1.0, 2.0], &mut g).is_err());
     }
 }

@@ -8,7 +8,9 @@ use crate::on_demand::LossPass;
 use crate::sample::{predict, sample_loss, SampleResult};
 use crate::stack::{Pass, Stack};
 use crate::trace::ForwardTrace;
-use crate::{InitConfig, LayerInit, NetError, NetworkParams, SpikeTrains, TtfsLoss};
+#[cfg(doc)]
+use crate::TtfsLoss;
+use crate::{FirstSpikeLoss, InitConfig, LayerInit, NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{Adjoint, Backend, SolverOptions};
 
@@ -392,8 +394,10 @@ where
         )
     }
 
-    /// Forward pass, TTFS loss on the first output spikes, and (when `grad`
-    /// is given) the backward pass adding `dL/dθ` to `grad`.
+    /// Forward pass, a loss of the first output spikes against `target`
+    /// ([`FirstSpikeLoss`]: a class label for [`TtfsLoss`], target times
+    /// for [`SpikeTimeMse`](crate::SpikeTimeMse)), and (when `grad` is
+    /// given) the backward pass adding `dL/dθ` to `grad`.
     ///
     /// Since the loss reads only the first output spikes, each output
     /// neuron is simulated up to its first spike
@@ -406,12 +410,12 @@ where
     /// may end before `t_end`. Loss and gradient are exactly those of the
     /// full run, bit for bit.
     #[allow(clippy::too_many_arguments)]
-    pub fn sample_loss(
+    pub fn sample_loss<L: FirstSpikeLoss + ?Sized>(
         &self,
         params: &NetworkParams,
         input: &SpikeTrains,
-        label: usize,
-        loss: &TtfsLoss,
+        target: &L::Target,
+        loss: &L,
         ws: &mut Workspace<N, B>,
         trace: &mut ForwardTrace<N::State>,
         grad: Option<&mut NetworkParams>,
@@ -427,7 +431,7 @@ where
             self.loss_pass,
             params,
             input,
-            label,
+            target,
             loss,
             ws,
             trace,
@@ -464,7 +468,7 @@ where
     /// let x = SpikeTrains::from_times(&[1.0, 2.0])?;
     /// let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
     /// let class = net.predict_sample(&params, &x, &mut ws, &mut trace)?;
-    /// let r = net.sample_loss(&params, &x, 0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
+    /// let r = net.sample_loss(&params, &x, &0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
     /// assert_eq!(class, r.prediction);
     /// # Ok::<(), evnn_net::NetError>(())
     /// ```

@@ -2,7 +2,9 @@
 //! ([`evnn_optim::Objective`]): [`evnn_optim::Trainer`] trains any
 //! [`FeedForward`](crate::FeedForward) network through it.
 
-use crate::{BatchRunner, NetError, NetworkParams, SpikeTrains, TtfsLoss};
+use crate::{
+    BatchRunner, FirstSpikeLoss, NetError, NetworkParams, SpikeTimeMse, SpikeTrains, TtfsLoss,
+};
 use evnn_neurons::NeuronModel;
 use evnn_optim::{BatchStats, Objective};
 use evnn_solver::{Adjoint, Backend};
@@ -79,7 +81,7 @@ where
         loss: TtfsLoss,
     ) -> Result<Self, NetError> {
         loss.validate()?;
-        check_split(runner, inputs, labels)?;
+        check_split(runner, inputs, labels, &loss)?;
         Ok(Classification {
             runner,
             inputs,
@@ -100,7 +102,7 @@ where
         inputs: &'a [SpikeTrains],
         labels: &'a [usize],
     ) -> Result<Self, NetError> {
-        check_split(self.runner, inputs, labels)?;
+        check_split(self.runner, inputs, labels, &self.loss)?;
         self.validation = Some((inputs, labels));
         Ok(self)
     }
@@ -163,30 +165,30 @@ impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for Classification<'_, N, B>
     }
 }
 
-/// Checks a split against the runner's network.
-fn check_split<N, B>(
+/// Checks a split against the runner's network: one target per input,
+/// each target as `loss` requires, each input with the network's channels.
+fn check_split<N, B, L>(
     runner: &BatchRunner<N, B>,
     inputs: &[SpikeTrains],
-    labels: &[usize],
+    targets: &[L::Target],
+    loss: &L,
 ) -> Result<(), NetError>
 where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    L: FirstSpikeLoss,
 {
-    if inputs.len() != labels.len() {
+    if inputs.len() != targets.len() {
         return Err(NetError::Shape {
             what: "labels (one per input sample)",
             expected: inputs.len(),
-            got: labels.len(),
+            got: targets.len(),
         });
     }
     let net = runner.net();
-    for (sample, (x, &label)) in inputs.iter().zip(labels).enumerate() {
-        let e = if label >= net.n_outputs() {
-            NetError::InvalidLabel {
-                label,
-                n_classes: net.n_outputs(),
-            }
+    for (sample, (x, target)) in inputs.iter().zip(targets).enumerate() {
+        let e = if let Err(e) = loss.check_target(target, net.n_outputs()) {
+            e
         } else if x.n_channels() != net.n_inputs() {
             NetError::Shape {
                 what: "input channels",
@@ -262,18 +264,7 @@ where
                 self.silent_hidden_push,
             );
         }
-        let sum = sum.to_flat();
-        if grad.len() != sum.len() {
-            return Err(NetError::Shape {
-                what: "gradient buffer (one entry per parameter)",
-                expected: sum.len(),
-                got: grad.len(),
-            });
-        }
-        let inv = 1.0 / r.n as f64;
-        for (g, s) in grad.iter_mut().zip(&sum) {
-            *g = s * inv;
-        }
+        mean_gradient(Some(sum), r.n, grad)?;
         Ok(BatchStats {
             n: r.n,
             loss_sum: r.loss_sum,
@@ -287,6 +278,189 @@ where
             None => Ok(None),
         }
     }
+}
+
+/// Regression of target spike times: the mean [`SpikeTimeMse`] of a batch
+/// with its exact gradient, the share of samples within the loss's
+/// tolerance as the training score, and minus the mean loss on a
+/// validation set (when given) as the validation score, so that the kept
+/// model is the one with the least validation loss.
+///
+/// # Examples
+///
+/// A network taught to fire at a time set by its input:
+///
+/// ```
+/// use evnn_net::{BatchRunner, FeedForward, InitConfig, Regression, SpikeTimeMse, SpikeTrains};
+/// use evnn_neurons::Qif;
+/// use evnn_optim::{AdamConfig, Objective, Trainer};
+/// use evnn_solver::{QifSeries, SolverOptions};
+///
+/// let net = FeedForward::new(Qif::default(), &[2, 6, 1], QifSeries, SolverOptions::default(), 40.0)?;
+/// let params = net.init_params(&InitConfig { wmean: 10.0, wlim: 10.0, ..InitConfig::default() }, 0)?;
+/// // Input: a reference spike at 0 and one at x; target: the first spike at x + 12.
+/// let xs: Vec<f64> = (0..24).map(|k| 2.0 + 0.5 * k as f64).collect();
+/// let inputs: Vec<SpikeTrains> =
+///     xs.iter().map(|&x| SpikeTrains::from_times(&[0.0, x])).collect::<Result<_, _>>()?;
+/// let targets: Vec<Vec<f64>> = xs.iter().map(|&x| vec![x + 12.0]).collect();
+/// let runner = BatchRunner::new(net);
+/// let mse = SpikeTimeMse::new(40.0, 0.5)?;
+/// let mut task = Regression::new(&runner, &inputs, &targets, mse)?;
+/// let before = runner.loss(&params, &inputs, &targets, &mse)?.mean_loss();
+/// let adam = AdamConfig::default().with_learning_rate(0.01).build(params.len())?;
+/// let state = Trainer::new(60, 8, 0)?.fit(&mut task, params, adam, &mut ())?;
+/// let after = runner.loss(&state.params, &inputs, &targets, &mse)?.mean_loss();
+/// assert!(after < 0.25 * before, "{before} -> {after}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A silent output neuron has no spike to move, so its error has no
+/// gradient: a target asking a neuron to fire later than its spike can
+/// silence it for good (a LIF output run as above does), as with the
+/// classification losses (docs/training.md).
+pub struct Regression<'a, N: NeuronModel, B: Backend<N>> {
+    runner: &'a BatchRunner<N, B>,
+    inputs: &'a [SpikeTrains],
+    targets: &'a [Vec<f64>],
+    validation: Option<(&'a [SpikeTrains], &'a [Vec<f64>])>,
+    loss: SpikeTimeMse,
+    batch_inputs: Vec<SpikeTrains>,
+    batch_targets: Vec<Vec<f64>>,
+}
+
+impl<'a, N, B> Regression<'a, N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    /// The task of fitting the first output spikes of `inputs` to
+    /// `targets` (one time per output neuron) under `loss`.
+    ///
+    /// # Errors
+    ///
+    /// A target count that differs from the input count, a target of the
+    /// wrong length or with a non-finite time, an input with the wrong
+    /// number of channels (named by sample) or invalid loss constants.
+    pub fn new(
+        runner: &'a BatchRunner<N, B>,
+        inputs: &'a [SpikeTrains],
+        targets: &'a [Vec<f64>],
+        loss: SpikeTimeMse,
+    ) -> Result<Self, NetError> {
+        FirstSpikeLoss::validate(&loss)?;
+        check_split(runner, inputs, targets, &loss)?;
+        Ok(Regression {
+            runner,
+            inputs,
+            targets,
+            validation: None,
+            loss,
+            batch_inputs: Vec::new(),
+            batch_targets: Vec::new(),
+        })
+    }
+
+    /// This task with a validation set, whose loss picks the model a
+    /// training run keeps.
+    pub fn with_validation(
+        mut self,
+        inputs: &'a [SpikeTrains],
+        targets: &'a [Vec<f64>],
+    ) -> Result<Self, NetError> {
+        check_split(self.runner, inputs, targets, &self.loss)?;
+        self.validation = Some((inputs, targets));
+        Ok(self)
+    }
+}
+
+impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for Regression<'_, N, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Regression")
+            .field("samples", &self.inputs.len())
+            .field("validation", &self.validation.map(|(x, _)| x.len()))
+            .field("loss", &self.loss)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<N, B> Objective for Regression<'_, N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    type Params = NetworkParams;
+    type Error = NetError;
+
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn loss_and_grad(
+        &mut self,
+        params: &NetworkParams,
+        batch: &[usize],
+        grad: &mut [f64],
+    ) -> Result<BatchStats, NetError> {
+        self.batch_inputs.clear();
+        self.batch_targets.clear();
+        for &i in batch {
+            let (Some(x), Some(y)) = (self.inputs.get(i), self.targets.get(i)) else {
+                return Err(NetError::Shape {
+                    what: "batch index (below the number of samples)",
+                    expected: self.inputs.len(),
+                    got: i,
+                });
+            };
+            self.batch_inputs.push(x.clone());
+            self.batch_targets.push(y.clone());
+        }
+        let r = self.runner.loss_and_grad(
+            params,
+            &self.batch_inputs,
+            &self.batch_targets,
+            &self.loss,
+        )?;
+        mean_gradient(r.grad, r.n, grad)?;
+        Ok(BatchStats {
+            n: r.n,
+            loss_sum: r.loss_sum,
+            score_sum: r.correct as f64,
+        })
+    }
+
+    fn validate(&mut self, params: &NetworkParams) -> Result<Option<f64>, NetError> {
+        match self.validation {
+            Some((inputs, targets)) => {
+                let r = self.runner.loss(params, inputs, targets, &self.loss)?;
+                Ok(Some(-r.mean_loss()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Writes the mean of the summed batch gradient `sum` over `n` samples to
+/// the flat buffer `grad`.
+fn mean_gradient(sum: Option<NetworkParams>, n: usize, grad: &mut [f64]) -> Result<(), NetError> {
+    let sum = sum
+        .ok_or(NetError::Shape {
+            what: "batch gradient",
+            expected: 1,
+            got: 0,
+        })?
+        .to_flat();
+    if grad.len() != sum.len() {
+        return Err(NetError::Shape {
+            what: "gradient buffer (one entry per parameter)",
+            expected: sum.len(),
+            got: grad.len(),
+        });
+    }
+    let inv = 1.0 / n as f64;
+    for (g, s) in grad.iter_mut().zip(&sum) {
+        *g = s * inv;
+    }
+    Ok(())
 }
 
 /// Adds to the summed batch gradient `grad` the gradient of the

@@ -76,7 +76,7 @@ const RACE_ROUNDS: usize = 16;
 ///     let net = net.clone().with_loss_pass(pass);
 ///     let mut ws = net.workspace();
 ///     let mut trace = ForwardTrace::default();
-///     let r = net.sample_loss(&params, &x, 0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
+///     let r = net.sample_loss(&params, &x, &0, &TtfsLoss::default(), &mut ws, &mut trace, None)?;
 ///     losses.push(r.loss);
 /// }
 /// assert_eq!(losses[0].to_bits(), losses[1].to_bits());

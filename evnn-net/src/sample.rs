@@ -7,7 +7,7 @@ use crate::forward::{forward, Workspace};
 use crate::on_demand::LossPass;
 use crate::stack::{Pass, Stack};
 use crate::trace::ForwardTrace;
-use crate::{predict as predict_class, NetError, NetworkParams, SpikeTrains, TtfsLoss};
+use crate::{predict as predict_class, FirstSpikeLoss, NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 
@@ -20,19 +20,22 @@ pub struct SampleResult {
     pub prediction: Option<usize>,
     /// First output spike times.
     pub first_spikes: Vec<f64>,
+    /// Whether the loss counts the sample as correct
+    /// ([`FirstSpikeLoss::is_correct`]).
+    pub correct: bool,
 }
 
 /// The loss of one sample's first output spikes and, with `grad`, its
 /// backward pass adding `dL/dθ` to `grad` (see
 /// [`FeedForward::sample_loss`](crate::FeedForward::sample_loss)).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn sample_loss<N, B>(
+pub(crate) fn sample_loss<N, B, L>(
     stack: &Stack<N>,
     loss_pass: LossPass,
     params: &NetworkParams,
     input: &SpikeTrains,
-    label: usize,
-    loss: &TtfsLoss,
+    target: &L::Target,
+    loss: &L,
     ws: &mut Workspace<N, B>,
     trace: &mut ForwardTrace<N::State>,
     grad: Option<&mut NetworkParams>,
@@ -40,13 +43,9 @@ pub(crate) fn sample_loss<N, B>(
 where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N>,
+    L: FirstSpikeLoss + ?Sized,
 {
-    if label >= stack.n_outputs() {
-        return Err(NetError::InvalidLabel {
-            label,
-            n_classes: stack.n_outputs(),
-        });
-    }
+    loss.check_target(target, stack.n_outputs())?;
     // The loss reads only first output spikes: each output neuron's run
     // ends at its first spike, which leaves loss and gradient exact.
     forward(
@@ -63,7 +62,7 @@ where
     let mut dl_first = std::mem::take(&mut ws.dl_first);
     dl_first.clear();
     dl_first.resize(first.len(), 0.0);
-    let value = loss.evaluate_valid(&first, label, &mut dl_first);
+    let value = loss.evaluate(&first, target, &mut dl_first);
     let result = match (&value, grad) {
         (Ok(_), Some(grad)) => {
             first_spike_backward(stack, params, input, trace, &dl_first, ws, grad)
@@ -76,6 +75,7 @@ where
     Ok(SampleResult {
         loss: value,
         prediction: predict_class(&first),
+        correct: loss.is_correct(&first, target),
         first_spikes: first,
     })
 }

@@ -444,7 +444,7 @@ fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + S
         for (x, &y) in inputs.iter().zip(&labels) {
             let mut g = params.zeros_like();
             let r = net
-                .sample_loss(params, x, y, &loss, &mut ws, &mut trace, Some(&mut g))
+                .sample_loss(params, x, &y, &loss, &mut ws, &mut trace, Some(&mut g))
                 .unwrap();
             assert!(trace.output().unwrap().n_spikes() <= net.n_outputs());
 
@@ -644,7 +644,7 @@ fn check_prediction<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + 
         for ((x, &y), &class) in inputs.iter().zip(&labels).zip(&expected) {
             let p = net.predict_sample(params, x, &mut ws, &mut trace).unwrap();
             assert_eq!(p, class, "{name}");
-            net.sample_loss(params, x, y, &loss, &mut ws, &mut loss_trace, None)
+            net.sample_loss(params, x, &y, &loss, &mut ws, &mut loss_trace, None)
                 .unwrap();
             let count = |t: &ForwardTrace<N::State>| -> usize {
                 t.layers
@@ -733,7 +733,7 @@ fn check_reuse<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>
             let n = n.clone().with_loss_pass(LossPass::OnDemand);
             let mut g = p.zeros_like();
             let reused = n
-                .sample_loss(p, x, y, &loss, &mut ws, &mut trace, Some(&mut g))
+                .sample_loss(p, x, &y, &loss, &mut ws, &mut trace, Some(&mut g))
                 .unwrap();
             let mut g_fresh = p.zeros_like();
             let (mut ws_fresh, mut trace_fresh) = (n.workspace(), ForwardTrace::default());
@@ -741,7 +741,7 @@ fn check_reuse<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>
                 .sample_loss(
                     p,
                     x,
-                    y,
+                    &y,
                     &loss,
                     &mut ws_fresh,
                     &mut trace_fresh,

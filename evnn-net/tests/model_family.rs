@@ -261,7 +261,7 @@ fn alif_jump_spikes_give_the_same_results_on_demand() {
                         .sample_loss(
                             &params,
                             &input,
-                            i % 3,
+                            &(i % 3),
                             &loss,
                             &mut ws,
                             &mut trace,

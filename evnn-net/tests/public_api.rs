@@ -364,7 +364,7 @@ fn check(case: &Case, tally: &Tally) -> Result<(), TestCaseError> {
     let sample = net.sample_loss(
         &params,
         &input,
-        case.label,
+        &case.label,
         &loss,
         &mut ws,
         &mut ForwardTrace::default(),

@@ -120,7 +120,7 @@ where
                     .sample_loss(
                         params,
                         x,
-                        i % 3,
+                        &(i % 3),
                         &loss,
                         &mut ws,
                         &mut trace,
