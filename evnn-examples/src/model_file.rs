@@ -20,14 +20,40 @@
 //! weights), `biases` has `n_out` entries. A LIF neuron also has `theta` and
 //! `v_reset`. Inputs are latency-coded: channel times `t_max·(x, y, 1−x,
 //! 1−y)` and a bias spike at 0.
+//!
+//! A model with `P > 1` learnable parameters per neuron (PLIF and PQIF:
+//! `bias`, `log_tau_mem`, `log_tau_syn`; PIzhikevich: `bias`, `log_a`,
+//! `log_b`; the model's
+//! [`PARAM_NAMES`](evnn_neurons::NeuronModel::PARAM_NAMES)) is written as
+//! version 2: the file names them in `param_names`, and each layer has
+//! `neuron_params`, `n_out × P` entries in row-major order
+//! (`np.array(p).reshape(n_out, P)`; row `j` holds neuron `j`'s
+//! parameters), in place of `biases`:
+//!
+//! ```json
+//! {
+//!   "format": "evnn-model",
+//!   "version": 2,
+//!   "neuron": {"kind": "pqif", "tau_mem": 20.0, "tau_syn": 5.0},
+//!   "param_names": ["bias", "log_tau_mem", "log_tau_syn"],
+//!   ...
+//!   "layers": [{"n_in": 5, "n_out": 20, "weights": [...], "neuron_params": [...]}, ...]
+//! }
+//! ```
+//!
+//! Models with one parameter per neuron (the bias) are written as version 1,
+//! as before; both versions are read.
 
 use crate::experiment::{ModelKind, TrainConfig};
 use evnn_net::{LayerParams, NetworkParams};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The current format version.
-pub const VERSION: u32 = 1;
+/// The newest format version (`neuron_params` and `param_names`); files
+/// of one-parameter models are written as version [`VERSION_BIASES`].
+pub const VERSION: u32 = 2;
+/// The format version of files with one parameter per neuron, `biases`.
+pub const VERSION_BIASES: u32 = 1;
 /// The `format` tag.
 pub const FORMAT: &str = "evnn-model";
 
@@ -60,7 +86,7 @@ pub enum ModelFileError {
         found: String,
     },
     /// A version this program cannot read.
-    #[error("model file {path}: version {found} is not supported (this program reads version {VERSION})")]
+    #[error("model file {path}: version {found} is not supported (this program reads versions {VERSION_BIASES} and {VERSION})")]
     Version {
         /// The path.
         path: String,
@@ -210,8 +236,59 @@ pub struct LayerSpec {
     pub n_out: usize,
     /// `n_out × n_in`, row-major.
     pub weights: Vec<f64>,
-    /// One bias per neuron.
-    pub biases: Vec<f64>,
+    /// One bias per neuron (version 1: models with one parameter per
+    /// neuron); absent in version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biases: Option<Vec<f64>>,
+    /// `n_out × P`, row-major, the parameters the file's `param_names`
+    /// name (version 2); absent in version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neuron_params: Option<Vec<f64>>,
+}
+
+impl LayerSpec {
+    /// A layer of `params` in the layout of `version`: `biases` in version
+    /// 1, `neuron_params` in version 2.
+    fn of(l: &LayerParams, version: u32) -> Self {
+        let values = Some(l.neuron_params.clone());
+        let (biases, neuron_params) = if version == VERSION_BIASES {
+            (values, None)
+        } else {
+            (None, values)
+        };
+        LayerSpec {
+            n_in: l.n_in,
+            n_out: l.n_out,
+            weights: l.weights.clone(),
+            biases,
+            neuron_params,
+        }
+    }
+
+    /// The per-neuron parameters, whichever field holds them (empty when
+    /// neither does: [`ModelFile::parse`] rejects that).
+    pub fn values(&self) -> &[f64] {
+        self.neuron_params
+            .as_deref()
+            .or(self.biases.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The layer of a gradient (or parameters) with `param_names.len()`
+    /// entries per neuron, in the model file's layout for those names.
+    pub fn for_names(l: &LayerParams, param_names: &[&str]) -> Self {
+        Self::of(l, version_for(param_names))
+    }
+}
+
+/// The format version for a model whose per-neuron parameters are
+/// `param_names`: 1 for the bias alone, else 2.
+fn version_for(param_names: &[&str]) -> u32 {
+    if param_names == ["bias"] {
+        VERSION_BIASES
+    } else {
+        VERSION
+    }
 }
 
 /// A model file.
@@ -220,10 +297,16 @@ pub struct LayerSpec {
 pub struct ModelFile {
     /// Always `"evnn-model"`.
     pub format: String,
-    /// Format version.
+    /// Format version: 1 (`biases`) or 2 (`param_names`, `neuron_params`).
     pub version: u32,
     /// Neuron kind and constants.
     pub neuron: NeuronSpec,
+    /// The names of a neuron's learnable parameters, in the order of each
+    /// row of `neuron_params` (version 2; the model's
+    /// [`PARAM_NAMES`](evnn_neurons::NeuronModel::PARAM_NAMES)); absent in
+    /// version 1, where the one parameter is the bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_names: Option<Vec<String>>,
     /// Simulated interval and input window `[0, t_max]`.
     pub t_max: f64,
     /// Solver tolerance used.
@@ -235,8 +318,12 @@ pub struct ModelFile {
 }
 
 impl ModelFile {
-    /// A file for `params` trained with `config`.
-    pub fn new(config: &TrainConfig, params: &NetworkParams) -> Self {
+    /// A file for `params` trained with `config`, whose neurons have the
+    /// learnable parameters `param_names` (the model's
+    /// [`PARAM_NAMES`](evnn_neurons::NeuronModel::PARAM_NAMES);
+    /// [`models::param_names`](crate::models::param_names) looks them up):
+    /// version 1 with `biases` for `["bias"]`, else version 2.
+    pub fn new(config: &TrainConfig, params: &NetworkParams, param_names: &[&str]) -> Self {
         let neuron = match &config.model {
             ModelKind::Qif => NeuronSpec::Qif {
                 tau_mem: config.tau_mem,
@@ -253,24 +340,47 @@ impl ModelFile {
                 constants: config.constants.clone(),
             },
         };
+        let version = version_for(param_names);
         ModelFile {
             format: FORMAT.into(),
-            version: VERSION,
+            version,
             neuron,
+            param_names: (version != VERSION_BIASES)
+                .then(|| param_names.iter().map(|n| n.to_string()).collect()),
             t_max: config.t_max,
             tol: config.tol,
             sizes: params.sizes(),
             layers: params
                 .layers
                 .iter()
-                .map(|l| LayerSpec {
-                    n_in: l.n_in,
-                    n_out: l.n_out,
-                    weights: l.weights.clone(),
-                    biases: l.neuron_params.clone(),
-                })
+                .map(|l| LayerSpec::of(l, version))
                 .collect(),
         }
+    }
+
+    /// The names of a neuron's learnable parameters: `param_names`, or
+    /// `["bias"]` in a version 1 file.
+    pub fn param_names(&self) -> Vec<&str> {
+        match &self.param_names {
+            Some(names) => names.iter().map(String::as_str).collect(),
+            None => vec!["bias"],
+        }
+    }
+
+    /// An error unless the file's per-neuron parameters are `expected`
+    /// (the model's [`PARAM_NAMES`](evnn_neurons::NeuronModel::PARAM_NAMES)),
+    /// naming both lists.
+    pub fn check_param_names(&self, expected: &[&str]) -> anyhow::Result<()> {
+        let found = self.param_names();
+        if found != expected {
+            anyhow::bail!(
+                "the model file's neurons have the parameters [{}], the `{}` model's are [{}]",
+                found.join(", "),
+                self.config().model,
+                expected.join(", ")
+            );
+        }
+        Ok(())
     }
 
     /// The network parameters.
@@ -283,7 +393,7 @@ impl ModelFile {
                     n_in: l.n_in,
                     n_out: l.n_out,
                     weights: l.weights.clone(),
-                    neuron_params: l.biases.clone(),
+                    neuron_params: l.values().to_vec(),
                 })
                 .collect(),
         }
@@ -344,7 +454,7 @@ impl ModelFile {
                 found: self.format.clone(),
             });
         }
-        if self.version != VERSION {
+        if self.version != VERSION && self.version != VERSION_BIASES {
             return Err(ModelFileError::Version {
                 path: path.into(),
                 found: self.version,
@@ -374,13 +484,82 @@ impl ModelFile {
                 )));
             }
         }
-        // Shapes and values, as the network checks them.
+        let names: Vec<&str> = match (self.version, &self.param_names) {
+            (VERSION_BIASES, None) => vec!["bias"],
+            (VERSION_BIASES, Some(_)) => {
+                return Err(invalid(
+                    "param_names is a field of version 2 (version 1 has biases)".into(),
+                ))
+            }
+            (_, None) => return Err(invalid("version 2 needs param_names".into())),
+            (_, Some(names)) => {
+                if names.is_empty() || names.iter().any(String::is_empty) {
+                    return Err(invalid(format!(
+                        "param_names {names:?}: at least one name, none empty"
+                    )));
+                }
+                names.iter().map(String::as_str).collect()
+            }
+        };
+        let n_params = names.len();
+        for (k, l) in self.layers.iter().enumerate() {
+            let (field, other, values) = if self.version == VERSION_BIASES {
+                ("biases", "neuron_params", &l.biases)
+            } else {
+                ("neuron_params", "biases", &l.neuron_params)
+            };
+            let present = if self.version == VERSION_BIASES {
+                l.neuron_params.is_some()
+            } else {
+                l.biases.is_some()
+            };
+            if present {
+                return Err(invalid(format!(
+                    "layer {k} has {other}, a field of version {}",
+                    if self.version == VERSION_BIASES {
+                        VERSION
+                    } else {
+                        VERSION_BIASES
+                    }
+                )));
+            }
+            let Some(values) = values else {
+                return Err(invalid(format!("layer {k} has no {field}")));
+            };
+            let expected = l.n_out.checked_mul(n_params);
+            if expected != Some(values.len()) {
+                return Err(invalid(format!(
+                    "layer {k}: {field} has {} entries, expected n_out × P = {} × {n_params} = {} ({} per neuron)",
+                    values.len(),
+                    l.n_out,
+                    expected.map_or("overflow".into(), |e| e.to_string()),
+                    names.join(", ")
+                )));
+            }
+            if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(invalid(format!(
+                    "layer {k}: {field}[{i}] (neuron {}'s {}) is {v}, must be finite",
+                    i / n_params,
+                    names[i % n_params]
+                )));
+            }
+        }
+        // Shapes and weights, as the network checks them.
         let params = self.params();
         params
-            .validate(1, &["bias"])
+            .validate(n_params, &["bias"])
             .map_err(|e| invalid(e.to_string()))?;
         let config = self.config();
         config.validate().map_err(|e| invalid(e.to_string()))?;
+        if matches!(self.neuron, NeuronSpec::Qif { .. } | NeuronSpec::Lif { .. })
+            && names != ["bias"]
+        {
+            return Err(invalid(format!(
+                "param_names [{}]: a {} neuron has one parameter, the bias",
+                names.join(", "),
+                config.model
+            )));
+        }
         match &self.neuron {
             &NeuronSpec::Qif { tau_mem, tau_syn } => {
                 evnn_neurons::Qif::new(tau_mem, tau_syn).map_err(|e| invalid(e.to_string()))?;
@@ -479,17 +658,90 @@ mod tests {
         let params = init_params(&config).unwrap();
         let d = tmpdir("rt");
         let path = d.join("model.json");
-        ModelFile::new(&config, &params).save(&path).unwrap();
+        ModelFile::new(&config, &params, &["bias"])
+            .save(&path)
+            .unwrap();
         let back = ModelFile::load(&path).unwrap();
         assert_eq!(back.params(), params);
         assert_eq!(back.config().sizes(), config.sizes());
+    }
+
+    /// A version 1 file (one bias per neuron) reads and writes back to the
+    /// same text, byte for byte, as before version 2 existed.
+    #[test]
+    fn version_1_files_write_back_identically() {
+        let config = TrainConfig::default();
+        let params = init_params(&config).unwrap();
+        let file = ModelFile::new(&config, &params, &["bias"]);
+        assert_eq!(file.version, VERSION_BIASES);
+        let text = serde_json::to_string_pretty(&file).unwrap();
+        assert!(text.contains("\"biases\""), "{text}");
+        assert!(!text.contains("neuron_params") && !text.contains("param_names"));
+        let back = ModelFile::parse(&text, "model.json").unwrap();
+        assert_eq!(back.params(), params);
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
+    }
+
+    /// Three parameters per neuron: version 2, `n_out × 3` row-major
+    /// entries named by `param_names`, read back exactly; a wrong count or
+    /// a missing name list is named.
+    #[test]
+    fn several_parameters_per_neuron_are_version_2() {
+        use evnn_neurons::{NeuronModel, Pqif};
+        let config = TrainConfig {
+            model: ModelKind::Custom("pqif".into()),
+            hidden: vec![4],
+            ..TrainConfig::default()
+        };
+        let pqif = Pqif::default();
+        let params = config.init_params_for(&pqif).unwrap();
+        let file = ModelFile::new(&config, &params, Pqif::PARAM_NAMES);
+        assert_eq!(file.version, VERSION);
+        assert_eq!(file.param_names(), Pqif::PARAM_NAMES);
+        let layer = &file.layers[0];
+        let values = layer.neuron_params.as_ref().unwrap();
+        assert_eq!(values.len(), 4 * 3);
+        // Row j is neuron j's (bias, log τ_mem, log τ_syn).
+        assert_eq!(&values[3..6], &params.layers[0].neuron_params[3..6]);
+        assert_eq!(values[4], 20f64.ln());
+        let text = serde_json::to_string(&file).unwrap();
+        let back = ModelFile::parse(&text, "m.json").unwrap();
+        assert_eq!(back.params(), params);
+        back.check_param_names(Pqif::PARAM_NAMES).unwrap();
+        let err = back.check_param_names(&["bias"]).unwrap_err().to_string();
+        assert!(err.contains("[bias, log_tau_mem, log_tau_syn]"), "{err}");
+
+        let mut short = file.clone();
+        short.layers[1].neuron_params.as_mut().unwrap().pop();
+        let err = ModelFile::parse(&serde_json::to_string(&short).unwrap(), "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("layer 1: neuron_params has 8 entries, expected n_out × P = 3 × 3 = 9"),
+            "{err}"
+        );
+        let mut unnamed = file.clone();
+        unnamed.param_names = None;
+        let err = ModelFile::parse(&serde_json::to_string(&unnamed).unwrap(), "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("version 2 needs param_names"), "{err}");
+        let mut both = file.clone();
+        both.layers[0].biases = Some(vec![0.0; 4]);
+        let err = ModelFile::parse(&serde_json::to_string(&both).unwrap(), "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("layer 0 has biases, a field of version 1"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_files_are_typed_errors() {
         let config = TrainConfig::default();
         let params = init_params(&config).unwrap();
-        let good = serde_json::to_string(&ModelFile::new(&config, &params)).unwrap();
+        let good = serde_json::to_string(&ModelFile::new(&config, &params, &["bias"])).unwrap();
         let d = tmpdir("bad");
         let write = |name: &str, text: &str| {
             let p = d.join(name);
@@ -504,24 +756,29 @@ mod tests {
             write("garbage.json", "\u{0}\u{1}xyz"),
             Err(ModelFileError::Parse { .. })
         ));
-        let v2 = good.replace("\"version\":1", "\"version\":2");
+        let v3 = good.replace("\"version\":1", "\"version\":3");
         assert!(matches!(
-            write("v2.json", &v2),
-            Err(ModelFileError::Version { found: 2, .. })
+            write("v3.json", &v3),
+            Err(ModelFileError::Version { found: 3, .. })
         ));
+        // Version 2 keeps the parameters in `neuron_params`, named by
+        // `param_names`.
+        let v2 = good.replace("\"version\":1", "\"version\":2");
+        let err = write("v2.json", &v2).unwrap_err().to_string();
+        assert!(err.contains("param_names"), "{err}");
         let fmt = good.replace("evnn-model", "other");
         assert!(matches!(
             write("fmt.json", &fmt),
             Err(ModelFileError::Format { .. })
         ));
-        let mut f = ModelFile::new(&config, &params);
+        let mut f = ModelFile::new(&config, &params, &["bias"]);
         f.layers[0].weights.pop();
         let shape = serde_json::to_string(&f).unwrap();
         assert!(matches!(
             write("shape.json", &shape),
             Err(ModelFileError::Invalid { .. })
         ));
-        let mut f = ModelFile::new(&config, &params);
+        let mut f = ModelFile::new(&config, &params, &["bias"]);
         f.neuron = NeuronSpec::Qif {
             tau_mem: -1.0,
             tau_syn: 5.0,

@@ -42,7 +42,9 @@
 use crate::experiment::{Integrator, ModelKind, TrainConfig};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
-use evnn_neurons::{Derived, Eif, Izhikevich, Lif, NeuronModel, Qif};
+use evnn_neurons::{
+    Alif, Derived, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif,
+};
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -100,9 +102,18 @@ pub trait FileModel: NeuronModel + Serialize + DeserializeOwned + 'static {
     const KIND: &'static str;
 
     /// Checks the constants after they are read; the default accepts all.
-    /// Return a message naming the bad value.
+    /// Return a message naming the bad value. (A model whose serde reads
+    /// go through its validating constructor, as evnn-neurons' models do,
+    /// is already checked by then.)
     fn check(&self) -> std::result::Result<(), String> {
         Ok(())
+    }
+
+    /// Values of the constants that a configuration may leave out, filled
+    /// in before the constants are read; the default has none (serde's own
+    /// defaults, if any, apply).
+    fn default_constants() -> Constants {
+        Constants::new()
     }
 }
 
@@ -289,16 +300,29 @@ where
     }
 }
 
-/// The models of the `evnn` program: the [`Builtin`] ones and the
-/// exponential integrate-and-fire (`eif`) and Izhikevich (`izhikevich`)
-/// neurons of evnn-neurons, whose constants are those of
-/// [`EifConstants`](evnn_neurons::EifConstants) and
-/// [`IzhikevichConstants`](evnn_neurons::IzhikevichConstants).
-pub type Family = With<Izhikevich, With<Eif, Builtin>>;
+/// The models of the `evnn` program: the [`Builtin`] ones and the neurons
+/// of evnn-neurons by name: `eif` ([`Eif`]), `izhikevich` ([`Izhikevich`]),
+/// `alif` ([`Alif`]), and the ones with learnable time constants, `plif`
+/// ([`Plif`]), `pqif` ([`Pqif`]) and `pizhikevich` ([`PIzhikevich`]). Their
+/// constants are those of [`EifConstants`](evnn_neurons::EifConstants),
+/// [`IzhikevichConstants`](evnn_neurons::IzhikevichConstants),
+/// [`AlifConstants`](evnn_neurons::AlifConstants) (no defaults for
+/// `tau_mem`, `tau_adapt`, `b0`, `beta`), LIF's (`tau_mem`, `tau_syn`,
+/// `theta`, `v_reset`: the start of training for PLIF) and QIF's
+/// (`tau_mem`, `tau_syn`), each read through the model's own validating
+/// constructor.
+pub type Family =
+    With<PIzhikevich, With<Pqif, With<Plif, With<Alif, With<Izhikevich, With<Eif, Builtin>>>>>>;
 
 /// The registry of the `evnn` program ([`Family`]).
 pub fn family() -> Family {
-    Builtin.with::<Eif>().with::<Izhikevich>()
+    Builtin
+        .with::<Eif>()
+        .with::<Izhikevich>()
+        .with::<Alif>()
+        .with::<Plif>()
+        .with::<Pqif>()
+        .with::<PIzhikevich>()
 }
 
 impl FileModel for Eif {
@@ -307,6 +331,38 @@ impl FileModel for Eif {
 
 impl FileModel for Izhikevich {
     const KIND: &'static str = "izhikevich";
+}
+
+impl FileModel for Alif {
+    const KIND: &'static str = "alif";
+}
+
+impl FileModel for Plif {
+    const KIND: &'static str = "plif";
+    /// [`Plif::default`]'s: `τ_mem = 20`, `τ_syn = 5`, `θ = 1`, `v_r = 0`.
+    fn default_constants() -> Constants {
+        constants_of(&Plif::default())
+    }
+}
+
+impl FileModel for Pqif {
+    const KIND: &'static str = "pqif";
+    /// [`Pqif::default`]'s: `τ_mem = 20`, `τ_syn = 5`.
+    fn default_constants() -> Constants {
+        constants_of(&Pqif::default())
+    }
+}
+
+impl FileModel for PIzhikevich {
+    const KIND: &'static str = "pizhikevich";
+}
+
+/// `model`'s serde fields (empty when it does not serialize to an object).
+fn constants_of<M: Serialize>(model: &M) -> Constants {
+    match serde_json::to_value(model) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => Constants::new(),
+    }
 }
 
 /// A registry `R` and the model `M` ([`Models::with`]).
@@ -353,10 +409,12 @@ fn build<M: FileModel, W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Outp
 /// A registered model's constants: its serde fields by name.
 pub type Constants = serde_json::Map<String, serde_json::Value>;
 
-/// Reads `M` from its constants (a JSON object of its serde fields) and
-/// checks them.
+/// Reads `M` from its constants (a JSON object of its serde fields; those
+/// left out from [`FileModel::default_constants`]) and checks them.
 pub fn model_from_constants<M: FileModel>(constants: &Constants) -> Result<M> {
-    let model: M = serde_json::from_value(serde_json::Value::Object(constants.clone()))
+    let mut full = M::default_constants();
+    full.extend(constants.clone());
+    let model: M = serde_json::from_value(serde_json::Value::Object(full))
         .with_context(|| format!("invalid constants of the `{}` neuron model", M::KIND))?;
     if let Err(message) = model.check() {
         bail!(
@@ -365,4 +423,22 @@ pub fn model_from_constants<M: FileModel>(constants: &Constants) -> Result<M> {
         );
     }
     Ok(model)
+}
+
+/// The names of the learnable parameters of one neuron of `config`'s model
+/// ([`NeuronModel::PARAM_NAMES`]), from the registry `models`; an error
+/// names an unknown model or a bad constant.
+pub fn param_names<M: Models>(models: &M, config: &TrainConfig) -> Result<&'static [&'static str]> {
+    struct Names;
+    impl WithNet for Names {
+        type Output = &'static [&'static str];
+        fn run<N, B>(self, _net: FeedForward<N, B>) -> Result<Self::Output>
+        where
+            N: NeuronModel,
+            B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+        {
+            Ok(N::PARAM_NAMES)
+        }
+    }
+    models.with_net(config, Names)
 }

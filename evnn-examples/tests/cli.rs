@@ -296,7 +296,9 @@ fn bad_input_files_of_simulate_and_grad_give_one_line_errors() {
     };
     let params = evnn_examples::experiment::init_params(&config).unwrap();
     let model = d.join("model.json");
-    ModelFile::new(&config, &params).save(&model).unwrap();
+    ModelFile::new(&config, &params, &["bias"])
+        .save(&model)
+        .unwrap();
     let input = d.join("in.json");
     let run = |cmd: &str, text: &str| {
         std::fs::write(&input, text).unwrap();

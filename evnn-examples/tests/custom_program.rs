@@ -241,15 +241,27 @@ fn bad_names_and_constants_are_named() {
     assert!(err.to_string().contains("expected a JSON object"), "{err}");
 }
 
-/// The `evnn` program's own registry knows the EIF and Izhikevich neurons
-/// of evnn-neurons by name; a model file records their constants in full
+/// The `evnn` program's own registry knows the neurons of evnn-neurons by
+/// name (tests/model_family.rs runs the others); a model file records their constants in full
 /// (the EIF's derived peak included), and bad constants are named.
 #[test]
 fn the_program_knows_the_model_family() {
     let models = evnn_examples::models::family();
     let mut names = Vec::new();
     models.names(&mut names);
-    assert_eq!(names, ["qif", "lif", "eif", "izhikevich"]);
+    assert_eq!(
+        names,
+        [
+            "qif",
+            "lif",
+            "eif",
+            "izhikevich",
+            "alif",
+            "plif",
+            "pqif",
+            "pizhikevich"
+        ]
+    );
     let dir = std::env::temp_dir().join(format!("evnn-family-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let args = [

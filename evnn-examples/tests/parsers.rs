@@ -55,7 +55,7 @@ fn small_config() -> TrainConfig {
 fn model_file_parser_never_panics() {
     let config = small_config();
     let params = init_params(&config).unwrap();
-    let text = serde_json::to_string_pretty(&ModelFile::new(&config, &params)).unwrap();
+    let text = serde_json::to_string_pretty(&ModelFile::new(&config, &params, &["bias"])).unwrap();
     let back = ModelFile::parse(&text, "model.json").unwrap();
     assert_eq!(back.params(), params);
     let (mut ok, mut refused) = (0, 0);

@@ -6,7 +6,7 @@ use crate::{compute, library_error, value_error};
 use anyhow::{Context, Result};
 use evnn_examples::experiment::{ModelKind, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
-use evnn_examples::models::{family, Models};
+use evnn_examples::models::{family, param_names, Models};
 use evnn_net::{
     BatchRunner, FeedForward, ForwardTrace, LossKind, NetError, NetworkParams, SpikeTrains,
 };
@@ -328,7 +328,8 @@ impl Network {
     /// --
     ///
     /// A network of `model` neurons ("qif", "lif", or a model of the
-    /// program's registry: "eif", "izhikevich") with layer sizes `sizes`
+    /// program's registry: "eif", "izhikevich", "alif", "plif", "pqif",
+    /// "pizhikevich") with layer sizes `sizes`
     /// (inputs first), initialised as `evnn train --seed SEED` initialises
     /// it. `constants` are the model's (qif: tau_mem, tau_syn; lif: also
     /// theta, v_reset; others: their fields), defaults as in the program;
@@ -431,7 +432,7 @@ impl Network {
     /// The neuron model's constants, as a model file records them.
     #[getter]
     fn constants<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let file = ModelFile::new(&self.config, &self.current());
+        let file = ModelFile::new(&self.config, &self.current(), &["bias"]);
         let mut neuron =
             serde_json::to_value(&file.neuron).map_err(|e| value_error(e.to_string()))?;
         if let Some(map) = neuron.as_object_mut() {
@@ -513,8 +514,10 @@ impl Network {
     /// Writes the network as an evnn model file (the format `evnn eval`,
     /// `simulate` and `grad` read).
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        let file = ModelFile::new(&self.config, &self.current());
+        let params = self.current();
         compute(py, || {
+            let names = param_names(&family(), &self.config)?;
+            let file = ModelFile::new(&self.config, &params, names);
             // The file's own checks first, so that no file is written that
             // the program would refuse to read.
             let text = serde_json::to_string(&file)?;
@@ -703,6 +706,8 @@ pub(crate) fn load_model(py: Python<'_>, path: PathBuf) -> PyResult<Network> {
         let file = ModelFile::load(&path)?;
         let config = family()
             .resolve(&file.config())
+            .with_context(|| format!("model file {}", path.display()))?;
+        file.check_param_names(param_names(&family(), &config)?)
             .with_context(|| format!("model file {}", path.display()))?;
         Ok((config, file.params()))
     })?;

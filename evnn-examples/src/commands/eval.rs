@@ -78,6 +78,8 @@ pub(super) fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
     let params = file.params();
+    file.check_param_names(crate::models::param_names(models, &config)?)
+        .with_context(|| format!("model file {}", args.model.display()))?;
     let split = match &args.data {
         Some(path) => load_data_split(path, args.split, &config)?,
         None if (config.n_inputs, config.n_outputs) != (5, 3) => bail!(

@@ -110,7 +110,8 @@ pub struct GradOutput {
     /// Number of samples.
     pub n: usize,
     /// Gradient of the mean loss, in the model file's layout (`weights`
-    /// row-major `n_out × n_in`, `biases`).
+    /// row-major `n_out × n_in`, `biases`, or `neuron_params` row-major
+    /// `n_out × P` for a model with `P > 1` parameters per neuron).
     pub gradient: Vec<crate::model_file::LayerSpec>,
 }
 
@@ -152,12 +153,7 @@ impl WithNet for SimJob<'_> {
                 let gradient = grad
                     .layers
                     .iter()
-                    .map(|l| crate::model_file::LayerSpec {
-                        n_in: l.n_in,
-                        n_out: l.n_out,
-                        weights: l.weights.clone(),
-                        biases: l.neuron_params.clone(),
-                    })
+                    .map(|l| crate::model_file::LayerSpec::for_names(l, N::PARAM_NAMES))
                     .collect();
                 Ok(serde_json::to_value(GradOutput {
                     loss: r.mean_loss(),
@@ -173,6 +169,8 @@ pub(super) fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M
     let file = ModelFile::load(&args.model)?;
     let mut config = file.config();
     let params = file.params();
+    file.check_param_names(crate::models::param_names(models, &config)?)
+        .with_context(|| format!("model file {}", args.model.display()))?;
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input file {}", args.input.display()))?;
     let samples = InputFile::parse(&text, grad)

@@ -440,7 +440,8 @@ pub(super) fn run_train<M: Models>(args: TrainArgs, models: &M) -> Result<()> {
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )
     .with_context(|| format!("cannot write {}", out.join("metrics.json").display()))?;
-    ModelFile::new(&config, &outcome.params).save(&out.join("model.json"))?;
+    let param_names = crate::models::param_names(models, &config)?;
+    ModelFile::new(&config, &outcome.params, param_names).save(&out.join("model.json"))?;
     if !args.no_plots {
         plots::curves(&out.join("curves.png"), &outcome.epochs)?;
         // The decision map needs the samples' (x, y): Yin–Yang's.

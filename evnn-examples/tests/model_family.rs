@@ -1,0 +1,272 @@
+//! The `evnn` program with every neuron model of evnn-neurons: each trains
+//! by name; PQIF and PIzhikevich, with three parameters per neuron, write
+//! version 2 model files (`param_names`, `neuron_params`) that `eval`,
+//! `simulate` and `grad` read back; bad constants and bad files give one-line
+//! errors that name the bad value or count.
+
+use evnn_examples::model_file::{ModelFile, NeuronSpec, VERSION};
+use evnn_neurons::{NeuronModel, PIzhikevich, Pqif};
+use serde_json::Value;
+use std::path::Path;
+
+mod common;
+use common::{assert_one_line_error, evnn, tmp};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `evnn train` of `model` for one epoch on a few samples, into `out`,
+/// with `extra` arguments.
+fn mini_train(model: &str, extra: &[&str], out: &Path) {
+    let mut args = vec![
+        "train",
+        "--model",
+        model,
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--train-size",
+        "32",
+        "--val-size",
+        "16",
+        "--test-size",
+        "16",
+        "--batch-size",
+        "16",
+        "--no-plots",
+        "--threads",
+        "1",
+        "--out",
+        path(out),
+    ];
+    args.extend(extra);
+    let o = evnn(&args);
+    assert!(
+        o.status.success(),
+        "train --model {model} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn stdout_json(args: &[&str]) -> Value {
+    let o = evnn(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn the_program_knows_every_model() {
+    let models = evnn_examples::models::family();
+    let mut names = Vec::new();
+    evnn_examples::models::Models::names(&models, &mut names);
+    assert_eq!(
+        names,
+        [
+            "qif",
+            "lif",
+            "eif",
+            "izhikevich",
+            "alif",
+            "plif",
+            "pqif",
+            "pizhikevich"
+        ]
+    );
+    // Each new model trains by name. ALIF has no default constants, and its
+    // weights start inhibitory here: an input jump that crosses the
+    // threshold is an error of the solver.
+    let d = tmp("every-model");
+    let alif_config = d.join("alif.json");
+    std::fs::write(
+        &alif_config,
+        r#"{"init": {"wmean": -1, "wlim": 1, "bmean": 0, "blim": 1}}"#,
+    )
+    .unwrap();
+    let alif_constants = r#"{"tau_mem": 20, "tau_adapt": 100, "b0": 1, "beta": 2}"#;
+    let cases: [(&str, Vec<&str>); 2] = [
+        ("plif", vec![]),
+        (
+            "alif",
+            vec![
+                "--constants",
+                alif_constants,
+                "--config",
+                path(&alif_config),
+            ],
+        ),
+    ];
+    for (model, extra) in cases {
+        let out = d.join(model);
+        mini_train(model, &extra, &out);
+        let file = ModelFile::load(&out.join("model.json")).unwrap();
+        match &file.neuron {
+            NeuronSpec::Custom { kind, constants } => {
+                assert_eq!(kind, model);
+                assert!(constants.contains_key("tau_mem"), "{constants:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // PLIF's three parameters per neuron make a version 2 file.
+        let p = if model == "plif" { 3 } else { 1 };
+        assert_eq!(file.layers[0].values().len(), 4 * p, "{model}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// train → eval → simulate → grad for a model with parameters `names` per
+/// neuron; the file stores them row-major, `n_out × P`, and the gradient
+/// comes back in the same layout.
+fn round_trip(model: &str, names: &[&str], start: &[f64]) {
+    let d = tmp(&format!("round-trip-{model}"));
+    let out = d.join("run");
+    mini_train(model, &[], &out);
+    let model_path = out.join("model.json");
+    let file = ModelFile::load(&model_path).unwrap();
+    assert_eq!(file.version, VERSION);
+    assert_eq!(file.param_names(), names);
+    let p = names.len();
+    for (k, layer) in file.layers.iter().enumerate() {
+        assert!(layer.biases.is_none(), "layer {k}");
+        let values = layer.neuron_params.as_ref().unwrap();
+        assert_eq!(values.len(), layer.n_out * p, "layer {k}");
+        assert!(values.iter().all(|v| v.is_finite()), "layer {k}");
+    }
+    // One epoch moves the logarithms only a little from their start (the
+    // model's defaults), which the file keeps per neuron.
+    for row in file.layers[0].neuron_params.as_ref().unwrap().chunks(p) {
+        for (k, (&got, &s)) in row.iter().zip(start).enumerate().skip(1) {
+            assert!((got - s).abs() < 0.5, "{}: {got} vs start {s}", names[k]);
+        }
+    }
+    // The text round trip is exact.
+    let text = std::fs::read_to_string(&model_path).unwrap();
+    let back = ModelFile::parse(&text, "model.json").unwrap();
+    assert_eq!(back, file);
+    assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
+
+    let eval = stdout_json(&["eval", "--model", path(&model_path), "--split", "test"]);
+    let acc = eval["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{eval}");
+
+    let input = d.join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"inputs": [[3.0, 9.0, 27.0, 21.0, 0.0], [15.0, 1.5, 15.0, 28.5, 0.0]], "labels": [0, 2]}"#,
+    )
+    .unwrap();
+    let sim = stdout_json(&[
+        "simulate",
+        "--model",
+        path(&model_path),
+        "--input",
+        path(&input),
+    ]);
+    let samples = sim["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 2);
+    assert_eq!(samples[0].as_array().unwrap().len(), 2, "two layers");
+
+    let grad = stdout_json(&[
+        "grad",
+        "--model",
+        path(&model_path),
+        "--input",
+        path(&input),
+    ]);
+    assert!(grad["loss"].as_f64().unwrap().is_finite(), "{grad}");
+    let layers = grad["gradient"].as_array().unwrap();
+    assert_eq!(layers.len(), file.layers.len());
+    for (g, l) in layers.iter().zip(&file.layers) {
+        assert!(g.get("biases").is_none(), "{g}");
+        let values = g["neuron_params"].as_array().unwrap();
+        assert_eq!(values.len(), l.n_out * p);
+        assert!(values.iter().all(|v| v.as_f64().unwrap().is_finite()));
+    }
+
+    // A file whose layer has one entry too few: the count is named.
+    let mut bad: Value = serde_json::from_str(&text).unwrap();
+    bad["layers"][0]["neuron_params"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let bad_path = d.join("bad.json");
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let n_out = file.layers[0].n_out;
+    let o = evnn(&["eval", "--model", path(&bad_path)]);
+    assert_one_line_error(
+        &o,
+        &format!(
+            "layer 0: neuron_params has {} entries, expected n_out × P = {n_out} × {p} = {}",
+            n_out * p - 1,
+            n_out * p
+        ),
+    );
+    // The same parameters under other names: the model's are named.
+    let mut renamed: Value = serde_json::from_str(&text).unwrap();
+    renamed["param_names"][1] = "log_c".into();
+    std::fs::write(&bad_path, renamed.to_string()).unwrap();
+    let o = evnn(&["eval", "--model", path(&bad_path)]);
+    assert_one_line_error(
+        &o,
+        &format!("the `{model}` model's are [{}]", names.join(", ")),
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn pqif_model_files_round_trip_through_every_command() {
+    round_trip(
+        "pqif",
+        Pqif::PARAM_NAMES,
+        Pqif::default().default_params().as_slice(),
+    );
+}
+
+#[test]
+fn pizhikevich_model_files_round_trip_through_every_command() {
+    round_trip(
+        "pizhikevich",
+        PIzhikevich::PARAM_NAMES,
+        PIzhikevich::default().default_params().as_slice(),
+    );
+}
+
+/// Bad constants of each new model: one line naming the constant and its
+/// value, from the model's own validation.
+#[test]
+fn bad_constants_of_the_new_models_are_named() {
+    let d = tmp("bad-constants");
+    let out = d.join("run");
+    for (model, constants, needle) in [
+        ("plif", r#"{"tau_mem": -2}"#, "`tau_mem` = -2"),
+        ("plif", r#"{"v_reset": 1.5}"#, "`v_reset` = 1.5"),
+        ("pqif", r#"{"tau_syn": 0}"#, "`tau_syn` = 0"),
+        ("pizhikevich", r#"{"a": -0.02}"#, "`a` = -0.02"),
+        (
+            "alif",
+            r#"{"tau_mem": 20, "tau_adapt": 100, "b0": 1, "beta": -1}"#,
+            "`beta` = -1",
+        ),
+        ("alif", r#"{"tau_mem": 20}"#, "missing field `tau_adapt`"),
+        ("eif", r#"{"v_peak": 0.5}"#, "`v_peak` = 0.5"),
+        ("pqif", r#"{"tau": 3}"#, "unknown field `tau`"),
+    ] {
+        let o = evnn(&[
+            "train",
+            "--model",
+            model,
+            "--constants",
+            constants,
+            "--out",
+            path(&out),
+        ]);
+        assert_one_line_error(&o, needle);
+        assert!(!out.exists(), "{model}: no output for a failed run");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
