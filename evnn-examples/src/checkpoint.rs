@@ -263,7 +263,17 @@ fn check_params(name: &str, p: &NetworkParams, sizes: &[usize]) -> Result<(), St
             p.sizes()
         ));
     }
-    p.validate(1, &["bias"]).map_err(|e| format!("{name}: {e}"))
+    // The number of parameters per neuron is the model's (1 for LIF and QIF,
+    // 3 for PLIF, PQIF, PIzhikevich and `layers`): taken from the first
+    // layer here, every layer must have it, and the resumed network checks
+    // it against its model.
+    let per_neuron = p
+        .layers
+        .first()
+        .map_or(1, |l| l.neuron_params.len() / l.n_out.max(1))
+        .max(1);
+    p.validate(per_neuron, &["bias"])
+        .map_err(|e| format!("{name}: {e}"))
 }
 
 /// An accuracy of the program's runs, which always validate: present and

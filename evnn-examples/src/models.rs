@@ -43,7 +43,7 @@ use crate::experiment::{Integrator, ModelKind, TrainConfig};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
 use evnn_neurons::{
-    Alif, Derived, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif,
+    Alif, AnyNeuron, Derived, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif,
 };
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
 use serde::de::DeserializeOwned;
@@ -311,18 +311,154 @@ where
 /// `theta`, `v_reset`: the start of training for PLIF) and QIF's
 /// (`tau_mem`, `tau_syn`), each read through the model's own validating
 /// constructor.
-pub type Family =
-    With<PIzhikevich, With<Pqif, With<Plif, With<Alif, With<Izhikevich, With<Eif, Builtin>>>>>>;
+/// And `layers`, a network whose layers are of different models
+/// ([`Layered`]).
+pub type Family = Layered<
+    With<PIzhikevich, With<Pqif, With<Plif, With<Alif, With<Izhikevich, With<Eif, Builtin>>>>>>,
+>;
 
 /// The registry of the `evnn` program ([`Family`]).
 pub fn family() -> Family {
-    Builtin
-        .with::<Eif>()
-        .with::<Izhikevich>()
-        .with::<Alif>()
-        .with::<Plif>()
-        .with::<Pqif>()
-        .with::<PIzhikevich>()
+    Layered(
+        Builtin
+            .with::<Eif>()
+            .with::<Izhikevich>()
+            .with::<Alif>()
+            .with::<Plif>()
+            .with::<Pqif>()
+            .with::<PIzhikevich>(),
+    )
+}
+
+/// The registry `R` and the model kind `layers`: one built-in model per
+/// layer ([`AnyNeuron`]), on a generic backend (`auto` is Dormand–Prince).
+/// Its constants are `{"layers": [L1, ..., Ln]}`, one object per layer
+/// (hidden layers first, the output layer last), each the model's `kind`
+/// (`lif`, `qif`, `eif`, `alif`, `izhikevich`, `plif`, `pqif`,
+/// `pizhikevich`) and any of its constants (the others take the model's
+/// defaults where it has them; ALIF's four have none):
+///
+/// ```text
+/// evnn train --model layers --constants '{"layers": [{"kind": "eif"}, {"kind": "lif"}]}'
+/// ```
+///
+/// Every neuron has [`AnyNeuron`]'s three parameters (bias and two that a
+/// model may use); a model file records the layers' models with every
+/// constant.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Layered<R>(pub R);
+
+/// The kind name of [`Layered`] networks.
+pub const LAYERS_KIND: &str = "layers";
+
+impl<R: Models> Models for Layered<R> {
+    fn names(&self, out: &mut Vec<&'static str>) {
+        self.0.names(out);
+        out.push(LAYERS_KIND);
+    }
+
+    fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>> {
+        match &config.model {
+            ModelKind::Custom(kind) if kind == LAYERS_KIND => {
+                Some(layer_models(&config.constants).and_then(|layers| {
+                    let mut out = Constants::new();
+                    out.insert("layers".into(), serde_json::to_value(layers)?);
+                    Ok(out)
+                }))
+            }
+            _ => self.0.try_constants(config),
+        }
+    }
+
+    fn try_with_net<W: WithNet>(&self, config: &TrainConfig, w: W) -> Option<Result<W::Output>> {
+        match &config.model {
+            ModelKind::Custom(kind) if kind == LAYERS_KIND => Some(layered_net(config, w)),
+            _ => self.0.try_with_net(config, w),
+        }
+    }
+}
+
+/// The network of a `layers` configuration.
+fn layered_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
+    let layers = layer_models(&config.constants)?;
+    let (sizes, opts, t) = (config.sizes(), config.solver_options(), config.t_max);
+    match config.integrator {
+        Integrator::Auto | Integrator::Dopri5 => w.run(FeedForward::with_layer_models(
+            layers,
+            &sizes,
+            Dopri5Backend::default(),
+            opts,
+            t,
+        )?),
+        Integrator::Diffsol => w.run(FeedForward::with_layer_models(
+            layers,
+            &sizes,
+            DiffsolBackend::default(),
+            opts,
+            t,
+        )?),
+        other => bail!(
+            "the {} integrator is not for a network of `layers` (use auto, dopri5 or diffsol)",
+            other.name()
+        ),
+    }
+}
+
+/// The layers' models of a `layers` configuration's constants.
+fn layer_models(constants: &Constants) -> Result<Vec<AnyNeuron>> {
+    let unknown: Vec<&String> = constants.keys().filter(|k| *k != "layers").collect();
+    if !unknown.is_empty() {
+        bail!("a `layers` model takes only the constant `layers`, not {unknown:?}");
+    }
+    let layers = constants
+        .get("layers")
+        .and_then(|v| v.as_array())
+        .context("a `layers` model needs the constant `layers`: a list of one model per layer, e.g. [{\"kind\": \"eif\"}, {\"kind\": \"lif\"}]")?;
+    layers
+        .iter()
+        .enumerate()
+        .map(|(k, spec)| {
+            let spec = spec
+                .as_object()
+                .with_context(|| format!("layer {k} of `layers` is {spec}, not an object"))?;
+            any_neuron(spec).with_context(|| format!("layer {k} of `layers`"))
+        })
+        .collect()
+}
+
+/// One built-in model from `{"kind": ..., constants...}`.
+fn any_neuron(spec: &Constants) -> Result<AnyNeuron> {
+    let kind = spec
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .context("a layer's model needs a \"kind\"")?;
+    let mut constants = spec.clone();
+    constants.remove("kind");
+    Ok(match kind {
+        "lif" => AnyNeuron::Lif(with_defaults(&Lif::default(), &constants, kind)?),
+        "qif" => AnyNeuron::Qif(with_defaults(&Qif::default(), &constants, kind)?),
+        "eif" => model_from_constants::<Eif>(&constants)?.into(),
+        "izhikevich" => model_from_constants::<Izhikevich>(&constants)?.into(),
+        "alif" => model_from_constants::<Alif>(&constants)?.into(),
+        "plif" => model_from_constants::<Plif>(&constants)?.into(),
+        "pqif" => model_from_constants::<Pqif>(&constants)?.into(),
+        "pizhikevich" => model_from_constants::<PIzhikevich>(&constants)?.into(),
+        other => bail!(
+            "unknown layer model `{other}` (a layer takes: lif, qif, eif, alif, izhikevich, plif, pqif, pizhikevich)"
+        ),
+    })
+}
+
+/// `M` from `constants`, those left out from `default`'s.
+fn with_defaults<M: Serialize + DeserializeOwned>(
+    default: &M,
+    constants: &Constants,
+    kind: &str,
+) -> Result<M> {
+    let mut full = constants_of(default);
+    full.extend(constants.clone());
+    serde_json::from_value(serde_json::Value::Object(full))
+        .with_context(|| format!("invalid constants of the `{kind}` neuron model"))
 }
 
 impl FileModel for Eif {

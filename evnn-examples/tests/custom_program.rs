@@ -259,7 +259,8 @@ fn the_program_knows_the_model_family() {
             "alif",
             "plif",
             "pqif",
-            "pizhikevich"
+            "pizhikevich",
+            "layers"
         ]
     );
     let dir = std::env::temp_dir().join(format!("evnn-family-{}", std::process::id()));

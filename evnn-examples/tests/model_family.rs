@@ -75,12 +75,12 @@ fn the_program_knows_every_model() {
             "alif",
             "plif",
             "pqif",
-            "pizhikevich"
+            "pizhikevich",
+            "layers"
         ]
     );
-    // Each new model trains by name. ALIF has no default constants, and its
-    // weights start inhibitory here: an input jump that crosses the
-    // threshold is an error of the solver.
+    // Each new model trains by name. ALIF has no default constants; its
+    // weights start inhibitory here.
     let d = tmp("every-model");
     let alif_config = d.join("alif.json");
     std::fs::write(

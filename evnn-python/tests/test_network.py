@@ -38,6 +38,22 @@ def test_registered_models_take_their_constants():
     assert np.isfinite(loss) and grads[0]["weights"].shape == (4, 5)
 
 
+def test_layers_of_different_models():
+    """`layers`: an EIF hidden layer and a LIF output layer, each layer's
+    model and constants recorded; a layer list that does not fit the sizes
+    is a ValueError naming the counts."""
+    layers = [{"kind": "eif", "delta_t": 0.3}, {"kind": "lif"}]
+    net = evnn.Network("layers", [5, 4, 3], seed=0, layers=layers)
+    assert net.model == "layers"
+    kinds = [l["kind"] for l in net.constants["layers"]]
+    assert kinds == ["eif", "lif"] and net.constants["layers"][0]["delta_t"] == 0.3
+    x, y = evnn.yin_yang("test", size=8)
+    loss, grads = net.loss_and_grad(x, y)
+    assert np.isfinite(loss) and grads[0]["weights"].shape == (4, 5)
+    with pytest.raises(ValueError, match="expected 3, got 2"):
+        evnn.Network("layers", [5, 4, 4, 3], seed=0, layers=layers)
+
+
 def test_params_round_trip_and_set_params():
     net = evnn.Network("qif", [5, 6, 3], seed=0)
     p = net.params

@@ -10,7 +10,7 @@ mod train;
 pub use bench::BenchArgs;
 pub use eval::{DataArgs, EvalArgs};
 pub use simulate::{
-    GradOutput, InputChannel, InputFile, InputSamples, SimulateArgs, SimulateOutput,
+    GradOutput, InputChannel, InputFile, InputSamples, NeuronStates, SimulateArgs, SimulateOutput,
 };
 pub use train::{LossArg, Metrics, TrainArgs};
 

@@ -25,6 +25,54 @@ pub struct SimulateArgs {
     /// The loss of `grad` (default: eventprop).
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
+    /// `simulate` only: also the state of these neurons, `LAYER:NEURON`,
+    /// comma separated (layer 0 is the first hidden layer), on a grid of
+    /// times from 0 to the model's t_max every `--dt`.
+    #[arg(long, value_delimiter = ',')]
+    pub states: Vec<String>,
+    /// The step of the `--states` grid (default 0.1).
+    #[arg(long)]
+    pub dt: Option<f64>,
+}
+
+/// The neurons of `--states` and the grid of times.
+struct StateQuery {
+    neurons: Vec<(usize, usize)>,
+    times: Vec<f64>,
+}
+
+impl StateQuery {
+    /// Parses `LAYER:NEURON` items and checks the step; the network checks
+    /// the indices.
+    fn parse(items: &[String], dt: Option<f64>, t_max: f64) -> Result<Option<Self>> {
+        if items.is_empty() {
+            if let Some(dt) = dt {
+                bail!("--dt {dt} is an option of --states");
+            }
+            return Ok(None);
+        }
+        let neurons = items
+            .iter()
+            .map(|item| {
+                let parsed = item
+                    .split_once(':')
+                    .and_then(|(l, n)| Some((l.trim().parse().ok()?, n.trim().parse().ok()?)));
+                parsed.with_context(|| {
+                    format!("--states: `{item}` is not LAYER:NEURON (e.g. 0:3, layer 0 the first hidden layer)")
+                })
+            })
+            .collect::<Result<Vec<(usize, usize)>>>()?;
+        let dt = dt.unwrap_or(0.1);
+        if !(dt.is_finite() && dt > 0.0) {
+            bail!("--dt must be finite and > 0, got {dt}");
+        }
+        let n = (t_max / dt).floor() as usize + 1;
+        if n > 1_000_000 {
+            bail!("--dt {dt} gives {n} times on [0, {t_max}], more than 1000000");
+        }
+        let times = (0..n).map(|k| (k as f64 * dt).min(t_max)).collect();
+        Ok(Some(StateQuery { neurons, times }))
+    }
 }
 
 /// The input file of `simulate` and `grad`.
@@ -100,6 +148,25 @@ pub struct InputSamples {
 pub struct SimulateOutput {
     /// Per sample, per layer, per neuron: spike times.
     pub samples: Vec<Vec<Vec<Vec<f64>>>>,
+    /// With `--states`: the grid of times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<Vec<f64>>,
+    /// With `--states`: per sample, per neuron asked for, its state at each
+    /// time of the grid (after the events at that time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<Vec<NeuronStates>>,
+}
+
+/// One neuron's states on the grid of `evnn simulate --states`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NeuronStates {
+    /// Layer (0 = first hidden layer).
+    pub layer: usize,
+    /// Neuron within the layer.
+    pub neuron: usize,
+    /// Per time of the grid, the state's components (the model's state,
+    /// e.g. `[v, i]` for LIF).
+    pub values: Vec<Vec<f64>>,
 }
 
 /// Output of `evnn grad`.
@@ -120,6 +187,7 @@ struct SimJob<'a> {
     inputs: &'a [SpikeTrains],
     labels: Option<&'a [usize]>,
     config: &'a TrainConfig,
+    states: Option<StateQuery>,
 }
 
 impl WithNet for SimJob<'_> {
@@ -134,12 +202,31 @@ impl WithNet for SimJob<'_> {
                 let mut ws = net.workspace();
                 let mut trace = ForwardTrace::default();
                 let mut samples = Vec::with_capacity(self.inputs.len());
+                let mut states = Vec::new();
+                let mut buf = Vec::new();
                 for (i, x) in self.inputs.iter().enumerate() {
                     net.forward(self.params, x, &mut ws, &mut trace)
                         .with_context(|| format!("sample {i}"))?;
                     samples.push(trace.layers.iter().map(|l| l.outputs.to_trains()).collect());
+                    if let Some(q) = &self.states {
+                        let mut per_neuron = Vec::with_capacity(q.neurons.len());
+                        for &(layer, neuron) in &q.neurons {
+                            net.states_at(self.params, &trace, layer, neuron, &q.times, &mut buf)
+                                .with_context(|| format!("--states {layer}:{neuron}"))?;
+                            per_neuron.push(NeuronStates {
+                                layer,
+                                neuron,
+                                values: buf.iter().map(|x| x.as_ref().to_vec()).collect(),
+                            });
+                        }
+                        states.push(per_neuron);
+                    }
                 }
-                Ok(serde_json::to_value(SimulateOutput { samples })?)
+                Ok(serde_json::to_value(SimulateOutput {
+                    samples,
+                    times: self.states.map(|q| q.times),
+                    states,
+                })?)
             }
             Some(labels) => {
                 let r = BatchRunner::new(net).loss_and_grad(
@@ -194,6 +281,10 @@ pub(super) fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M
         }
         config.loss = loss.kind();
     }
+    if grad && !args.states.is_empty() {
+        bail!("--states is an option of `simulate`");
+    }
+    let states = StateQuery::parse(&args.states, args.dt, config.t_max)?;
     let value = models.with_net(
         &config,
         SimJob {
@@ -201,6 +292,7 @@ pub(super) fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M
             inputs: &samples.inputs,
             labels: samples.labels.as_deref(),
             config: &config,
+            states,
         },
     )?;
     outln!("{}", serde_json::to_string(&value)?)?;
