@@ -217,3 +217,27 @@ fn bad_layer_lists_are_one_line_errors() {
     assert!(!d.join("run").join("model.json").exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `configs/mixed-eif-lif.json` (the EIF → LIF Yin–Yang network of the
+/// README's results) parses, validates and resolves to its two layers'
+/// models with every constant.
+#[test]
+fn the_mixed_config_file_resolves() {
+    use evnn_examples::experiment::{ModelKind, TrainConfig};
+    use evnn_examples::models::Models;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/mixed-eif-lif.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let c: TrainConfig = serde_json::from_str(&text).unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.model, ModelKind::Custom("layers".into()));
+    let resolved = evnn_examples::models::family().resolve(&c).unwrap();
+    let layers = resolved.constants["layers"].as_array().unwrap();
+    let kinds: Vec<&str> = layers.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["eif", "lif"]);
+    assert_eq!(layers[0]["delta_t"], 0.2);
+    assert!(
+        layers[0]["v_peak"].as_f64().unwrap() > 1.0,
+        "EIF's peak, derived"
+    );
+    assert_eq!(c.sizes(), [5, 20, 3]);
+}
