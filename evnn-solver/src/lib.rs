@@ -107,6 +107,7 @@ mod root;
 mod solver;
 mod state_at;
 mod trace;
+mod wrapper;
 
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
 pub use backend::{Backend, GenericSearch, NoStepper, Peak, Stepper};
@@ -121,3 +122,4 @@ pub use qif_series::{QifSeries, SeriesStepper};
 pub use solver::EventSolver;
 pub use state_at::states_at;
 pub use trace::{Event, EventKind, InputSpike, NeuronTrace};
+pub use wrapper::WrappedStepper;
