@@ -226,6 +226,13 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 }
             }
             EventKind::RefractoryEnd { k } => {
+                if k >= dl_dspikes.len() {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "dL/dt (the event log names more spikes)",
+                        expected: k + 1,
+                        got: dl_dspikes.len(),
+                    });
+                }
                 period_end = Some((k, lambda.dot(&event.f_minus) - lambda.dot(&event.f_plus)));
             }
             EventKind::JumpSpike { k, index } => {

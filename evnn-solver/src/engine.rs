@@ -155,7 +155,13 @@ impl RunPlan {
     /// followed by the reset. With [`SolverOptions::stop_after_spikes`] the
     /// run ends at that spike; with [`SolverOptions::stop_when_silent`] it
     /// ends before the first step after the last input at which the model
-    /// proves that no spike can come before `t_end`. The loop itself is
+    /// proves that no spike can come before `t_end`. A model's refractory
+    /// period ([`NeuronModel::refractory_period`]) freezes the state after
+    /// each spike until its end, an exact event
+    /// ([`EventKind::RefractoryEnd`]), and blocks the inputs before it
+    /// ([`EventKind::Blocked`]); a model's spike limit
+    /// ([`NeuronModel::spike_limit`]) ends the run at that spike, as
+    /// `stop_after_spikes` does (the smaller applies). The loop itself is
     /// [`NeuronRun`], driven here with every input known from the start.
     pub fn run<N: NeuronModel, S: Stepper<N>>(
         &self,

@@ -21,6 +21,13 @@
 //! [`SolverOptions::stop_when_silent`] it ends once no input remains and the
 //! model proves that no spike can come before `t_end`
 //! ([`NeuronModel::silent_for`](evnn_neurons::NeuronModel::silent_for)).
+//! A model's refractory period and spike limit
+//! ([`NeuronModel::refractory_period`](evnn_neurons::NeuronModel::refractory_period),
+//! [`spike_limit`](evnn_neurons::NeuronModel::spike_limit); the wrappers
+//! `evnn_neurons::Refractory` and `AtMostOneSpike`) are the event loop's, so
+//! every backend has them: the end of a period is an exact event. The exact
+//! backends run a wrapped model on the wrapped model's stepper
+//! ([`WrappedStepper`]).
 //!
 //! # One entry to the event loop: [`RunPlan`]
 //!
