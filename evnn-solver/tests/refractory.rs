@@ -310,7 +310,7 @@ fn a_period_that_reaches_the_end_ends_the_run_frozen() {
 fn at_most_one_spike_ends_the_run_at_the_first_spike() {
     let (b, t_end) = (1.5, 100.0);
     let inputs = [InputSpike::new(3.0, 2.0), InputSpike::new(30.0, 2.0)];
-    fn case<M: NeuronModel, B: Backend<M> + Backend<AtMostOneSpike<M>> + Clone>(
+    fn case<M, B>(
         name: &str,
         model: M,
         backend: B,
@@ -318,6 +318,8 @@ fn at_most_one_spike_ends_the_run_at_the_first_spike() {
         inputs: &[InputSpike],
         t_end: f64,
     ) where
+        M: NeuronModel,
+        B: Backend<M> + Backend<AtMostOneSpike<M>> + Clone,
         B: Adjoint<M> + Adjoint<AtMostOneSpike<M>>,
     {
         let amos = AtMostOneSpike::new(model.clone());
@@ -434,6 +436,7 @@ fn loss<N: NeuronModel, B: Backend<N>>(
 /// (an input moves into or out of a period, a spike appears), or whose two
 /// difference quotients disagree by a tenth of the tolerance, is skipped.
 /// Panics on a mismatch; returns (compared, entries).
+#[allow(clippy::too_many_arguments)]
 fn gradcheck<N: NeuronModel, B: Backend<N> + Adjoint<N>, R: Backend<N>>(
     name: &str,
     solver: &mut EventSolver<N, B>,
@@ -563,6 +566,7 @@ impl Tally {
 /// entry agrees with finite differences of the reference (the closed-form
 /// LIF or the QIF series at tolerance 1e-13), a loss on every spike and on
 /// the final state.
+#[allow(clippy::too_many_arguments)]
 fn random_gradients<N, B, R>(
     name: &str,
     model: N,
