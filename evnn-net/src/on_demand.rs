@@ -459,6 +459,10 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
                 }
             }
             if !*done {
+                // Inside a refractory period the stepper waits at the
+                // spike's time until every input before the period's end is
+                // known: its time is then a safe lower bound of the time
+                // the neuron's spikes are final to.
                 reached = reached.min(stepper.t());
             }
         }

@@ -69,7 +69,9 @@ fn network_gradients_match<N: NeuronModel>(
                             });
                             n[2] += usize::from(again);
                         }
-                        EventKind::Input { .. } => {}
+                        EventKind::Input { .. }
+                        | EventKind::Blocked { .. }
+                        | EventKind::RefractoryEnd { .. } => {}
                     }
                 }
             }

@@ -186,6 +186,8 @@ impl TraceEdit {
                     EventKind::Input { index } => EventKind::Input { index: index + big },
                     EventKind::Spike { k } => EventKind::Spike { k: k + big },
                     EventKind::JumpSpike { k, index } => EventKind::JumpSpike { k: k + big, index },
+                    EventKind::Blocked { index } => EventKind::Blocked { index: index + big },
+                    EventKind::RefractoryEnd { k } => EventKind::RefractoryEnd { k: k + big },
                 };
                 // Only a neuron whose adjoint runs reads its event log.
                 None

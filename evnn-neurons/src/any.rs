@@ -267,6 +267,14 @@ impl NeuronModel for AnyNeuron {
         dispatch!(self, m, _M => m.silent_for(&lead(p), &lead(x), horizon))
     }
 
+    fn refractory_period(&self) -> f64 {
+        dispatch!(self, m, _M => m.refractory_period())
+    }
+
+    fn spike_limit(&self) -> Option<usize> {
+        dispatch!(self, m, _M => m.spike_limit())
+    }
+
     fn default_params(&self) -> AnyParams {
         dispatch!(self, m, _M => pad(&m.default_params()))
     }

@@ -122,7 +122,7 @@ pub fn input_jump_vjp<N: NeuronModel>(
 
 /// A model with every derivative derived from its equations, whatever the
 /// model overrides by hand; everything else (constants, silence proof,
-/// parameter checks) is the model's.
+/// refractory period, spike limit, parameter checks) is the model's.
 ///
 /// For comparing a model's hand-written derivatives with the derived ones,
 /// in tests and benchmarks.
@@ -170,6 +170,12 @@ impl<N: NeuronModel> NeuronModel for Derived<N> {
     }
     fn silent_for(&self, p: &Self::Params, x: &Self::State, horizon: f64) -> bool {
         self.0.silent_for(p, x, horizon)
+    }
+    fn refractory_period(&self) -> f64 {
+        self.0.refractory_period()
+    }
+    fn spike_limit(&self) -> Option<usize> {
+        self.0.spike_limit()
     }
     fn default_params(&self) -> Self::Params {
         self.0.default_params()

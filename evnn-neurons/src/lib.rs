@@ -28,7 +28,10 @@
 //! the fast solver backends use; the others are written as equations only.
 //! Where a model offers both, [`Reset`] picks a hard or a subtractive reset.
 //! [`AnyNeuron`] is any of them, chosen at run time: layers of different
-//! models in one network.
+//! models in one network. Two wrappers change when any model may spike,
+//! not its equations: [`Refractory`] (an absolute refractory period after
+//! each spike, whose end the solver finds exactly) and [`AtMostOneSpike`]
+//! (the run ends at the first spike).
 //! The constants of a model are validated once, by its constructor (an
 //! [`NeuronError::InvalidConstant`] names the first bad one), and again when
 //! a model is read from a file.
@@ -72,6 +75,7 @@ pub mod qif;
 mod reset;
 mod scalar;
 mod state;
+pub mod wrapper;
 
 pub use alif::{Alif, AlifConstants};
 pub use any::{AnyNeuron, ANY_PARAMS_DIM, ANY_STATE_DIM};
@@ -92,3 +96,4 @@ pub use qif::Qif;
 pub use reset::Reset;
 pub use scalar::{Dual64, DualNum, DualSVec64, Scalar};
 pub use state::StateVector;
+pub use wrapper::{AtMostOneSpike, Refractory};

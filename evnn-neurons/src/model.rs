@@ -180,6 +180,25 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
         false
     }
 
+    /// The refractory period `t_ref >= 0` (time units): after each own
+    /// spike at `t_k` the state stays at `h(x⁻)` and input spikes are
+    /// blocked (no jump) until `t_k + t_ref`, when the free dynamics
+    /// resume; the end of the period is an exact event of the solver.
+    /// The default, `0`, has no refractory period;
+    /// [`Refractory`](crate::Refractory) gives any model one. A solver
+    /// rejects a value that is negative or not finite.
+    fn refractory_period(&self) -> f64 {
+        0.0
+    }
+
+    /// `Some(k)`: the neuron spikes at most `k` times (`k >= 1`); its run
+    /// ends at its `k`-th spike. The default, `None`, sets no limit;
+    /// [`AtMostOneSpike`](crate::AtMostOneSpike) gives any model the limit
+    /// 1. A solver rejects `Some(0)`.
+    fn spike_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// The per-neuron parameters a network starts from before training:
     /// `evnn-net`'s initialisation draws component 0 (the bias) at random and
     /// takes every further component from here. The default is all zeros;

@@ -15,7 +15,16 @@
 //!   ([`EventKind::JumpSpike`]), `t_k = s_m` whatever the state: no `1/ġ`
 //!   term, `λ⁻ = Hᵀ λ⁺`, and `dL/ds_m += λ⁻ᵀ f⁻ − λ⁺ᵀ f⁺ + dL/dt_k` (with
 //!   the input's own term this is the input rule for the jump followed by
-//!   the reset, plus the spike time moving with the input).
+//!   the reset, plus the spike time moving with the input);
+//! - a refractory period `[t_k, t_e)` after a spike
+//!   ([`NeuronModel::refractory_period`], `t_e = t_k + t_ref`): the state
+//!   is frozen, so `λ` is constant over it and it adds nothing to
+//!   `dL/dp`; a blocked input gets `dL/dw_m = dL/ds_m = 0`; at the spike
+//!   the jump condition above holds with `λ⁺ = λ(t_e⁺)` and `f⁺ = f(x⁺)`
+//!   (the end of the period moves with `t_k`; `f⁺ = 0` when the period
+//!   reaches the end of the run). In the log the spike has `f⁺ = 0`
+//!   (frozen) and its [`EventKind::RefractoryEnd`] `f⁻ = 0`, `f⁺ = f(x⁺)`;
+//!   that event's term `λ(t_e)ᵀ(f⁻ − f⁺)` is added to `dL/dt_k`.
 //!
 //! The segment propagation is backend specific ([`Adjoint`]): closed form for
 //! the LIF neuron, numerical for any model.
@@ -158,12 +167,25 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     let mut x_b = trace.x_end;
     let mut tmp = N::State::zeros();
     let mut gx = N::State::zeros();
+    let refractory = model.refractory_period() > 0.0;
+    // The end of the refractory period after spike `k`, met before (in
+    // reverse time) the spike: `(k, λ(t_e)ᵀ(f⁻ − f⁺))`, its term of
+    // `dL/dt_k`.
+    let mut period_end: Option<(usize, f64)> = None;
     for event in trace.events.iter().rev() {
+        // A refractory period follows every spike of a model that has one
+        // (until its end or the end of the run); the state is frozen over
+        // it, and so is λ.
+        let frozen = refractory
+            && matches!(
+                event.kind,
+                EventKind::Spike { .. } | EventKind::JumpSpike { .. } | EventKind::Blocked { .. }
+            );
         // The adjoint equation is linear and homogeneous in λ and the
         // parameter integrand is λᵀ ∂f/∂p: a segment that ends with λ = 0
         // contributes nothing, exactly, so it is skipped (typically every
         // segment after a neuron's last spike that the loss depends on).
-        if lambda.as_slice().iter().any(|&v| v != 0.0) {
+        if !frozen && lambda.as_slice().iter().any(|&v| v != 0.0) {
             adjoint.propagate(
                 model,
                 params,
@@ -192,6 +214,27 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 grad.input_times[index] +=
                     lambda.dot(&event.f_minus) - lambda_plus.dot(&event.f_plus);
             }
+            EventKind::Blocked { index } => {
+                // No jump: λ passes unchanged, and the gradients of the
+                // input's weight and time stay zero.
+                if index >= n_inputs {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "inputs (the event log names more)",
+                        expected: index + 1,
+                        got: n_inputs,
+                    });
+                }
+            }
+            EventKind::RefractoryEnd { k } => {
+                if k >= dl_dspikes.len() {
+                    return Err(SolverError::ShapeMismatch {
+                        what: "dL/dt (the event log names more spikes)",
+                        expected: k + 1,
+                        got: dl_dspikes.len(),
+                    });
+                }
+                period_end = Some((k, lambda.dot(&event.f_minus) - lambda.dot(&event.f_plus)));
+            }
             EventKind::JumpSpike { k, index } => {
                 let Some(&dl_dspike) = dl_dspikes.get(k) else {
                     return Err(SolverError::ShapeMismatch {
@@ -210,6 +253,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 // The spike time is the input's: `dL/dt_k` goes to the
                 // input's time, and the state after the reset carries the
                 // rest back through the reset alone.
+                let dl_dspike = with_period_end(dl_dspike, k, &mut period_end);
                 model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
                 grad.input_times[index] +=
                     tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspike;
@@ -223,6 +267,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                         got: dl_dspikes.len(),
                     });
                 };
+                let dl_dspike = with_period_end(dl_dspike, k, &mut period_end);
                 model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
                 model.event_grad(&event.x_minus, &mut gx);
                 let slope = gx.dot(&event.f_minus);
@@ -258,6 +303,16 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
         )?;
     }
     Ok(())
+}
+
+/// `dL/dt_k` with the term of the end of spike `k`'s refractory period,
+/// when one was met (`period_end`, taken).
+#[inline]
+fn with_period_end(dl_dspike: f64, k: usize, period_end: &mut Option<(usize, f64)>) -> f64 {
+    match period_end.take() {
+        Some((j, term)) if j == k => dl_dspike + term,
+        _ => dl_dspike,
+    }
 }
 
 /// Numerical segment adjoint for any model, by forward sensitivities: the

@@ -2,7 +2,7 @@
 
 use crate::root::{first_crossing, g_point, GPoint};
 use crate::{Event, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper};
-use evnn_neurons::{NeuronModel, StateVector};
+use evnn_neurons::{NeuronError, NeuronModel, StateVector};
 
 /// Checks a neuron's input list: times finite, `>= 0` and sorted, weights
 /// finite. [`RunPlan::run`] does this once per run; for a caller that wants
@@ -155,7 +155,13 @@ impl RunPlan {
     /// followed by the reset. With [`SolverOptions::stop_after_spikes`] the
     /// run ends at that spike; with [`SolverOptions::stop_when_silent`] it
     /// ends before the first step after the last input at which the model
-    /// proves that no spike can come before `t_end`. The loop itself is
+    /// proves that no spike can come before `t_end`. A model's refractory
+    /// period ([`NeuronModel::refractory_period`]) freezes the state after
+    /// each spike until its end, an exact event
+    /// ([`EventKind::RefractoryEnd`]), and blocks the inputs before it
+    /// ([`EventKind::Blocked`]); a model's spike limit
+    /// ([`NeuronModel::spike_limit`]) ends the run at that spike, as
+    /// `stop_after_spikes` does (the smaller applies). The loop itself is
     /// [`NeuronRun`], driven here with every input known from the start.
     pub fn run<N: NeuronModel, S: Stepper<N>>(
         &self,
@@ -251,6 +257,18 @@ pub struct NeuronRun<N: NeuronModel> {
     /// No input remains before `t_end`: the run may end once the neuron
     /// provably stays silent.
     quiet_tail: bool,
+    /// The model's refractory period
+    /// ([`NeuronModel::refractory_period`]), `0` for none.
+    refractory: f64,
+    /// The model's spike limit ([`NeuronModel::spike_limit`]).
+    spike_limit: Option<usize>,
+    /// The run ends at this spike: the smaller of the model's limit and
+    /// [`SolverOptions::stop_after_spikes`].
+    stop_after: Option<usize>,
+    /// Inside the refractory period of the last spike: its end and the
+    /// spike's number. The stepper stays at the spike's time and reset
+    /// state meanwhile.
+    frozen: Option<(f64, usize)>,
 }
 
 impl<N: NeuronModel> NeuronRun<N> {
@@ -273,6 +291,30 @@ impl<N: NeuronModel> NeuronRun<N> {
                 g: g0,
             });
         }
+        let refractory = model.refractory_period();
+        if !(refractory.is_finite() && refractory >= 0.0) {
+            return Err(NeuronError::InvalidConstant {
+                model: N::NAME,
+                name: "refractory_period",
+                value: refractory,
+                reason: "must be finite and >= 0",
+            }
+            .into());
+        }
+        let spike_limit = model.spike_limit();
+        if spike_limit == Some(0) {
+            return Err(NeuronError::InvalidConstant {
+                model: N::NAME,
+                name: "spike_limit",
+                value: 0.0,
+                reason: "must be >= 1 (or none)",
+            }
+            .into());
+        }
+        let stop_after = match (options.stop_after_spikes, spike_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(NeuronRun {
             params: *params,
             t_end,
@@ -288,6 +330,10 @@ impl<N: NeuronModel> NeuronRun<N> {
                 dg: 0.0,
             },
             quiet_tail: false,
+            refractory,
+            spike_limit,
+            stop_after,
+            frozen: None,
         })
     }
 
@@ -396,8 +442,13 @@ impl<N: NeuronModel> NeuronRun<N> {
             self.check_new_inputs(inputs, known_until)?;
         }
         let t_end = self.t_end;
-        loop {
+        'stretch: loop {
             if !self.in_stretch {
+                if self.frozen.is_some() {
+                    if let Some(next) = self.refractory(stepper, trace, inputs, known_until)? {
+                        return Ok(next);
+                    }
+                }
                 let t = stepper.t();
                 // Apply every input that has arrived.
                 while let Some(&s) = inputs
@@ -418,6 +469,10 @@ impl<N: NeuronModel> NeuronRun<N> {
                         let jump = (x_minus, f_minus, x_plus, g);
                         if self.jump_spikes(model, stepper, trace, t, index, jump)? {
                             return Ok(Next::Done);
+                        }
+                        if self.frozen.is_some() {
+                            // Later inputs at `t` are blocked.
+                            continue 'stretch;
                         }
                         continue;
                     }
@@ -531,15 +586,101 @@ impl<N: NeuronModel> NeuronRun<N> {
             f_minus,
             f_plus: *stepper.dx(),
         });
-        if options.stop_after_spikes == Some(trace.spikes.len()) {
+        if self.stop_after == Some(trace.spikes.len()) {
             // The run ends here: the next `advance` finds `t >= t_end`.
             self.end_here(stepper, trace);
             self.t_end = t_spike;
             self.in_stretch = false;
+            self.freeze_at_end(trace);
+            return Ok(());
+        }
+        if self.refractory > 0.0 {
+            self.freeze(t_spike, k, trace);
             return Ok(());
         }
         self.a = g_point(model, stepper.t(), stepper.x(), stepper.dx());
         Ok(())
+    }
+
+    /// Starts the refractory period of spike `k` at `t`, the spike just
+    /// logged, with the stepper at its time and reset state: the state
+    /// stays there (`f⁺ = 0` in the log) until `t + t_ref`
+    /// ([`refractory`](Self::refractory)).
+    #[cold]
+    #[inline(never)]
+    fn freeze(&mut self, t: f64, k: usize, trace: &mut NeuronTrace<N::State>) {
+        self.frozen = Some((t + self.refractory, k));
+        self.in_stretch = false;
+        if let Some(last) = trace.events.last_mut() {
+            last.f_plus = N::State::zeros();
+        }
+    }
+
+    /// At the spike that ends the run by the model's spike limit
+    /// ([`NeuronModel::spike_limit`]), the state stays at the reset: `f⁺ =
+    /// 0` in the log, so that the adjoint of a loss of the final state is
+    /// that of the frozen state. A run ended by
+    /// [`SolverOptions::stop_after_spikes`] alone keeps `f⁺ = f(x⁺)`.
+    fn freeze_at_end(&self, trace: &mut NeuronTrace<N::State>) {
+        if self.spike_limit == Some(trace.spikes.len()) {
+            if let Some(last) = trace.events.last_mut() {
+                last.f_plus = N::State::zeros();
+            }
+        }
+    }
+
+    /// The refractory period ([`freeze`](Self::freeze)): logs the inputs
+    /// before its end (and before `t_end`) as blocked, then restarts the
+    /// stepper at its end from the frozen state and logs the end
+    /// ([`EventKind::RefractoryEnd`]), or at `t_end` when the period
+    /// reaches it (the run then ends frozen). `Some(Next::Wait)` while an
+    /// input before the end may still be unknown; `None` once the period
+    /// is over.
+    #[cold]
+    #[inline(never)]
+    fn refractory<S: Stepper<N>>(
+        &mut self,
+        stepper: &mut S,
+        trace: &mut NeuronTrace<N::State>,
+        inputs: &[InputSpike],
+        known_until: f64,
+    ) -> Result<Option<Next>, SolverError> {
+        let Some((until, k)) = self.frozen else {
+            return Ok(None);
+        };
+        let end = until.min(self.t_end);
+        let x = *stepper.x();
+        let zero = N::State::zeros();
+        while let Some(s) = inputs.get(self.next_input).filter(|s| s.time < end) {
+            trace.events.push(Event {
+                t: s.time,
+                kind: EventKind::Blocked {
+                    index: self.next_input,
+                },
+                x_minus: x,
+                x_plus: x,
+                f_minus: zero,
+                f_plus: zero,
+            });
+            self.next_input += 1;
+        }
+        if self.next_input == inputs.len() && known_until < end {
+            return Ok(Some(Next::Wait));
+        }
+        self.frozen = None;
+        stepper.restart(end, &x)?;
+        check_finite(end, stepper.dx())?;
+        if until < self.t_end {
+            trace.events.push(Event {
+                t: until,
+                kind: EventKind::RefractoryEnd { k },
+                x_minus: x,
+                x_plus: x,
+                f_minus: zero,
+                f_plus: *stepper.dx(),
+            });
+        }
+        Ok(None)
     }
 
     /// The spikes that input `index` at `t` causes by its jump, `jump` =
@@ -609,7 +750,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                 f_minus: f,
                 f_plus,
             });
-            let stop = self.options.stop_after_spikes == Some(trace.spikes.len());
+            let stop = self.stop_after == Some(trace.spikes.len());
             if below || stop {
                 stepper.restart(t, &x_plus)?;
                 check_finite(t, stepper.dx())?;
@@ -622,6 +763,10 @@ impl<N: NeuronModel> NeuronRun<N> {
                     self.end_here(stepper, trace);
                     self.t_end = t;
                     self.in_stretch = false;
+                    self.freeze_at_end(trace);
+                } else if self.refractory > 0.0 {
+                    // The period starts after the burst's last spike.
+                    self.freeze(t, k, trace);
                 }
                 return Ok(stop);
             }
@@ -633,7 +778,12 @@ impl<N: NeuronModel> NeuronRun<N> {
     /// that the caller stops before it is done (its spikes and events so far
     /// are exactly those of the complete run).
     pub fn end_here<S: Stepper<N>>(&self, stepper: &S, trace: &mut NeuronTrace<N::State>) {
-        trace.t_end = stepper.t();
+        // Inside a refractory period the stepper waits at the spike while
+        // blocked inputs after it are logged: the trace ends at the last.
+        trace.t_end = match (self.frozen, trace.events.last()) {
+            (Some(_), Some(e)) => stepper.t().max(e.t),
+            _ => stepper.t(),
+        };
         trace.x_end = *stepper.x();
     }
 }

@@ -21,6 +21,13 @@
 //! [`SolverOptions::stop_when_silent`] it ends once no input remains and the
 //! model proves that no spike can come before `t_end`
 //! ([`NeuronModel::silent_for`](evnn_neurons::NeuronModel::silent_for)).
+//! A model's refractory period and spike limit
+//! ([`NeuronModel::refractory_period`](evnn_neurons::NeuronModel::refractory_period),
+//! [`spike_limit`](evnn_neurons::NeuronModel::spike_limit); the wrappers
+//! `evnn_neurons::Refractory` and `AtMostOneSpike`) are the event loop's, so
+//! every backend has them: the end of a period is an exact event. The exact
+//! backends run a wrapped model on the wrapped model's stepper
+//! ([`WrappedStepper`]).
 //!
 //! # One entry to the event loop: [`RunPlan`]
 //!
@@ -107,6 +114,7 @@ mod root;
 mod solver;
 mod state_at;
 mod trace;
+mod wrapper;
 
 pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
 pub use backend::{Backend, GenericSearch, NoStepper, Peak, Stepper};
@@ -121,3 +129,4 @@ pub use qif_series::{QifSeries, SeriesStepper};
 pub use solver::EventSolver;
 pub use state_at::states_at;
 pub use trace::{Event, EventKind, InputSpike, NeuronTrace};
+pub use wrapper::WrappedStepper;

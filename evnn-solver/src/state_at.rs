@@ -6,9 +6,11 @@
 //! is that flow, integrated from the last event at or before `t` by
 //! Dormand–Prince at the run's tolerances: any model, whatever backend
 //! produced the log, and the spikes and jumps in the log are not
-//! re-derived.
+//! re-derived. Inside a refractory period (after a spike of a model with
+//! one, until its [`EventKind::RefractoryEnd`]) the state is the frozen
+//! `x⁺` of the spike.
 
-use crate::{Dopri5Stepper, NeuronTrace, SolverError, SolverOptions, Stepper};
+use crate::{Dopri5Stepper, EventKind, NeuronTrace, SolverError, SolverOptions, Stepper};
 use evnn_neurons::NeuronModel;
 
 /// The states of a neuron run at the times `times` (each in `[0,
@@ -58,6 +60,7 @@ pub fn states_at<N: NeuronModel>(
     out: &mut Vec<N::State>,
 ) -> Result<(), SolverError> {
     out.clear();
+    let refractory = model.refractory_period() > 0.0;
     for &t in times {
         if !(t >= 0.0 && t <= trace.t_end) {
             return Err(SolverError::QueryTimeOutOfRange {
@@ -67,11 +70,20 @@ pub fn states_at<N: NeuronModel>(
         }
         // The last event at or before t: its x⁺ starts the free flow.
         let k = trace.events.partition_point(|e| e.t <= t);
-        let (t0, x0) = match k.checked_sub(1).map(|i| &trace.events[i]) {
-            Some(e) => (e.t, e.x_plus),
-            None => (0.0, model.initial_state()),
+        let (t0, x0, frozen) = match k.checked_sub(1).map(|i| &trace.events[i]) {
+            Some(e) => {
+                let frozen = refractory
+                    && matches!(
+                        e.kind,
+                        EventKind::Spike { .. }
+                            | EventKind::JumpSpike { .. }
+                            | EventKind::Blocked { .. }
+                    );
+                (e.t, e.x_plus, frozen)
+            }
+            None => (0.0, model.initial_state(), false),
         };
-        if t == t0 {
+        if t == t0 || frozen {
             out.push(x0);
             continue;
         }

@@ -45,6 +45,22 @@ pub enum EventKind {
         /// Position of the causing input in the input list.
         index: usize,
     },
+    /// Input spike number `index` arrived during a refractory period
+    /// ([`NeuronModel::refractory_period`](evnn_neurons::NeuronModel::refractory_period))
+    /// and was blocked: no jump, `x⁻ = x⁺` (the state frozen at the
+    /// reset), `f⁻ = f⁺ = 0`. Its EventProp gradient is zero.
+    Blocked {
+        /// Position in the input list handed to the solver.
+        index: usize,
+    },
+    /// The refractory period after own spike `k` ended, at `t_k + t_ref`
+    /// exactly: `x⁻ = x⁺` is the state the spike's reset left, `f⁻ = 0`
+    /// (frozen) and `f⁺ = f(x⁺)` (the free dynamics resume). Logged only
+    /// when it comes before `t_end`.
+    RefractoryEnd {
+        /// Number of the spike whose period ended.
+        k: usize,
+    },
 }
 
 /// One entry of the event log: the state `x` and its derivative `f` just
@@ -78,7 +94,9 @@ pub struct NeuronTrace<S> {
     /// Every input and own spike in time order (an own spike found between
     /// inputs at the same time as an input comes first: it was reached
     /// before the input's jump; a spike that an input's jump causes comes
-    /// right after that input).
+    /// right after that input), and for a model with a refractory period
+    /// the inputs it blocked and the ends of the periods (the end of a
+    /// period comes before an input at its instant, which is applied).
     pub events: Vec<Event<S>>,
     /// End of the simulated interval.
     pub t_end: f64,

@@ -1060,8 +1060,10 @@ fn check_ok(
         .events
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::Input { index } => Some(index),
-            EventKind::Spike { .. } | EventKind::JumpSpike { .. } => None,
+            EventKind::Input { index } | EventKind::Blocked { index } => Some(index),
+            EventKind::Spike { .. }
+            | EventKind::JumpSpike { .. }
+            | EventKind::RefractoryEnd { .. } => None,
         })
         .collect();
     let expected: Vec<usize> = (0..inputs.len())

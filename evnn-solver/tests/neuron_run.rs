@@ -2,10 +2,10 @@
 //! runs: the same trace, bit for bit, as a run with every input known from
 //! the start, on every backend that hands out steppers; and its errors.
 
-use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_neurons::{AtMostOneSpike, Lif, NeuronModel, Qif, Refractory};
 use evnn_solver::{
-    Backend, ClosedForm, DiffsolBackend, Dopri5Backend, InputSpike, NeuronRun, NeuronTrace, Next,
-    QifSeries, RunPlan, SolverError, SolverOptions, Stepper,
+    Backend, ClosedForm, DiffsolBackend, Dopri5Backend, EventKind, InputSpike, NeuronRun,
+    NeuronTrace, Next, QifSeries, RunPlan, SolverError, SolverOptions, Stepper,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,13 +89,16 @@ fn option_sets() -> [SolverOptions; 3] {
 }
 
 /// Runs with inputs revealed bit by bit against full runs, bit for bit.
+/// Returns the blocked inputs and the ends of refractory periods of the
+/// runs ([`EventKind::Blocked`], [`EventKind::RefractoryEnd`]).
 fn check_revealed<N: NeuronModel, B: Backend<N>>(
     name: &str,
     mut backend: B,
     model: &N,
     params: impl Fn(&mut ChaCha8Rng) -> N::Params,
     weights: (f64, f64),
-) {
+) -> (usize, usize) {
+    let mut periods = (0, 0);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let (mut waits, mut spikes) = (0, 0);
     for case in 0..40 {
@@ -113,10 +116,18 @@ fn check_revealed<N: NeuronModel, B: Backend<N>>(
             assert_eq!(revealed, full, "{name}, case {case}, {opts:?}");
             waits += w;
             spikes += full.spikes.len();
+            for e in &full.events {
+                match e.kind {
+                    EventKind::Blocked { .. } => periods.0 += 1,
+                    EventKind::RefractoryEnd { .. } => periods.1 += 1,
+                    _ => {}
+                }
+            }
         }
     }
     assert!(waits > 100, "{name}: only {waits} waits");
     assert!(spikes > 20, "{name}: only {spikes} spikes");
+    periods
 }
 
 #[test]
@@ -163,6 +174,47 @@ fn diffsol_with_inputs_revealed_bit_by_bit() {
         |rng| [rng.random_range(-0.5..0.5)],
         (-5.0, 12.0),
     );
+}
+
+/// Refractory periods and the spike limit with inputs revealed bit by
+/// bit: the runs wait inside a period for the inputs before its end, and
+/// give the full runs' traces bit for bit; the runs blocked inputs and
+/// ended periods.
+#[test]
+fn wrapped_models_with_inputs_revealed_bit_by_bit() {
+    let lif = Refractory::new(Lif::default(), 2.0).unwrap();
+    let lif_params = |rng: &mut ChaCha8Rng| [rng.random_range(0.5..1.5)];
+    let qif = Refractory::new(Qif::default(), 3.0).unwrap();
+    let qif_params = |rng: &mut ChaCha8Rng| [rng.random_range(-0.5..0.5)];
+    let runs = [
+        check_revealed("LIF closed form", ClosedForm, &lif, lif_params, (-1.0, 2.5)),
+        check_revealed("QIF series", QifSeries, &qif, qif_params, (-5.0, 12.0)),
+        check_revealed(
+            "QIF dopri5",
+            Dopri5Backend::default(),
+            &qif,
+            qif_params,
+            (-5.0, 12.0),
+        ),
+        check_revealed(
+            "QIF diffsol",
+            DiffsolBackend::default(),
+            &qif,
+            qif_params,
+            (-5.0, 12.0),
+        ),
+    ];
+    for (name, (blocked, ends)) in ["LIF", "QIF series", "QIF dopri5", "QIF diffsol"]
+        .iter()
+        .zip(runs)
+    {
+        assert!(
+            blocked >= 10 && ends >= 10,
+            "{name}: {blocked} blocked, {ends} ends"
+        );
+    }
+    let amos = AtMostOneSpike::new(lif);
+    check_revealed("AMOS LIF", ClosedForm, &amos, lif_params, (-1.0, 2.5));
 }
 
 /// A run with the LIF closed form, for the error cases.
