@@ -234,7 +234,7 @@ fn wrapped_networks_give_the_same_results_on_demand() {
                         .sample_loss(
                             &params,
                             &input,
-                            i % 3,
+                            &(i % 3),
                             &loss,
                             &mut ws,
                             &mut trace,

@@ -398,7 +398,9 @@ proptest! {
                     let follows = match before.kind {
                         EventKind::Input { index: j } => j == index,
                         EventKind::JumpSpike { index: j, .. } => j == index,
-                        EventKind::Spike { .. } => false,
+                        EventKind::Spike { .. }
+                        | EventKind::Blocked { .. }
+                        | EventKind::RefractoryEnd { .. } => false,
                     };
                     prop_assert!(follows && before.t == e.t, "{}: event {}", name, i);
                     prop_assert_eq!(e.t, inputs[index].time, "{}", name);
@@ -406,6 +408,10 @@ proptest! {
                 let g = e.x_plus[0] - e.x_plus[1];
                 match e.kind {
                     EventKind::Input { .. } => {}
+                    // ALIF has no refractory period: its runs log neither.
+                    EventKind::Blocked { .. } | EventKind::RefractoryEnd { .. } => {
+                        prop_assert!(false, "{}: event {} of a refractory period", name, i)
+                    }
                     EventKind::Spike { .. } => prop_assert!(g < 0.0, "{}: event {}", name, i),
                     EventKind::JumpSpike { index, .. } => {
                         // Still on or above: the burst goes on at once.
