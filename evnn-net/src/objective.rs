@@ -224,19 +224,11 @@ where
         batch: &[usize],
         grad: &mut [f64],
     ) -> Result<BatchStats, NetError> {
-        self.batch_inputs.clear();
-        self.batch_labels.clear();
-        for &i in batch {
-            let (Some(x), Some(&y)) = (self.inputs.get(i), self.labels.get(i)) else {
-                return Err(NetError::Shape {
-                    what: "batch index (below the number of samples)",
-                    expected: self.inputs.len(),
-                    got: i,
-                });
-            };
-            self.batch_inputs.push(x.clone());
-            self.batch_labels.push(y);
-        }
+        gather(
+            batch,
+            (self.inputs, self.labels),
+            (&mut self.batch_inputs, &mut self.batch_labels),
+        )?;
         let r = self.runner.loss_and_grad(
             params,
             &self.batch_inputs,
@@ -401,19 +393,11 @@ where
         batch: &[usize],
         grad: &mut [f64],
     ) -> Result<BatchStats, NetError> {
-        self.batch_inputs.clear();
-        self.batch_targets.clear();
-        for &i in batch {
-            let (Some(x), Some(y)) = (self.inputs.get(i), self.targets.get(i)) else {
-                return Err(NetError::Shape {
-                    what: "batch index (below the number of samples)",
-                    expected: self.inputs.len(),
-                    got: i,
-                });
-            };
-            self.batch_inputs.push(x.clone());
-            self.batch_targets.push(y.clone());
-        }
+        gather(
+            batch,
+            (self.inputs, self.targets),
+            (&mut self.batch_inputs, &mut self.batch_targets),
+        )?;
         let r = self.runner.loss_and_grad(
             params,
             &self.batch_inputs,
@@ -437,6 +421,29 @@ where
             None => Ok(None),
         }
     }
+}
+
+/// Copies the samples `batch` of a split (inputs, targets) into the batch
+/// buffers; an index beyond the split is an error.
+fn gather<T: Clone>(
+    batch: &[usize],
+    (inputs, targets): (&[SpikeTrains], &[T]),
+    (batch_inputs, batch_targets): (&mut Vec<SpikeTrains>, &mut Vec<T>),
+) -> Result<(), NetError> {
+    batch_inputs.clear();
+    batch_targets.clear();
+    for &i in batch {
+        let (Some(x), Some(y)) = (inputs.get(i), targets.get(i)) else {
+            return Err(NetError::Shape {
+                what: "batch index (below the number of samples)",
+                expected: inputs.len(),
+                got: i,
+            });
+        };
+        batch_inputs.push(x.clone());
+        batch_targets.push(y.clone());
+    }
+    Ok(())
 }
 
 /// Writes the mean of the summed batch gradient `sum` over `n` samples to
