@@ -143,6 +143,16 @@ pub enum DataError {
         /// What is wrong, with the value.
         message: String,
     },
+    /// A setting of a generated task is out of its range.
+    #[error("invalid task setting `{name}` = {value}: {rule}")]
+    InvalidTask {
+        /// The setting.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io {

@@ -9,6 +9,9 @@
 //! - [`spike_data`]: a user's own labelled spike data ([`SpikeData`]: any
 //!   number of channels and of spikes per channel, train/validation/test
 //!   splits) from JSON or numpy's `.npz`;
+//! - [`intervals`]: a temporal task ([`IntervalTask`]: classify the
+//!   interval between two cue spikes) that a network needs delays or
+//!   recurrence to solve;
 //! - [`dataset`]: a labelled [`Dataset`] (the order in which training
 //!   visits it, seeded shuffles and mini-batches, is the trainer's:
 //!   `evnn_optim::epoch_order`).
@@ -41,6 +44,7 @@
 pub mod dataset;
 pub mod encoding;
 mod error;
+pub mod intervals;
 pub mod mt19937;
 pub mod spike_data;
 pub mod yin_yang;
@@ -48,6 +52,7 @@ pub mod yin_yang;
 pub use dataset::Dataset;
 pub use encoding::{EncodingConfig, LatencyEncoder};
 pub use error::DataError;
+pub use intervals::{IntervalTask, INTERVAL_CHANNELS};
 pub use mt19937::{MtState, NumpyRandomState};
 pub use spike_data::{SpikeData, SpikeSplit};
 pub use yin_yang::{Split, YinYang, YinYangConfig};

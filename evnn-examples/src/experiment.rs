@@ -1,7 +1,7 @@
 //! The Yin–Yang experiment: configuration, data, training loop, evaluation.
 
 use anyhow::{bail, Context, Result};
-use evnn_data::{Dataset, EncodingConfig, SpikeData, SpikeSplit, YinYang};
+use evnn_data::{Dataset, EncodingConfig, IntervalTask, SpikeData, SpikeSplit, YinYang};
 use evnn_net::{
     BatchRunner, Classification, FanInScaling, InitConfig, LayerInit, LossKind, NetworkParams,
     SpikeTrains, TtfsLoss,
@@ -10,7 +10,7 @@ use evnn_neurons::NeuronModel;
 use evnn_optim::{Adam, AdamConfig, Schedule, Trainer};
 use evnn_solver::{Adjoint, Backend, SolverOptions};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Which neuron model the network uses: a built-in one, or one registered
 /// by the program by name ([`crate::models`]). Written as its name
@@ -105,6 +105,10 @@ pub struct TrainConfig {
     /// trains on Yin–Yang.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
+    /// A generated task to train on instead of Yin–Yang (`evnn train
+    /// --dataset NAME`); absent (the default) trains on Yin–Yang.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
     /// Input channels: 5 for Yin–Yang, the data file's channel count.
     pub n_inputs: usize,
     /// Output neurons, one per class: 3 for Yin–Yang, the data file's class
@@ -180,6 +184,7 @@ impl Default for TrainConfig {
             model: ModelKind::Qif,
             constants: serde_json::Map::new(),
             data: None,
+            task: None,
             n_inputs: 5,
             n_outputs: 3,
             hidden: vec![20],
@@ -204,6 +209,38 @@ impl Default for TrainConfig {
             train_size: 5000,
             val_size: 1000,
             test_size: 1000,
+        }
+    }
+}
+
+/// A generated task (`evnn train --dataset NAME`), with its settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Task {
+    /// Classify the interval between two cue spikes (`evnn_data::intervals`):
+    /// a task that needs delays or recurrence.
+    Intervals(IntervalTask),
+}
+
+impl Task {
+    /// The task's three splits.
+    pub fn generate(&self) -> Result<SpikeData> {
+        Ok(match self {
+            Task::Intervals(t) => t.generate()?,
+        })
+    }
+
+    /// The latest input spike any sample can have.
+    pub fn t_last(&self) -> f64 {
+        match self {
+            Task::Intervals(t) => t.t_last(),
+        }
+    }
+
+    /// The task's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Task::Intervals(_) => "intervals",
         }
     }
 }
@@ -326,8 +363,24 @@ impl TrainConfig {
                 self.n_outputs
             );
         }
-        // A data file bounds the sizes when it is read (`Splits::load`).
-        let yin_yang = self.data.is_none();
+        if self.data.is_some() && self.task.is_some() {
+            bail!("give either a data file or a generated task (--dataset), not both");
+        }
+        if let Some(task) = &self.task {
+            match task {
+                Task::Intervals(t) => t.validate()?,
+            }
+            if !(task.t_last() < self.t_max) {
+                bail!(
+                    "t_max {} must exceed the {} task's latest input spike, {}",
+                    self.t_max,
+                    task.name(),
+                    task.t_last()
+                );
+            }
+        }
+        // A data file or task bounds the sizes when it is read (`Splits::load`).
+        let yin_yang = self.data.is_none() && self.task.is_none();
         for (name, n, max) in [
             ("train_size", self.train_size, 5000),
             ("val_size", self.val_size, 1000),
@@ -410,11 +463,11 @@ pub fn encode(data: Dataset, n: usize, t_max: f64) -> Result<EncodedSplit> {
 
 /// The first `n` samples of a split of a spike data file; more than it has
 /// is an error naming both counts.
-fn spike_split(split: &SpikeSplit, name: &str, n: usize, path: &Path) -> Result<EncodedSplit> {
+fn spike_split(split: &SpikeSplit, name: &str, n: usize, source: &str) -> Result<EncodedSplit> {
     if n > split.len() {
         bail!(
             "{name} {n}, but {} has {} samples in that split",
-            path.display(),
+            source,
             split.len()
         );
     }
@@ -444,15 +497,19 @@ pub struct Splits {
 
 impl Splits {
     /// Generates and encodes the standard Kriener et al. splits, or reads
-    /// `config.data`, whose channels and classes must be `n_inputs` and
-    /// `n_outputs`.
+    /// `config.data`, or generates `config.task`; the file's or task's
+    /// channels and classes must be `n_inputs` and `n_outputs`.
     pub fn load(config: &TrainConfig) -> Result<Self> {
-        if let Some(path) = &config.data {
-            let data = SpikeData::load(path)?;
+        let source = match (&config.data, &config.task) {
+            (Some(path), _) => Some((SpikeData::load(path)?, path.display().to_string())),
+            (None, Some(task)) => Some((task.generate()?, format!("the {} task", task.name()))),
+            (None, None) => None,
+        };
+        if let Some((data, path)) = source {
             if (data.n_channels(), data.n_classes()) != (config.n_inputs, config.n_outputs) {
                 bail!(
                     "{} has {} channels and {} classes, the configuration n_inputs {} and n_outputs {}",
-                    path.display(),
+                    path,
                     data.n_channels(),
                     data.n_classes(),
                     config.n_inputs,
@@ -460,9 +517,9 @@ impl Splits {
                 );
             }
             return Ok(Splits {
-                train: spike_split(&data.train, "train_size", config.train_size, path)?,
-                validation: spike_split(&data.validation, "val_size", config.val_size, path)?,
-                test: spike_split(&data.test, "test_size", config.test_size, path)?,
+                train: spike_split(&data.train, "train_size", config.train_size, &path)?,
+                validation: spike_split(&data.validation, "val_size", config.val_size, &path)?,
+                test: spike_split(&data.test, "test_size", config.test_size, &path)?,
             });
         }
         if (config.n_inputs, config.n_outputs) != (5, 3) {

@@ -44,7 +44,7 @@
 //! Models with one parameter per neuron (the bias) are written as version 1,
 //! as before; both versions are read.
 
-use crate::experiment::{ModelKind, TrainConfig};
+use crate::experiment::{ModelKind, Task, TrainConfig};
 use evnn_net::{LayerParams, NetworkParams};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -315,6 +315,11 @@ pub struct ModelFile {
     pub sizes: Vec<usize>,
     /// Layers, first hidden layer first.
     pub layers: Vec<LayerSpec>,
+    /// The generated task the network was trained on (`evnn train
+    /// --dataset`), which `eval` regenerates; absent for Yin–Yang and data
+    /// files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
 }
 
 impl ModelFile {
@@ -355,6 +360,7 @@ impl ModelFile {
                 .iter()
                 .map(|l| LayerSpec::of(l, version))
                 .collect(),
+            task: config.task.clone(),
         }
     }
 
@@ -440,6 +446,10 @@ impl ModelFile {
             .to_vec();
         c.t_max = self.t_max;
         c.tol = self.tol;
+        if let Some(Task::Intervals(t)) = &self.task {
+            (c.train_size, c.val_size, c.test_size) = (t.train_size, t.val_size, t.test_size);
+        }
+        c.task = self.task.clone();
         c
     }
 

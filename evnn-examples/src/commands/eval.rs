@@ -82,6 +82,14 @@ pub(super) fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
         .with_context(|| format!("model file {}", args.model.display()))?;
     let split = match &args.data {
         Some(path) => load_data_split(path, args.split, &config)?,
+        None if config.task.is_some() => {
+            let splits = Splits::load(&config)?;
+            match args.split {
+                SplitArg::Train => splits.train,
+                SplitArg::Validation => splits.validation,
+                SplitArg::Test => splits.test,
+            }
+        }
         None if (config.n_inputs, config.n_outputs) != (5, 3) => bail!(
             "the model has {} inputs and {} outputs, Yin–Yang 5 and 3: give its data with --data FILE",
             config.n_inputs,

@@ -3,14 +3,15 @@
 use super::in_pool;
 use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    start, train_from, EpochMetrics, Integrator, ModelKind, Splits, TrainConfig, TrainOutcome,
-    TrainState, WithNet,
+    start, train_from, EpochMetrics, Integrator, ModelKind, Splits, Task, TrainConfig,
+    TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
 use crate::models::Models;
 use crate::plots;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use evnn_data::IntervalTask;
 use evnn_net::{BatchRunner, FeedForward, LossKind, NetworkParams};
 use evnn_neurons::NeuronModel;
 use evnn_optim::Adam;
@@ -63,6 +64,13 @@ pub struct TrainArgs {
     /// all its samples are used unless the sizes are given.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Train on a generated task instead of Yin–Yang (`yinyang`, the
+    /// default): `intervals` classifies the interval between two cue spikes,
+    /// a task that needs delays or recurrence (docs/training.md). Its
+    /// settings are the config file's `task` object; its channels and
+    /// classes set the input and output widths.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub dataset: Option<DatasetArg>,
     /// Use only the first N training samples.
     #[arg(long)]
     pub train_size: Option<usize>,
@@ -84,6 +92,15 @@ pub struct TrainArgs {
     /// result is bit-identical to an uninterrupted run.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+}
+
+/// A data set by name on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetArg {
+    /// Yin–Yang (the default).
+    Yinyang,
+    /// The interval task (`evnn_data::IntervalTask`).
+    Intervals,
 }
 
 /// Loss form on the command line.
@@ -119,6 +136,7 @@ impl TrainArgs {
             ("--seed", self.seed.is_some()),
             ("--integrator", self.integrator.is_some()),
             ("--data", self.data.is_some()),
+            ("--dataset", self.dataset.is_some()),
             ("--train-size", self.train_size.is_some()),
             ("--val-size", self.val_size.is_some()),
             ("--test-size", self.test_size.is_some()),
@@ -175,8 +193,20 @@ impl TrainArgs {
         if let Some(v) = &self.data {
             c.data = Some(v.clone());
         }
-        if let Some(path) = &c.data {
-            let data = evnn_data::SpikeData::load(path)?;
+        match self.dataset {
+            Some(DatasetArg::Yinyang) => c.task = None,
+            // A config file's own interval settings stay.
+            Some(DatasetArg::Intervals) if !matches!(c.task, Some(Task::Intervals(_))) => {
+                c.task = Some(Task::Intervals(IntervalTask::default()));
+            }
+            Some(DatasetArg::Intervals) | None => {}
+        }
+        let source = match (&c.data, &c.task) {
+            (Some(path), _) => Some(evnn_data::SpikeData::load(path)?),
+            (None, Some(task)) => Some(task.generate()?),
+            (None, None) => None,
+        };
+        if let Some(data) = source {
             c.n_inputs = data.n_channels();
             c.n_outputs = data.n_classes();
             for (key, size, n) in [
