@@ -12,6 +12,8 @@
 //! - [`intervals`]: a temporal task ([`IntervalTask`]: classify the
 //!   interval between two cue spikes) that a network needs delays or
 //!   recurrence to solve;
+//! - [`poisson`]: independent Poisson spike trains ([`PoissonInput`]) for
+//!   synthetic workloads;
 //! - [`dataset`]: a labelled [`Dataset`] (the order in which training
 //!   visits it, seeded shuffles and mini-batches, is the trainer's:
 //!   `evnn_optim::epoch_order`).
@@ -46,6 +48,7 @@ pub mod encoding;
 mod error;
 pub mod intervals;
 pub mod mt19937;
+pub mod poisson;
 pub mod spike_data;
 pub mod yin_yang;
 
@@ -54,5 +57,6 @@ pub use encoding::{EncodingConfig, LatencyEncoder};
 pub use error::DataError;
 pub use intervals::{IntervalTask, INTERVAL_CHANNELS};
 pub use mt19937::{MtState, NumpyRandomState};
+pub use poisson::PoissonInput;
 pub use spike_data::{SpikeData, SpikeSplit};
 pub use yin_yang::{Split, YinYang, YinYangConfig};

@@ -433,6 +433,59 @@ fn bench_runs_derived_derivatives_on_a_generic_integrator() {
     }
 }
 
+/// `--workload shd` runs the spoken-digit-sized network's passes on Poisson
+/// inputs: the network has 700 inputs, the hidden width asked for and 20
+/// outputs; the input count is the rate's; every timing is positive; bad
+/// sizes and rates are one-line errors.
+#[test]
+fn bench_runs_the_shd_workload() {
+    let o = evnn(&[
+        "bench",
+        "--workload",
+        "shd",
+        "--model",
+        "lif",
+        "--samples",
+        "4",
+        "--hidden",
+        "8",
+        "--rate",
+        "5",
+        "--repeats",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["workload"], "shd");
+    assert!(
+        v["experiment"].as_str().unwrap().contains("[700, 8, 20]"),
+        "{v}"
+    );
+    // 700 channels at 5 Hz for 1 s: 3500 spikes expected (sd about 30 a sample).
+    let n = v["input_spikes_per_sample"].as_f64().unwrap();
+    assert!((3300.0..3700.0).contains(&n), "{n}");
+    assert_eq!(v["spikes_per_sample"].as_array().unwrap().len(), 2);
+    for run in v["runs"].as_array().unwrap() {
+        for name in [
+            "full_forward_us_per_sample",
+            "loss_us_per_sample",
+            "loss_backward_us_per_sample",
+        ] {
+            let x = run[name].as_f64().unwrap();
+            assert!(x.is_finite() && x > 0.0, "{name}: {x}");
+        }
+    }
+    for (args, needle) in [
+        (&["--hidden", "0"][..], "--hidden"),
+        (&["--samples", "0"][..], "--samples"),
+        (&["--rate=-1"][..], "rate_hz` = -1"),
+    ] {
+        let mut all = vec!["bench", "--workload", "shd", "--model", "lif"];
+        all.extend_from_slice(args);
+        assert_one_line_error(&evnn(&all), needle);
+    }
+}
+
 /// A reader that closes the pipe early (`evnn data --split test | head -c
 /// 100`) ends the program quietly: status 0, nothing on standard error (no
 /// "failed printing to stdout" panic). The split's JSON (about 200 kB) is

@@ -5,7 +5,10 @@ use crate::experiment::{Integrator, ModelKind, Splits, TrainConfig, WithNet};
 use crate::models::Models;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use clap::ValueEnum;
+use evnn_data::PoissonInput;
 use evnn_net::{BatchRunner, Classification, FeedForward};
+use evnn_net::{FanInScaling, ForwardTrace, InitConfig, SpikeTrains};
 use evnn_neurons::NeuronModel;
 use evnn_optim::Trainer;
 use evnn_solver::{Adjoint, Backend};
@@ -17,9 +20,22 @@ pub struct BenchArgs {
     /// Neuron model: qif, lif, or a model registered by the program.
     #[arg(long, default_value = "qif")]
     pub model: ModelKind,
-    /// Training samples per measurement (the default epoch has 5000).
-    #[arg(long, default_value_t = 5000)]
-    pub samples: usize,
+    /// What to measure: the default experiment (`yinyang`) or a synthetic
+    /// workload of the spoken-digit benchmarks' size (`shd`: 700 Poisson
+    /// input channels over 1 s, a hidden layer of `--hidden` neurons, 20
+    /// outputs; µs per sample of the loss pass and of loss + backward).
+    #[arg(long, value_enum, default_value = "yinyang")]
+    pub workload: Workload,
+    /// Samples per measurement (default: 5000, the default epoch; 32 for
+    /// `--workload shd`).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// `--workload shd`: hidden layer width.
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    /// `--workload shd`: rate of every input channel, in Hz.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
     /// Integrator backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub integrator: Integrator,
@@ -34,6 +50,15 @@ pub struct BenchArgs {
     /// is dopri5).
     #[arg(long)]
     pub derived: bool,
+}
+
+/// What `evnn bench` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// The default experiment (Yin–Yang, 5-20-3): epochs and passes.
+    Yinyang,
+    /// 700 Poisson channels over 1 s, one hidden layer, 20 outputs.
+    Shd,
 }
 
 /// The median of `v` (the mean of the middle two for an even count).
@@ -100,15 +125,18 @@ impl WithNet for BenchJob<'_> {
 }
 
 pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
-    let config = TrainConfig {
-        model: args.model,
-        integrator: args.integrator,
-        train_size: args.samples.clamp(1, 5000),
-        ..TrainConfig::default()
-    };
     if args.repeats == 0 {
         bail!("--repeats must be at least 1 (got 0)");
     }
+    if args.workload == Workload::Shd {
+        return run_shd(args, models);
+    }
+    let config = TrainConfig {
+        model: args.model,
+        integrator: args.integrator,
+        train_size: args.samples.unwrap_or(5000).clamp(1, 5000),
+        ..TrainConfig::default()
+    };
     let splits = Splits::load(&config)?;
     // Alternating, so that a fast or slow stretch of the machine falls on
     // both thread counts; each count's pool is built once, as in a real run.
@@ -164,6 +192,168 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "repeats": args.repeats,
             "runs": runs,
             "speedup_all_threads_vs_1": speedup,
+        }))?
+    )?;
+    Ok(())
+}
+
+/// The spoken-digit-sized workload's channels, outputs and window (ms).
+const SHD_CHANNELS: usize = 700;
+const SHD_OUTPUTS: usize = 20;
+const SHD_DURATION: f64 = 1000.0;
+const WMEAN: f64 = 0.7;
+
+struct ShdJob<'a> {
+    config: &'a TrainConfig,
+    inputs: &'a [SpikeTrains],
+    labels: &'a [usize],
+    pool: &'a rayon::ThreadPool,
+}
+
+impl WithNet for ShdJob<'_> {
+    type Output = serde_json::Value;
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<serde_json::Value>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        let config = self.config;
+        let model = net.models().first().context("a network has layers")?;
+        let params = config.init_params_for(model)?;
+        let loss = config.ttfs_loss();
+        // Spikes per sample of every layer, from full forward passes.
+        let mut ws = net.workspace();
+        let mut trace = ForwardTrace::default();
+        let mut spikes = vec![0usize; config.hidden.len() + 1];
+        let t = Instant::now();
+        let cpu = thread_cpu_seconds();
+        for x in self.inputs {
+            net.forward(&params, x, &mut ws, &mut trace)?;
+            for (s, layer) in spikes.iter_mut().zip(&trace.layers) {
+                *s += layer.outputs.n_spikes();
+            }
+        }
+        let n = self.inputs.len() as f64;
+        let full_forward = t.elapsed().as_secs_f64() * 1e6 / n;
+        let full_forward_cpu = cpu
+            .zip(thread_cpu_seconds())
+            .map(|(a, b)| (b - a) * 1e6 / n);
+        let runner = BatchRunner::new(net);
+        self.pool.install(|| -> Result<serde_json::Value> {
+            runner.loss(&params, self.inputs, self.labels, &loss)?;
+            let t = Instant::now();
+            runner.loss(&params, self.inputs, self.labels, &loss)?;
+            let forward = t.elapsed().as_secs_f64() * 1e6 / n;
+            let t = Instant::now();
+            runner.loss_and_grad(&params, self.inputs, self.labels, &loss)?;
+            let both = t.elapsed().as_secs_f64() * 1e6 / n;
+            Ok(serde_json::json!({
+                "threads": rayon::current_num_threads(),
+                "full_forward_us_per_sample": full_forward,
+                "full_forward_cpu_us_per_sample": full_forward_cpu,
+                "loss_us_per_sample": forward,
+                "loss_backward_us_per_sample": both,
+                "spikes_per_sample": spikes.iter().map(|&s| s as f64 / n).collect::<Vec<_>>(),
+            }))
+        })
+    }
+}
+
+/// The CPU time this thread has run, in seconds, where the system tells it
+/// (Linux's `/proc/thread-self/schedstat`); `None` elsewhere. Unlike wall
+/// time it does not count the time other programs hold the cores.
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
+}
+
+/// `evnn bench --workload shd`: loss pass and loss + backward of a network
+/// of the spoken-digit benchmarks' size on Poisson inputs, at its initial
+/// parameters (weights `U(−1, 1)·4/√fan_in`, no bias), 1 thread and all.
+fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
+    let samples = args.samples.unwrap_or(32);
+    if samples == 0 || args.hidden == 0 {
+        bail!(
+            "--samples and --hidden must be at least 1 (got {samples} and {})",
+            args.hidden
+        );
+    }
+    let input = PoissonInput {
+        channels: SHD_CHANNELS,
+        rate_hz: args.rate,
+        duration: SHD_DURATION,
+    };
+    let inputs = (0..samples as u64)
+        .map(|i| Ok(SpikeTrains::from_trains(&input.sample(0, i)?)?))
+        .collect::<Result<Vec<_>>>()?;
+    let labels: Vec<usize> = (0..samples).map(|i| i % SHD_OUTPUTS).collect();
+    let config = TrainConfig {
+        model: args.model,
+        integrator: args.integrator,
+        n_inputs: SHD_CHANNELS,
+        n_outputs: SHD_OUTPUTS,
+        hidden: vec![args.hidden],
+        t_max: SHD_DURATION,
+        init: Some(InitConfig {
+            wmean: WMEAN,
+            wlim: 8.0,
+            bmean: 0.0,
+            blim: 0.0,
+            fan_in: FanInScaling::Sqrt,
+        }),
+        ..TrainConfig::default()
+    };
+    let pools = [worker_pool(1)?, worker_pool(0)?];
+    let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
+    for _ in 0..args.repeats {
+        for (k, pool) in pools.iter().enumerate() {
+            let job = ShdJob {
+                config: &config,
+                inputs: &inputs,
+                labels: &labels,
+                pool,
+            };
+            passes[k].push(if args.derived {
+                crate::models::derived_net(&config, job)?
+            } else {
+                models.with_net(&config, job)?
+            });
+        }
+    }
+    let runs: Vec<serde_json::Value> = passes
+        .iter()
+        .map(|p| {
+            let field = |name: &str| -> Vec<f64> {
+                p.iter()
+                    .map(|r| r[name].as_f64().unwrap_or(f64::NAN))
+                    .collect()
+            };
+            let mut run = serde_json::json!({ "threads": p[0]["threads"] });
+            for name in [
+                "full_forward_us_per_sample",
+                "full_forward_cpu_us_per_sample",
+                "loss_us_per_sample",
+                "loss_backward_us_per_sample",
+            ] {
+                run[name] = serde_json::json!(median(field(name)));
+                run["each"][name] = serde_json::json!(field(name));
+            }
+            run
+        })
+        .collect();
+    let n_in: usize = inputs.iter().map(SpikeTrains::n_spikes).sum();
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "workload": "shd",
+            "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
+            "derived_derivatives": args.derived,
+            "samples": samples,
+            "repeats": args.repeats,
+            "input_spikes_per_sample": n_in as f64 / samples as f64,
+            "spikes_per_sample": passes[0][0]["spikes_per_sample"],
+            "runs": runs,
         }))?
     )?;
     Ok(())
