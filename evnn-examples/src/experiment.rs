@@ -146,6 +146,18 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Loss form.
     pub loss: LossKind,
+    /// The TTFS loss's softmax temperature `τ₀` (ms; default 0.5). Scale it,
+    /// `loss_tau1` and the inputs' window together for tasks slower than
+    /// Yin–Yang's 30 ms.
+    #[serde(skip_serializing_if = "is_default_tau0")]
+    pub loss_tau0: f64,
+    /// The TTFS loss's regulariser time constant `τ₁` (ms; default 6.4): the
+    /// label neuron's spike at `t` costs `α·(e^{t/τ₁} − 1)`.
+    #[serde(skip_serializing_if = "is_default_tau1")]
+    pub loss_tau1: f64,
+    /// The TTFS loss's regulariser weight `α` (default 3e-3).
+    #[serde(skip_serializing_if = "is_default_alpha")]
+    pub loss_alpha: f64,
     /// Weight `γ` of the silent-label term: for every sample whose label's
     /// output neuron does not spike, the loss gains `γ·(θ − b_l)`, a push on
     /// that neuron's bias `b_l` (the first neuron parameter) towards firing,
@@ -200,6 +212,9 @@ impl Default for TrainConfig {
             batch_size: 256,
             epochs: 100,
             loss: LossKind::EventProp,
+            loss_tau0: TtfsLoss::default().tau0,
+            loss_tau1: TtfsLoss::default().tau1,
+            loss_alpha: TtfsLoss::default().alpha,
             silent_label_push: 0.0,
             silent_hidden_push: 0.0,
             seed: 0,
@@ -309,8 +324,10 @@ impl TrainConfig {
     pub fn ttfs_loss(&self) -> TtfsLoss {
         TtfsLoss {
             kind: self.loss,
+            tau0: self.loss_tau0,
+            tau1: self.loss_tau1,
+            alpha: self.loss_alpha,
             t_max: self.t_max,
-            ..TtfsLoss::default()
         }
     }
 
@@ -415,6 +432,17 @@ impl TrainConfig {
 /// `true` for exactly 0 (the default of terms that are left out of files).
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+/// The TTFS loss's defaults, left out of files.
+fn is_default_tau0(x: &f64) -> bool {
+    *x == TtfsLoss::default().tau0
+}
+fn is_default_tau1(x: &f64) -> bool {
+    *x == TtfsLoss::default().tau1
+}
+fn is_default_alpha(x: &f64) -> bool {
+    *x == TtfsLoss::default().alpha
 }
 
 /// `true` for exactly 1 (the default of factors that are left out of files).
