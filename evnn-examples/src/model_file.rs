@@ -394,6 +394,8 @@ impl ModelFile {
                     n_out: l.n_out,
                     weights: l.weights.clone(),
                     neuron_params: l.values().to_vec(),
+                    synaptic_delays: None,
+                    axonal_delays: None,
                 })
                 .collect(),
         }

@@ -314,6 +314,8 @@ pub(crate) fn params_from_py(
             n_out: l.n_out,
             weights,
             neuron_params: biases,
+            synaptic_delays: None,
+            axonal_delays: None,
         });
     }
     Ok(NetworkParams { layers })
