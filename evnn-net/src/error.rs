@@ -126,7 +126,9 @@ pub enum NetError {
     /// A transmission delay is NaN, infinite or negative (delays must be
     /// finite and `>= 0`; training keeps them there by projection,
     /// [`NetworkParams::project_flat`](crate::NetworkParams::project_flat)).
-    #[error("layer {layer}: {what}[{index}] = {value} is invalid (delays must be finite and >= 0)")]
+    #[error(
+        "layer {layer}: {what}[{index}] = {value} is invalid (delays must be finite and >= 0)"
+    )]
     InvalidDelay {
         /// Layer index.
         layer: usize,

@@ -129,7 +129,11 @@ impl LayerParams {
             });
         }
         for (what, buffer, expected) in [
-            ("synaptic delays (n_out × n_in)", &self.synaptic_delays, weights),
+            (
+                "synaptic delays (n_out × n_in)",
+                &self.synaptic_delays,
+                weights,
+            ),
             ("axonal delays (n_in)", &self.axonal_delays, self.n_in),
         ] {
             if let Some(b) = buffer {
@@ -857,8 +861,7 @@ impl NetworkParams {
                 ("axonal delays", &l.axonal_delays),
             ] {
                 let mut values = buffer.iter().flatten().enumerate();
-                if let Some((index, &value)) =
-                    values.find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+                if let Some((index, &value)) = values.find(|(_, v)| !(v.is_finite() && **v >= 0.0))
                 {
                     return Err(NetError::InvalidDelay {
                         layer: k,
@@ -895,7 +898,10 @@ impl DelayInit {
 
     /// Checks the distributions given.
     pub fn validate(&self) -> Result<(), NetError> {
-        self.synaptic.iter().chain(&self.axonal).try_for_each(Distribution::validate)
+        self.synaptic
+            .iter()
+            .chain(&self.axonal)
+            .try_for_each(Distribution::validate)
     }
 }
 

@@ -196,7 +196,10 @@ pub(crate) fn fill_delayed_inputs(
     let l = &params.layers[layer];
     let n_in = l.n_in;
     let row = &l.weights[j * n_in..(j + 1) * n_in];
-    let synaptic = l.synaptic_delays.as_ref().map(|d| &d[j * n_in..(j + 1) * n_in]);
+    let synaptic = l
+        .synaptic_delays
+        .as_ref()
+        .map(|d| &d[j * n_in..(j + 1) * n_in]);
     let axonal = l.axonal_delays.as_deref();
     arrivals.clear();
     for (m, s) in merged.iter().enumerate() {
