@@ -221,7 +221,7 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
             if delayed {
                 // Input `m` is merged spike `arrivals[m].1`; `dL/d(arrival)`
                 // is that spike's `dL/dt`, and also `dL/dd_ij` and
-                // `dL/da_i` (docs/design.md §4.4).
+                // `dL/da_i` (docs/design.md §4.5).
                 for (m, &(_, at)) in ws.arrivals.iter().enumerate() {
                     let spike = &lt.inputs[at as usize];
                     let c = spike.channel as usize;

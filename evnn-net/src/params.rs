@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// axonal delay `a_i = axonal_delays[i]` and the synaptic delay
 /// `d_ij = synaptic_delays[j * n_in + i]` (an absent buffer counts as
 /// zeros; arrivals at or after `t_end` are dropped; `docs/design.md`
-/// §4.4). Delays must be finite and `>= 0`.
+/// §4.5). Delays must be finite and `>= 0`.
 ///
 /// The same type holds gradients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
