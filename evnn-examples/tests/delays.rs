@@ -178,7 +178,7 @@ fn bad_delay_settings_are_one_line_errors() {
             "delay_max 2 is given without delays",
         ),
         (
-            &["--delays", "both", "--delay-max", "-1"][..],
+            &["--delays", "both", "--delay-max=-1"][..],
             "delay_max must be finite and >= 0, got -1",
         ),
         (
