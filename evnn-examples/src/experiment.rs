@@ -3,8 +3,8 @@
 use anyhow::{bail, Context, Result};
 use evnn_data::{Dataset, EncodingConfig, IntervalTask, SpikeData, SpikeSplit, YinYang};
 use evnn_net::{
-    BatchRunner, Classification, FanInScaling, InitConfig, LayerInit, LossKind, NetworkParams,
-    SpikeTrains, TtfsLoss,
+    BatchRunner, Classification, DelayInit, Distribution, FanInScaling, InitConfig, LayerInit,
+    LossKind, NetworkParams, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::NeuronModel;
 use evnn_optim::{Adam, AdamConfig, Schedule, Trainer};
@@ -89,6 +89,33 @@ impl Integrator {
     }
 }
 
+/// Which trainable transmission delays the network has
+/// ([`evnn_net::LayerParams`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Delays {
+    /// No delays (the default).
+    #[default]
+    None,
+    /// One delay per connection, `d_ij`.
+    Synaptic,
+    /// One delay per input of each layer (input channel or neuron), `a_i`.
+    Axonal,
+    /// Both.
+    Both,
+}
+
+impl Delays {
+    /// `true` for [`Delays::None`] (left out of files).
+    pub fn is_none(&self) -> bool {
+        *self == Delays::None
+    }
+}
+
+/// The upper end of the initial delays `U(0, delay_max)` when the
+/// configuration gives none (ms): a starting point, not a tuned value.
+pub const DEFAULT_DELAY_MAX: f64 = 2.0;
+
 /// Every setting of a training run. Defaults are eventax's Yin–Yang
 /// experiment (docs/design.md §7). Times in ms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,6 +167,14 @@ pub struct TrainConfig {
     /// constant.
     #[serde(skip_serializing_if = "is_one")]
     pub lr_decay: f64,
+    /// Trainable transmission delays (`none`, `synaptic`, `axonal`,
+    /// `both`); absent in files without.
+    #[serde(skip_serializing_if = "Delays::is_none")]
+    pub delays: Delays,
+    /// Initial delays are drawn from `U(0, delay_max)` (ms); absent:
+    /// [`DEFAULT_DELAY_MAX`]. Only with `delays`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_max: Option<f64>,
     /// Samples per batch.
     pub batch_size: usize,
     /// Training epochs.
@@ -209,6 +244,8 @@ impl Default for TrainConfig {
             init_layers: None,
             lr: 0.05,
             lr_decay: 1.0,
+            delays: Delays::None,
+            delay_max: None,
             batch_size: 256,
             epochs: 100,
             loss: LossKind::EventProp,
@@ -303,13 +340,36 @@ impl TrainConfig {
     }
 
     /// Initial parameters for `model`'s network: `init_layers` when set,
-    /// else [`init_config`](Self::init_config).
+    /// else [`init_config`](Self::init_config); with `delays`, delays from
+    /// [`delay_init`](Self::delay_init) (their own random stream, so the
+    /// weights and biases are those of the run without delays).
     pub fn init_params_for<N: NeuronModel>(&self, model: &N) -> Result<NetworkParams> {
         let sizes = self.sizes();
-        Ok(match &self.init_layers {
+        let params = match &self.init_layers {
             Some(layers) => NetworkParams::init_layers_for(model, &sizes, layers, self.seed)?,
             None => NetworkParams::init_for(model, &sizes, &self.init_config(), self.seed)?,
+        };
+        Ok(match self.delay_init() {
+            Some(init) => params.with_delays(&init, self.seed)?,
+            None => params,
         })
+    }
+
+    /// The delays' initialisation, `U(0, delay_max)` for the kinds
+    /// `delays` names; `None` without delays.
+    pub fn delay_init(&self) -> Option<DelayInit> {
+        let max = self.delay_max.unwrap_or(DEFAULT_DELAY_MAX);
+        let d = Distribution::Uniform {
+            mean: 0.5 * max,
+            width: max,
+        };
+        let (synaptic, axonal) = match self.delays {
+            Delays::None => return None,
+            Delays::Synaptic => (Some(d), None),
+            Delays::Axonal => (None, Some(d)),
+            Delays::Both => (Some(d), Some(d)),
+        };
+        Some(DelayInit { synaptic, axonal })
     }
 
     /// Layer sizes `[n_inputs, hidden..., n_outputs]`.
@@ -372,6 +432,14 @@ impl TrainConfig {
         }
         if !(self.t_max.is_finite() && self.t_max > 0.0) {
             bail!("t_max must be finite and > 0, got {}", self.t_max);
+        }
+        if let Some(max) = self.delay_max {
+            if !(max.is_finite() && max >= 0.0) {
+                bail!("delay_max must be finite and >= 0, got {max}");
+            }
+            if self.delays.is_none() {
+                bail!("delay_max {max} is given without delays (set delays: synaptic, axonal or both)");
+            }
         }
         if self.n_inputs == 0 || self.n_outputs == 0 {
             bail!(

@@ -43,6 +43,13 @@
 //!
 //! Models with one parameter per neuron (the bias) are written as version 1,
 //! as before; both versions are read.
+//!
+//! A network trained with transmission delays (`evnn train --delays`) has,
+//! in either version, `synaptic_delays` (`n_out × n_in`, row-major as the
+//! weights) and/or `axonal_delays` (`n_in`, one per input) in each layer,
+//! in ms: a spike of input `i` at `t` reaches neuron `j` at
+//! `t + axonal_delays[i] + synaptic_delays[j·n_in + i]`, and not at all at
+//! or after `t_max`. Files without delays have neither field.
 
 use crate::experiment::{ModelKind, Task, TrainConfig};
 use evnn_net::{LayerParams, NetworkParams};
@@ -244,6 +251,12 @@ pub struct LayerSpec {
     /// name (version 2); absent in version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neuron_params: Option<Vec<f64>>,
+    /// Synaptic delays (ms), `n_out × n_in` row-major; absent without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synaptic_delays: Option<Vec<f64>>,
+    /// Axonal delays (ms), one per input; absent without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub axonal_delays: Option<Vec<f64>>,
 }
 
 impl LayerSpec {
@@ -262,6 +275,8 @@ impl LayerSpec {
             weights: l.weights.clone(),
             biases,
             neuron_params,
+            synaptic_delays: l.synaptic_delays.clone(),
+            axonal_delays: l.axonal_delays.clone(),
         }
     }
 
@@ -400,6 +415,8 @@ impl ModelFile {
                     n_out: l.n_out,
                     weights: l.weights.clone(),
                     neuron_params: l.values().to_vec(),
+                    synaptic_delays: l.synaptic_delays.clone(),
+                    axonal_delays: l.axonal_delays.clone(),
                 })
                 .collect(),
         }

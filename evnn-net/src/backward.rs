@@ -3,7 +3,7 @@
 //! upstream.
 
 use crate::forward::Workspace;
-use crate::stack::{fill_inputs, Stack};
+use crate::stack::{fill_delayed_inputs, fill_inputs, Stack};
 use crate::trace::ForwardTrace;
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::{NeuronModel, StateVector};
@@ -124,6 +124,7 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
     debug_assert_eq!(stack.check_params(params), Ok(()));
     debug_assert_eq!(check_trace(stack, input, trace), Ok(()));
     debug_assert!(grad.has_sizes(&stack.sizes));
+    debug_assert_eq!(params.check_delays_like(grad), Ok(()));
     let n_layers = stack.n_layers();
     let out = &trace.layers[n_layers - 1].outputs;
     if dl_dt.len() != out.n_spikes() {
@@ -185,7 +186,13 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
             if dl.iter().all(|&v| v == 0.0) && dx_end.as_slice().iter().all(|&v| v == 0.0) {
                 continue;
             }
-            fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            let delayed = params.layers[layer].has_delays();
+            if delayed {
+                let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
+                fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
+            } else {
+                fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            }
             let p = Stack::<N>::neuron_params(params, layer, j);
             run_adjoint(
                 &mut ws.backend,
@@ -211,6 +218,25 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
                 *dst += src;
             }
             let n_in = g.n_in;
+            if delayed {
+                // Input `m` is merged spike `arrivals[m].1`; `dL/d(arrival)`
+                // is that spike's `dL/dt`, and also `dL/dd_ij` and
+                // `dL/da_i` (docs/design.md §4.5).
+                for (m, &(_, at)) in ws.arrivals.iter().enumerate() {
+                    let spike = &lt.inputs[at as usize];
+                    let c = spike.channel as usize;
+                    let dl_arrival = ws.grad.input_times[m];
+                    g.weights[j * n_in + c] += ws.grad.weights[m];
+                    ws.upstream[source.offset(c) + spike.k as usize] += dl_arrival;
+                    if let Some(d) = g.synaptic_delays.as_mut() {
+                        d[j * n_in + c] += dl_arrival;
+                    }
+                    if let Some(a) = g.axonal_delays.as_mut() {
+                        a[c] += dl_arrival;
+                    }
+                }
+                continue;
+            }
             for (m, spike) in lt.inputs.iter().enumerate() {
                 let c = spike.channel as usize;
                 g.weights[j * n_in + c] += ws.grad.weights[m];

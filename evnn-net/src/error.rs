@@ -123,6 +123,22 @@ pub enum NetError {
         /// The offending value.
         value: f64,
     },
+    /// A transmission delay is NaN, infinite or negative (delays must be
+    /// finite and `>= 0`; training keeps them there by projection,
+    /// [`NetworkParams::project_flat`](crate::NetworkParams::project_flat)).
+    #[error(
+        "layer {layer}: {what}[{index}] = {value} is invalid (delays must be finite and >= 0)"
+    )]
+    InvalidDelay {
+        /// Layer index.
+        layer: usize,
+        /// `"synaptic delays"` or `"axonal delays"`.
+        what: &'static str,
+        /// Flat index within the layer's delay buffer.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
     /// A configuration value is out of range.
     #[error("invalid {name} = {value}: {reason}")]
     InvalidConfig {

@@ -2,7 +2,7 @@
 //! (`on_demand.rs`), into a [`ForwardTrace`], with a thread's [`Workspace`].
 
 use crate::on_demand::{LayerRuns, LossPass, OnDemandRuns};
-use crate::stack::{fill_inputs, Pass, Stack};
+use crate::stack::{fill_delayed_inputs, fill_inputs, Pass, Stack};
 use crate::trace::{merge_spikes, ForwardTrace, LayerTrace};
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
@@ -15,6 +15,9 @@ use evnn_solver::{Backend, InputSpike, NeuronGradient, NeuronTrace};
 pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     pub(crate) backend: B,
     pub(crate) inputs: Vec<InputSpike>,
+    /// Where the layer has delays: each input's arrival time and index in
+    /// the layer's merged inputs, in the order of `inputs`.
+    pub(crate) arrivals: Vec<(f64, u32)>,
     /// The runs of the on-demand pass, and the steppers the layer-by-layer
     /// pass reuses.
     pub(crate) od: OnDemandRuns<N, B::Stepper>,
@@ -34,6 +37,7 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
         Workspace {
             backend,
             inputs: Vec::new(),
+            arrivals: Vec::new(),
             od: OnDemandRuns::default(),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
@@ -67,7 +71,12 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
     // the output neurons need them, where the backend hands out its
     // steppers; the prediction's on-demand pass also ends the output
     // neurons once the first of them has spiked.
+    // With delays a spike may arrive after spikes found in later rounds,
+    // which the on-demand pass's handing down in time order does not
+    // allow: such networks run layer by layer (the same spikes, loss and
+    // gradient; the traces run to the neurons' own ends).
     let on_demand = match pass {
+        _ if params.has_delays() => false,
         Pass::Full => false,
         Pass::FirstSpikes => n_layers > 1 && ws.od.choice.wanted(loss_pass),
         Pass::Prediction => loss_pass != LossPass::LayerByLayer,
@@ -98,7 +107,12 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         lt.outputs.clear();
         let lr = &mut ws.od.layers[layer];
         for j in 0..n_out {
-            fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            if params.layers[layer].has_delays() {
+                let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
+                fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
+            } else {
+                fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            }
             let p = Stack::<N>::neuron_params(params, layer, j);
             let neuron = &mut lt.neurons[j];
             // The workspace's steppers, reset, where the backend hands

@@ -26,6 +26,22 @@ pub enum ParamRef {
         /// Parameter index.
         index: usize,
     },
+    /// Synaptic delay from `input` to `neuron` of `layer`.
+    SynapticDelay {
+        /// Layer.
+        layer: usize,
+        /// Receiving neuron.
+        neuron: usize,
+        /// Input channel (neuron of the previous layer).
+        input: usize,
+    },
+    /// Axonal delay of input `input` of `layer`.
+    AxonalDelay {
+        /// Layer.
+        layer: usize,
+        /// Input channel (neuron of the previous layer).
+        input: usize,
+    },
     /// Time of spike `k` of input channel `channel`.
     InputTime {
         /// Input channel.
@@ -208,7 +224,8 @@ fn signature<S>(trace: &ForwardTrace<S>) -> Signature {
 
 /// Compares the network's EventProp gradient for one input with five-point
 /// central differences of its forward pass, for every weight, neuron
-/// parameter and input spike time.
+/// parameter, delay (where the parameters have delays) and input spike
+/// time.
 ///
 /// `loss` maps the output layer's spike trains to `(L, dL/dt)` with `dL/dt`
 /// in the trains' flat order (every spike may carry a sensitivity). The loss
@@ -332,8 +349,25 @@ where
     let mut at = 0;
     for (layer, l) in params.layers.iter().enumerate() {
         let np = l.neuron_params.len() / l.n_out.max(1);
-        for idx in 0..l.weights.len() + l.neuron_params.len() {
-            let (param, analytic) = if idx < l.weights.len() {
+        let (nw, nn) = (l.weights.len(), l.neuron_params.len());
+        let ns = l.synaptic_delays.as_ref().map_or(0, Vec::len);
+        let g = &grad.layers[layer];
+        for idx in 0..nw + nn + l.delays_len() {
+            let (param, analytic) = if idx >= nw + nn + ns {
+                let input = idx - nw - nn - ns;
+                let d = g.axonal_delays.as_ref().map_or(0.0, |a| a[input]);
+                (ParamRef::AxonalDelay { layer, input }, d)
+            } else if idx >= nw + nn {
+                let k = idx - nw - nn;
+                let d = g.synaptic_delays.as_ref().map_or(0.0, |d| d[k]);
+                let (neuron, input) = (k / l.n_in, k % l.n_in);
+                let param = ParamRef::SynapticDelay {
+                    layer,
+                    neuron,
+                    input,
+                };
+                (param, d)
+            } else if idx < l.weights.len() {
                 (
                     ParamRef::Weight {
                         layer,
@@ -362,7 +396,7 @@ where
                 eval(&p, input)
             }));
         }
-        at += l.weights.len() + l.neuron_params.len();
+        at += nw + nn + l.delays_len();
     }
     debug_assert_eq!(at, flat_len);
     let trains = input.to_trains();

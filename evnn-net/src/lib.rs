@@ -106,7 +106,9 @@ pub use loss::{predict, FirstSpikeLoss, LossKind, SpikeTimeMse, TtfsLoss};
 pub use network::FeedForward;
 pub use objective::{Classification, Regression};
 pub use on_demand::LossPass;
-pub use params::{Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams};
+pub use params::{
+    DelayInit, Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams,
+};
 pub use sample::SampleResult;
 pub use spikes::SpikeTrains;
 pub use trace::{ForwardTrace, LayerTrace, MergedSpike};

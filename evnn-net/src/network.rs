@@ -218,12 +218,13 @@ where
 
     /// Checks that a gradient buffer has the shape of this network's
     /// parameters.
-    fn check_grad(&self, grad: &NetworkParams) -> Result<(), NetError> {
+    fn check_grad(&self, params: &NetworkParams, grad: &NetworkParams) -> Result<(), NetError> {
         grad.check_shape(
             self.sizes(),
             <N::Params as StateVector>::DIM,
             "gradient buffer does not match the network's layer sizes",
-        )
+        )?;
+        params.check_delays_like(grad)
     }
 
     /// The checked layers, for the batch passes.
@@ -380,7 +381,7 @@ where
     ) -> Result<(), NetError> {
         self.check_params(params)?;
         check_trace(&self.stack, input, trace)?;
-        self.check_grad(grad)?;
+        self.check_grad(params, grad)?;
         backward(
             &self.stack,
             params,
@@ -424,7 +425,7 @@ where
         self.check_input(input)?;
         loss.validate()?;
         if let Some(g) = &grad {
-            self.check_grad(g)?;
+            self.check_grad(params, g)?;
         }
         sample_loss(
             &self.stack,

@@ -7,9 +7,14 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Learnable parameters of one layer: the weight matrix `n_out × n_in`
-/// (row-major: `weights[j * n_in + i]` connects input `i` to neuron `j`) and
+/// (row-major: `weights[j * n_in + i]` connects input `i` to neuron `j`),
 /// the neurons' own parameters (`n_out × P`, row-major; for LIF and QIF
-/// `P = 1`, the bias).
+/// `P = 1`, the bias) and, optionally, transmission delays: a spike of
+/// input `i` at `t` arrives at neuron `j` at `(t + a_i) + d_ij`, with the
+/// axonal delay `a_i = axonal_delays[i]` and the synaptic delay
+/// `d_ij = synaptic_delays[j * n_in + i]` (an absent buffer counts as
+/// zeros; arrivals at or after `t_end` are dropped; `docs/design.md`
+/// §4.5). Delays must be finite and `>= 0`.
 ///
 /// The same type holds gradients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +28,14 @@ pub struct LayerParams {
     pub weights: Vec<f64>,
     /// Per-neuron parameters, `n_out × P` row-major.
     pub neuron_params: Vec<f64>,
+    /// Synaptic delays `d_ij`, `n_out × n_in` row-major as the weights;
+    /// `None`: no synaptic delays (and nothing in files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synaptic_delays: Option<Vec<f64>>,
+    /// Axonal delays `a_i`, one per input (`n_in`); `None`: no axonal
+    /// delays (and nothing in files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub axonal_delays: Option<Vec<f64>>,
 }
 
 impl LayerParams {
@@ -37,7 +50,51 @@ impl LayerParams {
                 0.0;
                 buffer_len("neuron parameters (n_out × P)", n_out, n_params)?
             ],
+            synaptic_delays: None,
+            axonal_delays: None,
         })
+    }
+
+    /// `true` when the layer has synaptic or axonal delays.
+    pub fn has_delays(&self) -> bool {
+        self.synaptic_delays.is_some() || self.axonal_delays.is_some()
+    }
+
+    /// Number of delay values (synaptic and axonal).
+    pub fn delays_len(&self) -> usize {
+        self.synaptic_delays.as_ref().map_or(0, Vec::len)
+            + self.axonal_delays.as_ref().map_or(0, Vec::len)
+    }
+
+    /// The delay buffers present: synaptic, then axonal (the order of
+    /// [`NetworkParams::to_flat`]).
+    fn delay_buffers(&self) -> impl Iterator<Item = &Vec<f64>> {
+        self.synaptic_delays.iter().chain(self.axonal_delays.iter())
+    }
+
+    /// The delay buffers present, mutable, in the order of
+    /// [`delay_buffers`](Self::delay_buffers).
+    fn delay_buffers_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+        self.synaptic_delays
+            .iter_mut()
+            .chain(self.axonal_delays.iter_mut())
+    }
+
+    /// Delay of the path from input `i` to neuron `j`, `a_i + d_ij` (0
+    /// without delays); `None` out of range or where a buffer is too short.
+    pub fn delay(&self, j: usize, i: usize) -> Option<f64> {
+        if j >= self.n_out || i >= self.n_in {
+            return None;
+        }
+        let a = match &self.axonal_delays {
+            Some(a) => *a.get(i)?,
+            None => 0.0,
+        };
+        let d = match &self.synaptic_delays {
+            Some(d) => *d.get(j.checked_mul(self.n_in)?.checked_add(i)?)?,
+            None => 0.0,
+        };
+        Some(a + d)
     }
 
     /// Weight from input `i` to neuron `j`; `None` when `j >= n_out`,
@@ -70,6 +127,24 @@ impl LayerParams {
                 expected: neuron_params,
                 got: self.neuron_params.len(),
             });
+        }
+        for (what, buffer, expected) in [
+            (
+                "synaptic delays (n_out × n_in)",
+                &self.synaptic_delays,
+                weights,
+            ),
+            ("axonal delays (n_in)", &self.axonal_delays, self.n_in),
+        ] {
+            if let Some(b) = buffer {
+                if b.len() != expected {
+                    return Err(NetError::Shape {
+                        what,
+                        expected,
+                        got: b.len(),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -467,7 +542,7 @@ impl NetworkParams {
     pub fn len(&self) -> usize {
         self.layers
             .iter()
-            .map(|l| l.weights.len() + l.neuron_params.len())
+            .map(|l| l.weights.len() + l.neuron_params.len() + l.delays_len())
             .sum()
     }
 
@@ -487,6 +562,8 @@ impl NetworkParams {
                     n_out: l.n_out,
                     weights: vec![0.0; l.weights.len()],
                     neuron_params: vec![0.0; l.neuron_params.len()],
+                    synaptic_delays: l.synaptic_delays.as_ref().map(|d| vec![0.0; d.len()]),
+                    axonal_delays: l.axonal_delays.as_ref().map(|a| vec![0.0; a.len()]),
                 })
                 .collect(),
         }
@@ -497,6 +574,7 @@ impl NetworkParams {
         for l in &mut self.layers {
             l.weights.iter_mut().for_each(|v| *v = 0.0);
             l.neuron_params.iter_mut().for_each(|v| *v = 0.0);
+            l.delay_buffers_mut().flatten().for_each(|v| *v = 0.0);
         }
     }
 
@@ -511,6 +589,9 @@ impl NetworkParams {
             }
             for (x, y) in a.neuron_params.iter_mut().zip(&b.neuron_params) {
                 *x += y;
+            }
+            for (x, y) in a.delay_buffers_mut().zip(b.delay_buffers()) {
+                x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
             }
         }
         Ok(())
@@ -538,6 +619,16 @@ impl NetworkParams {
                     "neuron parameters",
                     a.neuron_params.len(),
                     b.neuron_params.len(),
+                ),
+                (
+                    "synaptic delays (0 when absent)",
+                    a.synaptic_delays.as_ref().map_or(0, Vec::len),
+                    b.synaptic_delays.as_ref().map_or(0, Vec::len),
+                ),
+                (
+                    "axonal delays (0 when absent)",
+                    a.axonal_delays.as_ref().map_or(0, Vec::len),
+                    b.axonal_delays.as_ref().map_or(0, Vec::len),
                 ),
             ] {
                 if expected != got {
@@ -569,21 +660,56 @@ impl NetworkParams {
             .try_for_each(|l| l.check_buffers(n_params_per_neuron))
     }
 
+    /// Checks that `other` (a gradient buffer) has delay buffers where
+    /// `self` has them, of the same lengths, and none where `self` has none.
+    pub(crate) fn check_delays_like(&self, other: &NetworkParams) -> Result<(), NetError> {
+        for (a, b) in self.layers.iter().zip(&other.layers) {
+            for (what, x, y) in [
+                (
+                    "synaptic delays of the gradient (0 when absent)",
+                    &a.synaptic_delays,
+                    &b.synaptic_delays,
+                ),
+                (
+                    "axonal delays of the gradient (0 when absent)",
+                    &a.axonal_delays,
+                    &b.axonal_delays,
+                ),
+            ] {
+                let (expected, got) = (x.as_ref().map(Vec::len), y.as_ref().map(Vec::len));
+                if expected != got {
+                    return Err(NetError::Shape {
+                        what,
+                        expected: expected.unwrap_or(0),
+                        got: got.unwrap_or(0),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Multiplies every entry by `s`.
     pub fn scale(&mut self, s: f64) {
         for l in &mut self.layers {
             l.weights.iter_mut().for_each(|v| *v *= s);
             l.neuron_params.iter_mut().for_each(|v| *v *= s);
+            l.delay_buffers_mut().flatten().for_each(|v| *v *= s);
         }
     }
 
-    /// All entries in one vector: per layer, the weights then the neuron
-    /// parameters (the order optimizers see).
+    /// All entries in one vector: per layer, the weights, the neuron
+    /// parameters, then the synaptic and the axonal delays where present
+    /// (the order optimizers see; without delays, weights and neuron
+    /// parameters alone).
     pub fn to_flat(&self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.len());
         for l in &self.layers {
             out.extend_from_slice(&l.weights);
             out.extend_from_slice(&l.neuron_params);
+            for d in l.delay_buffers() {
+                out.extend_from_slice(d);
+            }
         }
         out
     }
@@ -605,8 +731,82 @@ impl NetworkParams {
             let n = l.neuron_params.len();
             l.neuron_params.copy_from_slice(&flat[at..at + n]);
             at += n;
+            for d in l.delay_buffers_mut() {
+                let n = d.len();
+                d.copy_from_slice(&flat[at..at + n]);
+                at += n;
+            }
         }
         Ok(())
+    }
+
+    /// `true` when some layer has delays.
+    pub fn has_delays(&self) -> bool {
+        self.layers.iter().any(LayerParams::has_delays)
+    }
+
+    /// Projects a flat buffer in the order of [`to_flat`](Self::to_flat)
+    /// onto the parameters' domain: every delay below 0 becomes 0 (NaN
+    /// stays, for validation to name). Training calls it after every
+    /// optimizer step ([`evnn_optim::Parameters::project`]), so that delays
+    /// stay `>= 0` (projected gradient descent). Without delays it changes
+    /// nothing; a buffer of another length is left as it is.
+    pub fn project_flat(&self, flat: &mut [f64]) {
+        if flat.len() != self.len() || !self.has_delays() {
+            return;
+        }
+        let mut at = 0;
+        for l in &self.layers {
+            at += l.weights.len() + l.neuron_params.len();
+            let n = l.delays_len();
+            for v in &mut flat[at..at + n] {
+                if *v < 0.0 {
+                    *v = 0.0;
+                }
+            }
+            at += n;
+        }
+    }
+
+    /// These parameters with delays drawn as `init` says: per layer, the
+    /// synaptic delays row by row (when `init.synaptic` is given), then the
+    /// axonal delays (when `init.axonal` is), from their own ChaCha8 stream
+    /// of `seed` (stream 1), so the weights and biases drawn from the same
+    /// seed stay as they are. Draws below 0 become 0. Layers that already
+    /// have delays get new ones.
+    ///
+    /// ```
+    /// use evnn_net::{DelayInit, Distribution, InitConfig, NetworkParams};
+    /// use evnn_neurons::Lif;
+    ///
+    /// let p = NetworkParams::init::<Lif>(&[5, 20, 3], &InitConfig::default(), 0)?;
+    /// let d = Distribution::Uniform { mean: 1.0, width: 2.0 };
+    /// let q = p.clone().with_delays(&DelayInit::both(d), 0)?;
+    /// assert_eq!(q.layers[0].synaptic_delays.as_ref().unwrap().len(), 20 * 5);
+    /// assert_eq!(q.layers[1].axonal_delays.as_ref().unwrap().len(), 20);
+    /// assert_eq!(q.len(), p.len() + 20 * 5 + 5 + 3 * 20 + 20);
+    /// assert_eq!(q.layers[0].weights, p.layers[0].weights);
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn with_delays(mut self, init: &DelayInit, seed: u64) -> Result<Self, NetError> {
+        init.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(1);
+        let mut draw = |dist: &Distribution, n: usize| -> Vec<f64> {
+            (0..n).map(|_| dist.sample(&mut rng).max(0.0)).collect()
+        };
+        for l in &mut self.layers {
+            if let Some(dist) = &init.synaptic {
+                l.synaptic_delays = Some(draw(
+                    dist,
+                    buffer_len("synaptic delays (n_out × n_in)", l.n_out, l.n_in)?,
+                ));
+            }
+            if let Some(dist) = &init.axonal {
+                l.axonal_delays = Some(draw(dist, l.n_in));
+            }
+        }
+        Ok(self)
     }
 
     /// Checks shapes (consecutive layers fit, buffers have their sizes, `P`
@@ -656,8 +856,52 @@ impl NetworkParams {
                     value,
                 });
             }
+            for (what, buffer) in [
+                ("synaptic delays", &l.synaptic_delays),
+                ("axonal delays", &l.axonal_delays),
+            ] {
+                let mut values = buffer.iter().flatten().enumerate();
+                if let Some((index, &value)) = values.find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+                {
+                    return Err(NetError::InvalidDelay {
+                        layer: k,
+                        what,
+                        index,
+                        value,
+                    });
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Which delays a network gets and how they start
+/// ([`NetworkParams::with_delays`]): `None` leaves that kind out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DelayInit {
+    /// Distribution of the synaptic delays `d_ij` (ms).
+    pub synaptic: Option<Distribution>,
+    /// Distribution of the axonal delays `a_i` (ms).
+    pub axonal: Option<Distribution>,
+}
+
+impl DelayInit {
+    /// Synaptic and axonal delays, both from `dist`.
+    pub fn both(dist: Distribution) -> Self {
+        DelayInit {
+            synaptic: Some(dist),
+            axonal: Some(dist),
+        }
+    }
+
+    /// Checks the distributions given.
+    pub fn validate(&self) -> Result<(), NetError> {
+        self.synaptic
+            .iter()
+            .chain(&self.axonal)
+            .try_for_each(Distribution::validate)
     }
 }
 
@@ -691,6 +935,10 @@ impl evnn_optim::Parameters for NetworkParams {
             expected: self.len(),
             got: flat.len(),
         })
+    }
+
+    fn project(&self, flat: &mut [f64]) {
+        self.project_flat(flat);
     }
 }
 

@@ -173,3 +173,53 @@ pub(crate) fn push_inputs(
             .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
     );
 }
+
+/// Neuron `j`'s inputs where `layer` has delays: every merged spike `m`
+/// (source time `t`, channel `i`) arrives at `(t + a_i) + d_ij`; arrivals
+/// at or after `t_end` are dropped (the solver would not apply them, and
+/// their gradient is 0). The inputs are sorted by arrival time, ties by
+/// position in `merged` (source time, then channel), so that zero delays
+/// give the order of [`fill_inputs`]. `arrivals` receives, for each input in
+/// that order, its arrival time and its index in `merged`: the backward
+/// pass maps the adjoint's per-input results back through it. The sort
+/// key is a total order on distinct pairs, so the unstable sort (which
+/// allocates nothing) is deterministic.
+pub(crate) fn fill_delayed_inputs(
+    inputs: &mut Vec<InputSpike>,
+    arrivals: &mut Vec<(f64, u32)>,
+    merged: &[MergedSpike],
+    params: &NetworkParams,
+    layer: usize,
+    j: usize,
+    t_end: f64,
+) {
+    let l = &params.layers[layer];
+    let n_in = l.n_in;
+    let row = &l.weights[j * n_in..(j + 1) * n_in];
+    let synaptic = l
+        .synaptic_delays
+        .as_ref()
+        .map(|d| &d[j * n_in..(j + 1) * n_in]);
+    let axonal = l.axonal_delays.as_deref();
+    arrivals.clear();
+    for (m, s) in merged.iter().enumerate() {
+        let c = s.channel as usize;
+        let mut time = s.time;
+        if let Some(a) = axonal {
+            time += a[c];
+        }
+        if let Some(d) = synaptic {
+            time += d[c];
+        }
+        if time < t_end {
+            arrivals.push((time, m as u32));
+        }
+    }
+    arrivals.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    inputs.clear();
+    inputs.extend(
+        arrivals
+            .iter()
+            .map(|&(time, m)| InputSpike::new(time, row[merged[m as usize].channel as usize])),
+    );
+}

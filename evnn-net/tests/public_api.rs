@@ -612,6 +612,8 @@ fn overflowing_layer_sizes_are_errors() {
             n_out: 1 << 32,
             weights: Vec::new(),
             neuron_params: Vec::new(),
+            synaptic_delays: None,
+            axonal_delays: None,
         }],
     };
     let e = p.validate(1, &["bias"]).unwrap_err();

@@ -76,6 +76,14 @@ pub trait Parameters: Clone {
     /// [`to_flat`](Self::to_flat); a buffer of another length is an
     /// [`OptimError::ShapeMismatch`] and changes nothing.
     fn set_flat(&mut self, flat: &[f64]) -> Result<(), OptimError>;
+    /// Moves a flat buffer (in the order of [`to_flat`](Self::to_flat))
+    /// onto the parameters' domain, after every optimizer step and before
+    /// [`set_flat`](Self::set_flat): projected gradient descent for
+    /// constrained parameters (transmission delays `>= 0`). By default
+    /// every value is allowed and nothing changes.
+    fn project(&self, flat: &mut [f64]) {
+        let _ = flat;
+    }
 }
 
 impl Parameters for Vec<f64> {
@@ -518,6 +526,7 @@ impl Trainer {
                 score_sum += stats.score_sum;
                 seen += stats.n;
                 state.optimizer.step(&mut flat, &grad).map_err(optim)?;
+                state.params.project(&mut flat);
                 state.params.set_flat(&flat).map_err(optim)?;
                 observer.batch(epoch, b + 1, n_batches, loss_sum / seen.max(1) as f64);
             }

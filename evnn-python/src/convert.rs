@@ -233,6 +233,16 @@ pub(crate) fn params_to_py<'py>(
                 .map_err(|e| value_error(e.to_string()))?;
             d.set_item("biases", b.into_pyarray(py))?;
         }
+        // A network trained with delays (`train(delays=...)`) also shows
+        // them: `synaptic_delays` `(n_out, n_in)`, `axonal_delays` `(n_in,)`.
+        if let Some(sd) = &l.synaptic_delays {
+            let a = Array2::from_shape_vec((l.n_out, l.n_in), sd.clone())
+                .map_err(|e| value_error(e.to_string()))?;
+            d.set_item("synaptic_delays", a.into_pyarray(py))?;
+        }
+        if let Some(ad) = &l.axonal_delays {
+            d.set_item("axonal_delays", Array1::from(ad.clone()).into_pyarray(py))?;
+        }
         list.append(d)?;
     }
     Ok(list)
@@ -240,8 +250,10 @@ pub(crate) fn params_to_py<'py>(
 
 /// Parameters from Python, in the shapes of `like` (the network's
 /// current parameters): a sequence of one mapping per layer with exactly
-/// the keys `weights` and `biases`. Values are checked by the network
-/// (finite) where they are used.
+/// the keys `weights` and `biases`, and for a network with delays
+/// optionally `synaptic_delays` and `axonal_delays` (absent: unchanged).
+/// Values are checked by the network (finite, delays `>= 0`) where they
+/// are used.
 pub(crate) fn params_from_py(
     obj: &Bound<'_, PyAny>,
     like: &NetworkParams,
@@ -278,7 +290,8 @@ pub(crate) fn params_from_py(
         })?;
         for key in d.keys() {
             let name: String = key.str()?.to_string();
-            if name != "weights" && name != "biases" {
+            let delays = matches!(name.as_str(), "synaptic_delays" | "axonal_delays");
+            if name != "weights" && name != "biases" && !delays {
                 return Err(value_error(format!(
                     "params[{k}]: unknown key {name:?} (expected \"weights\" and \"biases\")"
                 )));
@@ -309,11 +322,39 @@ pub(crate) fn params_from_py(
                 "{what} has shape {shape:?}, expected {expected:?}"
             )));
         }
+        let mut delays = [l.synaptic_delays.clone(), l.axonal_delays.clone()];
+        for ((name, shape), slot) in [
+            ("synaptic_delays", vec![l.n_out, l.n_in]),
+            ("axonal_delays", vec![l.n_in]),
+        ]
+        .into_iter()
+        .zip(&mut delays)
+        {
+            let Some(value) = d.get_item(name)? else {
+                continue;
+            };
+            let what = format!("params[{k}][{name:?}]");
+            if slot.is_none() {
+                return Err(value_error(format!(
+                    "{what}: the network has no {name} (train it with delays)"
+                )));
+            }
+            let (values, got) = f64_array(&value, &what)?;
+            if got != shape {
+                return Err(value_error(format!(
+                    "{what} has shape {got:?}, expected {shape:?}"
+                )));
+            }
+            *slot = Some(values);
+        }
+        let [synaptic_delays, axonal_delays] = delays;
         layers.push(LayerParams {
             n_in: l.n_in,
             n_out: l.n_out,
             weights,
             neuron_params: biases,
+            synaptic_delays,
+            axonal_delays,
         });
     }
     Ok(NetworkParams { layers })

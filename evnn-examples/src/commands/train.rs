@@ -3,7 +3,7 @@
 use super::in_pool;
 use crate::checkpoint::{self, Checkpoint};
 use crate::experiment::{
-    start, train_from, EpochMetrics, Integrator, ModelKind, Splits, Task, TrainConfig,
+    start, train_from, Delays, EpochMetrics, Integrator, ModelKind, Splits, Task, TrainConfig,
     TrainOutcome, TrainState, WithNet,
 };
 use crate::model_file::{write_atomic, ModelFile};
@@ -52,6 +52,13 @@ pub struct TrainArgs {
     /// Seed of initialisation and shuffling.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Trainable transmission delays: synaptic (one per connection), axonal
+    /// (one per input of each layer), both, or none (the default).
+    #[arg(long, value_enum)]
+    pub delays: Option<Delays>,
+    /// Initial delays drawn from U(0, D) ms (default 2).
+    #[arg(long, value_name = "D")]
+    pub delay_max: Option<f64>,
     /// Worker threads (0 = all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -134,6 +141,8 @@ impl TrainArgs {
             ("--lr", self.lr.is_some()),
             ("--loss", self.loss.is_some()),
             ("--seed", self.seed.is_some()),
+            ("--delays", self.delays.is_some()),
+            ("--delay-max", self.delay_max.is_some()),
             ("--integrator", self.integrator.is_some()),
             ("--data", self.data.is_some()),
             ("--dataset", self.dataset.is_some()),
@@ -242,6 +251,12 @@ impl TrainArgs {
         }
         if let Some(v) = self.seed {
             c.seed = v;
+        }
+        if let Some(v) = self.delays {
+            c.delays = v;
+        }
+        if let Some(v) = self.delay_max {
+            c.delay_max = Some(v);
         }
         if let Some(v) = self.threads {
             c.threads = v;
