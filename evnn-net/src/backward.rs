@@ -185,7 +185,7 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
             if dl.iter().all(|&v| v == 0.0) && dx_end.as_slice().iter().all(|&v| v == 0.0) {
                 continue;
             }
-            fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            fill_inputs::<N>(&mut ws.inputs, &lt.inputs, params, layer, j);
             let p = Stack::<N>::neuron_params(params, layer, j);
             run_adjoint(
                 &mut ws.backend,
@@ -211,10 +211,28 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
                 *dst += src;
             }
             let n_in = g.n_in;
-            for (m, spike) in lt.inputs.iter().enumerate() {
-                let c = spike.channel as usize;
-                g.weights[j * n_in + c] += ws.grad.weights[m];
-                ws.upstream[source.offset(c) + spike.k as usize] += ws.grad.input_times[m];
+            let k_w = N::WEIGHTS_PER_SYNAPSE;
+            if k_w == 1 {
+                for (m, spike) in lt.inputs.iter().enumerate() {
+                    let c = spike.channel as usize;
+                    g.weights[j * n_in + c] += ws.grad.weights[m];
+                    ws.upstream[source.offset(c) + spike.k as usize] += ws.grad.input_times[m];
+                }
+            } else {
+                // K entries per input spike; the time's gradient is on the
+                // first (`evnn_solver::InputSpike`).
+                for (m, spike) in lt.inputs.iter().enumerate() {
+                    let c = spike.channel as usize;
+                    let at = (j * n_in + c) * k_w;
+                    for (dst, src) in g.weights[at..at + k_w]
+                        .iter_mut()
+                        .zip(&ws.grad.weights[m * k_w..(m + 1) * k_w])
+                    {
+                        *dst += src;
+                    }
+                    ws.upstream[source.offset(c) + spike.k as usize] +=
+                        ws.grad.input_times[m * k_w];
+                }
             }
         }
         std::mem::swap(&mut ws.current, &mut ws.upstream);

@@ -98,7 +98,7 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         lt.outputs.clear();
         let lr = &mut ws.od.layers[layer];
         for j in 0..n_out {
-            fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+            fill_inputs::<N>(&mut ws.inputs, &lt.inputs, params, layer, j);
             let p = Stack::<N>::neuron_params(params, layer, j);
             let neuron = &mut lt.neurons[j];
             // The workspace's steppers, reset, where the backend hands

@@ -11,8 +11,8 @@ use evnn_net::{
     ParamRef, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{
-    Alif, AlifConstants, Eif, EifConstants, Izhikevich, IzhikevichConstants, Lif, NeuronModel,
-    PIzhikevich, Plif, Pqif, Qif, Reset, StateVector,
+    Alif, AlifConstants, Egru, EgruConstants, Eif, EifConstants, Izhikevich, IzhikevichConstants,
+    Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif, Reset, StateVector,
 };
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, Dopri5Backend, EventKind, QifSeries, SolverOptions,
@@ -111,6 +111,16 @@ fn network_gradients_match<N: NeuronModel>(
             N::PARAM_NAMES[index]
         );
     }
+    // Every weight of a synapse (EGRU's three) has compared entries.
+    for weight in 0..N::WEIGHTS_PER_SYNAPSE {
+        let n = report
+            .entries
+            .iter()
+            .filter(|e| e.skipped.is_none())
+            .filter(|e| matches!(e.param, ParamRef::Weight { weight: k, .. } if k == weight))
+            .count();
+        assert!(n > 0, "{}: no compared entry for weight {weight}", N::NAME);
+    }
     // The largest relative deviation over the compared entries with
     // `|numeric| > 1e-6` (smaller ones are judged by the absolute
     // tolerance), for the record.
@@ -158,6 +168,31 @@ fn init(wmean: f64, wlim: f64, bmean: f64, blim: f64) -> InitConfig {
         blim,
         ..InitConfig::default()
     }
+}
+
+/// Random EGRU networks (seeds 0 to 3), three weights per synapse: every
+/// compared entry agrees with finite differences (≤ 1e-6 relative,
+/// `network_gradients_match`), each of the three weights of a synapse and
+/// each of the three biases among the compared ones, and at least 70 % of
+/// each network's entries are compared.
+#[test]
+fn egru_network_gradients_match_finite_differences() {
+    let trains = [vec![1.0, 6.0, 12.0], vec![3.0, 4.0, 15.0], vec![9.0, 20.0]];
+    let egru = Egru::new(EgruConstants::default().with_tau_m(10.0)).unwrap();
+    let (mut compared, mut total) = (0, 0);
+    for seed in 0..4 {
+        let activity = network_gradients_match(
+            egru,
+            &[3, 5, 2],
+            init(3.0, 4.0, 1.0, 2.0),
+            seed,
+            &trains,
+            60.0,
+        );
+        compared += activity.compared;
+        total += activity.total;
+    }
+    eprintln!("EGRU: compared {compared} of {total} entries over 4 networks");
 }
 
 #[test]

@@ -348,7 +348,13 @@ fn check_weights<N: NeuronModel>(
             model.input_jump_weights_vjp(x, ws, &unit(j), &mut lx, &mut lw[..k_w]);
             derived::input_jump_weights_vjp(model, x, ws, &unit(j), &mut dx, &mut dw[..k_w]);
             let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
-            c.compare("input_jump_weights_vjp d j/d x", (j, k), given, derived, numeric)?;
+            c.compare(
+                "input_jump_weights_vjp d j/d x",
+                (j, k),
+                given,
+                derived,
+                numeric,
+            )?;
         }
     }
     for k in 0..k_w {

@@ -260,7 +260,10 @@ mod tests {
         let back: Egru = serde_json::from_str(&serde_json::to_string(&egru).unwrap()).unwrap();
         assert_eq!(back, egru);
         let partial: Egru = serde_json::from_str(r#"{"theta": 0.3}"#).unwrap();
-        assert_eq!(partial.constants(), EgruConstants::default().with_theta(0.3));
+        assert_eq!(
+            partial.constants(),
+            EgruConstants::default().with_theta(0.3)
+        );
         assert!(serde_json::from_str::<Egru>(r#"{"tau_s": -1}"#).is_err());
         assert!(serde_json::from_str::<Egru>(r#"{"tau": 1}"#).is_err());
     }
@@ -302,7 +305,10 @@ mod tests {
             (0.5 - 1.2) / c.tau_s,
         ];
         for (k, (got, want)) in f.iter().zip(expected).enumerate() {
-            assert!((got - want).abs() < 1e-15, "component {k}: got {got}, expected {want}");
+            assert!(
+                (got - want).abs() < 1e-15,
+                "component {k}: got {got}, expected {want}"
+            );
         }
         let mut x = [0.5, 0.0, 0.0, 3.0];
         egru.reset(&mut x);
@@ -356,14 +362,22 @@ mod tests {
             wp[k] += h;
             wm[k] -= h;
             let numeric = (dot(jump(x, wp)) - dot(jump(x, wm))) / (2.0 * h);
-            assert!((lw[k] - numeric).abs() < 1e-8, "w_{k}: got {}, fd {numeric}", lw[k]);
+            assert!(
+                (lw[k] - numeric).abs() < 1e-8,
+                "w_{k}: got {}, fd {numeric}",
+                lw[k]
+            );
         }
         for k in 0..4 {
             let (mut xp, mut xm) = (x, x);
             xp[k] += h;
             xm[k] -= h;
             let numeric = (dot(jump(xp, w)) - dot(jump(xm, w))) / (2.0 * h);
-            assert!((out[k] - numeric).abs() < 1e-8, "x_{k}: got {}, fd {numeric}", out[k]);
+            assert!(
+                (out[k] - numeric).abs() < 1e-8,
+                "x_{k}: got {}, fd {numeric}",
+                out[k]
+            );
         }
         // ∂a_z/∂a_r = W_z σ'(a_r): the reset gate's gradient reaches a_r.
         assert!(out[2] != lambda[2]);
