@@ -43,8 +43,7 @@ use crate::experiment::{Integrator, ModelKind, TrainConfig};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
 use evnn_neurons::{
-    Alif, AnyNeuron, Derived, Egru, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif,
-    Qif,
+    Alif, AnyNeuron, Derived, Egru, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif,
 };
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
 use serde::de::DeserializeOwned;
