@@ -195,6 +195,57 @@ fn egru_network_gradients_match_finite_differences() {
     eprintln!("EGRU: compared {compared} of {total} entries over 4 networks");
 }
 
+/// EGRU parameters hold three weights per synapse, drawn in buffer order
+/// (the first synapse's three come first); parameters with one weight per
+/// synapse do not fit an EGRU network, nor EGRU's a LIF network: the
+/// weight count is named.
+#[test]
+fn egru_parameters_need_three_weights_per_synapse() {
+    let sizes = [2, 3, 1];
+    let config = InitConfig::default();
+    let egru = Egru::default();
+    let p = NetworkParams::init_for(&egru, &sizes, &config, 4).unwrap();
+    let lif = NetworkParams::init::<Lif>(&sizes, &config, 4).unwrap();
+    for (e, l) in p.layers.iter().zip(&lif.layers) {
+        assert_eq!(e.weights.len(), l.weights.len() * 3);
+        assert_eq!(e.weights_per_synapse(), 3);
+    }
+    // One stream, in buffer order: the first layer's first draws are LIF's.
+    assert_eq!(p.layers[0].weights[..6], lif.layers[0].weights[..]);
+    assert_eq!(&p.layers[0].neuron_params[1..3], &[1.0, 0.0]);
+    let input = SpikeTrains::from_trains(&[vec![1.0], vec![2.0]]).unwrap();
+    let net = FeedForward::new(
+        egru,
+        &sizes,
+        Dopri5Backend::default(),
+        SolverOptions::default(),
+        20.0,
+    )
+    .unwrap();
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    net.forward(&p, &input, &mut ws, &mut trace).unwrap();
+    let err = net.forward(&lif, &input, &mut ws, &mut trace).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("weights (n_out × n_in × K)") && message.contains("18"),
+        "{message}"
+    );
+    let lif_net = FeedForward::new(
+        Lif::default(),
+        &sizes,
+        ClosedForm,
+        SolverOptions::default(),
+        20.0,
+    )
+    .unwrap();
+    let mut ws = lif_net.workspace();
+    let err = lif_net
+        .forward(&p, &input, &mut ws, &mut trace)
+        .unwrap_err();
+    assert!(err.to_string().contains("weights (n_out × n_in)"), "{err}");
+}
+
 #[test]
 fn eif_network_gradients_match_finite_differences() {
     let trains = [vec![1.0, 6.0], vec![3.0], vec![9.0]];

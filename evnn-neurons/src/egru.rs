@@ -386,6 +386,32 @@ mod tests {
         assert_eq!((out, lw), (o2, l2));
     }
 
+    /// The wrappers and `Derived` carry the three weights per synapse and
+    /// the three-weight jump and its derivatives.
+    #[test]
+    fn wrappers_keep_three_weights() {
+        use crate::{AtMostOneSpike, Derived, Refractory};
+        fn same<W: NeuronModel<State = [f64; 4]>>(wrapped: &W) {
+            assert_eq!(W::WEIGHTS_PER_SYNAPSE, 3);
+            let (x, w, l) = (
+                [0.1, 0.2, -0.4, 0.9],
+                [1.5, -0.5, 2.0],
+                [0.2, 0.7, -0.3, 1.1],
+            );
+            let (mut a, mut b) = (x, x);
+            Egru::default().input_jump_weights(&mut a, &w);
+            wrapped.input_jump_weights(&mut b, &w);
+            assert_eq!(a, b);
+            let (mut oa, mut la, mut ob, mut lb) = ([0.0; 4], [0.0; 3], [0.0; 4], [0.0; 3]);
+            Egru::default().input_jump_weights_vjp(&x, &w, &l, &mut oa, &mut la);
+            wrapped.input_jump_weights_vjp(&x, &w, &l, &mut ob, &mut lb);
+            assert_eq!((oa, la), (ob, lb));
+        }
+        same(&Refractory::new(Egru::default(), 1.0).unwrap());
+        same(&AtMostOneSpike::new(Egru::default()));
+        same(&Derived(Egru::default()));
+    }
+
     proptest! {
         #[test]
         fn derivatives_match_finite_differences(
