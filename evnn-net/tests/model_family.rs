@@ -240,6 +240,7 @@ fn egru_parameters_need_three_weights_per_synapse() {
     )
     .unwrap();
     let mut ws = lif_net.workspace();
+    let mut trace = ForwardTrace::default();
     let err = lif_net
         .forward(&p, &input, &mut ws, &mut trace)
         .unwrap_err();
