@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// A model whose synapses carry `K > 1` weights
 /// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`], EGRU's three) has `n_out × n_in
-/// × K` weights, a synapse's `K` side by side: `weights[(j * n_in + i) * K
-/// + k]` is weight `k` from input `i` to neuron `j`. With `K = 1` this is
-/// the matrix above.
+/// × K` weights, a synapse's `K` side by side: weight `k` from input `i`
+/// to neuron `j` is `weights[(j * n_in + i) * K + k]`. With `K = 1` this
+/// is the matrix above.
 ///
 /// The same type holds gradients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

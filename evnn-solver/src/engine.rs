@@ -63,7 +63,7 @@ pub(crate) fn check_synapses<N: NeuronModel>(
         }
         .into());
     }
-    if inputs.len() % k_w != 0 {
+    if !inputs.len().is_multiple_of(k_w) {
         return Err(SolverError::ShapeMismatch {
             what: "input spikes (the model's weights per synapse, consecutive, for each)",
             expected: inputs.len().next_multiple_of(k_w),
