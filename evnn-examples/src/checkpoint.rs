@@ -61,7 +61,7 @@
 
 use crate::experiment::{EpochMetrics, TrainConfig, TrainState};
 use crate::model_file::write_atomic;
-use evnn_net::NetworkParams;
+use evnn_net::{LayerParams, NetworkParams};
 use evnn_optim::Optimizer;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -272,7 +272,9 @@ fn check_params(name: &str, p: &NetworkParams, sizes: &[usize]) -> Result<(), St
         .first()
         .map_or(1, |l| l.neuron_params.len() / l.n_out.max(1))
         .max(1);
-    p.validate(per_neuron, &["bias"])
+    // Likewise the weights per synapse (EGRU's 3).
+    let k_w = p.layers.first().map_or(1, LayerParams::weights_per_synapse);
+    p.validate_synapses(per_neuron, k_w, &["bias"])
         .map_err(|e| format!("{name}: {e}"))
 }
 

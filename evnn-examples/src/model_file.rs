@@ -50,6 +50,13 @@
 //! in ms: a spike of input `i` at `t` reaches neuron `j` at
 //! `t + axonal_delays[i] + synaptic_delays[j·n_in + i]`, and not at all at
 //! or after `t_max`. Files without delays have neither field.
+//!
+//! A model whose synapses carry `K > 1` weights (EGRU: `W_u`, `W_r`, `W_z`;
+//! [`WEIGHTS_PER_SYNAPSE`](evnn_neurons::NeuronModel::WEIGHTS_PER_SYNAPSE))
+//! records `"weights_per_synapse": K`, and each layer's `weights` has
+//! `n_out × n_in × K` entries, a synapse's `K` side by side
+//! (`np.array(w).reshape(n_out, n_in, K)`). Files without the field have
+//! one weight per synapse.
 
 use crate::experiment::{ModelKind, Task, TrainConfig};
 use evnn_net::{LayerParams, NetworkParams};
@@ -241,7 +248,8 @@ pub struct LayerSpec {
     pub n_in: usize,
     /// Neurons.
     pub n_out: usize,
-    /// `n_out × n_in`, row-major.
+    /// `n_out × n_in`, row-major (`n_out × n_in × K` for the file's
+    /// `weights_per_synapse` `K`).
     pub weights: Vec<f64>,
     /// One bias per neuron (version 1: models with one parameter per
     /// neuron); absent in version 2.
@@ -322,6 +330,10 @@ pub struct ModelFile {
     /// version 1, where the one parameter is the bias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param_names: Option<Vec<String>>,
+    /// The number of weights per synapse, `K > 1` (EGRU's 3); absent for
+    /// one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_per_synapse: Option<usize>,
     /// Simulated interval and input window `[0, t_max]`.
     pub t_max: f64,
     /// Solver tolerance used.
@@ -361,12 +373,17 @@ impl ModelFile {
             },
         };
         let version = version_for(param_names);
+        let k_w = params
+            .layers
+            .first()
+            .map_or(1, LayerParams::weights_per_synapse);
         ModelFile {
             format: FORMAT.into(),
             version,
             neuron,
             param_names: (version != VERSION_BIASES)
                 .then(|| param_names.iter().map(|n| n.to_string()).collect()),
+            weights_per_synapse: (k_w > 1).then_some(k_w),
             t_max: config.t_max,
             tol: config.tol,
             sizes: params.sizes(),
@@ -572,9 +589,19 @@ impl ModelFile {
             }
         }
         // Shapes and weights, as the network checks them.
+        let k_w = match self.weights_per_synapse {
+            None => 1,
+            Some(k) if (2..=evnn_neurons::MAX_WEIGHTS_PER_SYNAPSE).contains(&k) => k,
+            Some(k) => {
+                return Err(invalid(format!(
+                    "weights_per_synapse {k}: must be between 2 and {} (leave it out for one)",
+                    evnn_neurons::MAX_WEIGHTS_PER_SYNAPSE
+                )))
+            }
+        };
         let params = self.params();
         params
-            .validate(n_params, &["bias"])
+            .validate_synapses(n_params, k_w, &["bias"])
             .map_err(|e| invalid(e.to_string()))?;
         let config = self.config();
         config.validate().map_err(|e| invalid(e.to_string()))?;

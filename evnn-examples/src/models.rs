@@ -43,7 +43,7 @@ use crate::experiment::{Integrator, ModelKind, TrainConfig};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
 use evnn_neurons::{
-    Alif, AnyNeuron, Derived, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif,
+    Alif, AnyNeuron, Derived, Egru, Eif, Izhikevich, Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif,
 };
 use evnn_solver::{Adjoint, Backend, ClosedForm, DiffsolBackend, Dopri5Backend, QifSeries};
 use serde::de::DeserializeOwned;
@@ -303,18 +303,23 @@ where
 /// The models of the `evnn` program: the [`Builtin`] ones and the neurons
 /// of evnn-neurons by name: `eif` ([`Eif`]), `izhikevich` ([`Izhikevich`]),
 /// `alif` ([`Alif`]), and the ones with learnable time constants, `plif`
-/// ([`Plif`]), `pqif` ([`Pqif`]) and `pizhikevich` ([`PIzhikevich`]). Their
+/// ([`Plif`]), `pqif` ([`Pqif`]) and `pizhikevich` ([`PIzhikevich`]), and
+/// `egru` ([`Egru`], three weights per synapse). Their
 /// constants are those of [`EifConstants`](evnn_neurons::EifConstants),
 /// [`IzhikevichConstants`](evnn_neurons::IzhikevichConstants),
 /// [`AlifConstants`](evnn_neurons::AlifConstants) (no defaults for
 /// `tau_mem`, `tau_adapt`, `b0`, `beta`), LIF's (`tau_mem`, `tau_syn`,
 /// `theta`, `v_reset`: the start of training for PLIF) and QIF's
-/// (`tau_mem`, `tau_syn`), each read through the model's own validating
-/// constructor.
+/// (`tau_mem`, `tau_syn`) and [`EgruConstants`](evnn_neurons::EgruConstants)
+/// (`tau_s`, `tau_m`, `theta`), each read through the model's own
+/// validating constructor.
 /// And `layers`, a network whose layers are of different models
 /// ([`Layered`]).
 pub type Family = Layered<
-    With<PIzhikevich, With<Pqif, With<Plif, With<Alif, With<Izhikevich, With<Eif, Builtin>>>>>>,
+    With<
+        Egru,
+        With<PIzhikevich, With<Pqif, With<Plif, With<Alif, With<Izhikevich, With<Eif, Builtin>>>>>>,
+    >,
 >;
 
 /// The registry of the `evnn` program ([`Family`]).
@@ -326,7 +331,8 @@ pub fn family() -> Family {
             .with::<Alif>()
             .with::<Plif>()
             .with::<Pqif>()
-            .with::<PIzhikevich>(),
+            .with::<PIzhikevich>()
+            .with::<Egru>(),
     )
 }
 
@@ -443,6 +449,11 @@ fn any_neuron(spec: &Constants) -> Result<AnyNeuron> {
         "plif" => model_from_constants::<Plif>(&constants)?.into(),
         "pqif" => model_from_constants::<Pqif>(&constants)?.into(),
         "pizhikevich" => model_from_constants::<PIzhikevich>(&constants)?.into(),
+        // AnyNeuron's layers share one weight per synapse; EGRU's synapses
+        // carry three.
+        "egru" => bail!(
+            "the `egru` model cannot be a layer of `layers`: its synapses carry three weights, a `layers` network's one (use --model egru)"
+        ),
         other => bail!(
             "unknown layer model `{other}` (a layer takes: lif, qif, eif, alif, izhikevich, plif, pqif, pizhikevich)"
         ),
@@ -491,6 +502,10 @@ impl FileModel for Pqif {
 
 impl FileModel for PIzhikevich {
     const KIND: &'static str = "pizhikevich";
+}
+
+impl FileModel for Egru {
+    const KIND: &'static str = "egru";
 }
 
 /// `model`'s serde fields (empty when it does not serialize to an object).

@@ -260,6 +260,7 @@ fn the_program_knows_the_model_family() {
             "plif",
             "pqif",
             "pizhikevich",
+            "egru",
             "layers"
         ]
     );

@@ -5,7 +5,7 @@
 //! errors that name the bad value or count.
 
 use evnn_examples::model_file::{ModelFile, NeuronSpec, VERSION};
-use evnn_neurons::{NeuronModel, PIzhikevich, Pqif};
+use evnn_neurons::{Egru, NeuronModel, PIzhikevich, Pqif};
 use serde_json::Value;
 use std::path::Path;
 
@@ -76,6 +76,7 @@ fn the_program_knows_every_model() {
             "plif",
             "pqif",
             "pizhikevich",
+            "egru",
             "layers"
         ]
     );
@@ -228,6 +229,90 @@ fn pqif_model_files_round_trip_through_every_command() {
 }
 
 #[test]
+fn egru_model_files_round_trip_through_every_command() {
+    round_trip(
+        "egru",
+        Egru::PARAM_NAMES,
+        Egru::default().default_params().as_slice(),
+    );
+}
+
+/// EGRU's three weights per synapse in model files: `weights_per_synapse`
+/// 3 and `n_out × n_in × 3` weights per layer, the gradient in the same
+/// layout; a file with a count that does not fit, a bad
+/// `weights_per_synapse`, or EGRU as a layer of `layers` is refused with
+/// one line naming it.
+#[test]
+fn egru_synapses_carry_three_weights_in_files() {
+    let d = tmp("egru-weights");
+    let out = d.join("run");
+    mini_train("egru", &[], &out);
+    let model_path = out.join("model.json");
+    let file = ModelFile::load(&model_path).unwrap();
+    assert_eq!(file.weights_per_synapse, Some(3));
+    for l in &file.layers {
+        assert_eq!(l.weights.len(), l.n_out * l.n_in * 3);
+    }
+    let input = d.join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"inputs": [[3.0, 9.0, 27.0, 21.0, 0.0]], "labels": [0]}"#,
+    )
+    .unwrap();
+    let grad = stdout_json(&[
+        "grad",
+        "--model",
+        path(&model_path),
+        "--input",
+        path(&input),
+    ]);
+    for (g, l) in grad["gradient"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&file.layers)
+    {
+        assert_eq!(g["weights"].as_array().unwrap().len(), l.n_out * l.n_in * 3);
+    }
+    let text = std::fs::read_to_string(&model_path).unwrap();
+    let bad_path = d.join("bad.json");
+    for (edit, needle) in [
+        (
+            r#"{"weights_per_synapse": 9}"#,
+            "weights_per_synapse 9: must be between 2 and 8",
+        ),
+        (
+            r#"{"weights_per_synapse": 1}"#,
+            "weights_per_synapse 1: must be between 2 and 8",
+        ),
+        (r#"{"weights_per_synapse": null}"#, "weights (n_out × n_in)"),
+        (r#"{"pop": true}"#, "weights (n_out × n_in × K)"),
+    ] {
+        let mut bad: Value = serde_json::from_str(&text).unwrap();
+        let edit: Value = serde_json::from_str(edit).unwrap();
+        if edit.get("pop").is_some() {
+            bad["layers"][0]["weights"].as_array_mut().unwrap().pop();
+        } else {
+            bad["weights_per_synapse"] = edit["weights_per_synapse"].clone();
+        }
+        std::fs::write(&bad_path, bad.to_string()).unwrap();
+        let o = evnn(&["eval", "--model", path(&bad_path)]);
+        assert_one_line_error(&o, needle);
+    }
+    let o = evnn(&[
+        "train",
+        "--model",
+        "layers",
+        "--constants",
+        r#"{"layers": [{"kind": "egru"}, {"kind": "lif"}]}"#,
+        "--out",
+        path(&d.join("layers")),
+    ]);
+    assert_one_line_error(&o, "the `egru` model cannot be a layer of `layers`");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn pizhikevich_model_files_round_trip_through_every_command() {
     round_trip(
         "pizhikevich",
@@ -255,6 +340,8 @@ fn bad_constants_of_the_new_models_are_named() {
         ("alif", r#"{"tau_mem": 20}"#, "missing field `tau_adapt`"),
         ("eif", r#"{"v_peak": 0.5}"#, "`v_peak` = 0.5"),
         ("pqif", r#"{"tau": 3}"#, "unknown field `tau`"),
+        ("egru", r#"{"theta": -0.5}"#, "`theta` = -0.5"),
+        ("egru", r#"{"tau_m": 0}"#, "`tau_m` = 0"),
     ] {
         let o = evnn(&[
             "train",

@@ -12,7 +12,7 @@ use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{Adjoint, Backend};
 
 /// The model name of each configuration file `configs/yinyang-<name>.json`.
-const MODELS: &[&str] = &["eif", "izhikevich", "plif", "pqif", "pizhikevich"];
+const MODELS: &[&str] = &["eif", "izhikevich", "plif", "pqif", "pizhikevich", "egru"];
 
 fn config(name: &str) -> TrainConfig {
     let path = format!(
@@ -86,7 +86,17 @@ fn every_config_parses_validates_and_builds_its_network() {
                 assert_eq!(&row[1..], &start[1..], "{name}");
             }
         }
-        // The weights follow the configured initialisation.
+        // The weights follow the configured initialisation: per layer
+        // (EGRU: normal, three per synapse), or uniform.
+        if let Some(layers) = &resolved.init_layers {
+            assert_eq!(layers.len(), params.layers.len(), "{name}");
+            let k_w = if name == "egru" { 3 } else { 1 };
+            for l in &params.layers {
+                assert_eq!(l.weights.len(), l.n_out * l.n_in * k_w, "{name}");
+                assert!(l.weights.iter().all(|w| w.is_finite()), "{name}");
+            }
+            continue;
+        }
         let init = resolved.init_config();
         let (lo, hi) = (init.wmean - init.wlim / 2.0, init.wmean + init.wlim / 2.0);
         assert!(

@@ -191,7 +191,7 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
                 let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
                 fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
             } else {
-                fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+                fill_inputs::<N>(&mut ws.inputs, &lt.inputs, params, layer, j);
             }
             let p = Stack::<N>::neuron_params(params, layer, j);
             run_adjoint(
@@ -219,6 +219,9 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
             }
             let n_in = g.n_in;
             if delayed {
+                // Delays are refused with several weights per synapse
+                // (`NetworkParams::validate_synapses`).
+                debug_assert_eq!(N::WEIGHTS_PER_SYNAPSE, 1);
                 // Input `m` is merged spike `arrivals[m].1`; `dL/d(arrival)`
                 // is that spike's `dL/dt`, and also `dL/dd_ij` and
                 // `dL/da_i` (docs/design.md §4.5).
@@ -237,10 +240,28 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
                 }
                 continue;
             }
-            for (m, spike) in lt.inputs.iter().enumerate() {
-                let c = spike.channel as usize;
-                g.weights[j * n_in + c] += ws.grad.weights[m];
-                ws.upstream[source.offset(c) + spike.k as usize] += ws.grad.input_times[m];
+            let k_w = N::WEIGHTS_PER_SYNAPSE;
+            if k_w == 1 {
+                for (m, spike) in lt.inputs.iter().enumerate() {
+                    let c = spike.channel as usize;
+                    g.weights[j * n_in + c] += ws.grad.weights[m];
+                    ws.upstream[source.offset(c) + spike.k as usize] += ws.grad.input_times[m];
+                }
+            } else {
+                // K entries per input spike; the time's gradient is on the
+                // first (`evnn_solver::InputSpike`).
+                for (m, spike) in lt.inputs.iter().enumerate() {
+                    let c = spike.channel as usize;
+                    let at = (j * n_in + c) * k_w;
+                    for (dst, src) in g.weights[at..at + k_w]
+                        .iter_mut()
+                        .zip(&ws.grad.weights[m * k_w..(m + 1) * k_w])
+                    {
+                        *dst += src;
+                    }
+                    ws.upstream[source.offset(c) + spike.k as usize] +=
+                        ws.grad.input_times[m * k_w];
+                }
             }
         }
         std::mem::swap(&mut ws.current, &mut ws.upstream);

@@ -111,7 +111,7 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
                 let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
                 fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
             } else {
-                fill_inputs(&mut ws.inputs, &lt.inputs, params, layer, j);
+                fill_inputs::<N>(&mut ws.inputs, &lt.inputs, params, layer, j);
             }
             let p = Stack::<N>::neuron_params(params, layer, j);
             let neuron = &mut lt.neurons[j];

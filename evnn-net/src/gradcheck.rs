@@ -16,6 +16,11 @@ pub enum ParamRef {
         neuron: usize,
         /// Input channel (neuron of the previous layer).
         input: usize,
+        /// Which of the synapse's weights (0 for models with one weight
+        /// per synapse; `0..K` for
+        /// [`WEIGHTS_PER_SYNAPSE`](evnn_neurons::NeuronModel::WEIGHTS_PER_SYNAPSE)
+        /// `= K`).
+        weight: usize,
     },
     /// Neuron parameter `index` (e.g. 0 = bias) of `neuron` in `layer`.
     NeuronParam {
@@ -349,6 +354,7 @@ where
     let mut at = 0;
     for (layer, l) in params.layers.iter().enumerate() {
         let np = l.neuron_params.len() / l.n_out.max(1);
+        let k_w = N::WEIGHTS_PER_SYNAPSE;
         let (nw, nn) = (l.weights.len(), l.neuron_params.len());
         let ns = l.synaptic_delays.as_ref().map_or(0, Vec::len);
         let g = &grad.layers[layer];
@@ -368,11 +374,13 @@ where
                 };
                 (param, d)
             } else if idx < l.weights.len() {
+                let synapse = idx / k_w;
                 (
                     ParamRef::Weight {
                         layer,
-                        neuron: idx / l.n_in,
-                        input: idx % l.n_in,
+                        neuron: synapse / l.n_in,
+                        input: synapse % l.n_in,
+                        weight: idx % k_w,
                     },
                     grad.layers[layer].weights[idx],
                 )

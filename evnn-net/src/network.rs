@@ -222,6 +222,7 @@ where
         grad.check_shape(
             self.sizes(),
             <N::Params as StateVector>::DIM,
+            N::WEIGHTS_PER_SYNAPSE,
             "gradient buffer does not match the network's layer sizes",
         )?;
         params.check_delays_like(grad)

@@ -337,7 +337,7 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
         // The first layer's inputs, the sample's spikes, are all known.
         merge_spikes(input, &mut trace.layers[0].inputs);
         for (j, inputs) in self.layers[0].inputs.iter_mut().enumerate() {
-            fill_inputs(inputs, &trace.layers[0].inputs, params, 0, j);
+            fill_inputs::<N>(inputs, &trace.layers[0].inputs, params, 0, j);
         }
         self.layers[0].known = f64::INFINITY;
 
@@ -517,7 +517,7 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
         if !new_spikes.is_empty() {
             trace.layers[layer + 1].inputs.extend_from_slice(new_spikes);
             for (i, inputs) in next.inputs.iter_mut().enumerate() {
-                push_inputs(inputs, new_spikes, params, layer + 1, i);
+                push_inputs::<N>(inputs, new_spikes, params, layer + 1, i);
             }
         }
     }

@@ -16,6 +16,12 @@ use serde::{Deserialize, Serialize};
 /// zeros; arrivals at or after `t_end` are dropped; `docs/design.md`
 /// §4.5). Delays must be finite and `>= 0`.
 ///
+/// A model whose synapses carry `K > 1` weights
+/// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`], EGRU's three) has `n_out × n_in
+/// × K` weights, a synapse's `K` side by side: weight `k` from input `i`
+/// to neuron `j` is `weights[(j * n_in + i) * K + k]`. With `K = 1` this
+/// is the matrix above.
+///
 /// The same type holds gradients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +30,8 @@ pub struct LayerParams {
     pub n_in: usize,
     /// Number of neurons.
     pub n_out: usize,
-    /// Weights, `n_out × n_in` row-major.
+    /// Weights, `n_out × n_in` row-major (`n_out × n_in × K` for `K`
+    /// weights per synapse).
     pub weights: Vec<f64>,
     /// Per-neuron parameters, `n_out × P` row-major.
     pub neuron_params: Vec<f64>,
@@ -42,10 +49,25 @@ impl LayerParams {
     /// All zeros; an error when `n_in × n_out` or `n_out × n_params` does
     /// not fit in a `usize`.
     pub fn zeros(n_in: usize, n_out: usize, n_params: usize) -> Result<Self, NetError> {
+        Self::zeros_with_synapses(n_in, n_out, 1, n_params)
+    }
+
+    /// All zeros, with `weights_per_synapse` weights per synapse
+    /// (`n_out × n_in × K`); an error when a buffer's length does not fit
+    /// in a `usize`.
+    pub fn zeros_with_synapses(
+        n_in: usize,
+        n_out: usize,
+        weights_per_synapse: usize,
+        n_params: usize,
+    ) -> Result<Self, NetError> {
+        let what = "weights (n_out × n_in × K)";
+        let weights =
+            buffer_len(what, n_out, n_in).and_then(|n| buffer_len(what, n, weights_per_synapse))?;
         Ok(LayerParams {
             n_in,
             n_out,
-            weights: vec![0.0; buffer_len("weights (n_out × n_in)", n_out, n_in)?],
+            weights: vec![0.0; weights],
             neuron_params: vec![
                 0.0;
                 buffer_len("neuron parameters (n_out × P)", n_out, n_params)?
@@ -97,24 +119,39 @@ impl LayerParams {
         Some(a + d)
     }
 
-    /// Weight from input `i` to neuron `j`; `None` when `j >= n_out`,
-    /// `i >= n_in` or the weight buffer is too short.
+    /// Weight from input `i` to neuron `j` (the first of the synapse's
+    /// [`weights_per_synapse`](Self::weights_per_synapse)); `None` when
+    /// `j >= n_out`, `i >= n_in` or the weight buffer is too short.
     pub fn weight(&self, j: usize, i: usize) -> Option<f64> {
         if j >= self.n_out || i >= self.n_in {
             return None;
         }
+        let k_w = self.weights_per_synapse();
         self.weights
-            .get(j.checked_mul(self.n_in)?.checked_add(i)?)
+            .get(j.checked_mul(self.n_in)?.checked_add(i)?.checked_mul(k_w)?)
             .copied()
     }
 
-    /// Checks that the buffers have the lengths `n_in`, `n_out` and `P`
-    /// parameters per neuron give them.
-    fn check_buffers(&self, n_params_per_neuron: usize) -> Result<(), NetError> {
-        let weights = buffer_len("weights (n_out × n_in)", self.n_out, self.n_in)?;
+    /// The number of weights per synapse the weight buffer holds: its
+    /// length over `n_out × n_in` (at least 1).
+    pub fn weights_per_synapse(&self) -> usize {
+        let synapses = self.n_out.saturating_mul(self.n_in).max(1);
+        (self.weights.len() / synapses).max(1)
+    }
+
+    /// Checks that the buffers have the lengths `n_in`, `n_out`, `K`
+    /// weights per synapse and `P` parameters per neuron give them.
+    fn check_buffers(&self, n_params_per_neuron: usize, k_w: usize) -> Result<(), NetError> {
+        let what = if k_w == 1 {
+            "weights (n_out × n_in)"
+        } else {
+            "weights (n_out × n_in × K)"
+        };
+        let weights =
+            buffer_len(what, self.n_out, self.n_in).and_then(|n| buffer_len(what, n, k_w))?;
         if self.weights.len() != weights {
             return Err(NetError::Shape {
-                what: "weights (n_out × n_in)",
+                what,
                 expected: weights,
                 got: self.weights.len(),
             });
@@ -128,11 +165,19 @@ impl LayerParams {
                 got: self.neuron_params.len(),
             });
         }
+        if k_w > 1 && self.has_delays() {
+            return Err(NetError::InvalidConfig {
+                name: "weights per synapse (with delays)",
+                value: k_w as f64,
+                reason: "transmission delays need one weight per synapse",
+            });
+        }
+        let synapses = buffer_len("synaptic delays (n_out × n_in)", self.n_out, self.n_in)?;
         for (what, buffer, expected) in [
             (
                 "synaptic delays (n_out × n_in)",
                 &self.synaptic_delays,
-                weights,
+                synapses,
             ),
             ("axonal delays (n_in)", &self.axonal_delays, self.n_in),
         ] {
@@ -379,7 +424,14 @@ impl NetworkParams {
         config: &InitConfig,
         seed: u64,
     ) -> Result<Self, NetError> {
-        Self::init_from(sizes, config, seed, N::Params::zeros().as_slice())
+        let start = N::Params::zeros();
+        Self::init_from(
+            sizes,
+            config,
+            seed,
+            start.as_slice(),
+            N::WEIGHTS_PER_SYNAPSE,
+        )
     }
 
     /// [`init`](Self::init) with every neuron parameter beyond the bias
@@ -405,7 +457,14 @@ impl NetworkParams {
         config: &InitConfig,
         seed: u64,
     ) -> Result<Self, NetError> {
-        Self::init_from(sizes, config, seed, model.default_params().as_slice())
+        let start = model.default_params();
+        Self::init_from(
+            sizes,
+            config,
+            seed,
+            start.as_slice(),
+            N::WEIGHTS_PER_SYNAPSE,
+        )
     }
 
     /// Random parameters with a distribution per layer (`layers[k]` for
@@ -419,7 +478,14 @@ impl NetworkParams {
         layers: &[LayerInit],
         seed: u64,
     ) -> Result<Self, NetError> {
-        Self::init_layers_from(sizes, layers, seed, N::Params::zeros().as_slice())
+        let start = N::Params::zeros();
+        Self::init_layers_from(
+            sizes,
+            layers,
+            seed,
+            start.as_slice(),
+            N::WEIGHTS_PER_SYNAPSE,
+        )
     }
 
     /// [`init_layers`](Self::init_layers) with every neuron parameter beyond
@@ -431,7 +497,14 @@ impl NetworkParams {
         layers: &[LayerInit],
         seed: u64,
     ) -> Result<Self, NetError> {
-        Self::init_layers_from(sizes, layers, seed, model.default_params().as_slice())
+        let start = model.default_params();
+        Self::init_layers_from(
+            sizes,
+            layers,
+            seed,
+            start.as_slice(),
+            N::WEIGHTS_PER_SYNAPSE,
+        )
     }
 
     fn init_layers_from(
@@ -439,6 +512,7 @@ impl NetworkParams {
         layers: &[LayerInit],
         seed: u64,
         start: &[f64],
+        k_w: usize,
     ) -> Result<Self, NetError> {
         check_sizes(sizes)?;
         if layers.len() != sizes.len() - 1 {
@@ -451,7 +525,7 @@ impl NetworkParams {
         for l in layers {
             l.validate()?;
         }
-        Self::draw(sizes, seed, start, |k| (layers[k], 1.0))
+        Self::draw(sizes, seed, start, k_w, |k| (layers[k], 1.0))
     }
 
     /// The random weights and biases, and `start` (one neuron's parameters)
@@ -461,6 +535,7 @@ impl NetworkParams {
         config: &InitConfig,
         seed: u64,
         start: &[f64],
+        k_w: usize,
     ) -> Result<Self, NetError> {
         config.validate()?;
         check_sizes(sizes)?;
@@ -474,7 +549,7 @@ impl NetworkParams {
                 width: config.blim,
             },
         };
-        Self::draw(sizes, seed, start, |k| {
+        Self::draw(sizes, seed, start, k_w, |k| {
             let n_in = sizes[k] as f64;
             let scale = match config.fan_in {
                 FanInScaling::None => 1.0,
@@ -485,12 +560,14 @@ impl NetworkParams {
         })
     }
 
-    /// Draws layer `k`'s weights (times its scale) and biases from
-    /// `per_layer(k)`, one ChaCha8 stream for the whole network.
+    /// Draws layer `k`'s weights (times its scale; `k_w` per synapse, in
+    /// the order of the buffer) and biases from `per_layer(k)`, one ChaCha8
+    /// stream for the whole network.
     fn draw(
         sizes: &[usize],
         seed: u64,
         start: &[f64],
+        k_w: usize,
         per_layer: impl Fn(usize) -> (LayerInit, f64),
     ) -> Result<Self, NetError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -501,7 +578,7 @@ impl NetworkParams {
             .map(|(k, w)| -> Result<LayerParams, NetError> {
                 let (n_in, n_out) = (w[0], w[1]);
                 let (init, scale) = per_layer(k);
-                let mut layer = LayerParams::zeros(n_in, n_out, np)?;
+                let mut layer = LayerParams::zeros_with_synapses(n_in, n_out, k_w, np)?;
                 for w in &mut layer.weights {
                     *w = scale * init.weights.sample(&mut rng);
                 }
@@ -647,6 +724,7 @@ impl NetworkParams {
         &self,
         sizes: &[usize],
         n_params_per_neuron: usize,
+        k_w: usize,
         reason: &'static str,
     ) -> Result<(), NetError> {
         if !self.has_sizes(sizes) {
@@ -657,7 +735,7 @@ impl NetworkParams {
         }
         self.layers
             .iter()
-            .try_for_each(|l| l.check_buffers(n_params_per_neuron))
+            .try_for_each(|l| l.check_buffers(n_params_per_neuron, k_w))
     }
 
     /// Checks that `other` (a gradient buffer) has delay buffers where
@@ -810,10 +888,22 @@ impl NetworkParams {
     }
 
     /// Checks shapes (consecutive layers fit, buffers have their sizes, `P`
-    /// parameters per neuron) and that every value is finite.
+    /// parameters per neuron, one weight per synapse) and that every value
+    /// is finite.
     pub fn validate(
         &self,
         n_params_per_neuron: usize,
+        param_names: &[&'static str],
+    ) -> Result<(), NetError> {
+        self.validate_synapses(n_params_per_neuron, 1, param_names)
+    }
+
+    /// [`validate`](Self::validate) for `weights_per_synapse` weights per
+    /// synapse ([`NeuronModel::WEIGHTS_PER_SYNAPSE`]).
+    pub fn validate_synapses(
+        &self,
+        n_params_per_neuron: usize,
+        weights_per_synapse: usize,
         param_names: &[&'static str],
     ) -> Result<(), NetError> {
         // (`sizes()` allocates: only build it to report an error.)
@@ -828,7 +918,7 @@ impl NetworkParams {
                     got: l.n_in,
                 });
             }
-            l.check_buffers(n_params_per_neuron)?;
+            l.check_buffers(n_params_per_neuron, weights_per_synapse)?;
             if let Some((index, &value)) =
                 l.weights.iter().enumerate().find(|(_, v)| !v.is_finite())
             {

@@ -118,7 +118,7 @@ impl<N: NeuronModel> Stack<N> {
                 sizes: params.sizes(),
             });
         }
-        params.validate(N::Params::DIM, N::PARAM_NAMES)
+        params.validate_synapses(N::Params::DIM, N::WEIGHTS_PER_SYNAPSE, N::PARAM_NAMES)
     }
 
     /// Neuron `j` of `layer`'s parameters.
@@ -146,7 +146,7 @@ fn first_spike_options(options: &SolverOptions, output_layer: bool) -> SolverOpt
 }
 
 /// Neuron `j`'s inputs: the merged input spikes with its weights.
-pub(crate) fn fill_inputs(
+pub(crate) fn fill_inputs<N: NeuronModel>(
     inputs: &mut Vec<InputSpike>,
     merged: &[MergedSpike],
     params: &NetworkParams,
@@ -154,11 +154,11 @@ pub(crate) fn fill_inputs(
     j: usize,
 ) {
     inputs.clear();
-    push_inputs(inputs, merged, params, layer, j);
+    push_inputs::<N>(inputs, merged, params, layer, j);
 }
 
 /// Appends `merged` with neuron `j`'s weights to its inputs.
-pub(crate) fn push_inputs(
+pub(crate) fn push_inputs<N: NeuronModel>(
     inputs: &mut Vec<InputSpike>,
     merged: &[MergedSpike],
     params: &NetworkParams,
@@ -166,12 +166,27 @@ pub(crate) fn push_inputs(
     j: usize,
 ) {
     let l = &params.layers[layer];
-    let row = &l.weights[j * l.n_in..(j + 1) * l.n_in];
-    inputs.extend(
-        merged
-            .iter()
-            .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
-    );
+    let k_w = N::WEIGHTS_PER_SYNAPSE;
+    if k_w == 1 {
+        let row = &l.weights[j * l.n_in..(j + 1) * l.n_in];
+        inputs.extend(
+            merged
+                .iter()
+                .map(|m| InputSpike::new(m.time, row[m.channel as usize])),
+        );
+    } else {
+        // K weights per synapse: K consecutive entries of one time
+        // (`evnn_solver::InputSpike`).
+        let row = &l.weights[j * l.n_in * k_w..(j + 1) * l.n_in * k_w];
+        for m in merged {
+            let c = m.channel as usize;
+            inputs.extend(
+                row[c * k_w..(c + 1) * k_w]
+                    .iter()
+                    .map(|&w| InputSpike::new(m.time, w)),
+            );
+        }
+    }
 }
 
 /// Neuron `j`'s inputs where `layer` has delays: every merged spike `m`

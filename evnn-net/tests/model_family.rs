@@ -7,12 +7,12 @@
 //! model's defaults.
 
 use evnn_net::{
-    gradcheck, FeedForward, ForwardTrace, GradCheckOptions, InitConfig, LossPass, NetworkParams,
-    ParamRef, SpikeTrains, TtfsLoss,
+    gradcheck, DelayInit, Distribution, FeedForward, ForwardTrace, GradCheckOptions, InitConfig,
+    LossPass, NetError, NetworkParams, ParamRef, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{
-    Alif, AlifConstants, Eif, EifConstants, Izhikevich, IzhikevichConstants, Lif, NeuronModel,
-    PIzhikevich, Plif, Pqif, Qif, Reset, StateVector,
+    Alif, AlifConstants, Egru, EgruConstants, Eif, EifConstants, Izhikevich, IzhikevichConstants,
+    Lif, NeuronModel, PIzhikevich, Plif, Pqif, Qif, Reset, StateVector,
 };
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, Dopri5Backend, EventKind, QifSeries, SolverOptions,
@@ -111,6 +111,16 @@ fn network_gradients_match<N: NeuronModel>(
             N::PARAM_NAMES[index]
         );
     }
+    // Every weight of a synapse (EGRU's three) has compared entries.
+    for weight in 0..N::WEIGHTS_PER_SYNAPSE {
+        let n = report
+            .entries
+            .iter()
+            .filter(|e| e.skipped.is_none())
+            .filter(|e| matches!(e.param, ParamRef::Weight { weight: k, .. } if k == weight))
+            .count();
+        assert!(n > 0, "{}: no compared entry for weight {weight}", N::NAME);
+    }
     // The largest relative deviation over the compared entries with
     // `|numeric| > 1e-6` (smaller ones are judged by the absolute
     // tolerance), for the record.
@@ -158,6 +168,83 @@ fn init(wmean: f64, wlim: f64, bmean: f64, blim: f64) -> InitConfig {
         blim,
         ..InitConfig::default()
     }
+}
+
+/// Random EGRU networks (seeds 0 to 3), three weights per synapse: every
+/// compared entry agrees with finite differences (≤ 1e-6 relative,
+/// `network_gradients_match`), each of the three weights of a synapse and
+/// each of the three biases among the compared ones, and at least 70 % of
+/// each network's entries are compared.
+#[test]
+fn egru_network_gradients_match_finite_differences() {
+    let trains = [vec![1.0, 6.0, 12.0], vec![3.0, 4.0, 15.0], vec![9.0, 20.0]];
+    let egru = Egru::new(EgruConstants::default().with_tau_m(10.0)).unwrap();
+    let (mut compared, mut total) = (0, 0);
+    for seed in 0..4 {
+        let activity = network_gradients_match(
+            egru,
+            &[3, 5, 2],
+            init(3.0, 4.0, 1.0, 2.0),
+            seed,
+            &trains,
+            60.0,
+        );
+        compared += activity.compared;
+        total += activity.total;
+    }
+    eprintln!("EGRU: compared {compared} of {total} entries over 4 networks");
+}
+
+/// EGRU parameters hold three weights per synapse, drawn in buffer order
+/// (the first synapse's three come first); parameters with one weight per
+/// synapse do not fit an EGRU network, nor EGRU's a LIF network: the
+/// weight count is named.
+#[test]
+fn egru_parameters_need_three_weights_per_synapse() {
+    let sizes = [2, 3, 1];
+    let config = InitConfig::default();
+    let egru = Egru::default();
+    let p = NetworkParams::init_for(&egru, &sizes, &config, 4).unwrap();
+    let lif = NetworkParams::init::<Lif>(&sizes, &config, 4).unwrap();
+    for (e, l) in p.layers.iter().zip(&lif.layers) {
+        assert_eq!(e.weights.len(), l.weights.len() * 3);
+        assert_eq!(e.weights_per_synapse(), 3);
+    }
+    // One stream, in buffer order: the first layer's first draws are LIF's.
+    assert_eq!(p.layers[0].weights[..6], lif.layers[0].weights[..]);
+    assert_eq!(&p.layers[0].neuron_params[1..3], &[1.0, 0.0]);
+    let input = SpikeTrains::from_trains(&[vec![1.0], vec![2.0]]).unwrap();
+    let net = FeedForward::new(
+        egru,
+        &sizes,
+        Dopri5Backend::default(),
+        SolverOptions::default(),
+        20.0,
+    )
+    .unwrap();
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    net.forward(&p, &input, &mut ws, &mut trace).unwrap();
+    let err = net.forward(&lif, &input, &mut ws, &mut trace).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("weights (n_out × n_in × K)") && message.contains("18"),
+        "{message}"
+    );
+    let lif_net = FeedForward::new(
+        Lif::default(),
+        &sizes,
+        ClosedForm,
+        SolverOptions::default(),
+        20.0,
+    )
+    .unwrap();
+    let mut ws = lif_net.workspace();
+    let mut trace = ForwardTrace::default();
+    let err = lif_net
+        .forward(&p, &input, &mut ws, &mut trace)
+        .unwrap_err();
+    assert!(err.to_string().contains("weights (n_out × n_in)"), "{err}");
 }
 
 #[test]
@@ -734,4 +821,39 @@ fn izhikevich_spike_times_match_a_fine_rk4() {
             0.0,
         );
     }
+}
+
+/// Transmission delays need one weight per synapse: an EGRU network refuses
+/// parameters with delays before any run, naming the weight count.
+#[test]
+fn egru_refuses_delays() {
+    let sizes = [2, 3, 1];
+    let egru = Egru::default();
+    let p = NetworkParams::init_for(&egru, &sizes, &InitConfig::default(), 4)
+        .unwrap()
+        .with_delays(
+            &DelayInit::both(Distribution::Uniform {
+                mean: 1.0,
+                width: 2.0,
+            }),
+            4,
+        )
+        .unwrap();
+    let net = FeedForward::new(
+        egru,
+        &sizes,
+        Dopri5Backend::default(),
+        SolverOptions::default(),
+        20.0,
+    )
+    .unwrap();
+    let input = SpikeTrains::from_trains(&[vec![1.0], vec![2.0]]).unwrap();
+    let mut ws = net.workspace();
+    let mut trace = ForwardTrace::default();
+    let err = net.forward(&p, &input, &mut ws, &mut trace).unwrap_err();
+    assert!(
+        matches!(err, NetError::InvalidConfig { value, .. } if value == 3.0),
+        "{err}"
+    );
+    assert!(err.to_string().contains("one weight per synapse"), "{err}");
 }

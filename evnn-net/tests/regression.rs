@@ -20,6 +20,7 @@ fn value(p: &NetworkParams, r: &ParamRef) -> Option<f64> {
             layer,
             neuron,
             input,
+            weight: _,
         } => {
             let l = &p.layers[layer];
             Some(l.weights[neuron * l.n_in + input])

@@ -18,6 +18,13 @@
 //! times, within the solver tolerance) may differ from those of the plain
 //! model. The closed-form LIF and the QIF series backends take the plain
 //! models only.
+//!
+//! [`Egru`](crate::Egru) is not among them: its synapses carry three
+//! weights ([`NeuronModel::WEIGHTS_PER_SYNAPSE`]), a constant of the type,
+//! which all of `AnyNeuron`'s layers share. Padding to three weights would
+//! triple every other layer's weights and change their initial draws; a
+//! model file or configuration naming `"egru"` as a layer is refused
+//! (`unknown variant `egru``).
 
 use crate::{
     Alif, Eif, Izhikevich, Lif, NeuronError, NeuronModel, PIzhikevich, Plif, Pqif, Qif, Scalar,
@@ -314,6 +321,17 @@ from_model!(Lif, Qif, Eif, Alif, Izhikevich, Plif, Pqif, PIzhikevich);
 mod tests {
     use super::*;
     use crate::{check_derivatives, CheckOptions, EifConstants, IzhikevichConstants};
+
+    /// EGRU (three weights per synapse) is not a layer model; naming it
+    /// is an error that names it.
+    #[test]
+    fn egru_is_refused_by_name() {
+        let err = serde_json::from_str::<AnyNeuron>(r#"{"kind": "egru"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("egru"), "{err}");
+        assert_eq!(AnyNeuron::WEIGHTS_PER_SYNAPSE, 1);
+    }
 
     fn family() -> Vec<AnyNeuron> {
         vec![

@@ -1,7 +1,7 @@
 //! Checks of a model's derivatives: hand-written overrides against the
 //! derived ones, and both against finite differences.
 
-use crate::{derived, NeuronError, NeuronModel, StateVector};
+use crate::{derived, NeuronError, NeuronModel, StateVector, MAX_WEIGHTS_PER_SYNAPSE};
 use serde::{Deserialize, Serialize};
 
 /// Settings of [`check_derivatives`].
@@ -148,7 +148,11 @@ fn finite(model: &'static str, what: &'static str, values: &[f64]) -> Result<(),
 ///
 /// for `dynamics_vjp` (`∂f/∂x`, `∂f/∂p`), `dynamics_jvp` (`∂f/∂x`),
 /// `event_grad` (`∂g/∂x`), `reset_vjp` (`∂h/∂x`) and `input_jump_vjp`
-/// (`∂j/∂x`, `∂j/∂w`). The equations' values at the point must be finite
+/// (`∂j/∂x`, `∂j/∂w`), and for a model with `K > 1` weights per synapse
+/// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`]) `input_jump_weights_vjp`
+/// (`∂j/∂x`, `∂j/∂w_k`) at the weights `w_k = w + k/2`. A `K` outside
+/// `1..=`[`MAX_WEIGHTS_PER_SYNAPSE`](crate::MAX_WEIGHTS_PER_SYNAPSE) is an
+/// [`NeuronError::InvalidConstant`]. The equations' values at the point must be finite
 /// ([`NeuronError::NonFiniteEquation`]). Choose `x` away from points where
 /// the model is not differentiable.
 ///
@@ -294,7 +298,86 @@ pub fn check_derivatives<N: NeuronModel>(
             col.as_slice()[j],
         )?;
     }
+    if N::WEIGHTS_PER_SYNAPSE != 1 {
+        check_weights(model, x, w, &mut c)?;
+    }
     Ok(c.report)
+}
+
+/// The checks of `input_jump_weights_vjp` for `K > 1` weights per synapse.
+fn check_weights<N: NeuronModel>(
+    model: &N,
+    x: &N::State,
+    w: f64,
+    c: &mut Checker<'_>,
+) -> Result<(), NeuronError> {
+    let k_w = N::WEIGHTS_PER_SYNAPSE;
+    if !(1..=MAX_WEIGHTS_PER_SYNAPSE).contains(&k_w) {
+        return Err(NeuronError::InvalidConstant {
+            model: N::NAME,
+            name: "WEIGHTS_PER_SYNAPSE",
+            value: k_w as f64,
+            reason: "must be between 1 and MAX_WEIGHTS_PER_SYNAPSE (8)",
+        });
+    }
+    let mut ws = [0.0; MAX_WEIGHTS_PER_SYNAPSE];
+    for (k, v) in ws.iter_mut().enumerate() {
+        *v = w + 0.5 * k as f64;
+    }
+    let ws = &ws[..k_w];
+    let jump = |x: &N::State, ws: &[f64]| {
+        let mut y = *x;
+        model.input_jump_weights(y.as_mut_slice(), ws);
+        y
+    };
+    finite(N::NAME, "input jump j(x, w)", jump(x, ws).as_slice())?;
+    let d = N::State::DIM;
+    let (mut lx, mut dx) = (N::State::zeros(), N::State::zeros());
+    let (mut lw, mut dw) = (
+        [0.0; MAX_WEIGHTS_PER_SYNAPSE],
+        [0.0; MAX_WEIGHTS_PER_SYNAPSE],
+    );
+    for k in 0..d {
+        let h = c.step(x.as_slice()[k]);
+        let col = central(h, |delta| {
+            let mut y = *x;
+            y.as_mut_slice()[k] += delta;
+            jump(&y, ws)
+        });
+        for j in 0..d {
+            model.input_jump_weights_vjp(x, ws, &unit(j), &mut lx, &mut lw[..k_w]);
+            derived::input_jump_weights_vjp(model, x, ws, &unit(j), &mut dx, &mut dw[..k_w]);
+            let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
+            c.compare(
+                "input_jump_weights_vjp d j/d x",
+                (j, k),
+                given,
+                derived,
+                numeric,
+            )?;
+        }
+    }
+    for k in 0..k_w {
+        let h = c.step(ws[k]);
+        let col = central(h, |delta| {
+            let mut shifted = [0.0; MAX_WEIGHTS_PER_SYNAPSE];
+            shifted[..k_w].copy_from_slice(ws);
+            shifted[k] += delta;
+            jump(x, &shifted[..k_w])
+        });
+        for j in 0..d {
+            model.input_jump_weights_vjp(x, ws, &unit(j), &mut lx, &mut lw[..k_w]);
+            derived::input_jump_weights_vjp(model, x, ws, &unit(j), &mut dx, &mut dw[..k_w]);
+            c.compare(
+                "input_jump_weights_vjp d j/d w",
+                (j, k),
+                lw[k],
+                dw[k],
+                col.as_slice()[j],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

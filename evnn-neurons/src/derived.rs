@@ -120,6 +120,44 @@ pub fn input_jump_vjp<N: NeuronModel>(
     dot_eps(lambda_plus.as_slice(), y.as_ref())
 }
 
+/// `(∂j/∂x)ᵀ λ⁺` (at `x_minus`, the synapse's weights `w`) into `out` and
+/// `λ⁺ᵀ ∂j/∂w_k` into `lw[k]`, for the jump
+/// [`input_jump_weights`](NeuronModel::input_jump_weights). `w` and `lw`
+/// have [`NeuronModel::WEIGHTS_PER_SYNAPSE`] entries, at most
+/// [`MAX_WEIGHTS_PER_SYNAPSE`]; further entries of `lw` are left alone.
+pub fn input_jump_weights_vjp<N: NeuronModel>(
+    model: &N,
+    x_minus: &N::State,
+    w: &[f64],
+    lambda_plus: &N::State,
+    out: &mut N::State,
+    lw: &mut [f64],
+) {
+    let k_w = w.len().min(MAX_WEIGHTS_PER_SYNAPSE);
+    debug_assert_eq!(k_w, w.len());
+    let mut wd = [Dual64::from(0.0); MAX_WEIGHTS_PER_SYNAPSE];
+    for (d, &v) in wd.iter_mut().zip(w) {
+        *d = Dual64::from(v);
+    }
+    for k in 0..N::State::DIM {
+        let mut y = unit_seeded(x_minus, k);
+        model.input_jump_weights(y.as_mut(), &wd[..k_w]);
+        out.as_mut_slice()[k] = dot_eps(lambda_plus.as_slice(), y.as_ref());
+    }
+    for (k, l) in lw.iter_mut().enumerate().take(k_w) {
+        let mut y = seeded(x_minus, |_| 0.0);
+        wd[k].eps = 1.0;
+        model.input_jump_weights(y.as_mut(), &wd[..k_w]);
+        wd[k].eps = 0.0;
+        *l = dot_eps(lambda_plus.as_slice(), y.as_ref());
+    }
+}
+
+/// The most weights one synapse may carry
+/// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`]): the derived derivatives and the
+/// solver keep a synapse's weights in arrays of this length.
+pub const MAX_WEIGHTS_PER_SYNAPSE: usize = 8;
+
 /// A model with every derivative derived from its equations, whatever the
 /// model overrides by hand; everything else (constants, silence proof,
 /// refractory period, spike limit, parameter checks) is the model's.
@@ -148,9 +186,24 @@ impl<N: NeuronModel> NeuronModel for Derived<N> {
     type Params = N::Params;
     const NAME: &'static str = N::NAME;
     const PARAM_NAMES: &'static [&'static str] = N::PARAM_NAMES;
+    const WEIGHTS_PER_SYNAPSE: usize = N::WEIGHTS_PER_SYNAPSE;
 
     fn initial_state(&self) -> Self::State {
         self.0.initial_state()
+    }
+    #[inline]
+    fn input_jump_weights<T: crate::Scalar>(&self, x: &mut [T], w: &[T]) {
+        self.0.input_jump_weights(x, w)
+    }
+    fn input_jump_weights_vjp(
+        &self,
+        x_minus: &Self::State,
+        w: &[f64],
+        lambda_plus: &Self::State,
+        out: &mut Self::State,
+        lw: &mut [f64],
+    ) {
+        input_jump_weights_vjp(self, x_minus, w, lambda_plus, out, lw)
     }
     #[inline]
     fn dynamics<T: crate::Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {

@@ -23,10 +23,14 @@
 //! | [`Plif`] LIF, learnable time constants | `v, i` | bias, `log τ_mem`, `log τ_syn` | as LIF | as LIF |
 //! | [`Pqif`] QIF, learnable time constants | `φ, i` | bias, `log τ_mem`, `log τ_syn` | as QIF | as QIF |
 //! | [`PIzhikevich`] Izhikevich, learnable `a`, `b` | `V, U, I` | bias, `log a`, `log b` | as Izhikevich | as Izhikevich |
+//! | [`Egru`] event-based gated recurrent unit | `c, a_u, a_r, a_z` | `b_u, b_r, b_z` | `c = θ` | `a_u += W_u`, `a_r += W_r`, `a_z += W_z σ(a_r)` |
 //!
 //! [`Lif`] and [`Qif`] carry hand-written derivatives and the closed forms
 //! the fast solver backends use; the others are written as equations only.
 //! Where a model offers both, [`Reset`] picks a hard or a subtractive reset.
+//! [`Egru`] is the one model whose synapses carry several weights
+//! ([`NeuronModel::WEIGHTS_PER_SYNAPSE`], three); it is not among
+//! [`AnyNeuron`]'s models, whose synapses carry one.
 //! [`AnyNeuron`] is any of them, chosen at run time: layers of different
 //! models in one network. Two wrappers change when any model may spike,
 //! not its equations: [`Refractory`] (an absolute refractory period after
@@ -59,6 +63,7 @@ pub mod alif;
 pub mod any;
 mod check;
 pub mod derived;
+pub mod egru;
 pub mod eif;
 mod error;
 pub mod izhikevich;
@@ -80,7 +85,8 @@ pub mod wrapper;
 pub use alif::{Alif, AlifConstants};
 pub use any::{AnyNeuron, ANY_PARAMS_DIM, ANY_STATE_DIM};
 pub use check::{check_derivatives, CheckOptions, DerivativeReport};
-pub use derived::Derived;
+pub use derived::{Derived, MAX_WEIGHTS_PER_SYNAPSE};
+pub use egru::{Egru, EgruConstants};
 pub use eif::{Eif, EifConstants, EIF_PEAK_TOLERANCE};
 pub use error::NeuronError;
 pub use izhikevich::{Izhikevich, IzhikevichConstants};

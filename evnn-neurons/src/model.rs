@@ -98,6 +98,16 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
     /// model files.
     const PARAM_NAMES: &'static [&'static str];
 
+    /// The number of weights `K` each synapse onto this neuron carries
+    /// (`1 <= K <=` [`MAX_WEIGHTS_PER_SYNAPSE`](crate::MAX_WEIGHTS_PER_SYNAPSE)).
+    /// Every built-in model but [`Egru`](crate::Egru) (`K = 3`) has one.
+    /// A model with `K > 1` overrides
+    /// [`input_jump_weights`](Self::input_jump_weights); a solver hands it
+    /// the `K` weights of a synapse as `K` consecutive input spikes of one
+    /// time (`evnn-solver`'s input lists), and `evnn-net` keeps `K` weights
+    /// per synapse.
+    const WEIGHTS_PER_SYNAPSE: usize = 1;
+
     /// The state at `t = 0`.
     fn initial_state(&self) -> Self::State;
 
@@ -113,6 +123,16 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
 
     /// Applies the jump `x ← j(x, w)` of an input spike of weight `w`.
     fn input_jump<T: Scalar>(&self, x: &mut [T], w: T);
+
+    /// Applies the jump `x ← j(x, w)` of an input spike through a synapse
+    /// with the [`WEIGHTS_PER_SYNAPSE`](Self::WEIGHTS_PER_SYNAPSE) weights
+    /// `w`. The default, for one weight per synapse, is
+    /// [`input_jump`](Self::input_jump) with `w[0]`.
+    #[inline]
+    fn input_jump_weights<T: Scalar>(&self, x: &mut [T], w: &[T]) {
+        debug_assert_eq!(w.len(), Self::WEIGHTS_PER_SYNAPSE);
+        self.input_jump(x, w[0])
+    }
 
     /// Vector–Jacobian products of the dynamics: writes `(∂f/∂x)ᵀ λ` into
     /// `lx` and `(∂f/∂p)ᵀ λ` into `lp`. Derived from
@@ -167,6 +187,28 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
         out: &mut Self::State,
     ) -> f64 {
         derived::input_jump_vjp(self, x_minus, w, lambda_plus, out)
+    }
+
+    /// The jump of [`input_jump_weights`](Self::input_jump_weights):
+    /// writes `(∂j/∂x)ᵀ λ⁺` into `out` and `λ⁺ᵀ ∂j/∂w_k` into `lw[k]`
+    /// (`w` and `lw` of length
+    /// [`WEIGHTS_PER_SYNAPSE`](Self::WEIGHTS_PER_SYNAPSE)). The default is
+    /// [`input_jump_vjp`](Self::input_jump_vjp) for one weight per synapse
+    /// and derived by dual numbers otherwise.
+    #[inline]
+    fn input_jump_weights_vjp(
+        &self,
+        x_minus: &Self::State,
+        w: &[f64],
+        lambda_plus: &Self::State,
+        out: &mut Self::State,
+        lw: &mut [f64],
+    ) {
+        if Self::WEIGHTS_PER_SYNAPSE == 1 {
+            lw[0] = self.input_jump_vjp(x_minus, w[0], lambda_plus, out);
+        } else {
+            derived::input_jump_weights_vjp(self, x_minus, w, lambda_plus, out, lw)
+        }
     }
 
     /// `true` when, from state `x` and without further input, the exact flow

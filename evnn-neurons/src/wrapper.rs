@@ -26,6 +26,7 @@ macro_rules! delegate_model {
         type Params = M::Params;
         const NAME: &'static str = M::NAME;
         const PARAM_NAMES: &'static [&'static str] = M::PARAM_NAMES;
+        const WEIGHTS_PER_SYNAPSE: usize = M::WEIGHTS_PER_SYNAPSE;
 
         fn initial_state(&self) -> M::State {
             self.model.initial_state()
@@ -45,6 +46,22 @@ macro_rules! delegate_model {
         #[inline]
         fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
             self.model.input_jump(x, w)
+        }
+        #[inline]
+        fn input_jump_weights<T: Scalar>(&self, x: &mut [T], w: &[T]) {
+            self.model.input_jump_weights(x, w)
+        }
+        #[inline]
+        fn input_jump_weights_vjp(
+            &self,
+            x_minus: &M::State,
+            w: &[f64],
+            lambda_plus: &M::State,
+            out: &mut M::State,
+            lw: &mut [f64],
+        ) {
+            self.model
+                .input_jump_weights_vjp(x_minus, w, lambda_plus, out, lw)
         }
         #[inline]
         fn dynamics_vjp(

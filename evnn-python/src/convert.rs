@@ -4,7 +4,7 @@
 
 use crate::value_error;
 use evnn_net::{LayerParams, NetworkParams, SpikeTrains};
-use numpy::ndarray::{Array1, Array2};
+use numpy::ndarray::{Array1, Array2, Array3};
 use numpy::prelude::*;
 use numpy::{PyArrayDyn, PyUntypedArray};
 use pyo3::prelude::*;
@@ -210,8 +210,9 @@ fn params_per_neuron(layer: &LayerParams) -> usize {
 }
 
 /// Parameters (or gradients) as Python sees them: one dict per layer with
-/// `weights` `(n_out, n_in)` and `biases` `(n_out,)` (`(n_out, P)` for a
-/// model with `P > 1` parameters per neuron), float64 arrays.
+/// `weights` `(n_out, n_in)` (`(n_out, n_in, K)` for a model with `K > 1`
+/// weights per synapse, EGRU's 3) and `biases` `(n_out,)` (`(n_out, P)` for
+/// a model with `P > 1` parameters per neuron), float64 arrays.
 pub(crate) fn params_to_py<'py>(
     py: Python<'py>,
     params: &NetworkParams,
@@ -219,9 +220,16 @@ pub(crate) fn params_to_py<'py>(
     let list = PyList::empty(py);
     for l in &params.layers {
         let d = PyDict::new(py);
-        let w = Array2::from_shape_vec((l.n_out, l.n_in), l.weights.clone())
-            .map_err(|e| value_error(e.to_string()))?;
-        d.set_item("weights", w.into_pyarray(py))?;
+        let k_w = l.weights_per_synapse();
+        if k_w == 1 {
+            let w = Array2::from_shape_vec((l.n_out, l.n_in), l.weights.clone())
+                .map_err(|e| value_error(e.to_string()))?;
+            d.set_item("weights", w.into_pyarray(py))?;
+        } else {
+            let w = Array3::from_shape_vec((l.n_out, l.n_in, k_w), l.weights.clone())
+                .map_err(|e| value_error(e.to_string()))?;
+            d.set_item("weights", w.into_pyarray(py))?;
+        }
         let p = params_per_neuron(l);
         if p == 1 {
             d.set_item(
@@ -303,9 +311,16 @@ pub(crate) fn params_from_py(
         };
         let what = format!("params[{k}][\"weights\"]");
         let (weights, shape) = f64_array(&get("weights")?, &what)?;
-        if shape != [l.n_out, l.n_in] {
+        let k_w = l.weights_per_synapse();
+        if k_w == 1 && shape != [l.n_out, l.n_in] {
             return Err(value_error(format!(
                 "{what} has shape {shape:?}, expected [{}, {}] (n_out, n_in)",
+                l.n_out, l.n_in
+            )));
+        }
+        if k_w > 1 && shape != [l.n_out, l.n_in, k_w] {
+            return Err(value_error(format!(
+                "{what} has shape {shape:?}, expected [{}, {}, {k_w}] (n_out, n_in, weights per synapse)",
                 l.n_out, l.n_in
             )));
         }

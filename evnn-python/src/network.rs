@@ -329,7 +329,7 @@ impl Network {
     ///
     /// A network of `model` neurons ("qif", "lif", or a model of the
     /// program's registry: "eif", "izhikevich", "alif", "plif", "pqif",
-    /// "pizhikevich") with layer sizes `sizes`
+    /// "pizhikevich", "egru") with layer sizes `sizes`
     /// (inputs first), initialised as `evnn train --seed SEED` initialises
     /// it. `constants` are the model's (qif: tau_mem, tau_syn; lif: also
     /// theta, v_reset; others: their fields), defaults as in the program;

@@ -29,8 +29,9 @@
 //! The segment propagation is backend specific ([`Adjoint`]): closed form for
 //! the LIF neuron, numerical for any model.
 
+use crate::engine::{check_synapses, synapse_weights};
 use crate::{Dopri5, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions};
-use evnn_neurons::{DualSVec64, NeuronModel, StateVector};
+use evnn_neurons::{DualSVec64, NeuronModel, StateVector, MAX_WEIGHTS_PER_SYNAPSE};
 use nalgebra::SVector;
 use num_dual::Derivative;
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,8 @@ pub struct NeuronGradient<P> {
     /// `dL/dp` for the learnable per-neuron parameters.
     pub params: P,
     /// `dL/dw_m` for every input spike `m` (in the order of the input list);
-    /// zero for inputs at `t >= t_end`.
+    /// zero for inputs at `t >= t_end`. For a model with several weights
+    /// per synapse, one entry per weight ([`InputSpike`]'s layout).
     pub weights: Vec<f64>,
     /// `dL/ds_m` for every input spike time `s_m`.
     pub input_times: Vec<f64>,
@@ -159,6 +161,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
             value,
         });
     }
+    check_synapses::<N>(inputs, 0)?;
     let n_inputs = inputs.len();
     grad.reset(n_inputs);
     adjoint.start_neuron();
@@ -200,17 +203,35 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
         }
         match event.kind {
             EventKind::Input { index } => {
-                if index >= n_inputs {
+                let k_w = N::WEIGHTS_PER_SYNAPSE;
+                if index + k_w > n_inputs {
                     return Err(SolverError::ShapeMismatch {
                         what: "inputs (the event log names more)",
-                        expected: index + 1,
+                        expected: index + k_w,
                         got: n_inputs,
                     });
                 }
                 let lambda_plus = lambda;
-                let w = inputs[index].weight;
-                grad.weights[index] +=
-                    model.input_jump_vjp(&event.x_minus, w, &lambda_plus, &mut lambda);
+                if k_w == 1 {
+                    let w = inputs[index].weight;
+                    grad.weights[index] +=
+                        model.input_jump_vjp(&event.x_minus, w, &lambda_plus, &mut lambda);
+                } else {
+                    // A synapse of K weights: K consecutive entries, the
+                    // input time's gradient on the first.
+                    let w = synapse_weights::<N>(inputs, index);
+                    let mut lw = [0.0; MAX_WEIGHTS_PER_SYNAPSE];
+                    model.input_jump_weights_vjp(
+                        &event.x_minus,
+                        &w[..k_w],
+                        &lambda_plus,
+                        &mut lambda,
+                        &mut lw[..k_w],
+                    );
+                    for (g, l) in grad.weights[index..index + k_w].iter_mut().zip(lw) {
+                        *g += l;
+                    }
+                }
                 grad.input_times[index] +=
                     lambda.dot(&event.f_minus) - lambda_plus.dot(&event.f_plus);
             }

@@ -2,7 +2,7 @@
 
 use crate::root::{first_crossing, g_point, GPoint};
 use crate::{Event, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions, Stepper};
-use evnn_neurons::{NeuronError, NeuronModel, StateVector};
+use evnn_neurons::{NeuronError, NeuronModel, StateVector, MAX_WEIGHTS_PER_SYNAPSE};
 
 /// Checks a neuron's input list: times finite, `>= 0` and sorted, weights
 /// finite. [`RunPlan::run`] does this once per run; for a caller that wants
@@ -40,6 +40,64 @@ fn check_input(index: usize, s: &InputSpike, previous: f64) -> Result<(), Solver
         });
     }
     Ok(())
+}
+
+/// Checks that `inputs` from `from` on hold whole synapses of a model
+/// with `K =` [`NeuronModel::WEIGHTS_PER_SYNAPSE`] `> 1` weights each:
+/// `K` consecutive entries of one time per synapse (`from` is a multiple
+/// of `K`). Nothing to check for one weight per synapse.
+pub(crate) fn check_synapses<N: NeuronModel>(
+    inputs: &[InputSpike],
+    from: usize,
+) -> Result<(), SolverError> {
+    let k_w = N::WEIGHTS_PER_SYNAPSE;
+    if k_w == 1 {
+        return Ok(());
+    }
+    if !(1..=MAX_WEIGHTS_PER_SYNAPSE).contains(&k_w) {
+        return Err(NeuronError::InvalidConstant {
+            model: N::NAME,
+            name: "WEIGHTS_PER_SYNAPSE",
+            value: k_w as f64,
+            reason: "must be between 1 and MAX_WEIGHTS_PER_SYNAPSE (8)",
+        }
+        .into());
+    }
+    if !inputs.len().is_multiple_of(k_w) {
+        return Err(SolverError::ShapeMismatch {
+            what: "input spikes (the model's weights per synapse, consecutive, for each)",
+            expected: inputs.len().next_multiple_of(k_w),
+            got: inputs.len(),
+        });
+    }
+    for (g, group) in inputs[from..].chunks_exact(k_w).enumerate() {
+        let first = group[0].time;
+        if let Some(k) = group.iter().position(|s| s.time != first) {
+            return Err(SolverError::SplitSynapse {
+                index: from + g * k_w + k,
+                time: group[k].time,
+                expected: first,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `K =` [`NeuronModel::WEIGHTS_PER_SYNAPSE`] weights of the synapse
+/// whose entries start at input `index` ([`check_synapses`] has checked
+/// that they are there).
+#[inline]
+pub(crate) fn synapse_weights<N: NeuronModel>(
+    inputs: &[InputSpike],
+    index: usize,
+) -> [f64; MAX_WEIGHTS_PER_SYNAPSE] {
+    let mut w = [0.0; MAX_WEIGHTS_PER_SYNAPSE];
+    let group = inputs.get(index..index + N::WEIGHTS_PER_SYNAPSE);
+    debug_assert!(group.is_some(), "input {index} starts no whole synapse");
+    for (w, s) in w.iter_mut().zip(group.unwrap_or(&[])) {
+        *w = s.weight;
+    }
+    w
 }
 
 fn check_finite<S: StateVector>(t: f64, x: &S) -> Result<(), SolverError> {
@@ -172,6 +230,7 @@ impl RunPlan {
         trace: &mut NeuronTrace<N::State>,
     ) -> Result<(), SolverError> {
         validate_inputs(inputs)?;
+        check_synapses::<N>(inputs, 0)?;
         self.start(model, params, trace)?
             .run_to_end(model, stepper, trace, inputs)
     }
@@ -391,6 +450,9 @@ impl<N: NeuronModel> NeuronRun<N> {
             all_valid &= (s.time >= previous) & s.time.is_finite() & s.weight.is_finite();
             previous = s.time;
         }
+        if N::WEIGHTS_PER_SYNAPSE != 1 {
+            check_synapses::<N>(inputs, self.checked)?;
+        }
         if all_valid {
             self.checked = inputs.len();
             self.known_until = known_until;
@@ -458,14 +520,23 @@ impl<N: NeuronModel> NeuronRun<N> {
                     let x_minus = *stepper.x();
                     let f_minus = *stepper.dx();
                     let mut x_plus = x_minus;
-                    model.input_jump(x_plus.as_mut_slice(), s.weight);
+                    if N::WEIGHTS_PER_SYNAPSE == 1 {
+                        model.input_jump(x_plus.as_mut_slice(), s.weight);
+                    } else {
+                        // A synapse of K weights: K consecutive entries.
+                        let w = synapse_weights::<N>(inputs, self.next_input);
+                        model.input_jump_weights(
+                            x_plus.as_mut_slice(),
+                            &w[..N::WEIGHTS_PER_SYNAPSE],
+                        );
+                    }
                     check_finite(t, &x_plus)?;
                     let g = model.event(x_plus.as_slice());
                     if !(g < 0.0) {
                         // The jump carried the state onto or over the event
                         // surface: a spike at the input's instant.
                         let index = self.next_input;
-                        self.next_input += 1;
+                        self.next_input += N::WEIGHTS_PER_SYNAPSE;
                         let jump = (x_minus, f_minus, x_plus, g);
                         if self.jump_spikes(model, stepper, trace, t, index, jump)? {
                             return Ok(Next::Done);
@@ -488,7 +559,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                         f_minus,
                         f_plus: *stepper.dx(),
                     });
-                    self.next_input += 1;
+                    self.next_input += N::WEIGHTS_PER_SYNAPSE;
                 }
                 if t >= t_end {
                     trace.x_end = *stepper.x();
@@ -662,7 +733,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                 f_minus: zero,
                 f_plus: zero,
             });
-            self.next_input += 1;
+            self.next_input += N::WEIGHTS_PER_SYNAPSE;
         }
         if self.next_input == inputs.len() && known_until < end {
             return Ok(Some(Next::Wait));

@@ -124,6 +124,21 @@ pub enum SolverError {
         /// The horizon promised before it was known.
         known_until: f64,
     },
+    /// The entries of one synapse of a model with several weights per
+    /// synapse (`NeuronModel::WEIGHTS_PER_SYNAPSE` consecutive input
+    /// spikes) have different times.
+    #[error(
+        "input spike {index} at t = {time} belongs to a synapse at t = {expected}: \
+         the weights of one synapse must share its time"
+    )]
+    SplitSynapse {
+        /// Position of the entry in the input list.
+        index: usize,
+        /// Its time.
+        time: f64,
+        /// The time of the synapse's first entry.
+        expected: f64,
+    },
     /// A buffer handed to the solver has the wrong length.
     #[error("shape mismatch for {what}: expected {expected}, got {got}")]
     ShapeMismatch {

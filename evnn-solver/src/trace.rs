@@ -3,6 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 /// One input spike of a neuron: its arrival time and synaptic weight.
+///
+/// A model whose synapses carry `K > 1` weights
+/// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`](evnn_neurons::NeuronModel::WEIGHTS_PER_SYNAPSE))
+/// takes one spike through a synapse as `K` consecutive entries of one
+/// time, with the synapse's weights in order: the input list's length is
+/// a multiple of `K`, events name a synapse's first entry, and its
+/// [`NeuronGradient`](crate::NeuronGradient) has `dL/dw_k` in entry `k`
+/// of the synapse and the time's gradient in its first entry (zero in
+/// the others). Models with one weight per synapse, every built-in one
+/// but EGRU, take one entry per spike.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputSpike {
     /// Arrival time (finite, `>= 0`).
