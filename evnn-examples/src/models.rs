@@ -578,3 +578,50 @@ pub fn param_names<M: Models>(models: &M, config: &TrainConfig) -> Result<&'stat
     }
     models.with_net(config, Names)
 }
+
+/// The network parameters of a model file for `config`'s model (the
+/// file's `config()`): the file's, when its per-neuron parameters are the
+/// model's [`NeuronModel::PARAM_NAMES`]. A file written before the model
+/// learned further parameters (its names a prefix of the model's, for
+/// example a PIzhikevich file without `log_d`) is read with each missing
+/// parameter at its start value, the layer model's
+/// [`default_params`](NeuronModel::default_params); any other difference
+/// is an error naming both lists.
+pub fn file_params<M: Models>(
+    models: &M,
+    config: &TrainConfig,
+    file: &crate::model_file::ModelFile,
+) -> Result<evnn_net::NetworkParams> {
+    struct Defaults;
+    impl WithNet for Defaults {
+        type Output = (&'static [&'static str], Vec<Vec<f64>>);
+        fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
+        where
+            N: NeuronModel,
+            B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+        {
+            let defaults = net
+                .models()
+                .iter()
+                .map(|m| evnn_neurons::StateVector::as_slice(&m.default_params()).to_vec())
+                .collect();
+            Ok((N::PARAM_NAMES, defaults))
+        }
+    }
+    let (expected, defaults) = models.with_net(config, Defaults)?;
+    let found = file.param_names();
+    let mut params = file.params();
+    if found.len() < expected.len() && expected[..found.len()] == found[..] {
+        let (n, np) = (found.len(), expected.len());
+        for (l, d) in params.layers.iter_mut().zip(&defaults) {
+            l.neuron_params = l
+                .neuron_params
+                .chunks(n)
+                .flat_map(|row| row.iter().chain(&d[n..np]).copied())
+                .collect();
+        }
+        return Ok(params);
+    }
+    file.check_param_names(expected)?;
+    Ok(params)
+}
