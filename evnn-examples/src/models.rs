@@ -40,6 +40,7 @@
 //! ```
 
 use crate::experiment::{Integrator, ModelKind, TrainConfig};
+use crate::timing::{Timed, Timing};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
 use evnn_neurons::{
@@ -342,9 +343,10 @@ pub fn family() -> Family {
 /// evnn train --model layers --constants '{"layers": [{"kind": "eif"}, {"kind": "lif"}]}'
 /// ```
 ///
-/// Every neuron has [`AnyNeuron`]'s three parameters (bias and two that a
-/// model may use); a model file records the layers' models with every
-/// constant.
+/// A layer's object may also set `"refractory": t_ref` and
+/// `"at_most_one_spike": true` ([`crate::timing`]). Every neuron has
+/// [`AnyNeuron`]'s four parameters (bias and three that a model may use); a
+/// model file records the layers' models with every constant.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Layered<R>(pub R);
 
@@ -361,8 +363,16 @@ impl<R: Models> Models for Layered<R> {
         match &config.model {
             ModelKind::Custom(kind) if kind == LAYERS_KIND => {
                 Some(layer_models(&config.constants).and_then(|layers| {
+                    let specs = layers
+                        .iter()
+                        .map(|l| {
+                            let mut spec = constants_of(l.inner());
+                            l.timing().write(&mut spec);
+                            serde_json::Value::Object(spec)
+                        })
+                        .collect();
                     let mut out = Constants::new();
-                    out.insert("layers".into(), serde_json::to_value(layers)?);
+                    out.insert("layers".into(), serde_json::Value::Array(specs));
                     Ok(out)
                 }))
             }
@@ -405,7 +415,7 @@ fn layered_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
 }
 
 /// The layers' models of a `layers` configuration's constants.
-fn layer_models(constants: &Constants) -> Result<Vec<AnyNeuron>> {
+fn layer_models(constants: &Constants) -> Result<Vec<Timed<AnyNeuron>>> {
     let unknown: Vec<&String> = constants.keys().filter(|k| *k != "layers").collect();
     if !unknown.is_empty() {
         bail!("a `layers` model takes only the constant `layers`, not {unknown:?}");
@@ -426,15 +436,17 @@ fn layer_models(constants: &Constants) -> Result<Vec<AnyNeuron>> {
         .collect()
 }
 
-/// One built-in model from `{"kind": ..., constants...}`.
-fn any_neuron(spec: &Constants) -> Result<AnyNeuron> {
+/// One built-in model from `{"kind": ..., constants...}`, with the
+/// layer's timing.
+fn any_neuron(spec: &Constants) -> Result<Timed<AnyNeuron>> {
     let kind = spec
         .get("kind")
         .and_then(|k| k.as_str())
         .context("a layer's model needs a \"kind\"")?;
     let mut constants = spec.clone();
     constants.remove("kind");
-    Ok(match kind {
+    let timing = Timing::take(&mut constants)?;
+    let model: AnyNeuron = match kind {
         "lif" => AnyNeuron::Lif(with_defaults(&Lif::default(), &constants, kind)?),
         "qif" => AnyNeuron::Qif(with_defaults(&Qif::default(), &constants, kind)?),
         "eif" => model_from_constants::<Eif>(&constants)?.into(),
@@ -446,7 +458,8 @@ fn any_neuron(spec: &Constants) -> Result<AnyNeuron> {
         other => bail!(
             "unknown layer model `{other}` (a layer takes: lif, qif, eif, alif, izhikevich, plif, pqif, pizhikevich)"
         ),
-    })
+    };
+    Ok(timing.apply(model))
 }
 
 /// `M` from `constants`, those left out from `default`'s.
@@ -513,12 +526,18 @@ impl<M: FileModel, R: Models> Models for With<M, R> {
     fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>> {
         match &config.model {
             ModelKind::Custom(kind) if kind == M::KIND => {
-                Some(model_from_constants::<M>(&config.constants).and_then(|m| {
+                Some((|| {
+                    let mut constants = config.constants.clone();
+                    let timing = Timing::take(&mut constants)?;
+                    let m = model_from_constants::<M>(&constants)?;
                     match serde_json::to_value(m)? {
-                        serde_json::Value::Object(map) => Ok(map),
-                        other => bail!("the `{}` model serializes to {other}, not to an object of its constants", M::KIND),
+                    serde_json::Value::Object(mut map) => {
+                        timing.write(&mut map);
+                        Ok(map)
                     }
-                }))
+                    other => bail!("the `{}` model serializes to {other}, not to an object of its constants", M::KIND),
+                }
+                })())
             }
             _ => self.1.try_constants(config),
         }
@@ -532,14 +551,22 @@ impl<M: FileModel, R: Models> Models for With<M, R> {
     }
 }
 
-/// The model `M` from the configuration's constants, on its backend.
+/// The model `M` from the configuration's constants, on its backend; as
+/// [`Timed`] when the constants set a refractory period or a spike limit
+/// ([`crate::timing`]).
 fn build<M: FileModel, W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
-    let model = model_from_constants::<M>(&config.constants)?;
+    let mut constants = config.constants.clone();
+    let timing = Timing::take(&mut constants)?;
+    let model = model_from_constants::<M>(&constants)?;
     let integrator = match config.integrator {
         Integrator::Auto => Integrator::Dopri5,
         other => other,
     };
-    generic_net(model, integrator, config, w)
+    if timing.is_plain() {
+        generic_net(model, integrator, config, w)
+    } else {
+        generic_net(timing.apply(model), integrator, config, w)
+    }
 }
 
 /// A registered model's constants: its serde fields by name.

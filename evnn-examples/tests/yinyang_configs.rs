@@ -12,7 +12,7 @@ use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{Adjoint, Backend};
 
 /// The model name of each configuration file `configs/yinyang-<name>.json`.
-const MODELS: &[&str] = &["eif", "izhikevich", "plif", "pqif", "pizhikevich"];
+const MODELS: &[&str] = &["eif", "alif", "izhikevich", "plif", "pqif", "pizhikevich"];
 
 fn config(name: &str) -> TrainConfig {
     let path = format!(
