@@ -362,7 +362,7 @@ impl<R: Models> Models for Layered<R> {
     fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>> {
         match &config.model {
             ModelKind::Custom(kind) if kind == LAYERS_KIND => {
-                Some(layer_models(&config.constants).and_then(|layers| {
+                Some(layer_models(&config.constants).map(|layers| {
                     let specs = layers
                         .iter()
                         .map(|l| {
@@ -373,7 +373,7 @@ impl<R: Models> Models for Layered<R> {
                         .collect();
                     let mut out = Constants::new();
                     out.insert("layers".into(), serde_json::Value::Array(specs));
-                    Ok(out)
+                    out
                 }))
             }
             _ => self.0.try_constants(config),
