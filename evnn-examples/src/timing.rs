@@ -5,7 +5,7 @@
 //! `"constants"`, a `layers` entry) may carry two keys besides the
 //! model's own: `"refractory": t_ref` (time units, finite and `> 0`) and
 //! `"at_most_one_spike": true`. They mean what
-//! [`Refractory`](evnn_neurons::Refractory) and
+//! [`Refractory`] and
 //! [`AtMostOneSpike`](evnn_neurons::AtMostOneSpike) mean (the solver's
 //! event loop and adjoint do the rest), and the program runs the model as
 //! [`Timed`]: one type for every combination, with the period and the
