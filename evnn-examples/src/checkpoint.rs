@@ -264,7 +264,7 @@ fn check_params(name: &str, p: &NetworkParams, sizes: &[usize]) -> Result<(), St
         ));
     }
     // The number of parameters per neuron is the model's (1 for LIF and QIF,
-    // 3 for PLIF, PQIF, PIzhikevich and `layers`): taken from the first
+    // 3 for PLIF and PQIF, 4 for PIzhikevich and `layers`): taken from the first
     // layer here, every layer must have it, and the resumed network checks
     // it against its model.
     let per_neuron = p

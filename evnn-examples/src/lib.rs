@@ -22,3 +22,4 @@ pub mod models;
 pub mod neuron_demo;
 pub mod plots;
 pub mod program;
+pub mod timing;

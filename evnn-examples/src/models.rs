@@ -40,6 +40,7 @@
 //! ```
 
 use crate::experiment::{Integrator, ModelKind, TrainConfig};
+use crate::timing::{Timed, Timing};
 use anyhow::{bail, Context, Result};
 use evnn_net::FeedForward;
 use evnn_neurons::{
@@ -348,9 +349,10 @@ pub fn family() -> Family {
 /// evnn train --model layers --constants '{"layers": [{"kind": "eif"}, {"kind": "lif"}]}'
 /// ```
 ///
-/// Every neuron has [`AnyNeuron`]'s three parameters (bias and two that a
-/// model may use); a model file records the layers' models with every
-/// constant.
+/// A layer's object may also set `"refractory": t_ref` and
+/// `"at_most_one_spike": true` ([`crate::timing`]). Every neuron has
+/// [`AnyNeuron`]'s four parameters (bias and three that a model may use); a
+/// model file records the layers' models with every constant.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Layered<R>(pub R);
 
@@ -366,10 +368,18 @@ impl<R: Models> Models for Layered<R> {
     fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>> {
         match &config.model {
             ModelKind::Custom(kind) if kind == LAYERS_KIND => {
-                Some(layer_models(&config.constants).and_then(|layers| {
+                Some(layer_models(&config.constants).map(|layers| {
+                    let specs = layers
+                        .iter()
+                        .map(|l| {
+                            let mut spec = constants_of(l.inner());
+                            l.timing().write(&mut spec);
+                            serde_json::Value::Object(spec)
+                        })
+                        .collect();
                     let mut out = Constants::new();
-                    out.insert("layers".into(), serde_json::to_value(layers)?);
-                    Ok(out)
+                    out.insert("layers".into(), serde_json::Value::Array(specs));
+                    out
                 }))
             }
             _ => self.0.try_constants(config),
@@ -411,7 +421,7 @@ fn layered_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
 }
 
 /// The layers' models of a `layers` configuration's constants.
-fn layer_models(constants: &Constants) -> Result<Vec<AnyNeuron>> {
+fn layer_models(constants: &Constants) -> Result<Vec<Timed<AnyNeuron>>> {
     let unknown: Vec<&String> = constants.keys().filter(|k| *k != "layers").collect();
     if !unknown.is_empty() {
         bail!("a `layers` model takes only the constant `layers`, not {unknown:?}");
@@ -432,15 +442,17 @@ fn layer_models(constants: &Constants) -> Result<Vec<AnyNeuron>> {
         .collect()
 }
 
-/// One built-in model from `{"kind": ..., constants...}`.
-fn any_neuron(spec: &Constants) -> Result<AnyNeuron> {
+/// One built-in model from `{"kind": ..., constants...}`, with the
+/// layer's timing.
+fn any_neuron(spec: &Constants) -> Result<Timed<AnyNeuron>> {
     let kind = spec
         .get("kind")
         .and_then(|k| k.as_str())
         .context("a layer's model needs a \"kind\"")?;
     let mut constants = spec.clone();
     constants.remove("kind");
-    Ok(match kind {
+    let timing = Timing::take(&mut constants)?;
+    let model: AnyNeuron = match kind {
         "lif" => AnyNeuron::Lif(with_defaults(&Lif::default(), &constants, kind)?),
         "qif" => AnyNeuron::Qif(with_defaults(&Qif::default(), &constants, kind)?),
         "eif" => model_from_constants::<Eif>(&constants)?.into(),
@@ -457,7 +469,8 @@ fn any_neuron(spec: &Constants) -> Result<AnyNeuron> {
         other => bail!(
             "unknown layer model `{other}` (a layer takes: lif, qif, eif, alif, izhikevich, plif, pqif, pizhikevich)"
         ),
-    })
+    };
+    Ok(timing.apply(model))
 }
 
 /// `M` from `constants`, those left out from `default`'s.
@@ -528,12 +541,18 @@ impl<M: FileModel, R: Models> Models for With<M, R> {
     fn try_constants(&self, config: &TrainConfig) -> Option<Result<Constants>> {
         match &config.model {
             ModelKind::Custom(kind) if kind == M::KIND => {
-                Some(model_from_constants::<M>(&config.constants).and_then(|m| {
+                Some((|| {
+                    let mut constants = config.constants.clone();
+                    let timing = Timing::take(&mut constants)?;
+                    let m = model_from_constants::<M>(&constants)?;
                     match serde_json::to_value(m)? {
-                        serde_json::Value::Object(map) => Ok(map),
-                        other => bail!("the `{}` model serializes to {other}, not to an object of its constants", M::KIND),
+                    serde_json::Value::Object(mut map) => {
+                        timing.write(&mut map);
+                        Ok(map)
                     }
-                }))
+                    other => bail!("the `{}` model serializes to {other}, not to an object of its constants", M::KIND),
+                }
+                })())
             }
             _ => self.1.try_constants(config),
         }
@@ -547,14 +566,22 @@ impl<M: FileModel, R: Models> Models for With<M, R> {
     }
 }
 
-/// The model `M` from the configuration's constants, on its backend.
+/// The model `M` from the configuration's constants, on its backend; as
+/// [`Timed`] when the constants set a refractory period or a spike limit
+/// ([`crate::timing`]).
 fn build<M: FileModel, W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
-    let model = model_from_constants::<M>(&config.constants)?;
+    let mut constants = config.constants.clone();
+    let timing = Timing::take(&mut constants)?;
+    let model = model_from_constants::<M>(&constants)?;
     let integrator = match config.integrator {
         Integrator::Auto => Integrator::Dopri5,
         other => other,
     };
-    generic_net(model, integrator, config, w)
+    if timing.is_plain() {
+        generic_net(model, integrator, config, w)
+    } else {
+        generic_net(timing.apply(model), integrator, config, w)
+    }
 }
 
 /// A registered model's constants: its serde fields by name.
@@ -592,4 +619,51 @@ pub fn param_names<M: Models>(models: &M, config: &TrainConfig) -> Result<&'stat
         }
     }
     models.with_net(config, Names)
+}
+
+/// The network parameters of a model file for `config`'s model (the
+/// file's `config()`): the file's, when its per-neuron parameters are the
+/// model's [`NeuronModel::PARAM_NAMES`]. A file written before the model
+/// learned further parameters (its names a prefix of the model's, for
+/// example a PIzhikevich file without `log_d`) is read with each missing
+/// parameter at its start value, the layer model's
+/// [`default_params`](NeuronModel::default_params); any other difference
+/// is an error naming both lists.
+pub fn file_params<M: Models>(
+    models: &M,
+    config: &TrainConfig,
+    file: &crate::model_file::ModelFile,
+) -> Result<evnn_net::NetworkParams> {
+    struct Defaults;
+    impl WithNet for Defaults {
+        type Output = (&'static [&'static str], Vec<Vec<f64>>);
+        fn run<N, B>(self, net: FeedForward<N, B>) -> Result<Self::Output>
+        where
+            N: NeuronModel,
+            B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+        {
+            let defaults = net
+                .models()
+                .iter()
+                .map(|m| evnn_neurons::StateVector::as_slice(&m.default_params()).to_vec())
+                .collect();
+            Ok((N::PARAM_NAMES, defaults))
+        }
+    }
+    let (expected, defaults) = models.with_net(config, Defaults)?;
+    let found = file.param_names();
+    let mut params = file.params();
+    if found.len() < expected.len() && expected[..found.len()] == found[..] {
+        let (n, np) = (found.len(), expected.len());
+        for (l, d) in params.layers.iter_mut().zip(&defaults) {
+            l.neuron_params = l
+                .neuron_params
+                .chunks(n)
+                .flat_map(|row| row.iter().chain(&d[n..np]).copied())
+                .collect();
+        }
+        return Ok(params);
+    }
+    file.check_param_names(expected)?;
+    Ok(params)
 }

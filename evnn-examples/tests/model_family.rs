@@ -321,6 +321,57 @@ fn pizhikevich_model_files_round_trip_through_every_command() {
     );
 }
 
+/// A PIzhikevich file written before `log_d` was learned (parameters
+/// `bias, log_a, log_b`) is read with `log d` at its start, the logarithm
+/// of the file's constant `d`: `simulate` gives exactly what the same file
+/// with that `log_d` written out gives.
+#[test]
+fn pizhikevich_files_without_log_d_take_the_constant_d() {
+    let d = tmp("pizhikevich-old-file");
+    let out = d.join("run");
+    mini_train("pizhikevich", &["--constants", r#"{"d": 3.0}"#], &out);
+    let text = std::fs::read_to_string(out.join("model.json")).unwrap();
+    let mut old: Value = serde_json::from_str(&text).unwrap();
+    let mut full = old.clone();
+    old["param_names"] = serde_json::json!(["bias", "log_a", "log_b"]);
+    for (lo, lf) in old["layers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(full["layers"].as_array_mut().unwrap())
+    {
+        let rows: Vec<f64> = lo["neuron_params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        lo["neuron_params"] = rows
+            .chunks(4)
+            .flat_map(|r| r[..3].to_vec())
+            .collect::<Vec<_>>()
+            .into();
+        lf["neuron_params"] = rows
+            .chunks(4)
+            .flat_map(|r| [r[0], r[1], r[2], 3.0f64.ln()])
+            .collect::<Vec<_>>()
+            .into();
+    }
+    let (old_path, full_path, input) = (d.join("old.json"), d.join("full.json"), d.join("in.json"));
+    std::fs::write(&old_path, old.to_string()).unwrap();
+    std::fs::write(&full_path, full.to_string()).unwrap();
+    std::fs::write(
+        &input,
+        r#"{"inputs": [[3.0, 9.0, 27.0, 21.0, 0.0], [15.0, 1.5, 15.0, 28.5, 0.0]], "labels": [0, 2]}"#,
+    )
+    .unwrap();
+    let sim = |m: &Path| stdout_json(&["simulate", "--model", path(m), "--input", path(&input)]);
+    let (a, b) = (sim(&old_path), sim(&full_path));
+    assert!(!a["samples"][0][0].as_array().unwrap().is_empty(), "{a}");
+    assert_eq!(a, b);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 /// Bad constants of each new model: one line naming the constant and its
 /// value, from the model's own validation.
 #[test]

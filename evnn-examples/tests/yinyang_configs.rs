@@ -12,7 +12,15 @@ use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{Adjoint, Backend};
 
 /// The model name of each configuration file `configs/yinyang-<name>.json`.
-const MODELS: &[&str] = &["eif", "izhikevich", "plif", "pqif", "pizhikevich", "egru"];
+const MODELS: &[&str] = &[
+    "eif",
+    "alif",
+    "izhikevich",
+    "plif",
+    "pqif",
+    "pizhikevich",
+    "egru",
+];
 
 fn config(name: &str) -> TrainConfig {
     let path = format!(

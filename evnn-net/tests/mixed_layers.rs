@@ -12,6 +12,7 @@ use evnn_net::{
 };
 use evnn_neurons::{
     AnyNeuron, Eif, EifConstants, Izhikevich, IzhikevichConstants, Lif, NeuronModel, Pqif, Qif,
+    ANY_PARAMS_DIM,
 };
 use evnn_solver::{Adjoint, Backend, DiffsolBackend, Dopri5Backend, SolverOptions};
 
@@ -174,12 +175,16 @@ fn a_padded_layer_computes_its_models_spikes() {
     // Same weights and biases; the padded parameters are the inert zeros.
     for (a, p) in params_any.layers.iter().zip(&params.layers) {
         assert_eq!(a.weights, p.weights);
-        let biases: Vec<f64> = a.neuron_params.chunks(3).map(|c| c[0]).collect();
+        let biases: Vec<f64> = a
+            .neuron_params
+            .chunks(ANY_PARAMS_DIM)
+            .map(|c| c[0])
+            .collect();
         assert_eq!(biases, p.neuron_params);
         assert!(a
             .neuron_params
-            .chunks(3)
-            .all(|c| c[1] == 0.0 && c[2] == 0.0));
+            .chunks(ANY_PARAMS_DIM)
+            .all(|c| c[1..].iter().all(|&v| v == 0.0)));
     }
     let (mut ws, mut trace) = (plain.workspace(), ForwardTrace::default());
     plain.forward(&params, &input, &mut ws, &mut trace).unwrap();
@@ -213,7 +218,7 @@ fn each_layer_starts_from_its_own_models_defaults() {
     let params = net.init_params(&InitConfig::default(), 0).unwrap();
     for (layer, model) in params.layers.iter().zip(&layers) {
         let defaults = model.default_params();
-        for neuron in layer.neuron_params.chunks(3) {
+        for neuron in layer.neuron_params.chunks(ANY_PARAMS_DIM) {
             assert_eq!(neuron[1..], defaults[1..]);
         }
     }

@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 /// (Izhikevich's `V, U, I`).
 pub const ANY_STATE_DIM: usize = 3;
 /// Components of [`AnyNeuron`]'s parameters: the largest parameter vector
-/// of the family (a bias and two log-parameters).
-pub const ANY_PARAMS_DIM: usize = 3;
+/// of the family (PIzhikevich's bias and three log-parameters).
+pub const ANY_PARAMS_DIM: usize = 4;
 
 /// Any built-in neuron model, with its constants.
 ///
@@ -56,7 +56,7 @@ pub const ANY_PARAMS_DIM: usize = 3;
 ///     AnyNeuron::Lif(Lif::default()),
 /// ];
 /// // Each is its model: the same dynamics on the leading components.
-/// let (p, x) = ([0.3, 0.0, 0.0], [0.5, 1.0, 0.0]);
+/// let (p, x) = ([0.3, 0.0, 0.0, 0.0], [0.5, 1.0, 0.0]);
 /// let mut f = [0.0; 3];
 /// layers[1].dynamics(&p, &x, &mut f);
 /// let mut g = [0.0; 2];
@@ -83,7 +83,7 @@ pub enum AnyNeuron {
     Plif(Plif),
     /// QIF with learnable time constants.
     Pqif(Pqif),
-    /// Izhikevich with learnable `a`, `b`.
+    /// Izhikevich with learnable `a`, `b`, `d`.
     #[serde(rename = "pizhikevich")]
     PIzhikevich(PIzhikevich),
 }
@@ -170,7 +170,11 @@ impl NeuronModel for AnyNeuron {
     type State = AnyState;
     type Params = AnyParams;
     const NAME: &'static str = "AnyNeuron";
-    const PARAM_NAMES: &'static [&'static str] = &["bias", "param_1", "param_2"];
+    const PARAM_NAMES: &'static [&'static str] = &["bias", "param_1", "param_2", "param_3"];
+    /// Some of the family's resets depend on their parameters
+    /// (PIzhikevich's); each model's own reset and its derivatives are
+    /// dispatched to.
+    const RESET_USES_PARAMS: bool = true;
 
     fn initial_state(&self) -> AnyState {
         dispatch!(self, m, M => pad::<<M as NeuronModel>::State, ANY_STATE_DIM>(&m.initial_state()))
@@ -195,6 +199,14 @@ impl NeuronModel for AnyNeuron {
     #[inline]
     fn reset<T: Scalar>(&self, x: &mut [T]) {
         dispatch!(self, m, M => m.reset(&mut x[..<M as NeuronModel>::State::DIM]))
+    }
+
+    #[inline]
+    fn reset_with_params<T: Scalar>(&self, p: &[T], x: &mut [T]) {
+        dispatch!(self, m, M => m.reset_with_params(
+            &p[..<M as NeuronModel>::Params::DIM],
+            &mut x[..<M as NeuronModel>::State::DIM],
+        ))
     }
 
     #[inline]
@@ -249,6 +261,27 @@ impl NeuronModel for AnyNeuron {
             m.reset_vjp(&lead(x_minus), &lead(lambda_plus), &mut o);
             *out = *lambda_plus;
             out[..<M as NeuronModel>::State::DIM].copy_from_slice(o.as_slice());
+        })
+    }
+
+    /// The chosen model's reset Jacobians on the leading components; the
+    /// inert ones keep their adjoint and get no parameter gradient.
+    #[inline]
+    fn reset_vjp_with_params(
+        &self,
+        p: &AnyParams,
+        x_minus: &AnyState,
+        lambda_plus: &AnyState,
+        out: &mut AnyState,
+        lp: &mut AnyParams,
+    ) {
+        dispatch!(self, m, M => {
+            let mut o = <M as NeuronModel>::State::zeros();
+            let mut op: <M as NeuronModel>::Params = lead(lp);
+            m.reset_vjp_with_params(&lead(p), &lead(x_minus), &lead(lambda_plus), &mut o, &mut op);
+            *out = *lambda_plus;
+            out[..<M as NeuronModel>::State::DIM].copy_from_slice(o.as_slice());
+            lp[..<M as NeuronModel>::Params::DIM].copy_from_slice(op.as_slice());
         })
     }
 
@@ -378,6 +411,10 @@ mod tests {
                 m.reset(&mut b);
                 assert_eq!(&a[..d], &b[..]);
                 assert_eq!(a[d..], x[d..]);
+                any.reset_with_params(&p, &mut a);
+                m.reset_with_params(&p[..np], &mut b);
+                assert_eq!(&a[..d], &b[..]);
+                assert_eq!(a[d..], x[d..]);
                 assert_eq!(any.state_dim(), d);
                 assert_eq!(any.param_names(), <M as NeuronModel>::PARAM_NAMES);
             })
@@ -413,8 +450,8 @@ mod tests {
     #[test]
     fn inert_parameters_must_be_finite() {
         let lif = AnyNeuron::from(Lif::default());
-        assert!(lif.validate_params(&[0.5, 0.0, 0.0]).is_ok());
-        match lif.validate_params(&[0.5, f64::NAN, 0.0]) {
+        assert!(lif.validate_params(&[0.5, 0.0, 0.0, 0.0]).is_ok());
+        match lif.validate_params(&[0.5, f64::NAN, 0.0, 0.0]) {
             Err(NeuronError::InvalidParameter { name, .. }) => assert_eq!(name, "param_1"),
             other => panic!("expected InvalidParameter, got {other:?}"),
         }

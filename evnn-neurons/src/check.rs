@@ -147,8 +147,12 @@ fn finite(model: &'static str, what: &'static str, values: &[f64]) -> Result<(),
 ///   smooth at this point, or not what the code computes);
 ///
 /// for `dynamics_vjp` (`∂f/∂x`, `∂f/∂p`), `dynamics_jvp` (`∂f/∂x`),
-/// `event_grad` (`∂g/∂x`), `reset_vjp` (`∂h/∂x`) and `input_jump_vjp`
-/// (`∂j/∂x`, `∂j/∂w`), and for a model with `K > 1` weights per synapse
+/// `event_grad` (`∂g/∂x`), `reset_vjp` (`∂h/∂x`), `reset_vjp_with_params`
+/// (`∂h/∂x`, `∂h/∂p` of the reset with parameters; a model whose
+/// `∂h/∂p` is not zero without
+/// [`RESET_USES_PARAMS`](NeuronModel::RESET_USES_PARAMS), or whose
+/// override disagrees, is named) and `input_jump_vjp` (`∂j/∂x`, `∂j/∂w`),
+/// and for a model with `K > 1` weights per synapse
 /// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`]) `input_jump_weights_vjp`
 /// (`∂j/∂x`, `∂j/∂w_k`) at the weights `w_k = w + k/2`. A `K` outside
 /// `1..=`[`MAX_WEIGHTS_PER_SYNAPSE`](crate::MAX_WEIGHTS_PER_SYNAPSE) is an
@@ -184,6 +188,9 @@ pub fn check_derivatives<N: NeuronModel>(
     let mut y = *x;
     model.reset(y.as_mut_slice());
     finite(name, "reset h(x)", y.as_slice())?;
+    let mut y = *x;
+    model.reset_with_params(p.as_slice(), y.as_mut_slice());
+    finite(name, "reset h(x, p)", y.as_slice())?;
     let mut y = *x;
     model.input_jump(y.as_mut_slice(), w);
     finite(name, "input jump j(x, w)", y.as_slice())?;
@@ -250,6 +257,25 @@ pub fn check_derivatives<N: NeuronModel>(
             let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
             c.compare("reset_vjp d h/d x", (j, k), given, derived, numeric)?;
         }
+        // ∂h/∂x of the reset with parameters, column k
+        let col = central(h, |delta| {
+            let mut y = shifted(delta);
+            model.reset_with_params(p.as_slice(), y.as_mut_slice());
+            y
+        });
+        for j in 0..d {
+            let (mut gp, mut dgp) = (N::Params::zeros(), N::Params::zeros());
+            model.reset_vjp_with_params(p, x, &unit(j), &mut lx, &mut gp);
+            derived::reset_vjp_with_params(model, p, x, &unit(j), &mut dx, &mut dgp);
+            let (given, derived, numeric) = (lx.as_slice()[k], dx.as_slice()[k], col.as_slice()[j]);
+            c.compare(
+                "reset_vjp_with_params d h/d x",
+                (j, k),
+                given,
+                derived,
+                numeric,
+            )?;
+        }
         // ∂j/∂x, column k
         let col = central(h, |delta| {
             let mut y = shifted(delta);
@@ -278,6 +304,29 @@ pub fn check_derivatives<N: NeuronModel>(
             derived::dynamics_vjp(model, p, x, &unit(j), &mut dx, &mut dp);
             let (given, derived, numeric) = (lp.as_slice()[k], dp.as_slice()[k], col.as_slice()[j]);
             c.compare("dynamics_vjp d f/d p", (j, k), given, derived, numeric)?;
+        }
+        // ∂h/∂p, column k: the reset's parameter gradient, zero unless the
+        // model's reset uses its parameters.
+        let col = central(h, |delta| {
+            let mut q = *p;
+            q.as_mut_slice()[k] += delta;
+            let mut y = *x;
+            model.reset_with_params(q.as_slice(), y.as_mut_slice());
+            y
+        });
+        for j in 0..d {
+            let (mut gp, mut dgp) = (N::Params::zeros(), N::Params::zeros());
+            model.reset_vjp_with_params(p, x, &unit(j), &mut lx, &mut gp);
+            derived::reset_vjp_with_params(model, p, x, &unit(j), &mut dx, &mut dgp);
+            let (given, derived, numeric) =
+                (gp.as_slice()[k], dgp.as_slice()[k], col.as_slice()[j]);
+            c.compare(
+                "reset_vjp_with_params d h/d p",
+                (j, k),
+                given,
+                derived,
+                numeric,
+            )?;
         }
     }
     // ∂j/∂w
@@ -423,6 +472,94 @@ mod tests {
         }
     }
 
+    /// A LIF neuron whose reset potential is its second parameter,
+    /// `v ← p₁`, with a hand-written reset derivative: `SCALE` times the
+    /// true `∂h/∂p` (1: correct), and `FLAG` as its
+    /// [`RESET_USES_PARAMS`](NeuronModel::RESET_USES_PARAMS).
+    #[derive(Clone, Debug)]
+    struct ResetToParam<const FLAG: bool, const SCALE: i32>(Lif);
+
+    impl<const FLAG: bool, const SCALE: i32> NeuronModel for ResetToParam<FLAG, SCALE> {
+        type State = [f64; 2];
+        type Params = [f64; 2];
+        const NAME: &'static str = "reset-to-param";
+        const PARAM_NAMES: &'static [&'static str] = &["bias", "v_reset"];
+        const RESET_USES_PARAMS: bool = FLAG;
+        fn initial_state(&self) -> [f64; 2] {
+            self.0.initial_state()
+        }
+        fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+            self.0.dynamics(&p[..1], x, dx)
+        }
+        fn event<T: Scalar>(&self, x: &[T]) -> T {
+            self.0.event(x)
+        }
+        fn reset<T: Scalar>(&self, x: &mut [T]) {
+            x[0] = T::from(0.0);
+        }
+        fn reset_with_params<T: Scalar>(&self, p: &[T], x: &mut [T]) {
+            x[0] = p[1];
+        }
+        fn reset_vjp_with_params(
+            &self,
+            _p: &[f64; 2],
+            _x: &[f64; 2],
+            l: &[f64; 2],
+            out: &mut [f64; 2],
+            lp: &mut [f64; 2],
+        ) {
+            *out = [0.0, l[1]];
+            if FLAG {
+                lp[1] += f64::from(SCALE) * l[0];
+            }
+        }
+        fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
+            self.0.input_jump(x, w)
+        }
+    }
+
+    /// The reset's parameter derivative is checked: a correct override
+    /// passes, a wrong one is named, and so is a reset that uses its
+    /// parameters without saying so (`∂h/∂p` given as zero).
+    #[test]
+    fn reset_parameter_derivative_is_checked() {
+        let (p, x, opts) = ([0.5, 0.2], [0.3, 0.1], CheckOptions::default());
+        let r = check_derivatives(&ResetToParam::<true, 1>(Lif::default()), &p, &x, 1.0, &opts)
+            .unwrap();
+        assert!(r.max_override_deviation == 0.0, "{r:?}");
+        for (err, given) in [
+            (
+                check_derivatives(&ResetToParam::<true, 2>(Lif::default()), &p, &x, 1.0, &opts),
+                2.0,
+            ),
+            (
+                check_derivatives(
+                    &ResetToParam::<false, 1>(Lif::default()),
+                    &p,
+                    &x,
+                    1.0,
+                    &opts,
+                ),
+                0.0,
+            ),
+        ] {
+            match err {
+                Err(NeuronError::OverrideMismatch {
+                    what,
+                    row,
+                    col,
+                    given: g,
+                    derived,
+                    ..
+                }) => {
+                    assert_eq!((what, row, col), ("reset_vjp_with_params d h/d p", 0, 1));
+                    assert_eq!((g, derived), (given, 1.0));
+                }
+                other => panic!("expected a named reset override, got {other:?}"),
+            }
+        }
+    }
+
     /// Equations with a kink at the check point: the derived derivative is
     /// one side's, finite differences average the two.
     #[derive(Clone, Debug)]
@@ -564,9 +701,9 @@ mod tests {
             &CheckOptions::default(),
         )
         .unwrap();
-        // 4 Jacobian blocks of 2×2 (f by vjp and jvp, h, j), event 2,
-        // ∂f/∂p 2, ∂j/∂w 2.
-        assert_eq!(r.entries, 4 * 4 + 2 + 2 + 2);
+        // 5 Jacobian blocks of 2×2 (f by vjp and jvp, h by reset_vjp and
+        // reset_vjp_with_params, j), event 2, ∂f/∂p 2, ∂h/∂p 2, ∂j/∂w 2.
+        assert_eq!(r.entries, 5 * 4 + 2 + 2 + 2 + 2);
         assert!(r.max_abs_error < 1e-8, "{r:?}");
     }
 }

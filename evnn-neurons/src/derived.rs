@@ -102,6 +102,33 @@ pub fn reset_vjp<N: NeuronModel>(
     }
 }
 
+/// `(∂h/∂x)ᵀ λ⁺` into `out` and `(∂h/∂p)ᵀ λ⁺` added to `lp`, for the
+/// reset with parameters
+/// ([`reset_with_params`](NeuronModel::reset_with_params)) at `x_minus`,
+/// `p`.
+pub fn reset_vjp_with_params<N: NeuronModel>(
+    model: &N,
+    p: &N::Params,
+    x_minus: &N::State,
+    lambda_plus: &N::State,
+    out: &mut N::State,
+    lp: &mut N::Params,
+) {
+    let d = N::State::DIM;
+    for k in 0..d + N::Params::DIM {
+        // Direction k: the k-th state component, then the parameters.
+        let mut y = unit_seeded(x_minus, k);
+        let pd = unit_seeded(p, k.wrapping_sub(d));
+        model.reset_with_params(pd.as_ref(), y.as_mut());
+        let v = dot_eps(lambda_plus.as_slice(), y.as_ref());
+        if k < d {
+            out.as_mut_slice()[k] = v;
+        } else {
+            lp.as_mut_slice()[k - d] += v;
+        }
+    }
+}
+
 /// `(∂j/∂x)ᵀ λ⁺` (at `x_minus`, weight `w`) into `out`; returns `λ⁺ᵀ ∂j/∂w`.
 pub fn input_jump_vjp<N: NeuronModel>(
     model: &N,
@@ -187,6 +214,7 @@ impl<N: NeuronModel> NeuronModel for Derived<N> {
     const NAME: &'static str = N::NAME;
     const PARAM_NAMES: &'static [&'static str] = N::PARAM_NAMES;
     const WEIGHTS_PER_SYNAPSE: usize = N::WEIGHTS_PER_SYNAPSE;
+    const RESET_USES_PARAMS: bool = N::RESET_USES_PARAMS;
 
     fn initial_state(&self) -> Self::State {
         self.0.initial_state()
@@ -216,6 +244,10 @@ impl<N: NeuronModel> NeuronModel for Derived<N> {
     #[inline]
     fn reset<T: crate::Scalar>(&self, x: &mut [T]) {
         self.0.reset(x)
+    }
+    #[inline]
+    fn reset_with_params<T: crate::Scalar>(&self, p: &[T], x: &mut [T]) {
+        self.0.reset_with_params(p, x)
     }
     #[inline]
     fn input_jump<T: crate::Scalar>(&self, x: &mut [T], w: T) {

@@ -186,11 +186,17 @@ impl Izhikevich {
     /// The reset of `V` and the jump of `U` by `d`.
     #[inline]
     pub(crate) fn reset_with<T: Scalar>(&self, x: &mut [T]) {
+        self.reset_v(x);
+        x[1] += self.c.d;
+    }
+
+    /// The reset of `V` alone.
+    #[inline]
+    pub(crate) fn reset_v<T: Scalar>(&self, x: &mut [T]) {
         match self.c.reset {
             Reset::Subtractive => x[0] -= self.c.v_th - self.c.c,
             Reset::Hard => x[0] = T::from(self.c.c),
         }
-        x[1] += self.c.d;
     }
 }
 

@@ -22,7 +22,7 @@
 //! | [`Izhikevich`] | `V, U, I` | bias | `V = V_th` | `I += w` |
 //! | [`Plif`] LIF, learnable time constants | `v, i` | bias, `log τ_mem`, `log τ_syn` | as LIF | as LIF |
 //! | [`Pqif`] QIF, learnable time constants | `φ, i` | bias, `log τ_mem`, `log τ_syn` | as QIF | as QIF |
-//! | [`PIzhikevich`] Izhikevich, learnable `a`, `b` | `V, U, I` | bias, `log a`, `log b` | as Izhikevich | as Izhikevich |
+//! | [`PIzhikevich`] Izhikevich, learnable `a`, `b`, `d` | `V, U, I` | bias, `log a`, `log b`, `log d` | as Izhikevich | as Izhikevich |
 //! | [`Egru`] event-based gated recurrent unit | `c, a_u, a_r, a_z` | `b_u, b_r, b_z` | `c = θ` | `a_u += W_u`, `a_r += W_r`, `a_z += W_z σ(a_r)` |
 //!
 //! [`Lif`] and [`Qif`] carry hand-written derivatives and the closed forms

@@ -34,7 +34,10 @@ use std::fmt::Debug;
 /// Contract (the solver checks what it can and returns an error otherwise):
 /// - `g(h(x)) < 0`: a reset leaves the neuron below its event surface;
 /// - an input jump does not by itself cross the event surface;
-/// - `g` does not depend on `p`, `h` and `j` do not depend on `p`;
+/// - `g` does not depend on `p`, `j` does not depend on `p`; `h` depends
+///   on `p` only in a model that says so
+///   ([`RESET_USES_PARAMS`](Self::RESET_USES_PARAMS),
+///   [`reset_with_params`](Self::reset_with_params));
 /// - the equations are smooth where they are evaluated (code that branches
 ///   on the state is differentiated piece by piece).
 ///
@@ -118,8 +121,30 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
     /// The event function `g(x)`; a spike is a crossing of zero from below.
     fn event<T: Scalar>(&self, x: &[T]) -> T;
 
-    /// Applies the reset jump `x ← h(x)` at an own spike.
+    /// Applies the reset jump `x ← h(x)` at an own spike. A model whose
+    /// reset depends on its parameters writes it here at its
+    /// [`default_params`](Self::default_params) and in full in
+    /// [`reset_with_params`](Self::reset_with_params), which is what the
+    /// solver calls.
     fn reset<T: Scalar>(&self, x: &mut [T]);
+
+    /// `true` when the reset depends on the per-neuron parameters `p`
+    /// (`x ← h(x, p)`, written in
+    /// [`reset_with_params`](Self::reset_with_params)): the EventProp
+    /// adjoint then adds `λ⁺ᵀ ∂h/∂p` to `dL/dp` at each spike. The
+    /// default, `false`, costs nothing: the reset and its derivative are
+    /// [`reset`](Self::reset) and [`reset_vjp`](Self::reset_vjp).
+    const RESET_USES_PARAMS: bool = false;
+
+    /// Applies the reset jump `x ← h(x, p)` (`p` of the length of
+    /// [`Self::Params`]); the solver calls this one. The default ignores
+    /// `p` and applies [`reset`](Self::reset); a model that overrides it
+    /// sets [`RESET_USES_PARAMS`](Self::RESET_USES_PARAMS).
+    #[inline]
+    fn reset_with_params<T: Scalar>(&self, p: &[T], x: &mut [T]) {
+        let _ = p;
+        self.reset(x)
+    }
 
     /// Applies the jump `x ← j(x, w)` of an input spike of weight `w`.
     fn input_jump<T: Scalar>(&self, x: &mut [T], w: T);
@@ -174,6 +199,29 @@ pub trait NeuronModel: Clone + Debug + Send + Sync {
     #[inline]
     fn reset_vjp(&self, x_minus: &Self::State, lambda_plus: &Self::State, out: &mut Self::State) {
         derived::reset_vjp(self, x_minus, lambda_plus, out)
+    }
+
+    /// Writes `(∂h/∂x)ᵀ λ⁺` into `out` and adds `(∂h/∂p)ᵀ λ⁺` to `lp`
+    /// (Jacobians of [`reset_with_params`](Self::reset_with_params) at
+    /// `x_minus`, `p`); the adjoint calls this one. Derived from
+    /// [`reset_with_params`](Self::reset_with_params) when
+    /// [`RESET_USES_PARAMS`](Self::RESET_USES_PARAMS), otherwise
+    /// [`reset_vjp`](Self::reset_vjp) with `lp` left alone, unless
+    /// overridden.
+    #[inline]
+    fn reset_vjp_with_params(
+        &self,
+        p: &Self::Params,
+        x_minus: &Self::State,
+        lambda_plus: &Self::State,
+        out: &mut Self::State,
+        lp: &mut Self::Params,
+    ) {
+        if Self::RESET_USES_PARAMS {
+            derived::reset_vjp_with_params(self, p, x_minus, lambda_plus, out, lp)
+        } else {
+            self.reset_vjp(x_minus, lambda_plus, out)
+        }
     }
 
     /// Writes `(∂j/∂x)ᵀ λ⁺` into `out` and returns `λ⁺ᵀ ∂j/∂w`. Derived from

@@ -27,6 +27,7 @@ macro_rules! delegate_model {
         const NAME: &'static str = M::NAME;
         const PARAM_NAMES: &'static [&'static str] = M::PARAM_NAMES;
         const WEIGHTS_PER_SYNAPSE: usize = M::WEIGHTS_PER_SYNAPSE;
+        const RESET_USES_PARAMS: bool = M::RESET_USES_PARAMS;
 
         fn initial_state(&self) -> M::State {
             self.model.initial_state()
@@ -42,6 +43,10 @@ macro_rules! delegate_model {
         #[inline]
         fn reset<T: Scalar>(&self, x: &mut [T]) {
             self.model.reset(x)
+        }
+        #[inline]
+        fn reset_with_params<T: Scalar>(&self, p: &[T], x: &mut [T]) {
+            self.model.reset_with_params(p, x)
         }
         #[inline]
         fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
@@ -85,6 +90,18 @@ macro_rules! delegate_model {
         #[inline]
         fn reset_vjp(&self, x_minus: &M::State, lambda_plus: &M::State, out: &mut M::State) {
             self.model.reset_vjp(x_minus, lambda_plus, out)
+        }
+        #[inline]
+        fn reset_vjp_with_params(
+            &self,
+            p: &M::Params,
+            x_minus: &M::State,
+            lambda_plus: &M::State,
+            out: &mut M::State,
+            lp: &mut M::Params,
+        ) {
+            self.model
+                .reset_vjp_with_params(p, x_minus, lambda_plus, out, lp)
         }
         #[inline]
         fn input_jump_vjp(

@@ -7,7 +7,10 @@
 //! - between events `λ' = −(∂f/∂x)ᵀ λ` and `dL/dp += ∫ λᵀ ∂f/∂p dt`;
 //! - at an own spike `t_k` (reset `h`, `H = ∂h/∂x`, `g_x = ∂g/∂x`,
 //!   `f∓ = f(x∓)`): `α = [λ⁺ᵀ(H f⁻ − f⁺) + dL/dt_k] / (g_x f⁻)` and
-//!   `λ⁻ = Hᵀ λ⁺ − α g_xᵀ`;
+//!   `λ⁻ = Hᵀ λ⁺ − α g_xᵀ`; a reset that depends on the parameters
+//!   ([`NeuronModel::RESET_USES_PARAMS`], `h(x, p)`) adds `λ⁺ᵀ ∂h/∂p` to
+//!   `dL/dp` (the state after the spike moves with `p`; the spike time
+//!   does not, `g` does not depend on `p`);
 //! - at an input spike `s_m` of weight `w_m` (jump `j`, `J = ∂j/∂x`):
 //!   `λ⁻ = Jᵀ λ⁺`, `dL/dw_m = λ⁺ᵀ ∂j/∂w` and
 //!   `dL/ds_m = λ⁻ᵀ f⁻ − λ⁺ᵀ f⁺`;
@@ -275,7 +278,13 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 // input's time, and the state after the reset carries the
                 // rest back through the reset alone.
                 let dl_dspike = with_period_end(dl_dspike, k, &mut period_end);
-                model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
+                model.reset_vjp_with_params(
+                    params,
+                    &event.x_minus,
+                    &lambda,
+                    &mut tmp,
+                    &mut grad.params,
+                );
                 grad.input_times[index] +=
                     tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspike;
                 lambda = tmp;
@@ -289,7 +298,13 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                     });
                 };
                 let dl_dspike = with_period_end(dl_dspike, k, &mut period_end);
-                model.reset_vjp(&event.x_minus, &lambda, &mut tmp);
+                model.reset_vjp_with_params(
+                    params,
+                    &event.x_minus,
+                    &lambda,
+                    &mut tmp,
+                    &mut grad.params,
+                );
                 model.event_grad(&event.x_minus, &mut gx);
                 let slope = gx.dot(&event.f_minus);
                 if !(slope > 0.0) {
@@ -575,8 +590,8 @@ mod tests {
     #[test]
     fn sensitivity_rhs_is_the_same_for_every_group_width() {
         let model = PIzhikevich::new(IzhikevichConstants::default()).unwrap();
-        let p = [0.3, -3.5, -1.2];
-        let (d, cols) = (3, 6);
+        let p = [0.3, -3.5, -1.2, 0.6];
+        let (d, cols) = (3, 7);
         let n = d + cols * d;
         let z: Vec<f64> = (0..n)
             .map(|i| ((i * 7 + 3) % 11) as f64 * 0.37 - 1.9)

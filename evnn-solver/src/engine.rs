@@ -638,7 +638,7 @@ impl<N: NeuronModel> NeuronRun<N> {
         check_finite(t_spike, &x_minus)?;
         check_finite(t_spike, &f_minus)?;
         let mut x_plus = x_minus;
-        model.reset(x_plus.as_mut_slice());
+        model.reset_with_params(self.params.as_slice(), x_plus.as_mut_slice());
         let g = model.event(x_plus.as_slice());
         if !(g < 0.0) {
             return Err(SolverError::ResetAboveThreshold {
@@ -798,7 +798,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                 });
             }
             let mut x_plus = x;
-            model.reset(x_plus.as_mut_slice());
+            model.reset_with_params(p.as_slice(), x_plus.as_mut_slice());
             check_finite(t, &x_plus)?;
             let g_plus = model.event(x_plus.as_slice());
             let below = g_plus < 0.0;

@@ -77,8 +77,7 @@ impl WithNet for EvalJob<'_> {
 pub(super) fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let config = file.config();
-    let params = file.params();
-    file.check_param_names(crate::models::param_names(models, &config)?)
+    let params = crate::models::file_params(models, &config, &file)
         .with_context(|| format!("model file {}", args.model.display()))?;
     let split = match &args.data {
         Some(path) => load_data_split(path, args.split, &config)?,

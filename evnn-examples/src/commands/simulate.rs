@@ -255,8 +255,7 @@ impl WithNet for SimJob<'_> {
 pub(super) fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let mut config = file.config();
-    let params = file.params();
-    file.check_param_names(crate::models::param_names(models, &config)?)
+    let params = crate::models::file_params(models, &config, &file)
         .with_context(|| format!("model file {}", args.model.display()))?;
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input file {}", args.input.display()))?;
