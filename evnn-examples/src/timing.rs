@@ -276,7 +276,7 @@ mod tests {
             refractory: Some(1.0),
             at_most_one_spike: false,
         }
-        .apply(egru.clone());
+        .apply(egru);
         assert_eq!(<Timed<Egru> as NeuronModel>::WEIGHTS_PER_SYNAPSE, 3);
         assert_eq!(
             <Timed<Egru> as NeuronModel>::RESET_USES_PARAMS,
