@@ -3,6 +3,7 @@
 //! upstream.
 
 use crate::forward::Workspace;
+use crate::recurrent::backward_layer;
 use crate::stack::{fill_delayed_inputs, fill_inputs, Stack};
 use crate::trace::ForwardTrace;
 use crate::{NetError, NetworkParams, SpikeTrains};
@@ -110,7 +111,7 @@ pub(crate) fn check_trace<N: NeuronModel>(
 /// [`FeedForward::backward`](crate::FeedForward::backward)). The
 /// sensitivities are checked here, since a loss may compute non-finite ones.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
+pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     stack: &Stack<N>,
     params: &NetworkParams,
     input: &SpikeTrains,
@@ -175,6 +176,13 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N>>(
         };
         ws.upstream.clear();
         ws.upstream.resize(source.n_spikes(), 0.0);
+        if params.layers[layer].is_recurrent() {
+            let dx_end = dl_dx_end.filter(|_| layer == n_layers - 1);
+            let offsets = |c: usize| source.offset(c);
+            backward_layer(stack, params, layer, lt, &offsets, dx_end, ws, grad)?;
+            std::mem::swap(&mut ws.current, &mut ws.upstream);
+            continue;
+        }
         let model = &stack.models[layer];
         for (j, neuron) in lt.neurons.iter().enumerate() {
             let start = lt.outputs.offset(j);

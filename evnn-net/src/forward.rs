@@ -2,6 +2,7 @@
 //! (`on_demand.rs`), into a [`ForwardTrace`], with a thread's [`Workspace`].
 
 use crate::on_demand::{LayerRuns, LossPass, OnDemandRuns};
+use crate::recurrent::{forward_layer, RecurrentScratch};
 use crate::stack::{fill_delayed_inputs, fill_inputs, Pass, Stack};
 use crate::trace::{merge_spikes, ForwardTrace, LayerTrace};
 use crate::{NetError, NetworkParams, SpikeTrains};
@@ -21,6 +22,8 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     /// The runs of the on-demand pass, and the steppers the layer-by-layer
     /// pass reuses.
     pub(crate) od: OnDemandRuns<N, B::Stepper>,
+    /// The recurrent layers' runs and adjoints.
+    pub(crate) rec: RecurrentScratch<N, B>,
     pub(crate) grad: NeuronGradient<N::Params>,
     pub(crate) upstream: Vec<f64>,
     pub(crate) current: Vec<f64>,
@@ -39,6 +42,7 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
             inputs: Vec::new(),
             arrivals: Vec::new(),
             od: OnDemandRuns::default(),
+            rec: RecurrentScratch::default(),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
             current: Vec::new(),
@@ -73,10 +77,11 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
     // neurons once the first of them has spiked.
     // With delays a spike may arrive after spikes found in later rounds,
     // which the on-demand pass's handing down in time order does not
-    // allow: such networks run layer by layer (the same spikes, loss and
-    // gradient; the traces run to the neurons' own ends).
+    // allow, and a recurrent layer simulates its neurons together: such
+    // networks run layer by layer (the same spikes, loss and gradient; the
+    // traces run to the neurons' own ends).
     let on_demand = match pass {
-        _ if params.has_delays() => false,
+        _ if params.has_delays() || params.is_recurrent() => false,
         Pass::Full => false,
         Pass::FirstSpikes => n_layers > 1 && ws.od.choice.wanted(loss_pass),
         Pass::Prediction => loss_pass != LossPass::LayerByLayer,
@@ -99,6 +104,11 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
             &before[layer - 1].outputs
         };
         merge_spikes(source, &mut lt.inputs);
+        if params.layers[layer].is_recurrent() {
+            forward_layer(stack, params, layer, lt, ws)?;
+            continue;
+        }
+        lt.recurrent = None;
         let model = &stack.models[layer];
         let plan = stack.plan(layer, pass);
         let n_out = stack.sizes[layer + 1];

@@ -47,6 +47,15 @@ pub enum ParamRef {
         /// Input channel (neuron of the previous layer).
         input: usize,
     },
+    /// Recurrent weight from neuron `from` to neuron `neuron` of `layer`.
+    RecurrentWeight {
+        /// Layer.
+        layer: usize,
+        /// Receiving neuron.
+        neuron: usize,
+        /// Sending neuron of the same layer.
+        from: usize,
+    },
     /// Time of spike `k` of input channel `channel`.
     InputTime {
         /// Input channel.
@@ -358,8 +367,23 @@ where
         let (nw, nn) = (l.weights.len(), l.neuron_params.len());
         let ns = l.synaptic_delays.as_ref().map_or(0, Vec::len);
         let g = &grad.layers[layer];
-        for idx in 0..nw + nn + l.delays_len() {
-            let (param, analytic) = if idx >= nw + nn + ns {
+        let nd = l.delays_len();
+        for idx in 0..nw + nn + l.optional_len() {
+            let (param, analytic) = if idx >= nw + nn + nd {
+                let k = idx - nw - nn - nd;
+                let d = g.recurrent_weights.as_ref().map_or(0.0, |r| r[k]);
+                let (neuron, from) = (k / l.n_out, k % l.n_out);
+                if !l.has_recurrent_synapse(neuron, from) {
+                    // An absent synapse: no parameter to check.
+                    continue;
+                }
+                let param = ParamRef::RecurrentWeight {
+                    layer,
+                    neuron,
+                    from,
+                };
+                (param, d)
+            } else if idx >= nw + nn + ns {
                 let input = idx - nw - nn - ns;
                 let d = g.axonal_delays.as_ref().map_or(0.0, |a| a[input]);
                 (ParamRef::AxonalDelay { layer, input }, d)
@@ -404,7 +428,7 @@ where
                 eval(&p, input)
             }));
         }
-        at += nw + nn + l.delays_len();
+        at += nw + nn + l.optional_len();
     }
     debug_assert_eq!(at, flat_len);
     let trains = input.to_trains();

@@ -91,6 +91,7 @@ mod network;
 mod objective;
 mod on_demand;
 mod params;
+mod recurrent;
 mod sample;
 mod spikes;
 mod stack;
@@ -108,7 +109,10 @@ pub use objective::{Classification, Regression};
 pub use on_demand::LossPass;
 pub use params::{
     DelayInit, Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams,
+    RecurrentInit,
 };
 pub use sample::SampleResult;
 pub use spikes::SpikeTrains;
-pub use trace::{ForwardTrace, LayerTrace, MergedSpike};
+pub use trace::{
+    ForwardTrace, InputSource, LayerTrace, MergedSpike, RecurrentInput, RecurrentRecord,
+};

@@ -16,6 +16,14 @@ use serde::{Deserialize, Serialize};
 /// zeros; arrivals at or after `t_end` are dropped; `docs/design.md`
 /// §4.5). Delays must be finite and `>= 0`.
 ///
+/// A recurrent layer also has connections among its own neurons:
+/// `recurrent_weights[j * n_out + i]` connects neuron `i` to neuron `j`
+/// (`n_out × n_out`, row-major; the diagonal holds self-connections). A
+/// spike of neuron `i` reaches neuron `j` at its own time. An optional
+/// mask (`recurrent_mask`, the same layout) says which of these synapses
+/// exist; an absent one carries nothing and its weight stays 0 (training
+/// projects it there). Without a mask every synapse exists.
+///
 /// A model whose synapses carry `K > 1` weights
 /// ([`NeuronModel::WEIGHTS_PER_SYNAPSE`], EGRU's three) has `n_out × n_in
 /// × K` weights, a synapse's `K` side by side: weight `k` from input `i`
@@ -43,6 +51,15 @@ pub struct LayerParams {
     /// delays (and nothing in files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub axonal_delays: Option<Vec<f64>>,
+    /// Recurrent weights, `n_out × n_out` row-major (`[j * n_out + i]`:
+    /// neuron `i` to neuron `j`); `None`: a feed-forward layer (and
+    /// nothing in files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent_weights: Option<Vec<f64>>,
+    /// Which recurrent synapses exist, in the layout of
+    /// `recurrent_weights`; `None`: all of them. Not learnable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent_mask: Option<Vec<bool>>,
 }
 
 impl LayerParams {
@@ -74,7 +91,26 @@ impl LayerParams {
             ],
             synaptic_delays: None,
             axonal_delays: None,
+            recurrent_weights: None,
+            recurrent_mask: None,
         })
+    }
+
+    /// `true` when the layer has recurrent connections.
+    pub fn is_recurrent(&self) -> bool {
+        self.recurrent_weights.is_some()
+    }
+
+    /// `true` when the recurrent synapse from neuron `i` to neuron `j`
+    /// exists (a recurrent layer without a mask has all of them).
+    pub fn has_recurrent_synapse(&self, j: usize, i: usize) -> bool {
+        match (&self.recurrent_weights, &self.recurrent_mask) {
+            (None, _) => false,
+            (Some(_), None) => j < self.n_out && i < self.n_out,
+            (Some(_), Some(m)) => {
+                j < self.n_out && i < self.n_out && m.get(j * self.n_out + i) == Some(&true)
+            }
+        }
     }
 
     /// `true` when the layer has synaptic or axonal delays.
@@ -88,18 +124,28 @@ impl LayerParams {
             + self.axonal_delays.as_ref().map_or(0, Vec::len)
     }
 
-    /// The delay buffers present: synaptic, then axonal (the order of
-    /// [`NetworkParams::to_flat`]).
-    fn delay_buffers(&self) -> impl Iterator<Item = &Vec<f64>> {
-        self.synaptic_delays.iter().chain(self.axonal_delays.iter())
+    /// Number of values in the optional buffers: delays and recurrent
+    /// weights.
+    pub(crate) fn optional_len(&self) -> usize {
+        self.delays_len() + self.recurrent_weights.as_ref().map_or(0, Vec::len)
     }
 
-    /// The delay buffers present, mutable, in the order of
-    /// [`delay_buffers`](Self::delay_buffers).
-    fn delay_buffers_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+    /// The optional buffers present: synaptic delays, axonal delays,
+    /// recurrent weights (the order of [`NetworkParams::to_flat`]).
+    fn optional_buffers(&self) -> impl Iterator<Item = &Vec<f64>> {
+        self.synaptic_delays
+            .iter()
+            .chain(self.axonal_delays.iter())
+            .chain(self.recurrent_weights.iter())
+    }
+
+    /// The optional buffers present, mutable, in the order of
+    /// [`optional_buffers`](Self::optional_buffers).
+    fn optional_buffers_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
         self.synaptic_delays
             .iter_mut()
             .chain(self.axonal_delays.iter_mut())
+            .chain(self.recurrent_weights.iter_mut())
     }
 
     /// Delay of the path from input `i` to neuron `j`, `a_i + d_ij` (0
@@ -171,6 +217,39 @@ impl LayerParams {
                 value: k_w as f64,
                 reason: "transmission delays need one weight per synapse",
             });
+        }
+        if self.recurrent_mask.is_some() && self.recurrent_weights.is_none() {
+            return Err(NetError::InvalidConfig {
+                name: "recurrent mask (without recurrent weights)",
+                value: self.n_out as f64,
+                reason: "a mask needs the recurrent weights it masks",
+            });
+        }
+        if k_w > 1 && self.is_recurrent() {
+            return Err(NetError::InvalidConfig {
+                name: "weights per synapse (with recurrent connections)",
+                value: k_w as f64,
+                reason: "recurrent layers need one weight per synapse",
+            });
+        }
+        let square = buffer_len("recurrent weights (n_out × n_out)", self.n_out, self.n_out)?;
+        if let Some(w) = &self.recurrent_weights {
+            if w.len() != square {
+                return Err(NetError::Shape {
+                    what: "recurrent weights (n_out × n_out)",
+                    expected: square,
+                    got: w.len(),
+                });
+            }
+        }
+        if let Some(m) = &self.recurrent_mask {
+            if m.len() != square {
+                return Err(NetError::Shape {
+                    what: "recurrent mask (n_out × n_out)",
+                    expected: square,
+                    got: m.len(),
+                });
+            }
         }
         let synapses = buffer_len("synaptic delays (n_out × n_in)", self.n_out, self.n_in)?;
         for (what, buffer, expected) in [
@@ -619,7 +698,7 @@ impl NetworkParams {
     pub fn len(&self) -> usize {
         self.layers
             .iter()
-            .map(|l| l.weights.len() + l.neuron_params.len() + l.delays_len())
+            .map(|l| l.weights.len() + l.neuron_params.len() + l.optional_len())
             .sum()
     }
 
@@ -641,6 +720,8 @@ impl NetworkParams {
                     neuron_params: vec![0.0; l.neuron_params.len()],
                     synaptic_delays: l.synaptic_delays.as_ref().map(|d| vec![0.0; d.len()]),
                     axonal_delays: l.axonal_delays.as_ref().map(|a| vec![0.0; a.len()]),
+                    recurrent_weights: l.recurrent_weights.as_ref().map(|r| vec![0.0; r.len()]),
+                    recurrent_mask: l.recurrent_mask.clone(),
                 })
                 .collect(),
         }
@@ -651,7 +732,7 @@ impl NetworkParams {
         for l in &mut self.layers {
             l.weights.iter_mut().for_each(|v| *v = 0.0);
             l.neuron_params.iter_mut().for_each(|v| *v = 0.0);
-            l.delay_buffers_mut().flatten().for_each(|v| *v = 0.0);
+            l.optional_buffers_mut().flatten().for_each(|v| *v = 0.0);
         }
     }
 
@@ -667,7 +748,7 @@ impl NetworkParams {
             for (x, y) in a.neuron_params.iter_mut().zip(&b.neuron_params) {
                 *x += y;
             }
-            for (x, y) in a.delay_buffers_mut().zip(b.delay_buffers()) {
+            for (x, y) in a.optional_buffers_mut().zip(b.optional_buffers()) {
                 x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
             }
         }
@@ -706,6 +787,11 @@ impl NetworkParams {
                     "axonal delays (0 when absent)",
                     a.axonal_delays.as_ref().map_or(0, Vec::len),
                     b.axonal_delays.as_ref().map_or(0, Vec::len),
+                ),
+                (
+                    "recurrent weights (0 when absent)",
+                    a.recurrent_weights.as_ref().map_or(0, Vec::len),
+                    b.recurrent_weights.as_ref().map_or(0, Vec::len),
                 ),
             ] {
                 if expected != got {
@@ -753,6 +839,11 @@ impl NetworkParams {
                     &a.axonal_delays,
                     &b.axonal_delays,
                 ),
+                (
+                    "recurrent weights of the gradient (0 when absent)",
+                    &a.recurrent_weights,
+                    &b.recurrent_weights,
+                ),
             ] {
                 let (expected, got) = (x.as_ref().map(Vec::len), y.as_ref().map(Vec::len));
                 if expected != got {
@@ -772,20 +863,20 @@ impl NetworkParams {
         for l in &mut self.layers {
             l.weights.iter_mut().for_each(|v| *v *= s);
             l.neuron_params.iter_mut().for_each(|v| *v *= s);
-            l.delay_buffers_mut().flatten().for_each(|v| *v *= s);
+            l.optional_buffers_mut().flatten().for_each(|v| *v *= s);
         }
     }
 
     /// All entries in one vector: per layer, the weights, the neuron
-    /// parameters, then the synaptic and the axonal delays where present
-    /// (the order optimizers see; without delays, weights and neuron
-    /// parameters alone).
+    /// parameters, then the synaptic delays, the axonal delays and the
+    /// recurrent weights where present (the order optimizers see; without
+    /// them, weights and neuron parameters alone).
     pub fn to_flat(&self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.len());
         for l in &self.layers {
             out.extend_from_slice(&l.weights);
             out.extend_from_slice(&l.neuron_params);
-            for d in l.delay_buffers() {
+            for d in l.optional_buffers() {
                 out.extend_from_slice(d);
             }
         }
@@ -809,7 +900,7 @@ impl NetworkParams {
             let n = l.neuron_params.len();
             l.neuron_params.copy_from_slice(&flat[at..at + n]);
             at += n;
-            for d in l.delay_buffers_mut() {
+            for d in l.optional_buffers_mut() {
                 let n = d.len();
                 d.copy_from_slice(&flat[at..at + n]);
                 at += n;
@@ -825,12 +916,15 @@ impl NetworkParams {
 
     /// Projects a flat buffer in the order of [`to_flat`](Self::to_flat)
     /// onto the parameters' domain: every delay below 0 becomes 0 (NaN
-    /// stays, for validation to name). Training calls it after every
+    /// stays, for validation to name), and the recurrent weight of every
+    /// synapse a mask leaves out becomes 0. Training calls it after every
     /// optimizer step ([`evnn_optim::Parameters::project`]), so that delays
-    /// stay `>= 0` (projected gradient descent). Without delays it changes
-    /// nothing; a buffer of another length is left as it is.
+    /// stay `>= 0` (projected gradient descent) and masked synapses absent.
+    /// Without delays or masks it changes nothing; a buffer of another
+    /// length is left as it is.
     pub fn project_flat(&self, flat: &mut [f64]) {
-        if flat.len() != self.len() || !self.has_delays() {
+        let masked = self.layers.iter().any(|l| l.recurrent_mask.is_some());
+        if flat.len() != self.len() || !(self.has_delays() || masked) {
             return;
         }
         let mut at = 0;
@@ -843,7 +937,87 @@ impl NetworkParams {
                 }
             }
             at += n;
+            if let Some(r) = &l.recurrent_weights {
+                if let Some(mask) = &l.recurrent_mask {
+                    for (v, &keep) in flat[at..at + r.len()].iter_mut().zip(mask) {
+                        if !keep {
+                            *v = 0.0;
+                        }
+                    }
+                }
+                at += r.len();
+            }
         }
+    }
+
+    /// `true` when some layer is recurrent.
+    pub fn is_recurrent(&self) -> bool {
+        self.layers.iter().any(LayerParams::is_recurrent)
+    }
+
+    /// These parameters with recurrent connections in the layers named by
+    /// `layers` (indices), drawn as `init` says from their own ChaCha8
+    /// stream of `seed` (stream 2), so that weights, biases and delays
+    /// drawn from the same seed stay as they are. Each synapse exists with
+    /// probability `init.density` (all of them at 1), self-connections only
+    /// with `init.self_connections`; a layer where some synapse is left out
+    /// gets a mask, and the weights of absent synapses are 0. An index
+    /// beyond the layers is an error naming it.
+    ///
+    /// ```
+    /// use evnn_net::{Distribution, InitConfig, NetworkParams, RecurrentInit};
+    /// use evnn_neurons::Lif;
+    ///
+    /// let p = NetworkParams::init::<Lif>(&[5, 20, 3], &InitConfig::default(), 0)?;
+    /// let init = RecurrentInit::new(Distribution::Normal { mean: 0.0, std: 1.0 });
+    /// let q = p.clone().with_recurrent(&[0], &init, 0)?;
+    /// let l = &q.layers[0];
+    /// assert_eq!(l.recurrent_weights.as_ref().unwrap().len(), 20 * 20);
+    /// assert!(l.has_recurrent_synapse(1, 0) && !l.has_recurrent_synapse(3, 3));
+    /// assert_eq!(q.len(), p.len() + 20 * 20);
+    /// assert!(p.with_recurrent(&[2], &init, 0).is_err());
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn with_recurrent(
+        mut self,
+        layers: &[usize],
+        init: &RecurrentInit,
+        seed: u64,
+    ) -> Result<Self, NetError> {
+        init.validate()?;
+        if let Some(&bad) = layers.iter().find(|&&k| k >= self.layers.len()) {
+            return Err(NetError::InvalidConfig {
+                name: "recurrent layer (index)",
+                value: bad as f64,
+                reason: "must name one of the network's layers",
+            });
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(2);
+        for (k, l) in self.layers.iter_mut().enumerate() {
+            if !layers.contains(&k) {
+                continue;
+            }
+            let n = l.n_out;
+            let len = buffer_len("recurrent weights (n_out × n_out)", n, n)?;
+            let mut weights = Vec::with_capacity(len);
+            let mut mask = Vec::with_capacity(len);
+            for at in 0..len {
+                let (j, i) = (at / n, at % n);
+                let keep = (init.self_connections || i != j)
+                    && (init.density >= 1.0 || rng.random::<f64>() < init.density);
+                let w = init.weights.sample(&mut rng);
+                weights.push(if keep { w } else { 0.0 });
+                mask.push(keep);
+            }
+            l.recurrent_mask = if mask.iter().all(|&m| m) {
+                None
+            } else {
+                Some(mask)
+            };
+            l.recurrent_weights = Some(weights);
+        }
+        Ok(self)
     }
 
     /// These parameters with delays drawn as `init` says: per layer, the
@@ -946,6 +1120,20 @@ impl NetworkParams {
                     value,
                 });
             }
+            if let Some((index, &value)) = l
+                .recurrent_weights
+                .iter()
+                .flatten()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                return Err(NetError::NonFiniteParameter {
+                    layer: k,
+                    what: "recurrent weights",
+                    index,
+                    value,
+                });
+            }
             for (what, buffer) in [
                 ("synaptic delays", &l.synaptic_delays),
                 ("axonal delays", &l.axonal_delays),
@@ -961,6 +1149,49 @@ impl NetworkParams {
                     });
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+/// How a layer's recurrent connections start
+/// ([`NetworkParams::with_recurrent`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecurrentInit {
+    /// Distribution of the recurrent weights.
+    pub weights: Distribution,
+    /// Whether a neuron connects to itself.
+    #[serde(default)]
+    pub self_connections: bool,
+    /// Probability that a synapse exists, in `(0, 1]` (1: dense).
+    #[serde(default = "dense")]
+    pub density: f64,
+}
+
+fn dense() -> f64 {
+    1.0
+}
+
+impl RecurrentInit {
+    /// Dense connections without self-connections, weights from `weights`.
+    pub fn new(weights: Distribution) -> Self {
+        RecurrentInit {
+            weights,
+            self_connections: false,
+            density: 1.0,
+        }
+    }
+
+    /// Checks the distribution and that the density lies in `(0, 1]`.
+    pub fn validate(&self) -> Result<(), NetError> {
+        self.weights.validate()?;
+        if !(self.density > 0.0 && self.density <= 1.0) {
+            return Err(NetError::InvalidConfig {
+                name: "recurrent density",
+                value: self.density,
+                reason: "must lie in (0, 1]",
+            });
         }
         Ok(())
     }

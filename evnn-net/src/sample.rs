@@ -42,7 +42,7 @@ pub(crate) fn sample_loss<N, B, L>(
 ) -> Result<SampleResult, NetError>
 where
     N: NeuronModel,
-    B: Backend<N> + Adjoint<N>,
+    B: Backend<N> + Adjoint<N> + Clone,
     L: FirstSpikeLoss + ?Sized,
 {
     loss.check_target(target, stack.n_outputs())?;
@@ -92,7 +92,7 @@ fn first_spike_backward<N, B>(
 ) -> Result<(), NetError>
 where
     N: NeuronModel,
-    B: Backend<N> + Adjoint<N>,
+    B: Backend<N> + Adjoint<N> + Clone,
 {
     let out = trace.output().ok_or(NetError::Shape {
         what: "layers",

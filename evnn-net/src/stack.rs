@@ -29,9 +29,10 @@ pub(crate) struct Stack<N> {
     pub(crate) sizes: Vec<usize>,
     pub(crate) options: SolverOptions,
     pub(crate) t_end: f64,
-    /// Per layer: the plan of the full pass, and that of the passes of
-    /// first spikes ([`Stack::plan`]).
-    plans: Vec<[RunPlan; 2]>,
+    /// Per layer: the plan of the full pass, that of the passes of first
+    /// spikes ([`Stack::plan`]), and that of a recurrent layer
+    /// ([`Stack::recurrent_plan`]).
+    plans: Vec<[RunPlan; 3]>,
 }
 
 impl<N: NeuronModel> Stack<N> {
@@ -71,6 +72,11 @@ impl<N: NeuronModel> Stack<N> {
                 Ok([
                     plan(options)?,
                     plan(first_spike_options(&options, layer + 1 == n_layers))?,
+                    plan(SolverOptions {
+                        stop_after_spikes: None,
+                        stop_when_silent: false,
+                        ..options
+                    })?,
                 ])
             })
             .collect::<Result<_, NetError>>()?;
@@ -103,11 +109,19 @@ impl<N: NeuronModel> Stack<N> {
     /// its neuron provably stays silent, and the output neurons' at their
     /// first spike.
     pub(crate) fn plan(&self, layer: usize, pass: Pass) -> &RunPlan {
-        let [full, first] = &self.plans[layer];
+        let [full, first, _] = &self.plans[layer];
         match pass {
             Pass::Full => full,
             Pass::FirstSpikes | Pass::Prediction => first,
         }
+    }
+
+    /// The plan of a recurrent layer's runs in every pass: its neurons
+    /// reach one another, so none may end before `t_end` (a neuron that
+    /// stopped at its first spike, or once silent without more input,
+    /// would miss or withhold spikes of the layer).
+    pub(crate) fn recurrent_plan(&self, layer: usize) -> &RunPlan {
+        &self.plans[layer][2]
     }
 
     /// Checks that `params` fit these layers and are finite.

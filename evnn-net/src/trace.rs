@@ -37,6 +37,44 @@ pub(crate) fn spike_order(a: &MergedSpike, b: &MergedSpike) -> std::cmp::Orderin
     a.time.total_cmp(&b.time).then(a.channel.cmp(&b.channel))
 }
 
+/// Where an input of a recurrent layer's neuron comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputSource {
+    /// Entry `m` of the layer's merged input spikes
+    /// ([`LayerTrace::inputs`]).
+    Forward(u32),
+    /// Spike `k` of neuron `neuron` of the same layer.
+    Recurrent {
+        /// Sending neuron.
+        neuron: u32,
+        /// Its spike's number.
+        k: u32,
+    },
+}
+
+/// One input of a recurrent layer's neuron: its arrival time and source.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecurrentInput {
+    /// Arrival time.
+    pub time: f64,
+    /// Source.
+    pub source: InputSource,
+}
+
+/// What a recurrent layer's forward pass records beside the neurons'
+/// traces: each neuron's input list, and the order in which the pass kept
+/// the neurons' events, which the backward pass runs in reverse.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecurrentRecord {
+    /// Per neuron, its inputs in the order of its input list (the input
+    /// indices of its event log).
+    pub sources: Vec<Vec<RecurrentInput>>,
+    /// `[neuron, first event, end]`: the events `first..end` of that
+    /// neuron's log, kept in this turn; every event once, in turn.
+    pub order: Vec<[u32; 3]>,
+}
+
 /// What one layer did in a forward pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerTrace<S> {
@@ -47,6 +85,9 @@ pub struct LayerTrace<S> {
     pub neurons: Vec<NeuronTrace<S>>,
     /// The neurons' spike trains.
     pub outputs: SpikeTrains,
+    /// A recurrent layer's record; `None` for a feed-forward layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<RecurrentRecord>,
 }
 
 /// Everything a forward pass produced; the backward pass reads nothing else.
@@ -62,6 +103,7 @@ impl<S> Default for LayerTrace<S> {
             inputs: Vec::new(),
             neurons: Vec::new(),
             outputs: SpikeTrains::new(),
+            recurrent: None,
         }
     }
 }

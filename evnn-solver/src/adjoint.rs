@@ -137,7 +137,6 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
     options: &SolverOptions,
     grad: &mut NeuronGradient<N::Params>,
 ) -> Result<(), SolverError> {
-    model.validate_params(params)?;
     if dl_dspikes.len() != trace.spikes.len() {
         return Err(SolverError::ShapeMismatch {
             what: "dL/dt (one entry per output spike)",
@@ -152,37 +151,159 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
             value,
         });
     }
-    if let Some((index, &value)) = dl_dx_end
-        .as_slice()
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !v.is_finite())
-    {
-        return Err(SolverError::NonFiniteSensitivity {
-            what: "dL/dx(T)",
-            index,
-            value,
-        });
+    let mut run = AdjointRun::start(adjoint, model, params, inputs, trace, dl_dx_end, grad)?;
+    while run.remaining() > 0 {
+        run.event(
+            adjoint, model, params, inputs, trace, dl_dspikes, options, grad,
+        )?;
     }
-    check_synapses::<N>(inputs, 0)?;
-    let n_inputs = inputs.len();
-    grad.reset(n_inputs);
-    adjoint.start_neuron();
-    let mut lambda = *dl_dx_end;
-    let mut t_b = trace.t_end;
-    let mut x_b = trace.x_end;
-    let mut tmp = N::State::zeros();
-    let mut gx = N::State::zeros();
-    let refractory = model.refractory_period() > 0.0;
-    // The end of the refractory period after spike `k`, met before (in
-    // reverse time) the spike: `(k, λ(t_e)ᵀ(f⁻ − f⁺))`, its term of
-    // `dL/dt_k`.
-    let mut period_end: Option<(usize, f64)> = None;
-    for event in trace.events.iter().rev() {
+    run.finish(adjoint, model, params, options, grad)
+}
+
+/// The adjoint of one neuron ([`run_adjoint`]) as a state machine that the
+/// caller drives event by event, from the last event of the log to the
+/// first ([`event`](Self::event)), then [`finish`](Self::finish)es at
+/// `t = 0`. Between calls the caller may compute what later events need:
+/// `dL/dt_k` of a spike must be final only when its event is processed. A
+/// recurrent layer interleaves its neurons' adjoints this way, in the
+/// reverse of the order in which its forward pass met the events, since a
+/// spike's `dL/dt_k` collects what the neurons it reaches send back from
+/// the input events it caused (`evnn-net`). Driven without pause it is
+/// [`run_adjoint`], which is built on it.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::{Lif, NeuronModel};
+/// use evnn_solver::{run_adjoint, AdjointRun, ClosedForm, EventSolver, InputSpike};
+/// use evnn_solver::{NeuronGradient, SolverOptions};
+///
+/// let lif = Lif::default();
+/// let opts = SolverOptions::default();
+/// let mut solver = EventSolver::new(lif, ClosedForm, opts)?;
+/// let inputs = [InputSpike::new(1.0, 4.0), InputSpike::new(2.0, 4.0)];
+/// let trace = solver.simulate(&[0.3], &inputs, 30.0)?;
+/// let dl = vec![1.0; trace.spikes.len()];
+/// let (mut a, mut b) = (NeuronGradient::zeros(2), NeuronGradient::zeros(2));
+/// let x_end = [0.0; 2];
+/// run_adjoint(&mut ClosedForm, &lif, &[0.3], &inputs, &trace, &dl, &x_end, &opts, &mut a)?;
+/// let mut run = AdjointRun::start(&mut ClosedForm, &lif, &[0.3], &inputs, &trace, &x_end, &mut b)?;
+/// while run.remaining() > 0 {
+///     run.event(&mut ClosedForm, &lif, &[0.3], &inputs, &trace, &dl, &opts, &mut b)?;
+/// }
+/// run.finish(&mut ClosedForm, &lif, &[0.3], &opts, &mut b)?;
+/// assert_eq!(a, b);
+/// # Ok::<(), evnn_solver::SolverError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdjointRun<N: NeuronModel> {
+    /// `λ` at `t_b`, the time of the event processed last (`t_end` first).
+    lambda: N::State,
+    t_b: f64,
+    x_b: N::State,
+    /// Events not yet processed: `events[..remaining]`.
+    remaining: usize,
+    refractory: bool,
+    /// The end of the refractory period after spike `k`, met before (in
+    /// reverse time) the spike: `(k, λ(t_e)ᵀ(f⁻ − f⁺))`, its term of
+    /// `dL/dt_k`.
+    period_end: Option<(usize, f64)>,
+}
+
+impl<N: NeuronModel> AdjointRun<N> {
+    /// The adjoint at the end of `trace` with `λ(T) = dl_dx_end`: checks
+    /// the parameters, `dl_dx_end` and the inputs' synapses, and clears
+    /// `grad` for `inputs`.
+    pub fn start<A: Adjoint<N>>(
+        adjoint: &mut A,
+        model: &N,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        trace: &NeuronTrace<N::State>,
+        dl_dx_end: &N::State,
+        grad: &mut NeuronGradient<N::Params>,
+    ) -> Result<Self, SolverError> {
+        model.validate_params(params)?;
+        if let Some((index, &value)) = dl_dx_end
+            .as_slice()
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(SolverError::NonFiniteSensitivity {
+                what: "dL/dx(T)",
+                index,
+                value,
+            });
+        }
+        check_synapses::<N>(inputs, 0)?;
+        grad.reset(inputs.len());
+        adjoint.start_neuron();
+        Ok(AdjointRun {
+            lambda: *dl_dx_end,
+            t_b: trace.t_end,
+            x_b: trace.x_end,
+            remaining: trace.events.len(),
+            refractory: model.refractory_period() > 0.0,
+            period_end: None,
+        })
+    }
+
+    /// Events of the log not yet processed (the first ones).
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Processes the last event not yet processed (`events[remaining() −
+    /// 1]`): the segment after it, then its jump condition. `dl_dspikes[k]`
+    /// is read for a spike's event, and must then be final and finite.
+    #[allow(clippy::too_many_arguments)]
+    pub fn event<A: Adjoint<N>>(
+        &mut self,
+        adjoint: &mut A,
+        model: &N,
+        params: &N::Params,
+        inputs: &[InputSpike],
+        trace: &NeuronTrace<N::State>,
+        dl_dspikes: &[f64],
+        options: &SolverOptions,
+        grad: &mut NeuronGradient<N::Params>,
+    ) -> Result<(), SolverError> {
+        let Some(at) = self.remaining.checked_sub(1) else {
+            return Err(SolverError::ShapeMismatch {
+                what: "events left to the adjoint",
+                expected: 1,
+                got: 0,
+            });
+        };
+        let Some(event) = trace.events.get(at) else {
+            return Err(SolverError::ShapeMismatch {
+                what: "events of the trace (the adjoint's count)",
+                expected: at + 1,
+                got: trace.events.len(),
+            });
+        };
+        let n_inputs = inputs.len();
+        let spike_sensitivity = |k: usize| match dl_dspikes.get(k) {
+            None => Err(SolverError::ShapeMismatch {
+                what: "dL/dt (the event log names more spikes)",
+                expected: k + 1,
+                got: dl_dspikes.len(),
+            }),
+            Some(v) if !v.is_finite() => Err(SolverError::NonFiniteSensitivity {
+                what: "dL/dt",
+                index: k,
+                value: *v,
+            }),
+            Some(&v) => Ok(v),
+        };
+        let lambda = &mut self.lambda;
+        let mut tmp = N::State::zeros();
+        let mut gx = N::State::zeros();
         // A refractory period follows every spike of a model that has one
         // (until its end or the end of the run); the state is frozen over
         // it, and so is λ.
-        let frozen = refractory
+        let frozen = self.refractory
             && matches!(
                 event.kind,
                 EventKind::Spike { .. } | EventKind::JumpSpike { .. } | EventKind::Blocked { .. }
@@ -197,9 +318,9 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 params,
                 event.t,
                 &event.x_plus,
-                t_b,
-                &x_b,
-                &mut lambda,
+                self.t_b,
+                &self.x_b,
+                lambda,
                 &mut grad.params,
                 options,
             )?;
@@ -214,11 +335,11 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                         got: n_inputs,
                     });
                 }
-                let lambda_plus = lambda;
+                let lambda_plus = *lambda;
                 if k_w == 1 {
                     let w = inputs[index].weight;
                     grad.weights[index] +=
-                        model.input_jump_vjp(&event.x_minus, w, &lambda_plus, &mut lambda);
+                        model.input_jump_vjp(&event.x_minus, w, &lambda_plus, lambda);
                 } else {
                     // A synapse of K weights: K consecutive entries, the
                     // input time's gradient on the first.
@@ -228,7 +349,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                         &event.x_minus,
                         &w[..k_w],
                         &lambda_plus,
-                        &mut lambda,
+                        lambda,
                         &mut lw[..k_w],
                     );
                     for (g, l) in grad.weights[index..index + k_w].iter_mut().zip(lw) {
@@ -257,16 +378,10 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                         got: dl_dspikes.len(),
                     });
                 }
-                period_end = Some((k, lambda.dot(&event.f_minus) - lambda.dot(&event.f_plus)));
+                self.period_end = Some((k, lambda.dot(&event.f_minus) - lambda.dot(&event.f_plus)));
             }
             EventKind::JumpSpike { k, index } => {
-                let Some(&dl_dspike) = dl_dspikes.get(k) else {
-                    return Err(SolverError::ShapeMismatch {
-                        what: "dL/dt (the event log names more spikes)",
-                        expected: k + 1,
-                        got: dl_dspikes.len(),
-                    });
-                };
+                let dl_dspike = spike_sensitivity(k)?;
                 if index >= n_inputs {
                     return Err(SolverError::ShapeMismatch {
                         what: "inputs (the event log names more)",
@@ -277,31 +392,25 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 // The spike time is the input's: `dL/dt_k` goes to the
                 // input's time, and the state after the reset carries the
                 // rest back through the reset alone.
-                let dl_dspike = with_period_end(dl_dspike, k, &mut period_end);
+                let dl_dspike = with_period_end(dl_dspike, k, &mut self.period_end);
                 model.reset_vjp_with_params(
                     params,
                     &event.x_minus,
-                    &lambda,
+                    lambda,
                     &mut tmp,
                     &mut grad.params,
                 );
                 grad.input_times[index] +=
                     tmp.dot(&event.f_minus) - lambda.dot(&event.f_plus) + dl_dspike;
-                lambda = tmp;
+                *lambda = tmp;
             }
             EventKind::Spike { k } => {
-                let Some(&dl_dspike) = dl_dspikes.get(k) else {
-                    return Err(SolverError::ShapeMismatch {
-                        what: "dL/dt (the event log names more spikes)",
-                        expected: k + 1,
-                        got: dl_dspikes.len(),
-                    });
-                };
-                let dl_dspike = with_period_end(dl_dspike, k, &mut period_end);
+                let dl_dspike = spike_sensitivity(k)?;
+                let dl_dspike = with_period_end(dl_dspike, k, &mut self.period_end);
                 model.reset_vjp_with_params(
                     params,
                     &event.x_minus,
-                    &lambda,
+                    lambda,
                     &mut tmp,
                     &mut grad.params,
                 );
@@ -321,24 +430,51 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
                 }
             }
         }
-        t_b = event.t;
-        x_b = event.x_minus;
+        self.t_b = event.t;
+        self.x_b = event.x_minus;
+        self.remaining = at;
+        Ok(())
     }
-    let x0 = model.initial_state();
-    if lambda.as_slice().iter().any(|&v| v != 0.0) {
-        adjoint.propagate(
-            model,
-            params,
-            0.0,
-            &x0,
-            t_b,
-            &x_b,
-            &mut lambda,
-            &mut grad.params,
-            options,
-        )?;
+
+    /// `λ(t)` at the time of the event processed last (`λ(T)` before any).
+    pub fn lambda(&self) -> &N::State {
+        &self.lambda
     }
-    Ok(())
+
+    /// Propagates the adjoint from the first event to `t = 0`, which adds
+    /// the last segment's parameter integral to `grad`; every event must
+    /// have been processed.
+    pub fn finish<A: Adjoint<N>>(
+        mut self,
+        adjoint: &mut A,
+        model: &N,
+        params: &N::Params,
+        options: &SolverOptions,
+        grad: &mut NeuronGradient<N::Params>,
+    ) -> Result<(), SolverError> {
+        if self.remaining != 0 {
+            return Err(SolverError::ShapeMismatch {
+                what: "events left to the adjoint at its end",
+                expected: 0,
+                got: self.remaining,
+            });
+        }
+        let x0 = model.initial_state();
+        if self.lambda.as_slice().iter().any(|&v| v != 0.0) {
+            adjoint.propagate(
+                model,
+                params,
+                0.0,
+                &x0,
+                self.t_b,
+                &self.x_b,
+                &mut self.lambda,
+                &mut grad.params,
+                options,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// `dL/dt_k` with the term of the end of spike `k`'s refractory period,

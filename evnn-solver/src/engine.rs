@@ -592,6 +592,47 @@ impl<N: NeuronModel> NeuronRun<N> {
         }
     }
 
+    /// How many entries of the input list the run has used: applied, or
+    /// blocked by a refractory period. The caller may take back only
+    /// entries after these ([`retract`](Self::retract)).
+    pub fn inputs_used(&self) -> usize {
+        self.next_input
+    }
+
+    /// Takes back what the caller told earlier calls of
+    /// [`advance`](Self::advance) beyond time `t`, where the stepper now
+    /// is: the input list shrinks to its first `n_inputs` entries (none of
+    /// those dropped used yet, [`inputs_used`](Self::inputs_used)) and the
+    /// horizon `known_until` becomes `t`. The next `advance` plans its
+    /// stretch anew from the stepper's point (the steps taken stay), and
+    /// the caller may give inputs at or after `t` that it did not know
+    /// before.
+    ///
+    /// For a caller that advances a run as if nothing more would arrive and
+    /// learns only afterwards whether that held: a recurrent layer steps
+    /// each neuron speculatively and keeps the step once no other neuron
+    /// can spike before its end (`evnn-net`).
+    pub fn retract(&mut self, n_inputs: usize, t: f64) -> Result<(), SolverError> {
+        if n_inputs < self.next_input || n_inputs > self.checked {
+            return Err(SolverError::ShapeMismatch {
+                what: "inputs kept (between those used and those known)",
+                expected: self.next_input,
+                got: n_inputs,
+            });
+        }
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(SolverError::InvalidOption {
+                name: "known_until",
+                value: t,
+                reason: "must be finite and >= 0",
+            });
+        }
+        self.checked = n_inputs;
+        self.known_until = t;
+        self.in_stretch = false;
+        Ok(())
+    }
+
     /// Checks the step the stepper just took, finds and logs a spike in it
     /// and resets. After the spike that [`SolverOptions::stop_after_spikes`]
     /// asks for, the trace ends there and the next

@@ -116,7 +116,7 @@ mod state_at;
 mod trace;
 mod wrapper;
 
-pub use adjoint::{run_adjoint, Adjoint, NeuronGradient, RkAdjoint};
+pub use adjoint::{run_adjoint, Adjoint, AdjointRun, NeuronGradient, RkAdjoint};
 pub use backend::{Backend, GenericSearch, NoStepper, Peak, Stepper};
 pub use closed_form::ClosedForm;
 pub use diffsol_backend::{DiffsolBackend, DiffsolMethod, DiffsolStepper};
