@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use evnn_data::{Dataset, EncodingConfig, IntervalTask, SpikeData, SpikeSplit, YinYang};
 use evnn_net::{
     BatchRunner, Classification, DelayInit, Distribution, FanInScaling, InitConfig, LayerInit,
-    LossKind, NetworkParams, SpikeTrains, TtfsLoss,
+    LossKind, NetworkParams, RecurrentInit, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::NeuronModel;
 use evnn_optim::{Adam, AdamConfig, Schedule, Trainer};
@@ -175,6 +175,11 @@ pub struct TrainConfig {
     /// [`DEFAULT_DELAY_MAX`]. Only with `delays`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_max: Option<f64>,
+    /// Recurrent connections in every hidden layer (in the output layer of
+    /// a network without hidden layers), drawn as this says; absent: a
+    /// feed-forward network (and nothing in files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<RecurrentInit>,
     /// Samples per batch.
     pub batch_size: usize,
     /// Training epochs.
@@ -246,6 +251,7 @@ impl Default for TrainConfig {
             lr_decay: 1.0,
             delays: Delays::None,
             delay_max: None,
+            recurrent: None,
             batch_size: 256,
             epochs: 100,
             loss: LossKind::EventProp,
@@ -349,10 +355,23 @@ impl TrainConfig {
             Some(layers) => NetworkParams::init_layers_for(model, &sizes, layers, self.seed)?,
             None => NetworkParams::init_for(model, &sizes, &self.init_config(), self.seed)?,
         };
-        Ok(match self.delay_init() {
+        let params = match self.delay_init() {
             Some(init) => params.with_delays(&init, self.seed)?,
             None => params,
+        };
+        Ok(match &self.recurrent {
+            Some(init) => params.with_recurrent(&self.recurrent_layers(), init, self.seed)?,
+            None => params,
         })
+    }
+
+    /// The layers that `recurrent` makes recurrent: every hidden layer, or
+    /// the output layer where there is none.
+    pub fn recurrent_layers(&self) -> Vec<usize> {
+        match self.hidden.len() {
+            0 => vec![0],
+            n => (0..n).collect(),
+        }
     }
 
     /// The delays' initialisation, `U(0, delay_max)` for the kinds
@@ -439,6 +458,12 @@ impl TrainConfig {
             }
             if self.delays.is_none() {
                 bail!("delay_max {max} is given without delays (set delays: synaptic, axonal or both)");
+            }
+        }
+        if let Some(r) = &self.recurrent {
+            r.validate()?;
+            if self.model.name() == "egru" {
+                bail!("recurrent layers need one weight per synapse; egru has three");
             }
         }
         if self.n_inputs == 0 || self.n_outputs == 0 {

@@ -51,6 +51,13 @@
 //! `t + axonal_delays[i] + synaptic_delays[j·n_in + i]`, and not at all at
 //! or after `t_max`. Files without delays have neither field.
 //!
+//! A network with recurrent layers (`evnn train --recurrent`) has, in each
+//! such layer, `recurrent_weights` (`n_out × n_out`, row-major:
+//! `recurrent_weights[j·n_out + i]` connects neuron `i` to neuron `j` of
+//! the same layer; a spike reaches its targets at its own time) and, where
+//! some synapses are absent, `recurrent_mask` (booleans in the same
+//! layout). Feed-forward layers have neither field.
+//!
 //! A model whose synapses carry `K > 1` weights (EGRU: `W_u`, `W_r`, `W_z`;
 //! [`WEIGHTS_PER_SYNAPSE`](evnn_neurons::NeuronModel::WEIGHTS_PER_SYNAPSE))
 //! records `"weights_per_synapse": K`, and each layer's `weights` has
@@ -265,6 +272,13 @@ pub struct LayerSpec {
     /// Axonal delays (ms), one per input; absent without.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub axonal_delays: Option<Vec<f64>>,
+    /// Recurrent weights, `n_out × n_out` row-major (`[j·n_out + i]`:
+    /// neuron `i` to neuron `j`); absent in a feed-forward layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent_weights: Option<Vec<f64>>,
+    /// Which recurrent synapses exist, in that layout; absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent_mask: Option<Vec<bool>>,
 }
 
 impl LayerSpec {
@@ -285,6 +299,8 @@ impl LayerSpec {
             neuron_params,
             synaptic_delays: l.synaptic_delays.clone(),
             axonal_delays: l.axonal_delays.clone(),
+            recurrent_weights: l.recurrent_weights.clone(),
+            recurrent_mask: l.recurrent_mask.clone(),
         }
     }
 
@@ -434,6 +450,8 @@ impl ModelFile {
                     neuron_params: l.values().to_vec(),
                     synaptic_delays: l.synaptic_delays.clone(),
                     axonal_delays: l.axonal_delays.clone(),
+                    recurrent_weights: l.recurrent_weights.clone(),
+                    recurrent_mask: l.recurrent_mask.clone(),
                 })
                 .collect(),
         }

@@ -330,6 +330,8 @@ fn a_delay_shifts_an_arrival_and_past_t_end_drops_it() {
             neuron_params: vec![0.0],
             synaptic_delays: Some(vec![synaptic]),
             axonal_delays: Some(vec![axonal]),
+            recurrent_weights: None,
+            recurrent_mask: None,
         }],
     };
     let input = SpikeTrains::from_times(&[1.0]).unwrap();
@@ -410,6 +412,8 @@ fn axonal_delays_shift_the_input_channels() {
             neuron_params: vec![0.0],
             synaptic_delays: None,
             axonal_delays: axonal.map(|a| a.to_vec()),
+            recurrent_weights: None,
+            recurrent_mask: None,
         }],
     };
     let events = |params: &NetworkParams, times: &[f64]| {

@@ -614,6 +614,8 @@ fn overflowing_layer_sizes_are_errors() {
             neuron_params: Vec::new(),
             synaptic_delays: None,
             axonal_delays: None,
+            recurrent_weights: None,
+            recurrent_mask: None,
         }],
     };
     let e = p.validate(1, &["bias"]).unwrap_err();

@@ -370,6 +370,9 @@ pub(crate) fn params_from_py(
             neuron_params: biases,
             synaptic_delays,
             axonal_delays,
+            // Recurrent connections are the network's, unchanged.
+            recurrent_weights: l.recurrent_weights.clone(),
+            recurrent_mask: l.recurrent_mask.clone(),
         });
     }
     Ok(NetworkParams { layers })

@@ -8,7 +8,7 @@ use clap::Args;
 use clap::ValueEnum;
 use evnn_data::PoissonInput;
 use evnn_net::{BatchRunner, Classification, FeedForward};
-use evnn_net::{FanInScaling, ForwardTrace, InitConfig, SpikeTrains};
+use evnn_net::{Distribution, FanInScaling, ForwardTrace, InitConfig, RecurrentInit, SpikeTrains};
 use evnn_neurons::NeuronModel;
 use evnn_optim::Trainer;
 use evnn_solver::{Adjoint, Backend};
@@ -36,6 +36,10 @@ pub struct BenchArgs {
     /// `--workload shd`: rate of every input channel, in Hz.
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
+    /// `--workload shd`: the hidden layer is recurrent (dense, no
+    /// self-connections, weights `N(0, 1/hidden)`).
+    #[arg(long)]
+    pub recurrent: bool,
     /// Integrator backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub integrator: Integrator,
@@ -302,6 +306,12 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             blim: 0.0,
             fan_in: FanInScaling::Sqrt,
         }),
+        recurrent: args.recurrent.then(|| {
+            RecurrentInit::new(Distribution::Normal {
+                mean: 0.0,
+                std: 1.0 / (args.hidden as f64).sqrt(),
+            })
+        }),
         ..TrainConfig::default()
     };
     let pools = [worker_pool(1)?, worker_pool(0)?];
@@ -348,6 +358,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         serde_json::to_string_pretty(&serde_json::json!({
             "workload": "shd",
             "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
+            "recurrent": args.recurrent,
             "derived_derivatives": args.derived,
             "samples": samples,
             "repeats": args.repeats,

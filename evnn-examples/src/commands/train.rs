@@ -12,7 +12,7 @@ use crate::plots;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use evnn_data::IntervalTask;
-use evnn_net::{BatchRunner, FeedForward, LossKind, NetworkParams};
+use evnn_net::{BatchRunner, Distribution, FeedForward, LossKind, NetworkParams, RecurrentInit};
 use evnn_neurons::NeuronModel;
 use evnn_optim::Adam;
 use evnn_solver::{Adjoint, Backend};
@@ -59,6 +59,15 @@ pub struct TrainArgs {
     /// Initial delays drawn from U(0, D) ms (default 2).
     #[arg(long, value_name = "D")]
     pub delay_max: Option<f64>,
+    /// Recurrent connections in every hidden layer (the output layer when
+    /// there is none): dense, without self-connections, weights from
+    /// N(0, 1) unless the config file's `recurrent` object says otherwise.
+    #[arg(long)]
+    pub recurrent: bool,
+    /// With --recurrent: the probability that a recurrent synapse exists,
+    /// in (0, 1] (default 1, dense).
+    #[arg(long, value_name = "P")]
+    pub recurrent_density: Option<f64>,
     /// Worker threads (0 = all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -143,6 +152,8 @@ impl TrainArgs {
             ("--seed", self.seed.is_some()),
             ("--delays", self.delays.is_some()),
             ("--delay-max", self.delay_max.is_some()),
+            ("--recurrent", self.recurrent),
+            ("--recurrent-density", self.recurrent_density.is_some()),
             ("--integrator", self.integrator.is_some()),
             ("--data", self.data.is_some()),
             ("--dataset", self.dataset.is_some()),
@@ -257,6 +268,18 @@ impl TrainArgs {
         }
         if let Some(v) = self.delay_max {
             c.delay_max = Some(v);
+        }
+        if self.recurrent && c.recurrent.is_none() {
+            c.recurrent = Some(RecurrentInit::new(Distribution::Normal {
+                mean: 0.0,
+                std: 1.0,
+            }));
+        }
+        if let Some(density) = self.recurrent_density {
+            match c.recurrent.as_mut() {
+                Some(r) => r.density = density,
+                None => bail!("--recurrent-density {density} is given without --recurrent"),
+            }
         }
         if let Some(v) = self.threads {
             c.threads = v;
