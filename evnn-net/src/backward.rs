@@ -179,7 +179,19 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
         if params.layers[layer].is_recurrent() {
             let dx_end = dl_dx_end.filter(|_| layer == n_layers - 1);
             let offsets = |c: usize| source.offset(c);
-            backward_layer(stack, params, layer, lt, &offsets, dx_end, ws, grad)?;
+            backward_layer(
+                stack,
+                params,
+                layer,
+                lt,
+                &offsets,
+                dx_end,
+                &ws.backend,
+                &mut ws.rec,
+                &ws.current,
+                &mut ws.upstream,
+                grad,
+            )?;
             std::mem::swap(&mut ws.current, &mut ws.upstream);
             continue;
         }

@@ -105,7 +105,17 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         };
         merge_spikes(source, &mut lt.inputs);
         if params.layers[layer].is_recurrent() {
-            forward_layer(stack, params, layer, lt, ws)?;
+            let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
+            forward_layer(
+                stack,
+                params,
+                layer,
+                lt,
+                &ws.backend,
+                &mut ws.rec,
+                inputs,
+                arrivals,
+            )?;
             continue;
         }
         lt.recurrent = None;

@@ -1,8 +1,12 @@
-//! Feed-forward spiking networks with exact EventProp gradients.
+//! Layered spiking networks with exact EventProp gradients.
 //!
 //! A [`FeedForward`] network is a stack of layers of one
 //! [`NeuronModel`](evnn_neurons::NeuronModel); every neuron is simulated on
 //! its own by an `evnn_solver` backend, given the previous layer's spikes.
+//! A layer may also connect its neurons to one another
+//! ([`LayerParams::recurrent_weights`],
+//! [`NetworkParams::with_recurrent`]); its neurons are then simulated
+//! together, event by event, and their adjoints interleaved.
 //! The forward pass records an event log per neuron ([`ForwardTrace`]); the
 //! backward pass runs the EventProp adjoint of each neuron from the output
 //! layer to the input, sending each spike's sensitivity `dL/dt_k` upstream,
@@ -74,7 +78,8 @@
 //! # Modules
 //!
 //! The files import one way: `trace` (what a forward pass records) →
-//! `stack` (checked layers and run plans) → `on_demand` → `forward`
+//! `stack` (checked layers and run plans) → `on_demand` → `recurrent`
+//! (a recurrent layer's passes) → `forward`
 //! (with the per-thread [`Workspace`]) → `backward` → `sample` (one
 //! sample's loss and prediction) → `network` ([`FeedForward`], checking its
 //! arguments once) → `batch` ([`BatchRunner`]) → `objective`

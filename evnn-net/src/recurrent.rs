@@ -29,7 +29,6 @@
 //! input event of a recurrent spike adds its `dL/ds` to the sending
 //! neuron's `dL/dt_k` before that spike's event is reached.
 
-use crate::forward::Workspace;
 use crate::stack::{fill_delayed_inputs, Stack};
 use crate::trace::{InputSource, LayerTrace, RecurrentInput, RecurrentRecord};
 use crate::{NetError, NetworkParams};
@@ -38,6 +37,8 @@ use evnn_solver::{
     Adjoint, AdjointRun, Backend, EventKind, InputSpike, NeuronGradient, NeuronRun, NeuronTrace,
     Next, SolverError, Stepper,
 };
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// One neuron of a recurrent layer in the forward pass.
 #[derive(Clone, Debug)]
@@ -61,6 +62,37 @@ pub(crate) struct Unit<N: NeuronModel, S> {
     done: bool,
     /// The run is complete (kept at its end).
     finished: bool,
+    /// The number of the current look-ahead (the queue's stale entries
+    /// have older ones).
+    number: u64,
+}
+
+/// A look-ahead in the queue: its end, the neuron, its number. Ordered by
+/// end (a total order on the floats), then neuron.
+#[derive(Clone, Copy, Debug)]
+struct Ahead(f64, u32, u64);
+
+impl PartialEq for Ahead {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Ahead {}
+
+impl PartialOrd for Ahead {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ahead {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0
+            .total_cmp(&other.0)
+            .then(self.1.cmp(&other.1))
+            .then(self.2.cmp(&other.2))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +122,7 @@ impl<N: NeuronModel, S> Default for Unit<N, S> {
             spiked: false,
             done: false,
             finished: false,
+            number: 0,
         }
     }
 }
@@ -98,6 +131,7 @@ impl<N: NeuronModel, S> Default for Unit<N, S> {
 #[derive(Clone, Debug)]
 pub(crate) struct RecurrentScratch<N: NeuronModel, B: Backend<N>> {
     units: Vec<Unit<N, B::Stepper>>,
+    queue: BinaryHeap<Reverse<Ahead>>,
     /// Backward: per neuron an adjoint (each keeps its own step size, so a
     /// neuron's gradient does not depend on the interleaving), its inputs,
     /// gradient and `dL/dt_k`.
@@ -111,6 +145,7 @@ impl<N: NeuronModel, B: Backend<N>> Default for RecurrentScratch<N, B> {
     fn default() -> Self {
         RecurrentScratch {
             units: Vec::new(),
+            queue: BinaryHeap::new(),
             adjoints: Vec::new(),
             inputs: Vec::new(),
             grads: Vec::new(),
@@ -130,12 +165,16 @@ fn solver_error(layer: usize, neuron: usize) -> impl Fn(SolverError) -> NetError
 /// Simulates recurrent `layer` of one sample into `lt`, whose merged
 /// inputs are set: every neuron's trace, the layer's spike trains and the
 /// record the backward pass reads.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
     stack: &Stack<N>,
     params: &NetworkParams,
     layer: usize,
     lt: &mut LayerTrace<N::State>,
-    ws: &mut Workspace<N, B>,
+    backend: &B,
+    scratch: &mut RecurrentScratch<N, B>,
+    inputs: &mut Vec<InputSpike>,
+    arrivals: &mut Vec<(f64, u32)>,
 ) -> Result<(), NetError> {
     let model = &stack.models[layer];
     let plan = stack.recurrent_plan(layer);
@@ -145,7 +184,6 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
     lt.neurons
         .resize_with(n, || NeuronTrace::new(model.initial_state()));
     lt.outputs.clear();
-    let scratch = &mut ws.rec;
     scratch.units.resize_with(n, Unit::default);
     for j in 0..n {
         let unit = &mut scratch.units[j];
@@ -153,7 +191,6 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         // spike's index.
         unit.pending.clear();
         if l.has_delays() {
-            let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
             fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
             unit.pending.extend(
                 inputs
@@ -172,8 +209,8 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         }
         let p = Stack::<N>::neuron_params(params, layer, j);
         match &mut unit.stepper {
-            Some(s) => ws.backend.reset_stepper(s, model, &p, plan),
-            None => unit.stepper = ws.backend.stepper(model, &p, plan),
+            Some(s) => backend.reset_stepper(s, model, &p, plan),
+            None => unit.stepper = backend.stepper(model, &p, plan),
         }
         if unit.stepper.is_none() {
             return Err(NetError::InvalidConfig {
@@ -199,20 +236,24 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
     let record = lt.recurrent.get_or_insert_with(RecurrentRecord::default);
     record.order.clear();
     let mut reached = 0.0_f64;
+    // The look-aheads by their ends, earliest first (ties: lowest index);
+    // an entry whose look-ahead was taken back is stale (its number is
+    // not the unit's) and skipped.
+    let queue = &mut scratch.queue;
+    queue.clear();
     for j in 0..n {
-        look_ahead(model, &mut scratch.units[j], &mut lt.neurons[j])
-            .map_err(solver_error(layer, j))?;
+        let unit = &mut scratch.units[j];
+        look_ahead(model, unit, &mut lt.neurons[j]).map_err(solver_error(layer, j))?;
+        unit.number += 1;
+        queue.push(Reverse(Ahead(unit.event, j as u32, unit.number)));
     }
     let mut invalidated = Vec::new();
-    loop {
-        // The look-ahead that ends first is certain.
-        let mut next: Option<usize> = None;
-        for (j, u) in scratch.units.iter().enumerate() {
-            if !u.finished && next.is_none_or(|b| u.event < scratch.units[b].event) {
-                next = Some(j);
-            }
+    // The look-ahead that ends first is certain.
+    while let Some(Reverse(Ahead(_, j, number))) = queue.pop() {
+        let j = j as usize;
+        if scratch.units[j].finished || scratch.units[j].number != number {
+            continue;
         }
-        let Some(j) = next else { break };
         let unit = &mut scratch.units[j];
         let trace = &mut lt.neurons[j];
         let snapshot = unit.snapshot.take();
@@ -287,8 +328,10 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         }
         invalidated.sort_unstable();
         for &i in &invalidated {
-            look_ahead(model, &mut scratch.units[i], &mut lt.neurons[i])
-                .map_err(solver_error(layer, i))?;
+            let unit = &mut scratch.units[i];
+            look_ahead(model, unit, &mut lt.neurons[i]).map_err(solver_error(layer, i))?;
+            unit.number += 1;
+            queue.push(Reverse(Ahead(unit.event, i as u32, unit.number)));
         }
     }
     record.sources.resize_with(n, Vec::new);
@@ -391,8 +434,10 @@ fn look_ahead<N: NeuronModel, S: Stepper<N> + Clone>(
 
 /// The backward pass of recurrent `layer`: adds `dL/dθ` of its neurons to
 /// `grad` and `dL/dt` of its input spikes to `upstream` (indexed as the
-/// source's spikes), given `current`, `dL/dt` of the layer's own spikes
-/// (indexed as its outputs), and `dx_end`, `∂L/∂x(T)` per neuron.
+/// source's spikes, whose channel `c` starts at `source_offsets(c)`),
+/// given `current`, `dL/dt` of the layer's own spikes (indexed as its
+/// outputs), and `dx_end`, `∂L/∂x(T)` per neuron. Each neuron's adjoint is
+/// a clone of `backend`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     stack: &Stack<N>,
@@ -401,7 +446,10 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
     lt: &LayerTrace<N::State>,
     source_offsets: &dyn Fn(usize) -> usize,
     dx_end: Option<&[N::State]>,
-    ws: &mut Workspace<N, B>,
+    backend: &B,
+    scratch: &mut RecurrentScratch<N, B>,
+    current: &[f64],
+    upstream: &mut [f64],
     grad: &mut NetworkParams,
 ) -> Result<(), NetError> {
     let model = &stack.models[layer];
@@ -428,8 +476,7 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
         return Err(mismatch(None, what, n, record.sources.len()));
     }
     let recurrent = l.recurrent_weights.as_ref().expect("a recurrent layer");
-    let scratch = &mut ws.rec;
-    scratch.adjoints.resize_with(n, || ws.backend.clone());
+    scratch.adjoints.resize_with(n, || backend.clone());
     scratch.inputs.resize_with(n, Vec::new);
     scratch.grads.resize_with(n, || NeuronGradient::zeros(0));
     scratch.dl.resize_with(n, Vec::new);
@@ -467,7 +514,7 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
         let start = lt.outputs.offset(j);
         let dl = &mut scratch.dl[j];
         dl.clear();
-        dl.extend_from_slice(&ws.current[start..start + neuron.spikes.len()]);
+        dl.extend_from_slice(&current[start..start + neuron.spikes.len()]);
         let p = Stack::<N>::neuron_params(params, layer, j);
         let x_end = dx_end.map_or(&zero, |d| &d[j]);
         runs.push(
@@ -545,7 +592,7 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
                     let s = lt.inputs[at as usize];
                     let c = s.channel as usize;
                     g.weights[j * n_in + c] += dw;
-                    ws.upstream[source_offsets(c) + s.k as usize] += ds;
+                    upstream[source_offsets(c) + s.k as usize] += ds;
                     // The arrival moves with the delays as with the
                     // source's spike (docs/design.md §4.5).
                     if let Some(d) = g.synaptic_delays.as_mut() {

@@ -15,6 +15,7 @@ const ORDER: &[&str] = &[
     "trace",
     "stack",
     "on_demand",
+    "recurrent",
     "forward",
     "backward",
     "sample",

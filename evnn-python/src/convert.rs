@@ -251,6 +251,14 @@ pub(crate) fn params_to_py<'py>(
         if let Some(ad) = &l.axonal_delays {
             d.set_item("axonal_delays", Array1::from(ad.clone()).into_pyarray(py))?;
         }
+        // A recurrent layer (`train(recurrent=...)`) shows its recurrent
+        // weights `(n_out, n_out)`, row `j` the inputs of neuron `j` from
+        // the layer's own neurons (0 where a synapse is absent).
+        if let Some(r) = &l.recurrent_weights {
+            let a = Array2::from_shape_vec((l.n_out, l.n_out), r.clone())
+                .map_err(|e| value_error(e.to_string()))?;
+            d.set_item("recurrent_weights", a.into_pyarray(py))?;
+        }
         list.append(d)?;
     }
     Ok(list)
@@ -259,7 +267,8 @@ pub(crate) fn params_to_py<'py>(
 /// Parameters from Python, in the shapes of `like` (the network's
 /// current parameters): a sequence of one mapping per layer with exactly
 /// the keys `weights` and `biases`, and for a network with delays
-/// optionally `synaptic_delays` and `axonal_delays` (absent: unchanged).
+/// optionally `synaptic_delays` and `axonal_delays`, for a recurrent one
+/// `recurrent_weights` (absent: unchanged).
 /// Values are checked by the network (finite, delays `>= 0`) where they
 /// are used.
 pub(crate) fn params_from_py(
@@ -298,7 +307,10 @@ pub(crate) fn params_from_py(
         })?;
         for key in d.keys() {
             let name: String = key.str()?.to_string();
-            let delays = matches!(name.as_str(), "synaptic_delays" | "axonal_delays");
+            let delays = matches!(
+                name.as_str(),
+                "synaptic_delays" | "axonal_delays" | "recurrent_weights"
+            );
             if name != "weights" && name != "biases" && !delays {
                 return Err(value_error(format!(
                     "params[{k}]: unknown key {name:?} (expected \"weights\" and \"biases\")"
@@ -337,10 +349,15 @@ pub(crate) fn params_from_py(
                 "{what} has shape {shape:?}, expected {expected:?}"
             )));
         }
-        let mut delays = [l.synaptic_delays.clone(), l.axonal_delays.clone()];
+        let mut delays = [
+            l.synaptic_delays.clone(),
+            l.axonal_delays.clone(),
+            l.recurrent_weights.clone(),
+        ];
         for ((name, shape), slot) in [
             ("synaptic_delays", vec![l.n_out, l.n_in]),
             ("axonal_delays", vec![l.n_in]),
+            ("recurrent_weights", vec![l.n_out, l.n_out]),
         ]
         .into_iter()
         .zip(&mut delays)
@@ -351,7 +368,7 @@ pub(crate) fn params_from_py(
             let what = format!("params[{k}][{name:?}]");
             if slot.is_none() {
                 return Err(value_error(format!(
-                    "{what}: the network has no {name} (train it with delays)"
+                    "{what}: the network has no {name} (train it with delays or recurrent)"
                 )));
             }
             let (values, got) = f64_array(&value, &what)?;
@@ -362,7 +379,7 @@ pub(crate) fn params_from_py(
             }
             *slot = Some(values);
         }
-        let [synaptic_delays, axonal_delays] = delays;
+        let [synaptic_delays, axonal_delays, recurrent_weights] = delays;
         layers.push(LayerParams {
             n_in: l.n_in,
             n_out: l.n_out,
@@ -370,8 +387,8 @@ pub(crate) fn params_from_py(
             neuron_params: biases,
             synaptic_delays,
             axonal_delays,
-            // Recurrent connections are the network's, unchanged.
-            recurrent_weights: l.recurrent_weights.clone(),
+            recurrent_weights,
+            // Which recurrent synapses exist is the network's.
             recurrent_mask: l.recurrent_mask.clone(),
         });
     }

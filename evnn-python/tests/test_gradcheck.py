@@ -73,3 +73,33 @@ def test_gradient_of_eventax_loss():
     probe.set_params(p)
     down = probe.loss(x, y, loss="eventax")
     assert np.isclose((up - down) / (2 * h), g1[1]["weights"][0, 0], rtol=1e-5, atol=1e-8)
+
+
+def test_recurrent_gradient_matches_central_differences():
+    """A recurrent hidden layer (train(recurrent=...)): params show its
+    recurrent weights, set_params takes them, and loss_and_grad's entries
+    for them (and for everything else) match central differences."""
+    r = evnn.train(
+        model="lif",
+        hidden=[5],
+        epochs=1,
+        train_size=64,
+        val_size=32,
+        test_size=32,
+        seed=2,
+        recurrent={"weights": {"kind": "normal", "mean": 0.0, "std": 0.5}},
+    )
+    net = r["model"]
+    rec = net.params[0]["recurrent_weights"]
+    assert rec.shape == (5, 5)
+    assert np.all(np.diag(rec) == 0.0)  # no self-connections by default
+    assert "recurrent_weights" not in net.params[1]
+    x, y = evnn.yin_yang("train", size=16)
+    loss, grads = net.loss_and_grad(x, y)
+    fd = central_differences(net, x, y, h=1e-5)
+    a, b = grads[0]["recurrent_weights"], fd[0]["recurrent_weights"]
+    ok = np.abs(a - b) <= 1e-5 * np.maximum(1.0, np.abs(a))
+    assert ok.mean() >= 0.9, (a[~ok], b[~ok])
+    assert np.count_nonzero(ok & (np.abs(a) > 1e-6)) >= 5, a
+    # An absent synapse (the diagonal) has no gradient.
+    assert np.all(np.diag(a) == 0.0)

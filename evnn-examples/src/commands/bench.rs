@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// self-connections, weights `N(0, 1/hidden)`).
     #[arg(long)]
     pub recurrent: bool,
+    /// `--workload shd --recurrent`: the probability that a recurrent
+    /// synapse exists, in (0, 1] (default 1).
+    #[arg(long, value_name = "P")]
+    pub recurrent_density: Option<f64>,
     /// Integrator backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub integrator: Integrator,
@@ -277,6 +281,9 @@ fn thread_cpu_seconds() -> Option<f64> {
 /// parameters (weights `U(−1, 1)·4/√fan_in`, no bias), 1 thread and all.
 fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     let samples = args.samples.unwrap_or(32);
+    if let (Some(p), false) = (args.recurrent_density, args.recurrent) {
+        bail!("--recurrent-density {p} is given without --recurrent");
+    }
     if samples == 0 || args.hidden == 0 {
         bail!(
             "--samples and --hidden must be at least 1 (got {samples} and {})",
@@ -306,8 +313,9 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             blim: 0.0,
             fan_in: FanInScaling::Sqrt,
         }),
-        recurrent: args.recurrent.then(|| {
-            RecurrentInit::new(Distribution::Normal {
+        recurrent: args.recurrent.then(|| RecurrentInit {
+            density: args.recurrent_density.unwrap_or(1.0),
+            ..RecurrentInit::new(Distribution::Normal {
                 mean: 0.0,
                 std: 1.0 / (args.hidden as f64).sqrt(),
             })
@@ -359,6 +367,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "workload": "shd",
             "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
             "recurrent": args.recurrent,
+            "recurrent_density": config.recurrent.map(|r| r.density),
             "derived_derivatives": args.derived,
             "samples": samples,
             "repeats": args.repeats,
