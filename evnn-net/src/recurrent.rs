@@ -37,8 +37,6 @@ use evnn_solver::{
     Adjoint, AdjointRun, Backend, EventKind, InputSpike, NeuronGradient, NeuronRun, NeuronTrace,
     Next, SolverError, Stepper,
 };
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// One neuron of a recurrent layer in the forward pass.
 #[derive(Clone, Debug)]
@@ -62,36 +60,46 @@ pub(crate) struct Unit<N: NeuronModel, S> {
     done: bool,
     /// The run is complete (kept at its end).
     finished: bool,
-    /// The number of the current look-ahead (the queue's stale entries
-    /// have older ones).
-    number: u64,
 }
 
-/// A look-ahead in the queue: its end, the neuron, its number. Ordered by
-/// end (a total order on the floats), then neuron.
-#[derive(Clone, Copy, Debug)]
-struct Ahead(f64, u32, u64);
+/// The look-aheads' ends, for the earliest: a tournament tree over the
+/// neurons (leaf `j` holds neuron `j`'s end, every node the least of its
+/// two children by end, ties by the lower index), so that a new end costs
+/// `log₂ n` comparisons and the earliest is the root.
+#[derive(Clone, Debug, Default)]
+struct MinTree {
+    leaves: usize,
+    nodes: Vec<(f64, u32)>,
+}
 
-impl PartialEq for Ahead {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
+impl MinTree {
+    /// `n` neurons, every end `+∞` (none to keep).
+    fn reset(&mut self, n: usize) {
+        self.leaves = n.next_power_of_two();
+        self.nodes.clear();
+        self.nodes
+            .resize(2 * self.leaves, (f64::INFINITY, u32::MAX));
     }
-}
 
-impl Eq for Ahead {}
-
-impl PartialOrd for Ahead {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+    /// Neuron `j`'s end is now `e` (`+∞`: none).
+    fn set(&mut self, j: usize, e: f64) {
+        let mut k = self.leaves + j;
+        self.nodes[k] = (e, j as u32);
+        while k > 1 {
+            k /= 2;
+            let (a, b) = (self.nodes[2 * k], self.nodes[2 * k + 1]);
+            self.nodes[k] = if b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).is_lt() {
+                b
+            } else {
+                a
+            };
+        }
     }
-}
 
-impl Ord for Ahead {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0
-            .total_cmp(&other.0)
-            .then(self.1.cmp(&other.1))
-            .then(self.2.cmp(&other.2))
+    /// The earliest end and its neuron; `None` once every end is `+∞`.
+    fn earliest(&self) -> Option<(f64, usize)> {
+        let (e, j) = self.nodes[1];
+        (e < f64::INFINITY).then_some((e, j as usize))
     }
 }
 
@@ -122,7 +130,6 @@ impl<N: NeuronModel, S> Default for Unit<N, S> {
             spiked: false,
             done: false,
             finished: false,
-            number: 0,
         }
     }
 }
@@ -131,7 +138,7 @@ impl<N: NeuronModel, S> Default for Unit<N, S> {
 #[derive(Clone, Debug)]
 pub(crate) struct RecurrentScratch<N: NeuronModel, B: Backend<N>> {
     units: Vec<Unit<N, B::Stepper>>,
-    queue: BinaryHeap<Reverse<Ahead>>,
+    ends: MinTree,
     /// Backward: per neuron an adjoint (each keeps its own step size, so a
     /// neuron's gradient does not depend on the interleaving), its inputs,
     /// gradient and `dL/dt_k`.
@@ -145,7 +152,7 @@ impl<N: NeuronModel, B: Backend<N>> Default for RecurrentScratch<N, B> {
     fn default() -> Self {
         RecurrentScratch {
             units: Vec::new(),
-            queue: BinaryHeap::new(),
+            ends: MinTree::default(),
             adjoints: Vec::new(),
             inputs: Vec::new(),
             grads: Vec::new(),
@@ -236,24 +243,16 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
     let record = lt.recurrent.get_or_insert_with(RecurrentRecord::default);
     record.order.clear();
     let mut reached = 0.0_f64;
-    // The look-aheads by their ends, earliest first (ties: lowest index);
-    // an entry whose look-ahead was taken back is stale (its number is
-    // not the unit's) and skipped.
-    let queue = &mut scratch.queue;
-    queue.clear();
+    let ends = &mut scratch.ends;
+    ends.reset(n);
     for j in 0..n {
         let unit = &mut scratch.units[j];
         look_ahead(model, unit, &mut lt.neurons[j]).map_err(solver_error(layer, j))?;
-        unit.number += 1;
-        queue.push(Reverse(Ahead(unit.event, j as u32, unit.number)));
+        ends.set(j, unit.event);
     }
     let mut invalidated = Vec::new();
     // The look-ahead that ends first is certain.
-    while let Some(Reverse(Ahead(_, j, number))) = queue.pop() {
-        let j = j as usize;
-        if scratch.units[j].finished || scratch.units[j].number != number {
-            continue;
-        }
+    while let Some((_, j)) = ends.earliest() {
         let unit = &mut scratch.units[j];
         let trace = &mut lt.neurons[j];
         let snapshot = unit.snapshot.take();
@@ -269,6 +268,7 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         reached = reached.max(unit.event);
         if unit.done {
             unit.finished = true;
+            ends.set(j, f64::INFINITY);
             continue;
         }
         // Keep the step; the feed-forward inputs given ahead and not used
@@ -330,8 +330,7 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         for &i in &invalidated {
             let unit = &mut scratch.units[i];
             look_ahead(model, unit, &mut lt.neurons[i]).map_err(solver_error(layer, i))?;
-            unit.number += 1;
-            queue.push(Reverse(Ahead(unit.event, i as u32, unit.number)));
+            ends.set(i, unit.event);
         }
     }
     record.sources.resize_with(n, Vec::new);
