@@ -4,26 +4,9 @@
 //! settings or delays in a file are one-line errors.
 
 use serde_json::Value;
-use std::path::Path;
 
 mod common;
-use common::{assert_one_line_error, evnn, evnn_owned, mini_args, tmp};
-
-fn train(out: &Path, epochs: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = mini_args(epochs, "5", out);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    evnn_owned(&args)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stdout_json(args: &[&str]) -> Value {
-    let o = evnn(args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
+use common::{assert_one_line_error, evnn, mini_train, path, stdout_json, tmp};
 
 const DELAYS: [&str; 6] = ["--model", "lif", "--delays", "both", "--delay-max", "3"];
 
@@ -33,7 +16,7 @@ fn delays_are_trained_saved_read_and_resumed() {
     let out = d.join("run");
     let mut extra = DELAYS.to_vec();
     extra.push("--no-plots");
-    let o = train(&out, "2", &extra);
+    let o = mini_train(&out, "2", &extra);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let model_path = out.join("model.json");
     let model: Value =
@@ -120,7 +103,7 @@ fn delays_are_trained_saved_read_and_resumed() {
 
     // One epoch and a resumed second give the two-epoch run.
     let part = d.join("part");
-    assert!(train(&part, "1", &extra).status.success());
+    assert!(mini_train(&part, "1", &extra).status.success());
     let resumed = evnn(&[
         "train",
         "--resume",
@@ -159,7 +142,7 @@ fn delays_are_trained_saved_read_and_resumed() {
 #[test]
 fn runs_without_delays_have_no_delay_fields() {
     let d = tmp("no-delays");
-    let o = train(&d, "1", &["--model", "lif", "--no-plots"]);
+    let o = mini_train(&d, "1", &["--model", "lif", "--no-plots"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for file in ["model.json", "metrics.json", "checkpoint.json"] {
         let text = std::fs::read_to_string(d.join(file)).unwrap();
@@ -187,7 +170,7 @@ fn bad_delay_settings_are_one_line_errors() {
         ),
         (&["--delays", "sometimes"][..], "invalid value 'sometimes'"),
     ] {
-        let o = train(&run, "1", args);
+        let o = mini_train(&run, "1", args);
         assert_one_line_error(&o, needle);
         assert!(!run.join("model.json").exists());
     }

@@ -5,17 +5,12 @@
 //! layer lists and bad `--states` are one-line errors that name the problem.
 
 use evnn_examples::model_file::{ModelFile, NeuronSpec};
-use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::{assert_one_line_error, evnn, tmp};
+use common::{assert_one_line_error, evnn, path, stdout_json, tmp};
 
 const EIF_LIF: &str = r#"{"layers": [{"kind": "eif", "delta_t": 0.3}, {"kind": "lif"}]}"#;
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn train(constants: &str, epochs: &str, out: &Path) -> std::process::Output {
     evnn(&[
@@ -42,16 +37,6 @@ fn train(constants: &str, epochs: &str, out: &Path) -> std::process::Output {
         "--out",
         path(out),
     ])
-}
-
-fn stdout_json(args: &[&str]) -> Value {
-    let o = evnn(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 #[test]

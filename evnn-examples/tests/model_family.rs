@@ -10,11 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::{assert_one_line_error, evnn, tmp};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{assert_one_line_error, evnn, path, stdout_json, tmp};
 
 /// `evnn train` of `model` for one epoch on a few samples, into `out`,
 /// with `extra` arguments.
@@ -48,16 +44,6 @@ fn mini_train(model: &str, extra: &[&str], out: &Path) {
         "train --model {model} failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-fn stdout_json(args: &[&str]) -> Value {
-    let o = evnn(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 #[test]

@@ -5,26 +5,9 @@
 //! errors.
 
 use serde_json::Value;
-use std::path::Path;
 
 mod common;
-use common::{assert_one_line_error, evnn, evnn_owned, mini_args, tmp};
-
-fn train(out: &Path, epochs: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = mini_args(epochs, "5", out);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    evnn_owned(&args)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stdout_json(args: &[&str]) -> Value {
-    let o = evnn(args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
+use common::{assert_one_line_error, evnn, mini_train, path, stdout_json, tmp};
 
 const RECURRENT: [&str; 6] = [
     "--model",
@@ -39,7 +22,7 @@ const RECURRENT: [&str; 6] = [
 fn recurrent_networks_are_trained_saved_read_and_resumed() {
     let d = tmp("recurrent");
     let out = d.join("run");
-    let o = train(&out, "2", &RECURRENT);
+    let o = mini_train(&out, "2", &RECURRENT);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let model_path = out.join("model.json");
     let model: Value =
@@ -114,7 +97,7 @@ fn recurrent_networks_are_trained_saved_read_and_resumed() {
 
     // One epoch and a resumed second give the two-epoch run.
     let part = d.join("part");
-    assert!(train(&part, "1", &RECURRENT).status.success());
+    assert!(mini_train(&part, "1", &RECURRENT).status.success());
     let resumed = evnn(&[
         "train",
         "--resume",
@@ -175,7 +158,7 @@ fn bad_recurrent_settings_are_one_line_errors() {
             "recurrent layers need one weight per synapse",
         ),
     ] {
-        let o = train(&run, "1", args);
+        let o = mini_train(&run, "1", args);
         assert_one_line_error(&o, needle);
         assert!(!run.join("model.json").exists());
     }

@@ -10,11 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::{assert_one_line_error, evnn, tmp};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{assert_one_line_error, evnn, path, tmp};
 
 fn train(model: &str, constants: &str, epochs: &str, out: &Path) -> std::process::Output {
     evnn(&[

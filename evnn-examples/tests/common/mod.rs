@@ -88,3 +88,27 @@ pub fn evnn_owned(args: &[String]) -> Output {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     evnn(&args)
 }
+
+/// `p` as a command-line argument.
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs `evnn` with `args`, which must succeed, and parses its standard
+/// output as JSON.
+pub fn stdout_json(args: &[&str]) -> Value {
+    let o = evnn(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `evnn train` on [`mini_args`]'s problem with `extra` flags, seed 5.
+pub fn mini_train(out: &Path, epochs: &str, extra: &[&str]) -> Output {
+    let mut args = mini_args(epochs, "5", out);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    evnn_owned(&args)
+}
