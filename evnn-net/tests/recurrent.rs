@@ -10,7 +10,7 @@ use evnn_net::{
     gradcheck, DelayInit, Distribution, FeedForward, ForwardTrace, GradCheckOptions, InitConfig,
     NetError, NetworkParams, ParamRef, RecurrentInit, SpikeTrains,
 };
-use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_neurons::{Lif, NeuronModel, Qif, Refractory};
 use evnn_solver::{
     Adjoint, Backend, ClosedForm, Dopri5Backend, EventSolver, InputSpike, QifSeries, SolverOptions,
 };
@@ -180,6 +180,35 @@ fn qif_dopri5_recurrent_with_delays_gradients_match_finite_differences() {
         &[0],
         Some(DelayInit::both(d)),
         3,
+    );
+}
+
+/// A refractory period in a recurrent layer: recurrent spikes that arrive
+/// inside it are blocked (no jump, no gradient), and the gradients still
+/// match finite differences, on LIF (closed form) and QIF (series).
+#[test]
+fn refractory_recurrent_gradients_match_finite_differences() {
+    let lif = Refractory::new(Lif::new(10.0, 5.0, 1.0, 0.0).unwrap(), 2.0).unwrap();
+    recurrent_gradients_match(
+        "Refractory<LIF> recurrent",
+        lif,
+        ClosedForm,
+        init(1.2, 2.4, 0.1, 0.4),
+        recurrent(0.0, 0.4),
+        &[0, 1],
+        None,
+        4,
+    );
+    let qif = Refractory::new(Qif::new(10.0, 5.0).unwrap(), 3.0).unwrap();
+    recurrent_gradients_match(
+        "Refractory<QIF> series recurrent",
+        qif,
+        QifSeries,
+        init(6.0, 12.0, 0.8, 0.8),
+        recurrent(1.0, 2.0),
+        &[0],
+        None,
+        4,
     );
 }
 
