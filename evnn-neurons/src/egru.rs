@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 /// [`input_jump_weights`](NeuronModel::input_jump_weights).
 ///
 /// The cell moves towards `tanh(a_z) ∈ (−1, 1)` at the rate `σ(a_u)/τ_m`,
-/// so it reaches `θ` only while `tanh(a_z) > θ`; the neuron is used
-/// feed-forward here (no recurrent synapses). Times are in the network's
-/// time unit (ms for Yin–Yang).
+/// so it reaches `θ` only while `tanh(a_z) > θ`; the neuron is used in
+/// feed-forward layers (a recurrent layer needs one weight per synapse).
+/// Times are in the network's time unit (ms for Yin–Yang).
 ///
 /// Defaults ([`EgruConstants::default`]): `τ_s = 5`, `τ_m = 20`,
 /// `θ = 0.5`; [`default_params`](NeuronModel::default_params)
