@@ -16,10 +16,12 @@
 //! end (at the spike times instead of past them), and the spike times are
 //! exact to the solver's tolerance. A spike that two neurons make at the
 //! same instant reaches the other neuron after that neuron's own spike, in
-//! index order. Where an adaptive stepper, stepping anew towards a
-//! recurrent input, finds a spike a round-off before the time the layer
-//! has already reached (possible only when two neurons spike at the same
-//! instant), the spike reaches its targets at that time.
+//! index order. Where a neuron, stepping anew towards a recurrent input,
+//! finds a spike before the time the layer has already reached (possible
+//! only where its trajectory grazes the threshold there: the new steps'
+//! solution differs from the look-ahead's by the solver's tolerance, by
+//! round-off on the exact backends), the spike reaches its targets at that
+//! time.
 //!
 //! **Backward.** A spike's `dL/dt_k` collects what its targets send back
 //! from the input events it caused, which lie at or after the spike in the
@@ -279,8 +281,7 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         unit.cursor -= unit.inputs.len() - keep;
         unit.inputs.truncate(keep);
         unit.sources.truncate(keep);
-        run.retract(keep, stepper.t())
-            .map_err(solver_error(layer, j))?;
+        run.retract(stepper, keep).map_err(solver_error(layer, j))?;
         invalidated.clear();
         invalidated.push(j);
         if unit.spiked {
@@ -385,6 +386,10 @@ fn look_ahead<N: NeuronModel, S: Stepper<N> + Clone>(
     let spikes_before = trace.spikes.len();
     unit.spiked = false;
     unit.done = false;
+    // The horizon the look-ahead claims, at most: lowered to the time of
+    // spikes made by an input's jump, so that a refractory period after
+    // them does not end within the same `advance` on a guessed horizon.
+    let mut cap = f64::INFINITY;
     loop {
         // One input beyond those the run has used, so that its next stop
         // is certain for the look-ahead.
@@ -399,14 +404,34 @@ fn look_ahead<N: NeuronModel, S: Stepper<N> + Clone>(
             }
         }
         let known_until = match unit.pending.get(unit.cursor) {
-            Some((s, _)) => s.time,
-            None => f64::INFINITY,
+            Some((s, _)) => s.time.min(cap),
+            None => cap,
         };
         let next = run.advance(model, stepper, trace, &unit.inputs, known_until)?;
         if trace.spikes.len() > spikes_before {
             // Spikes at an input's instant, from its jump.
+            let t = *trace.spikes.last().expect("spiked");
+            if stepper.t() > t {
+                // A refractory period after them ended on the guessed
+                // horizon, which a spike of the layer inside the period
+                // would contradict: again, claiming nothing past them (the
+                // run then waits at the spikes, frozen).
+                let s = unit.snapshot.as_ref().expect("taken above");
+                *run = s.run.clone();
+                *stepper = s.stepper.clone();
+                trace.events.truncate(s.events);
+                trace.spikes.truncate(s.spikes);
+                trace.steps = s.steps;
+                trace.t_end = s.t_end;
+                trace.x_end = s.x_end;
+                unit.inputs.truncate(s.inputs);
+                unit.sources.truncate(s.inputs);
+                unit.cursor = s.cursor;
+                cap = t;
+                continue;
+            }
             unit.spiked = true;
-            unit.event = *trace.spikes.last().expect("spiked");
+            unit.event = t;
             return Ok(());
         }
         match next {

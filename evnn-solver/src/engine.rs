@@ -600,35 +600,37 @@ impl<N: NeuronModel> NeuronRun<N> {
     }
 
     /// Takes back what the caller told earlier calls of
-    /// [`advance`](Self::advance) beyond time `t`, where the stepper now
-    /// is: the input list shrinks to its first `n_inputs` entries (none of
-    /// those dropped used yet, [`inputs_used`](Self::inputs_used)) and the
-    /// horizon `known_until` becomes `t`. The next `advance` plans its
-    /// stretch anew from the stepper's point (the steps taken stay), and
-    /// the caller may give inputs at or after `t` that it did not know
-    /// before.
+    /// [`advance`](Self::advance) beyond the stepper's time `t`: the input
+    /// list shrinks to its first `n_inputs` entries (none of those dropped
+    /// used yet, [`inputs_used`](Self::inputs_used); whole synapses of
+    /// [`NeuronModel::WEIGHTS_PER_SYNAPSE`] entries) and the horizon
+    /// `known_until` becomes `t`. The next `advance` plans its stretch anew
+    /// from the stepper's point (the steps taken stay), and the caller may
+    /// give inputs at or after `t` that it did not know before. `stepper`
+    /// must be the run's; a run that said [`Next::Done`] is over and must
+    /// not be retracted.
     ///
     /// For a caller that advances a run as if nothing more would arrive and
     /// learns only afterwards whether that held: a recurrent layer steps
     /// each neuron speculatively and keeps the step once no other neuron
     /// can spike before its end (`evnn-net`).
-    pub fn retract(&mut self, n_inputs: usize, t: f64) -> Result<(), SolverError> {
-        if n_inputs < self.next_input || n_inputs > self.checked {
+    pub fn retract<S: Stepper<N>>(
+        &mut self,
+        stepper: &S,
+        n_inputs: usize,
+    ) -> Result<(), SolverError> {
+        if n_inputs < self.next_input
+            || n_inputs > self.checked
+            || !n_inputs.is_multiple_of(N::WEIGHTS_PER_SYNAPSE)
+        {
             return Err(SolverError::ShapeMismatch {
-                what: "inputs kept (between those used and those known)",
+                what: "inputs kept (whole synapses, between those used and those known)",
                 expected: self.next_input,
                 got: n_inputs,
             });
         }
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(SolverError::InvalidOption {
-                name: "known_until",
-                value: t,
-                reason: "must be finite and >= 0",
-            });
-        }
         self.checked = n_inputs;
-        self.known_until = t;
+        self.known_until = stepper.t();
         self.in_stretch = false;
         Ok(())
     }
