@@ -15,7 +15,7 @@
 //! them back from there.
 
 use crate::models::Constants;
-use evnn_neurons::{NeuronError, NeuronModel, Refractory, Scalar};
+use evnn_neurons::{NeuronError, NeuronModel, Refractory};
 
 /// The key of the refractory period among a model's constants.
 pub const REFRACTORY: &str = "refractory";
@@ -143,100 +143,7 @@ impl<M> Timed<M> {
 }
 
 impl<M: NeuronModel> NeuronModel for Timed<M> {
-    type State = M::State;
-    type Params = M::Params;
-    const NAME: &'static str = M::NAME;
-    const PARAM_NAMES: &'static [&'static str] = M::PARAM_NAMES;
-    const RESET_USES_PARAMS: bool = M::RESET_USES_PARAMS;
-    const WEIGHTS_PER_SYNAPSE: usize = M::WEIGHTS_PER_SYNAPSE;
-
-    fn initial_state(&self) -> M::State {
-        self.model.initial_state()
-    }
-    #[inline]
-    fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
-        self.model.dynamics(p, x, dx)
-    }
-    #[inline]
-    fn event<T: Scalar>(&self, x: &[T]) -> T {
-        self.model.event(x)
-    }
-    #[inline]
-    fn reset<T: Scalar>(&self, x: &mut [T]) {
-        self.model.reset(x)
-    }
-    #[inline]
-    fn reset_with_params<T: Scalar>(&self, p: &[T], x: &mut [T]) {
-        self.model.reset_with_params(p, x)
-    }
-    #[inline]
-    fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
-        self.model.input_jump(x, w)
-    }
-    #[inline]
-    fn input_jump_weights<T: Scalar>(&self, x: &mut [T], w: &[T]) {
-        self.model.input_jump_weights(x, w)
-    }
-    #[inline]
-    fn input_jump_weights_vjp(
-        &self,
-        x_minus: &M::State,
-        w: &[f64],
-        lambda_plus: &M::State,
-        out: &mut M::State,
-        lw: &mut [f64],
-    ) {
-        self.model
-            .input_jump_weights_vjp(x_minus, w, lambda_plus, out, lw)
-    }
-    #[inline]
-    fn dynamics_vjp(
-        &self,
-        p: &M::Params,
-        x: &M::State,
-        lambda: &M::State,
-        lx: &mut M::State,
-        lp: &mut M::Params,
-    ) {
-        self.model.dynamics_vjp(p, x, lambda, lx, lp)
-    }
-    #[inline]
-    fn dynamics_jvp(&self, p: &M::Params, x: &M::State, v: &M::State, out: &mut M::State) {
-        self.model.dynamics_jvp(p, x, v, out)
-    }
-    #[inline]
-    fn event_grad(&self, x: &M::State, gx: &mut M::State) {
-        self.model.event_grad(x, gx)
-    }
-    #[inline]
-    fn reset_vjp(&self, x_minus: &M::State, lambda_plus: &M::State, out: &mut M::State) {
-        self.model.reset_vjp(x_minus, lambda_plus, out)
-    }
-    #[inline]
-    fn reset_vjp_with_params(
-        &self,
-        p: &M::Params,
-        x_minus: &M::State,
-        lambda_plus: &M::State,
-        out: &mut M::State,
-        lp: &mut M::Params,
-    ) {
-        self.model
-            .reset_vjp_with_params(p, x_minus, lambda_plus, out, lp)
-    }
-    #[inline]
-    fn input_jump_vjp(
-        &self,
-        x_minus: &M::State,
-        w: f64,
-        lambda_plus: &M::State,
-        out: &mut M::State,
-    ) -> f64 {
-        self.model.input_jump_vjp(x_minus, w, lambda_plus, out)
-    }
-    fn silent_for(&self, p: &M::Params, x: &M::State, horizon: f64) -> bool {
-        self.model.silent_for(p, x, horizon)
-    }
+    evnn_neurons::delegate_model!();
     fn refractory_period(&self) -> f64 {
         self.timing
             .refractory
@@ -247,12 +154,6 @@ impl<M: NeuronModel> NeuronModel for Timed<M> {
             (true, _) => Some(1),
             (false, own) => own,
         }
-    }
-    fn default_params(&self) -> M::Params {
-        self.model.default_params()
-    }
-    fn validate_params(&self, p: &M::Params) -> Result<(), NeuronError> {
-        self.model.validate_params(p)
     }
 }
 

@@ -14,12 +14,44 @@
 //! goes on after the spike, not for its spike).
 
 use crate::error::positive;
-use crate::{NeuronError, NeuronModel, Scalar};
+use crate::{NeuronError, NeuronModel};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Implements every [`NeuronModel`] item except the refractory period and
-/// the spike limit by delegating to the field `model`.
+/// Implements every [`NeuronModel`](crate::NeuronModel) item except the
+/// refractory period and the spike limit by delegating to the field
+/// `model` of type `M`: the body of `impl<M: NeuronModel> NeuronModel for
+/// Wrapper<M>` for a wrapper that changes only when its model may spike
+/// ([`Refractory`](crate::Refractory), [`AtMostOneSpike`](crate::AtMostOneSpike),
+/// or a program's own), which then writes those two methods if it changes
+/// them. Hand-written derivatives of the wrapped model stay in use.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::{delegate_model, Lif, NeuronModel};
+///
+/// /// A model that spikes at most three times.
+/// #[derive(Clone, Debug)]
+/// struct Three<M> {
+///     model: M,
+/// }
+///
+/// impl<M: NeuronModel> NeuronModel for Three<M> {
+///     delegate_model!();
+///     fn refractory_period(&self) -> f64 {
+///         self.model.refractory_period()
+///     }
+///     fn spike_limit(&self) -> Option<usize> {
+///         Some(3)
+///     }
+/// }
+///
+/// let three = Three { model: Lif::default() };
+/// assert_eq!(three.spike_limit(), Some(3));
+/// assert_eq!(three.event(&[0.25, 0.0]), Lif::default().event(&[0.25, 0.0]));
+/// ```
+#[macro_export]
 macro_rules! delegate_model {
     () => {
         type State = M::State;
@@ -33,27 +65,27 @@ macro_rules! delegate_model {
             self.model.initial_state()
         }
         #[inline]
-        fn dynamics<T: Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
+        fn dynamics<T: $crate::Scalar>(&self, p: &[T], x: &[T], dx: &mut [T]) {
             self.model.dynamics(p, x, dx)
         }
         #[inline]
-        fn event<T: Scalar>(&self, x: &[T]) -> T {
+        fn event<T: $crate::Scalar>(&self, x: &[T]) -> T {
             self.model.event(x)
         }
         #[inline]
-        fn reset<T: Scalar>(&self, x: &mut [T]) {
+        fn reset<T: $crate::Scalar>(&self, x: &mut [T]) {
             self.model.reset(x)
         }
         #[inline]
-        fn reset_with_params<T: Scalar>(&self, p: &[T], x: &mut [T]) {
+        fn reset_with_params<T: $crate::Scalar>(&self, p: &[T], x: &mut [T]) {
             self.model.reset_with_params(p, x)
         }
         #[inline]
-        fn input_jump<T: Scalar>(&self, x: &mut [T], w: T) {
+        fn input_jump<T: $crate::Scalar>(&self, x: &mut [T], w: T) {
             self.model.input_jump(x, w)
         }
         #[inline]
-        fn input_jump_weights<T: Scalar>(&self, x: &mut [T], w: &[T]) {
+        fn input_jump_weights<T: $crate::Scalar>(&self, x: &mut [T], w: &[T]) {
             self.model.input_jump_weights(x, w)
         }
         #[inline]
@@ -121,7 +153,7 @@ macro_rules! delegate_model {
         fn default_params(&self) -> M::Params {
             self.model.default_params()
         }
-        fn validate_params(&self, p: &M::Params) -> Result<(), NeuronError> {
+        fn validate_params(&self, p: &M::Params) -> Result<(), $crate::NeuronError> {
             self.model.validate_params(p)
         }
     };
