@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 mod common;
-use common::{assert_one_line_error, evnn, mini_train, path, stdout_json, tmp};
+use common::{
+    assert_one_line_error, assert_resume_matches, evnn, mini_train, path, stdout_json, tmp,
+};
 
 const DELAYS: [&str; 6] = ["--model", "lif", "--delays", "both", "--delay-max", "3"];
 
@@ -102,25 +104,7 @@ fn delays_are_trained_saved_read_and_resumed() {
     assert!(grad_plain["gradient"][0].get("synaptic_delays").is_none());
 
     // One epoch and a resumed second give the two-epoch run.
-    let part = d.join("part");
-    assert!(mini_train(&part, "1", &extra).status.success());
-    let resumed = evnn(&[
-        "train",
-        "--resume",
-        path(&part),
-        "--epochs",
-        "2",
-        "--no-plots",
-    ]);
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(
-        std::fs::read_to_string(part.join("model.json")).unwrap(),
-        std::fs::read_to_string(&model_path).unwrap()
-    );
+    assert_resume_matches(&d.join("part"), &extra, &model_path);
 
     // A negative delay in a file is named.
     let mut bad = model.clone();

@@ -7,7 +7,9 @@
 use serde_json::Value;
 
 mod common;
-use common::{assert_one_line_error, evnn, mini_train, path, stdout_json, tmp};
+use common::{
+    assert_one_line_error, assert_resume_matches, evnn, mini_train, path, stdout_json, tmp,
+};
 
 const RECURRENT: [&str; 6] = [
     "--model",
@@ -96,25 +98,7 @@ fn recurrent_networks_are_trained_saved_read_and_resumed() {
     }
 
     // One epoch and a resumed second give the two-epoch run.
-    let part = d.join("part");
-    assert!(mini_train(&part, "1", &RECURRENT).status.success());
-    let resumed = evnn(&[
-        "train",
-        "--resume",
-        path(&part),
-        "--epochs",
-        "2",
-        "--no-plots",
-    ]);
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(
-        std::fs::read_to_string(part.join("model.json")).unwrap(),
-        std::fs::read_to_string(&model_path).unwrap()
-    );
+    assert_resume_matches(&d.join("part"), &RECURRENT, &model_path);
 
     // A mask of the wrong shape, and a NaN recurrent weight, in a file.
     let mut bad = model.clone();

@@ -145,6 +145,8 @@ pub(crate) struct RecurrentScratch<N: NeuronModel, B: Backend<N>> {
     /// neuron's gradient does not depend on the interleaving), its inputs,
     /// gradient and `dL/dt_k`.
     adjoints: Vec<B>,
+    runs: Vec<AdjointRun<N>>,
+    params: Vec<N::Params>,
     inputs: Vec<Vec<InputSpike>>,
     grads: Vec<NeuronGradient<N::Params>>,
     dl: Vec<Vec<f64>>,
@@ -156,6 +158,8 @@ impl<N: NeuronModel, B: Backend<N>> Default for RecurrentScratch<N, B> {
             units: Vec::new(),
             ends: MinTree::default(),
             adjoints: Vec::new(),
+            runs: Vec::new(),
+            params: Vec::new(),
             inputs: Vec::new(),
             grads: Vec::new(),
             dl: Vec::new(),
@@ -169,6 +173,18 @@ fn solver_error(layer: usize, neuron: usize) -> impl Fn(SolverError) -> NetError
         neuron,
         source,
     }
+}
+
+/// The recurrent weights of `layer`, which the callers run as recurrent.
+fn recurrent_weights(params: &NetworkParams, layer: usize) -> Result<&[f64], NetError> {
+    params.layers[layer]
+        .recurrent_weights
+        .as_deref()
+        .ok_or(NetError::InvalidConfig {
+            name: "recurrent weights (of a recurrent layer)",
+            value: layer as f64,
+            reason: "the layer has none",
+        })
 }
 
 /// Simulates recurrent `layer` of one sample into `lt`, whose merged
@@ -188,6 +204,7 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
     let model = &stack.models[layer];
     let plan = stack.recurrent_plan(layer);
     let l = &params.layers[layer];
+    let recurrent = recurrent_weights(params, layer)?;
     let n = l.n_out;
     let n_in = l.n_in;
     lt.neurons
@@ -293,7 +310,7 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
                         if !l.has_recurrent_synapse(i, j) {
                             continue;
                         }
-                        let w = l.recurrent_weights.as_ref().expect("recurrent")[i * n + j];
+                        let w = recurrent[i * n + j];
                         let target = &mut scratch.units[i];
                         if target.finished {
                             continue;
@@ -347,17 +364,31 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
 /// Takes back `unit`'s look-ahead, if it has one.
 fn take_back<N: NeuronModel, S>(unit: &mut Unit<N, S>, trace: &mut NeuronTrace<N::State>) {
     if let Some(s) = unit.snapshot.take() {
+        unit.cursor = s.rewind(trace, &mut unit.inputs, &mut unit.sources);
         unit.run = Some(s.run);
         unit.stepper = Some(s.stepper);
-        trace.events.truncate(s.events);
-        trace.spikes.truncate(s.spikes);
-        trace.steps = s.steps;
-        trace.t_end = s.t_end;
-        trace.x_end = s.x_end;
-        unit.inputs.truncate(s.inputs);
-        unit.sources.truncate(s.inputs);
-        unit.cursor = s.cursor;
         unit.done = false;
+    }
+}
+
+impl<N: NeuronModel, S> Snapshot<N, S> {
+    /// Puts `trace` and the input lists back as they were when this was
+    /// taken; the cursor of the feed-forward inputs then (the run and the
+    /// stepper are the caller's to put back).
+    fn rewind(
+        &self,
+        trace: &mut NeuronTrace<N::State>,
+        inputs: &mut Vec<InputSpike>,
+        sources: &mut Vec<RecurrentInput>,
+    ) -> usize {
+        trace.events.truncate(self.events);
+        trace.spikes.truncate(self.spikes);
+        trace.steps = self.steps;
+        trace.t_end = self.t_end;
+        trace.x_end = self.x_end;
+        inputs.truncate(self.inputs);
+        sources.truncate(self.inputs);
+        self.cursor
     }
 }
 
@@ -417,16 +448,9 @@ fn look_ahead<N: NeuronModel, S: Stepper<N> + Clone>(
                 // would contradict: again, claiming nothing past them (the
                 // run then waits at the spikes, frozen).
                 let s = unit.snapshot.as_ref().expect("taken above");
+                unit.cursor = s.rewind(trace, &mut unit.inputs, &mut unit.sources);
                 *run = s.run.clone();
                 *stepper = s.stepper.clone();
-                trace.events.truncate(s.events);
-                trace.spikes.truncate(s.spikes);
-                trace.steps = s.steps;
-                trace.t_end = s.t_end;
-                trace.x_end = s.x_end;
-                unit.inputs.truncate(s.inputs);
-                unit.sources.truncate(s.inputs);
-                unit.cursor = s.cursor;
                 cap = t;
                 continue;
             }
@@ -499,14 +523,16 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
         let what = "recurrent input lists (one per neuron)";
         return Err(mismatch(None, what, n, record.sources.len()));
     }
-    let recurrent = l.recurrent_weights.as_ref().expect("a recurrent layer");
+    let recurrent = recurrent_weights(params, layer)?;
     scratch.adjoints.resize_with(n, || backend.clone());
     scratch.inputs.resize_with(n, Vec::new);
     scratch.grads.resize_with(n, || NeuronGradient::zeros(0));
     scratch.dl.resize_with(n, Vec::new);
     let zero = N::State::zeros();
     let options = &stack.options;
-    let mut runs = Vec::with_capacity(n);
+    let runs = &mut scratch.runs;
+    runs.clear();
+    scratch.params.clear();
     for j in 0..n {
         let neuron = &lt.neurons[j];
         let inputs = &mut scratch.inputs[j];
@@ -540,6 +566,7 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
         dl.clear();
         dl.extend_from_slice(&current[start..start + neuron.spikes.len()]);
         let p = Stack::<N>::neuron_params(params, layer, j);
+        scratch.params.push(p);
         let x_end = dx_end.map_or(&zero, |d| &d[j]);
         runs.push(
             AdjointRun::start(
@@ -566,14 +593,13 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
                 end,
             ));
         }
-        let p = Stack::<N>::neuron_params(params, layer, j);
         let neuron = &lt.neurons[j];
         for at in (begin..end).rev() {
             runs[j]
                 .event(
                     &mut scratch.adjoints[j],
                     model,
-                    &p,
+                    &scratch.params[j],
                     &scratch.inputs[j],
                     neuron,
                     &scratch.dl[j],
@@ -594,15 +620,20 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
     }
     let np = N::Params::DIM;
     let g = &mut grad.layers[layer];
-    for (j, run) in runs.into_iter().enumerate() {
+    for (j, run) in runs.drain(..).enumerate() {
         if run.remaining() != 0 {
             let what = "events of a recurrent neuron left out of the recorded order";
             return Err(mismatch(Some(j), what, 0, run.remaining()));
         }
-        let p = Stack::<N>::neuron_params(params, layer, j);
         let ng = &mut scratch.grads[j];
-        run.finish(&mut scratch.adjoints[j], model, &p, options, ng)
-            .map_err(solver_error(layer, j))?;
+        run.finish(
+            &mut scratch.adjoints[j],
+            model,
+            &scratch.params[j],
+            options,
+            ng,
+        )
+        .map_err(solver_error(layer, j))?;
         for (dst, src) in g.neuron_params[j * np..(j + 1) * np]
             .iter_mut()
             .zip(ng.params.as_slice())

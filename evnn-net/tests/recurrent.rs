@@ -437,34 +437,24 @@ fn bad_recurrent_parameters_are_typed_errors() {
         net.forward(p, &input(), &mut ws, &mut trace)
     };
     run(&base).unwrap();
-    // A mask of the wrong shape.
+    // A mask, and recurrent weights, of the wrong shape.
+    let shape_error = |p: &NetworkParams, name: &str, got_len: usize| match run(p) {
+        Err(NetError::Shape {
+            what,
+            expected,
+            got,
+        }) => {
+            assert!(what.contains(name), "{what}");
+            assert_eq!((expected, got), (36, got_len));
+        }
+        other => panic!("{other:?}"),
+    };
     let mut p = base.clone();
     p.layers[0].recurrent_mask = Some(vec![true; 5]);
-    match run(&p) {
-        Err(NetError::Shape {
-            what,
-            expected,
-            got,
-        }) => {
-            assert!(what.contains("recurrent mask"), "{what}");
-            assert_eq!((expected, got), (36, 5));
-        }
-        other => panic!("{other:?}"),
-    }
-    // Recurrent weights of the wrong shape.
+    shape_error(&p, "recurrent mask", 5);
     let mut p = base.clone();
     p.layers[0].recurrent_weights = Some(vec![0.0; 7]);
-    match run(&p) {
-        Err(NetError::Shape {
-            what,
-            expected,
-            got,
-        }) => {
-            assert!(what.contains("recurrent weights"), "{what}");
-            assert_eq!((expected, got), (36, 7));
-        }
-        other => panic!("{other:?}"),
-    }
+    shape_error(&p, "recurrent weights", 7);
     // A non-finite recurrent weight.
     let mut p = base.clone();
     p.layers[0].recurrent_weights.as_mut().unwrap()[4] = f64::NAN;

@@ -112,3 +112,32 @@ pub fn mini_train(out: &Path, epochs: &str, extra: &[&str]) -> Output {
     args.extend(extra.iter().map(|s| s.to_string()));
     evnn_owned(&args)
 }
+
+/// A [`mini_train`] run of one epoch with `extra` flags into `part`,
+/// resumed to two, writes the model file `full` (of the two-epoch run)
+/// byte for byte.
+pub fn assert_resume_matches(part: &Path, extra: &[&str], full: &Path) {
+    let first = mini_train(part, "1", extra);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let resumed = evnn(&[
+        "train",
+        "--resume",
+        path(part),
+        "--epochs",
+        "2",
+        "--no-plots",
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(part.join("model.json")).unwrap(),
+        std::fs::read_to_string(full).unwrap()
+    );
+}
