@@ -284,6 +284,17 @@ impl<N: NeuronModel> AdjointRun<N> {
             });
         };
         let n_inputs = inputs.len();
+        // The event log names input entries up to `end` (exclusive).
+        let inputs_reach = |end: usize| {
+            if end > n_inputs {
+                return Err(SolverError::ShapeMismatch {
+                    what: "inputs (the event log names more)",
+                    expected: end,
+                    got: n_inputs,
+                });
+            }
+            Ok(())
+        };
         let spike_sensitivity = |k: usize| match dl_dspikes.get(k) {
             None => Err(SolverError::ShapeMismatch {
                 what: "dL/dt (the event log names more spikes)",
@@ -328,13 +339,7 @@ impl<N: NeuronModel> AdjointRun<N> {
         match event.kind {
             EventKind::Input { index } => {
                 let k_w = N::WEIGHTS_PER_SYNAPSE;
-                if index + k_w > n_inputs {
-                    return Err(SolverError::ShapeMismatch {
-                        what: "inputs (the event log names more)",
-                        expected: index + k_w,
-                        got: n_inputs,
-                    });
-                }
+                inputs_reach(index + k_w)?;
                 let lambda_plus = *lambda;
                 if k_w == 1 {
                     let w = inputs[index].weight;
@@ -362,13 +367,7 @@ impl<N: NeuronModel> AdjointRun<N> {
             EventKind::Blocked { index } => {
                 // No jump: λ passes unchanged, and the gradients of the
                 // input's weight and time stay zero.
-                if index >= n_inputs {
-                    return Err(SolverError::ShapeMismatch {
-                        what: "inputs (the event log names more)",
-                        expected: index + 1,
-                        got: n_inputs,
-                    });
-                }
+                inputs_reach(index + 1)?;
             }
             EventKind::RefractoryEnd { k } => {
                 if k >= dl_dspikes.len() {
@@ -382,13 +381,7 @@ impl<N: NeuronModel> AdjointRun<N> {
             }
             EventKind::JumpSpike { k, index } => {
                 let dl_dspike = spike_sensitivity(k)?;
-                if index >= n_inputs {
-                    return Err(SolverError::ShapeMismatch {
-                        what: "inputs (the event log names more)",
-                        expected: index + 1,
-                        got: n_inputs,
-                    });
-                }
+                inputs_reach(index + 1)?;
                 // The spike time is the input's: `dL/dt_k` goes to the
                 // input's time, and the state after the reset carries the
                 // rest back through the reset alone.
