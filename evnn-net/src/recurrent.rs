@@ -141,6 +141,8 @@ impl<N: NeuronModel, S> Default for Unit<N, S> {
 pub(crate) struct RecurrentScratch<N: NeuronModel, B: Backend<N>> {
     units: Vec<Unit<N, B::Stepper>>,
     ends: MinTree,
+    /// The neurons that look ahead anew after a kept look-ahead.
+    invalidated: Vec<usize>,
     /// Backward: per neuron an adjoint (each keeps its own step size, so a
     /// neuron's gradient does not depend on the interleaving), its inputs,
     /// gradient and `dL/dt_k`.
@@ -157,6 +159,7 @@ impl<N: NeuronModel, B: Backend<N>> Default for RecurrentScratch<N, B> {
         RecurrentScratch {
             units: Vec::new(),
             ends: MinTree::default(),
+            invalidated: Vec::new(),
             adjoints: Vec::new(),
             runs: Vec::new(),
             params: Vec::new(),
@@ -269,7 +272,7 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
         look_ahead(model, unit, &mut lt.neurons[j]).map_err(solver_error(layer, j))?;
         ends.set(j, unit.event);
     }
-    let mut invalidated = Vec::new();
+    let invalidated = &mut scratch.invalidated;
     // The look-ahead that ends first is certain.
     while let Some((_, j)) = ends.earliest() {
         let unit = &mut scratch.units[j];
@@ -315,7 +318,11 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
                         if target.finished {
                             continue;
                         }
-                        take_back(target, &mut lt.neurons[i]);
+                        // A target whose look-ahead is taken back looks
+                        // ahead anew (once, whatever the burst).
+                        if take_back(target, &mut lt.neurons[i]) {
+                            invalidated.push(i);
+                        }
                         // Feed-forward inputs up to the spike are certain
                         // now; the spike follows them.
                         while let Some(&(s, m)) = target.pending.get(target.cursor) {
@@ -337,15 +344,12 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
                                 k: k as u32,
                             },
                         });
-                        if !invalidated.contains(&i) {
-                            invalidated.push(i);
-                        }
                     }
                 }
             }
         }
         invalidated.sort_unstable();
-        for &i in &invalidated {
+        for &i in invalidated.iter() {
             let unit = &mut scratch.units[i];
             look_ahead(model, unit, &mut lt.neurons[i]).map_err(solver_error(layer, i))?;
             ends.set(i, unit.event);
@@ -361,14 +365,16 @@ pub(crate) fn forward_layer<N: NeuronModel, B: Backend<N>>(
     Ok(())
 }
 
-/// Takes back `unit`'s look-ahead, if it has one.
-fn take_back<N: NeuronModel, S>(unit: &mut Unit<N, S>, trace: &mut NeuronTrace<N::State>) {
-    if let Some(s) = unit.snapshot.take() {
-        unit.cursor = s.rewind(trace, &mut unit.inputs, &mut unit.sources);
-        unit.run = Some(s.run);
-        unit.stepper = Some(s.stepper);
-        unit.done = false;
-    }
+/// Takes back `unit`'s look-ahead, if it has one (`true` then).
+fn take_back<N: NeuronModel, S>(unit: &mut Unit<N, S>, trace: &mut NeuronTrace<N::State>) -> bool {
+    let Some(s) = unit.snapshot.take() else {
+        return false;
+    };
+    unit.cursor = s.rewind(trace, &mut unit.inputs, &mut unit.sources);
+    unit.run = Some(s.run);
+    unit.stepper = Some(s.stepper);
+    unit.done = false;
+    true
 }
 
 impl<N: NeuronModel, S> Snapshot<N, S> {
