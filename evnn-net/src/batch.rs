@@ -3,13 +3,15 @@
 //! and the scratch space its parallel passes keep between calls.
 
 use crate::forward::Workspace;
-use crate::sample::{predict, sample_loss};
+use crate::sample::{predict, readout_loss, sample_loss};
 use crate::trace::ForwardTrace;
 #[cfg(doc)]
 use crate::LossPass;
 #[cfg(doc)]
 use crate::TtfsLoss;
-use crate::{FeedForward, FirstSpikeLoss, NetError, NetworkParams, SpikeTrains};
+use crate::{
+    FeedForward, FirstSpikeLoss, LiReadout, NetError, NetworkParams, ReadoutParams, SpikeTrains,
+};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 use rayon::prelude::*;
@@ -45,6 +47,34 @@ pub struct BatchResult {
 }
 
 impl BatchResult {
+    /// Mean loss.
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.n.max(1) as f64
+    }
+    /// Fraction of correct predictions.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.n.max(1) as f64
+    }
+}
+
+/// Loss, accuracy and (from [`BatchRunner::readout_loss_and_grad`])
+/// gradient of a [`LiReadout`]'s cross-entropy, summed over a batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadoutBatch {
+    /// Number of samples.
+    pub n: usize,
+    /// Sum of the per-sample losses.
+    pub loss_sum: f64,
+    /// Samples whose largest score is their label's.
+    pub correct: usize,
+    /// Sum of the per-sample gradients (`None` from
+    /// [`BatchRunner::readout_loss`]).
+    pub grad: Option<ReadoutParams>,
+    /// Every sample's scores (each readout neuron's largest voltage).
+    pub scores: Vec<Vec<f64>>,
+}
+
+impl ReadoutBatch {
     /// Mean loss.
     pub fn mean_loss(&self) -> f64 {
         self.loss_sum / self.n.max(1) as f64
@@ -364,6 +394,106 @@ where
                 total.add_assign(&g)?;
             }
             result.first_spikes.extend(f);
+        }
+        Ok(result)
+    }
+}
+
+impl<N, B> BatchRunner<N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    /// The cross-entropy of a [`LiReadout`]'s scores and the accuracy,
+    /// summed over a batch ([`FeedForward::readout_loss`] per sample), in
+    /// parallel and bit-identical for any thread count.
+    pub fn readout_loss(
+        &self,
+        params: &ReadoutParams,
+        readout: &LiReadout,
+        inputs: &[SpikeTrains],
+        labels: &[usize],
+    ) -> Result<ReadoutBatch, NetError> {
+        self.readout_run(params, readout, inputs, labels, false)
+    }
+
+    /// [`readout_loss`](Self::readout_loss) with the **summed** gradient.
+    pub fn readout_loss_and_grad(
+        &self,
+        params: &ReadoutParams,
+        readout: &LiReadout,
+        inputs: &[SpikeTrains],
+        labels: &[usize],
+    ) -> Result<ReadoutBatch, NetError> {
+        self.readout_run(params, readout, inputs, labels, true)
+    }
+
+    /// The readout's batch pass: checks everything once, then runs the
+    /// samples in chunks of [`CHUNK`], reduced in order.
+    fn readout_run(
+        &self,
+        params: &ReadoutParams,
+        readout: &LiReadout,
+        inputs: &[SpikeTrains],
+        labels: &[usize],
+        with_grad: bool,
+    ) -> Result<ReadoutBatch, NetError> {
+        check_labels(inputs, labels)?;
+        self.net.check_readout_params(params)?;
+        check_inputs(&self.net, inputs)?;
+        readout.validate()?;
+        if let Some((sample, &label)) = labels.iter().enumerate().find(|(_, &y)| y >= params.n_out)
+        {
+            return Err(NetError::Sample {
+                sample,
+                source: Box::new(NetError::InvalidLabel {
+                    label,
+                    n_classes: params.n_out,
+                }),
+            });
+        }
+        let (stack, pass) = (self.net.stack(), self.net.loss_pass());
+        type ReadoutPartial = (f64, usize, Option<ReadoutParams>, Vec<Vec<f64>>);
+        let partials: Vec<ReadoutPartial> = inputs
+            .par_chunks(CHUNK)
+            .zip(labels.par_chunks(CHUNK))
+            .enumerate()
+            .map_init(
+                || self.pooled_scratch(),
+                |pooled, (chunk, (xs, ys))| {
+                    let (ws, trace) = pooled.get();
+                    let mut g = with_grad.then(|| params.zeros_like());
+                    let (mut loss_sum, mut correct) = (0.0, 0);
+                    let mut scores = Vec::with_capacity(xs.len());
+                    for (i, (x, &y)) in xs.iter().zip(ys).enumerate() {
+                        let r =
+                            readout_loss(stack, pass, params, readout, x, y, ws, trace, g.as_mut())
+                                .map_err(|e| NetError::Sample {
+                                    sample: chunk * CHUNK + i,
+                                    source: Box::new(e),
+                                })?;
+                        loss_sum += r.loss;
+                        correct += usize::from(r.prediction == y);
+                        scores.push(r.scores);
+                    }
+                    Ok((loss_sum, correct, g, scores))
+                },
+            )
+            .collect::<Result<_, NetError>>()?;
+        let mut result = ReadoutBatch {
+            n: inputs.len(),
+            loss_sum: 0.0,
+            correct: 0,
+            grad: with_grad.then(|| params.zeros_like()),
+            scores: Vec::with_capacity(inputs.len()),
+        };
+        for (l, c, g, s) in partials {
+            result.loss_sum += l;
+            result.correct += c;
+            if let (Some(total), Some(g)) = (result.grad.as_mut(), g) {
+                total.add_assign(&g)?;
+            }
+            result.scores.extend(s);
         }
         Ok(result)
     }

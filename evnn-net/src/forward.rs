@@ -5,7 +5,7 @@ use crate::on_demand::{LayerRuns, LossPass, OnDemandRuns};
 use crate::recurrent::{forward_layer, RecurrentScratch};
 use crate::stack::{fill_delayed_inputs, fill_inputs, Pass, Stack};
 use crate::trace::{merge_spikes, ForwardTrace, LayerTrace};
-use crate::{NetError, NetworkParams, SpikeTrains};
+use crate::{NetError, NetworkParams, SpikeTrains, VoltageMax};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Backend, InputSpike, NeuronGradient, NeuronTrace};
 
@@ -32,6 +32,8 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     pub(crate) dl_first: Vec<f64>,
     pub(crate) dl_dt: Vec<f64>,
     pub(crate) dl_dinput: Vec<f64>,
+    /// A readout's maxima of one sample.
+    pub(crate) maxima: Vec<VoltageMax>,
 }
 
 impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
@@ -49,6 +51,7 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
             dl_first: Vec::new(),
             dl_dt: Vec::new(),
             dl_dinput: Vec::new(),
+            maxima: Vec::new(),
         }
     }
 }

@@ -84,7 +84,7 @@
 //! sample's loss and prediction) → `network` ([`FeedForward`], checking its
 //! arguments once) → `batch` ([`BatchRunner`]) → `objective`
 //! ([`Classification`]); `gradcheck` uses the network. Parameters, spike
-//! trains, losses and errors are leaves.
+//! trains, losses, the readout's closed form and errors are leaves.
 
 mod backward;
 mod batch;
@@ -96,13 +96,14 @@ mod network;
 mod objective;
 mod on_demand;
 mod params;
+mod readout;
 mod recurrent;
 mod sample;
 mod spikes;
 mod stack;
 mod trace;
 
-pub use batch::{BatchResult, BatchRunner};
+pub use batch::{BatchResult, BatchRunner, ReadoutBatch};
 pub use error::NetError;
 pub use forward::Workspace;
 pub use gradcheck::{
@@ -110,13 +111,14 @@ pub use gradcheck::{
 };
 pub use loss::{predict, FirstSpikeLoss, LossKind, SpikeTimeMse, TtfsLoss};
 pub use network::FeedForward;
-pub use objective::{Classification, Regression};
+pub use objective::{Classification, ReadoutClassification, Regression};
 pub use on_demand::LossPass;
 pub use params::{
     DelayInit, Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams,
     RecurrentInit,
 };
-pub use sample::SampleResult;
+pub use readout::{predict_scores, LiReadout, ReadoutParams, VoltageMax};
+pub use sample::{ReadoutResult, SampleResult};
 pub use spikes::SpikeTrains;
 pub use trace::{
     ForwardTrace, InputSource, LayerTrace, MergedSpike, RecurrentInput, RecurrentRecord,

@@ -5,12 +5,15 @@
 use crate::backward::{backward, check_trace};
 use crate::forward::{forward, Workspace};
 use crate::on_demand::LossPass;
-use crate::sample::{predict, sample_loss, SampleResult};
+use crate::sample::{predict, readout_loss, sample_loss, ReadoutResult, SampleResult};
 use crate::stack::{Pass, Stack};
 use crate::trace::ForwardTrace;
 #[cfg(doc)]
 use crate::TtfsLoss;
-use crate::{FirstSpikeLoss, InitConfig, LayerInit, NetError, NetworkParams, SpikeTrains};
+use crate::{
+    FirstSpikeLoss, InitConfig, LayerInit, LiReadout, NetError, NetworkParams, ReadoutParams,
+    SpikeTrains,
+};
 use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{Adjoint, Backend, SolverOptions};
 
@@ -484,5 +487,87 @@ where
         self.check_params(params)?;
         self.check_input(input)?;
         predict(&self.stack, self.loss_pass, params, input, ws, trace)
+    }
+
+    /// Checks readout-trained parameters: the network's as
+    /// [`forward`](Self::forward) checks them, and readout weights on this
+    /// network's last layer ([`ReadoutParams::check_readout`]).
+    pub fn check_readout_params(&self, params: &ReadoutParams) -> Result<(), NetError> {
+        self.check_params(&params.network)?;
+        params.check_readout()
+    }
+
+    /// The full forward pass of one sample, a [`LiReadout`] of the last
+    /// layer's spikes, the cross-entropy of its scores against `label`
+    /// ([`LiReadout::cross_entropy`]) and (when `grad` is given) the
+    /// backward pass through readout and network, adding `dL/dθ` to `grad`.
+    /// Every spike of the last layer up to `t_end` counts.
+    ///
+    /// # Errors
+    ///
+    /// Parameters that do not fit the network (or `grad` another shape), a
+    /// label that is no readout neuron, invalid time constants, an input of
+    /// another channel count, and the solver's errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{Distribution, FeedForward, ForwardTrace, InitConfig, LiReadout, ReadoutParams, SpikeTrains};
+    /// use evnn_neurons::Lif;
+    /// use evnn_solver::{ClosedForm, SolverOptions};
+    ///
+    /// let net = FeedForward::new(Lif::default(), &[2, 5], ClosedForm, SolverOptions::default(), 30.0)?;
+    /// let init = InitConfig { wmean: 4.0, wlim: 2.0, ..InitConfig::default() };
+    /// let network = net.init_params(&init, 1)?;
+    /// let params = ReadoutParams::init(network, 3, &Distribution::Normal { mean: 0.0, std: 1.0 }, 1)?;
+    /// let x = SpikeTrains::from_trains(&[vec![1.0, 6.0], vec![2.0]])?;
+    /// let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
+    /// let mut grad = params.zeros_like();
+    /// let r = net.readout_loss(&params, &LiReadout::default(), &x, 2, &mut ws, &mut trace, Some(&mut grad))?;
+    /// assert_eq!(r.scores.len(), 3);
+    /// assert!(r.loss > 0.0 && grad.weights.iter().any(|&g| g != 0.0));
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn readout_loss(
+        &self,
+        params: &ReadoutParams,
+        readout: &LiReadout,
+        input: &SpikeTrains,
+        label: usize,
+        ws: &mut Workspace<N, B>,
+        trace: &mut ForwardTrace<N::State>,
+        grad: Option<&mut ReadoutParams>,
+    ) -> Result<ReadoutResult, NetError> {
+        self.check_readout_params(params)?;
+        self.check_input(input)?;
+        readout.validate()?;
+        if label >= params.n_out {
+            return Err(NetError::InvalidLabel {
+                label,
+                n_classes: params.n_out,
+            });
+        }
+        if let Some(g) = &grad {
+            self.check_grad(&params.network, &g.network)?;
+            if g.weights.len() != params.weights.len() {
+                return Err(NetError::Shape {
+                    what: "readout weight gradient",
+                    expected: params.weights.len(),
+                    got: g.weights.len(),
+                });
+            }
+        }
+        readout_loss(
+            &self.stack,
+            self.loss_pass,
+            params,
+            readout,
+            input,
+            label,
+            ws,
+            trace,
+            grad,
+        )
     }
 }

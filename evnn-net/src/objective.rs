@@ -3,10 +3,11 @@
 //! [`FeedForward`](crate::FeedForward) network through it.
 
 use crate::{
-    BatchRunner, FirstSpikeLoss, NetError, NetworkParams, SpikeTimeMse, SpikeTrains, TtfsLoss,
+    BatchRunner, FirstSpikeLoss, LiReadout, NetError, NetworkParams, ReadoutParams, SpikeTimeMse,
+    SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::NeuronModel;
-use evnn_optim::{BatchStats, Objective};
+use evnn_optim::{BatchStats, Objective, Parameters};
 use evnn_solver::{Adjoint, Backend};
 
 /// Classification of labelled spike inputs by the first output spike: the
@@ -423,6 +424,198 @@ where
     }
 }
 
+/// Classification by a [`LiReadout`] of the last layer's spikes: the mean
+/// cross-entropy of the readout's scores (each readout neuron's largest
+/// voltage) over a batch with its exact gradient, for the network's and the
+/// readout's weights ([`ReadoutParams`]); the share of correct predictions
+/// as the training score and the accuracy on a validation set (when given)
+/// as the validation score.
+///
+/// Unlike the time-to-first-spike losses, every spike of the last layer
+/// counts, and a silent output is no dead end: each score is a smooth
+/// function of the readout weights even when few neurons spike.
+///
+/// # Examples
+///
+/// Which of two input channels spikes twice:
+///
+/// ```
+/// use evnn_net::{BatchRunner, Distribution, FeedForward, InitConfig, LiReadout, ReadoutClassification, ReadoutParams, SpikeTrains};
+/// use evnn_neurons::Lif;
+/// use evnn_optim::{AdamConfig, Trainer};
+/// use evnn_solver::{ClosedForm, SolverOptions};
+///
+/// let net = FeedForward::new(Lif::default(), &[2, 8], ClosedForm, SolverOptions::default(), 40.0)?;
+/// let network = net.init_params(&InitConfig { wmean: 4.0, wlim: 4.0, ..InitConfig::default() }, 0)?;
+/// let params = ReadoutParams::init(network, 2, &Distribution::Normal { mean: 0.5, std: 0.5 }, 0)?;
+/// let x: Vec<SpikeTrains> = (0..32)
+///     .map(|k| {
+///         let t = 2.0 + (k % 4) as f64;
+///         let (twice, once) = (vec![t, t + 6.0], vec![t + 3.0]);
+///         let trains = if k % 2 == 0 { [twice, once] } else { [once, twice] };
+///         SpikeTrains::from_trains(&trains)
+///     })
+///     .collect::<Result<_, _>>()?;
+/// let y: Vec<usize> = (0..32).map(|k| k % 2).collect();
+/// let runner = BatchRunner::new(net);
+/// let readout = LiReadout::default();
+/// let mut task = ReadoutClassification::new(&runner, &x, &y, readout)?;
+/// let before = runner.readout_loss(&params, &readout, &x, &y)?.mean_loss();
+/// let adam = AdamConfig::default().with_learning_rate(0.05).build(params.len())?;
+/// let state = Trainer::new(20, 8, 0)?.fit(&mut task, params, adam, &mut ())?;
+/// let after = runner.readout_loss(&state.params, &readout, &x, &y)?;
+/// assert!(after.mean_loss() < before, "{before} -> {}", after.mean_loss());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ReadoutClassification<'a, N: NeuronModel, B: Backend<N>> {
+    runner: &'a BatchRunner<N, B>,
+    inputs: &'a [SpikeTrains],
+    labels: &'a [usize],
+    validation: Option<(&'a [SpikeTrains], &'a [usize])>,
+    readout: LiReadout,
+    batch_inputs: Vec<SpikeTrains>,
+    batch_labels: Vec<usize>,
+}
+
+impl<'a, N, B> ReadoutClassification<'a, N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    /// The task of classifying `inputs` as `labels` with `runner`'s network
+    /// and `readout`. Labels are checked against the readout neurons of the
+    /// parameters of each batch.
+    ///
+    /// # Errors
+    ///
+    /// A label count that differs from the input count, an input with the
+    /// wrong number of channels (named by sample), invalid time constants.
+    pub fn new(
+        runner: &'a BatchRunner<N, B>,
+        inputs: &'a [SpikeTrains],
+        labels: &'a [usize],
+        readout: LiReadout,
+    ) -> Result<Self, NetError> {
+        readout.validate()?;
+        check_readout_split(runner, inputs, labels)?;
+        Ok(ReadoutClassification {
+            runner,
+            inputs,
+            labels,
+            validation: None,
+            readout,
+            batch_inputs: Vec::new(),
+            batch_labels: Vec::new(),
+        })
+    }
+
+    /// This task with a validation set, whose accuracy picks the model a
+    /// training run keeps.
+    pub fn with_validation(
+        mut self,
+        inputs: &'a [SpikeTrains],
+        labels: &'a [usize],
+    ) -> Result<Self, NetError> {
+        check_readout_split(self.runner, inputs, labels)?;
+        self.validation = Some((inputs, labels));
+        Ok(self)
+    }
+}
+
+/// Checks a split for a readout task: one label per input, each input with
+/// the network's channels.
+fn check_readout_split<N, B>(
+    runner: &BatchRunner<N, B>,
+    inputs: &[SpikeTrains],
+    labels: &[usize],
+) -> Result<(), NetError>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    if inputs.len() != labels.len() {
+        return Err(NetError::Shape {
+            what: "labels (one per input sample)",
+            expected: inputs.len(),
+            got: labels.len(),
+        });
+    }
+    let net = runner.net();
+    for (sample, x) in inputs.iter().enumerate() {
+        if x.n_channels() != net.n_inputs() {
+            return Err(NetError::Sample {
+                sample,
+                source: Box::new(NetError::Shape {
+                    what: "input channels",
+                    expected: net.n_inputs(),
+                    got: x.n_channels(),
+                }),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for ReadoutClassification<'_, N, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadoutClassification")
+            .field("samples", &self.inputs.len())
+            .field("validation", &self.validation.map(|(x, _)| x.len()))
+            .field("readout", &self.readout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<N, B> Objective for ReadoutClassification<'_, N, B>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+{
+    type Params = ReadoutParams;
+    type Error = NetError;
+
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn loss_and_grad(
+        &mut self,
+        params: &ReadoutParams,
+        batch: &[usize],
+        grad: &mut [f64],
+    ) -> Result<BatchStats, NetError> {
+        gather(
+            batch,
+            (self.inputs, self.labels),
+            (&mut self.batch_inputs, &mut self.batch_labels),
+        )?;
+        let r = self.runner.readout_loss_and_grad(
+            params,
+            &self.readout,
+            &self.batch_inputs,
+            &self.batch_labels,
+        )?;
+        mean_gradient(r.grad, r.n, grad)?;
+        Ok(BatchStats {
+            n: r.n,
+            loss_sum: r.loss_sum,
+            score_sum: r.correct as f64,
+        })
+    }
+
+    fn validate(&mut self, params: &ReadoutParams) -> Result<Option<f64>, NetError> {
+        match self.validation {
+            Some((inputs, labels)) => {
+                let r = self
+                    .runner
+                    .readout_loss(params, &self.readout, inputs, labels)?;
+                Ok(Some(r.accuracy()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 /// Copies the samples `batch` of a split (inputs, targets) into the batch
 /// buffers; an index beyond the split is an error.
 fn gather<T: Clone>(
@@ -448,7 +641,11 @@ fn gather<T: Clone>(
 
 /// Writes the mean of the summed batch gradient `sum` over `n` samples to
 /// the flat buffer `grad`.
-fn mean_gradient(sum: Option<NetworkParams>, n: usize, grad: &mut [f64]) -> Result<(), NetError> {
+fn mean_gradient<P: Parameters>(
+    sum: Option<P>,
+    n: usize,
+    grad: &mut [f64],
+) -> Result<(), NetError> {
     let sum = sum
         .ok_or(NetError::Shape {
             what: "batch gradient",

@@ -7,7 +7,10 @@ use crate::forward::{forward, Workspace};
 use crate::on_demand::LossPass;
 use crate::stack::{Pass, Stack};
 use crate::trace::ForwardTrace;
-use crate::{predict as predict_class, FirstSpikeLoss, NetError, NetworkParams, SpikeTrains};
+use crate::{
+    predict as predict_class, predict_scores, FirstSpikeLoss, LiReadout, NetError, NetworkParams,
+    ReadoutParams, SpikeTrains,
+};
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
 
@@ -147,4 +150,91 @@ pub(crate) fn predict<N: NeuronModel, B: Backend<N>>(
     let class = predict_class(&first);
     ws.dl_first = first;
     Ok(class)
+}
+
+/// One sample's loss and prediction under a [`LiReadout`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadoutResult {
+    /// Cross-entropy of the readout's scores.
+    pub loss: f64,
+    /// Predicted class: the readout neuron with the largest score.
+    pub prediction: usize,
+    /// Each readout neuron's largest voltage (its score).
+    pub scores: Vec<f64>,
+}
+
+/// The full forward pass of one sample, its readout, the cross-entropy of
+/// the scores against `label` and, with `grad`, the backward pass through
+/// readout and network (see
+/// [`FeedForward::readout_loss`](crate::FeedForward::readout_loss)), for
+/// checked parameters, input and label.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn readout_loss<N, B>(
+    stack: &Stack<N>,
+    loss_pass: LossPass,
+    params: &ReadoutParams,
+    readout: &LiReadout,
+    input: &SpikeTrains,
+    label: usize,
+    ws: &mut Workspace<N, B>,
+    trace: &mut ForwardTrace<N::State>,
+    grad: Option<&mut ReadoutParams>,
+) -> Result<ReadoutResult, NetError>
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone,
+{
+    let net = &params.network;
+    // The readout reads every spike of the last layer up to `t_end`.
+    forward(stack, loss_pass, net, input, ws, trace, Pass::Full)?;
+    let out = trace.output().ok_or(NetError::Shape {
+        what: "layers",
+        expected: 1,
+        got: 0,
+    })?;
+    let mut maxima = std::mem::take(&mut ws.maxima);
+    readout.maxima_checked(&params.weights, params.n_out, out, stack.t_end, &mut maxima);
+    let scores: Vec<f64> = maxima.iter().map(|m| m.value).collect();
+    let mut dl_dmax = vec![0.0; scores.len()];
+    let value = LiReadout::cross_entropy(&scores, label, &mut dl_dmax);
+    let result = match (&value, grad) {
+        (Ok(_), Some(grad)) => {
+            let mut dl_dt = std::mem::take(&mut ws.dl_dt);
+            let mut dl_dinput = std::mem::take(&mut ws.dl_dinput);
+            dl_dt.clear();
+            dl_dt.resize(out.n_spikes(), 0.0);
+            readout.backward_checked(
+                &params.weights,
+                out,
+                &maxima,
+                &dl_dmax,
+                &mut grad.weights,
+                &mut dl_dt,
+            );
+            // The trace was just made of `input`.
+            let r = backward(
+                stack,
+                net,
+                input,
+                trace,
+                &dl_dt,
+                None,
+                ws,
+                &mut grad.network,
+                &mut dl_dinput,
+            );
+            ws.dl_dt = dl_dt;
+            ws.dl_dinput = dl_dinput;
+            r
+        }
+        _ => Ok(()),
+    };
+    ws.maxima = maxima;
+    let value = value?;
+    result?;
+    Ok(ReadoutResult {
+        loss: value,
+        prediction: predict_scores(&scores).unwrap_or(0),
+        scores,
+    })
 }

@@ -12,6 +12,7 @@ const ORDER: &[&str] = &[
     "spikes",
     "params",
     "loss",
+    "readout",
     "trace",
     "stack",
     "on_demand",

@@ -1,0 +1,522 @@
+//! The leaky-integrator readout (`LiReadout`): its closed-form maxima
+//! against a dense scan of the voltage summed spike by spike; the gradient
+//! of the cross-entropy of its maxima against finite differences, for the
+//! readout weights and spike times (a maximum at a kink included), and for
+//! every parameter of LIF, QIF and recurrent LIF networks beneath it; the
+//! batch pass bit for bit on one and two threads; bad input as typed
+//! errors.
+
+use evnn_net::{
+    gradcheck, BatchRunner, Distribution, FeedForward, ForwardTrace, GradCheckOptions, InitConfig,
+    LiReadout, NetError, NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains, VoltageMax,
+};
+use evnn_neurons::{Lif, NeuronModel, Qif};
+use evnn_optim::Parameters;
+use evnn_solver::{Adjoint, Backend, ClosedForm, QifSeries, SolverOptions};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The voltage of readout neuron `k` at `t`, summed spike by spike.
+fn voltage(r: &LiReadout, w: &[f64], k: usize, x: &SpikeTrains, t: f64) -> f64 {
+    let n_in = x.n_channels();
+    (0..n_in)
+        .flat_map(|c| x.channel(c).iter().map(move |&s| (c, s)))
+        .map(|(c, s)| w[k * n_in + c] * r.kernel(t - s))
+        .sum()
+}
+
+/// Random trains: `n_in` channels of 0 to 5 sorted spikes in `[0, t_end)`.
+fn random_trains(rng: &mut ChaCha8Rng, n_in: usize, t_end: f64) -> SpikeTrains {
+    let trains: Vec<Vec<f64>> = (0..n_in)
+        .map(|_| {
+            let n = rng.random_range(0..6);
+            let mut t: Vec<f64> = (0..n).map(|_| rng.random::<f64>() * t_end).collect();
+            t.sort_by(f64::total_cmp);
+            t
+        })
+        .collect();
+    SpikeTrains::from_trains(&trains).unwrap()
+}
+
+fn normal(mean: f64, std: f64) -> Distribution {
+    Distribution::Normal { mean, std }
+}
+
+#[test]
+fn maxima_match_a_dense_scan_of_the_voltage() {
+    let t_end = 60.0;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut kinds = [0usize; 3]; // rest, turning point or end, kink
+    for (case, (tau_mem, tau_syn)) in [(20.0, 5.0), (5.0, 20.0), (10.0, 2.5)]
+        .into_iter()
+        .cycle()
+        .take(30)
+        .enumerate()
+    {
+        let r = LiReadout::new(tau_mem, tau_syn).unwrap();
+        let (n_in, n_out) = (5, 4);
+        let x = random_trains(&mut rng, n_in, 50.0);
+        let w: Vec<f64> = (0..n_in * n_out)
+            .map(|_| rng.random::<f64>() * 3.0 - 1.2)
+            .collect();
+        let mut maxima = Vec::new();
+        r.maxima(&w, &x, t_end, &mut maxima).unwrap();
+        assert_eq!(maxima.len(), n_out);
+        for (k, m) in maxima.iter().enumerate() {
+            assert!((0.0..=t_end).contains(&m.time), "case {case}: {m:?}");
+            let direct = voltage(&r, &w, k, &x, m.time);
+            assert!(
+                (direct - m.value).abs() <= 1e-12 * (1.0 + m.value.abs()),
+                "case {case} neuron {k}: closed form {} against the sum {direct}",
+                m.value
+            );
+            // A grid 1e-3 apart, and every spike time (where a kink is).
+            let grid = (0..=60_000).map(|i| t_end * i as f64 / 60_000.0);
+            let scan = grid
+                .chain(x.flat().iter().copied())
+                .map(|t| voltage(&r, &w, k, &x, t))
+                .fold(0.0, f64::max);
+            assert!(
+                m.value >= scan - 1e-12,
+                "case {case} neuron {k}: {} below the scan's {scan}",
+                m.value
+            );
+            // Near a smooth maximum the grid falls short by O(1e-6) at most.
+            assert!(m.value - scan <= 1e-5, "case {case}: {} vs {scan}", m.value);
+            kinds[if m.at_input {
+                2
+            } else if m.time == 0.0 {
+                0
+            } else {
+                1
+            }] += 1;
+        }
+    }
+    // Every kind of maximum occurs among the 120.
+    assert!(kinds.iter().all(|&n| n > 0), "{kinds:?}");
+}
+
+/// `(L, dL/dw, dL/dt)` of the cross-entropy of the maxima against `label`.
+fn ce(
+    r: &LiReadout,
+    w: &[f64],
+    x: &SpikeTrains,
+    t_end: f64,
+    label: usize,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let mut maxima: Vec<VoltageMax> = Vec::new();
+    r.maxima(w, x, t_end, &mut maxima).unwrap();
+    let scores: Vec<f64> = maxima.iter().map(|m| m.value).collect();
+    let mut dl_dm = vec![0.0; scores.len()];
+    let l = LiReadout::cross_entropy(&scores, label, &mut dl_dm).unwrap();
+    let (mut dw, mut dt) = (vec![0.0; w.len()], vec![0.0; x.n_spikes()]);
+    r.backward(w, x, &maxima, &dl_dm, &mut dw, &mut dt).unwrap();
+    (l, dw, dt)
+}
+
+/// Five-point central difference of `f` at 0 with step `h`.
+fn five_point(h: f64, f: &mut dyn FnMut(f64) -> f64) -> f64 {
+    (-f(2.0 * h) + 8.0 * f(h) - 8.0 * f(-h) + f(-2.0 * h)) / (12.0 * h)
+}
+
+fn assert_close(what: &str, analytic: f64, numeric: f64) {
+    let allowed = 1e-8f64.max(1e-6 * analytic.abs().max(numeric.abs()));
+    assert!(
+        (analytic - numeric).abs() <= allowed,
+        "{what}: analytic {analytic} vs finite differences {numeric}"
+    );
+}
+
+#[test]
+fn readout_gradients_match_central_differences() {
+    let t_end = 60.0;
+    let r = LiReadout::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (mut weights, mut times) = (0, 0);
+    for case in 0..20 {
+        let (n_in, n_out) = (4, 3);
+        let x = random_trains(&mut rng, n_in, 50.0);
+        let w: Vec<f64> = (0..n_in * n_out)
+            .map(|_| rng.random::<f64>() * 3.0 - 1.0)
+            .collect();
+        let label = case % n_out;
+        let (_, dw, dt) = ce(&r, &w, &x, t_end, label);
+        for (i, &g) in dw.iter().enumerate() {
+            let numeric = five_point(1e-4, &mut |d| {
+                let mut v = w.clone();
+                v[i] += d;
+                ce(&r, &v, &x, t_end, label).0
+            });
+            assert_close(&format!("case {case} dL/dw[{i}]"), g, numeric);
+            weights += 1;
+        }
+        let trains = x.to_trains();
+        for c in 0..n_in {
+            for s in 0..trains[c].len() {
+                let numeric = five_point(1e-5, &mut |d| {
+                    let mut t = trains.clone();
+                    t[c][s] += d;
+                    let moved = SpikeTrains::from_trains(&t).unwrap();
+                    ce(&r, &w, &moved, t_end, label).0
+                });
+                let g = dt[x.offset(c) + s];
+                assert_close(&format!("case {case} dL/dt[{c}][{s}]"), g, numeric);
+                times += 1;
+            }
+        }
+    }
+    assert!(weights >= 200 && times >= 100, "{weights} {times}");
+}
+
+/// A maximum at the instant of a negative-weight spike moves with it: the
+/// spike time's derivative is the voltage's slope just before it.
+#[test]
+fn a_maximum_at_a_kink_moves_with_its_spike() {
+    let r = LiReadout::default();
+    let x = SpikeTrains::from_trains(&[vec![1.0], vec![4.0]]).unwrap();
+    let w = [1.0, -5.0, 0.2, 0.1];
+    let mut maxima = Vec::new();
+    r.maxima(&w, &x, 40.0, &mut maxima).unwrap();
+    assert!(maxima[0].at_input && maxima[0].time == 4.0, "{maxima:?}");
+    assert!(maxima[0].slope_before > 0.0);
+    let (_, dw, dt) = ce(&r, &w, &x, 40.0, 0);
+    for (i, &g) in dw.iter().enumerate() {
+        let numeric = five_point(1e-4, &mut |d| {
+            let mut v = w;
+            v[i] += d;
+            ce(&r, &v, &x, 40.0, 0).0
+        });
+        assert_close(&format!("dL/dw[{i}]"), g, numeric);
+    }
+    for (c, base) in [1.0, 4.0].into_iter().enumerate() {
+        let numeric = five_point(1e-5, &mut |d| {
+            let mut t = [vec![1.0], vec![4.0]];
+            t[c][0] = base + d;
+            ce(&r, &w, &SpikeTrains::from_trains(&t).unwrap(), 40.0, 0).0
+        });
+        assert_close(&format!("dL/dt[{c}]"), dt[c], numeric);
+    }
+}
+
+fn init(wmean: f64, wlim: f64) -> InitConfig {
+    InitConfig {
+        wmean,
+        wlim,
+        ..InitConfig::default()
+    }
+}
+
+fn input() -> SpikeTrains {
+    let trains = [vec![1.0, 6.0], vec![3.0, 11.0], vec![9.0], vec![4.5, 5.0]];
+    SpikeTrains::from_trains(&trains).unwrap()
+}
+
+/// Networks `[4, 7, 5]` of `model` (the last layer read by 3 readout
+/// neurons), with `recurrent` layers where given, for seeds `0..seeds`:
+/// every compared entry of the network's gradient through the readout
+/// (weights, neuron parameters, recurrent weights, input times) agrees
+/// with five-point finite differences. Returns (compared, all).
+fn network_gradients_match<N, B>(
+    model: N,
+    backend: B,
+    init: InitConfig,
+    recurrent: Option<RecurrentInit>,
+    seeds: u64,
+) -> (usize, usize)
+where
+    N: NeuronModel,
+    B: Backend<N> + Adjoint<N> + Clone,
+{
+    let sizes = [4, 7, 5];
+    let t_end = 40.0;
+    let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
+    let net = FeedForward::new(model.clone(), &sizes, backend, opts, t_end).unwrap();
+    let r = LiReadout::default();
+    let (mut compared, mut all) = (0, 0);
+    for seed in 0..seeds {
+        let mut network = NetworkParams::init_for(&model, &sizes, &init, seed).unwrap();
+        if let Some(rec) = &recurrent {
+            network = network.with_recurrent(&[0, 1], rec, seed).unwrap();
+        }
+        let params = ReadoutParams::init(network, 3, &normal(0.5, 1.0), seed).unwrap();
+        let label = seed as usize % 3;
+        let loss = |out: &SpikeTrains| {
+            let (l, _, dt) = ce(&r, &params.weights, out, t_end, label);
+            (l, dt)
+        };
+        let options = GradCheckOptions::default();
+        let report = gradcheck(&net, &params.network, &input(), &loss, &options).unwrap();
+        assert!(report.is_ok(), "seed {seed}: {:#?}", report.failures());
+        assert!(
+            report.errors().is_empty(),
+            "seed {seed}: {:?}",
+            report.errors()
+        );
+        let nonzero = report
+            .entries
+            .iter()
+            .filter(|e| e.skipped.is_none() && e.analytic != 0.0)
+            .count();
+        assert!(nonzero > 0, "seed {seed}: every compared entry is 0");
+        compared += report.compared();
+        all += report.entries.len();
+
+        // The network's own pass gives the same network gradient and the
+        // readout weights' gradient of `ce`.
+        let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
+        let mut grad = params.zeros_like();
+        let res = net
+            .readout_loss(
+                &params,
+                &r,
+                &input(),
+                label,
+                &mut ws,
+                &mut trace,
+                Some(&mut grad),
+            )
+            .unwrap();
+        let out = trace.output().unwrap().clone();
+        let (l, dw, _) = ce(&r, &params.weights, &out, t_end, label);
+        assert_eq!(res.loss.to_bits(), l.to_bits());
+        assert_eq!(grad.weights, dw);
+        let mut g_net = params.network.zeros_like();
+        let mut dl_dinput = Vec::new();
+        let (_, _, dt) = ce(&r, &params.weights, &out, t_end, label);
+        net.backward(
+            &params.network,
+            &input(),
+            &trace,
+            &dt,
+            &mut ws,
+            &mut g_net,
+            &mut dl_dinput,
+        )
+        .unwrap();
+        assert_eq!(grad.network, g_net);
+    }
+    (compared, all)
+}
+
+#[test]
+fn lif_network_gradients_through_the_readout_match_finite_differences() {
+    let (compared, all) =
+        network_gradients_match(Lif::default(), ClosedForm, init(3.0, 4.0), None, 4);
+    eprintln!("LIF through the readout: {compared} of {all} entries compared");
+    assert!(compared >= all * 3 / 4, "{compared} of {all}");
+}
+
+#[test]
+fn qif_network_gradients_through_the_readout_match_finite_differences() {
+    let (compared, all) =
+        network_gradients_match(Qif::default(), QifSeries, init(3.0, 4.0), None, 3);
+    eprintln!("QIF through the readout: {compared} of {all} entries compared");
+    assert!(compared >= all * 3 / 4, "{compared} of {all}");
+}
+
+#[test]
+fn recurrent_lif_gradients_through_the_readout_match_finite_differences() {
+    let rec = RecurrentInit {
+        weights: normal(0.0, 0.8),
+        self_connections: true,
+        density: 1.0,
+    };
+    let (compared, all) =
+        network_gradients_match(Lif::default(), ClosedForm, init(3.0, 4.0), Some(rec), 3);
+    eprintln!("recurrent LIF through the readout: {compared} of {all} entries compared");
+    assert!(compared >= all / 2, "{compared} of {all}");
+}
+
+#[test]
+fn batches_are_bit_identical_on_one_and_two_threads_and_sum_the_samples() {
+    let sizes = [4, 9];
+    let net = FeedForward::new(
+        Lif::default(),
+        &sizes,
+        ClosedForm,
+        SolverOptions::default(),
+        40.0,
+    )
+    .unwrap();
+    let network = net.init_params(&init(3.0, 4.0), 2).unwrap();
+    let params = ReadoutParams::init(network, 3, &normal(0.5, 1.0), 2).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let xs: Vec<SpikeTrains> = (0..21).map(|_| random_trains(&mut rng, 4, 30.0)).collect();
+    let ys: Vec<usize> = (0..21).map(|k| k % 3).collect();
+    let r = LiReadout::default();
+    let runner = BatchRunner::new(net);
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| runner.readout_loss_and_grad(&params, &r, &xs, &ys).unwrap())
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two);
+    let g = one.grad.as_ref().unwrap();
+    assert!(g.to_flat().iter().any(|&v| v != 0.0));
+    // The batch's sums are those of the samples, and its loss that of the
+    // pass without gradient.
+    let (mut ws, mut trace) = (runner.net().workspace(), ForwardTrace::default());
+    let (mut loss, mut correct) = (0.0, 0);
+    let mut sum = params.zeros_like();
+    for (x, &y) in xs.iter().zip(&ys) {
+        let res = runner
+            .net()
+            .readout_loss(&params, &r, x, y, &mut ws, &mut trace, Some(&mut sum))
+            .unwrap();
+        loss += res.loss;
+        correct += usize::from(res.prediction == y);
+    }
+    assert!((one.loss_sum - loss).abs() <= 1e-12 * loss.abs());
+    assert_eq!(one.correct, correct);
+    for (a, b) in g.to_flat().iter().zip(sum.to_flat()) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    let no_grad = runner.readout_loss(&params, &r, &xs, &ys).unwrap();
+    assert_eq!(no_grad.loss_sum.to_bits(), one.loss_sum.to_bits());
+    assert_eq!((no_grad.grad, no_grad.scores), (None, one.scores));
+}
+
+#[test]
+fn bad_readouts_are_typed_errors_naming_the_value() {
+    for (m, s, name, value) in [
+        (0.0, 5.0, "tau_mem", 0.0),
+        (20.0, f64::NAN, "tau_syn", f64::NAN),
+        (20.0, 20.01, "tau_syn", 20.01),
+        (f64::INFINITY, 5.0, "tau_mem", f64::INFINITY),
+    ] {
+        match LiReadout::new(m, s) {
+            Err(NetError::InvalidConfig {
+                name: n, value: v, ..
+            }) => {
+                assert_eq!(n, name);
+                assert_eq!(v.to_bits(), value.to_bits());
+            }
+            other => panic!("({m}, {s}): {other:?}"),
+        }
+    }
+    let sizes = [2, 3];
+    let net = FeedForward::new(
+        Lif::default(),
+        &sizes,
+        ClosedForm,
+        SolverOptions::default(),
+        30.0,
+    )
+    .unwrap();
+    let network = net.init_params(&InitConfig::default(), 0).unwrap();
+    let err = ReadoutParams::new(network.clone(), 2, vec![0.1; 5]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Shape {
+                expected: 6,
+                got: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut nan = vec![0.1; 6];
+    nan[4] = f64::NAN;
+    let err = ReadoutParams::new(network.clone(), 2, nan).unwrap_err();
+    assert!(
+        matches!(err, NetError::NonFiniteParameter { index: 4, value, .. } if value.is_nan()),
+        "{err:?}"
+    );
+    let err = ReadoutParams::new(network.clone(), 0, vec![]).unwrap_err();
+    assert!(matches!(err, NetError::Shape { got: 0, .. }), "{err:?}");
+    let err = ReadoutParams::new(NetworkParams { layers: vec![] }, 1, vec![]).unwrap_err();
+    assert!(matches!(err, NetError::Shape { .. }), "{err:?}");
+
+    let params = ReadoutParams::new(network, 2, vec![0.5; 6]).unwrap();
+    let r = LiReadout::default();
+    let x = SpikeTrains::from_times(&[1.0, 2.0]).unwrap();
+    let (mut ws, mut trace) = (net.workspace(), ForwardTrace::default());
+    let err = net
+        .readout_loss(&params, &r, &x, 2, &mut ws, &mut trace, None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::InvalidLabel {
+                label: 2,
+                n_classes: 2
+            }
+        ),
+        "{err:?}"
+    );
+    let mut bad = params.clone();
+    bad.weights.pop();
+    let err = net
+        .readout_loss(&bad, &r, &x, 0, &mut ws, &mut trace, None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Shape {
+                expected: 6,
+                got: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut grad = params.zeros_like();
+    grad.weights.push(0.0);
+    let err = net
+        .readout_loss(&params, &r, &x, 0, &mut ws, &mut trace, Some(&mut grad))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Shape {
+                expected: 6,
+                got: 7,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let wrong = SpikeTrains::from_times(&[1.0]).unwrap();
+    let err = net
+        .readout_loss(&params, &r, &wrong, 0, &mut ws, &mut trace, None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let runner = BatchRunner::new(net);
+    let err = runner
+        .readout_loss(&params, &r, &[x.clone(), x.clone()], &[0, 7])
+        .unwrap_err();
+    assert!(
+        matches!(&err, NetError::Sample { sample: 1, source } if matches!(**source, NetError::InvalidLabel { label: 7, .. })),
+        "{err:?}"
+    );
+    // Scores that are not finite, and a label beyond them.
+    let mut dl = [0.0; 2];
+    let err = LiReadout::cross_entropy(&[1.0, f64::INFINITY], 0, &mut dl).unwrap_err();
+    assert!(
+        matches!(err, NetError::NonFinite { index: 1, .. }),
+        "{err:?}"
+    );
+    let err = LiReadout::cross_entropy(&[1.0, 2.0], 2, &mut dl).unwrap_err();
+    assert!(
+        matches!(err, NetError::InvalidLabel { label: 2, .. }),
+        "{err:?}"
+    );
+    // Flat buffers of another length change nothing.
+    let mut p = params.clone();
+    assert!(p.set_flat(&[0.0; 3]).is_err());
+    assert_eq!(p, params);
+}
