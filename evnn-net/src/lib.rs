@@ -16,7 +16,10 @@
 //! them with finite differences for any model.
 //!
 //! Parameters ([`NetworkParams`]) are plain serializable data, apart from the
-//! machinery. Losses live in [`loss`](crate::TtfsLoss). A [`BatchRunner`]
+//! machinery. Losses of the first output spikes live in
+//! [`loss`](crate::TtfsLoss); a [`LiReadout`] instead reads every spike of
+//! the last layer with leaky integrators, scoring each class by a readout
+//! neuron's largest voltage ([`ReadoutClassification`]). A [`BatchRunner`]
 //! runs batches in parallel with rayon, bit-identically for any thread count;
 //! where only the predicted class matters (inference, accuracy),
 //! [`BatchRunner::predict`] ends each sample's simulation as soon as the

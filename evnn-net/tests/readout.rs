@@ -520,3 +520,69 @@ fn bad_readouts_are_typed_errors_naming_the_value() {
     assert!(p.set_flat(&[0.0; 3]).is_err());
     assert_eq!(p, params);
 }
+
+/// A feed-forward LIF network without delays learns the interval task
+/// (`evnn_data::IntervalTask`, smaller splits) through a readout whose
+/// membrane (100 ms) outlasts the interval: the measurement of
+/// `readout_intervals`, at a size that trains in seconds.
+#[test]
+fn a_slow_readout_learns_the_interval_task_without_delays() {
+    use evnn_data::IntervalTask;
+    use evnn_net::ReadoutClassification;
+    use evnn_optim::{AdamConfig, Trainer};
+    let task = IntervalTask {
+        train_size: 256,
+        val_size: 64,
+        test_size: 256,
+        ..IntervalTask::default()
+    };
+    let data = task.generate().unwrap();
+    let trains = |s: &evnn_data::SpikeSplit| -> Vec<SpikeTrains> {
+        s.inputs
+            .iter()
+            .map(|x| SpikeTrains::from_trains(x).unwrap())
+            .collect()
+    };
+    let (x_train, x_val, x_test) = (
+        trains(&data.train),
+        trains(&data.validation),
+        trains(&data.test),
+    );
+    let lif = Lif::new(10.0, 2.5, 1.0, 0.0).unwrap();
+    let net = FeedForward::new(lif, &[3, 16], ClosedForm, SolverOptions::default(), 250.0).unwrap();
+    let init = InitConfig {
+        wmean: 8.0,
+        wlim: 8.0,
+        bmean: 0.0,
+        blim: 0.0,
+        ..InitConfig::default()
+    };
+    let network = net.init_params(&init, 0).unwrap();
+    let params = ReadoutParams::init(network, 2, &normal(0.5, 1.0), 0).unwrap();
+    let readout = LiReadout::new(100.0, 25.0).unwrap();
+    let runner = BatchRunner::new(net);
+    let before = runner
+        .readout_loss(&params, &readout, &x_test, &data.test.labels)
+        .unwrap();
+    let mut objective = ReadoutClassification::new(&runner, &x_train, &data.train.labels, readout)
+        .unwrap()
+        .with_validation(&x_val, &data.validation.labels)
+        .unwrap();
+    let adam = AdamConfig::default()
+        .with_learning_rate(5e-3)
+        .build(params.len())
+        .unwrap();
+    let state = Trainer::new(60, 32, 0)
+        .unwrap()
+        .fit(&mut objective, params, adam, &mut ())
+        .unwrap();
+    let after = runner
+        .readout_loss(&state.best_params, &readout, &x_test, &data.test.labels)
+        .unwrap();
+    eprintln!(
+        "interval task through a 100 ms readout: test accuracy {:.1} % -> {:.1} %",
+        100.0 * before.accuracy(),
+        100.0 * after.accuracy()
+    );
+    assert!(after.accuracy() >= 0.9, "{}", after.accuracy());
+}

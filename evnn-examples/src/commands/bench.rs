@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use clap::ValueEnum;
 use evnn_data::PoissonInput;
-use evnn_net::{BatchRunner, Classification, FeedForward};
-use evnn_net::{Distribution, FanInScaling, ForwardTrace, InitConfig, RecurrentInit, SpikeTrains};
+use evnn_net::{BatchRunner, Classification, FeedForward, LiReadout, ReadoutParams};
+use evnn_net::{
+    Distribution, FanInScaling, ForwardTrace, InitConfig, NetworkParams, RecurrentInit, SpikeTrains,
+};
 use evnn_neurons::NeuronModel;
 use evnn_optim::Trainer;
 use evnn_solver::{Adjoint, Backend};
@@ -40,6 +42,14 @@ pub struct BenchArgs {
     /// self-connections, weights `N(0, 1/hidden)`).
     #[arg(long)]
     pub recurrent: bool,
+    /// `--workload shd`: the 20 outputs are leaky-integrator readout
+    /// neurons (`evnn_net::LiReadout`, τ_m 20 ms, τ_s 5 ms) scoring each
+    /// class by its largest voltage over the run, instead of spiking
+    /// neurons read by their first spike; the passes are then the full
+    /// forward pass, the readout and (for loss + backward) the backward pass
+    /// of every hidden spike.
+    #[arg(long)]
+    pub readout: bool,
     /// `--workload shd --recurrent`: the probability that a recurrent
     /// synapse exists, in (0, 1] (default 1).
     #[arg(long, value_name = "P")]
@@ -216,6 +226,20 @@ struct ShdJob<'a> {
     inputs: &'a [SpikeTrains],
     labels: &'a [usize],
     pool: &'a rayon::ThreadPool,
+    /// The outputs are a leaky-integrator readout of the network's last
+    /// layer (the hidden layer).
+    readout: bool,
+}
+
+/// Readout weights `N(0.5, 1)·4/√hidden`: a positive mean, so that every
+/// readout neuron's voltage rises above rest.
+fn shd_readout(network: NetworkParams, hidden: usize) -> Result<ReadoutParams> {
+    let scale = 4.0 / (hidden as f64).sqrt();
+    let w = Distribution::Normal {
+        mean: 0.5 * scale,
+        std: scale,
+    };
+    Ok(ReadoutParams::init(network, SHD_OUTPUTS, &w, 0)?)
 }
 
 impl WithNet for ShdJob<'_> {
@@ -247,14 +271,27 @@ impl WithNet for ShdJob<'_> {
             .zip(thread_cpu_seconds())
             .map(|(a, b)| (b - a) * 1e6 / n);
         let runner = BatchRunner::new(net);
+        let readout = self
+            .readout
+            .then(|| shd_readout(params.clone(), *config.sizes().last().unwrap_or(&1)))
+            .transpose()?;
+        let li = LiReadout::default();
+        let (inputs, labels) = (self.inputs, self.labels);
+        // The loss pass, then loss + backward, each timed.
+        let passes = |with_grad: bool| -> Result<f64> {
+            let t = Instant::now();
+            match (&readout, with_grad) {
+                (Some(p), false) => drop(runner.readout_loss(p, &li, inputs, labels)?),
+                (Some(p), true) => drop(runner.readout_loss_and_grad(p, &li, inputs, labels)?),
+                (None, false) => drop(runner.loss(&params, inputs, labels, &loss)?),
+                (None, true) => drop(runner.loss_and_grad(&params, inputs, labels, &loss)?),
+            }
+            Ok(t.elapsed().as_secs_f64() * 1e6 / n)
+        };
         self.pool.install(|| -> Result<serde_json::Value> {
-            runner.loss(&params, self.inputs, self.labels, &loss)?;
-            let t = Instant::now();
-            runner.loss(&params, self.inputs, self.labels, &loss)?;
-            let forward = t.elapsed().as_secs_f64() * 1e6 / n;
-            let t = Instant::now();
-            runner.loss_and_grad(&params, self.inputs, self.labels, &loss)?;
-            let both = t.elapsed().as_secs_f64() * 1e6 / n;
+            passes(false)?;
+            let forward = passes(false)?;
+            let both = passes(true)?;
             Ok(serde_json::json!({
                 "threads": rayon::current_num_threads(),
                 "full_forward_us_per_sample": full_forward,
@@ -299,12 +336,18 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         .map(|i| Ok(SpikeTrains::from_trains(&input.sample(0, i)?)?))
         .collect::<Result<Vec<_>>>()?;
     let labels: Vec<usize> = (0..samples).map(|i| i % SHD_OUTPUTS).collect();
+    // With a readout, the hidden layer is the network's last layer.
+    let (n_outputs, hidden) = if args.readout {
+        (args.hidden, vec![])
+    } else {
+        (SHD_OUTPUTS, vec![args.hidden])
+    };
     let config = TrainConfig {
         model: args.model,
         integrator: args.integrator,
         n_inputs: SHD_CHANNELS,
-        n_outputs: SHD_OUTPUTS,
-        hidden: vec![args.hidden],
+        n_outputs,
+        hidden,
         t_max: SHD_DURATION,
         init: Some(InitConfig {
             wmean: WMEAN,
@@ -331,6 +374,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
                 inputs: &inputs,
                 labels: &labels,
                 pool,
+                readout: args.readout,
             };
             passes[k].push(if args.derived {
                 crate::models::derived_net(&config, job)?
@@ -367,6 +411,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "workload": "shd",
             "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
             "recurrent": args.recurrent,
+            "readout": args.readout.then_some("li_max"),
             "recurrent_density": config.recurrent.map(|r| r.density),
             "derived_derivatives": args.derived,
             "samples": samples,
