@@ -484,6 +484,40 @@ fn bench_runs_the_shd_workload() {
         all.extend_from_slice(args);
         assert_one_line_error(&evnn(&all), needle);
     }
+    // The workload's options are errors with the default workload.
+    for flag in ["--readout", "--recurrent"] {
+        let o = evnn(&["bench", "--model", "lif", flag]);
+        assert_one_line_error(&o, &format!("{flag} is an option of --workload shd"));
+    }
+    // With a leaky-integrator readout the hidden layer is the network's
+    // last layer, read by the 20 readout neurons.
+    let o = evnn(&[
+        "bench",
+        "--workload",
+        "shd",
+        "--model",
+        "lif",
+        "--samples",
+        "2",
+        "--hidden",
+        "8",
+        "--rate",
+        "5",
+        "--repeats",
+        "1",
+        "--readout",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["readout"], "li_max");
+    assert!(
+        v["experiment"].as_str().unwrap().contains("[700, 8]"),
+        "{v}"
+    );
+    for run in v["runs"].as_array().unwrap() {
+        let x = run["loss_backward_us_per_sample"].as_f64().unwrap();
+        assert!(x.is_finite() && x > 0.0, "{x}");
+    }
 }
 
 /// A reader that closes the pipe early (`evnn data --split test | head -c

@@ -65,7 +65,8 @@ pub struct ReadoutBatch {
     pub n: usize,
     /// Sum of the per-sample losses.
     pub loss_sum: f64,
-    /// Samples whose largest score is their label's.
+    /// Samples whose label's score is the largest, unshared
+    /// ([`predict_scores`](crate::predict_scores)).
     pub correct: usize,
     /// Sum of the per-sample gradients (`None` from
     /// [`BatchRunner::readout_loss`]).
@@ -473,7 +474,7 @@ where
                                     source: Box::new(e),
                                 })?;
                         loss_sum += r.loss;
-                        correct += usize::from(r.prediction == y);
+                        correct += usize::from(r.prediction == Some(y));
                         scores.push(r.scores);
                     }
                     Ok((loss_sum, correct, g, scores))

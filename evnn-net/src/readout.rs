@@ -88,7 +88,7 @@ impl LiReadout {
     /// # Errors
     ///
     /// [`NetError::InvalidConfig`] naming a time constant that is not finite
-    /// and `> 0`, or `tau_syn` within 0.1 % of `tau_mem` (the kernel's
+    /// and `> 0` (or so small that its inverse overflows), or `tau_syn` within 0.1 % of `tau_mem` (the kernel's
     /// closed form divides by their difference).
     pub fn new(tau_mem: f64, tau_syn: f64) -> Result<Self, NetError> {
         let r = LiReadout { tau_mem, tau_syn };
@@ -99,11 +99,11 @@ impl LiReadout {
     /// Checks the time constants (see [`new`](Self::new)).
     pub fn validate(&self) -> Result<(), NetError> {
         for (name, value) in [("tau_mem", self.tau_mem), ("tau_syn", self.tau_syn)] {
-            if !(value.is_finite() && value > 0.0) {
+            if !(value.is_finite() && value > 0.0 && value.recip().is_finite()) {
                 return Err(NetError::InvalidConfig {
                     name,
                     value,
-                    reason: "must be finite and > 0",
+                    reason: "must be finite and > 0, with a finite inverse",
                 });
             }
         }
@@ -142,10 +142,17 @@ impl LiReadout {
     fn check(&self, weights: &[f64], spikes: &SpikeTrains, t_end: f64) -> Result<usize, NetError> {
         self.validate()?;
         let n_in = spikes.n_channels();
-        if n_in == 0 || !weights.len().is_multiple_of(n_in) {
+        if n_in == 0 {
             return Err(NetError::Shape {
-                what: "readout weights (readout neurons × input neurons)",
-                expected: n_in,
+                what: "readout input channels (at least one)",
+                expected: 1,
+                got: 0,
+            });
+        }
+        if weights.is_empty() || !weights.len().is_multiple_of(n_in) {
+            return Err(NetError::Shape {
+                what: "readout weights (a positive multiple of the input channels)",
+                expected: n_in * (weights.len() / n_in).max(1),
                 got: weights.len(),
             });
         }
@@ -184,11 +191,11 @@ impl LiReadout {
         out: &mut Vec<VoltageMax>,
     ) -> Result<(), NetError> {
         let n_out = self.check(weights, spikes, t_end)?;
-        self.maxima_checked(weights, n_out, spikes, t_end, out);
-        Ok(())
+        self.maxima_checked(weights, n_out, spikes, t_end, out)
     }
 
-    /// [`maxima`](Self::maxima) for checked arguments.
+    /// [`maxima`](Self::maxima) for checked arguments; a voltage that
+    /// overflows (weights of the order of `f64::MAX`) is an error.
     pub(crate) fn maxima_checked(
         &self,
         weights: &[f64],
@@ -196,7 +203,7 @@ impl LiReadout {
         spikes: &SpikeTrains,
         t_end: f64,
         out: &mut Vec<VoltageMax>,
-    ) {
+    ) -> Result<(), NetError> {
         let n_in = spikes.n_channels();
         let rest = VoltageMax {
             value: 0.0,
@@ -250,6 +257,24 @@ impl LiReadout {
                 e += 1;
             }
         }
+        let overflow = state
+            .iter()
+            .zip(out.iter())
+            .enumerate()
+            .find(|(_, ((v, i), m))| {
+                !(v.is_finite()
+                    && i.is_finite()
+                    && m.value.is_finite()
+                    && m.slope_before.is_finite())
+            });
+        if let Some((index, ((v, _), m))) = overflow {
+            return Err(NetError::NonFinite {
+                what: "readout voltage",
+                index,
+                value: if m.value.is_finite() { *v } else { m.value },
+            });
+        }
+        Ok(())
     }
 
     /// Moves every readout neuron's `(V, I)` from `from` to `to` with no
@@ -263,22 +288,22 @@ impl LiReadout {
             // V(u) = a e^{−u/τ_m} + b e^{−u/τ_s}; dV/du = (I − V)/τ_m.
             let (a, b) = (*v - amp * *i, amp * *i);
             let (v_end, i_end) = (a * dm + b * ds, *i * ds);
-            // One turning point at most: a maximum inside exactly when
-            // the voltage rises after `from` and falls before `to`.
-            if *i > *v && i_end < v_end {
-                let r = -(b * self.tau_mem) / (a * self.tau_syn);
-                if r > 0.0 && r.is_finite() {
-                    let u = r.ln() / rate;
-                    if u > 0.0 && u < len {
-                        let peak = a * (-u / self.tau_mem).exp() + b * (-u / self.tau_syn).exp();
-                        if peak > best.value {
-                            *best = VoltageMax {
-                                value: peak,
-                                time: from + u,
-                                slope_before: 0.0,
-                                at_input: false,
-                            };
-                        }
+            // One turning point at most, where `a e^{−u/τ_m}/τ_m =
+            // −b e^{−u/τ_s}/τ_s`. Where the voltage rises after `from`, the
+            // slope changes sign there from + to −: a maximum, if it lies
+            // inside. Its time from the logarithms of the two sides (their
+            // ratio can overflow or underflow over a long interval).
+            if *i > *v && a != 0.0 && b != 0.0 && (a > 0.0) == (b < 0.0) {
+                let u = ((b / self.tau_syn).abs().ln() - (a / self.tau_mem).abs().ln()) / rate;
+                if u > 0.0 && u < len {
+                    let peak = a * (-u / self.tau_mem).exp() + b * (-u / self.tau_syn).exp();
+                    if peak > best.value {
+                        *best = VoltageMax {
+                            value: peak,
+                            time: from + u,
+                            slope_before: 0.0,
+                            at_input: false,
+                        };
                     }
                 }
             }
@@ -294,8 +319,9 @@ impl LiReadout {
     ///
     /// # Errors
     ///
-    /// Those of [`maxima`](Self::maxima), and buffers whose lengths do not
-    /// fit (`Shape`).
+    /// Those of [`maxima`](Self::maxima), buffers whose lengths do not fit
+    /// (`Shape`), a non-finite `dL/dM` or result (`NonFinite`; the sums are
+    /// added to what the buffers held).
     pub fn backward(
         &self,
         weights: &[f64],
@@ -328,7 +354,20 @@ impl LiReadout {
                 });
             }
         }
+        if let Some((index, &value)) = dl_dmax.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(NetError::NonFinite {
+                what: "dL/dM",
+                index,
+                value,
+            });
+        }
         self.backward_checked(weights, spikes, maxima, dl_dmax, dl_dw, dl_dt);
+        let bad = (dl_dw.iter().enumerate().map(|(k, v)| ("dL/dw", k, *v)))
+            .chain(dl_dt.iter().enumerate().map(|(k, v)| ("dL/dt", k, *v)))
+            .find(|(_, _, v)| !v.is_finite());
+        if let Some((what, index, value)) = bad {
+            return Err(NetError::NonFinite { what, index, value });
+        }
         Ok(())
     }
 
@@ -424,16 +463,25 @@ impl LiReadout {
     }
 }
 
-/// The class a readout predicts: the readout neuron with the largest score
-/// (the first on ties); `None` without readout neurons.
+/// The class a readout predicts: the readout neuron with the largest score;
+/// `None` when several share it (readout neurons that never rise above rest
+/// all score 0) or there are none.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::predict_scores;
+///
+/// assert_eq!(predict_scores(&[0.2, 1.5, 0.7]), Some(1));
+/// assert_eq!(predict_scores(&[0.0, 0.0]), None);
+/// ```
 pub fn predict_scores(scores: &[f64]) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (k, &m) in scores.iter().enumerate() {
-        if best.is_none_or(|(_, b)| m > b) {
-            best = Some((k, m));
-        }
+    let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut at_top = scores.iter().enumerate().filter(|(_, &m)| m == top);
+    match (at_top.next(), at_top.next()) {
+        (Some((k, _)), None) => Some(k),
+        _ => None,
     }
-    best.map(|(k, _)| k)
 }
 
 /// A network's parameters with the weights of a [`LiReadout`] on its last
@@ -478,11 +526,13 @@ impl ReadoutParams {
     /// A readout neuron whose voltage never rises above rest scores 0 with
     /// no gradient (its maximum is the resting value at `t = 0`): draw the
     /// weights with a positive mean (e.g. `N(0.5, 1)`) so that every
-    /// readout neuron starts out responding to the network's spikes.
+    /// readout neuron starts out responding to the network's spikes. For the
+    /// same reason, all-zero readout weights never train.
     ///
     /// # Errors
     ///
-    /// A network without layers, `n_out == 0`, an invalid distribution.
+    /// A network without layers, `n_out == 0`, a weight count that does not
+    /// fit in a `usize` (`TooLarge`), an invalid distribution.
     pub fn init(
         network: NetworkParams,
         n_out: usize,
@@ -491,11 +541,14 @@ impl ReadoutParams {
     ) -> Result<Self, NetError> {
         weights.validate()?;
         let n_in = last_layer_size(&network)?;
+        let len = n_in.checked_mul(n_out).ok_or(NetError::TooLarge {
+            what: "readout weights",
+            rows: n_out,
+            cols: n_in,
+        })?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(3);
-        let weights = (0..n_in * n_out)
-            .map(|_| weights.sample(&mut rng))
-            .collect();
+        let weights = (0..len).map(|_| weights.sample(&mut rng)).collect();
         ReadoutParams::new(network, n_out, weights)
     }
 
@@ -556,9 +609,8 @@ impl ReadoutParams {
             .enumerate()
             .find(|(_, w)| !w.is_finite())
         {
-            return Err(NetError::NonFiniteParameter {
-                layer: self.network.layers.len(),
-                what: "readout weights",
+            return Err(NetError::NonFinite {
+                what: "readout weight",
                 index,
                 value,
             });
@@ -589,12 +641,18 @@ impl ReadoutParams {
     /// Adds `other` entry by entry; a different shape is an error and adds
     /// nothing.
     pub fn add_assign(&mut self, other: &ReadoutParams) -> Result<(), NetError> {
-        if other.weights.len() != self.weights.len() {
-            return Err(NetError::Shape {
-                what: "readout weights",
-                expected: self.weights.len(),
-                got: other.weights.len(),
-            });
+        for (what, expected, got) in [
+            ("readout inputs", self.n_in, other.n_in),
+            ("readout neurons", self.n_out, other.n_out),
+            ("readout weights", self.weights.len(), other.weights.len()),
+        ] {
+            if expected != got {
+                return Err(NetError::Shape {
+                    what,
+                    expected,
+                    got,
+                });
+            }
         }
         self.network.add_assign(&other.network)?;
         for (a, b) in self.weights.iter_mut().zip(&other.weights) {

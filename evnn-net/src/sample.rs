@@ -157,8 +157,9 @@ pub(crate) fn predict<N: NeuronModel, B: Backend<N>>(
 pub struct ReadoutResult {
     /// Cross-entropy of the readout's scores.
     pub loss: f64,
-    /// Predicted class: the readout neuron with the largest score.
-    pub prediction: usize,
+    /// Predicted class: the readout neuron with the largest score (`None`
+    /// when several share it, [`predict_scores`]).
+    pub prediction: Option<usize>,
     /// Each readout neuron's largest voltage (its score).
     pub scores: Vec<f64>,
 }
@@ -193,10 +194,11 @@ where
         got: 0,
     })?;
     let mut maxima = std::mem::take(&mut ws.maxima);
-    readout.maxima_checked(&params.weights, params.n_out, out, stack.t_end, &mut maxima);
+    let found =
+        readout.maxima_checked(&params.weights, params.n_out, out, stack.t_end, &mut maxima);
     let scores: Vec<f64> = maxima.iter().map(|m| m.value).collect();
     let mut dl_dmax = vec![0.0; scores.len()];
-    let value = LiReadout::cross_entropy(&scores, label, &mut dl_dmax);
+    let value = found.and_then(|()| LiReadout::cross_entropy(&scores, label, &mut dl_dmax));
     let result = match (&value, grad) {
         (Ok(_), Some(grad)) => {
             let mut dl_dt = std::mem::take(&mut ws.dl_dt);
@@ -234,7 +236,7 @@ where
     result?;
     Ok(ReadoutResult {
         loss: value,
-        prediction: predict_scores(&scores).unwrap_or(0),
+        prediction: predict_scores(&scores),
         scores,
     })
 }

@@ -149,6 +149,15 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     if args.workload == Workload::Shd {
         return run_shd(args, models);
     }
+    for (given, flag) in [
+        (args.readout, "--readout"),
+        (args.recurrent, "--recurrent"),
+        (args.recurrent_density.is_some(), "--recurrent-density"),
+    ] {
+        if given {
+            bail!("{flag} is an option of --workload shd");
+        }
+    }
     let config = TrainConfig {
         model: args.model,
         integrator: args.integrator,
