@@ -180,9 +180,10 @@ impl LiReadout {
     ///
     /// # Errors
     ///
-    /// Invalid time constants, a weight count that is not a multiple of the
-    /// channel count (`Shape`), a non-finite weight, a `t_end` that is not
-    /// finite and `> 0`.
+    /// Invalid time constants, no channels or a weight count that is not a
+    /// positive multiple of the channel count (`Shape`), a non-finite weight,
+    /// a `t_end` that is not finite and `> 0`, a voltage that overflows
+    /// (`NonFinite`).
     pub fn maxima(
         &self,
         weights: &[f64],
