@@ -82,7 +82,7 @@ where
         loss: TtfsLoss,
     ) -> Result<Self, NetError> {
         loss.validate()?;
-        check_split(runner, inputs, labels, &loss)?;
+        check_split(runner, inputs, labels, |y, n| loss.check_target(y, n))?;
         Ok(Classification {
             runner,
             inputs,
@@ -103,7 +103,9 @@ where
         inputs: &'a [SpikeTrains],
         labels: &'a [usize],
     ) -> Result<Self, NetError> {
-        check_split(self.runner, inputs, labels, &self.loss)?;
+        check_split(self.runner, inputs, labels, |y, n| {
+            self.loss.check_target(y, n)
+        })?;
         self.validation = Some((inputs, labels));
         Ok(self)
     }
@@ -167,17 +169,17 @@ impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for Classification<'_, N, B>
 }
 
 /// Checks a split against the runner's network: one target per input,
-/// each target as `loss` requires, each input with the network's channels.
-fn check_split<N, B, L>(
+/// each target as `check_target` requires (given the output count), each
+/// input with the network's channels.
+fn check_split<N, B, T>(
     runner: &BatchRunner<N, B>,
     inputs: &[SpikeTrains],
-    targets: &[L::Target],
-    loss: &L,
+    targets: &[T],
+    check_target: impl Fn(&T, usize) -> Result<(), NetError>,
 ) -> Result<(), NetError>
 where
     N: NeuronModel,
     B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
-    L: FirstSpikeLoss,
 {
     if inputs.len() != targets.len() {
         return Err(NetError::Shape {
@@ -188,7 +190,7 @@ where
     }
     let net = runner.net();
     for (sample, (x, target)) in inputs.iter().zip(targets).enumerate() {
-        let e = if let Err(e) = loss.check_target(target, net.n_outputs()) {
+        let e = if let Err(e) = check_target(target, net.n_outputs()) {
             e
         } else if x.n_channels() != net.n_inputs() {
             NetError::Shape {
@@ -341,7 +343,7 @@ where
         loss: SpikeTimeMse,
     ) -> Result<Self, NetError> {
         FirstSpikeLoss::validate(&loss)?;
-        check_split(runner, inputs, targets, &loss)?;
+        check_split(runner, inputs, targets, |y, n| loss.check_target(y, n))?;
         Ok(Regression {
             runner,
             inputs,
@@ -360,7 +362,9 @@ where
         inputs: &'a [SpikeTrains],
         targets: &'a [Vec<f64>],
     ) -> Result<Self, NetError> {
-        check_split(self.runner, inputs, targets, &self.loss)?;
+        check_split(self.runner, inputs, targets, |y, n| {
+            self.loss.check_target(y, n)
+        })?;
         self.validation = Some((inputs, targets));
         Ok(self)
     }
@@ -497,7 +501,8 @@ where
         readout: LiReadout,
     ) -> Result<Self, NetError> {
         readout.validate()?;
-        check_readout_split(runner, inputs, labels)?;
+        // Labels are checked against each batch's readout neurons.
+        check_split(runner, inputs, labels, |_, _| Ok(()))?;
         Ok(ReadoutClassification {
             runner,
             inputs,
@@ -516,44 +521,10 @@ where
         inputs: &'a [SpikeTrains],
         labels: &'a [usize],
     ) -> Result<Self, NetError> {
-        check_readout_split(self.runner, inputs, labels)?;
+        check_split(self.runner, inputs, labels, |_, _| Ok(()))?;
         self.validation = Some((inputs, labels));
         Ok(self)
     }
-}
-
-/// Checks a split for a readout task: one label per input, each input with
-/// the network's channels.
-fn check_readout_split<N, B>(
-    runner: &BatchRunner<N, B>,
-    inputs: &[SpikeTrains],
-    labels: &[usize],
-) -> Result<(), NetError>
-where
-    N: NeuronModel,
-    B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
-{
-    if inputs.len() != labels.len() {
-        return Err(NetError::Shape {
-            what: "labels (one per input sample)",
-            expected: inputs.len(),
-            got: labels.len(),
-        });
-    }
-    let net = runner.net();
-    for (sample, x) in inputs.iter().enumerate() {
-        if x.n_channels() != net.n_inputs() {
-            return Err(NetError::Sample {
-                sample,
-                source: Box::new(NetError::Shape {
-                    what: "input channels",
-                    expected: net.n_inputs(),
-                    got: x.n_channels(),
-                }),
-            });
-        }
-    }
-    Ok(())
 }
 
 impl<N: NeuronModel, B: Backend<N>> std::fmt::Debug for ReadoutClassification<'_, N, B> {
