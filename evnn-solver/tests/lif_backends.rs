@@ -59,6 +59,29 @@ fn worst_scaled_error(
         .fold(0.0, f64::max))
 }
 
+/// [`max_spike_diff`] for a run compared within a time bound: a spike that
+/// one train has and the other lacks is allowed only as the last spike of
+/// the longer train, within `bound` of `t_end` (the tolerance moves a
+/// spike across the end of the window: a neuron firing 355 times under a
+/// constant drive, 1e-4 ahead of the exact train by its last spike, fired a
+/// 356th time 1.03e-5 before `t_end`); the common spikes are compared.
+fn spike_diff_up_to_the_end(
+    got: &[f64],
+    expected: &[f64],
+    t_end: f64,
+    bound: f64,
+) -> Result<f64, String> {
+    let (short, long) = if got.len() <= expected.len() {
+        (got, expected)
+    } else {
+        (expected, got)
+    };
+    if long.len() == short.len() + 1 && long[short.len()] >= t_end - bound {
+        return max_spike_diff(short, &long[..short.len()]);
+    }
+    max_spike_diff(got, expected)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 200,
@@ -116,11 +139,13 @@ proptest! {
         prop_assume!(slopes.iter().all(|&s| s > 1e-3 * scale / lif.tau_mem()));
         let min_slope = slopes.iter().copied().fold(f64::INFINITY, f64::min);
         let bound = 100.0 * tol * scale / min_slope;
-        let err = max_spike_diff(&rk.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
+        let err = spike_diff_up_to_the_end(&rk.spikes, &exact.spikes, t_end, bound)
+            .map_err(TestCaseError::fail)?;
         prop_assert!(err <= bound, "diffsol: error {err:e} > bound {bound:e}");
         let dp = EventSolver::new(lif, Dopri5Backend::default(), SolverOptions::default()).unwrap()
             .simulate(&[bias], &inputs, t_end).unwrap();
-        let err = max_spike_diff(&dp.spikes, &exact.spikes).map_err(TestCaseError::fail)?;
+        let err = spike_diff_up_to_the_end(&dp.spikes, &exact.spikes, t_end, bound)
+            .map_err(TestCaseError::fail)?;
         prop_assert!(err <= bound, "dopri5: error {err:e} > bound {bound:e}");
     }
 }
