@@ -10,12 +10,13 @@
 //! `cargo run --release -p evnn-examples --example readout_intervals`
 //! (`-- --recurrent` adds the 20 ms readout on a recurrent hidden layer,
 //! recurrent weights `N(0, 0.5²)` without self-connections: slower, as the
-//! hidden activity grows while it trains).
+//! hidden activity grows while it trains; `-- --score mean` scores each
+//! class by its readout neuron's mean voltage instead, `ReadoutScore::Mean`).
 
 use evnn_data::{IntervalTask, SpikeSplit};
 use evnn_net::{
     BatchRunner, Distribution, FeedForward, InitConfig, LiReadout, NetError, ReadoutClassification,
-    ReadoutParams, RecurrentInit, SpikeTrains,
+    ReadoutParams, ReadoutScore, RecurrentInit, SpikeTrains,
 };
 use evnn_neurons::Lif;
 use evnn_optim::{AdamConfig, Trainer};
@@ -31,7 +32,16 @@ fn trains(split: &SpikeSplit) -> Result<Vec<SpikeTrains>, NetError> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (epochs, seeds) = (30, 3);
-    let with_recurrent = std::env::args().any(|a| a == "--recurrent");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let with_recurrent = args.iter().any(|a| a == "--recurrent");
+    let score = match args.iter().position(|a| a == "--score") {
+        None => ReadoutScore::Max,
+        Some(i) => match args.get(i + 1).map(String::as_str) {
+            Some("max") => ReadoutScore::Max,
+            Some("mean") => ReadoutScore::Mean,
+            other => return Err(format!("--score takes max or mean, not {other:?}").into()),
+        },
+    };
     let data = IntervalTask::default().generate()?;
     let (x_train, x_val, x_test) = (
         trains(&data.train)?,
@@ -62,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if with_recurrent {
         runs.push((20.0, 5.0, true));
     }
+    println!("score: {score:?}");
     println!("hidden layer | readout tau_mem | tau_syn | seed | test accuracy | seconds");
     for (tau_mem, tau_syn, is_recurrent) in runs {
         let hidden = if is_recurrent {
@@ -69,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             "feed-forward"
         };
-        let readout = LiReadout::new(tau_mem, tau_syn)?;
+        let readout = LiReadout::new(tau_mem, tau_syn)?.with_score(score);
         let mut sum = 0.0;
         for seed in 0..seeds {
             let t0 = std::time::Instant::now();

@@ -71,7 +71,7 @@ pub struct ReadoutBatch {
     /// Sum of the per-sample gradients (`None` from
     /// [`BatchRunner::readout_loss`]).
     pub grad: Option<ReadoutParams>,
-    /// Every sample's scores (each readout neuron's largest voltage).
+    /// Every sample's scores (each readout neuron's largest or mean voltage).
     pub scores: Vec<Vec<f64>>,
 }
 

@@ -19,7 +19,8 @@
 //! machinery. Losses of the first output spikes live in
 //! [`loss`](crate::TtfsLoss); a [`LiReadout`] instead reads every spike of
 //! the last layer with leaky integrators, scoring each class by a readout
-//! neuron's largest voltage ([`ReadoutClassification`]). A [`BatchRunner`]
+//! neuron's largest or mean voltage ([`ReadoutScore`],
+//! [`ReadoutClassification`]). A [`BatchRunner`]
 //! runs batches in parallel with rayon, bit-identically for any thread count;
 //! where only the predicted class matters (inference, accuracy),
 //! [`BatchRunner::predict`] ends each sample's simulation as soon as the
@@ -120,7 +121,7 @@ pub use params::{
     DelayInit, Distribution, FanInScaling, InitConfig, LayerInit, LayerParams, NetworkParams,
     RecurrentInit,
 };
-pub use readout::{predict_scores, LiReadout, ReadoutParams, VoltageMax};
+pub use readout::{predict_scores, LiReadout, ReadoutParams, ReadoutScore, VoltageMax};
 pub use sample::{ReadoutResult, SampleResult};
 pub use spikes::SpikeTrains;
 pub use trace::{

@@ -1,7 +1,7 @@
 //! A leaky-integrator readout of the last layer's spikes: non-spiking
-//! readout neurons whose largest voltage over the run is each class's score
-//! (the readout of EventProp on spoken-word tasks), in closed form, with
-//! the exact gradient of a cross-entropy on those scores.
+//! readout neurons whose largest (or mean) voltage over the run is each
+//! class's score (the readouts of EventProp on spoken-word tasks), in
+//! closed form, with the exact gradient of a cross-entropy on those scores.
 
 use crate::{Distribution, NetError, NetworkParams, SpikeTrains};
 use rand::SeedableRng;
@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 /// `V_k(t) = Σ_s w_{k c_s} κ(t − t_s)`, with
 /// `κ(u) = τ_s/(τ_s − τ_m) · (e^{−u/τ_s} − e^{−u/τ_m})` for `u > 0`,
 ///
-/// and its score is the largest voltage over the run,
-/// `M_k = max_{0 ≤ t ≤ T} V_k(t)`. Between two spikes the voltage is a sum
-/// of two exponentials with at most one turning point, found in closed
-/// form, so the maximum is exact to round-off (no time grid): it lies at
-/// `t = 0`, at a spike time, at a turning point or at `T`.
+/// and its score ([`ReadoutScore`]) is by default the largest voltage over
+/// the run, `M_k = max_{0 ≤ t ≤ T} V_k(t)`. Between two spikes the voltage
+/// is a sum of two exponentials with at most one turning point, found in
+/// closed form, so the maximum is exact to round-off (no time grid): it
+/// lies at `t = 0`, at a spike time, at a turning point or at `T`. The
+/// other score, [`ReadoutScore::Mean`], is the voltage's mean over the run
+/// ([`means`](Self::means)), also in closed form and smooth everywhere.
 ///
 /// The scores are trained with the cross-entropy of their softmax
 /// ([`LiReadout::cross_entropy`]). Away from ties, the maximum is a smooth
@@ -55,15 +57,46 @@ pub struct LiReadout {
     pub tau_mem: f64,
     /// Synaptic time constant `τ_s` (finite, `> 0`, not within 0.1 % of `τ_m`).
     pub tau_syn: f64,
+    /// What each readout neuron's score is (the largest voltage unless
+    /// set; absent in a file: the largest voltage).
+    #[serde(default)]
+    pub score: ReadoutScore,
+}
+
+/// What a [`LiReadout`] scores each class by.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_net::{LiReadout, ReadoutScore};
+///
+/// let r = LiReadout::new(20.0, 5.0)?.with_score(ReadoutScore::Mean);
+/// assert_eq!(r.score, ReadoutScore::Mean);
+/// assert_eq!(LiReadout::default().score, ReadoutScore::Max);
+/// # Ok::<(), evnn_net::NetError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadoutScore {
+    /// The largest voltage over `[0, T]` ([`LiReadout::maxima`]). Its
+    /// gradient reaches the spikes before the maximum only, and a readout
+    /// neuron that never rises above rest gets none.
+    #[default]
+    Max,
+    /// The voltage's mean over `[0, T]`, `(1/T) ∫_0^T V_k dt`
+    /// ([`LiReadout::means`]): every spike before `T` contributes, with a
+    /// weight that shrinks as the spike nears `T`.
+    Mean,
 }
 
 impl Default for LiReadout {
     /// `τ_m = 20`, `τ_s = 5` (ms, the time constants of EventProp's
-    /// spoken-word readout).
+    /// spoken-word readout), scored by the largest voltage.
     fn default() -> Self {
         LiReadout {
             tau_mem: 20.0,
             tau_syn: 5.0,
+            score: ReadoutScore::Max,
         }
     }
 }
@@ -91,9 +124,18 @@ impl LiReadout {
     /// and `> 0` (or so small that its inverse overflows), or `tau_syn` within 0.1 % of `tau_mem` (the kernel's
     /// closed form divides by their difference).
     pub fn new(tau_mem: f64, tau_syn: f64) -> Result<Self, NetError> {
-        let r = LiReadout { tau_mem, tau_syn };
+        let r = LiReadout {
+            tau_mem,
+            tau_syn,
+            score: ReadoutScore::Max,
+        };
         r.validate()?;
         Ok(r)
+    }
+
+    /// This readout, scoring by `score`.
+    pub fn with_score(self, score: ReadoutScore) -> Self {
+        LiReadout { score, ..self }
     }
 
     /// Checks the time constants (see [`new`](Self::new)).
@@ -129,6 +171,15 @@ impl LiReadout {
             return 0.0;
         }
         self.amplitude() * ((-u / self.tau_syn).exp() - (-u / self.tau_mem).exp())
+    }
+
+    /// `A(x) = ∫_0^x κ(u) du = τ_s/(τ_s − τ_m) · (τ_s (1 − e^{−x/τ_s}) −
+    /// τ_m (1 − e^{−x/τ_m}))` for `x >= 0`: the voltage's integral a unit
+    /// weight leaves over the `x` after its spike (`τ_s` as `x → ∞`).
+    fn kernel_integral(&self, x: f64) -> f64 {
+        let s = -self.tau_syn * (-x / self.tau_syn).exp_m1();
+        let m = -self.tau_mem * (-x / self.tau_mem).exp_m1();
+        self.amplitude() * (s - m)
     }
 
     /// `κ(u)` and `κ'(u)` for `u > 0`.
@@ -333,43 +384,16 @@ impl LiReadout {
         dl_dt: &mut [f64],
     ) -> Result<(), NetError> {
         let n_out = self.check(weights, spikes, f64::MAX)?;
-        for (what, expected, got) in [
-            (
-                "readout maxima (one per readout neuron)",
-                n_out,
-                maxima.len(),
-            ),
-            ("dL/dM (one per readout neuron)", n_out, dl_dmax.len()),
-            ("dL/dw (one per readout weight)", weights.len(), dl_dw.len()),
-            (
-                "dL/dt (one per input spike)",
-                spikes.n_spikes(),
-                dl_dt.len(),
-            ),
-        ] {
-            if expected != got {
-                return Err(NetError::Shape {
-                    what,
-                    expected,
-                    got,
-                });
-            }
-        }
-        if let Some((index, &value)) = dl_dmax.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(NetError::NonFinite {
-                what: "dL/dM",
-                index,
-                value,
+        if maxima.len() != n_out {
+            return Err(NetError::Shape {
+                what: "readout maxima (one per readout neuron)",
+                expected: n_out,
+                got: maxima.len(),
             });
         }
+        check_backward_buffers(n_out, weights, spikes, dl_dmax, dl_dw, dl_dt)?;
         self.backward_checked(weights, spikes, maxima, dl_dmax, dl_dw, dl_dt);
-        let bad = (dl_dw.iter().enumerate().map(|(k, v)| ("dL/dw", k, *v)))
-            .chain(dl_dt.iter().enumerate().map(|(k, v)| ("dL/dt", k, *v)))
-            .find(|(_, _, v)| !v.is_finite());
-        if let Some((what, index, value)) = bad {
-            return Err(NetError::NonFinite { what, index, value });
-        }
-        Ok(())
+        check_backward_results(dl_dw, dl_dt)
     }
 
     /// [`backward`](Self::backward) for checked arguments.
@@ -406,6 +430,137 @@ impl LiReadout {
                     }
                 }
                 dl_dw[k * n_in + c] += g * dw;
+            }
+        }
+    }
+
+    /// The mean voltage of every readout neuron over `[0, t_end]`,
+    /// `S_k = (1/T) ∫_0^T V_k dt = (1/T) Σ_{t_s < T} w_{k c_s} A(T − t_s)`
+    /// with `A` the kernel's integral, into `out` (one entry per readout
+    /// neuron; the layout of the weights and what reaches the readout as in
+    /// [`maxima`](Self::maxima)). The [`ReadoutScore::Mean`] score.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`maxima`](Self::maxima).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{LiReadout, SpikeTrains};
+    ///
+    /// let r = LiReadout::new(20.0, 5.0)?;
+    /// // A spike long before the end leaves its whole integral, w·τ_s.
+    /// let spikes = SpikeTrains::from_times(&[0.0])?;
+    /// let mut means = Vec::new();
+    /// r.means(&[2.0], &spikes, 2000.0, &mut means)?;
+    /// assert!((means[0] - 2.0 * 5.0 / 2000.0).abs() < 1e-15);
+    /// # Ok::<(), evnn_net::NetError>(())
+    /// ```
+    pub fn means(
+        &self,
+        weights: &[f64],
+        spikes: &SpikeTrains,
+        t_end: f64,
+        out: &mut Vec<f64>,
+    ) -> Result<(), NetError> {
+        let n_out = self.check(weights, spikes, t_end)?;
+        self.means_checked(weights, n_out, spikes, t_end, out)
+    }
+
+    /// [`means`](Self::means) for checked arguments; a mean that overflows
+    /// is an error.
+    pub(crate) fn means_checked(
+        &self,
+        weights: &[f64],
+        n_out: usize,
+        spikes: &SpikeTrains,
+        t_end: f64,
+        out: &mut Vec<f64>,
+    ) -> Result<(), NetError> {
+        let n_in = spikes.n_channels();
+        out.clear();
+        out.resize(n_out, 0.0);
+        for c in 0..n_in {
+            // Every spike of channel `c` before `t_end`, in time order.
+            let a: f64 = (spikes.channel(c).iter())
+                .take_while(|&&t| t < t_end)
+                .map(|&t| self.kernel_integral(t_end - t))
+                .sum();
+            if a == 0.0 {
+                continue;
+            }
+            for (k, s) in out.iter_mut().enumerate() {
+                *s += weights[k * n_in + c] * a;
+            }
+        }
+        for s in out.iter_mut() {
+            *s /= t_end;
+        }
+        if let Some((index, &value)) = out.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(NetError::NonFinite {
+                what: "readout mean voltage",
+                index,
+                value,
+            });
+        }
+        Ok(())
+    }
+
+    /// The backward pass of the means: given `dl_dmean[k] = ∂L/∂S_k` for
+    /// the [`means`](Self::means) over `[0, t_end]` (same weights and
+    /// spikes), adds `∂L/∂w_kc = Σ_k ∂L/∂S_k · (1/T) Σ_s A(T − t_s)` to
+    /// `dl_dw` and `∂L/∂t_s = −(1/T) Σ_k ∂L/∂S_k · w_{k c_s} κ(T − t_s)` to
+    /// `dl_dt` (one entry per spike in the flat order of `spikes`; a spike
+    /// at or after `t_end` gets nothing).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`backward`](Self::backward), with `dl_dmean` in place of
+    /// `dl_dmax`.
+    pub fn means_backward(
+        &self,
+        weights: &[f64],
+        spikes: &SpikeTrains,
+        t_end: f64,
+        dl_dmean: &[f64],
+        dl_dw: &mut [f64],
+        dl_dt: &mut [f64],
+    ) -> Result<(), NetError> {
+        let n_out = self.check(weights, spikes, t_end)?;
+        check_backward_buffers(n_out, weights, spikes, dl_dmean, dl_dw, dl_dt)?;
+        self.means_backward_checked(weights, spikes, t_end, dl_dmean, dl_dw, dl_dt);
+        check_backward_results(dl_dw, dl_dt)
+    }
+
+    /// [`means_backward`](Self::means_backward) for checked arguments.
+    pub(crate) fn means_backward_checked(
+        &self,
+        weights: &[f64],
+        spikes: &SpikeTrains,
+        t_end: f64,
+        dl_dmean: &[f64],
+        dl_dw: &mut [f64],
+        dl_dt: &mut [f64],
+    ) {
+        let n_in = spikes.n_channels();
+        for c in 0..n_in {
+            let offset = spikes.offset(c);
+            // `Σ_k ∂L/∂S_k · w_kc`: what a spike of channel `c` moves.
+            let g: f64 = (dl_dmean.iter().enumerate())
+                .map(|(k, d)| d * weights[k * n_in + c])
+                .sum();
+            let mut a = 0.0;
+            for (s, &t) in spikes.channel(c).iter().enumerate() {
+                if t >= t_end {
+                    break;
+                }
+                let (kappa, _) = self.kernel_and_slope(t_end - t);
+                a += self.kernel_integral(t_end - t);
+                dl_dt[offset + s] -= g * kappa / t_end;
+            }
+            for (k, d) in dl_dmean.iter().enumerate() {
+                dl_dw[k * n_in + c] += d * a / t_end;
             }
         }
     }
@@ -462,6 +617,54 @@ impl LiReadout {
         dl[label] -= 1.0;
         Ok(top + sum.ln() - scores[label])
     }
+}
+
+/// The buffers of a readout's backward pass: `dl_dscore` one entry per
+/// readout neuron (finite), `dl_dw` one per weight, `dl_dt` one per spike.
+fn check_backward_buffers(
+    n_out: usize,
+    weights: &[f64],
+    spikes: &SpikeTrains,
+    dl_dscore: &[f64],
+    dl_dw: &[f64],
+    dl_dt: &[f64],
+) -> Result<(), NetError> {
+    for (what, expected, got) in [
+        ("dL/dM (one per readout neuron)", n_out, dl_dscore.len()),
+        ("dL/dw (one per readout weight)", weights.len(), dl_dw.len()),
+        (
+            "dL/dt (one per input spike)",
+            spikes.n_spikes(),
+            dl_dt.len(),
+        ),
+    ] {
+        if expected != got {
+            return Err(NetError::Shape {
+                what,
+                expected,
+                got,
+            });
+        }
+    }
+    if let Some((index, &value)) = dl_dscore.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(NetError::NonFinite {
+            what: "dL/dM",
+            index,
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// A backward pass's sums are finite.
+fn check_backward_results(dl_dw: &[f64], dl_dt: &[f64]) -> Result<(), NetError> {
+    let bad = (dl_dw.iter().enumerate().map(|(k, v)| ("dL/dw", k, *v)))
+        .chain(dl_dt.iter().enumerate().map(|(k, v)| ("dL/dt", k, *v)))
+        .find(|(_, _, v)| !v.is_finite());
+    if let Some((what, index, value)) = bad {
+        return Err(NetError::NonFinite { what, index, value });
+    }
+    Ok(())
 }
 
 /// The class a readout predicts: the readout neuron with the largest score;

@@ -9,7 +9,7 @@ use crate::stack::{Pass, Stack};
 use crate::trace::ForwardTrace;
 use crate::{
     predict as predict_class, predict_scores, FirstSpikeLoss, LiReadout, NetError, NetworkParams,
-    ReadoutParams, SpikeTrains,
+    ReadoutParams, ReadoutScore, SpikeTrains,
 };
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
@@ -160,7 +160,8 @@ pub struct ReadoutResult {
     /// Predicted class: the readout neuron with the largest score (`None`
     /// when several share it, [`predict_scores`]).
     pub prediction: Option<usize>,
-    /// Each readout neuron's largest voltage (its score).
+    /// Each readout neuron's score: its largest or its mean voltage
+    /// ([`LiReadout::score`](crate::LiReadout)).
     pub scores: Vec<f64>,
 }
 
@@ -194,25 +195,41 @@ where
         got: 0,
     })?;
     let mut maxima = std::mem::take(&mut ws.maxima);
-    let found =
-        readout.maxima_checked(&params.weights, params.n_out, out, stack.t_end, &mut maxima);
-    let scores: Vec<f64> = maxima.iter().map(|m| m.value).collect();
-    let mut dl_dmax = vec![0.0; scores.len()];
-    let value = found.and_then(|()| LiReadout::cross_entropy(&scores, label, &mut dl_dmax));
+    let mut scores = Vec::new();
+    let found = match readout.score {
+        ReadoutScore::Max => readout
+            .maxima_checked(&params.weights, params.n_out, out, stack.t_end, &mut maxima)
+            .map(|()| scores.extend(maxima.iter().map(|m| m.value))),
+        ReadoutScore::Mean => {
+            readout.means_checked(&params.weights, params.n_out, out, stack.t_end, &mut scores)
+        }
+    };
+    let mut dl_dscore = vec![0.0; params.n_out];
+    let value = found.and_then(|()| LiReadout::cross_entropy(&scores, label, &mut dl_dscore));
     let result = match (&value, grad) {
         (Ok(_), Some(grad)) => {
             let mut dl_dt = std::mem::take(&mut ws.dl_dt);
             let mut dl_dinput = std::mem::take(&mut ws.dl_dinput);
             dl_dt.clear();
             dl_dt.resize(out.n_spikes(), 0.0);
-            readout.backward_checked(
-                &params.weights,
-                out,
-                &maxima,
-                &dl_dmax,
-                &mut grad.weights,
-                &mut dl_dt,
-            );
+            match readout.score {
+                ReadoutScore::Max => readout.backward_checked(
+                    &params.weights,
+                    out,
+                    &maxima,
+                    &dl_dscore,
+                    &mut grad.weights,
+                    &mut dl_dt,
+                ),
+                ReadoutScore::Mean => readout.means_backward_checked(
+                    &params.weights,
+                    out,
+                    stack.t_end,
+                    &dl_dscore,
+                    &mut grad.weights,
+                    &mut dl_dt,
+                ),
+            }
             // The trace was just made of `input`.
             let r = backward(
                 stack,

@@ -1,14 +1,15 @@
 //! The leaky-integrator readout (`LiReadout`): its closed-form maxima
-//! against a dense scan of the voltage summed spike by spike; the gradient
-//! of the cross-entropy of its maxima against finite differences, for the
-//! readout weights and spike times (a maximum at a kink included), and for
-//! every parameter of LIF, QIF and recurrent LIF networks beneath it; the
-//! batch pass bit for bit on one and two threads; bad input as typed
-//! errors.
+//! against a dense scan of the voltage summed spike by spike, its means
+//! against quadrature of that voltage; the gradient of the cross-entropy of
+//! either score against finite differences, for the readout weights and
+//! spike times (a maximum at a kink included), and for every parameter of
+//! LIF, QIF and recurrent LIF networks beneath it; the batch pass bit for
+//! bit on one and two threads; bad input as typed errors.
 
 use evnn_net::{
     gradcheck, BatchRunner, Distribution, FeedForward, ForwardTrace, GradCheckOptions, InitConfig,
-    LiReadout, NetError, NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains, VoltageMax,
+    LiReadout, NetError, NetworkParams, ReadoutParams, ReadoutScore, RecurrentInit, SpikeTrains,
+    VoltageMax,
 };
 use evnn_neurons::{Lif, NeuronModel, Qif};
 use evnn_optim::Parameters;
@@ -119,7 +120,9 @@ fn a_peak_before_a_long_quiet_interval_is_found() {
     }
 }
 
-/// `(L, dL/dw, dL/dt)` of the cross-entropy of the maxima against `label`.
+/// `(L, dL/dw, dL/dt)` of the cross-entropy of the readout's scores (its
+/// maxima or means, as `r.score` says) against `label`, through the public
+/// primitives.
 fn ce(
     r: &LiReadout,
     w: &[f64],
@@ -128,12 +131,22 @@ fn ce(
     label: usize,
 ) -> (f64, Vec<f64>, Vec<f64>) {
     let mut maxima: Vec<VoltageMax> = Vec::new();
-    r.maxima(w, x, t_end, &mut maxima).unwrap();
-    let scores: Vec<f64> = maxima.iter().map(|m| m.value).collect();
-    let mut dl_dm = vec![0.0; scores.len()];
-    let l = LiReadout::cross_entropy(&scores, label, &mut dl_dm).unwrap();
+    let mut scores = Vec::new();
+    match r.score {
+        ReadoutScore::Max => {
+            r.maxima(w, x, t_end, &mut maxima).unwrap();
+            scores.extend(maxima.iter().map(|m| m.value));
+        }
+        ReadoutScore::Mean => r.means(w, x, t_end, &mut scores).unwrap(),
+    }
+    let mut dl_ds = vec![0.0; scores.len()];
+    let l = LiReadout::cross_entropy(&scores, label, &mut dl_ds).unwrap();
     let (mut dw, mut dt) = (vec![0.0; w.len()], vec![0.0; x.n_spikes()]);
-    r.backward(w, x, &maxima, &dl_dm, &mut dw, &mut dt).unwrap();
+    match r.score {
+        ReadoutScore::Max => r.backward(w, x, &maxima, &dl_ds, &mut dw, &mut dt),
+        ReadoutScore::Mean => r.means_backward(w, x, t_end, &dl_ds, &mut dw, &mut dt),
+    }
+    .unwrap();
     (l, dw, dt)
 }
 
@@ -159,12 +172,13 @@ fn check_entry(what: &str, analytic: f64, h: f64, f: &mut dyn FnMut(f64) -> f64)
     true
 }
 
-#[test]
-fn readout_gradients_match_central_differences() {
+/// The readout's gradients (weights, spike times) against five-point
+/// differences over 30 random cases scored by `score`: entries compared
+/// and those nonzero, for weights and times, and entries where the loss is
+/// not smooth.
+fn readout_gradients(score: ReadoutScore) -> ([usize; 2], [usize; 2], usize) {
     let t_end = 60.0;
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    // Entries compared, and those with a nonzero gradient; entries where
-    // the loss is not smooth.
     let (mut weights, mut times, mut skipped) = ([0; 2], [0; 2], 0);
     for case in 0..30 {
         // Both signs of the kernel's amplitude and rate: τ_s below and
@@ -173,7 +187,8 @@ fn readout_gradients_match_central_differences() {
             LiReadout::default()
         } else {
             LiReadout::new(5.0, 20.0).unwrap()
-        };
+        }
+        .with_score(score);
         let (n_in, n_out) = (4, 3);
         let x = random_trains(&mut rng, n_in, 50.0);
         let w: Vec<f64> = (0..n_in * n_out)
@@ -208,6 +223,12 @@ fn readout_gradients_match_central_differences() {
             }
         }
     }
+    (weights, times, skipped)
+}
+
+#[test]
+fn readout_gradients_match_central_differences() {
+    let (weights, times, skipped) = readout_gradients(ReadoutScore::Max);
     eprintln!("readout: weights {weights:?}, spike times {times:?} (compared, nonzero), {skipped} not smooth");
     assert!(
         weights[1] >= 250 && times[1] >= 150,
@@ -217,6 +238,83 @@ fn readout_gradients_match_central_differences() {
         skipped * 50 <= weights[0] + times[0],
         "{skipped} not smooth"
     );
+}
+
+/// The mean score is smooth in the weights and spike times: every entry is
+/// compared, and every one is nonzero (each spike before the end moves the
+/// means of all readout neurons).
+#[test]
+fn mean_readout_gradients_match_central_differences() {
+    let (weights, times, skipped) = readout_gradients(ReadoutScore::Mean);
+    eprintln!("mean readout: weights {weights:?}, spike times {times:?} (compared, nonzero), {skipped} not smooth");
+    assert_eq!(skipped, 0);
+    assert!(
+        weights[1] >= 300 && times[1] >= 250,
+        "{weights:?} {times:?}"
+    );
+}
+
+/// The means against composite Simpson quadrature of the voltage summed
+/// spike by spike, on the pieces between spikes (where it is smooth), and
+/// the kernel's integral over a long run (`w · τ_s` for each spike).
+#[test]
+fn means_match_quadrature_of_the_voltage() {
+    let t_end = 60.0;
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for (case, (tau_mem, tau_syn)) in [(20.0, 5.0), (5.0, 20.0), (10.0, 2.5)]
+        .into_iter()
+        .cycle()
+        .take(24)
+        .enumerate()
+    {
+        let r = LiReadout::new(tau_mem, tau_syn)
+            .unwrap()
+            .with_score(ReadoutScore::Mean);
+        let (n_in, n_out) = (5, 3);
+        // Some spikes after the end, which do not count.
+        let x = random_trains(&mut rng, n_in, 70.0);
+        let w: Vec<f64> = (0..n_in * n_out)
+            .map(|_| rng.random::<f64>() * 3.0 - 1.2)
+            .collect();
+        let mut means = Vec::new();
+        r.means(&w, &x, t_end, &mut means).unwrap();
+        assert_eq!(means.len(), n_out);
+        let mut cuts: Vec<f64> = x.flat().iter().copied().filter(|&t| t < t_end).collect();
+        cuts.extend([0.0, t_end]);
+        cuts.sort_by(f64::total_cmp);
+        for (k, &mean) in means.iter().enumerate() {
+            let mut integral = 0.0;
+            for piece in cuts.windows(2) {
+                let (a, b) = (piece[0], piece[1]);
+                if b <= a {
+                    continue;
+                }
+                // Just inside the piece: the voltage is continuous, and the
+                // kernel is 0 at its spike's own instant.
+                let n = 2000;
+                let h = (b - a) / n as f64;
+                let mut sum = voltage(&r, &w, k, &x, a) + voltage(&r, &w, k, &x, b);
+                for i in 1..n {
+                    let f = voltage(&r, &w, k, &x, a + i as f64 * h);
+                    sum += if i % 2 == 1 { 4.0 * f } else { 2.0 * f };
+                }
+                integral += sum * h / 3.0;
+            }
+            let quad = integral / t_end;
+            assert!(
+                (quad - mean).abs() <= 1e-10 * (1.0 + mean.abs()),
+                "case {case} neuron {k}: closed form {mean} against quadrature {quad}"
+            );
+        }
+    }
+    // Long after its spike, a unit weight has left its whole integral, τ_s.
+    for (tau_mem, tau_syn) in [(20.0, 5.0), (5.0, 20.0)] {
+        let r = LiReadout::new(tau_mem, tau_syn).unwrap();
+        let x = SpikeTrains::from_times(&[1.0]).unwrap();
+        let mut means = Vec::new();
+        r.means(&[3.0], &x, 5001.0, &mut means).unwrap();
+        assert!((means[0] * 5001.0 - 3.0 * tau_syn).abs() <= 1e-12 * 3.0 * tau_syn);
+    }
 }
 
 /// A maximum at the instant of a negative-weight spike moves with it: the
@@ -281,6 +379,7 @@ fn network_gradients_match<N, B>(
     init: InitConfig,
     recurrent: Option<RecurrentInit>,
     seeds: u64,
+    score: ReadoutScore,
 ) -> (usize, usize)
 where
     N: NeuronModel,
@@ -290,7 +389,7 @@ where
     let t_end = 40.0;
     let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
     let net = FeedForward::new(model.clone(), &sizes, backend, opts, t_end).unwrap();
-    let r = LiReadout::default();
+    let r = LiReadout::default().with_score(score);
     let (mut compared, mut all) = (0, 0);
     for seed in 0..seeds {
         let mut network = NetworkParams::init_for(&model, &sizes, &init, seed).unwrap();
@@ -359,16 +458,52 @@ where
 
 #[test]
 fn lif_network_gradients_through_the_readout_match_finite_differences() {
-    let (compared, all) =
-        network_gradients_match(Lif::default(), ClosedForm, init(3.0, 4.0), None, 4);
+    let (compared, all) = network_gradients_match(
+        Lif::default(),
+        ClosedForm,
+        init(3.0, 4.0),
+        None,
+        4,
+        ReadoutScore::Max,
+    );
     eprintln!("LIF through the readout: {compared} of {all} entries compared");
     assert!(compared >= all * 3 / 4, "{compared} of {all}");
 }
 
 #[test]
+fn network_gradients_through_the_mean_readout_match_finite_differences() {
+    let (compared, all) = network_gradients_match(
+        Lif::default(),
+        ClosedForm,
+        init(3.0, 4.0),
+        None,
+        4,
+        ReadoutScore::Mean,
+    );
+    eprintln!("LIF through the mean readout: {compared} of {all} entries compared");
+    assert!(compared >= all * 3 / 4, "{compared} of {all}");
+    let (compared, all) = network_gradients_match(
+        Qif::default(),
+        QifSeries,
+        init(3.0, 4.0),
+        None,
+        3,
+        ReadoutScore::Mean,
+    );
+    eprintln!("QIF through the mean readout: {compared} of {all} entries compared");
+    assert!(compared >= all * 3 / 4, "{compared} of {all}");
+}
+
+#[test]
 fn qif_network_gradients_through_the_readout_match_finite_differences() {
-    let (compared, all) =
-        network_gradients_match(Qif::default(), QifSeries, init(3.0, 4.0), None, 3);
+    let (compared, all) = network_gradients_match(
+        Qif::default(),
+        QifSeries,
+        init(3.0, 4.0),
+        None,
+        3,
+        ReadoutScore::Max,
+    );
     eprintln!("QIF through the readout: {compared} of {all} entries compared");
     assert!(compared >= all * 3 / 4, "{compared} of {all}");
 }
@@ -380,8 +515,14 @@ fn recurrent_lif_gradients_through_the_readout_match_finite_differences() {
         self_connections: true,
         density: 1.0,
     };
-    let (compared, all) =
-        network_gradients_match(Lif::default(), ClosedForm, init(3.0, 4.0), Some(rec), 3);
+    let (compared, all) = network_gradients_match(
+        Lif::default(),
+        ClosedForm,
+        init(3.0, 4.0),
+        Some(rec),
+        3,
+        ReadoutScore::Max,
+    );
     eprintln!("recurrent LIF through the readout: {compared} of {all} entries compared");
     assert!(compared >= all / 2, "{compared} of {all}");
 }
@@ -673,6 +814,85 @@ fn bad_readouts_are_typed_errors_naming_the_value() {
         matches!(err, NetError::NonFinite { what: "dL/dM", .. }),
         "{err:?}"
     );
+    // The mean score's checks: the same arguments as the maxima's, a mean
+    // that overflows, a non-finite dL/dS.
+    let mut means = Vec::new();
+    let err = r.means(&[1.0; 3], &x, 10.0, &mut means).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Shape {
+                expected: 2,
+                got: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = r
+        .means(&[1.0, f64::INFINITY], &x, 10.0, &mut means)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::NonFinite {
+                what: "readout weight",
+                index: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = r
+        .means(&[1.0, 1.0], &x, f64::INFINITY, &mut means)
+        .unwrap_err();
+    assert!(
+        matches!(err, NetError::InvalidConfig { name: "t_end", .. }),
+        "{err:?}"
+    );
+    let err = r
+        .means(&[1.7e308, 0.0], &twice, 10.0, &mut means)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::NonFinite {
+                what: "readout mean voltage",
+                index: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = r
+        .means_backward(&[1.0, 1.0], &x, 10.0, &[f64::NAN], &mut dw, &mut dt)
+        .unwrap_err();
+    assert!(
+        matches!(err, NetError::NonFinite { what: "dL/dM", .. }),
+        "{err:?}"
+    );
+    let err = r
+        .means_backward(&[1.0, 1.0], &x, 10.0, &[0.5], &mut dw[..1], &mut dt)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // In a file, the score is `max` or `mean`, `max` when absent.
+    let parse = |s: &str| serde_json::from_str::<LiReadout>(s);
+    let r = parse(r#"{"tau_mem": 20, "tau_syn": 5}"#).unwrap();
+    assert_eq!(r.score, ReadoutScore::Max);
+    let r = parse(r#"{"tau_mem": 20, "tau_syn": 5, "score": "mean"}"#).unwrap();
+    assert_eq!(r.score, ReadoutScore::Mean);
+    let err = parse(r#"{"tau_mem": 20, "tau_syn": 5, "score": "median"}"#).unwrap_err();
+    assert!(err.to_string().contains("median"), "{err}");
     // Readout inputs that are not the last layer's size, though the weight
     // count fits (2 × 3 as 3 × 2).
     let mut transposed = params.clone();
