@@ -170,8 +170,14 @@ fn inv_fifth_root(x: f64) -> f64 {
     y * TWO_POW[r as usize] * f64::from_bits(((1023 - q) as u64) << 52)
 }
 
-/// Hairer's starting step heuristic (first-derivative part) for state `y`
-/// with derivative `f`, at most `span`.
+/// The first step size for state `y` with derivative `f`, at most `span`:
+/// the first-derivative part of Hairer's starting-step heuristic, a step
+/// that moves the state by a tenth of its size in the tolerance's scaled
+/// norm, `0.1 · |y| / |f|` (Hairer's general-purpose factor is 0.01). A
+/// first step too large costs one rejection; one too small costs the steps
+/// in which the controller grows it, at most fivefold each, at every neuron
+/// start and every adjoint segment that starts afresh, which on a network
+/// of short runs are many.
 pub(crate) fn initial_step(y: &[f64], f: &[f64], rtol: f64, atol: f64, span: f64) -> f64 {
     let n = y.len().max(1) as f64;
     let (mut d0, mut d1) = (0.0, 0.0);
@@ -186,7 +192,7 @@ pub(crate) fn initial_step(y: &[f64], f: &[f64], rtol: f64, atol: f64, span: f64
     let h = if !(d0.is_finite() && d1.is_finite()) || d0 < 1e-5 || d1 < 1e-5 {
         1e-6
     } else {
-        0.01 * d0 / d1
+        0.1 * d0 / d1
     };
     let h = if h.is_finite() && h > 0.0 { h } else { 1e-6 };
     h.min(span)
