@@ -391,7 +391,8 @@ impl LiReadout {
                 got: maxima.len(),
             });
         }
-        check_backward_buffers(n_out, weights, spikes, dl_dmax, dl_dw, dl_dt)?;
+        let names = ("dL/dM", "dL/dM (one per readout neuron)");
+        check_backward_buffers(names, n_out, weights, spikes, dl_dmax, dl_dw, dl_dt)?;
         self.backward_checked(weights, spikes, maxima, dl_dmax, dl_dw, dl_dt);
         check_backward_results(dl_dw, dl_dt)
     }
@@ -482,20 +483,20 @@ impl LiReadout {
         out.clear();
         out.resize(n_out, 0.0);
         for c in 0..n_in {
-            // Every spike of channel `c` before `t_end`, in time order.
+            // Every spike of channel `c` before `t_end`, in time order; the
+            // sum divided by `T` before the weights multiply it, so that
+            // only a mean beyond the range overflows.
             let a: f64 = (spikes.channel(c).iter())
                 .take_while(|&&t| t < t_end)
                 .map(|&t| self.kernel_integral(t_end - t))
-                .sum();
+                .sum::<f64>()
+                / t_end;
             if a == 0.0 {
                 continue;
             }
             for (k, s) in out.iter_mut().enumerate() {
                 *s += weights[k * n_in + c] * a;
             }
-        }
-        for s in out.iter_mut() {
-            *s /= t_end;
         }
         if let Some((index, &value)) = out.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(NetError::NonFinite {
@@ -509,15 +510,15 @@ impl LiReadout {
 
     /// The backward pass of the means: given `dl_dmean[k] = ∂L/∂S_k` for
     /// the [`means`](Self::means) over `[0, t_end]` (same weights and
-    /// spikes), adds `∂L/∂w_kc = Σ_k ∂L/∂S_k · (1/T) Σ_s A(T − t_s)` to
+    /// spikes), adds `∂L/∂w_kc = ∂L/∂S_k · (1/T) Σ_{s of c} A(T − t_s)` to
     /// `dl_dw` and `∂L/∂t_s = −(1/T) Σ_k ∂L/∂S_k · w_{k c_s} κ(T − t_s)` to
     /// `dl_dt` (one entry per spike in the flat order of `spikes`; a spike
     /// at or after `t_end` gets nothing).
     ///
     /// # Errors
     ///
-    /// Those of [`backward`](Self::backward), with `dl_dmean` in place of
-    /// `dl_dmax`.
+    /// Those of [`backward`](Self::backward), with `dl_dmean` (`dL/dS` in
+    /// the errors) in place of `dl_dmax`.
     pub fn means_backward(
         &self,
         weights: &[f64],
@@ -528,7 +529,8 @@ impl LiReadout {
         dl_dt: &mut [f64],
     ) -> Result<(), NetError> {
         let n_out = self.check(weights, spikes, t_end)?;
-        check_backward_buffers(n_out, weights, spikes, dl_dmean, dl_dw, dl_dt)?;
+        let names = ("dL/dS", "dL/dS (one per readout neuron)");
+        check_backward_buffers(names, n_out, weights, spikes, dl_dmean, dl_dw, dl_dt)?;
         self.means_backward_checked(weights, spikes, t_end, dl_dmean, dl_dw, dl_dt);
         check_backward_results(dl_dw, dl_dt)
     }
@@ -621,7 +623,9 @@ impl LiReadout {
 
 /// The buffers of a readout's backward pass: `dl_dscore` one entry per
 /// readout neuron (finite), `dl_dw` one per weight, `dl_dt` one per spike.
+/// `names`: the score's gradient in errors, alone and with its length.
 fn check_backward_buffers(
+    names: (&'static str, &'static str),
     n_out: usize,
     weights: &[f64],
     spikes: &SpikeTrains,
@@ -630,7 +634,7 @@ fn check_backward_buffers(
     dl_dt: &[f64],
 ) -> Result<(), NetError> {
     for (what, expected, got) in [
-        ("dL/dM (one per readout neuron)", n_out, dl_dscore.len()),
+        (names.1, n_out, dl_dscore.len()),
         ("dL/dw (one per readout weight)", weights.len(), dl_dw.len()),
         (
             "dL/dt (one per input spike)",
@@ -648,7 +652,7 @@ fn check_backward_buffers(
     }
     if let Some((index, &value)) = dl_dscore.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(NetError::NonFinite {
-            what: "dL/dM",
+            what: names.0,
             index,
             value,
         });

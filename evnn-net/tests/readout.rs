@@ -178,6 +178,12 @@ fn check_entry(what: &str, analytic: f64, h: f64, f: &mut dyn FnMut(f64) -> f64)
 /// not smooth.
 fn readout_gradients(score: ReadoutScore) -> ([usize; 2], [usize; 2], usize) {
     let t_end = 60.0;
+    // The mean's spikes reach past the end too: those at or after it count
+    // for nothing, and those just before it move the mean most.
+    let last = match score {
+        ReadoutScore::Max => 50.0,
+        ReadoutScore::Mean => 70.0,
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let (mut weights, mut times, mut skipped) = ([0; 2], [0; 2], 0);
     for case in 0..30 {
@@ -190,7 +196,7 @@ fn readout_gradients(score: ReadoutScore) -> ([usize; 2], [usize; 2], usize) {
         }
         .with_score(score);
         let (n_in, n_out) = (4, 3);
-        let x = random_trains(&mut rng, n_in, 50.0);
+        let x = random_trains(&mut rng, n_in, last);
         let w: Vec<f64> = (0..n_in * n_out)
             .map(|_| rng.random::<f64>() * 3.0 - 1.0)
             .collect();
@@ -241,17 +247,18 @@ fn readout_gradients_match_central_differences() {
 }
 
 /// The mean score is smooth in the weights and spike times: every entry is
-/// compared, and every one is nonzero (each spike before the end moves the
-/// means of all readout neurons).
+/// compared. Spikes at or after the end move nothing; every spike before it
+/// moves the means, and every weight from a channel that spikes before it.
 #[test]
 fn mean_readout_gradients_match_central_differences() {
     let (weights, times, skipped) = readout_gradients(ReadoutScore::Mean);
     eprintln!("mean readout: weights {weights:?}, spike times {times:?} (compared, nonzero), {skipped} not smooth");
     assert_eq!(skipped, 0);
     assert!(
-        weights[1] >= 300 && times[1] >= 250,
+        weights[1] >= 280 && times[1] >= 240,
         "{weights:?} {times:?}"
     );
+    assert!(times[1] < times[0], "no spike after the end: {times:?}");
 }
 
 /// The means against composite Simpson quadrature of the voltage summed
@@ -850,9 +857,14 @@ fn bad_readouts_are_typed_errors_naming_the_value() {
         matches!(err, NetError::InvalidConfig { name: "t_end", .. }),
         "{err:?}"
     );
-    let err = r
-        .means(&[1.7e308, 0.0], &twice, 10.0, &mut means)
-        .unwrap_err();
+    // Ten spikes early in a run of 15: each leaves about an eighth of its
+    // weight in the mean, so the largest finite weight overflows it.
+    let burst: Vec<f64> = (0..10).map(|i| 0.1 * i as f64).collect();
+    let burst = SpikeTrains::from_trains(&[burst]).unwrap();
+    r.means(&[f64::MAX / 4.0], &burst, 15.0, &mut means)
+        .unwrap();
+    assert!(means[0].is_finite() && means[0] > f64::MAX / 4.0);
+    let err = r.means(&[f64::MAX], &burst, 15.0, &mut means).unwrap_err();
     assert!(
         matches!(
             err,
@@ -868,7 +880,7 @@ fn bad_readouts_are_typed_errors_naming_the_value() {
         .means_backward(&[1.0, 1.0], &x, 10.0, &[f64::NAN], &mut dw, &mut dt)
         .unwrap_err();
     assert!(
-        matches!(err, NetError::NonFinite { what: "dL/dM", .. }),
+        matches!(err, NetError::NonFinite { what: "dL/dS", .. }),
         "{err:?}"
     );
     let err = r
