@@ -430,8 +430,9 @@ where
 
 /// Classification by a [`LiReadout`] of the last layer's spikes: the mean
 /// cross-entropy of the readout's scores (each readout neuron's largest or
-/// mean voltage, [`LiReadout::score`]) over a batch with its exact gradient, for the network's and the
-/// readout's weights ([`ReadoutParams`]); the share of correct predictions
+/// mean voltage, [`LiReadout::score`]) over a batch with its exact
+/// gradient, for the network's and the readout's weights
+/// ([`ReadoutParams`]); the share of correct predictions
 /// as the training score and the accuracy on a validation set (when given)
 /// as the validation score.
 ///
