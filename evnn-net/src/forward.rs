@@ -34,6 +34,9 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     pub(crate) dl_dinput: Vec<f64>,
     /// A readout's maxima of one sample.
     pub(crate) maxima: Vec<VoltageMax>,
+    /// Whether [`FeedForward::forward`](crate::FeedForward::forward) logs
+    /// the runs' sensitivities ([`set_sensitivity_log`](Self::set_sensitivity_log)).
+    pub(crate) log: bool,
 }
 
 impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
@@ -52,7 +55,41 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
             dl_dt: Vec::new(),
             dl_dinput: Vec::new(),
             maxima: Vec::new(),
+            log: false,
         }
+    }
+
+    /// Whether [`FeedForward::forward`](crate::FeedForward::forward)
+    /// through this workspace logs each run's segment sensitivities where
+    /// the backend can (Dormand–Prince; [`Backend::log_sensitivities`]),
+    /// for a [`backward`](crate::FeedForward::backward) pass to take
+    /// instead of integrating them again: off by default (a forward pass
+    /// for its spikes alone costs less without), on for a forward pass that
+    /// a backward pass follows, whose gradient is then that of
+    /// [`sample_loss`](crate::FeedForward::sample_loss) bit for bit. The
+    /// spikes are the same either way. The passes with a loss set it
+    /// themselves: they log when they compute a gradient.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{FeedForward, ForwardTrace, InitConfig, NetworkParams, SpikeTrains};
+    /// use evnn_neurons::Qif;
+    /// use evnn_solver::{Dopri5Backend, SolverOptions};
+    ///
+    /// let opts = SolverOptions::default();
+    /// let net = FeedForward::new(Qif::default(), &[2, 4, 2], Dopri5Backend::default(), opts, 30.0)?;
+    /// let params = NetworkParams::init::<Qif>(net.sizes(), &InitConfig::default(), 0)?;
+    /// let input = SpikeTrains::from_times(&[1.0, 4.0])?;
+    /// let (mut ws, mut a, mut b) = (net.workspace(), ForwardTrace::default(), ForwardTrace::default());
+    /// net.forward(&params, &input, &mut ws, &mut a)?;
+    /// ws.set_sensitivity_log(true);
+    /// net.forward(&params, &input, &mut ws, &mut b)?;
+    /// assert_eq!(a.output(), b.output());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_sensitivity_log(&mut self, on: bool) {
+        self.log = on;
     }
 }
 
@@ -62,6 +99,12 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
 /// and every run once its neuron provably stays silent, and the earlier
 /// layers are simulated on demand as `loss_pass` says. Spikes, loss and
 /// gradient are those of the full pass; the traces end earlier.
+///
+/// With `log`, a backward pass follows: the runs log their segments'
+/// sensitivities where the backend can ([`Backend::log_sensitivities`]),
+/// which the adjoint then takes instead of integrating them again (the
+/// same runs either way).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
     stack: &Stack<N>,
     loss_pass: LossPass,
@@ -70,6 +113,7 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
     ws: &mut Workspace<N, B>,
     trace: &mut ForwardTrace<N::State>,
     pass: Pass,
+    log: bool,
 ) -> Result<(), NetError> {
     debug_assert_eq!(stack.check_params(params), Ok(()));
     debug_assert_eq!(input.n_channels(), stack.n_inputs());
@@ -89,6 +133,7 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         Pass::FirstSpikes => n_layers > 1 && ws.od.choice.wanted(loss_pass),
         Pass::Prediction => loss_pass != LossPass::LayerByLayer,
     };
+    ws.backend.log_sensitivities(log);
     if on_demand
         && ws
             .od

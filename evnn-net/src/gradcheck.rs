@@ -252,7 +252,10 @@ fn signature<S>(trace: &ForwardTrace<S>) -> Signature {
 /// or the perturbed input is invalid; its [`EntryStatus`] holds the
 /// perturbation and the error ([`GradCheckReport::errors`] lists them).
 /// The forward and backward pass at the unperturbed point must succeed:
-/// their errors are returned.
+/// their errors are returned. The gradient checked is the one the training
+/// passes compute: where the backend logs its runs' sensitivities for the
+/// backward pass (Dormand–Prince), the unperturbed forward pass logs them
+/// ([`Workspace::set_sensitivity_log`](crate::Workspace::set_sensitivity_log)).
 ///
 /// # Examples
 ///
@@ -284,7 +287,12 @@ where
 {
     let mut ws = net.workspace();
     let mut trace = ForwardTrace::default();
+    // The gradient checked is the training passes' own: where the backend
+    // logs its runs' sensitivities for the backward pass, so does this
+    // forward pass; the perturbed passes need only their spikes.
+    ws.set_sensitivity_log(true);
     net.forward(params, input, &mut ws, &mut trace)?;
+    ws.set_sensitivity_log(false);
     let base = signature(&trace);
     let out = trace.output().cloned().unwrap_or_default();
     let (_, dl_dt) = loss(&out);

@@ -237,6 +237,9 @@ where
     }
 
     /// Simulates one sample. `trace` is overwritten (its buffers reused).
+    /// With [`Workspace::set_sensitivity_log`], the runs log their
+    /// segments' sensitivities for a [`backward`](Self::backward) pass to
+    /// take, where the backend can.
     pub fn forward(
         &self,
         params: &NetworkParams,
@@ -246,6 +249,7 @@ where
     ) -> Result<(), NetError> {
         self.check_params(params)?;
         self.check_input(input)?;
+        let log = ws.log;
         forward(
             &self.stack,
             self.loss_pass,
@@ -254,6 +258,7 @@ where
             ws,
             trace,
             Pass::Full,
+            log,
         )
     }
 

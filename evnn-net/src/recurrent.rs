@@ -37,7 +37,7 @@ use crate::{NetError, NetworkParams};
 use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{
     Adjoint, AdjointRun, Backend, EventKind, InputSpike, NeuronGradient, NeuronRun, NeuronTrace,
-    Next, SolverError, Stepper,
+    Next, SolverError, Stepper, TraceMark,
 };
 
 /// One neuron of a recurrent layer in the forward pass.
@@ -111,9 +111,8 @@ struct Snapshot<N: NeuronModel, S> {
     stepper: S,
     events: usize,
     spikes: usize,
-    steps: usize,
-    t_end: f64,
-    x_end: N::State,
+    /// The trace as it was (its sensitivity log included).
+    mark: TraceMark<N::State>,
     inputs: usize,
     cursor: usize,
 }
@@ -387,11 +386,7 @@ impl<N: NeuronModel, S> Snapshot<N, S> {
         inputs: &mut Vec<InputSpike>,
         sources: &mut Vec<RecurrentInput>,
     ) -> usize {
-        trace.events.truncate(self.events);
-        trace.spikes.truncate(self.spikes);
-        trace.steps = self.steps;
-        trace.t_end = self.t_end;
-        trace.x_end = self.x_end;
+        trace.rewind(&self.mark);
         inputs.truncate(self.inputs);
         sources.truncate(self.inputs);
         self.cursor
@@ -414,9 +409,7 @@ fn look_ahead<N: NeuronModel, S: Stepper<N> + Clone>(
         stepper: stepper.clone(),
         events: trace.events.len(),
         spikes: trace.spikes.len(),
-        steps: trace.steps,
-        t_end: trace.t_end,
-        x_end: trace.x_end,
+        mark: trace.mark(),
         inputs: unit.inputs.len(),
         cursor: unit.cursor,
     });
@@ -636,6 +629,7 @@ pub(crate) fn backward_layer<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>
             &mut scratch.adjoints[j],
             model,
             &scratch.params[j],
+            &lt.neurons[j],
             options,
             ng,
         )

@@ -59,6 +59,8 @@ where
         ws,
         trace,
         Pass::FirstSpikes,
+        // With a backward pass to follow, the runs log their sensitivities.
+        grad.is_some(),
     )?;
     let first = trace.first_spikes();
     // The workspace's buffers: no allocation per sample beyond `first`.
@@ -138,7 +140,16 @@ pub(crate) fn predict<N: NeuronModel, B: Backend<N>>(
     ws: &mut Workspace<N, B>,
     trace: &mut ForwardTrace<N::State>,
 ) -> Result<Option<usize>, NetError> {
-    forward(stack, loss_pass, params, input, ws, trace, Pass::Prediction)?;
+    forward(
+        stack,
+        loss_pass,
+        params,
+        input,
+        ws,
+        trace,
+        Pass::Prediction,
+        false,
+    )?;
     // The workspace's buffer: no allocation per sample.
     let mut first = std::mem::take(&mut ws.dl_first);
     first.clear();
@@ -188,7 +199,8 @@ where
 {
     let net = &params.network;
     // The readout reads every spike of the last layer up to `t_end`.
-    forward(stack, loss_pass, net, input, ws, trace, Pass::Full)?;
+    let log = grad.is_some();
+    forward(stack, loss_pass, net, input, ws, trace, Pass::Full, log)?;
     let out = trace.output().ok_or(NetError::Shape {
         what: "layers",
         expected: 1,

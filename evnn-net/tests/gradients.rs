@@ -422,7 +422,8 @@ fn final_state_loss_gradient_matches_finite_differences() {
 /// `sample_loss` simulates each output neuron only up to its first spike,
 /// and earlier layers layer by layer or on demand ([`LossPass`]); loss,
 /// prediction, first spikes and gradient are bit-identical to a full
-/// forward pass followed by the backward pass of the same loss, and the
+/// forward pass (logging its sensitivities, as `sample_loss` does with a
+/// gradient) followed by the backward pass of the same loss, and the
 /// earlier layers' runs end sooner with the full runs' events up to there.
 fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
     name: &str,
@@ -449,6 +450,9 @@ fn check_first_spike_stop<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + S
             assert!(trace.output().unwrap().n_spikes() <= net.n_outputs());
 
             let mut full = ForwardTrace::default();
+            // The forward pass logs its sensitivities as `sample_loss` does
+            // with a gradient (Dormand–Prince), for the same gradient.
+            ws.set_sensitivity_log(true);
             net.forward(params, x, &mut ws, &mut full).unwrap();
             let out = full.output().unwrap();
             repeated += (0..out.n_channels())

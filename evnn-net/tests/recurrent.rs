@@ -96,7 +96,12 @@ where
         }
         let mut ws = net.workspace();
         let mut trace = ForwardTrace::default();
+        // The training passes' gradient: on Dormand–Prince the runs log
+        // their sensitivities (the look-ahead rewinds the log with the
+        // trace) and the adjoint takes them from there.
+        ws.set_sensitivity_log(true);
         net.forward(&params, &input, &mut ws, &mut trace).unwrap();
+        ws.set_sensitivity_log(false);
         assert!(
             trace.output().unwrap().n_spikes() >= 1,
             "{name} seed {seed}: no output spike"

@@ -157,7 +157,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
             adjoint, model, params, inputs, trace, dl_dspikes, options, grad,
         )?;
     }
-    run.finish(adjoint, model, params, options, grad)
+    run.finish(adjoint, model, params, trace, options, grad)
 }
 
 /// The adjoint of one neuron ([`run_adjoint`]) as a state machine that the
@@ -191,7 +191,7 @@ pub fn run_adjoint<N: NeuronModel, A: Adjoint<N>>(
 /// while run.remaining() > 0 {
 ///     run.event(&mut ClosedForm, &lif, &[0.3], &inputs, &trace, &dl, &opts, &mut b)?;
 /// }
-/// run.finish(&mut ClosedForm, &lif, &[0.3], &opts, &mut b)?;
+/// run.finish(&mut ClosedForm, &lif, &[0.3], &trace, &opts, &mut b)?;
 /// assert_eq!(a, b);
 /// # Ok::<(), evnn_solver::SolverError>(())
 /// ```
@@ -208,6 +208,9 @@ pub struct AdjointRun<N: NeuronModel> {
     /// reverse time) the spike: `(k, λ(t_e)ᵀ(f⁻ − f⁺))`, its term of
     /// `dL/dt_k`.
     period_end: Option<(usize, f64)>,
+    /// The segments of the trace's sensitivity log that may still match a
+    /// segment: `sensitivities()[..logged · stride]`.
+    logged: usize,
 }
 
 impl<N: NeuronModel> AdjointRun<N> {
@@ -246,6 +249,7 @@ impl<N: NeuronModel> AdjointRun<N> {
             remaining: trace.events.len(),
             refractory: model.refractory_period() > 0.0,
             period_end: None,
+            logged: logged_segments::<N>(trace),
         })
     }
 
@@ -324,17 +328,21 @@ impl<N: NeuronModel> AdjointRun<N> {
         // contributes nothing, exactly, so it is skipped (typically every
         // segment after a neuron's last spike that the loss depends on).
         if !frozen && lambda.as_slice().iter().any(|&v| v != 0.0) {
-            adjoint.propagate(
-                model,
-                params,
-                event.t,
-                &event.x_plus,
-                self.t_b,
-                &self.x_b,
-                lambda,
-                &mut grad.params,
-                options,
-            )?;
+            let segment = (event.t, self.t_b);
+            match logged_sensitivities::<N>(trace, &mut self.logged, segment) {
+                Some(entry) => apply_sensitivities::<N>(entry, lambda, &mut grad.params),
+                None => adjoint.propagate(
+                    model,
+                    params,
+                    event.t,
+                    &event.x_plus,
+                    self.t_b,
+                    &self.x_b,
+                    lambda,
+                    &mut grad.params,
+                    options,
+                )?,
+            }
         }
         match event.kind {
             EventKind::Input { index } => {
@@ -435,13 +443,14 @@ impl<N: NeuronModel> AdjointRun<N> {
     }
 
     /// Propagates the adjoint from the first event to `t = 0`, which adds
-    /// the last segment's parameter integral to `grad`; every event must
-    /// have been processed.
+    /// the last segment's parameter integral to `grad`; every event of
+    /// `trace` (the run's) must have been processed.
     pub fn finish<A: Adjoint<N>>(
         mut self,
         adjoint: &mut A,
         model: &N,
         params: &N::Params,
+        trace: &NeuronTrace<N::State>,
         options: &SolverOptions,
         grad: &mut NeuronGradient<N::Params>,
     ) -> Result<(), SolverError> {
@@ -454,19 +463,90 @@ impl<N: NeuronModel> AdjointRun<N> {
         }
         let x0 = model.initial_state();
         if self.lambda.as_slice().iter().any(|&v| v != 0.0) {
-            adjoint.propagate(
-                model,
-                params,
-                0.0,
-                &x0,
-                self.t_b,
-                &self.x_b,
-                &mut self.lambda,
-                &mut grad.params,
-                options,
-            )?;
+            match logged_sensitivities::<N>(trace, &mut self.logged, (0.0, self.t_b)) {
+                Some(entry) => apply_sensitivities::<N>(entry, &mut self.lambda, &mut grad.params),
+                None => adjoint.propagate(
+                    model,
+                    params,
+                    0.0,
+                    &x0,
+                    self.t_b,
+                    &self.x_b,
+                    &mut self.lambda,
+                    &mut grad.params,
+                    options,
+                )?,
+            }
         }
         Ok(())
+    }
+}
+
+/// The number of segments in `trace`'s sensitivity log
+/// ([`NeuronTrace::sensitivities`]); 0 when its length does not fit the
+/// model (a log of another model's run).
+fn logged_segments<N: NeuronModel>(trace: &NeuronTrace<N::State>) -> usize {
+    let stride = 2 + sensitivity_dim::<N>() - N::State::DIM;
+    let log = trace.sensitivities();
+    if log.len() % stride == 0 {
+        log.len() / stride
+    } else {
+        0
+    }
+}
+
+/// The logged `(Φ, S)` of the segment `(t_a, t_b)`, `t_a < t_b`, when the
+/// trace's sensitivity log has a segment with exactly these ends and finite
+/// entries. The adjoint asks for segments in reverse time order, and the
+/// log lists them in time order: `cursor` (the segments that may still
+/// match, the first ones) only falls, so the search costs a few
+/// comparisons a segment.
+fn logged_sensitivities<'t, N: NeuronModel>(
+    trace: &'t NeuronTrace<N::State>,
+    cursor: &mut usize,
+    (t_a, t_b): (f64, f64),
+) -> Option<&'t [f64]> {
+    if !(t_a < t_b) || *cursor == 0 {
+        return None;
+    }
+    let stride = 2 + sensitivity_dim::<N>() - N::State::DIM;
+    let log = trace.sensitivities();
+    let entry = |i: usize| &log[i * stride..(i + 1) * stride];
+    while *cursor > 0 && entry(*cursor - 1)[0] > t_a {
+        *cursor -= 1;
+    }
+    // Segments of zero length (several events at one instant) share a
+    // start with the one after them.
+    let mut i = *cursor;
+    while i > 0 && entry(i - 1)[0] == t_a {
+        i -= 1;
+        let e = entry(i);
+        if e[1] == t_b {
+            *cursor = i;
+            let values = &e[2..];
+            return values.iter().all(|v| v.is_finite()).then_some(values);
+        }
+    }
+    None
+}
+
+/// `λ(t_a) = Φᵀ λ(t_b)` and `dL/dp += Sᵀ λ(t_b)` for a segment's `(Φ, S)`
+/// by columns (`lambda` holds `λ(t_b)` on entry).
+fn apply_sensitivities<N: NeuronModel>(phi_s: &[f64], lambda: &mut N::State, mu: &mut N::Params) {
+    let d = N::State::DIM;
+    let lambda_b = *lambda;
+    let dot = |c: usize| -> f64 {
+        phi_s[c * d..(c + 1) * d]
+            .iter()
+            .zip(lambda_b.as_slice())
+            .map(|(a, b)| a * b)
+            .sum()
+    };
+    for (j, l) in lambda.as_mut_slice().iter_mut().enumerate() {
+        *l = dot(j);
+    }
+    for (k, m) in mu.as_mut_slice().iter_mut().enumerate() {
+        *m += dot(d + k);
     }
 }
 
@@ -518,9 +598,8 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
             return Ok(());
         }
         let d = N::State::DIM;
-        let np = N::Params::DIM;
         // z = (x, Φ by columns, S by columns).
-        let dim = d + d * d + d * np;
+        let dim = sensitivity_dim::<N>();
         // A neuron's first segment starts from the initial step heuristic
         // (`start_neuron`), each later one (earlier in time) from the step
         // size the one before ended with: the time scales of neighbouring
@@ -551,16 +630,7 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
         let on_surface =
             model.event(x_b.as_slice()).abs() <= 64.0 * f64::EPSILON * t_b.abs().max(1.0) * rate;
         let event = on_surface.then_some(|z: &[f64]| model.event(&z[..d]));
-        // The column count is a constant of the model: the match folds to
-        // one width.
-        let rhs = |z: &[f64], dz: &mut [f64]| match d + np {
-            1 => sensitivity_rhs::<N, 1>(model, params, z, dz),
-            2 => sensitivity_rhs::<N, 2>(model, params, z, dz),
-            3 => sensitivity_rhs::<N, 3>(model, params, z, dz),
-            4 => sensitivity_rhs::<N, 4>(model, params, z, dz),
-            5 | 6 => sensitivity_rhs::<N, 6>(model, params, z, dz),
-            _ => sensitivity_rhs::<N, 8>(model, params, z, dz),
-        };
+        let rhs = |z: &[f64], dz: &mut [f64]| sensitivity_rhs(model, params, z, dz);
         rk.integrate_until(
             rhs,
             t_a,
@@ -598,6 +668,34 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
     }
 }
 
+/// The length of the sensitivity system's state `z = (x, Φ, S)`: `d + d² +
+/// d·p` for `d` state variables and `p` parameters.
+pub(crate) fn sensitivity_dim<N: NeuronModel>() -> usize {
+    let d = N::State::DIM;
+    d + d * d + d * N::Params::DIM
+}
+
+/// The right-hand side of the sensitivity system ([`sensitivity_rhs_w`]),
+/// with the dual numbers' width chosen for the model's column count.
+#[inline]
+pub(crate) fn sensitivity_rhs<N: NeuronModel>(
+    model: &N,
+    params: &N::Params,
+    z: &[f64],
+    dz: &mut [f64],
+) {
+    // The column count is a constant of the model: the match folds to one
+    // width.
+    match N::State::DIM + N::Params::DIM {
+        1 => sensitivity_rhs_w::<N, 1>(model, params, z, dz),
+        2 => sensitivity_rhs_w::<N, 2>(model, params, z, dz),
+        3 => sensitivity_rhs_w::<N, 3>(model, params, z, dz),
+        4 => sensitivity_rhs_w::<N, 4>(model, params, z, dz),
+        5 | 6 => sensitivity_rhs_w::<N, 6>(model, params, z, dz),
+        _ => sensitivity_rhs_w::<N, 8>(model, params, z, dz),
+    }
+}
+
 /// The right-hand side of the sensitivity system at `z = (x, Φ, S)` (columns
 /// of `d` entries after `x`): `x' = f(x)` and, for column `c`,
 /// `(∂f/∂x) z_c + (∂f/∂p) e_(c − d)` (the second term for the columns of
@@ -606,7 +704,7 @@ impl<N: NeuronModel> Adjoint<N> for RkAdjoint {
 /// parts (the model's transcendental functions) are computed once for all
 /// of them; a parameter with no column in the group gets no dual part.
 #[inline]
-fn sensitivity_rhs<N: NeuronModel, const W: usize>(
+fn sensitivity_rhs_w<N: NeuronModel, const W: usize>(
     model: &N,
     params: &N::Params,
     z: &[f64],
@@ -726,14 +824,14 @@ mod tests {
             .map(|i| ((i * 7 + 3) % 11) as f64 * 0.37 - 1.9)
             .collect();
         let mut reference = vec![0.0; n];
-        sensitivity_rhs::<PIzhikevich, 1>(&model, &p, &z, &mut reference);
+        sensitivity_rhs_w::<PIzhikevich, 1>(&model, &p, &z, &mut reference);
         let mut dz = vec![0.0; n];
         for width in [2, 4, 8] {
             dz.fill(f64::NAN);
             match width {
-                2 => sensitivity_rhs::<PIzhikevich, 2>(&model, &p, &z, &mut dz),
-                4 => sensitivity_rhs::<PIzhikevich, 4>(&model, &p, &z, &mut dz),
-                _ => sensitivity_rhs::<PIzhikevich, 8>(&model, &p, &z, &mut dz),
+                2 => sensitivity_rhs_w::<PIzhikevich, 2>(&model, &p, &z, &mut dz),
+                4 => sensitivity_rhs_w::<PIzhikevich, 4>(&model, &p, &z, &mut dz),
+                _ => sensitivity_rhs_w::<PIzhikevich, 8>(&model, &p, &z, &mut dz),
             }
             for (i, (got, expected)) in dz.iter().zip(&reference).enumerate() {
                 assert_eq!(got, expected, "width {width}, entry {i}");

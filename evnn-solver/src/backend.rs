@@ -82,6 +82,16 @@ pub trait Stepper<N: NeuronModel> {
     fn event_peak(&mut self) -> Option<Peak> {
         None
     }
+    /// Appends the sensitivities of the current segment, from the last
+    /// [`restart`](Self::restart) (or the start) to `t` (the end of the
+    /// last step, or a time inside it), to `log` in the layout of
+    /// [`NeuronTrace::sensitivities`], when the stepper integrates them
+    /// ([`Backend::log_sensitivities`]). The event loop calls it before
+    /// each restart and at the end of the run. The default appends
+    /// nothing.
+    fn log_segment(&self, t: f64, log: &mut Vec<f64>) {
+        let _ = (t, log);
+    }
 }
 
 /// A stepper's answer about the event function's maximum inside its last
@@ -158,6 +168,9 @@ impl<N: NeuronModel, S: Stepper<N>> Stepper<N> for GenericSearch<S> {
     fn sign_change_suffices(&self) -> bool {
         self.0.sign_change_suffices()
     }
+    fn log_segment(&self, t: f64, log: &mut Vec<f64>) {
+        self.0.log_segment(t, log)
+    }
 }
 
 /// An integrator backend for model `N`: simulates one neuron from its input
@@ -216,6 +229,19 @@ pub trait Backend<N: NeuronModel> {
         if let Some(fresh) = self.stepper(model, params, plan) {
             *stepper = fresh;
         }
+    }
+
+    /// Asks the steppers this backend hands out from now on to integrate
+    /// each event-free segment's sensitivities with the state and log them
+    /// in the trace ([`NeuronTrace::sensitivities`]), for the adjoint to
+    /// use instead of integrating them again (`on = false` stops it). A
+    /// run that logs them takes the same steps and gives the same trace
+    /// otherwise; each step costs more, the backward pass much less: for a
+    /// forward pass followed by a backward pass. Returns whether the
+    /// backend logs them; the default does not (and returns `false`).
+    fn log_sensitivities(&mut self, on: bool) -> bool {
+        let _ = on;
+        false
     }
 
     /// Simulates the neuron on `[0, plan.t_end()]` ([`RunPlan::run`]).

@@ -1,6 +1,7 @@
 //! A lean adaptive Dormand–Prince 5(4) backend on fixed-size states, with
 //! Hairer's fourth-order dense output, for any model.
 
+use crate::adjoint::{sensitivity_dim, sensitivity_rhs};
 use crate::dopri5::{attempt, initial_step, next_step, REJECT_NON_FINITE};
 use crate::{Backend, RkAdjoint, RunPlan, SolverError, SolverOptions, Stepper};
 use evnn_neurons::{NeuronModel, StateVector};
@@ -37,6 +38,46 @@ const D: [f64; 7] = [
 #[derive(Clone, Debug, Default)]
 pub struct Dopri5Backend {
     adjoint: RkAdjoint,
+    /// Whether the steppers handed out log each segment's sensitivities
+    /// ([`Backend::log_sensitivities`]).
+    log: bool,
+}
+
+impl Dopri5Backend {
+    /// This backend with its runs logging (`on`) or not logging each
+    /// event-free segment's sensitivities in the trace
+    /// ([`Backend::log_sensitivities`]), for a forward pass that a backward
+    /// pass follows: the same run, and the adjoint
+    /// ([`EventSolver::gradient`](crate::EventSolver::gradient)) takes the
+    /// sensitivities from the log instead of integrating them again. A
+    /// network's training passes turn the log on by themselves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_neurons::Qif;
+    /// use evnn_solver::{Dopri5Backend, EventSolver, InputSpike, SolverOptions};
+    ///
+    /// let opts = SolverOptions::default();
+    /// let inputs = [InputSpike::new(0.0, 10.0), InputSpike::new(8.0, 6.0)];
+    /// let mut plain = EventSolver::new(Qif::default(), Dopri5Backend::default(), opts)?;
+    /// let logging = Dopri5Backend::default().with_sensitivity_log(true);
+    /// let mut logged = EventSolver::new(Qif::default(), logging, opts)?;
+    /// let (a, b) = (plain.simulate(&[0.0], &inputs, 30.0)?, logged.simulate(&[0.0], &inputs, 30.0)?);
+    /// assert_eq!(a.spikes, b.spikes);
+    /// assert!(a.sensitivities().is_empty() && !b.sensitivities().is_empty());
+    /// let dl = vec![1.0; a.spikes.len()];
+    /// let ga = plain.gradient(&[0.0], &inputs, &a, &dl, None)?;
+    /// let gb = logged.gradient(&[0.0], &inputs, &b, &dl, None)?;
+    /// for (x, y) in ga.weights.iter().zip(&gb.weights) {
+    ///     assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0));
+    /// }
+    /// # Ok::<(), evnn_solver::SolverError>(())
+    /// ```
+    pub fn with_sensitivity_log(mut self, on: bool) -> Self {
+        self.log = on;
+        self
+    }
 }
 
 /// The [`Stepper`] of [`Dopri5Backend`].
@@ -56,6 +97,56 @@ pub struct Dopri5Stepper<N: NeuronModel> {
     h_used: f64,
     /// Dense output coefficients of the last step.
     rcont: [N::State; 5],
+    /// The sensitivities integrated with the state, when the run logs
+    /// them ([`Backend::log_sensitivities`]).
+    sens: Option<Box<Sensitivities>>,
+}
+
+/// A [`Dopri5Stepper`]'s sensitivity integration: `z = (x, Φ, S)` (the
+/// state, then `Φ = ∂x/∂x(t_a⁺)` and `S = ∂x/∂p` by columns) over the
+/// segment since the last restart at `t_a`, integrated with the same steps
+/// as the state alone (the error test covers `x` only). Its buffers are
+/// one allocation, so that copying a stepper (a recurrent layer's
+/// look-ahead does at every step) stays cheap: `z`, the trial `z`, the
+/// seven stages and the last step's dense output (five coefficients per
+/// component), `n = dim(z)` numbers each.
+#[derive(Clone, Debug)]
+struct Sensitivities {
+    t_a: f64,
+    n: usize,
+    buf: Vec<f64>,
+}
+
+impl Sensitivities {
+    fn new(n: usize) -> Box<Self> {
+        Box::new(Sensitivities {
+            t_a: 0.0,
+            n,
+            buf: vec![0.0; 14 * n],
+        })
+    }
+
+    fn z(&self) -> &[f64] {
+        &self.buf[..self.n]
+    }
+
+    fn rcont(&self) -> &[f64] {
+        &self.buf[9 * self.n..]
+    }
+
+    /// `z = (x, I, 0)` at `t` with its derivative in the first stage: the
+    /// start of a segment.
+    fn start<N: NeuronModel>(&mut self, model: &N, params: &N::Params, t: f64, x: &N::State) {
+        let (d, n) = (N::State::DIM, self.n);
+        self.t_a = t;
+        let (z, rest) = self.buf.split_at_mut(n);
+        z.fill(0.0);
+        z[..d].copy_from_slice(x.as_slice());
+        for j in 0..d {
+            z[d + j * d + j] = 1.0;
+        }
+        sensitivity_rhs(model, params, z, &mut rest[n..2 * n]);
+    }
 }
 
 impl<N: NeuronModel> Dopri5Stepper<N> {
@@ -82,7 +173,24 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
             h: options.h0,
             h_used: 0.0,
             rcont: [N::State::zeros(); 5],
+            sens: None,
         }
+    }
+
+    /// Starts (`true`) or stops integrating each segment's sensitivities
+    /// ([`Backend::log_sensitivities`]), on a stepper at the start of a
+    /// run.
+    fn set_logging(&mut self, on: bool) {
+        if !on {
+            self.sens = None;
+            return;
+        }
+        let n = sensitivity_dim::<N>();
+        let sens = match &mut self.sens {
+            Some(sens) if sens.n == n => sens,
+            slot => slot.insert(Sensitivities::new(n)),
+        };
+        sens.start(&self.model, &self.params, self.t, &self.x);
     }
 }
 
@@ -102,6 +210,9 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
 
     #[allow(clippy::needless_range_loop)]
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
+        if self.sens.is_some() {
+            return self.step_with_sensitivities(t_stop);
+        }
         if !(self.h > 0.0) {
             self.h = initial_step(
                 self.x.as_slice(),
@@ -224,7 +335,120 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         self.model
             .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
         self.h_used = 0.0;
+        if let Some(sens) = self.sens.as_deref_mut() {
+            sens.start(&self.model, &self.params, t, x);
+        }
         Ok(())
+    }
+
+    fn log_segment(&self, t: f64, log: &mut Vec<f64>) {
+        let Some(sens) = self.sens.as_deref() else {
+            return;
+        };
+        let d = N::State::DIM;
+        log.push(sens.t_a);
+        log.push(t);
+        if self.h_used > 0.0 && t < self.t {
+            // Inside the last step (a spike found on the dense output).
+            let theta = ((t - self.t_prev) / self.h_used).clamp(0.0, 1.0);
+            let u = 1.0 - theta;
+            for r in sens.rcont()[5 * d..].chunks_exact(5) {
+                log.push(r[0] + theta * (r[1] + u * (r[2] + theta * (r[3] + u * r[4]))));
+            }
+        } else {
+            log.extend_from_slice(&sens.z()[d..]);
+        }
+    }
+}
+
+impl<N: NeuronModel> Dopri5Stepper<N> {
+    /// [`Stepper::step`] with the sensitivities `(Φ, S)` integrated along:
+    /// the same stage sums, error test and step sizes for the state as
+    /// without them (the dual-number evaluation's value parts are the
+    /// dynamics' own), so the state's path is the same.
+    #[allow(clippy::needless_range_loop)]
+    fn step_with_sensitivities(&mut self, t_stop: f64) -> Result<(), SolverError> {
+        let d = N::State::DIM;
+        if !(self.h > 0.0) {
+            self.h = initial_step(
+                self.x.as_slice(),
+                self.dx.as_slice(),
+                self.rtol,
+                self.atol,
+                t_stop - self.t,
+            );
+        }
+        let (model, params) = (&self.model, &self.params);
+        let Some(sens) = self.sens.as_deref_mut() else {
+            return Ok(());
+        };
+        let n = sens.n;
+        let (z, rest) = sens.buf.split_at_mut(n);
+        let (z_new, rest) = rest.split_at_mut(n);
+        let (stages, rcont) = rest.split_at_mut(7 * n);
+        let mut chunks = stages.chunks_exact_mut(n);
+        let mut k: [&mut [f64]; 7] = std::array::from_fn(|_| chunks.next().unwrap_or_default());
+        let rhs = |z: &[f64], dz: &mut [f64]| sensitivity_rhs(model, params, z, dz);
+        loop {
+            let remaining = t_stop - self.t;
+            let last = self.h >= remaining * (1.0 - 1e-12);
+            let h = if last { remaining } else { self.h };
+            let norm = attempt(z, &mut k, z_new, h, self.rtol, self.atol, d, rhs);
+            let finite =
+                z_new[..d].iter().all(|v| v.is_finite()) && k[6][..d].iter().all(|v| v.is_finite());
+            if !finite || norm.is_nan() {
+                // Rejected as in `step`.
+                self.h = h * REJECT_NON_FINITE;
+                if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
+                    return Err(SolverError::NonFiniteState {
+                        t: self.t,
+                        state: z_new[..d].to_vec(),
+                    });
+                }
+                continue;
+            }
+            if norm <= 1.0 {
+                if !(h > 0.0) {
+                    return Err(SolverError::StepSizeUnderflow { t: self.t, h });
+                }
+                // Dense output of every component, the state's as in `step`.
+                for i in 0..n {
+                    let y0 = z[i];
+                    let dy = z_new[i] - y0;
+                    let bspl = h * k[0][i] - dy;
+                    let mut acc = 0.0;
+                    for j in 0..7 {
+                        acc += D[j] * k[j][i];
+                    }
+                    let r = [y0, dy, bspl, dy - h * k[6][i] - bspl, h * acc];
+                    rcont[5 * i..5 * i + 5].copy_from_slice(&r);
+                    if i < d {
+                        for (row, v) in self.rcont.iter_mut().zip(r) {
+                            row.as_mut_slice()[i] = v;
+                        }
+                    }
+                }
+                self.t_prev = self.t;
+                self.t = if last { t_stop } else { self.t + h };
+                self.h_used = self.t - self.t_prev;
+                z.copy_from_slice(z_new);
+                let (first, rest) = k.split_at_mut(1);
+                first[0].copy_from_slice(rest[5]);
+                self.x.as_mut_slice().copy_from_slice(&z[..d]);
+                self.dx.as_mut_slice().copy_from_slice(&k[0][..d]);
+                if !last {
+                    self.h = next_step(h, norm);
+                }
+                return Ok(());
+            }
+            self.h = next_step(h, norm);
+            if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
+                return Err(SolverError::StepSizeUnderflow {
+                    t: self.t,
+                    h: self.h,
+                });
+            }
+        }
     }
 }
 
@@ -232,13 +456,29 @@ impl<N: NeuronModel> Backend<N> for Dopri5Backend {
     type Stepper = Dopri5Stepper<N>;
 
     fn stepper(&self, model: &N, params: &N::Params, plan: &RunPlan) -> Option<Self::Stepper> {
-        Some(Dopri5Stepper::new(
-            model,
-            *params,
-            plan.options(),
-            0.0,
-            model.initial_state(),
-        ))
+        let mut stepper =
+            Dopri5Stepper::new(model, *params, plan.options(), 0.0, model.initial_state());
+        stepper.set_logging(self.log);
+        Some(stepper)
+    }
+
+    fn reset_stepper(
+        &self,
+        stepper: &mut Self::Stepper,
+        model: &N,
+        params: &N::Params,
+        plan: &RunPlan,
+    ) {
+        // As `stepper` builds it, keeping the sensitivities' buffers.
+        let sens = stepper.sens.take();
+        *stepper = Dopri5Stepper::new(model, *params, plan.options(), 0.0, model.initial_state());
+        stepper.sens = sens;
+        stepper.set_logging(self.log);
+    }
+
+    fn log_sensitivities(&mut self, on: bool) -> bool {
+        self.log = on;
+        true
     }
 }
 

@@ -547,6 +547,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                         }
                         continue;
                     }
+                    stepper.log_segment(t, &mut trace.sensitivities);
                     stepper.restart(t, &x_plus)?;
                     check_finite(t, stepper.dx())?;
                     trace.events.push(Event {
@@ -563,6 +564,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                 }
                 if t >= t_end {
                     trace.x_end = *stepper.x();
+                    stepper.log_segment(stepper.t(), &mut trace.sensitivities);
                     return Ok(Next::Done);
                 }
                 // The next stop is certain when the next input is known
@@ -690,6 +692,7 @@ impl<N: NeuronModel> NeuronRun<N> {
                 state: x_plus.as_slice().to_vec(),
             });
         }
+        stepper.log_segment(t_spike, &mut trace.sensitivities);
         stepper.restart(t_spike, &x_plus)?;
         trace.spikes.push(t_spike);
         trace.events.push(Event {
@@ -782,6 +785,7 @@ impl<N: NeuronModel> NeuronRun<N> {
             return Ok(Some(Next::Wait));
         }
         self.frozen = None;
+        stepper.log_segment(end, &mut trace.sensitivities);
         stepper.restart(end, &x)?;
         check_finite(end, stepper.dx())?;
         if until < self.t_end {
@@ -866,6 +870,7 @@ impl<N: NeuronModel> NeuronRun<N> {
             });
             let stop = self.stop_after == Some(trace.spikes.len());
             if below || stop {
+                stepper.log_segment(t, &mut trace.sensitivities);
                 stepper.restart(t, &x_plus)?;
                 check_finite(t, stepper.dx())?;
                 if let Some(last) = trace.events.last_mut() {
@@ -899,5 +904,6 @@ impl<N: NeuronModel> NeuronRun<N> {
             _ => stepper.t(),
         };
         trace.x_end = *stepper.x();
+        stepper.log_segment(stepper.t(), &mut trace.sensitivities);
     }
 }

@@ -128,5 +128,5 @@ pub use options::SolverOptions;
 pub use qif_series::{QifSeries, SeriesStepper};
 pub use solver::EventSolver;
 pub use state_at::states_at;
-pub use trace::{Event, EventKind, InputSpike, NeuronTrace};
+pub use trace::{Event, EventKind, InputSpike, NeuronTrace, TraceMark};
 pub use wrapper::WrappedStepper;

@@ -114,6 +114,22 @@ pub struct NeuronTrace<S> {
     pub x_end: S,
     /// Integrator steps taken (accepted steps; 1 per segment for exact backends).
     pub steps: usize,
+    /// Each event-free segment's sensitivities, when the backend logged
+    /// them ([`Backend::log_sensitivities`](crate::Backend::log_sensitivities));
+    /// empty otherwise ([`sensitivities`](Self::sensitivities)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) sensitivities: Vec<f64>,
+}
+
+/// How far a [`NeuronTrace`] had come ([`NeuronTrace::mark`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceMark<S> {
+    spikes: usize,
+    events: usize,
+    t_end: f64,
+    x_end: S,
+    steps: usize,
+    sensitivities: usize,
 }
 
 impl<S: Copy> NeuronTrace<S> {
@@ -125,7 +141,47 @@ impl<S: Copy> NeuronTrace<S> {
             t_end: 0.0,
             x_end: x0,
             steps: 0,
+            sensitivities: Vec::new(),
         }
+    }
+
+    /// The sensitivities of the event-free segments that the backend
+    /// logged with the run ([`Backend::log_sensitivities`](crate::Backend::log_sensitivities)),
+    /// empty when it logged none: for each segment `[t_a, t_b]` from a
+    /// restart of the integration (the start, an input, a spike's reset)
+    /// to the next or to the end, in time order, `2 + d² + d·p` numbers
+    /// (`d` state variables, `p` parameters): `t_a`, `t_b`, then
+    /// `Φ = ∂x(t_b⁻)/∂x(t_a⁺)` and `S = ∂x(t_b⁻)/∂p` column by column. The
+    /// adjoint ([`run_adjoint`](crate::run_adjoint)) takes a segment's `Φ`
+    /// and `S` from here when it finds the segment with the same ends, and
+    /// integrates them otherwise.
+    pub fn sensitivities(&self) -> &[f64] {
+        &self.sensitivities
+    }
+
+    /// A mark of how far the trace has come, to [`rewind`](Self::rewind)
+    /// it to: for a caller that steps a run speculatively and may take the
+    /// steps back (a recurrent layer's look-ahead in `evnn-net`).
+    pub fn mark(&self) -> TraceMark<S> {
+        TraceMark {
+            spikes: self.spikes.len(),
+            events: self.events.len(),
+            t_end: self.t_end,
+            x_end: self.x_end,
+            steps: self.steps,
+            sensitivities: self.sensitivities.len(),
+        }
+    }
+
+    /// Puts the trace back where it was at `mark` (taken of this trace,
+    /// which has only grown since): what was logged after it is dropped.
+    pub fn rewind(&mut self, mark: &TraceMark<S>) {
+        self.spikes.truncate(mark.spikes);
+        self.events.truncate(mark.events);
+        self.t_end = mark.t_end;
+        self.x_end = mark.x_end;
+        self.steps = mark.steps;
+        self.sensitivities.truncate(mark.sensitivities);
     }
 
     pub(crate) fn clear(&mut self, x0: S) {
@@ -134,5 +190,6 @@ impl<S: Copy> NeuronTrace<S> {
         self.t_end = 0.0;
         self.x_end = x0;
         self.steps = 0;
+        self.sensitivities.clear();
     }
 }

@@ -77,6 +77,9 @@ macro_rules! wrapper_backends {
             fn event_peak(&mut self) -> Option<Peak> {
                 self.0.event_peak()
             }
+            fn log_segment(&self, t: f64, log: &mut Vec<f64>) {
+                self.0.log_segment(t, log)
+            }
         }
 
         wrapper_backends!(@backend $wrapper, ClosedForm);
@@ -106,6 +109,10 @@ macro_rules! wrapper_backends {
                 plan: &RunPlan,
             ) {
                 Backend::<M>::reset_stepper(self, &mut stepper.0, model.inner(), params, plan)
+            }
+
+            fn log_sensitivities(&mut self, on: bool) -> bool {
+                Backend::<M>::log_sensitivities(self, on)
             }
         }
 
