@@ -30,7 +30,9 @@
 //!   that event's term `λ(t_e)ᵀ(f⁻ − f⁺)` is added to `dL/dt_k`.
 //!
 //! The segment propagation is backend specific ([`Adjoint`]): closed form for
-//! the LIF neuron, numerical for any model.
+//! the LIF neuron, numerical for any model; a segment whose sensitivities
+//! the forward run logged ([`NeuronTrace::sensitivities`]) is taken from the
+//! log instead.
 
 use crate::engine::{check_synapses, synapse_weights};
 use crate::{Dopri5, EventKind, InputSpike, NeuronTrace, SolverError, SolverOptions};
@@ -506,6 +508,9 @@ fn logged_sensitivities<'t, N: NeuronModel>(
     cursor: &mut usize,
     (t_a, t_b): (f64, f64),
 ) -> Option<&'t [f64]> {
+    // A cursor of another trace's log (the adjoint driven with a trace
+    // other than the one it started with) reaches no further than this one.
+    *cursor = (*cursor).min(logged_segments::<N>(trace));
     if !(t_a < t_b) || *cursor == 0 {
         return None;
     }

@@ -234,11 +234,14 @@ pub trait Backend<N: NeuronModel> {
     /// Asks the steppers this backend hands out from now on to integrate
     /// each event-free segment's sensitivities with the state and log them
     /// in the trace ([`NeuronTrace::sensitivities`]), for the adjoint to
-    /// use instead of integrating them again (`on = false` stops it). A
-    /// run that logs them takes the same steps and gives the same trace
-    /// otherwise; each step costs more, the backward pass much less: for a
-    /// forward pass followed by a backward pass. Returns whether the
-    /// backend logs them; the default does not (and returns `false`).
+    /// use instead of integrating them again (`on = false` stops it): for a
+    /// forward pass that a backward pass follows, whose steps then cost
+    /// more and the backward pass much less. A run that logs takes the
+    /// same steps and gives the same trace otherwise, where the model's
+    /// dual-number values are its `f64` ones (see
+    /// [`Dopri5Backend`](crate::Dopri5Backend)). Returns whether the backend
+    /// can log them (and heeds `on`); the default cannot and returns
+    /// `false`.
     fn log_sensitivities(&mut self, on: bool) -> bool {
         let _ = on;
         false

@@ -50,7 +50,9 @@ impl Dopri5Backend {
     /// pass follows: the same run, and the adjoint
     /// ([`EventSolver::gradient`](crate::EventSolver::gradient)) takes the
     /// sensitivities from the log instead of integrating them again. A
-    /// network's training passes turn the log on by themselves.
+    /// network's passes set it themselves (on with a gradient, off
+    /// without), whatever it was: this is for single-neuron runs
+    /// ([`EventSolver`](crate::EventSolver)).
     ///
     /// # Examples
     ///
@@ -98,18 +100,20 @@ pub struct Dopri5Stepper<N: NeuronModel> {
     /// Dense output coefficients of the last step.
     rcont: [N::State; 5],
     /// The sensitivities integrated with the state, when the run logs
-    /// them ([`Backend::log_sensitivities`]).
+    /// them ([`Backend::log_sensitivities`]); their buffers stay when the
+    /// log is turned off.
     sens: Option<Box<Sensitivities>>,
+    logging: bool,
 }
 
 /// A [`Dopri5Stepper`]'s sensitivity integration: `z = (x, Φ, S)` (the
 /// state, then `Φ = ∂x/∂x(t_a⁺)` and `S = ∂x/∂p` by columns) over the
 /// segment since the last restart at `t_a`, integrated with the same steps
 /// as the state alone (the error test covers `x` only). Its buffers are
-/// one allocation, so that copying a stepper (a recurrent layer's
-/// look-ahead does at every step) stays cheap: `z`, the trial `z`, the
-/// seven stages and the last step's dense output (five coefficients per
-/// component), `n = dim(z)` numbers each.
+/// one vector: `z`, the trial `z`, the seven stages and the last step's
+/// dense output (five coefficients per component), `n = dim(z)` numbers
+/// each. A copy of the stepper (a recurrent layer's look-ahead makes one
+/// at every step) copies them.
 #[derive(Clone, Debug)]
 struct Sensitivities {
     t_a: f64,
@@ -174,6 +178,7 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
             h_used: 0.0,
             rcont: [N::State::zeros(); 5],
             sens: None,
+            logging: false,
         }
     }
 
@@ -181,8 +186,8 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
     /// ([`Backend::log_sensitivities`]), on a stepper at the start of a
     /// run.
     fn set_logging(&mut self, on: bool) {
+        self.logging = on;
         if !on {
-            self.sens = None;
             return;
         }
         let n = sensitivity_dim::<N>();
@@ -210,7 +215,7 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
 
     #[allow(clippy::needless_range_loop)]
     fn step(&mut self, t_stop: f64) -> Result<(), SolverError> {
-        if self.sens.is_some() {
+        if self.logging {
             return self.step_with_sensitivities(t_stop);
         }
         if !(self.h > 0.0) {
@@ -335,17 +340,18 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         self.model
             .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
         self.h_used = 0.0;
-        if let Some(sens) = self.sens.as_deref_mut() {
+        if let Some(sens) = self.sens.as_deref_mut().filter(|_| self.logging) {
             sens.start(&self.model, &self.params, t, x);
         }
         Ok(())
     }
 
     fn log_segment(&self, t: f64, log: &mut Vec<f64>) {
-        let Some(sens) = self.sens.as_deref() else {
+        let Some(sens) = self.sens.as_deref().filter(|_| self.logging) else {
             return;
         };
         let d = N::State::DIM;
+        let start = log.len();
         log.push(sens.t_a);
         log.push(t);
         if self.h_used > 0.0 && t < self.t {
@@ -358,14 +364,26 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         } else {
             log.extend_from_slice(&sens.z()[d..]);
         }
+        // Sensitivities that overflowed (a state near a finite-time
+        // blow-up) are not logged: the adjoint integrates that segment
+        // again, as it does for any segment the log lacks.
+        if !log[start..].iter().all(|v| v.is_finite()) {
+            log.truncate(start);
+        }
     }
 }
 
 impl<N: NeuronModel> Dopri5Stepper<N> {
     /// [`Stepper::step`] with the sensitivities `(Φ, S)` integrated along:
-    /// the same stage sums, error test and step sizes for the state as
-    /// without them (the dual-number evaluation's value parts are the
-    /// dynamics' own), so the state's path is the same.
+    /// the same stage sums, error test and step-size control for the state
+    /// as without them, on the dual-number evaluation's value parts. Where
+    /// those are the dynamics' own `f64` results bit for bit (num-dual
+    /// computes sums, products, division by an `f64`, `exp`, `ln`,
+    /// `sqrt`, `sin`/`cos` as `f64` does) the state's path is the same;
+    /// num-dual computes `tanh`, `tan`, powers from the third and a
+    /// division by a dual number (`x / y`, `x / T::from(c)`) another way,
+    /// which may move the path of a model that uses them by round-off in
+    /// each step (EGRU's `tanh`).
     #[allow(clippy::needless_range_loop)]
     fn step_with_sensitivities(&mut self, t_stop: f64) -> Result<(), SolverError> {
         let d = N::State::DIM;

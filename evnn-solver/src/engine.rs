@@ -236,6 +236,14 @@ impl RunPlan {
     }
 }
 
+/// Whether the last segment of a sensitivity log
+/// ([`NeuronTrace::sensitivities`]) of model `N` ends at `t`.
+fn last_segment_ends_at<N: NeuronModel>(log: &[f64], t: f64) -> bool {
+    let d = N::State::DIM;
+    let stride = 2 + d * (d + N::Params::DIM);
+    log.len() >= stride && log[log.len() - stride + 1] == t
+}
+
 /// What a [`NeuronRun`] needs next.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Next {
@@ -564,7 +572,11 @@ impl<N: NeuronModel> NeuronRun<N> {
                 }
                 if t >= t_end {
                     trace.x_end = *stepper.x();
-                    stepper.log_segment(stepper.t(), &mut trace.sensitivities);
+                    // A run ended by `end_here` (its spike limit) has
+                    // logged its last segment there.
+                    if !last_segment_ends_at::<N>(&trace.sensitivities, t) {
+                        stepper.log_segment(t, &mut trace.sensitivities);
+                    }
                     return Ok(Next::Done);
                 }
                 // The next stop is certain when the next input is known

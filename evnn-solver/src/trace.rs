@@ -148,13 +148,16 @@ impl<S: Copy> NeuronTrace<S> {
     /// The sensitivities of the event-free segments that the backend
     /// logged with the run ([`Backend::log_sensitivities`](crate::Backend::log_sensitivities)),
     /// empty when it logged none: for each segment `[t_a, t_b]` from a
-    /// restart of the integration (the start, an input, a spike's reset)
-    /// to the next or to the end, in time order, `2 + d² + d·p` numbers
-    /// (`d` state variables, `p` parameters): `t_a`, `t_b`, then
-    /// `Φ = ∂x(t_b⁻)/∂x(t_a⁺)` and `S = ∂x(t_b⁻)/∂p` column by column. The
-    /// adjoint ([`run_adjoint`](crate::run_adjoint)) takes a segment's `Φ`
-    /// and `S` from here when it finds the segment with the same ends, and
-    /// integrates them otherwise.
+    /// restart of the integration (the start, an input, a spike's reset,
+    /// the end of a refractory period) to the next or to the end, in time
+    /// order, `2 + d² + d·p` numbers (`d` state variables, `p`
+    /// parameters): `t_a`, `t_b`, then `Φ = ∂x(t_b⁻)/∂x(t_a⁺)` and
+    /// `S = ∂x(t_b⁻)/∂p` column by column. Segments of zero length (several
+    /// events at one instant) and refractory periods (`Φ = I`, `S = 0`)
+    /// have entries too; a segment whose sensitivities overflowed has none.
+    /// The adjoint ([`run_adjoint`](crate::run_adjoint)) takes a segment's
+    /// `Φ` and `S` from here when it finds the segment with the same ends,
+    /// and integrates them otherwise.
     pub fn sensitivities(&self) -> &[f64] {
         &self.sensitivities
     }

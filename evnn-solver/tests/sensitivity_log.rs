@@ -10,7 +10,10 @@ use evnn_neurons::{
     Alif, AlifConstants, Derived, Eif, IzhikevichConstants, Lif, NeuronModel, PIzhikevich, Qif,
     StateVector,
 };
-use evnn_solver::{Backend, Dopri5Backend, EventSolver, InputSpike, NeuronTrace, SolverOptions};
+use evnn_solver::{
+    AdjointRun, Backend, Dopri5Backend, EventSolver, InputSpike, NeuronGradient, NeuronTrace,
+    SolverOptions,
+};
 
 /// Inputs that make each model spike a few times: `n` spikes of weights
 /// alternating in sign around `w`, spread over `[0, 25)`.
@@ -281,6 +284,20 @@ fn logged_transition_matrices_are_the_lif_flow_derivatives() {
         }
     }
     assert!(checked >= 30, "{checked} entries checked");
+    // A run ended at its first spike logs that spike's segment and the
+    // zero-length one after it once each.
+    let first = SolverOptions {
+        stop_after_spikes: Some(1),
+        ..opts
+    };
+    let stopped = solver(lif, true, first)
+        .simulate(&p, &inputs, 30.0)
+        .unwrap();
+    assert_eq!(stopped.spikes.len(), 1);
+    assert_eq!(
+        stopped.sensitivities().len(),
+        (stopped.events.len() + 1) * stride
+    );
 }
 
 /// A log that does not fit the trace is not used: with one of the wrong
@@ -321,4 +338,19 @@ fn a_log_that_does_not_fit_is_not_used() {
         let g = on.gradient(&p, &inputs, &trace, &dl, None).unwrap();
         assert_eq!(g, integrated, "{what}");
     }
+    // An adjoint started on the logged trace and driven with the plain one
+    // (the same events) reads no log beyond the plain one's: the
+    // integrated gradient, no panic.
+    let mut adjoint = Dopri5Backend::default();
+    let mut g = NeuronGradient::zeros(inputs.len());
+    let x_end = [0.0; 2];
+    let mut run =
+        AdjointRun::start(&mut adjoint, &qif, &p, &inputs, &logged, &x_end, &mut g).unwrap();
+    while run.remaining() > 0 {
+        run.event(&mut adjoint, &qif, &p, &inputs, &plain, &dl, &opts, &mut g)
+            .unwrap();
+    }
+    run.finish(&mut adjoint, &qif, &p, &plain, &opts, &mut g)
+        .unwrap();
+    assert_eq!(g, integrated, "a run driven with another trace");
 }
