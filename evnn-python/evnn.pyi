@@ -64,6 +64,35 @@ class Network:
     def accuracy(self, inputs: Inputs, labels: Labels) -> float: ...
     def loss(self, inputs: Inputs, labels: Labels, loss: str = "eventprop") -> float: ...
     def loss_and_grad(self, inputs: Inputs, labels: Labels, loss: str = "eventprop") -> tuple[float, Params]: ...
+    def readout_scores(
+        self,
+        inputs: Inputs,
+        weights: npt.NDArray[np.float64],
+        *,
+        tau_mem: float = 20.0,
+        tau_syn: float = 5.0,
+        score: str = "max",
+    ) -> npt.NDArray[np.float64]: ...
+    def readout_loss(
+        self,
+        inputs: Inputs,
+        labels: Labels,
+        weights: npt.NDArray[np.float64],
+        *,
+        tau_mem: float = 20.0,
+        tau_syn: float = 5.0,
+        score: str = "max",
+    ) -> float: ...
+    def readout_loss_and_grad(
+        self,
+        inputs: Inputs,
+        labels: Labels,
+        weights: npt.NDArray[np.float64],
+        *,
+        tau_mem: float = 20.0,
+        tau_syn: float = 5.0,
+        score: str = "max",
+    ) -> tuple[float, Params, npt.NDArray[np.float64]]: ...
 
 def load_model(path: Union[str, PathLike[str]]) -> Network: ...
 def yin_yang(

@@ -8,7 +8,8 @@ use evnn_examples::experiment::{ModelKind, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
 use evnn_examples::models::{family, param_names, Models};
 use evnn_net::{
-    BatchRunner, FeedForward, ForwardTrace, LossKind, NetError, NetworkParams, SpikeTrains,
+    BatchRunner, FeedForward, ForwardTrace, LiReadout, LossKind, NetError, NetworkParams,
+    ReadoutBatch, ReadoutParams, ReadoutScore, SpikeTrains,
 };
 use evnn_neurons::NeuronModel;
 use evnn_solver::{Adjoint, Backend};
@@ -217,6 +218,51 @@ impl NetJob for Loss<'_> {
     }
 }
 
+/// A leaky-integrator readout of the network's last layer: every sample's
+/// scores, the mean cross-entropy and, when asked, the summed gradient
+/// ([`BatchRunner::readout_loss_and_grad`]).
+struct Readout<'a> {
+    params: &'a ReadoutParams,
+    readout: LiReadout,
+    inputs: &'a [SpikeTrains],
+    labels: &'a [usize],
+    with_grad: bool,
+}
+
+impl NetJob for Readout<'_> {
+    type Output = ReadoutBatch;
+    fn run<N, B>(self, net: FeedForward<N, B>) -> Result<ReadoutBatch>
+    where
+        N: NeuronModel,
+        B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
+    {
+        let runner = BatchRunner::new(net);
+        let (p, r, x, y) = (self.params, &self.readout, self.inputs, self.labels);
+        Ok(if self.with_grad {
+            runner.readout_loss_and_grad(p, r, x, y)?
+        } else {
+            runner.readout_loss(p, r, x, y)?
+        })
+    }
+}
+
+/// The readout of the Python keywords: time constants (checked by the
+/// library) and the score by name, `"max"` or `"mean"`.
+fn li_readout(tau_mem: f64, tau_syn: f64, score: &str) -> PyResult<LiReadout> {
+    let score = match score {
+        "max" => ReadoutScore::Max,
+        "mean" => ReadoutScore::Mean,
+        other => {
+            return Err(value_error(format!(
+                "unknown readout score {other:?} (known: \"max\", \"mean\")"
+            )))
+        }
+    };
+    LiReadout::new(tau_mem, tau_syn)
+        .map(|r| r.with_score(score))
+        .map_err(|e| value_error(format!("readout: {e}")))
+}
+
 /// The loss form by name: `"eventprop"` (also `"event_prop"`, as
 /// configurations write it) or `"eventax"`.
 fn loss_kind(name: &str) -> PyResult<LossKind> {
@@ -319,6 +365,57 @@ impl Network {
         params: NetworkParams,
     ) -> PyResult<Self> {
         Self::checked(py, config.clone(), config.sizes(), params)
+    }
+
+    /// The readout's network parameters (the current ones) with readout
+    /// `weights`, a float64 array `(n_classes, n_last)` (`n_last`: the
+    /// last layer's size).
+    fn readout_params(&self, weights: &Bound<'_, PyAny>) -> PyResult<ReadoutParams> {
+        let (values, shape) = convert::f64_array(weights, "readout weights")?;
+        let n_last = *self.sizes.last().unwrap_or(&0);
+        let &[n_classes, n_in] = shape.as_slice() else {
+            return Err(value_error(format!(
+                "readout weights must be 2-D (n_classes, {n_last}), got shape {shape:?}"
+            )));
+        };
+        if n_in != n_last {
+            return Err(value_error(format!(
+                "readout weights have shape {shape:?}: {n_in} columns, but the last layer has {n_last} neurons"
+            )));
+        }
+        ReadoutParams::new((*self.current()).clone(), n_classes, values)
+            .map_err(|e| value_error(format!("readout weights: {e}")))
+    }
+
+    /// The readout pass of Python arguments (converted and checked); with
+    /// `labels` `None` (scores only) every label is 0, which the scores do
+    /// not depend on.
+    #[allow(clippy::too_many_arguments)]
+    fn readout_pass(
+        &self,
+        py: Python<'_>,
+        inputs: &Bound<'_, PyAny>,
+        labels: Option<&Bound<'_, PyAny>>,
+        weights: &Bound<'_, PyAny>,
+        readout: LiReadout,
+        with_grad: bool,
+    ) -> PyResult<ReadoutBatch> {
+        let inputs = convert::spike_inputs(inputs)?;
+        let labels = match labels {
+            Some(l) => convert::labels(l)?,
+            None => vec![0; inputs.len()],
+        };
+        let params = self.readout_params(weights)?;
+        self.run(
+            py,
+            Readout {
+                params: &params,
+                readout,
+                inputs: &inputs,
+                labels: &labels,
+                with_grad,
+            },
+        )
     }
 }
 
@@ -693,6 +790,93 @@ impl Network {
         )?;
         let grad = grad.ok_or_else(|| value_error("the gradient was not computed"))?;
         Ok((loss, convert::params_to_py(py, &grad)?))
+    }
+
+    /// readout_scores(inputs, weights, *, tau_mem=20.0, tau_syn=5.0, score="max")
+    /// --
+    ///
+    /// The scores of a leaky-integrator readout of the last layer, a
+    /// float64 array (n, n_classes): readout neuron `k` sums the last
+    /// layer's spikes through `weights[k]` (float64, (n_classes,
+    /// n_last)) and an exponential synapse (`tau_syn`) into a leaky
+    /// membrane (`tau_mem`); its score is its largest voltage over the run
+    /// (`score="max"`) or its mean (`"mean"`), in closed form. The class
+    /// is the score's argmax.
+    #[pyo3(signature = (inputs, weights, *, tau_mem=20.0, tau_syn=5.0, score="max"))]
+    fn readout_scores<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: &Bound<'py, PyAny>,
+        weights: &Bound<'py, PyAny>,
+        tau_mem: f64,
+        tau_syn: f64,
+        score: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let readout = li_readout(tau_mem, tau_syn, score)?;
+        let r = self.readout_pass(py, inputs, None, weights, readout, false)?;
+        let n_classes = r.scores.first().map_or(0, Vec::len);
+        let flat: Vec<f64> = r.scores.into_iter().flatten().collect();
+        let arr = Array2::from_shape_vec((r.n, n_classes), flat)
+            .map_err(|e| value_error(e.to_string()))?;
+        Ok(arr.into_pyarray(py).into_any())
+    }
+
+    /// readout_loss(inputs, labels, weights, *, tau_mem=20.0, tau_syn=5.0, score="max")
+    /// --
+    ///
+    /// The mean cross-entropy of the softmax of the readout's scores
+    /// (`readout_scores`) against `labels`.
+    #[pyo3(signature = (inputs, labels, weights, *, tau_mem=20.0, tau_syn=5.0, score="max"))]
+    #[allow(clippy::too_many_arguments)]
+    fn readout_loss(
+        &self,
+        py: Python<'_>,
+        inputs: &Bound<'_, PyAny>,
+        labels: &Bound<'_, PyAny>,
+        weights: &Bound<'_, PyAny>,
+        tau_mem: f64,
+        tau_syn: f64,
+        score: &str,
+    ) -> PyResult<f64> {
+        let readout = li_readout(tau_mem, tau_syn, score)?;
+        let r = self.readout_pass(py, inputs, Some(labels), weights, readout, false)?;
+        Ok(r.mean_loss())
+    }
+
+    /// readout_loss_and_grad(inputs, labels, weights, *, tau_mem=20.0, tau_syn=5.0, score="max")
+    /// --
+    ///
+    /// `readout_loss` and its exact gradient: `(loss, grads, weights_grad)`,
+    /// `grads` in the shapes of `params` (through every spike of the
+    /// network), `weights_grad` in the shape of `weights`.
+    #[pyo3(signature = (inputs, labels, weights, *, tau_mem=20.0, tau_syn=5.0, score="max"))]
+    #[allow(clippy::too_many_arguments)]
+    fn readout_loss_and_grad<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: &Bound<'py, PyAny>,
+        labels: &Bound<'py, PyAny>,
+        weights: &Bound<'py, PyAny>,
+        tau_mem: f64,
+        tau_syn: f64,
+        score: &str,
+    ) -> PyResult<(f64, Bound<'py, PyList>, Bound<'py, PyAny>)> {
+        let readout = li_readout(tau_mem, tau_syn, score)?;
+        let r = self.readout_pass(py, inputs, Some(labels), weights, readout, true)?;
+        let loss = r.mean_loss();
+        let mut grad = r
+            .grad
+            .ok_or_else(|| value_error("the gradient was not computed"))?;
+        let scale = 1.0 / r.n.max(1) as f64;
+        grad.network.scale(scale);
+        grad.weights.iter_mut().for_each(|g| *g *= scale);
+        let w = Array2::from_shape_vec((grad.n_out, grad.n_in), grad.weights)
+            .map_err(|e| value_error(e.to_string()))?;
+        Ok((
+            loss,
+            convert::params_to_py(py, &grad.network)?,
+            w.into_pyarray(py).into_any(),
+        ))
     }
 }
 
