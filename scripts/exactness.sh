@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The exactness contract of structural changes: md5 sums of seeded training runs' model files
 # and of `simulate`/`grad` outputs on the test split, for QIF (series), LIF (closed form)
-# and QIF on Dormand-Prince (its training runs). Run it with the program built before and
+# and QIF on Dormand-Prince. Run it with the program built before and
 # after a change; the lines must be equal.
 # usage: scripts/exactness.sh PATH/TO/evnn OUTDIR
 set -euo pipefail
@@ -23,8 +23,8 @@ done
 "$BIN" simulate --model "$OUT/qd/model.json" --input "$OUT/in200.json" > "$OUT/qd.sim.json"
 "$BIN" grad --model "$OUT/qd/model.json" --input "$OUT/in200.json" > "$OUT/qd.grad.json"
 echo "qif-dopri5 model $(md5sum < "$OUT/qd/model.json" | cut -c1-12) simulate $(md5sum < "$OUT/qd.sim.json" | cut -c1-12) grad $(md5sum < "$OUT/qd.grad.json" | cut -c1-12)"
-# The runs above that `simulate` and `grad` read use the series backend (a model file names no
-# integrator), and one epoch of 300 samples is two optimiser steps: a longer Dormand-Prince
-# training run, whose every step reads the generic path's gradient.
+# The model file records Dormand-Prince, so `simulate` and `grad` above run on it. One epoch of
+# 300 samples is two optimiser steps: a longer Dormand-Prince training run, whose every step
+# reads the generic path's gradient.
 "$BIN" train --model qif --integrator dopri5 --epochs 3 --train-size 1000 --no-plots --out "$OUT/qd3" --threads 2 > /dev/null 2>&1
 echo "qif-dopri5 3 epochs model $(md5sum < "$OUT/qd3/model.json" | cut -c1-12)"

@@ -65,7 +65,7 @@
 //! (`np.array(w).reshape(n_out, n_in, K)`). Files without the field have
 //! one weight per synapse.
 
-use crate::experiment::{ModelKind, Task, TrainConfig};
+use crate::experiment::{Integrator, ModelKind, Task, TrainConfig};
 use evnn_net::{LayerParams, NetworkParams};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -330,6 +330,11 @@ fn version_for(param_names: &[&str]) -> u32 {
     }
 }
 
+/// Whether `i` is the default integrator, left out of files.
+fn is_auto(i: &Integrator) -> bool {
+    *i == Integrator::Auto
+}
+
 /// A model file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,6 +359,11 @@ pub struct ModelFile {
     pub t_max: f64,
     /// Solver tolerance used.
     pub tol: f64,
+    /// The integrator the network was trained with (`evnn train
+    /// --integrator`), which `eval`, `simulate` and `grad` use unless told
+    /// otherwise; absent for `auto`, the model's best.
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub integrator: Integrator,
     /// Layer sizes, inputs first.
     pub sizes: Vec<usize>,
     /// Layers, first hidden layer first.
@@ -402,6 +412,7 @@ impl ModelFile {
             weights_per_synapse: (k_w > 1).then_some(k_w),
             t_max: config.t_max,
             tol: config.tol,
+            integrator: config.integrator,
             sizes: params.sizes(),
             layers: params
                 .layers
@@ -498,6 +509,7 @@ impl ModelFile {
             .to_vec();
         c.t_max = self.t_max;
         c.tol = self.tol;
+        c.integrator = self.integrator;
         if let Some(Task::Intervals(t)) = &self.task {
             (c.train_size, c.val_size, c.test_size) = (t.train_size, t.val_size, t.test_size);
         }

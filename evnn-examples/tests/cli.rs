@@ -2,7 +2,7 @@
 //! outputs, reproducibility, and agreement of `eval`, `simulate` and `grad`
 //! with the library.
 
-use evnn_examples::experiment::{accuracy, encode, with_net, TrainConfig, WithNet};
+use evnn_examples::experiment::{accuracy, encode, with_net, Integrator, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
 use evnn_net::{BatchRunner, FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
@@ -235,6 +235,171 @@ fn eval_simulate_and_grad_agree_with_the_library() {
         }
     }
     assert_eq!(flat, grad);
+}
+
+/// The loss and flat gradient of `config`'s network with `params` on
+/// `inputs` (the library's numbers, which `evnn grad` prints).
+fn library_grad(
+    config: &TrainConfig,
+    params: &NetworkParams,
+    inputs: &[SpikeTrains],
+    labels: &[usize],
+) -> (f64, Vec<f64>) {
+    struct Grad<'a>(
+        &'a TrainConfig,
+        &'a NetworkParams,
+        &'a [SpikeTrains],
+        &'a [usize],
+    );
+    impl WithNet for Grad<'_> {
+        type Output = (f64, Vec<f64>);
+        fn run<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
+            self,
+            net: FeedForward<N, B>,
+        ) -> anyhow::Result<Self::Output> {
+            let r =
+                BatchRunner::new(net).loss_and_grad(self.1, self.2, self.3, &self.0.ttfs_loss())?;
+            let mut g = r.grad.clone().unwrap();
+            g.scale(1.0 / r.n as f64);
+            Ok((r.mean_loss(), g.to_flat()))
+        }
+    }
+    with_net(config, Grad(config, params, inputs, labels)).unwrap()
+}
+
+/// `evnn grad`'s loss and flat gradient.
+fn program_grad(model: &Path, input: &Path, extra: &[&str]) -> (f64, Vec<f64>) {
+    let mut args = vec![
+        "grad",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = evnn(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut flat = Vec::new();
+    for l in v["gradient"].as_array().unwrap() {
+        for key in ["weights", "biases"] {
+            flat.extend(
+                l[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap()),
+            );
+        }
+    }
+    (v["loss"].as_f64().unwrap(), flat)
+}
+
+/// A model trained with `--integrator dopri5` records its integrator:
+/// `eval` reproduces the training's test accuracy with it, `grad` gives
+/// the library's Dormand–Prince gradient bit for bit, and `--integrator`
+/// overrides the file's. A model trained with the default writes no
+/// `integrator` (its file is what it was), and an integrator that does
+/// not suit the model is a one-line error, from the file or the command
+/// line.
+#[test]
+fn model_files_record_their_integrator() {
+    let out = tmp("integrator");
+    let mut args = mini_args("2", "3", &out);
+    let at = args.iter().position(|a| a == "--test-size").unwrap();
+    args[at + 1] = "1000".into();
+    args.extend(["--no-plots", "--integrator", "dopri5"].map(String::from));
+    let o = evnn_owned(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let model = out.join("model.json");
+    let text = std::fs::read_to_string(&model).unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["integrator"], "dopri5");
+    let file = ModelFile::load(&model).unwrap();
+    assert_eq!(file.config().integrator, Integrator::Dopri5);
+
+    let o = evnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--split",
+        "test",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n"], 1000);
+    assert_eq!(v["accuracy"].as_f64(), metrics["test_acc"].as_f64());
+
+    let input = out.join("inputs.json");
+    let times = [
+        [3.0, 21.0, 27.0, 9.0, 0.0],
+        [15.0, 12.0, 15.0, 18.0, 0.0],
+        [6.0, 6.0, 24.0, 24.0, 0.0],
+    ];
+    let labels = [0usize, 2, 1];
+    std::fs::write(
+        &input,
+        serde_json::json!({"inputs": times, "labels": labels}).to_string(),
+    )
+    .unwrap();
+    let inputs: Vec<SpikeTrains> = times
+        .iter()
+        .map(|t| SpikeTrains::from_times(t).unwrap())
+        .collect();
+    let params = file.params();
+    let mut config = file.config();
+    let dopri5 = library_grad(&config, &params, &inputs, &labels);
+    assert_eq!(program_grad(&model, &input, &[]), dopri5);
+    assert_eq!(
+        program_grad(&model, &input, &["--integrator", "dopri5"]),
+        dopri5
+    );
+    config.integrator = Integrator::Series;
+    let series = library_grad(&config, &params, &inputs, &labels);
+    assert_eq!(
+        program_grad(&model, &input, &["--integrator", "series"]),
+        series
+    );
+    // The two integrators agree to their tolerance (1e-6: the gradient to
+    // about 1e-2 of its largest entry), not bit for bit.
+    assert_ne!(series.1, dopri5.1);
+    let scale = dopri5.1.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    let worst = series
+        .1
+        .iter()
+        .zip(&dopri5.1)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(worst <= 1e-2 * scale, "{worst} against {scale}");
+
+    let o = evnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--integrator",
+        "closed-form",
+    ]);
+    assert_one_line_error(&o, "closed-form integrator is for LIF only");
+    let bad = out.join("bad.json");
+    std::fs::write(&bad, text.replace("\"dopri5\"", "\"closed-form\"")).unwrap();
+    let o = evnn(&[
+        "grad",
+        "--model",
+        bad.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, "closed-form integrator is for LIF only");
+    std::fs::write(&bad, text.replace("\"dopri5\"", "\"euler\"")).unwrap();
+    let o = evnn(&["eval", "--model", bad.to_str().unwrap()]);
+    assert_one_line_error(&o, "euler");
+
+    let plain = tmp("integrator-default");
+    mini_train(&plain, &["--no-plots"]);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(plain.join("model.json")).unwrap()).unwrap();
+    assert!(json.get("integrator").is_none(), "{json}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 spikes per channel, copies, threads."""
 
 import copy
+import json
 import sys
 import threading
 
@@ -81,6 +82,24 @@ def test_save_and_load_round_trip(tmp_path):
     assert bits(back.loss(x, y)) == bits(net.loss(x, y))
     for a, b in zip(back.params, net.params):
         assert np.array_equal(bits(a["weights"]), bits(b["weights"]))
+
+
+def test_saved_models_keep_their_integrator(tmp_path):
+    """A model file records a chosen integrator (as `evnn train
+    --integrator` writes it), so a loaded network computes what the saved
+    one did; the default writes none."""
+    net = evnn.Network("qif", [5, 7, 3], seed=2, integrator="dopri5")
+    net.save(tmp_path / "d.json")
+    assert json.loads((tmp_path / "d.json").read_text())["integrator"] == "dopri5"
+    back = evnn.load_model(tmp_path / "d.json")
+    assert back.integrator == "dopri5"
+    x, y = evnn.yin_yang("validation", size=30)
+    assert bits(back.loss(x, y)) == bits(net.loss(x, y))
+    series = evnn.Network("qif", [5, 7, 3], seed=2)
+    assert series.loss(x, y) != net.loss(x, y)
+    series.save(tmp_path / "s.json")
+    assert "integrator" not in json.loads((tmp_path / "s.json").read_text())
+    assert evnn.load_model(tmp_path / "s.json").integrator == series.integrator
 
 
 def test_other_sizes(tmp_path):
