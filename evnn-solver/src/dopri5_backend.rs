@@ -87,16 +87,9 @@ impl Dopri5Backend {
 pub struct Dopri5Stepper<N: NeuronModel> {
     model: N,
     params: N::Params,
-    rtol: f64,
-    atol: f64,
-    t_prev: f64,
-    t: f64,
+    clock: Clock,
     x: N::State,
     dx: N::State,
-    /// Step size for the next attempt.
-    h: f64,
-    /// Length of the last accepted step (0 after a restart).
-    h_used: f64,
     /// Dense output coefficients of the last step.
     rcont: [N::State; 5],
     /// The sensitivities integrated with the state, when the run logs
@@ -153,6 +146,91 @@ impl Sensitivities {
     }
 }
 
+/// The step control of a [`Dopri5Stepper`], shared by its steps with and
+/// without sensitivities: the time, the last accepted step, the size of the
+/// next attempt and the tolerances. Both steps take the same decisions
+/// from the same numbers, so they take the same steps.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    rtol: f64,
+    atol: f64,
+    t_prev: f64,
+    t: f64,
+    /// Step size for the next attempt.
+    h: f64,
+    /// Length of the last accepted step (0 after a restart).
+    h_used: f64,
+}
+
+impl Clock {
+    /// Picks the first step size from the state `x` and its derivative
+    /// `dx` when none is set (at a run's start, or `h0 = 0`).
+    fn first_step(&mut self, x: &[f64], dx: &[f64], t_stop: f64) {
+        if !(self.h > 0.0) {
+            self.h = initial_step(x, dx, self.rtol, self.atol, t_stop - self.t);
+        }
+    }
+
+    /// The next attempt's step size towards `t_stop`, and whether it is the
+    /// last one (it lands on `t_stop`).
+    fn trial(&self, t_stop: f64) -> (f64, bool) {
+        let remaining = t_stop - self.t;
+        let last = self.h >= remaining * (1.0 - 1e-12);
+        (if last { remaining } else { self.h }, last)
+    }
+
+    /// Rejects an attempt of size `h` whose trial `state` overflowed (the
+    /// state runs off to infinity inside it, as an exponential or
+    /// quadratic neuron's voltage does in finite time past its peak) like
+    /// one with a large error: the next attempt is smaller. Only a state
+    /// that stays non-finite as the step shrinks to nothing is an error.
+    fn reject_non_finite(&mut self, h: f64, state: &[f64]) -> Result<(), SolverError> {
+        self.h = h * REJECT_NON_FINITE;
+        if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
+            return Err(SolverError::NonFiniteState {
+                t: self.t,
+                state: state.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Rejects an attempt of size `h` with error norm `norm > 1`: the next
+    /// attempt is smaller; an error once it is below round-off.
+    fn reject(&mut self, h: f64, norm: f64) -> Result<(), SolverError> {
+        self.h = next_step(h, norm);
+        if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
+            return Err(SolverError::StepSizeUnderflow {
+                t: self.t,
+                h: self.h,
+            });
+        }
+        Ok(())
+    }
+
+    /// Accepts an attempt of size `h` (error norm `norm <= 1`): the time
+    /// moves to `t_stop` (the `last` attempt) or by `h`, and the next
+    /// attempt's size follows from the error. A step of no length is an
+    /// error.
+    fn accept(&mut self, t_stop: f64, h: f64, last: bool, norm: f64) -> Result<(), SolverError> {
+        if !(h > 0.0) {
+            return Err(SolverError::StepSizeUnderflow { t: self.t, h });
+        }
+        self.t_prev = self.t;
+        self.t = if last { t_stop } else { self.t + h };
+        self.h_used = self.t - self.t_prev;
+        if !last {
+            self.h = next_step(h, norm);
+        }
+        Ok(())
+    }
+
+    /// The position `θ ∈ [0, 1]` of `t` in the last accepted step.
+    fn theta(&self, t: f64) -> f64 {
+        ((t - self.t_prev) / self.h_used).clamp(0.0, 1.0)
+    }
+}
+
 impl<N: NeuronModel> Dopri5Stepper<N> {
     /// A stepper at `(t0, x0)` (with its own copy of `model`); `h0 = 0`
     /// picks the first step size.
@@ -168,14 +246,16 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
         Dopri5Stepper {
             model: model.clone(),
             params,
-            rtol: options.rtol,
-            atol: options.atol,
-            t_prev: t0,
-            t: t0,
+            clock: Clock {
+                rtol: options.rtol,
+                atol: options.atol,
+                t_prev: t0,
+                t: t0,
+                h: options.h0,
+                h_used: 0.0,
+            },
             x: x0,
             dx,
-            h: options.h0,
-            h_used: 0.0,
             rcont: [N::State::zeros(); 5],
             sens: None,
             logging: false,
@@ -195,16 +275,16 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
             Some(sens) if sens.n == n => sens,
             slot => slot.insert(Sensitivities::new(n)),
         };
-        sens.start(&self.model, &self.params, self.t, &self.x);
+        sens.start(&self.model, &self.params, self.clock.t, &self.x);
     }
 }
 
 impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
     fn t(&self) -> f64 {
-        self.t
+        self.clock.t
     }
     fn t_prev(&self) -> f64 {
-        self.t_prev
+        self.clock.t_prev
     }
     fn x(&self) -> &N::State {
         &self.x
@@ -218,15 +298,8 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         if self.logging {
             return self.step_with_sensitivities(t_stop);
         }
-        if !(self.h > 0.0) {
-            self.h = initial_step(
-                self.x.as_slice(),
-                self.dx.as_slice(),
-                self.rtol,
-                self.atol,
-                t_stop - self.t,
-            );
-        }
+        self.clock
+            .first_step(self.x.as_slice(), self.dx.as_slice(), t_stop);
         let (model, params) = (&self.model, self.params);
         let rhs = |y: &[f64], dy: &mut [f64]| {
             let mut x = N::State::zeros();
@@ -235,75 +308,49 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
             model.dynamics(params.as_slice(), x.as_slice(), f.as_mut_slice());
             dy.copy_from_slice(f.as_slice());
         };
+        let clock = &mut self.clock;
         let mut k = [N::State::zeros(); 7];
         k[0] = self.dx;
         let mut y1 = N::State::zeros();
         loop {
-            let remaining = t_stop - self.t;
-            let last = self.h >= remaining * (1.0 - 1e-12);
-            let h = if last { remaining } else { self.h };
+            let (h, last) = clock.trial(t_stop);
             let norm = attempt(
                 self.x.as_slice(),
                 &mut k,
                 y1.as_mut_slice(),
                 h,
-                self.rtol,
-                self.atol,
+                clock.rtol,
+                clock.atol,
                 N::State::DIM,
                 rhs,
             );
             if !(y1.is_finite() && k[6].is_finite()) || norm.is_nan() {
-                // A trial step that overflows (the state runs off to
-                // infinity inside it, as an exponential or quadratic
-                // neuron's voltage does in finite time past its peak) is
-                // rejected like one with a large error; only a state that
-                // stays non-finite as the step shrinks to nothing is an
-                // error.
-                self.h = h * REJECT_NON_FINITE;
-                if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
-                    return Err(SolverError::NonFiniteState {
-                        t: self.t,
-                        state: y1.as_slice().to_vec(),
-                    });
-                }
+                clock.reject_non_finite(h, y1.as_slice())?;
                 continue;
             }
-            if norm <= 1.0 {
-                if !(h > 0.0) {
-                    return Err(SolverError::StepSizeUnderflow { t: self.t, h });
-                }
-                // Dense output.
-                for i in 0..N::State::DIM {
-                    let y0 = self.x.as_slice()[i];
-                    let dy = y1.as_slice()[i] - y0;
-                    let bspl = h * k[0].as_slice()[i] - dy;
-                    self.rcont[0].as_mut_slice()[i] = y0;
-                    self.rcont[1].as_mut_slice()[i] = dy;
-                    self.rcont[2].as_mut_slice()[i] = bspl;
-                    self.rcont[3].as_mut_slice()[i] = dy - h * k[6].as_slice()[i] - bspl;
-                    let mut acc = 0.0;
-                    for j in 0..7 {
-                        acc += D[j] * k[j].as_slice()[i];
-                    }
-                    self.rcont[4].as_mut_slice()[i] = h * acc;
-                }
-                self.t_prev = self.t;
-                self.t = if last { t_stop } else { self.t + h };
-                self.h_used = self.t - self.t_prev;
-                self.x = y1;
-                self.dx = k[6];
-                if !last {
-                    self.h = next_step(h, norm);
-                }
-                return Ok(());
+            if norm > 1.0 {
+                clock.reject(h, norm)?;
+                continue;
             }
-            self.h = next_step(h, norm);
-            if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
-                return Err(SolverError::StepSizeUnderflow {
-                    t: self.t,
-                    h: self.h,
-                });
+            clock.accept(t_stop, h, last, norm)?;
+            // Dense output.
+            for i in 0..N::State::DIM {
+                let y0 = self.x.as_slice()[i];
+                let dy = y1.as_slice()[i] - y0;
+                let bspl = h * k[0].as_slice()[i] - dy;
+                self.rcont[0].as_mut_slice()[i] = y0;
+                self.rcont[1].as_mut_slice()[i] = dy;
+                self.rcont[2].as_mut_slice()[i] = bspl;
+                self.rcont[3].as_mut_slice()[i] = dy - h * k[6].as_slice()[i] - bspl;
+                let mut acc = 0.0;
+                for j in 0..7 {
+                    acc += D[j] * k[j].as_slice()[i];
+                }
+                self.rcont[4].as_mut_slice()[i] = h * acc;
             }
+            self.x = y1;
+            self.dx = k[6];
+            return Ok(());
         }
     }
 
@@ -313,12 +360,13 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         x: &mut N::State,
         dx: &mut N::State,
     ) -> Result<(), SolverError> {
-        if self.h_used == 0.0 {
+        let h_used = self.clock.h_used;
+        if h_used == 0.0 {
             *x = self.x;
             *dx = self.dx;
             return Ok(());
         }
-        let theta = ((t - self.t_prev) / self.h_used).clamp(0.0, 1.0);
+        let theta = self.clock.theta(t);
         let u = 1.0 - theta;
         for i in 0..N::State::DIM {
             let [a, b, c, d, e] = [0, 1, 2, 3, 4].map(|r| self.rcont[r].as_slice()[i]);
@@ -328,18 +376,18 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
             x.as_mut_slice()[i] = a + theta * kk;
             let dj = inner - theta * e;
             let dk = -j + u * dj;
-            dx.as_mut_slice()[i] = (kk + theta * dk) / self.h_used;
+            dx.as_mut_slice()[i] = (kk + theta * dk) / h_used;
         }
         Ok(())
     }
 
     fn restart(&mut self, t: f64, x: &N::State) -> Result<(), SolverError> {
-        self.t_prev = t;
-        self.t = t;
+        self.clock.t_prev = t;
+        self.clock.t = t;
         self.x = *x;
         self.model
             .dynamics(self.params.as_slice(), x.as_slice(), self.dx.as_mut_slice());
-        self.h_used = 0.0;
+        self.clock.h_used = 0.0;
         if let Some(sens) = self.sens.as_deref_mut().filter(|_| self.logging) {
             sens.start(&self.model, &self.params, t, x);
         }
@@ -354,9 +402,9 @@ impl<N: NeuronModel> Stepper<N> for Dopri5Stepper<N> {
         let start = log.len();
         log.push(sens.t_a);
         log.push(t);
-        if self.h_used > 0.0 && t < self.t {
+        if self.clock.h_used > 0.0 && t < self.clock.t {
             // Inside the last step (a spike found on the dense output).
-            let theta = ((t - self.t_prev) / self.h_used).clamp(0.0, 1.0);
+            let theta = self.clock.theta(t);
             let u = 1.0 - theta;
             for r in sens.rcont()[5 * d..].chunks_exact(5) {
                 log.push(r[0] + theta * (r[1] + u * (r[2] + theta * (r[3] + u * r[4]))));
@@ -387,16 +435,9 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
     #[allow(clippy::needless_range_loop)]
     fn step_with_sensitivities(&mut self, t_stop: f64) -> Result<(), SolverError> {
         let d = N::State::DIM;
-        if !(self.h > 0.0) {
-            self.h = initial_step(
-                self.x.as_slice(),
-                self.dx.as_slice(),
-                self.rtol,
-                self.atol,
-                t_stop - self.t,
-            );
-        }
-        let (model, params) = (&self.model, &self.params);
+        self.clock
+            .first_step(self.x.as_slice(), self.dx.as_slice(), t_stop);
+        let (model, params, clock) = (&self.model, &self.params, &mut self.clock);
         let Some(sens) = self.sens.as_deref_mut() else {
             return Ok(());
         };
@@ -408,64 +449,42 @@ impl<N: NeuronModel> Dopri5Stepper<N> {
         let mut k: [&mut [f64]; 7] = std::array::from_fn(|_| chunks.next().unwrap_or_default());
         let rhs = |z: &[f64], dz: &mut [f64]| sensitivity_rhs(model, params, z, dz);
         loop {
-            let remaining = t_stop - self.t;
-            let last = self.h >= remaining * (1.0 - 1e-12);
-            let h = if last { remaining } else { self.h };
-            let norm = attempt(z, &mut k, z_new, h, self.rtol, self.atol, d, rhs);
+            let (h, last) = clock.trial(t_stop);
+            let norm = attempt(z, &mut k, z_new, h, clock.rtol, clock.atol, d, rhs);
             let finite =
                 z_new[..d].iter().all(|v| v.is_finite()) && k[6][..d].iter().all(|v| v.is_finite());
             if !finite || norm.is_nan() {
-                // Rejected as in `step`.
-                self.h = h * REJECT_NON_FINITE;
-                if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
-                    return Err(SolverError::NonFiniteState {
-                        t: self.t,
-                        state: z_new[..d].to_vec(),
-                    });
-                }
+                clock.reject_non_finite(h, &z_new[..d])?;
                 continue;
             }
-            if norm <= 1.0 {
-                if !(h > 0.0) {
-                    return Err(SolverError::StepSizeUnderflow { t: self.t, h });
-                }
-                // Dense output of every component, the state's as in `step`.
-                for i in 0..n {
-                    let y0 = z[i];
-                    let dy = z_new[i] - y0;
-                    let bspl = h * k[0][i] - dy;
-                    let mut acc = 0.0;
-                    for j in 0..7 {
-                        acc += D[j] * k[j][i];
-                    }
-                    let r = [y0, dy, bspl, dy - h * k[6][i] - bspl, h * acc];
-                    rcont[5 * i..5 * i + 5].copy_from_slice(&r);
-                    if i < d {
-                        for (row, v) in self.rcont.iter_mut().zip(r) {
-                            row.as_mut_slice()[i] = v;
-                        }
-                    }
-                }
-                self.t_prev = self.t;
-                self.t = if last { t_stop } else { self.t + h };
-                self.h_used = self.t - self.t_prev;
-                z.copy_from_slice(z_new);
-                let (first, rest) = k.split_at_mut(1);
-                first[0].copy_from_slice(rest[5]);
-                self.x.as_mut_slice().copy_from_slice(&z[..d]);
-                self.dx.as_mut_slice().copy_from_slice(&k[0][..d]);
-                if !last {
-                    self.h = next_step(h, norm);
-                }
-                return Ok(());
+            if norm > 1.0 {
+                clock.reject(h, norm)?;
+                continue;
             }
-            self.h = next_step(h, norm);
-            if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
-                return Err(SolverError::StepSizeUnderflow {
-                    t: self.t,
-                    h: self.h,
-                });
+            clock.accept(t_stop, h, last, norm)?;
+            // Dense output of every component, the state's as in `step`.
+            for i in 0..n {
+                let y0 = z[i];
+                let dy = z_new[i] - y0;
+                let bspl = h * k[0][i] - dy;
+                let mut acc = 0.0;
+                for j in 0..7 {
+                    acc += D[j] * k[j][i];
+                }
+                let r = [y0, dy, bspl, dy - h * k[6][i] - bspl, h * acc];
+                rcont[5 * i..5 * i + 5].copy_from_slice(&r);
+                if i < d {
+                    for (row, v) in self.rcont.iter_mut().zip(r) {
+                        row.as_mut_slice()[i] = v;
+                    }
+                }
             }
+            z.copy_from_slice(z_new);
+            let (first, rest) = k.split_at_mut(1);
+            first[0].copy_from_slice(rest[5]);
+            self.x.as_mut_slice().copy_from_slice(&z[..d]);
+            self.dx.as_mut_slice().copy_from_slice(&k[0][..d]);
+            return Ok(());
         }
     }
 }
