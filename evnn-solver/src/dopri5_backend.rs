@@ -162,9 +162,12 @@ struct Clock {
     h_used: f64,
 }
 
+// Each method is `#[inline]`: the steps that call them are generic, so they
+// are compiled in the crate that uses the stepper.
 impl Clock {
     /// Picks the first step size from the state `x` and its derivative
     /// `dx` when none is set (at a run's start, or `h0 = 0`).
+    #[inline]
     fn first_step(&mut self, x: &[f64], dx: &[f64], t_stop: f64) {
         if !(self.h > 0.0) {
             self.h = initial_step(x, dx, self.rtol, self.atol, t_stop - self.t);
@@ -173,6 +176,7 @@ impl Clock {
 
     /// The next attempt's step size towards `t_stop`, and whether it is the
     /// last one (it lands on `t_stop`).
+    #[inline]
     fn trial(&self, t_stop: f64) -> (f64, bool) {
         let remaining = t_stop - self.t;
         let last = self.h >= remaining * (1.0 - 1e-12);
@@ -184,6 +188,7 @@ impl Clock {
     /// quadratic neuron's voltage does in finite time past its peak) like
     /// one with a large error: the next attempt is smaller. Only a state
     /// that stays non-finite as the step shrinks to nothing is an error.
+    #[inline]
     fn reject_non_finite(&mut self, h: f64, state: &[f64]) -> Result<(), SolverError> {
         self.h = h * REJECT_NON_FINITE;
         if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
@@ -197,6 +202,7 @@ impl Clock {
 
     /// Rejects an attempt of size `h` with error norm `norm > 1`: the next
     /// attempt is smaller; an error once it is below round-off.
+    #[inline]
     fn reject(&mut self, h: f64, norm: f64) -> Result<(), SolverError> {
         self.h = next_step(h, norm);
         if self.h <= 4.0 * f64::EPSILON * self.t.abs().max(1.0) {
@@ -212,6 +218,7 @@ impl Clock {
     /// moves to `t_stop` (the `last` attempt) or by `h`, and the next
     /// attempt's size follows from the error. A step of no length is an
     /// error.
+    #[inline]
     fn accept(&mut self, t_stop: f64, h: f64, last: bool, norm: f64) -> Result<(), SolverError> {
         if !(h > 0.0) {
             return Err(SolverError::StepSizeUnderflow { t: self.t, h });
@@ -226,6 +233,7 @@ impl Clock {
     }
 
     /// The position `θ ∈ [0, 1]` of `t` in the last accepted step.
+    #[inline]
     fn theta(&self, t: f64) -> f64 {
         ((t - self.t_prev) / self.h_used).clamp(0.0, 1.0)
     }
