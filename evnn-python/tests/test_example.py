@@ -26,3 +26,20 @@ def test_example_trains(tmp_path):
     assert plot.exists() == has_matplotlib, out
     if has_matplotlib:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+READOUT = EXAMPLE.parent / "readout_bursts.py"
+
+
+def test_readout_example_trains():
+    """The readout example starts at chance (1/3) and learns which
+    channel fires the most spikes."""
+    out = subprocess.run(
+        [sys.executable, str(READOUT), "--epochs", "5"],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    accs = [float(a) / 100 for a in re.findall(r"test accuracy ([\d.]+)%", out)]
+    assert len(accs) == 7, out  # epochs 0-5 and the final line
+    assert accs[0] < 0.5 and accs[-1] > 0.9, out
