@@ -21,6 +21,10 @@
 //! `v_reset`. Inputs are latency-coded: channel times `t_max·(x, y, 1−x,
 //! 1−y)` and a bias spike at 0.
 //!
+//! A network trained with an integrator other than `auto` records it after
+//! `tol` (`"integrator": "dopri5"`; also `series`, `closed-form`,
+//! `diffsol`), and the program runs the file with it.
+//!
 //! A model with `P > 1` learnable parameters per neuron (PLIF and PQIF:
 //! `bias`, `log_tau_mem`, `log_tau_syn`; PIzhikevich: `bias`, `log_a`,
 //! `log_b`; the model's

@@ -330,6 +330,8 @@ fn model_files_record_their_integrator() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["n"], 1000);
+    // (The series backend would most likely predict the same 1000 classes:
+    // the spike times below tell the integrators apart.)
     assert_eq!(v["accuracy"].as_f64(), metrics["test_acc"].as_f64());
 
     let input = out.join("inputs.json");
@@ -372,15 +374,35 @@ fn model_files_record_their_integrator() {
         .zip(&dopri5.1)
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(worst <= 1e-2 * scale, "{worst} against {scale}");
+    let simulate = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = evnn(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    let spikes = simulate(&[]);
+    assert_eq!(simulate(&["--integrator", "dopri5"]), spikes);
+    assert_ne!(simulate(&["--integrator", "series"]), spikes);
 
-    let o = evnn(&[
-        "eval",
-        "--model",
-        model.to_str().unwrap(),
-        "--integrator",
-        "closed-form",
-    ]);
-    assert_one_line_error(&o, "closed-form integrator is for LIF only");
+    for (command, extra) in [
+        ("eval", None),
+        ("simulate", Some(&input)),
+        ("grad", Some(&input)),
+    ] {
+        let mut args = vec![command, "--model", model.to_str().unwrap()];
+        if let Some(input) = extra {
+            args.extend(["--input", input.to_str().unwrap()]);
+        }
+        args.extend(["--integrator", "closed-form"]);
+        assert_one_line_error(&evnn(&args), "closed-form integrator is for LIF only");
+    }
     let bad = out.join("bad.json");
     std::fs::write(&bad, text.replace("\"dopri5\"", "\"closed-form\"")).unwrap();
     let o = evnn(&[

@@ -219,8 +219,9 @@ impl NetJob for Loss<'_> {
 }
 
 /// A leaky-integrator readout of the network's last layer: every sample's
-/// scores, the mean cross-entropy and, when asked, the summed gradient
-/// ([`BatchRunner::readout_loss_and_grad`]).
+/// scores, the summed cross-entropy and, when asked, the summed gradient
+/// ([`BatchRunner::readout_loss_and_grad`]; the methods divide by the
+/// number of samples).
 struct Readout<'a> {
     params: &'a ReadoutParams,
     readout: LiReadout,
@@ -387,9 +388,9 @@ impl Network {
             .map_err(|e| value_error(format!("readout weights: {e}")))
     }
 
-    /// The readout pass of Python arguments (converted and checked); with
-    /// `labels` `None` (scores only) every label is 0, which the scores do
-    /// not depend on.
+    /// The readout pass of Python arguments (converted and checked), and
+    /// the number of classes; with `labels` `None` (scores only) every
+    /// label is 0, which the scores do not depend on.
     #[allow(clippy::too_many_arguments)]
     fn readout_pass(
         &self,
@@ -399,14 +400,14 @@ impl Network {
         weights: &Bound<'_, PyAny>,
         readout: LiReadout,
         with_grad: bool,
-    ) -> PyResult<ReadoutBatch> {
+    ) -> PyResult<(ReadoutBatch, usize)> {
         let inputs = convert::spike_inputs(inputs)?;
         let labels = match labels {
             Some(l) => convert::labels(l)?,
             None => vec![0; inputs.len()],
         };
         let params = self.readout_params(weights)?;
-        self.run(
+        let batch = self.run(
             py,
             Readout {
                 params: &params,
@@ -415,7 +416,8 @@ impl Network {
                 labels: &labels,
                 with_grad,
             },
-        )
+        )?;
+        Ok((batch, params.n_out))
     }
 }
 
@@ -813,8 +815,7 @@ impl Network {
         score: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let readout = li_readout(tau_mem, tau_syn, score)?;
-        let r = self.readout_pass(py, inputs, None, weights, readout, false)?;
-        let n_classes = r.scores.first().map_or(0, Vec::len);
+        let (r, n_classes) = self.readout_pass(py, inputs, None, weights, readout, false)?;
         let flat: Vec<f64> = r.scores.into_iter().flatten().collect();
         let arr = Array2::from_shape_vec((r.n, n_classes), flat)
             .map_err(|e| value_error(e.to_string()))?;
@@ -839,16 +840,17 @@ impl Network {
         score: &str,
     ) -> PyResult<f64> {
         let readout = li_readout(tau_mem, tau_syn, score)?;
-        let r = self.readout_pass(py, inputs, Some(labels), weights, readout, false)?;
+        let (r, _) = self.readout_pass(py, inputs, Some(labels), weights, readout, false)?;
         Ok(r.mean_loss())
     }
 
     /// readout_loss_and_grad(inputs, labels, weights, *, tau_mem=20.0, tau_syn=5.0, score="max")
     /// --
     ///
-    /// `readout_loss` and its exact gradient: `(loss, grads, weights_grad)`,
-    /// `grads` in the shapes of `params` (through every spike of the
-    /// network), `weights_grad` in the shape of `weights`.
+    /// `readout_loss` and the exact gradient of that mean loss: `(loss,
+    /// grads, weights_grad)`, `grads` in the shapes of `params` (through
+    /// every spike of the network), `weights_grad` in the shape of
+    /// `weights`.
     #[pyo3(signature = (inputs, labels, weights, *, tau_mem=20.0, tau_syn=5.0, score="max"))]
     #[allow(clippy::too_many_arguments)]
     fn readout_loss_and_grad<'py>(
@@ -862,7 +864,7 @@ impl Network {
         score: &str,
     ) -> PyResult<(f64, Bound<'py, PyList>, Bound<'py, PyAny>)> {
         let readout = li_readout(tau_mem, tau_syn, score)?;
-        let r = self.readout_pass(py, inputs, Some(labels), weights, readout, true)?;
+        let (r, _) = self.readout_pass(py, inputs, Some(labels), weights, readout, true)?;
         let loss = r.mean_loss();
         let mut grad = r
             .grad

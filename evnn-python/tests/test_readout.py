@@ -43,6 +43,7 @@ def test_scores_are_the_readout_voltage_maximum_and_mean():
     scores = net.readout_scores(x, w)
     means = net.readout_scores(x, w, score="mean")
     assert scores.shape == means.shape == (len(x), 3)
+    assert net.readout_scores(x[:0], w).shape == (0, 3)
     spiking = 0
     for i, layers in enumerate(net.simulate(x)):
         last = layers[-1]
