@@ -140,12 +140,10 @@ fn eval_simulate_and_grad_agree_with_the_library() {
     struct Check<'a> {
         params: &'a NetworkParams,
         val: &'a evnn_examples::experiment::EncodedSplit,
-        config: &'a TrainConfig,
         inputs: &'a [SpikeTrains],
-        labels: &'a [usize],
     }
     impl WithNet for Check<'_> {
-        type Output = (f64, Vec<Vec<Vec<Vec<f64>>>>, f64, Vec<f64>);
+        type Output = (f64, Vec<Vec<Vec<Vec<f64>>>>);
         fn run<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone + Send + Sync>(
             self,
             net: FeedForward<N, B>,
@@ -159,82 +157,67 @@ fn eval_simulate_and_grad_agree_with_the_library() {
                 net.forward(self.params, x, &mut ws, &mut trace)?;
                 sims.push(trace.layers.iter().map(|l| l.outputs.to_trains()).collect());
             }
-            let r = runner.loss_and_grad(
-                self.params,
-                self.inputs,
-                self.labels,
-                &self.config.ttfs_loss(),
-            )?;
-            let mut g = r.grad.clone().unwrap();
-            g.scale(1.0 / r.n as f64);
-            Ok((acc, sims, r.mean_loss(), g.to_flat()))
+            Ok((acc, sims))
         }
     }
-    let times = [
-        [3.0, 21.0, 27.0, 9.0, 0.0],
-        [15.0, 12.0, 15.0, 18.0, 0.0],
-        [6.0, 6.0, 24.0, 24.0, 0.0],
-    ];
-    let inputs: Vec<SpikeTrains> = times
-        .iter()
-        .map(|t| SpikeTrains::from_times(t).unwrap())
-        .collect();
-    let labels = [0usize, 2, 1];
-    let (acc, sims, loss, grad) = with_net(
+    let input_file = out.join("inputs.json");
+    let inputs = write_inputs(&input_file);
+    let (acc, sims) = with_net(
         &config,
         Check {
             params: &params,
             val: &val,
-            config: &config,
             inputs: &inputs,
-            labels: &labels,
         },
     )
     .unwrap();
     assert_eq!(v["accuracy"].as_f64().unwrap(), acc);
 
     // simulate
-    let input_file = out.join("inputs.json");
-    std::fs::write(
-        &input_file,
-        serde_json::json!({"inputs": times, "labels": labels}).to_string(),
-    )
-    .unwrap();
-    let o = evnn(&[
-        "simulate",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        input_file.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let out = on_input("simulate", &model, &input_file, &[]);
+    let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["samples"], serde_json::to_value(&sims).unwrap());
 
     // grad
-    let o = evnn(&[
-        "grad",
+    assert_eq!(
+        program_grad(&model, &input_file, &[]),
+        library_grad(&config, &params, &inputs, &LABELS)
+    );
+}
+
+/// Three Yin–Yang samples' input spike times and labels, the input file of
+/// `simulate` and `grad` in these tests.
+const TIMES: [[f64; 5]; 3] = [
+    [3.0, 21.0, 27.0, 9.0, 0.0],
+    [15.0, 12.0, 15.0, 18.0, 0.0],
+    [6.0, 6.0, 24.0, 24.0, 0.0],
+];
+const LABELS: [usize; 3] = [0, 2, 1];
+
+/// Writes [`TIMES`] and [`LABELS`] as an input file at `path`; the inputs.
+fn write_inputs(path: &Path) -> Vec<SpikeTrains> {
+    let json = serde_json::json!({"inputs": TIMES, "labels": LABELS});
+    std::fs::write(path, json.to_string()).unwrap();
+    TIMES
+        .iter()
+        .map(|t| SpikeTrains::from_times(t).unwrap())
+        .collect()
+}
+
+/// The standard output of `evnn COMMAND --model MODEL --input INPUT
+/// EXTRA...`, which must succeed.
+fn on_input(command: &str, model: &Path, input: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec![
+        command,
         "--model",
         model.to_str().unwrap(),
         "--input",
-        input_file.to_str().unwrap(),
-    ]);
+        input.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = evnn(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["loss"].as_f64().unwrap(), loss);
-    let mut flat = Vec::new();
-    for l in v["gradient"].as_array().unwrap() {
-        for key in ["weights", "biases"] {
-            flat.extend(
-                l[key]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap()),
-            );
-        }
-    }
-    assert_eq!(flat, grad);
+    o.stdout
 }
 
 /// The loss and flat gradient of `config`'s network with `params` on
@@ -269,17 +252,7 @@ fn library_grad(
 
 /// `evnn grad`'s loss and flat gradient.
 fn program_grad(model: &Path, input: &Path, extra: &[&str]) -> (f64, Vec<f64>) {
-    let mut args = vec![
-        "grad",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let o = evnn(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: Value = serde_json::from_slice(&on_input("grad", model, input, extra)).unwrap();
     let mut flat = Vec::new();
     for l in v["gradient"].as_array().unwrap() {
         for key in ["weights", "biases"] {
@@ -335,31 +308,17 @@ fn model_files_record_their_integrator() {
     assert_eq!(v["accuracy"].as_f64(), metrics["test_acc"].as_f64());
 
     let input = out.join("inputs.json");
-    let times = [
-        [3.0, 21.0, 27.0, 9.0, 0.0],
-        [15.0, 12.0, 15.0, 18.0, 0.0],
-        [6.0, 6.0, 24.0, 24.0, 0.0],
-    ];
-    let labels = [0usize, 2, 1];
-    std::fs::write(
-        &input,
-        serde_json::json!({"inputs": times, "labels": labels}).to_string(),
-    )
-    .unwrap();
-    let inputs: Vec<SpikeTrains> = times
-        .iter()
-        .map(|t| SpikeTrains::from_times(t).unwrap())
-        .collect();
+    let inputs = write_inputs(&input);
     let params = file.params();
     let mut config = file.config();
-    let dopri5 = library_grad(&config, &params, &inputs, &labels);
+    let dopri5 = library_grad(&config, &params, &inputs, &LABELS);
     assert_eq!(program_grad(&model, &input, &[]), dopri5);
     assert_eq!(
         program_grad(&model, &input, &["--integrator", "dopri5"]),
         dopri5
     );
     config.integrator = Integrator::Series;
-    let series = library_grad(&config, &params, &inputs, &labels);
+    let series = library_grad(&config, &params, &inputs, &LABELS);
     assert_eq!(
         program_grad(&model, &input, &["--integrator", "series"]),
         series
@@ -374,19 +333,7 @@ fn model_files_record_their_integrator() {
         .zip(&dopri5.1)
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(worst <= 1e-2 * scale, "{worst} against {scale}");
-    let simulate = |extra: &[&str]| {
-        let mut args = vec![
-            "simulate",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let o = evnn(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        o.stdout
-    };
+    let simulate = |extra: &[&str]| on_input("simulate", &model, &input, extra);
     let spikes = simulate(&[]);
     assert_eq!(simulate(&["--integrator", "dopri5"]), spikes);
     assert_ne!(simulate(&["--integrator", "series"]), spikes);

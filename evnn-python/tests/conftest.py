@@ -93,3 +93,27 @@ def write_inputs(path, x, y=None):
 def bits(a):
     """An array's float64 values as integers: equal bit for bit or not."""
     return np.asarray(a, dtype=np.float64).view(np.int64)
+
+
+def central_differences(net, h, loss):
+    """d loss / d(every parameter) of `net` by central differences,
+    (loss(p + h) - loss(p - h)) / 2h, in the layout of net.params; `loss`
+    takes a network (a copy of `net` with one parameter moved)."""
+    base = net.params
+    probe = net.copy()
+    out = []
+    for k, layer in enumerate(base):
+        fd = {}
+        for name, values in layer.items():
+            d = np.zeros_like(values)
+            for idx in np.ndindex(values.shape):
+                losses = []
+                for sign in (1.0, -1.0):
+                    p = [{n: v.copy() for n, v in l.items()} for l in base]
+                    p[k][name][idx] += sign * h
+                    probe.set_params(p)
+                    losses.append(loss(probe))
+                d[idx] = (losses[0] - losses[1]) / (2 * h)
+            fd[name] = d
+        out.append(fd)
+    return out

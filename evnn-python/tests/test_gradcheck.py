@@ -4,30 +4,13 @@ through set_params and loss."""
 import numpy as np
 import pytest
 
+import conftest
 import evnn
 
 
 def central_differences(net, x, y, h):
-    """d(mean loss)/d(every parameter), (L(p + h) - L(p - h)) / 2h, in the
-    layout of net.params."""
-    base = net.params
-    probe = net.copy()
-    out = []
-    for k, layer in enumerate(base):
-        fd = {}
-        for name, values in layer.items():
-            d = np.zeros_like(values)
-            for idx in np.ndindex(values.shape):
-                losses = []
-                for sign in (1.0, -1.0):
-                    p = [{n: v.copy() for n, v in l.items()} for l in base]
-                    p[k][name][idx] += sign * h
-                    probe.set_params(p)
-                    losses.append(probe.loss(x, y))
-                d[idx] = (losses[0] - losses[1]) / (2 * h)
-            fd[name] = d
-        out.append(fd)
-    return out
+    """d(mean loss)/d(every parameter) in the layout of net.params."""
+    return conftest.central_differences(net, h, lambda probe: probe.loss(x, y))
 
 
 @pytest.mark.parametrize(
