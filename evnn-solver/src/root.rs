@@ -45,7 +45,7 @@ fn eval<N: NeuronModel, S: Stepper<N>>(
 
 /// Iteration limit of every search here; reaching it is an error
 /// ([`SolverError::RootNotConverged`]), never a silent answer.
-const MAX_ITER: usize = 200;
+pub(crate) const MAX_ITER: usize = 200;
 /// Iterations of [`bracketed_newton`] that may take Newton steps; the rest
 /// bisect. A converging search needs far fewer.
 const NEWTON_ITER: usize = 50;

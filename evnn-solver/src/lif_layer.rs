@@ -1,0 +1,486 @@
+//! A layer of LIF neurons that share their input spikes, simulated together
+//! in closed form, with its EventProp adjoint.
+//!
+//! A dense layer's neurons see the same input times; only the weights
+//! differ. Between two consecutive inputs every neuron's state therefore
+//! decays by the same factors ([`Lif::decay`]), computed once per input
+//! instead of once per input and neuron, and the update of the whole layer
+//! is one pass over contiguous arrays. A neuron is looked at on its own
+//! only where it may cross the threshold inside the interval, which a test
+//! on the two ends of the interval decides: `v` reaches `θ` at the end, or
+//! `v` rises at the start and falls at the end (between events `v` is a sum
+//! of two exponentials and a constant, so it has at most one extremum and
+//! its maximum is at an end or at that interior point). The adjoint needs
+//! no state at the inputs: between events it is linear with the same
+//! shared factors, and only the spikes carry state (the current at the
+//! spike), so the record of a run is the layer's spikes.
+
+use crate::root::bracketed_newton;
+use crate::SolverError;
+use evnn_neurons::Lif;
+use std::convert::Infallible;
+
+/// One spike of a [`LifLayer`]: its time, neuron and the synaptic current
+/// `i` at the spike (the state the adjoint's jump needs: `v` is `θ` just
+/// before and `v_r` just after).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerSpike {
+    /// Spike time.
+    pub t: f64,
+    /// The neuron, counted within the layer.
+    pub neuron: u32,
+    /// Synaptic current at the spike.
+    pub current: f64,
+}
+
+/// Reusable buffers of a [`LifLayer`]'s passes; their earlier use never
+/// changes a result.
+#[derive(Clone, Debug, Default)]
+pub struct LifLayerScratch {
+    /// The weights by input channel: `w_t[c·n_out + j] = w_jc`.
+    w_t: Vec<f64>,
+    v: Vec<f64>,
+    i: Vec<f64>,
+    lv: Vec<f64>,
+    li: Vec<f64>,
+    mu: Vec<f64>,
+    /// `dL/dw` by input channel, as `w_t`.
+    g_t: Vec<f64>,
+    /// Neurons that may cross the threshold in the current interval.
+    pending: Vec<u32>,
+}
+
+/// The neurons of a dense, delay-free, feed-forward layer of one [`Lif`],
+/// simulated together on `[0, t_end]` in closed form
+/// ([`forward`](Self::forward)), with the EventProp adjoint of the layer
+/// ([`backward`](Self::backward)). Weights are `n_out × n_in`, row `j` the
+/// synapses of neuron `j`; biases one per neuron. Input spikes at
+/// `t >= t_end` are not applied, as in [`RunPlan::run`](crate::RunPlan::run).
+///
+/// Spike times and gradients are those of each neuron simulated on its own
+/// with [`ClosedForm`](crate::ClosedForm) (and its adjoint) to round-off:
+/// the crossings are refined by a different root search.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::Lif;
+/// use evnn_solver::lif_layer::{LifLayer, LifLayerScratch};
+///
+/// let layer = LifLayer::new(Lif::default(), 2, 3, 40.0)?;
+/// // Two input channels, three neurons (rows).
+/// let weights = [4.0, 0.0, 0.0, 4.0, 2.0, 2.0];
+/// let bias = [0.0; 3];
+/// let inputs = [(1.0, 0), (2.0, 1)];
+/// let mut scratch = LifLayerScratch::default();
+/// let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
+/// layer.forward(&bias, &weights, &inputs, &mut scratch, &mut spikes, &mut x_end)?;
+/// assert_eq!(x_end.len(), 3);
+/// assert!(spikes.iter().all(|s| s.t > 1.0 && s.t < 40.0));
+///
+/// // dL/dt = 1 for every spike: gradients of the sum of spike times.
+/// let dl = vec![1.0; spikes.len()];
+/// let (mut gb, mut gw, mut gin) = (vec![0.0; 3], vec![0.0; 6], vec![0.0; 2]);
+/// layer.backward(&bias, &weights, &inputs, &spikes, &dl, None, &mut scratch, &mut gb, &mut gw, &mut gin)?;
+/// // More weight, earlier spikes.
+/// assert!(spikes.is_empty() || gw.iter().any(|&g| g < 0.0));
+/// # Ok::<(), evnn_solver::SolverError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct LifLayer {
+    lif: Lif,
+    n_in: usize,
+    n_out: usize,
+    t_end: f64,
+}
+
+impl LifLayer {
+    /// A layer of `n_out` neurons `lif` with `n_in` input channels on
+    /// `[0, t_end]`; errors when `t_end` is not finite and positive, and
+    /// when the initial state `(0, 0)` is at or above the threshold.
+    pub fn new(lif: Lif, n_in: usize, n_out: usize, t_end: f64) -> Result<Self, SolverError> {
+        if !(t_end.is_finite() && t_end > 0.0) {
+            return Err(SolverError::InvalidEndTime { t_end });
+        }
+        if lif.theta() <= 0.0 {
+            return Err(SolverError::InitialStateAboveThreshold {
+                state: vec![0.0, 0.0],
+                g: -lif.theta(),
+            });
+        }
+        Ok(LifLayer {
+            lif,
+            n_in,
+            n_out,
+            t_end,
+        })
+    }
+
+    /// Checks the lengths of `bias`, `weights` and the inputs' channels and
+    /// times (finite, `>= 0`, sorted).
+    fn check(
+        &self,
+        bias: &[f64],
+        weights: &[f64],
+        inputs: &[(f64, u32)],
+    ) -> Result<(), SolverError> {
+        let shape = |what, expected, got| {
+            if expected == got {
+                Ok(())
+            } else {
+                Err(SolverError::ShapeMismatch {
+                    what,
+                    expected,
+                    got,
+                })
+            }
+        };
+        shape("layer biases (one per neuron)", self.n_out, bias.len())?;
+        shape(
+            "layer weights (n_out × n_in)",
+            self.n_out * self.n_in,
+            weights.len(),
+        )?;
+        let mut previous = 0.0;
+        for (index, &(time, channel)) in inputs.iter().enumerate() {
+            if !(time.is_finite() && time >= 0.0) {
+                return Err(SolverError::InvalidInputTime { index, time });
+            }
+            if time < previous {
+                return Err(SolverError::UnsortedInputs {
+                    index,
+                    time,
+                    previous,
+                });
+            }
+            previous = time;
+            if channel as usize >= self.n_in {
+                return Err(SolverError::ShapeMismatch {
+                    what: "input channel (below the layer's input count)",
+                    expected: self.n_in,
+                    got: channel as usize,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `weights` by input channel into `s.w_t`.
+    fn transpose(&self, weights: &[f64], s: &mut LifLayerScratch) {
+        let (n_in, n_out) = (self.n_in, self.n_out);
+        s.w_t.clear();
+        s.w_t.resize(n_in * n_out, 0.0);
+        for (j, row) in weights.chunks_exact(n_in.max(1)).take(n_out).enumerate() {
+            for (c, &w) in row.iter().enumerate() {
+                s.w_t[c * n_out + j] = w;
+            }
+        }
+    }
+
+    /// Simulates the layer from the initial state `(0, 0)` of every neuron:
+    /// `spikes` gets every spike in time order (ties by neuron), `x_end`
+    /// every neuron's state `(v, i)` at `t_end`. Checks the shapes and the
+    /// inputs first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        bias: &[f64],
+        weights: &[f64],
+        inputs: &[(f64, u32)],
+        s: &mut LifLayerScratch,
+        spikes: &mut Vec<LayerSpike>,
+        x_end: &mut Vec<[f64; 2]>,
+    ) -> Result<(), SolverError> {
+        self.check(bias, weights, inputs)?;
+        self.transpose(weights, s);
+        let n = self.n_out;
+        s.v.clear();
+        s.v.resize(n, 0.0);
+        s.i.clear();
+        s.i.resize(n, 0.0);
+        spikes.clear();
+        let theta = self.lif.theta();
+        let mut t_prev = 0.0;
+        let ends = inputs
+            .iter()
+            .take_while(|&&(t, _)| t < self.t_end)
+            .map(|&(t, c)| (t, Some(c as usize)))
+            .chain(std::iter::once((self.t_end, None)));
+        for (t, channel) in ends {
+            let h = t - t_prev;
+            if h > 0.0 {
+                let d = self.lif.decay(h);
+                s.pending.clear();
+                let (v, i) = (&mut s.v[..n], &mut s.i[..n]);
+                for (j, ((v, i), &b)) in v.iter_mut().zip(i.iter_mut()).zip(bias).enumerate() {
+                    let (v0, i0) = (*v, *i);
+                    let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
+                    let i1 = i0 * d.syn;
+                    // `τ_m v' = −v + i + b` at both ends.
+                    let rising = i0 + b - v0 > 0.0;
+                    let falling = i1 + b - v1 < 0.0;
+                    if v1 >= theta || (rising && falling) {
+                        s.pending.push(j as u32);
+                    } else {
+                        *v = v1;
+                        *i = i1;
+                    }
+                }
+                for &j in &s.pending {
+                    let j = j as usize;
+                    let x = self.advance(bias[j], [s.v[j], s.i[j]], t_prev, t, j, spikes)?;
+                    [s.v[j], s.i[j]] = x;
+                }
+                t_prev = t;
+            }
+            if let Some(c) = channel {
+                let column = &s.w_t[c * n..(c + 1) * n];
+                for (i, &w) in s.i[..n].iter_mut().zip(column) {
+                    *i += w;
+                }
+            }
+        }
+        // Spikes of different neurons in one interval were found neuron by
+        // neuron.
+        spikes.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.neuron.cmp(&b.neuron)));
+        x_end.clear();
+        x_end.extend(s.v[..n].iter().zip(&s.i[..n]).map(|(&v, &i)| [v, i]));
+        Ok(())
+    }
+
+    /// Neuron `j`'s state at `t1` from `x` at `t0` with no input in
+    /// between, its spikes in `(t0, t1]` pushed to `spikes`.
+    fn advance(
+        &self,
+        b: f64,
+        mut x: [f64; 2],
+        mut t0: f64,
+        t1: f64,
+        j: usize,
+        spikes: &mut Vec<LayerSpike>,
+    ) -> Result<[f64; 2], SolverError> {
+        let lif = &self.lif;
+        let (theta, inv_tau_mem) = (lif.theta(), 1.0 / lif.tau_mem());
+        let inv_tau_syn = 1.0 / lif.tau_syn();
+        let p = [b];
+        loop {
+            let x1 = lif.evolve(&p, &x, t1 - t0);
+            // `v'` and `v''` from a state.
+            let dv = |x: &[f64; 2]| (-x[0] + x[1] + b) * inv_tau_mem;
+            let ddv = |x: &[f64; 2]| (-dv(x) - x[1] * inv_tau_syn) * inv_tau_mem;
+            let at = |t: f64| lif.evolve(&p, &x, (t - t0).max(0.0));
+            let hi = if x1[0] >= theta {
+                Some((t1, x1[0] - theta, dv(&x1)))
+            } else if dv(&x) > 0.0 && dv(&x1) < 0.0 {
+                // The interior maximum: the root of `−v'`, which rises.
+                let peak =
+                    bracketed_newton((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)), |t| {
+                        let xt = at(t);
+                        Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
+                    });
+                let Ok(peak) = peak;
+                let t_peak = peak.map_err(|(t_lo, t_hi)| SolverError::RootNotConverged {
+                    what: "maximum of the membrane potential",
+                    t_lo,
+                    t_hi,
+                    iterations: crate::root::MAX_ITER,
+                })?;
+                let xp = at(t_peak);
+                (xp[0] >= theta).then_some((t_peak, xp[0] - theta, dv(&xp)))
+            } else {
+                None
+            };
+            let Some(hi) = hi else {
+                return Ok(x1);
+            };
+            let lo = (t0, x[0] - theta, dv(&x));
+            let root = bracketed_newton(lo, hi, |t| {
+                let xt = at(t);
+                Ok::<_, Infallible>((xt[0] - theta, dv(&xt)))
+            });
+            let Ok(root) = root;
+            let t_spike = root.map_err(|(t_lo, t_hi)| SolverError::RootNotConverged {
+                what: "spike time",
+                t_lo,
+                t_hi,
+                iterations: crate::root::MAX_ITER,
+            })?;
+            let current = at(t_spike)[1];
+            spikes.push(LayerSpike {
+                t: t_spike,
+                neuron: j as u32,
+                current,
+            });
+            x = [lif.v_reset(), current];
+            t0 = t_spike;
+        }
+    }
+
+    /// The EventProp adjoint of a run of [`forward`](Self::forward) with
+    /// these `bias`, `weights` and `inputs` that gave `spikes`: adds
+    /// `dL/db` to `grad_bias`, `dL/dw` to `grad_weights` (`n_out × n_in`)
+    /// and `dL/d(input time)` to `dl_dinput` (one entry per input), given
+    /// `dl_dspike` (`dL/dt` of each spike, in the order of `spikes`) and
+    /// `dl_dx_end` (`dL/dx(t_end)` per neuron; zero when `None`). Errors on
+    /// wrong lengths, non-finite sensitivities and a spike whose crossing
+    /// is not transversal (its time has no derivative).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        bias: &[f64],
+        weights: &[f64],
+        inputs: &[(f64, u32)],
+        spikes: &[LayerSpike],
+        dl_dspike: &[f64],
+        dl_dx_end: Option<&[[f64; 2]]>,
+        s: &mut LifLayerScratch,
+        grad_bias: &mut [f64],
+        grad_weights: &mut [f64],
+        dl_dinput: &mut [f64],
+    ) -> Result<(), SolverError> {
+        self.check(bias, weights, inputs)?;
+        let (n, n_in) = (self.n_out, self.n_in);
+        let shape = |what, expected: usize, got: usize| {
+            (expected != got).then_some(SolverError::ShapeMismatch {
+                what,
+                expected,
+                got,
+            })
+        };
+        let mismatch = shape("dL/dt (one per spike)", spikes.len(), dl_dspike.len())
+            .or_else(|| shape("dL/db (one per neuron)", n, grad_bias.len()))
+            .or_else(|| shape("dL/dw (n_out × n_in)", n * n_in, grad_weights.len()))
+            .or_else(|| shape("dL/d(input time)", inputs.len(), dl_dinput.len()))
+            .or_else(|| dl_dx_end.and_then(|d| shape("dL/dx(t_end)", n, d.len())));
+        if let Some(e) = mismatch {
+            return Err(e);
+        }
+        let non_finite = |what, values: &mut dyn Iterator<Item = f64>| {
+            values
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(index, value)| SolverError::NonFiniteSensitivity { what, index, value })
+        };
+        if let Some(e) = non_finite("dL/dt", &mut dl_dspike.iter().copied()).or_else(|| {
+            dl_dx_end.and_then(|d| non_finite("dL/dx(t_end)", &mut d.iter().flatten().copied()))
+        }) {
+            return Err(e);
+        }
+        if let Some(spike) = spikes.iter().find(|s| s.neuron as usize >= n) {
+            let what = "spike's neuron (below the layer's size)";
+            return Err(SolverError::ShapeMismatch {
+                what,
+                expected: n,
+                got: spike.neuron as usize,
+            });
+        }
+        self.transpose(weights, s);
+        let lif = &self.lif;
+        let (theta, v_reset) = (lif.theta(), lif.v_reset());
+        let (inv_tau_mem, inv_tau_syn) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
+        s.lv.clear();
+        s.li.clear();
+        match dl_dx_end {
+            Some(d) => {
+                s.lv.extend(d.iter().map(|x| x[0]));
+                s.li.extend(d.iter().map(|x| x[1]));
+            }
+            None => {
+                s.lv.resize(n, 0.0);
+                s.li.resize(n, 0.0);
+            }
+        }
+        s.mu.clear();
+        s.mu.resize(n, 0.0);
+        s.g_t.clear();
+        s.g_t.resize(n_in * n, 0.0);
+        // Nothing is to be propagated until the first sensitivity (in
+        // backward time): the adjoint is linear and homogeneous.
+        let mut live = s.lv.iter().chain(&s.li).any(|&l| l != 0.0);
+        let applied = inputs.partition_point(|&(t, _)| t < self.t_end);
+        let (mut m, mut k) = (applied, spikes.len());
+        let mut t_b = self.t_end;
+        loop {
+            // The later of the next input and the next spike backwards; an
+            // input at a spike's instant came after the spike's crossing.
+            let input_next = match (m, k) {
+                (0, 0) => break,
+                (0, _) => false,
+                (_, 0) => true,
+                _ => inputs[m - 1].0 >= spikes[k - 1].t,
+            };
+            let t = if input_next {
+                inputs[m - 1].0
+            } else {
+                spikes[k - 1].t
+            };
+            if live && t < t_b {
+                self.propagate(t_b - t, s);
+            }
+            t_b = t;
+            if input_next {
+                m -= 1;
+                if live {
+                    let c = inputs[m].1 as usize;
+                    let (column, grads) =
+                        (&s.w_t[c * n..(c + 1) * n], &mut s.g_t[c * n..(c + 1) * n]);
+                    let mut dl_dt = 0.0;
+                    for (((g, &w), &li), &lv) in grads.iter_mut().zip(column).zip(&s.li).zip(&s.lv)
+                    {
+                        *g += li;
+                        // `λ⁺·(f⁻ − f⁺)`: the jump raises `v'` by `w/τ_m`
+                        // and lowers `i'` by `w/τ_s`.
+                        dl_dt += w * (li * inv_tau_syn - lv * inv_tau_mem);
+                    }
+                    dl_dinput[m] += dl_dt;
+                }
+            } else {
+                k -= 1;
+                let spike = spikes[k];
+                let j = spike.neuron as usize;
+                let drive = spike.current + bias[j];
+                let (f_minus, f_plus) = (
+                    (drive - theta) * inv_tau_mem,
+                    (drive - v_reset) * inv_tau_mem,
+                );
+                if !(f_minus > 0.0) {
+                    return Err(SolverError::DegenerateSpike {
+                        t: spike.t,
+                        slope: f_minus,
+                    });
+                }
+                // The reset forgets `v`: `λ_v⁻ = (λ_v⁺ f_v⁺ − dL/dt)/f_v⁻`.
+                s.lv[j] = (s.lv[j] * f_plus - dl_dspike[k]) / f_minus;
+                live |= s.lv[j] != 0.0;
+            }
+        }
+        if live && t_b > 0.0 {
+            self.propagate(t_b, s);
+        }
+        for (g, mu) in grad_bias.iter_mut().zip(&s.mu) {
+            *g += mu;
+        }
+        for (j, row) in grad_weights
+            .chunks_exact_mut(n_in.max(1))
+            .take(n)
+            .enumerate()
+        {
+            for (c, g) in row.iter_mut().enumerate() {
+                *g += s.g_t[c * n + j];
+            }
+        }
+        Ok(())
+    }
+
+    /// The adjoint of every neuron back over `dt > 0` with no event
+    /// ([`ClosedForm`](crate::ClosedForm)'s `propagate`, layer-wide).
+    fn propagate(&self, dt: f64, s: &mut LifLayerScratch) {
+        let d = self.lif.decay(dt);
+        for ((lv, li), mu) in s.lv.iter_mut().zip(s.li.iter_mut()).zip(s.mu.iter_mut()) {
+            let v = *lv;
+            *mu += v * d.one_minus_mem;
+            *lv = v * d.mem;
+            *li = *li * d.syn + v * d.kernel;
+        }
+    }
+}
