@@ -3,6 +3,7 @@
 //! upstream.
 
 use crate::forward::Workspace;
+use crate::layer_wide::{self, layer_lif};
 use crate::recurrent::backward_layer;
 use crate::stack::{fill_delayed_inputs, fill_inputs, Stack};
 use crate::trace::ForwardTrace;
@@ -191,6 +192,24 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
                 &ws.current,
                 &mut ws.upstream,
                 grad,
+            )?;
+            std::mem::swap(&mut ws.current, &mut ws.upstream);
+            continue;
+        }
+        if let Some(lif) = layer_lif(stack, &ws.backend, params, layer) {
+            let dx_end = dl_dx_end.filter(|_| layer == n_layers - 1);
+            layer_wide::backward(
+                stack,
+                params,
+                layer,
+                lif,
+                lt,
+                &ws.current,
+                dx_end,
+                &|c| source.offset(c),
+                &mut ws.wide,
+                grad,
+                &mut ws.upstream,
             )?;
             std::mem::swap(&mut ws.current, &mut ws.upstream);
             continue;

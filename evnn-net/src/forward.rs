@@ -1,6 +1,7 @@
 //! The forward pass of one sample: layer after layer, or on demand
 //! (`on_demand.rs`), into a [`ForwardTrace`], with a thread's [`Workspace`].
 
+use crate::layer_wide::{self, layer_lif, LayerWideScratch};
 use crate::on_demand::{LayerRuns, LossPass, OnDemandRuns};
 use crate::recurrent::{forward_layer, RecurrentScratch};
 use crate::stack::{fill_delayed_inputs, fill_inputs, Pass, Stack};
@@ -24,6 +25,8 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     pub(crate) od: OnDemandRuns<N, B::Stepper>,
     /// The recurrent layers' runs and adjoints.
     pub(crate) rec: RecurrentScratch<N, B>,
+    /// The layer-wide layers' buffers.
+    pub(crate) wide: LayerWideScratch,
     pub(crate) grad: NeuronGradient<N::Params>,
     pub(crate) upstream: Vec<f64>,
     pub(crate) current: Vec<f64>,
@@ -48,6 +51,7 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
             arrivals: Vec::new(),
             od: OnDemandRuns::default(),
             rec: RecurrentScratch::default(),
+            wide: LayerWideScratch::default(),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
             current: Vec::new(),
@@ -127,8 +131,11 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
     // allow, and a recurrent layer simulates its neurons together: such
     // networks run layer by layer (the same spikes, loss and gradient; the
     // traces run to the neurons' own ends).
+    // Layers simulated layer-wide, too, run to the end.
+    let wide = |layer| layer_lif(stack, &ws.backend, params, layer);
     let on_demand = match pass {
         _ if params.has_delays() || params.is_recurrent() => false,
+        _ if (0..n_layers).any(|layer| wide(layer).is_some()) => false,
         Pass::Full => false,
         Pass::FirstSpikes => n_layers > 1 && ws.od.choice.wanted(loss_pass),
         Pass::Prediction => loss_pass != LossPass::LayerByLayer,
@@ -164,6 +171,10 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
                 inputs,
                 arrivals,
             )?;
+            continue;
+        }
+        if let Some(lif) = layer_lif(stack, &ws.backend, params, layer) {
+            layer_wide::forward(stack, params, layer, lif, lt, &mut ws.wide)?;
             continue;
         }
         lt.recurrent = None;

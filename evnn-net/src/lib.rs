@@ -90,6 +90,7 @@
 //! ([`Classification`]); `gradcheck` uses the network. Parameters, spike
 //! trains, losses, the readout's closed form and errors are leaves.
 
+mod layer_wide;
 mod backward;
 mod batch;
 mod error;

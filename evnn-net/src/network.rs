@@ -109,6 +109,54 @@ where
         self.loss_pass
     }
 
+    /// This network with its dense feed-forward layers (no delays, no
+    /// recurrent connections) simulated layer-wide where the backend can
+    /// ([`Backend::lif_layer`]: LIF on [`ClosedForm`](evnn_solver::ClosedForm)),
+    /// or neuron by neuron (`false`, the default). A layer-wide layer
+    /// computes the decay between two inputs once for all its neurons and
+    /// updates them together ([`LifLayer`](evnn_solver::lif_layer::LifLayer)),
+    /// which costs a fraction of the neuron-by-neuron runs on wide layers
+    /// with many inputs. Its spikes, loss and gradient are the
+    /// neuron-by-neuron ones to round-off, not bit for bit (the crossings
+    /// are refined by another root search), and its traces log each
+    /// neuron's spikes but not its inputs: a trace is for the backward
+    /// pass of the network that made it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evnn_net::{FeedForward, ForwardTrace, InitConfig, SpikeTrains};
+    /// use evnn_neurons::Lif;
+    /// use evnn_solver::{ClosedForm, SolverOptions};
+    ///
+    /// let opts = SolverOptions::default();
+    /// let net = FeedForward::new(Lif::default(), &[3, 40, 2], ClosedForm, opts, 40.0)?;
+    /// let params = net.init_params(&InitConfig::default(), 0)?;
+    /// let input = SpikeTrains::from_times(&[1.0, 4.0, 2.0])?;
+    /// let wide = net.clone().with_layer_wide(true);
+    /// let (mut a, mut b) = (ForwardTrace::default(), ForwardTrace::default());
+    /// net.forward(&params, &input, &mut net.workspace(), &mut a)?;
+    /// wide.forward(&params, &input, &mut wide.workspace(), &mut b)?;
+    /// let (a, b) = (a.output().unwrap(), b.output().unwrap());
+    /// assert_eq!(a.n_spikes(), b.n_spikes());
+    /// for j in 0..2 {
+    ///     for (s, t) in a.channel(j).iter().zip(b.channel(j)) {
+    ///         assert!((s - t).abs() < 1e-12);
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_layer_wide(mut self, on: bool) -> Self {
+        self.stack.layer_wide = on;
+        self
+    }
+
+    /// Whether dense feed-forward layers run layer-wide
+    /// ([`with_layer_wide`](Self::with_layer_wide)).
+    pub fn layer_wide(&self) -> bool {
+        self.stack.layer_wide
+    }
+
     /// Layer sizes `[n_inputs, n_1, ..., n_L]`.
     pub fn sizes(&self) -> &[usize] {
         &self.stack.sizes

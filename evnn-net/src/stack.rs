@@ -33,6 +33,9 @@ pub(crate) struct Stack<N> {
     /// spikes ([`Stack::plan`]), and that of a recurrent layer
     /// ([`Stack::recurrent_plan`]).
     plans: Vec<[RunPlan; 3]>,
+    /// Whether dense feed-forward layers run layer-wide where the backend
+    /// can (`layer_wide.rs`).
+    pub(crate) layer_wide: bool,
 }
 
 impl<N: NeuronModel> Stack<N> {
@@ -86,6 +89,7 @@ impl<N: NeuronModel> Stack<N> {
             options,
             t_end,
             plans,
+            layer_wide: false,
         })
     }
 

@@ -2,7 +2,7 @@
 //! [`Backend`] that builds one per neuron run.
 
 use crate::{InputSpike, NeuronTrace, RunPlan, SolverError};
-use evnn_neurons::NeuronModel;
+use evnn_neurons::{Lif, NeuronModel};
 
 /// One adaptive integration of a neuron's ODE with dense output, driven step
 /// by step by the event loop.
@@ -245,6 +245,16 @@ pub trait Backend<N: NeuronModel> {
     fn log_sensitivities(&mut self, on: bool) -> bool {
         let _ = on;
         false
+    }
+
+    /// The LIF neuron as which this backend can simulate a whole layer of
+    /// `model` at once ([`LifLayer`](crate::lif_layer::LifLayer)): for a
+    /// network that lets a dense feed-forward layer's neurons share the
+    /// work of their common inputs. `None` (the default) for every backend
+    /// and model but [`ClosedForm`](crate::ClosedForm)'s LIF.
+    fn lif_layer(&self, model: &N) -> Option<Lif> {
+        let _ = model;
+        None
     }
 
     /// Simulates the neuron on `[0, plan.t_end()]` ([`RunPlan::run`]).

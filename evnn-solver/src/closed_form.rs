@@ -215,6 +215,10 @@ impl Backend<Lif> for ClosedForm {
     fn stepper(&self, model: &Lif, params: &[f64; 1], _plan: &RunPlan) -> Option<LifStepper> {
         Some(LifStepper::new(*model, *params, 0.0, model.initial_state()))
     }
+
+    fn lif_layer(&self, model: &Lif) -> Option<Lif> {
+        Some(*model)
+    }
 }
 
 impl Adjoint<Lif> for ClosedForm {

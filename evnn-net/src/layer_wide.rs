@@ -1,0 +1,198 @@
+//! Dense feed-forward layers simulated layer-wide, where the network asks
+//! for it ([`FeedForward::with_layer_wide`](crate::FeedForward::with_layer_wide))
+//! and the backend can ([`Backend::lif_layer`]): the forward pass and the
+//! adjoint of [`LifLayer`], converted from and to the network's traces,
+//! parameters and gradients.
+
+use crate::stack::Stack;
+use crate::trace::LayerTrace;
+use crate::{NetError, NetworkParams};
+use evnn_neurons::{Lif, NeuronModel, StateVector};
+use evnn_solver::lif_layer::{LayerSpike, LifLayer, LifLayerScratch};
+use evnn_solver::{Backend, Event, EventKind, NeuronTrace, SolverError};
+
+/// Reusable buffers of the layer-wide passes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LayerWideScratch {
+    kernel: LifLayerScratch,
+    inputs: Vec<(f64, u32)>,
+    spikes: Vec<LayerSpike>,
+    x_end: Vec<[f64; 2]>,
+    /// The spikes of the backward pass with their `dL/dt`, in time order.
+    sensitive: Vec<(LayerSpike, f64)>,
+    dl: Vec<f64>,
+    dx_end: Vec<[f64; 2]>,
+    dl_dinput: Vec<f64>,
+}
+
+/// The LIF as which `layer` is simulated layer-wide; `None` where its
+/// neurons run one by one (the network did not ask for it, the backend
+/// cannot, or the layer has delays or recurrent connections).
+pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
+    stack: &Stack<N>,
+    backend: &B,
+    params: &NetworkParams,
+    layer: usize,
+) -> Option<Lif> {
+    let lp = &params.layers[layer];
+    if !stack.layer_wide || lp.has_delays() || lp.is_recurrent() {
+        return None;
+    }
+    backend.lif_layer(&stack.models[layer])
+}
+
+fn solver_error(layer: usize) -> impl Fn(SolverError) -> NetError {
+    move |source| NetError::Solver {
+        layer,
+        neuron: 0,
+        source,
+    }
+}
+
+/// A state of `N` (the LIF's own, `[v, i]`).
+fn state<S: StateVector>(x: [f64; 2]) -> S {
+    let mut s = S::zeros();
+    s.as_mut_slice().copy_from_slice(&x);
+    s
+}
+
+/// Simulates `layer` of `lif` neurons on `lt.inputs` into `lt`: each
+/// neuron's spikes, their events (only spikes: the adjoint needs no state
+/// at the inputs), its end state, and the layer's output trains.
+pub(crate) fn forward<N: NeuronModel>(
+    stack: &Stack<N>,
+    params: &NetworkParams,
+    layer: usize,
+    lif: Lif,
+    lt: &mut LayerTrace<N::State>,
+    s: &mut LayerWideScratch,
+) -> Result<(), NetError> {
+    let (n_in, n_out, t_end) = (stack.sizes[layer], stack.sizes[layer + 1], stack.t_end);
+    let kernel = LifLayer::new(lif, n_in, n_out, t_end).map_err(solver_error(layer))?;
+    let lp = &params.layers[layer];
+    s.inputs.clear();
+    s.inputs.extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
+    kernel
+        .forward(
+            &lp.neuron_params,
+            &lp.weights,
+            &s.inputs,
+            &mut s.kernel,
+            &mut s.spikes,
+            &mut s.x_end,
+        )
+        .map_err(solver_error(layer))?;
+    lt.recurrent = None;
+    let empty = NeuronTrace::new(N::State::zeros()).mark();
+    lt.neurons.resize_with(n_out, || NeuronTrace::new(N::State::zeros()));
+    let segments = s.inputs.partition_point(|&(t, _)| t < t_end) + 1;
+    for (neuron, &x) in lt.neurons.iter_mut().zip(&s.x_end) {
+        neuron.rewind(&empty);
+        neuron.t_end = t_end;
+        neuron.x_end = state(x);
+        neuron.steps = segments;
+    }
+    let (theta, v_reset) = (lif.theta(), lif.v_reset());
+    for spike in &s.spikes {
+        let j = spike.neuron as usize;
+        let p = [lp.neuron_params[j]];
+        let (x_minus, x_plus) = ([theta, spike.current], [v_reset, spike.current]);
+        let (mut f_minus, mut f_plus) = ([0.0; 2], [0.0; 2]);
+        lif.dynamics(&p, &x_minus, &mut f_minus);
+        lif.dynamics(&p, &x_plus, &mut f_plus);
+        let neuron = &mut lt.neurons[j];
+        neuron.events.push(Event {
+            t: spike.t,
+            kind: EventKind::Spike {
+                k: neuron.spikes.len(),
+            },
+            x_minus: state(x_minus),
+            x_plus: state(x_plus),
+            f_minus: state(f_minus),
+            f_plus: state(f_plus),
+        });
+        neuron.spikes.push(spike.t);
+        neuron.steps += 1;
+    }
+    lt.outputs.clear();
+    for neuron in &lt.neurons {
+        lt.outputs.push_checked(&neuron.spikes);
+    }
+    Ok(())
+}
+
+/// The adjoint of `layer`, simulated layer-wide into `lt`, given `dl_dt`
+/// (`dL/dt` of its output spikes, in the order of `lt.outputs`) and
+/// `dl_dx_end` (the output layer's, or `None`): adds the layer's gradient
+/// to `grad` and `dL/dt` of each input spike to `upstream` at
+/// `offset(channel) + k`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward<N: NeuronModel>(
+    stack: &Stack<N>,
+    params: &NetworkParams,
+    layer: usize,
+    lif: Lif,
+    lt: &LayerTrace<N::State>,
+    dl_dt: &[f64],
+    dl_dx_end: Option<&[N::State]>,
+    offset: &dyn Fn(usize) -> usize,
+    s: &mut LayerWideScratch,
+    grad: &mut NetworkParams,
+    upstream: &mut [f64],
+) -> Result<(), NetError> {
+    let (n_in, n_out, t_end) = (stack.sizes[layer], stack.sizes[layer + 1], stack.t_end);
+    let kernel = LifLayer::new(lif, n_in, n_out, t_end).map_err(solver_error(layer))?;
+    s.sensitive.clear();
+    for (j, neuron) in lt.neurons.iter().enumerate() {
+        let start = lt.outputs.offset(j);
+        for event in &neuron.events {
+            if let EventKind::Spike { k } = event.kind {
+                let spike = LayerSpike {
+                    t: event.t,
+                    neuron: j as u32,
+                    current: event.x_minus.as_slice()[1],
+                };
+                s.sensitive.push((spike, dl_dt[start + k]));
+            }
+        }
+    }
+    s.sensitive
+        .sort_by(|(a, _), (b, _)| a.t.total_cmp(&b.t).then(a.neuron.cmp(&b.neuron)));
+    s.spikes.clear();
+    s.spikes.extend(s.sensitive.iter().map(|&(spike, _)| spike));
+    s.dl.clear();
+    s.dl.extend(s.sensitive.iter().map(|&(_, dl)| dl));
+    let dx_end = match dl_dx_end {
+        Some(d) => {
+            s.dx_end.clear();
+            s.dx_end
+                .extend(d.iter().map(|x| [x.as_slice()[0], x.as_slice()[1]]));
+            Some(&s.dx_end[..])
+        }
+        None => None,
+    };
+    s.inputs.clear();
+    s.inputs.extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
+    s.dl_dinput.clear();
+    s.dl_dinput.resize(s.inputs.len(), 0.0);
+    let lp = &params.layers[layer];
+    let g = &mut grad.layers[layer];
+    kernel
+        .backward(
+            &lp.neuron_params,
+            &lp.weights,
+            &s.inputs,
+            &s.spikes,
+            &s.dl,
+            dx_end,
+            &mut s.kernel,
+            &mut g.neuron_params,
+            &mut g.weights,
+            &mut s.dl_dinput,
+        )
+        .map_err(solver_error(layer))?;
+    for (m, &d) in lt.inputs.iter().zip(&s.dl_dinput) {
+        upstream[offset(m.channel as usize) + m.k as usize] += d;
+    }
+    Ok(())
+}
