@@ -17,7 +17,7 @@
 
 use crate::root::bracketed_newton;
 use crate::SolverError;
-use evnn_neurons::Lif;
+use evnn_neurons::{Lif, LifDecay};
 use std::convert::Infallible;
 
 /// One spike of a [`LifLayer`]: its time, neuron and the synaptic current
@@ -41,13 +41,17 @@ pub struct LifLayerScratch {
     w_t: Vec<f64>,
     v: Vec<f64>,
     i: Vec<f64>,
+    v_prev: Vec<f64>,
+    i_prev: Vec<f64>,
     lv: Vec<f64>,
     li: Vec<f64>,
     mu: Vec<f64>,
     /// `dL/dw` by input channel, as `w_t`.
     g_t: Vec<f64>,
-    /// Neurons that may cross the threshold in the current interval.
-    pending: Vec<u32>,
+    /// Which neurons may cross the threshold in the current interval.
+    flags: Vec<u64>,
+    /// The jump of the interval that ends at `t_end` (none).
+    zeros: Vec<f64>,
 }
 
 /// The neurons of a dense, delay-free, feed-forward layer of one [`Lif`],
@@ -170,9 +174,15 @@ impl LifLayer {
         let (n_in, n_out) = (self.n_in, self.n_out);
         s.w_t.clear();
         s.w_t.resize(n_in * n_out, 0.0);
-        for (j, row) in weights.chunks_exact(n_in.max(1)).take(n_out).enumerate() {
-            for (c, &w) in row.iter().enumerate() {
-                s.w_t[c * n_out + j] = w;
+        // In tiles, so that both sides stay in cache.
+        const TILE: usize = 16;
+        for j0 in (0..n_out).step_by(TILE) {
+            for c0 in (0..n_in).step_by(TILE) {
+                for j in j0..(j0 + TILE).min(n_out) {
+                    for c in c0..(c0 + TILE).min(n_in) {
+                        s.w_t[c * n_out + j] = weights[j * n_in + c];
+                    }
+                }
             }
         }
     }
@@ -198,6 +208,8 @@ impl LifLayer {
         s.v.resize(n, 0.0);
         s.i.clear();
         s.i.resize(n, 0.0);
+        s.v_prev.resize(n, 0.0);
+        s.i_prev.resize(n, 0.0);
         spikes.clear();
         let theta = self.lif.theta();
         let mut t_prev = 0.0;
@@ -206,35 +218,41 @@ impl LifLayer {
             .take_while(|&&(t, _)| t < self.t_end)
             .map(|&(t, c)| (t, Some(c as usize)))
             .chain(std::iter::once((self.t_end, None)));
+        s.zeros.clear();
+        s.zeros.resize(n, 0.0);
+        s.flags.resize(n, 0);
         for (t, channel) in ends {
+            let column = match channel {
+                Some(c) => &s.w_t[c * n..(c + 1) * n],
+                None => &s.zeros[..],
+            };
             let h = t - t_prev;
             if h > 0.0 {
-                let d = self.lif.decay(h);
-                s.pending.clear();
-                let (v, i) = (&mut s.v[..n], &mut s.i[..n]);
-                for (j, ((v, i), &b)) in v.iter_mut().zip(i.iter_mut()).zip(bias).enumerate() {
-                    let (v0, i0) = (*v, *i);
-                    let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
-                    let i1 = i0 * d.syn;
-                    // `τ_m v' = −v + i + b` at both ends.
-                    let rising = i0 + b - v0 > 0.0;
-                    let falling = i1 + b - v1 < 0.0;
-                    if v1 >= theta || (rising && falling) {
-                        s.pending.push(j as u32);
-                    } else {
-                        *v = v1;
-                        *i = i1;
+                // The state at `t_prev` stays in `v_prev`, `i_prev` for the
+                // neurons that `advance`.
+                std::mem::swap(&mut s.v, &mut s.v_prev);
+                std::mem::swap(&mut s.i, &mut s.i_prev);
+                let any = decay_layer(
+                    &self.lif.decay(h),
+                    theta,
+                    bias,
+                    column,
+                    (&s.v_prev, &s.i_prev),
+                    (&mut s.v, &mut s.i),
+                    &mut s.flags,
+                );
+                if any {
+                    for j in 0..n {
+                        if s.flags[j] != 0 {
+                            let x0 = [s.v_prev[j], s.i_prev[j]];
+                            let x = self.advance(bias[j], x0, t_prev, t, j, spikes)?;
+                            s.v[j] = x[0];
+                            s.i[j] = x[1] + column[j];
+                        }
                     }
                 }
-                for &j in &s.pending {
-                    let j = j as usize;
-                    let x = self.advance(bias[j], [s.v[j], s.i[j]], t_prev, t, j, spikes)?;
-                    [s.v[j], s.i[j]] = x;
-                }
                 t_prev = t;
-            }
-            if let Some(c) = channel {
-                let column = &s.w_t[c * n..(c + 1) * n];
+            } else {
                 for (i, &w) in s.i[..n].iter_mut().zip(column) {
                     *i += w;
                 }
@@ -483,4 +501,45 @@ impl LifLayer {
             *li = *li * d.syn + v * d.kernel;
         }
     }
+}
+
+/// Every neuron's state after an interval with decay factors `d` and the
+/// input jump `column` at its end, from `from` into `to`; `flags[j]` is set
+/// where neuron `j` may cross `θ` inside (its entries of `to` are then to
+/// be replaced), and the result says whether any may. Indexed over slices
+/// of one length, without branches, so that the compiler vectorises it.
+#[inline(always)]
+fn decay_layer(
+    d: &LifDecay,
+    theta: f64,
+    bias: &[f64],
+    column: &[f64],
+    from: (&[f64], &[f64]),
+    to: (&mut [f64], &mut [f64]),
+    flags: &mut [u64],
+) -> bool {
+    let n = bias.len();
+    let (column, flags) = (&column[..n], &mut flags[..n]);
+    let (v_from, i_from) = (&from.0[..n], &from.1[..n]);
+    let (v_to, i_to) = (&mut to.0[..n], &mut to.1[..n]);
+    let mut any = 0u64;
+    for j in 0..n {
+        let (v0, i0, b) = (v_from[j], i_from[j], bias[j]);
+        let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
+        let i1 = i0 * d.syn;
+        // `v` reaches `θ` at the end, or has its maximum inside (`τ_m v' =
+        // −v + i + b` positive at the start and negative at the end), where
+        // `v = i + b`, which is below `θ` when `i + b` is at both ends (the
+        // current is monotone).
+        let rising = i0 + b - v0 > 0.0;
+        let falling = i1 + b - v1 < 0.0;
+        let i_max = if i0 > i1 { i0 } else { i1 };
+        let high = i_max + b >= theta;
+        let pending = (v1 >= theta) | (rising & falling & high);
+        flags[j] = pending as u64;
+        any |= pending as u64;
+        v_to[j] = v1;
+        i_to[j] = i1 + column[j];
+    }
+    any != 0
 }

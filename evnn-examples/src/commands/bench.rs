@@ -54,6 +54,11 @@ pub struct BenchArgs {
     /// synapse exists, in (0, 1] (default 1).
     #[arg(long, value_name = "P")]
     pub recurrent_density: Option<f64>,
+    /// `--workload shd`: simulate the dense feed-forward LIF layers
+    /// layer-wide (`evnn_net::FeedForward::with_layer_wide`; `--model lif`
+    /// on the closed form), not neuron by neuron.
+    #[arg(long)]
+    pub layer_wide: bool,
     /// Integrator backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub integrator: Integrator,
@@ -153,6 +158,7 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         (args.readout, "--readout"),
         (args.recurrent, "--recurrent"),
         (args.recurrent_density.is_some(), "--recurrent-density"),
+        (args.layer_wide, "--layer-wide"),
     ] {
         if given {
             bail!("{flag} is an option of --workload shd");
@@ -238,6 +244,8 @@ struct ShdJob<'a> {
     /// The outputs are a leaky-integrator readout of the network's last
     /// layer (the hidden layer).
     readout: bool,
+    /// The network's dense LIF layers run layer-wide.
+    layer_wide: bool,
 }
 
 /// Readout weights `N(0.5, 1)·4/√hidden`: a positive mean, so that every
@@ -259,6 +267,7 @@ impl WithNet for ShdJob<'_> {
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
         let config = self.config;
+        let net = net.with_layer_wide(self.layer_wide);
         let model = net.models().first().context("a network has layers")?;
         let params = config.init_params_for(model)?;
         let loss = config.ttfs_loss();
@@ -384,6 +393,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
                 labels: &labels,
                 pool,
                 readout: args.readout,
+                layer_wide: args.layer_wide,
             };
             passes[k].push(if args.derived {
                 crate::models::derived_net(&config, job)?
@@ -421,6 +431,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
             "recurrent": args.recurrent,
             "readout": args.readout.then_some("li_max"),
+            "layer_wide": args.layer_wide,
             "recurrent_density": config.recurrent.map(|r| r.density),
             "derived_derivatives": args.derived,
             "samples": samples,
