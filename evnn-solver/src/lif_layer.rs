@@ -37,8 +37,11 @@ pub struct LayerSpike {
 /// changes a result.
 #[derive(Clone, Debug, Default)]
 pub struct LifLayerScratch {
-    /// The weights by input channel: `w_t[c·n_out + j] = w_jc`.
+    /// The weights by input channel: `w_t[c·n_out + j] = w_jc`, of
+    /// `w_source` (`n_out × n_in` with `w_shape = (n_in, n_out)`).
     w_t: Vec<f64>,
+    w_source: Vec<f64>,
+    w_shape: (usize, usize),
     v: Vec<f64>,
     i: Vec<f64>,
     v_prev: Vec<f64>,
@@ -169,9 +172,20 @@ impl LifLayer {
         Ok(())
     }
 
-    /// Writes `weights` by input channel into `s.w_t`.
+    /// Writes `weights` by input channel into `s.w_t`, unless it holds them
+    /// already (the same weights bit for bit and shape: a batch's samples
+    /// share them).
     fn transpose(&self, weights: &[f64], s: &mut LifLayerScratch) {
         let (n_in, n_out) = (self.n_in, self.n_out);
+        let same = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        if s.w_shape == (n_in, n_out) && same(&s.w_source, weights) {
+            return;
+        }
+        s.w_shape = (n_in, n_out);
+        s.w_source.clear();
+        s.w_source.extend_from_slice(weights);
         s.w_t.clear();
         s.w_t.resize(n_in * n_out, 0.0);
         // In tiles, so that both sides stay in cache.
@@ -211,7 +225,7 @@ impl LifLayer {
         s.v_prev.resize(n, 0.0);
         s.i_prev.resize(n, 0.0);
         spikes.clear();
-        let theta = self.lif.theta();
+        let (theta, inv_tau_mem) = (self.lif.theta(), 1.0 / self.lif.tau_mem());
         let mut t_prev = 0.0;
         let ends = inputs
             .iter()
@@ -234,6 +248,7 @@ impl LifLayer {
                 std::mem::swap(&mut s.i, &mut s.i_prev);
                 let any = decay_layer(
                     &self.lif.decay(h),
+                    h * inv_tau_mem,
                     theta,
                     bias,
                     column,
@@ -242,8 +257,15 @@ impl LifLayer {
                     &mut s.flags,
                 );
                 if any {
-                    for j in 0..n {
-                        if s.flags[j] != 0 {
+                    // Only the chunks with a flag are looked into.
+                    let chunks = s.flags[..n].chunks(8).enumerate();
+                    let flagged = chunks.filter(|(_, f)| f.iter().fold(0, |a, &b| a | b) != 0);
+                    let pending = flagged.flat_map(|(at, f)| {
+                        let set = f.iter().enumerate().filter(|(_, &b)| b != 0);
+                        set.map(move |(k, _)| 8 * at + k)
+                    });
+                    for j in pending {
+                        {
                             let x0 = [s.v_prev[j], s.i_prev[j]];
                             let x = self.advance(bias[j], x0, t_prev, t, j, spikes)?;
                             s.v[j] = x[0];
@@ -432,9 +454,7 @@ impl LifLayer {
             } else {
                 spikes[k - 1].t
             };
-            if live && t < t_b {
-                self.propagate(t_b - t, s);
-            }
+            let decay = (live && t < t_b).then(|| self.lif.decay(t_b - t));
             t_b = t;
             if input_next {
                 m -= 1;
@@ -442,17 +462,14 @@ impl LifLayer {
                     let c = inputs[m].1 as usize;
                     let (column, grads) =
                         (&s.w_t[c * n..(c + 1) * n], &mut s.g_t[c * n..(c + 1) * n]);
-                    let mut dl_dt = 0.0;
-                    for (((g, &w), &li), &lv) in grads.iter_mut().zip(column).zip(&s.li).zip(&s.lv)
-                    {
-                        *g += li;
-                        // `λ⁺·(f⁻ − f⁺)`: the jump raises `v'` by `w/τ_m`
-                        // and lowers `i'` by `w/τ_s`.
-                        dl_dt += w * (li * inv_tau_syn - lv * inv_tau_mem);
-                    }
-                    dl_dinput[m] += dl_dt;
+                    let lambda = (&mut s.lv[..], &mut s.li[..], &mut s.mu[..]);
+                    let rates = (inv_tau_mem, inv_tau_syn);
+                    dl_dinput[m] += adjoint_input(decay.as_ref(), rates, column, lambda, grads);
                 }
             } else {
+                if let Some(d) = &decay {
+                    propagate(d, &mut s.lv, &mut s.li, &mut s.mu);
+                }
                 k -= 1;
                 let spike = spikes[k];
                 let j = spike.neuron as usize;
@@ -473,7 +490,7 @@ impl LifLayer {
             }
         }
         if live && t_b > 0.0 {
-            self.propagate(t_b, s);
+            propagate(&self.lif.decay(t_b), &mut s.lv, &mut s.li, &mut s.mu);
         }
         for (g, mu) in grad_bias.iter_mut().zip(&s.mu) {
             *g += mu;
@@ -489,18 +506,51 @@ impl LifLayer {
         }
         Ok(())
     }
+}
 
-    /// The adjoint of every neuron back over `dt > 0` with no event
-    /// ([`ClosedForm`](crate::ClosedForm)'s `propagate`, layer-wide).
-    fn propagate(&self, dt: f64, s: &mut LifLayerScratch) {
-        let d = self.lif.decay(dt);
-        for ((lv, li), mu) in s.lv.iter_mut().zip(s.li.iter_mut()).zip(s.mu.iter_mut()) {
-            let v = *lv;
-            *mu += v * d.one_minus_mem;
-            *lv = v * d.mem;
-            *li = *li * d.syn + v * d.kernel;
-        }
+/// The adjoint `(λ_v, λ_i)` of one neuron and its bias gradient `μ` back
+/// over an interval with no event and decay factors `d`
+/// ([`ClosedForm`](crate::ClosedForm)'s `propagate`).
+#[inline(always)]
+fn propagate_one(d: &LifDecay, lv: &mut f64, li: &mut f64, mu: &mut f64) {
+    let v = *lv;
+    *mu += v * d.one_minus_mem;
+    *lv = v * d.mem;
+    *li = *li * d.syn + v * d.kernel;
+}
+
+/// [`propagate_one`] for every neuron of the layer.
+fn propagate(d: &LifDecay, lv: &mut [f64], li: &mut [f64], mu: &mut [f64]) {
+    for ((lv, li), mu) in lv.iter_mut().zip(li.iter_mut()).zip(mu.iter_mut()) {
+        propagate_one(d, lv, li, mu);
     }
+}
+
+/// The adjoint at an input of weights `column` (one per neuron): first
+/// back over the interval after it where `decay` is given, then `dL/dw`
+/// of each neuron's synapse (`λ_i`) added to `grads`; returns `dL/dt` of
+/// the input, `Σ_j λ⁺·(f⁻ − f⁺)` (the jump raises `v'` by `w/τ_m` and
+/// lowers `i'` by `w/τ_s`), summed in four fixed lanes so that the
+/// compiler vectorises it (the same sum on every machine).
+#[inline(always)]
+fn adjoint_input_body(
+    decay: Option<&LifDecay>,
+    (inv_tau_mem, inv_tau_syn): (f64, f64),
+    column: &[f64],
+    (lv, li, mu): (&mut [f64], &mut [f64], &mut [f64]),
+    grads: &mut [f64],
+) -> f64 {
+    let n = column.len();
+    let (lv, li, mu, grads) = (&mut lv[..n], &mut li[..n], &mut mu[..n], &mut grads[..n]);
+    let mut lanes = [0.0; 4];
+    for j in 0..n {
+        if let Some(d) = decay {
+            propagate_one(d, &mut lv[j], &mut li[j], &mut mu[j]);
+        }
+        grads[j] += li[j];
+        lanes[j % 4] += column[j] * (li[j] * inv_tau_syn - lv[j] * inv_tau_mem);
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
 }
 
 /// Every neuron's state after an interval with decay factors `d` and the
@@ -509,8 +559,10 @@ impl LifLayer {
 /// be replaced), and the result says whether any may. Indexed over slices
 /// of one length, without branches, so that the compiler vectorises it.
 #[inline(always)]
-fn decay_layer(
+#[allow(clippy::too_many_arguments)]
+fn decay_layer_body(
     d: &LifDecay,
+    h_over_tau: f64,
     theta: f64,
     bias: &[f64],
     column: &[f64],
@@ -522,19 +574,26 @@ fn decay_layer(
     let (column, flags) = (&column[..n], &mut flags[..n]);
     let (v_from, i_from) = (&from.0[..n], &from.1[..n]);
     let (v_to, i_to) = (&mut to.0[..n], &mut to.1[..n]);
+    let margin = 1e-9 * (1.0 + theta.abs());
     let mut any = 0u64;
     for j in 0..n {
         let (v0, i0, b) = (v_from[j], i_from[j], bias[j]);
         let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
         let i1 = i0 * d.syn;
         // `v` reaches `θ` at the end, or has its maximum inside (`τ_m v' =
-        // −v + i + b` positive at the start and negative at the end), where
-        // `v = i + b`, which is below `θ` when `i + b` is at both ends (the
-        // current is monotone).
-        let rising = i0 + b - v0 > 0.0;
+        // −v + i + b` positive at the start and negative at the end). Then
+        // the current decays (`i₀ > 0`: a rising `v` cannot overtake a
+        // rising drive), so `v` is concave while it rises and stays below
+        // its tangent at the start, `v₀ + h v'(0)`; and at the maximum
+        // `v = i + b`, below `θ` when `i + b` is at both ends. A neuron
+        // below either bound cannot reach `θ` (the margin covers the
+        // bounds' rounding).
+        let drive0 = i0 + b - v0;
+        let rising = drive0 > 0.0;
         let falling = i1 + b - v1 < 0.0;
         let i_max = if i0 > i1 { i0 } else { i1 };
-        let high = i_max + b >= theta;
+        let tangent = v0 + h_over_tau * drive0;
+        let high = (i_max + b >= theta) & (tangent + margin >= theta);
         let pending = (v1 >= theta) | (rising & falling & high);
         flags[j] = pending as u64;
         any |= pending as u64;
@@ -543,3 +602,48 @@ fn decay_layer(
     }
     any != 0
 }
+
+/// The layer's two loops compiled for AVX2 as well, and run so where the
+/// CPU has it: the same operations in wider registers, so the same
+/// results bit for bit (no fused multiply-add is enabled).
+macro_rules! dispatch {
+    ($name:ident, $body:ident, $avx2:ident, ($($arg:ident: $ty:ty),*) -> $out:ty) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        #[allow(clippy::too_many_arguments)]
+        fn $avx2($($arg: $ty),*) -> $out {
+            $body($($arg),*)
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn $name($($arg: $ty),*) -> $out {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above; that is
+                // the function's only requirement.
+                #[allow(unsafe_code)]
+                return unsafe { $avx2($($arg),*) };
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+dispatch!(decay_layer, decay_layer_body, decay_layer_avx2, (
+    d: &LifDecay,
+    h_over_tau: f64,
+    theta: f64,
+    bias: &[f64],
+    column: &[f64],
+    from: (&[f64], &[f64]),
+    to: (&mut [f64], &mut [f64]),
+    flags: &mut [u64]
+) -> bool);
+
+dispatch!(adjoint_input, adjoint_input_body, adjoint_input_avx2, (
+    decay: Option<&LifDecay>,
+    rates: (f64, f64),
+    column: &[f64],
+    lambda: (&mut [f64], &mut [f64], &mut [f64]),
+    grads: &mut [f64]
+) -> f64);
