@@ -8,8 +8,8 @@ use crate::stack::Stack;
 use crate::trace::LayerTrace;
 use crate::{NetError, NetworkParams};
 use evnn_neurons::{Lif, NeuronModel, StateVector};
-use evnn_solver::lif_layer::{LayerSpike, LifLayer, LifLayerScratch};
-use evnn_solver::{Backend, Event, EventKind, NeuronTrace, SolverError};
+use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch};
+use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 
 /// Reusable buffers of the layer-wide passes.
 #[derive(Clone, Debug, Default)]
@@ -41,11 +41,14 @@ pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
     backend.lif_layer(&stack.models[layer])
 }
 
-fn solver_error(layer: usize) -> impl Fn(SolverError) -> NetError {
-    move |source| NetError::Solver {
+/// A layer's error as the network's: the neuron where the error is one
+/// neuron's, else neuron 0 (the network checks shapes, inputs and
+/// sensitivities before, so errors of the whole layer are its constants').
+fn solver_error(layer: usize) -> impl Fn(LayerError) -> NetError {
+    move |e| NetError::Solver {
         layer,
-        neuron: 0,
-        source,
+        neuron: e.neuron.unwrap_or(0),
+        source: e.source,
     }
 }
 
@@ -68,10 +71,12 @@ pub(crate) fn forward<N: NeuronModel>(
     s: &mut LayerWideScratch,
 ) -> Result<(), NetError> {
     let (n_in, n_out, t_end) = (stack.sizes[layer], stack.sizes[layer + 1], stack.t_end);
-    let kernel = LifLayer::new(lif, n_in, n_out, t_end).map_err(solver_error(layer))?;
+    let kernel =
+        LifLayer::new(lif, n_in, n_out, t_end).map_err(|e| solver_error(layer)(e.into()))?;
     let lp = &params.layers[layer];
     s.inputs.clear();
-    s.inputs.extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
+    s.inputs
+        .extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
     kernel
         .forward(
             &lp.neuron_params,
@@ -84,7 +89,8 @@ pub(crate) fn forward<N: NeuronModel>(
         .map_err(solver_error(layer))?;
     lt.recurrent = None;
     let empty = NeuronTrace::new(N::State::zeros()).mark();
-    lt.neurons.resize_with(n_out, || NeuronTrace::new(N::State::zeros()));
+    lt.neurons
+        .resize_with(n_out, || NeuronTrace::new(N::State::zeros()));
     let segments = s.inputs.partition_point(|&(t, _)| t < t_end) + 1;
     for (neuron, &x) in lt.neurons.iter_mut().zip(&s.x_end) {
         neuron.rewind(&empty);
@@ -141,7 +147,8 @@ pub(crate) fn backward<N: NeuronModel>(
     upstream: &mut [f64],
 ) -> Result<(), NetError> {
     let (n_in, n_out, t_end) = (stack.sizes[layer], stack.sizes[layer + 1], stack.t_end);
-    let kernel = LifLayer::new(lif, n_in, n_out, t_end).map_err(solver_error(layer))?;
+    let kernel =
+        LifLayer::new(lif, n_in, n_out, t_end).map_err(|e| solver_error(layer)(e.into()))?;
     s.sensitive.clear();
     for (j, neuron) in lt.neurons.iter().enumerate() {
         let start = lt.outputs.offset(j);
@@ -172,7 +179,8 @@ pub(crate) fn backward<N: NeuronModel>(
         None => None,
     };
     s.inputs.clear();
-    s.inputs.extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
+    s.inputs
+        .extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
     s.dl_dinput.clear();
     s.dl_dinput.resize(s.inputs.len(), 0.0);
     let lp = &params.layers[layer];

@@ -90,12 +90,12 @@
 //! ([`Classification`]); `gradcheck` uses the network. Parameters, spike
 //! trains, losses, the readout's closed form and errors are leaves.
 
-mod layer_wide;
 mod backward;
 mod batch;
 mod error;
 mod forward;
 mod gradcheck;
+mod layer_wide;
 mod loss;
 mod network;
 mod objective;

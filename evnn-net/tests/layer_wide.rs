@@ -6,8 +6,8 @@
 //! run neuron by neuron, bit for bit as without it.
 
 use evnn_net::{
-    gradcheck, BatchRunner, DelayInit, Distribution, FeedForward, GradCheckOptions, InitConfig, LiReadout,
-    NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains, TtfsLoss,
+    gradcheck, BatchRunner, DelayInit, Distribution, FeedForward, GradCheckOptions, InitConfig,
+    LiReadout, NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, Qif};
 use evnn_solver::{ClosedForm, QifSeries, SolverOptions};
@@ -35,7 +35,14 @@ fn samples(n: usize, n_in: usize, seed: u64) -> Vec<SpikeTrains> {
 }
 
 fn lif_net(sizes: &[usize]) -> FeedForward<Lif, ClosedForm> {
-    FeedForward::new(Lif::default(), sizes, ClosedForm, SolverOptions::default(), T_END).unwrap()
+    FeedForward::new(
+        Lif::default(),
+        sizes,
+        ClosedForm,
+        SolverOptions::default(),
+        T_END,
+    )
+    .unwrap()
 }
 
 fn strong_init() -> InitConfig {
@@ -51,7 +58,10 @@ fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
     let scale = a.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
     for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * scale, "{what}[{k}]: {x} against {y} (scale {scale})");
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{what}[{k}]: {x} against {y} (scale {scale})"
+        );
     }
 }
 
@@ -63,27 +73,50 @@ fn first_spike_loss_and_gradient_are_the_neuron_by_neuron_ones() {
     let inputs = samples(24, sizes[0], 5);
     let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 4).collect();
     let loss = TtfsLoss::default();
-    let by_neuron = BatchRunner::new(net.clone()).loss_and_grad(&params, &inputs, &labels, &loss).unwrap();
+    let by_neuron = BatchRunner::new(net.clone())
+        .loss_and_grad(&params, &inputs, &labels, &loss)
+        .unwrap();
     let wide_net = net.with_layer_wide(true);
     assert!(wide_net.layer_wide());
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let wide = pool
-            .install(|| BatchRunner::new(wide_net.clone()).loss_and_grad(&params, &inputs, &labels, &loss))
+            .install(|| {
+                BatchRunner::new(wide_net.clone()).loss_and_grad(&params, &inputs, &labels, &loss)
+            })
             .unwrap();
         assert!((wide.loss_sum - by_neuron.loss_sum).abs() <= 1e-10 * by_neuron.loss_sum.abs());
         assert_eq!(wide.correct, by_neuron.correct);
         for (a, b) in wide.first_spikes.iter().zip(&by_neuron.first_spikes) {
             for (x, y) in a.iter().zip(b) {
-                assert!(x == y || (x - y).abs() <= 1e-11 * y.abs(), "first spike {x} against {y}");
+                assert!(
+                    x == y || (x - y).abs() <= 1e-11 * y.abs(),
+                    "first spike {x} against {y}"
+                );
             }
         }
         let (g, want) = (wide.grad.unwrap(), by_neuron.grad.clone().unwrap());
         for (layer, (a, b)) in g.layers.iter().zip(&want.layers).enumerate() {
-            assert_close(&a.weights, &b.weights, 1e-9, &format!("layer {layer} weights"));
-            assert_close(&a.neuron_params, &b.neuron_params, 1e-9, &format!("layer {layer} biases"));
+            assert_close(
+                &a.weights,
+                &b.weights,
+                1e-9,
+                &format!("layer {layer} weights"),
+            );
+            assert_close(
+                &a.neuron_params,
+                &b.neuron_params,
+                1e-9,
+                &format!("layer {layer} biases"),
+            );
             // Every layer takes part: the hidden layers spike.
-            assert!(a.weights.iter().filter(|&&w| w != 0.0).count() > a.weights.len() / 4, "layer {layer}");
+            assert!(
+                a.weights.iter().filter(|&&w| w != 0.0).count() > a.weights.len() / 4,
+                "layer {layer}"
+            );
         }
     }
 }
@@ -93,7 +126,16 @@ fn readout_loss_and_gradient_are_the_neuron_by_neuron_ones() {
     let sizes = [8, 40];
     let net = lif_net(&sizes);
     let network = net.init_params(&strong_init(), 4).unwrap();
-    let params = ReadoutParams::init(network, 3, &Distribution::Normal { mean: 0.0, std: 1.0 }, 4).unwrap();
+    let params = ReadoutParams::init(
+        network,
+        3,
+        &Distribution::Normal {
+            mean: 0.0,
+            std: 1.0,
+        },
+        4,
+    )
+    .unwrap();
     let inputs = samples(16, sizes[0], 6);
     let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 3).collect();
     let readout = LiReadout::default();
@@ -119,15 +161,22 @@ fn readout_loss_and_gradient_are_the_neuron_by_neuron_ones() {
 fn gradient_matches_finite_differences() {
     let net = lif_net(&[4, 6, 3]).with_layer_wide(true);
     let loss = |out: &SpikeTrains| {
-        let c: Vec<f64> = (0..out.n_spikes()).map(|i| ((i * 7 + 3) % 11) as f64 / 11.0 - 0.4).collect();
+        let c: Vec<f64> = (0..out.n_spikes())
+            .map(|i| ((i * 7 + 3) % 11) as f64 / 11.0 - 0.4)
+            .collect();
         (out.flat().iter().zip(&c).map(|(t, c)| t * c).sum(), c)
     };
     let mut compared = 0;
     for seed in 0..3 {
         let params = net.init_params(&strong_init(), seed).unwrap();
-        let input = SpikeTrains::from_trains(&[vec![1.0, 9.0], vec![3.0], vec![4.5, 20.0], vec![]]).unwrap();
+        let input = SpikeTrains::from_trains(&[vec![1.0, 9.0], vec![3.0], vec![4.5, 20.0], vec![]])
+            .unwrap();
         let report = gradcheck(&net, &params, &input, &loss, &GradCheckOptions::default()).unwrap();
-        assert!(report.is_ok(), "seed {seed}: {:?}", report.failures().first());
+        assert!(
+            report.is_ok(),
+            "seed {seed}: {:?}",
+            report.failures().first()
+        );
         compared += report.compared();
     }
     assert!(compared > 100, "{compared} entries compared");
@@ -139,23 +188,49 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
     let labels = vec![0, 1, 2, 0, 1, 2];
     let loss = TtfsLoss::default();
     // Another model.
-    let qif = FeedForward::new(Qif::default(), &[5, 12, 3], QifSeries, SolverOptions::default(), T_END).unwrap();
+    let qif = FeedForward::new(
+        Qif::default(),
+        &[5, 12, 3],
+        QifSeries,
+        SolverOptions::default(),
+        T_END,
+    )
+    .unwrap();
     let params = qif.init_params(&InitConfig::default(), 1).unwrap();
-    let a = BatchRunner::new(qif.clone()).loss_and_grad(&params, &inputs, &labels, &loss).unwrap();
-    let b = BatchRunner::new(qif.with_layer_wide(true)).loss_and_grad(&params, &inputs, &labels, &loss).unwrap();
+    let a = BatchRunner::new(qif.clone())
+        .loss_and_grad(&params, &inputs, &labels, &loss)
+        .unwrap();
+    let b = BatchRunner::new(qif.with_layer_wide(true))
+        .loss_and_grad(&params, &inputs, &labels, &loss)
+        .unwrap();
     assert_eq!(a.loss_sum.to_bits(), b.loss_sum.to_bits());
     assert_eq!(a.grad, b.grad);
     // Delays and recurrent connections, in every layer.
     let net = lif_net(&[5, 12, 3]);
     let base = net.init_params(&strong_init(), 2).unwrap();
-    let uniform = Distribution::Uniform { mean: 2.5, width: 5.0 };
-    let delayed = base.clone().with_delays(&DelayInit::both(uniform), 2).unwrap();
-    let weights = Distribution::Normal { mean: 0.0, std: 0.5 };
-    let recurrent: NetworkParams = base.with_recurrent(&[0, 1], &RecurrentInit::new(weights), 2).unwrap();
+    let uniform = Distribution::Uniform {
+        mean: 2.5,
+        width: 5.0,
+    };
+    let delayed = base
+        .clone()
+        .with_delays(&DelayInit::both(uniform), 2)
+        .unwrap();
+    let weights = Distribution::Normal {
+        mean: 0.0,
+        std: 0.5,
+    };
+    let recurrent: NetworkParams = base
+        .with_recurrent(&[0, 1], &RecurrentInit::new(weights), 2)
+        .unwrap();
     for params in [delayed, recurrent] {
-        let a = BatchRunner::new(net.clone()).loss_and_grad(&params, &inputs, &labels, &loss).unwrap();
+        let a = BatchRunner::new(net.clone())
+            .loss_and_grad(&params, &inputs, &labels, &loss)
+            .unwrap();
         let wide = net.clone().with_layer_wide(true);
-        let b = BatchRunner::new(wide).loss_and_grad(&params, &inputs, &labels, &loss).unwrap();
+        let b = BatchRunner::new(wide)
+            .loss_and_grad(&params, &inputs, &labels, &loss)
+            .unwrap();
         assert_eq!(a.loss_sum.to_bits(), b.loss_sum.to_bits());
         assert_eq!(a.grad, b.grad);
     }

@@ -33,6 +33,29 @@ pub struct LayerSpike {
     pub current: f64,
 }
 
+/// An error of a [`LifLayer`] pass: the solver's error and, where it is
+/// one neuron's (a spike search that did not converge, a spike whose
+/// crossing is not transversal), that neuron.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}{source}", neuron.map(|j| format!("neuron {j}: ")).unwrap_or_default())]
+pub struct LayerError {
+    /// The neuron, counted within the layer; `None` for an error of the
+    /// whole layer (shapes, inputs, sensitivities, constants).
+    pub neuron: Option<usize>,
+    /// What the solver reported.
+    #[source]
+    pub source: SolverError,
+}
+
+impl From<SolverError> for LayerError {
+    fn from(source: SolverError) -> Self {
+        LayerError {
+            neuron: None,
+            source,
+        }
+    }
+}
+
 /// Reusable buffers of a [`LifLayer`]'s passes; their earlier use never
 /// changes a result.
 #[derive(Clone, Debug, Default)]
@@ -91,7 +114,7 @@ pub struct LifLayerScratch {
 /// layer.backward(&bias, &weights, &inputs, &spikes, &dl, None, &mut scratch, &mut gb, &mut gw, &mut gin)?;
 /// // More weight, earlier spikes.
 /// assert!(spikes.is_empty() || gw.iter().any(|&g| g < 0.0));
-/// # Ok::<(), evnn_solver::SolverError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LifLayer {
@@ -214,7 +237,7 @@ impl LifLayer {
         s: &mut LifLayerScratch,
         spikes: &mut Vec<LayerSpike>,
         x_end: &mut Vec<[f64; 2]>,
-    ) -> Result<(), SolverError> {
+    ) -> Result<(), LayerError> {
         self.check(bias, weights, inputs)?;
         self.transpose(weights, s);
         let n = self.n_out;
@@ -298,7 +321,7 @@ impl LifLayer {
         t1: f64,
         j: usize,
         spikes: &mut Vec<LayerSpike>,
-    ) -> Result<[f64; 2], SolverError> {
+    ) -> Result<[f64; 2], LayerError> {
         let lif = &self.lif;
         let (theta, inv_tau_mem) = (lif.theta(), 1.0 / lif.tau_mem());
         let inv_tau_syn = 1.0 / lif.tau_syn();
@@ -319,11 +342,14 @@ impl LifLayer {
                         Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
                     });
                 let Ok(peak) = peak;
-                let t_peak = peak.map_err(|(t_lo, t_hi)| SolverError::RootNotConverged {
-                    what: "maximum of the membrane potential",
-                    t_lo,
-                    t_hi,
-                    iterations: crate::root::MAX_ITER,
+                let t_peak = peak.map_err(|(t_lo, t_hi)| LayerError {
+                    neuron: Some(j),
+                    source: SolverError::RootNotConverged {
+                        what: "maximum of the membrane potential",
+                        t_lo,
+                        t_hi,
+                        iterations: crate::root::MAX_ITER,
+                    },
                 })?;
                 let xp = at(t_peak);
                 (xp[0] >= theta).then_some((t_peak, xp[0] - theta, dv(&xp)))
@@ -339,11 +365,14 @@ impl LifLayer {
                 Ok::<_, Infallible>((xt[0] - theta, dv(&xt)))
             });
             let Ok(root) = root;
-            let t_spike = root.map_err(|(t_lo, t_hi)| SolverError::RootNotConverged {
-                what: "spike time",
-                t_lo,
-                t_hi,
-                iterations: crate::root::MAX_ITER,
+            let t_spike = root.map_err(|(t_lo, t_hi)| LayerError {
+                neuron: Some(j),
+                source: SolverError::RootNotConverged {
+                    what: "spike time",
+                    t_lo,
+                    t_hi,
+                    iterations: crate::root::MAX_ITER,
+                },
             })?;
             let current = at(t_spike)[1];
             spikes.push(LayerSpike {
@@ -377,7 +406,7 @@ impl LifLayer {
         grad_bias: &mut [f64],
         grad_weights: &mut [f64],
         dl_dinput: &mut [f64],
-    ) -> Result<(), SolverError> {
+    ) -> Result<(), LayerError> {
         self.check(bias, weights, inputs)?;
         let (n, n_in) = (self.n_out, self.n_in);
         let shape = |what, expected: usize, got: usize| {
@@ -393,7 +422,7 @@ impl LifLayer {
             .or_else(|| shape("dL/d(input time)", inputs.len(), dl_dinput.len()))
             .or_else(|| dl_dx_end.and_then(|d| shape("dL/dx(t_end)", n, d.len())));
         if let Some(e) = mismatch {
-            return Err(e);
+            return Err(e.into());
         }
         let non_finite = |what, values: &mut dyn Iterator<Item = f64>| {
             values
@@ -404,7 +433,7 @@ impl LifLayer {
         if let Some(e) = non_finite("dL/dt", &mut dl_dspike.iter().copied()).or_else(|| {
             dl_dx_end.and_then(|d| non_finite("dL/dx(t_end)", &mut d.iter().flatten().copied()))
         }) {
-            return Err(e);
+            return Err(e.into());
         }
         if let Some(spike) = spikes.iter().find(|s| s.neuron as usize >= n) {
             let what = "spike's neuron (below the layer's size)";
@@ -412,7 +441,8 @@ impl LifLayer {
                 what,
                 expected: n,
                 got: spike.neuron as usize,
-            });
+            }
+            .into());
         }
         self.transpose(weights, s);
         let lif = &self.lif;
@@ -479,9 +509,12 @@ impl LifLayer {
                     (drive - v_reset) * inv_tau_mem,
                 );
                 if !(f_minus > 0.0) {
-                    return Err(SolverError::DegenerateSpike {
-                        t: spike.t,
-                        slope: f_minus,
+                    return Err(LayerError {
+                        neuron: Some(j),
+                        source: SolverError::DegenerateSpike {
+                            t: spike.t,
+                            slope: f_minus,
+                        },
                     });
                 }
                 // The reset forgets `v`: `λ_v⁻ = (λ_v⁺ f_v⁺ − dL/dt)/f_v⁻`.

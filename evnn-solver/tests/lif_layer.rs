@@ -3,7 +3,7 @@
 //! same spikes, end states and gradients to round-off.
 
 use evnn_neurons::Lif;
-use evnn_solver::lif_layer::{LayerSpike, LifLayer, LifLayerScratch};
+use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch};
 use evnn_solver::{
     run_adjoint, ClosedForm, EventSolver, InputSpike, NeuronGradient, SolverError, SolverOptions,
 };
@@ -91,7 +91,7 @@ fn spikes_and_end_states_are_each_neurons_own() {
             let (spikes, x_end) = layer_run(&c);
             assert!(spikes.windows(2).all(|w| w[0].t <= w[1].t));
             let mut solver = EventSolver::new(c.lif, ClosedForm, SolverOptions::default()).unwrap();
-            for j in 0..c.n_out {
+            for (j, x_end) in x_end.iter().enumerate() {
                 let own = solver
                     .simulate(&[c.bias[j]], &neuron_inputs(&c, j), c.t_end)
                     .unwrap();
@@ -106,11 +106,10 @@ fn spikes_and_end_states_are_each_neurons_own() {
                 for (s, &t) in layer.iter().zip(&own.spikes) {
                     assert!(close(s.t, t, 1e-12), "neuron {j}: {} against {t}", s.t);
                 }
-                for (a, b) in x_end[j].iter().zip(&own.x_end) {
+                for (a, b) in x_end.iter().zip(&own.x_end) {
                     assert!(
                         close(*a, *b, 1e-11),
-                        "neuron {j} end state {:?} against {:?}",
-                        x_end[j],
+                        "neuron {j} end state {x_end:?} against {:?}",
                         own.x_end
                     );
                 }
@@ -214,7 +213,11 @@ fn bad_input_is_a_typed_error() {
     let mut s = LifLayerScratch::default();
     let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
     let mut run = |bias: &[f64], weights: &[f64], inputs: &[(f64, u32)]| {
-        layer.forward(bias, weights, inputs, &mut s, &mut spikes, &mut x_end)
+        let r = layer.forward(bias, weights, inputs, &mut s, &mut spikes, &mut x_end);
+        r.map_err(|LayerError { neuron, source }| {
+            assert_eq!(neuron, None, "{source}");
+            source
+        })
     };
     assert!(matches!(
         run(&c.bias[1..], &c.weights, &c.inputs),
@@ -257,30 +260,34 @@ fn bad_input_is_a_typed_error() {
         vec![0.0; c.n_out * c.n_in],
         vec![0.0; c.inputs.len()],
     );
-    let back = layer.backward(
-        &c.bias, &c.weights, &c.inputs, &spikes, &dl, None, &mut s, &mut gb, &mut gw, &mut gin,
-    );
+    let mut back = |spikes: &[LayerSpike], dl: &[f64]| {
+        layer
+            .backward(
+                &c.bias, &c.weights, &c.inputs, spikes, dl, None, &mut s, &mut gb, &mut gw,
+                &mut gin,
+            )
+            .unwrap_err()
+    };
+    let e = back(&spikes, &dl);
     assert!(
-        matches!(
-            back,
-            Err(SolverError::NonFiniteSensitivity { index: 0, .. })
-        ),
-        "{back:?}"
+        matches!(e.source, SolverError::NonFiniteSensitivity { index: 0, .. }),
+        "{e}"
     );
-    let back = layer.backward(
-        &c.bias,
-        &c.weights,
-        &c.inputs,
-        &spikes,
-        &dl[1..],
-        None,
-        &mut s,
-        &mut gb,
-        &mut gw,
-        &mut gin,
-    );
+    assert!(e.to_string().contains("dL/dt[0] = NaN"), "{e}");
+    let e = back(&spikes, &dl[1..]);
+    assert!(matches!(e.source, SolverError::ShapeMismatch { .. }), "{e}");
+    // A spike that was no crossing (its drive below the threshold) has no
+    // time derivative: the error names its neuron.
+    let fake = [LayerSpike {
+        t: 1.0,
+        neuron: 4,
+        current: -5.0,
+    }];
+    let e = back(&fake, &[1.0]);
+    assert_eq!(e.neuron, Some(4));
     assert!(
-        matches!(back, Err(SolverError::ShapeMismatch { .. })),
-        "{back:?}"
+        matches!(e.source, SolverError::DegenerateSpike { t: 1.0, .. }),
+        "{e}"
     );
+    assert!(e.to_string().starts_with("neuron 4: "), "{e}");
 }
