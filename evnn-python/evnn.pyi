@@ -35,6 +35,7 @@ class Network:
         tol: float = 1e-6,
         integrator: str = "auto",
         init: Optional[dict[str, Any]] = None,
+        layer_wide: bool = False,
         **constants: Any,
     ) -> None: ...
     @property

@@ -221,6 +221,13 @@ pub struct TrainConfig {
     pub tol: f64,
     /// Integrator backend.
     pub integrator: Integrator,
+    /// Simulate each dense feed-forward layer's neurons together
+    /// (`evnn_net::FeedForward::with_layer_wide`): LIF on the closed form
+    /// only; layers with delays or recurrent connections still run neuron by
+    /// neuron. The same training to round-off, much faster on wide layers
+    /// with many inputs. Off by default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub layer_wide: bool,
     /// Training samples used: the first `n` of the split (Yin–Yang: ≤ 5000;
     /// a data file: at most its training samples, by default all of them).
     pub train_size: usize,
@@ -264,6 +271,7 @@ impl Default for TrainConfig {
             threads: 0,
             tol: 1e-6,
             integrator: Integrator::Auto,
+            layer_wide: false,
             train_size: 5000,
             val_size: 1000,
             test_size: 1000,
@@ -415,6 +423,20 @@ impl TrainConfig {
         SolverOptions::default().with_tolerances(self.tol, self.tol)
     }
 
+    /// Checks that `layer_wide` is asked for only where it applies: LIF on
+    /// the closed form (auto).
+    pub fn check_layer_wide(&self) -> Result<()> {
+        let closed_form = matches!(self.integrator, Integrator::Auto | Integrator::ClosedForm);
+        if self.layer_wide && !(self.model == ModelKind::Lif && closed_form) {
+            bail!(
+                "layer_wide (--layer-wide) is for the LIF model on the closed-form integrator, not the {} model on {}",
+                self.model,
+                self.integrator.name()
+            );
+        }
+        Ok(())
+    }
+
     /// Checks what the libraries do not check themselves.
     pub fn validate(&self) -> Result<()> {
         if self.hidden.contains(&0) {
@@ -515,6 +537,7 @@ impl TrainConfig {
             ),
             _ => {}
         }
+        self.check_layer_wide()?;
         self.init_config().validate()?;
         self.ttfs_loss().validate()?;
         self.solver_options().validate()?;

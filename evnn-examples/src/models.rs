@@ -221,13 +221,16 @@ fn qif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
 fn lif_net<W: WithNet>(config: &TrainConfig, w: W) -> Result<W::Output> {
     let lif = Lif::new(config.tau_mem, config.tau_syn, config.theta, config.v_reset)?;
     match config.integrator {
-        Integrator::Auto | Integrator::ClosedForm => w.run(FeedForward::new(
-            lif,
-            &config.sizes(),
-            ClosedForm,
-            config.solver_options(),
-            config.t_max,
-        )?),
+        Integrator::Auto | Integrator::ClosedForm => w.run(
+            FeedForward::new(
+                lif,
+                &config.sizes(),
+                ClosedForm,
+                config.solver_options(),
+                config.t_max,
+            )?
+            .with_layer_wide(config.layer_wide),
+        ),
         Integrator::Series => bail!("the series integrator is for QIF only"),
         generic => generic_net(lif, generic, config, w),
     }

@@ -14,7 +14,8 @@ use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 /// Reusable buffers of the layer-wide passes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LayerWideScratch {
-    kernel: LifLayerScratch,
+    /// One per layer: each keeps its layer's weights transposed.
+    kernels: Vec<LifLayerScratch>,
     inputs: Vec<(f64, u32)>,
     spikes: Vec<LayerSpike>,
     x_end: Vec<[f64; 2]>,
@@ -52,6 +53,14 @@ fn solver_error(layer: usize) -> impl Fn(LayerError) -> NetError {
     }
 }
 
+/// `layer`'s kernel buffers.
+fn kernel_scratch(kernels: &mut Vec<LifLayerScratch>, layer: usize) -> &mut LifLayerScratch {
+    if kernels.len() <= layer {
+        kernels.resize_with(layer + 1, LifLayerScratch::default);
+    }
+    &mut kernels[layer]
+}
+
 /// A state of `N` (the LIF's own, `[v, i]`).
 fn state<S: StateVector>(x: [f64; 2]) -> S {
     let mut s = S::zeros();
@@ -82,7 +91,7 @@ pub(crate) fn forward<N: NeuronModel>(
             &lp.neuron_params,
             &lp.weights,
             &s.inputs,
-            &mut s.kernel,
+            kernel_scratch(&mut s.kernels, layer),
             &mut s.spikes,
             &mut s.x_end,
         )
@@ -193,7 +202,7 @@ pub(crate) fn backward<N: NeuronModel>(
             &s.spikes,
             &s.dl,
             dx_end,
-            &mut s.kernel,
+            kernel_scratch(&mut s.kernels, layer),
             &mut g.neuron_params,
             &mut g.weights,
             &mut s.dl_dinput,

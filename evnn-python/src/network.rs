@@ -423,7 +423,7 @@ impl Network {
 
 #[pymethods]
 impl Network {
-    /// Network(model="qif", sizes=[5, 20, 3], seed=0, *, t_max=30.0, tol=1e-6, integrator="auto", init=None, **constants)
+    /// Network(model="qif", sizes=[5, 20, 3], seed=0, *, t_max=30.0, tol=1e-6, integrator="auto", init=None, layer_wide=False, **constants)
     /// --
     ///
     /// A network of `model` neurons ("qif", "lif", or a model of the
@@ -433,9 +433,12 @@ impl Network {
     /// it. `constants` are the model's (qif: tau_mem, tau_syn; lif: also
     /// theta, v_reset; others: their fields), defaults as in the program;
     /// `init` a dict of the initial distribution (wmean, wlim, bmean, blim,
-    /// fan_in) in place of the model's default; times in ms.
+    /// fan_in) in place of the model's default; times in ms. `layer_wide`
+    /// simulates each layer's LIF neurons together (LIF on the closed form
+    /// only): the same results to round-off, much faster on wide layers with
+    /// many input spikes; model files do not record it.
     #[new]
-    #[pyo3(signature = (model="qif", sizes=vec![5, 20, 3], seed=0, *, t_max=30.0, tol=1e-6, integrator="auto", init=None, **constants))]
+    #[pyo3(signature = (model="qif", sizes=vec![5, 20, 3], seed=0, *, t_max=30.0, tol=1e-6, integrator="auto", init=None, layer_wide=false, **constants))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -446,6 +449,7 @@ impl Network {
         tol: f64,
         integrator: &str,
         init: Option<&Bound<'_, PyAny>>,
+        layer_wide: bool,
         constants: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let sizes: Vec<usize> = sizes
@@ -472,6 +476,7 @@ impl Network {
             c.insert(name.into(), number.into());
         }
         c.insert("integrator".into(), integrator.into());
+        c.insert("layer_wide".into(), layer_wide.into());
         if let Some(init) = init {
             c.insert("init".into(), convert::to_json(init, "init")?);
         }

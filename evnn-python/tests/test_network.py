@@ -102,6 +102,33 @@ def test_saved_models_keep_their_integrator(tmp_path):
     assert evnn.load_model(tmp_path / "s.json").integrator == series.integrator
 
 
+def test_layer_wide_is_the_neuron_by_neuron_network_to_round_off(tmp_path):
+    """`layer_wide=True` (LIF on the closed form) gives the loss, gradient
+    and first spikes of the neuron-by-neuron network to round-off; a saved
+    file does not record it; other models refuse it."""
+    init = {"wmean": 2.0, "wlim": 3.0, "bmean": 0.0, "blim": 0.0}
+    net = evnn.Network("lif", [5, 30, 3], seed=4, init=init)
+    wide = evnn.Network("lif", [5, 30, 3], seed=4, init=init, layer_wide=True)
+    x, y = evnn.yin_yang("validation", size=40)
+    loss, grads = net.loss_and_grad(x, y)
+    wide_loss, wide_grads = wide.loss_and_grad(x, y)
+    assert abs(wide_loss - loss) <= 1e-10 * abs(loss)
+    for g, w in zip(grads, wide_grads):
+        for key in ("weights", "biases"):
+            scale = np.abs(g[key]).max()
+            assert scale > 0
+            assert np.abs(w[key] - g[key]).max() <= 1e-9 * scale
+    first, wide_first = net.first_spike_times(x), wide.first_spike_times(x)
+    assert np.array_equal(np.isinf(first), np.isinf(wide_first))
+    finite = np.isfinite(first)
+    assert np.abs(first[finite] - wide_first[finite]).max() <= 1e-10
+    wide.save(tmp_path / "w.json")
+    net.save(tmp_path / "n.json")
+    assert (tmp_path / "w.json").read_bytes() == (tmp_path / "n.json").read_bytes()
+    with pytest.raises(ValueError, match="closed-form integrator"):
+        evnn.Network("qif", [5, 8, 3], layer_wide=True)
+
+
 def test_other_sizes(tmp_path):
     """Networks of any size: 2 inputs and 4 outputs here, saved and loaded
     like the program's."""

@@ -15,8 +15,9 @@
 //! shared factors, and only the spikes carry state (the current at the
 //! spike), so the record of a run is the layer's spikes.
 
+use crate::closed_form::LifStepper;
 use crate::root::bracketed_newton;
-use crate::SolverError;
+use crate::{Peak, SolverError, Stepper};
 use evnn_neurons::{Lif, LifDecay};
 use std::convert::Infallible;
 
@@ -326,8 +327,23 @@ impl LifLayer {
         let (theta, inv_tau_mem) = (lif.theta(), 1.0 / lif.tau_mem());
         let inv_tau_syn = 1.0 / lif.tau_syn();
         let p = [b];
+        let not_converged = |what, (t_lo, t_hi)| LayerError {
+            neuron: Some(j),
+            source: SolverError::RootNotConverged {
+                what,
+                t_lo,
+                t_hi,
+                iterations: crate::root::MAX_ITER,
+            },
+        };
         loop {
-            let x1 = lif.evolve(&p, &x, t1 - t0);
+            // The closed form's stepper of the per-neuron runs answers
+            // where it can without an exponential per iteration (the
+            // maximum below the threshold, the crossing as a polynomial
+            // root); the searches below take over where it cannot.
+            let mut stepper = LifStepper::new(*lif, p, t0, x);
+            stepper.step(t1)?;
+            let x1 = *stepper.x();
             // `v'` and `v''` from a state.
             let dv = |x: &[f64; 2]| (-x[0] + x[1] + b) * inv_tau_mem;
             let ddv = |x: &[f64; 2]| (-dv(x) - x[1] * inv_tau_syn) * inv_tau_mem;
@@ -335,46 +351,43 @@ impl LifLayer {
             let hi = if x1[0] >= theta {
                 Some((t1, x1[0] - theta, dv(&x1)))
             } else if dv(&x) > 0.0 && dv(&x1) < 0.0 {
-                // The interior maximum: the root of `−v'`, which rises.
-                let peak =
-                    bracketed_newton((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)), |t| {
-                        let xt = at(t);
-                        Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
-                    });
-                let Ok(peak) = peak;
-                let t_peak = peak.map_err(|(t_lo, t_hi)| LayerError {
-                    neuron: Some(j),
-                    source: SolverError::RootNotConverged {
-                        what: "maximum of the membrane potential",
-                        t_lo,
-                        t_hi,
-                        iterations: crate::root::MAX_ITER,
-                    },
-                })?;
-                let xp = at(t_peak);
-                (xp[0] >= theta).then_some((t_peak, xp[0] - theta, dv(&xp)))
+                let t_peak = match stepper.event_peak() {
+                    Some(Peak::BelowEvent) => None,
+                    Some(Peak::At(t)) => Some(t),
+                    // The interior maximum: the root of `−v'`, which rises.
+                    None => {
+                        let (lo, hi) = ((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)));
+                        let Ok(peak) = bracketed_newton(lo, hi, |t| {
+                            let xt = at(t);
+                            Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
+                        });
+                        Some(peak.map_err(|b| not_converged("maximum of the membrane potential", b))?)
+                    }
+                };
+                t_peak.and_then(|t| {
+                    let xp = at(t);
+                    (xp[0] >= theta).then_some((t, xp[0] - theta, dv(&xp)))
+                })
             } else {
                 None
             };
             let Some(hi) = hi else {
                 return Ok(x1);
             };
-            let lo = (t0, x[0] - theta, dv(&x));
-            let root = bracketed_newton(lo, hi, |t| {
-                let xt = at(t);
-                Ok::<_, Infallible>((xt[0] - theta, dv(&xt)))
-            });
-            let Ok(root) = root;
-            let t_spike = root.map_err(|(t_lo, t_hi)| LayerError {
-                neuron: Some(j),
-                source: SolverError::RootNotConverged {
-                    what: "spike time",
-                    t_lo,
-                    t_hi,
-                    iterations: crate::root::MAX_ITER,
-                },
-            })?;
-            let current = at(t_spike)[1];
+            let t_spike = match stepper.refine_crossing(t0, hi.0) {
+                Some(t) => t,
+                None => {
+                    let lo = (t0, x[0] - theta, dv(&x));
+                    let Ok(root) = bracketed_newton(lo, hi, |t| {
+                        let xt = at(t);
+                        Ok::<_, Infallible>((xt[0] - theta, dv(&xt)))
+                    });
+                    root.map_err(|b| not_converged("spike time", b))?
+                }
+            };
+            let (mut xs, mut dxs) = ([0.0; 2], [0.0; 2]);
+            stepper.interpolate(t_spike, &mut xs, &mut dxs)?;
+            let current = xs[1];
             spikes.push(LayerSpike {
                 t: t_spike,
                 neuron: j as u32,
@@ -613,21 +626,19 @@ fn decay_layer_body(
         let (v0, i0, b) = (v_from[j], i_from[j], bias[j]);
         let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
         let i1 = i0 * d.syn;
-        // `v` reaches `θ` at the end, or has its maximum inside (`τ_m v' =
-        // −v + i + b` positive at the start and negative at the end). Then
-        // the current decays (`i₀ > 0`: a rising `v` cannot overtake a
-        // rising drive), so `v` is concave while it rises and stays below
-        // its tangent at the start, `v₀ + h v'(0)`; and at the maximum
-        // `v = i + b`, below `θ` when `i + b` is at both ends. A neuron
-        // below either bound cannot reach `θ` (the margin covers the
-        // bounds' rounding).
+        // `v` reaches `θ` at the end, or inside. Inside it has at most one
+        // extremum (two exponentials and a constant), so it can exceed
+        // `v(0)` and `v(h)` only where it rises at the start (`τ_m v' =
+        // −v + i + b > 0`) to a maximum inside. Then the current decays (a
+        // rising `v` cannot overtake a rising drive `i + b`), so `v` is
+        // concave while it rises and stays below its tangent at the start,
+        // `v(0) + h v'(0)`. A neuron whose end value and tangent stay below
+        // `θ` cannot reach it (the margin covers the bound's rounding).
         let drive0 = i0 + b - v0;
-        let rising = drive0 > 0.0;
-        let falling = i1 + b - v1 < 0.0;
-        let i_max = if i0 > i1 { i0 } else { i1 };
-        let tangent = v0 + h_over_tau * drive0;
-        let high = (i_max + b >= theta) & (tangent + margin >= theta);
-        let pending = (v1 >= theta) | (rising & falling & high);
+        let rise = if drive0 > 0.0 { drive0 } else { 0.0 };
+        let tangent = v0 + h_over_tau * rise;
+        let high = if v1 > tangent { v1 } else { tangent };
+        let pending = high + margin >= theta;
         flags[j] = pending as u64;
         any |= pending as u64;
         v_to[j] = v1;

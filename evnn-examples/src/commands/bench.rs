@@ -54,9 +54,9 @@ pub struct BenchArgs {
     /// synapse exists, in (0, 1] (default 1).
     #[arg(long, value_name = "P")]
     pub recurrent_density: Option<f64>,
-    /// `--workload shd`: simulate the dense feed-forward LIF layers
-    /// layer-wide (`evnn_net::FeedForward::with_layer_wide`; `--model lif`
-    /// on the closed form), not neuron by neuron.
+    /// Simulate the dense feed-forward layers layer-wide
+    /// (`evnn_net::FeedForward::with_layer_wide`; `--model lif` on the
+    /// closed form), not neuron by neuron.
     #[arg(long)]
     pub layer_wide: bool,
     /// Integrator backend.
@@ -151,6 +151,9 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     if args.repeats == 0 {
         bail!("--repeats must be at least 1 (got 0)");
     }
+    if args.derived && args.layer_wide {
+        bail!("--layer-wide is for the LIF model's closed form, which --derived replaces");
+    }
     if args.workload == Workload::Shd {
         return run_shd(args, models);
     }
@@ -158,7 +161,6 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         (args.readout, "--readout"),
         (args.recurrent, "--recurrent"),
         (args.recurrent_density.is_some(), "--recurrent-density"),
-        (args.layer_wide, "--layer-wide"),
     ] {
         if given {
             bail!("{flag} is an option of --workload shd");
@@ -167,9 +169,11 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
     let config = TrainConfig {
         model: args.model,
         integrator: args.integrator,
+        layer_wide: args.layer_wide,
         train_size: args.samples.unwrap_or(5000).clamp(1, 5000),
         ..TrainConfig::default()
     };
+    config.check_layer_wide()?;
     let splits = Splits::load(&config)?;
     // Alternating, so that a fast or slow stretch of the machine falls on
     // both thread counts; each count's pool is built once, as in a real run.
@@ -221,6 +225,7 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         serde_json::to_string_pretty(&serde_json::json!({
             "experiment": format!("{:?} {:?}, batch {}, integrator {:?}", config.model, config.sizes(), config.batch_size, config.integrator),
             "derived_derivatives": args.derived,
+            "layer_wide": config.layer_wide,
             "samples": config.train_size,
             "repeats": args.repeats,
             "runs": runs,
@@ -244,8 +249,6 @@ struct ShdJob<'a> {
     /// The outputs are a leaky-integrator readout of the network's last
     /// layer (the hidden layer).
     readout: bool,
-    /// The network's dense LIF layers run layer-wide.
-    layer_wide: bool,
 }
 
 /// Readout weights `N(0.5, 1)·4/√hidden`: a positive mean, so that every
@@ -267,7 +270,6 @@ impl WithNet for ShdJob<'_> {
         B: Backend<N> + Adjoint<N> + Clone + Send + Sync,
     {
         let config = self.config;
-        let net = net.with_layer_wide(self.layer_wide);
         let model = net.models().first().context("a network has layers")?;
         let params = config.init_params_for(model)?;
         let loss = config.ttfs_loss();
@@ -374,6 +376,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             blim: 0.0,
             fan_in: FanInScaling::Sqrt,
         }),
+        layer_wide: args.layer_wide,
         recurrent: args.recurrent.then(|| RecurrentInit {
             density: args.recurrent_density.unwrap_or(1.0),
             ..RecurrentInit::new(Distribution::Normal {
@@ -383,6 +386,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         }),
         ..TrainConfig::default()
     };
+    config.check_layer_wide()?;
     let pools = [worker_pool(1)?, worker_pool(0)?];
     let mut passes: [Vec<serde_json::Value>; 2] = Default::default();
     for _ in 0..args.repeats {
@@ -393,7 +397,6 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
                 labels: &labels,
                 pool,
                 readout: args.readout,
-                layer_wide: args.layer_wide,
             };
             passes[k].push(if args.derived {
                 crate::models::derived_net(&config, job)?
@@ -431,7 +434,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
             "recurrent": args.recurrent,
             "readout": args.readout.then_some("li_max"),
-            "layer_wide": args.layer_wide,
+            "layer_wide": config.layer_wide,
             "recurrent_density": config.recurrent.map(|r| r.density),
             "derived_derivatives": args.derived,
             "samples": samples,
