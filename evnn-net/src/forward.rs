@@ -27,6 +27,8 @@ pub struct Workspace<N: NeuronModel, B: Backend<N>> {
     pub(crate) rec: RecurrentScratch<N, B>,
     /// The layer-wide layers' buffers.
     pub(crate) wide: LayerWideScratch,
+    /// The merge of a layer's input spikes (`merge_spikes`).
+    pub(crate) buckets: Vec<u32>,
     pub(crate) grad: NeuronGradient<N::Params>,
     pub(crate) upstream: Vec<f64>,
     pub(crate) current: Vec<f64>,
@@ -52,6 +54,7 @@ impl<N: NeuronModel, B: Backend<N>> Workspace<N, B> {
             od: OnDemandRuns::default(),
             rec: RecurrentScratch::default(),
             wide: LayerWideScratch::default(),
+            buckets: Vec::new(),
             grad: NeuronGradient::zeros(0),
             upstream: Vec::new(),
             current: Vec::new(),
@@ -158,7 +161,7 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         } else {
             &before[layer - 1].outputs
         };
-        merge_spikes(source, &mut lt.inputs);
+        merge_spikes(source, &mut lt.inputs, &mut ws.buckets);
         if params.layers[layer].is_recurrent() {
             let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
             forward_layer(

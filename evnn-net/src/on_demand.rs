@@ -265,6 +265,8 @@ pub(crate) struct OnDemandRuns<N: NeuronModel, S> {
     pub(crate) layers: Vec<LayerRuns<N, S>>,
     /// The spikes being handed to the next layer.
     new_spikes: Vec<MergedSpike>,
+    /// The merge of the input spikes (`merge_spikes`).
+    buckets: Vec<u32>,
     /// Whether the loss pass simulates on demand.
     pub(crate) choice: OnDemand,
 }
@@ -274,6 +276,7 @@ impl<N: NeuronModel, S> Default for OnDemandRuns<N, S> {
         OnDemandRuns {
             layers: Vec::new(),
             new_spikes: Vec::new(),
+            buckets: Vec::new(),
             choice: OnDemand::default(),
         }
     }
@@ -335,7 +338,7 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
             }
         }
         // The first layer's inputs, the sample's spikes, are all known.
-        merge_spikes(input, &mut trace.layers[0].inputs);
+        merge_spikes(input, &mut trace.layers[0].inputs, &mut self.buckets);
         for (j, inputs) in self.layers[0].inputs.iter_mut().enumerate() {
             fill_inputs::<N>(inputs, &trace.layers[0].inputs, params, 0, j);
         }

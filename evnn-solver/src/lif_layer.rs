@@ -201,8 +201,10 @@ impl LifLayer {
     /// share them).
     fn transpose(&self, weights: &[f64], s: &mut LifLayerScratch) {
         let (n_in, n_out) = (self.n_in, self.n_out);
+        // Without an early exit, so that the comparison is vectorised.
         let same = |a: &[f64], b: &[f64]| {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            let differ = a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
+            a.len() == b.len() && differ == 0
         };
         if s.w_shape == (n_in, n_out) && same(&s.w_source, weights) {
             return;
@@ -572,41 +574,46 @@ fn propagate(d: &LifDecay, lv: &mut [f64], li: &mut [f64], mu: &mut [f64]) {
     }
 }
 
-/// The adjoint at an input of weights `column` (one per neuron): first
-/// back over the interval after it where `decay` is given, then `dL/dw`
-/// of each neuron's synapse (`λ_i`) added to `grads`; returns `dL/dt` of
-/// the input, `Σ_j λ⁺·(f⁻ − f⁺)` (the jump raises `v'` by `w/τ_m` and
-/// lowers `i'` by `w/τ_s`), summed in four fixed lanes so that the
-/// compiler vectorises it (the same sum on every machine).
-#[inline(always)]
-fn adjoint_input_body(
-    decay: Option<&LifDecay>,
-    (inv_tau_mem, inv_tau_syn): (f64, f64),
-    column: &[f64],
-    (lv, li, mu): (&mut [f64], &mut [f64], &mut [f64]),
-    grads: &mut [f64],
-) -> f64 {
-    let n = column.len();
-    let (lv, li, mu, grads) = (&mut lv[..n], &mut li[..n], &mut mu[..n], &mut grads[..n]);
-    let mut lanes = [0.0; 4];
-    for j in 0..n {
-        if let Some(d) = decay {
-            propagate_one(d, &mut lv[j], &mut li[j], &mut mu[j]);
+
+/// A function of the layer's loops, compiled as it is and for AVX2, and
+/// run for AVX2 where the CPU has it: the same operations in wider
+/// registers, so the same results bit for bit (no fused multiply-add is
+/// enabled).
+macro_rules! with_avx2 {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty $body:block) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name($($arg: $ty),*) -> $out {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),*) -> $out $body
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx2($($arg: $ty),*) -> $out {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above; that is
+                // `avx2`'s only requirement.
+                #[allow(unsafe_code)]
+                return unsafe { avx2($($arg),*) };
+            }
+            body($($arg),*)
         }
-        grads[j] += li[j];
-        lanes[j % 4] += column[j] * (li[j] * inv_tau_syn - lv[j] * inv_tau_mem);
-    }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+    };
 }
 
+with_avx2! {
 /// Every neuron's state after an interval with decay factors `d` and the
 /// input jump `column` at its end, from `from` into `to`; `flags[j]` is set
 /// where neuron `j` may cross `θ` inside (its entries of `to` are then to
 /// be replaced), and the result says whether any may. Indexed over slices
 /// of one length, without branches, so that the compiler vectorises it.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn decay_layer_body(
+fn decay_layer(
     d: &LifDecay,
     h_over_tau: f64,
     theta: f64,
@@ -646,48 +653,33 @@ fn decay_layer_body(
     }
     any != 0
 }
-
-/// The layer's two loops compiled for AVX2 as well, and run so where the
-/// CPU has it: the same operations in wider registers, so the same
-/// results bit for bit (no fused multiply-add is enabled).
-macro_rules! dispatch {
-    ($name:ident, $body:ident, $avx2:ident, ($($arg:ident: $ty:ty),*) -> $out:ty) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        #[allow(clippy::too_many_arguments)]
-        fn $avx2($($arg: $ty),*) -> $out {
-            $body($($arg),*)
-        }
-
-        #[allow(clippy::too_many_arguments)]
-        fn $name($($arg: $ty),*) -> $out {
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above; that is
-                // the function's only requirement.
-                #[allow(unsafe_code)]
-                return unsafe { $avx2($($arg),*) };
-            }
-            $body($($arg),*)
-        }
-    };
 }
 
-dispatch!(decay_layer, decay_layer_body, decay_layer_avx2, (
-    d: &LifDecay,
-    h_over_tau: f64,
-    theta: f64,
-    bias: &[f64],
-    column: &[f64],
-    from: (&[f64], &[f64]),
-    to: (&mut [f64], &mut [f64]),
-    flags: &mut [u64]
-) -> bool);
-
-dispatch!(adjoint_input, adjoint_input_body, adjoint_input_avx2, (
+with_avx2! {
+/// The adjoint at an input of weights `column` (one per neuron): first
+/// back over the interval after it where `decay` is given, then `dL/dw`
+/// of each neuron's synapse (`λ_i`) added to `grads`; returns `dL/dt` of
+/// the input, `Σ_j λ⁺·(f⁻ − f⁺)` (the jump raises `v'` by `w/τ_m` and
+/// lowers `i'` by `w/τ_s`), summed in four fixed lanes so that the
+/// compiler vectorises it (the same sum on every machine).
+fn adjoint_input(
     decay: Option<&LifDecay>,
     rates: (f64, f64),
     column: &[f64],
     lambda: (&mut [f64], &mut [f64], &mut [f64]),
-    grads: &mut [f64]
-) -> f64);
+    grads: &mut [f64],
+) -> f64 {
+    let ((inv_tau_mem, inv_tau_syn), (lv, li, mu)) = (rates, lambda);
+    let n = column.len();
+    let (lv, li, mu, grads) = (&mut lv[..n], &mut li[..n], &mut mu[..n], &mut grads[..n]);
+    let mut lanes = [0.0; 4];
+    for j in 0..n {
+        if let Some(d) = decay {
+            propagate_one(d, &mut lv[j], &mut li[j], &mut mu[j]);
+        }
+        grads[j] += li[j];
+        lanes[j % 4] += column[j] * (li[j] * inv_tau_syn - lv[j] * inv_tau_mem);
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+}
+}
