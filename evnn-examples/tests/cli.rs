@@ -5,8 +5,8 @@
 use evnn_examples::experiment::{accuracy, encode, with_net, Integrator, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
 use evnn_net::{BatchRunner, FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
-use evnn_optim::Parameters;
 use evnn_neurons::NeuronModel;
+use evnn_optim::Parameters;
 use evnn_solver::{Adjoint, Backend};
 use serde_json::Value;
 use std::path::Path;
@@ -383,14 +383,27 @@ fn layer_wide_training_is_the_neuron_by_neuron_one_to_round_off() {
     let b = mini_train(&wide, &["--model", "lif", "--no-plots", "--layer-wide"]);
     assert_eq!(b["config"]["layer_wide"], true);
     assert!(a["config"].get("layer_wide").is_none(), "{}", a["config"]);
-    for (ea, eb) in a["epochs"].as_array().unwrap().iter().zip(b["epochs"].as_array().unwrap()) {
-        let (la, lb) = (ea["train_loss"].as_f64().unwrap(), eb["train_loss"].as_f64().unwrap());
-        assert!((la - lb).abs() <= 1e-9 * la.abs(), "train loss {la} against {lb}");
+    for (ea, eb) in a["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["epochs"].as_array().unwrap())
+    {
+        let (la, lb) = (
+            ea["train_loss"].as_f64().unwrap(),
+            eb["train_loss"].as_f64().unwrap(),
+        );
+        assert!(
+            (la - lb).abs() <= 1e-9 * la.abs(),
+            "train loss {la} against {lb}"
+        );
         assert_eq!(ea["train_acc"], eb["train_acc"]);
         assert_eq!(ea["val_acc"], eb["val_acc"]);
     }
     assert_eq!(a["test_acc"], b["test_acc"]);
-    let pa = ModelFile::load(&by_neuron.join("model.json")).unwrap().params();
+    let pa = ModelFile::load(&by_neuron.join("model.json"))
+        .unwrap()
+        .params();
     let pb = ModelFile::load(&wide.join("model.json")).unwrap().params();
     let (pa, pb) = (pa.to_flat(), pb.to_flat());
     let scale = pa.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -399,11 +412,27 @@ fn layer_wide_training_is_the_neuron_by_neuron_one_to_round_off() {
     }
     let refused = "is for the LIF model on the closed-form integrator";
     assert_one_line_error(&evnn(&["train", "--layer-wide"]), refused);
-    let dopri5 = ["train", "--model", "lif", "--integrator", "dopri5", "--layer-wide"];
+    let dopri5 = [
+        "train",
+        "--model",
+        "lif",
+        "--integrator",
+        "dopri5",
+        "--layer-wide",
+    ];
     assert_one_line_error(&evnn(&dopri5), refused);
     let derived = ["bench", "--model", "lif", "--derived", "--layer-wide"];
     assert_one_line_error(&evnn(&derived), "--derived");
-    let shd = ["bench", "--workload", "shd", "--layer-wide", "--samples", "1", "--hidden", "4"];
+    let shd = [
+        "bench",
+        "--workload",
+        "shd",
+        "--layer-wide",
+        "--samples",
+        "1",
+        "--hidden",
+        "4",
+    ];
     assert_one_line_error(&evnn(&shd), refused);
     let mut shd_lif = shd.to_vec();
     shd_lif.extend(["--model", "lif", "--rate", "5", "--repeats", "1"]);

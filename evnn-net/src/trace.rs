@@ -45,7 +45,11 @@ pub(crate) fn merge_spikes(
     // and `>= 0` (spike trains are valid by construction).
     let t_max = source.flat().iter().fold(0.0f64, |m, &t| m.max(t));
     let n_buckets = n;
-    let scale = if t_max > 0.0 { n_buckets as f64 / t_max } else { 0.0 };
+    let scale = if t_max > 0.0 {
+        n_buckets as f64 / t_max
+    } else {
+        0.0
+    };
     let bucket = |t: f64| ((t * scale) as usize).min(n_buckets - 1);
     // Each bucket's start, then (after it) its next free place.
     buckets.clear();
@@ -232,7 +236,10 @@ mod tests {
             want.sort_by(spike_order);
             assert_eq!(merged.len(), want.len());
             for (a, b) in merged.iter().zip(&want) {
-                assert_eq!((a.time.to_bits(), a.channel, a.k), (b.time.to_bits(), b.channel, b.k));
+                assert_eq!(
+                    (a.time.to_bits(), a.channel, a.k),
+                    (b.time.to_bits(), b.channel, b.k)
+                );
             }
         }
     }

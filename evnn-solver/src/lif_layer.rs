@@ -76,7 +76,7 @@ pub struct LifLayerScratch {
     /// `dL/dw` by input channel, as `w_t`.
     g_t: Vec<f64>,
     /// Which neurons may cross the threshold in the current interval.
-    flags: Vec<u64>,
+    flags: Vec<u8>,
     /// The jump of the interval that ends at `t_end` (none).
     zeros: Vec<f64>,
 }
@@ -203,7 +203,10 @@ impl LifLayer {
         let (n_in, n_out) = (self.n_in, self.n_out);
         // Without an early exit, so that the comparison is vectorised.
         let same = |a: &[f64], b: &[f64]| {
-            let differ = a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
+            let differ = a
+                .iter()
+                .zip(b)
+                .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
             a.len() == b.len() && differ == 0
         };
         if s.w_shape == (n_in, n_out) && same(&s.w_source, weights) {
@@ -283,20 +286,23 @@ impl LifLayer {
                     &mut s.flags,
                 );
                 if any {
-                    // Only the chunks with a flag are looked into.
-                    let chunks = s.flags[..n].chunks(8).enumerate();
-                    let flagged = chunks.filter(|(_, f)| f.iter().fold(0, |a, &b| a | b) != 0);
-                    let pending = flagged.flat_map(|(at, f)| {
-                        let set = f.iter().enumerate().filter(|(_, &b)| b != 0);
+                    // Eight flags at a time; only the words with a flag
+                    // are looked into.
+                    let words = s.flags[..n].chunks(8).enumerate();
+                    let flagged = words.filter(|(_, w)| {
+                        let mut bytes = [0u8; 8];
+                        bytes[..w.len()].copy_from_slice(w);
+                        u64::from_ne_bytes(bytes) != 0
+                    });
+                    let pending = flagged.flat_map(|(at, w)| {
+                        let set = w.iter().enumerate().filter(|(_, &b)| b != 0);
                         set.map(move |(k, _)| 8 * at + k)
                     });
                     for j in pending {
-                        {
-                            let x0 = [s.v_prev[j], s.i_prev[j]];
-                            let x = self.advance(bias[j], x0, t_prev, t, j, spikes)?;
-                            s.v[j] = x[0];
-                            s.i[j] = x[1] + column[j];
-                        }
+                        let x0 = [s.v_prev[j], s.i_prev[j]];
+                        let x = self.advance(bias[j], x0, t_prev, t, j, spikes)?;
+                        s.v[j] = x[0];
+                        s.i[j] = x[1] + column[j];
                     }
                 }
                 t_prev = t;
@@ -353,19 +359,22 @@ impl LifLayer {
             let hi = if x1[0] >= theta {
                 Some((t1, x1[0] - theta, dv(&x1)))
             } else if dv(&x) > 0.0 && dv(&x1) < 0.0 {
-                let t_peak = match stepper.event_peak() {
-                    Some(Peak::BelowEvent) => None,
-                    Some(Peak::At(t)) => Some(t),
-                    // The interior maximum: the root of `−v'`, which rises.
-                    None => {
-                        let (lo, hi) = ((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)));
-                        let Ok(peak) = bracketed_newton(lo, hi, |t| {
-                            let xt = at(t);
-                            Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
-                        });
-                        Some(peak.map_err(|b| not_converged("maximum of the membrane potential", b))?)
-                    }
-                };
+                let t_peak =
+                    match stepper.event_peak() {
+                        Some(Peak::BelowEvent) => None,
+                        Some(Peak::At(t)) => Some(t),
+                        // The interior maximum: the root of `−v'`, which rises.
+                        None => {
+                            let (lo, hi) = ((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)));
+                            let Ok(peak) = bracketed_newton(lo, hi, |t| {
+                                let xt = at(t);
+                                Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
+                            });
+                            Some(peak.map_err(|b| {
+                                not_converged("maximum of the membrane potential", b)
+                            })?)
+                        }
+                    };
                 t_peak.and_then(|t| {
                     let xp = at(t);
                     (xp[0] >= theta).then_some((t, xp[0] - theta, dv(&xp)))
@@ -574,7 +583,6 @@ fn propagate(d: &LifDecay, lv: &mut [f64], li: &mut [f64], mu: &mut [f64]) {
     }
 }
 
-
 /// A function of the layer's loops, compiled as it is and for AVX2, and
 /// run for AVX2 where the CPU has it: the same operations in wider
 /// registers, so the same results bit for bit (no fused multiply-add is
@@ -621,14 +629,14 @@ fn decay_layer(
     column: &[f64],
     from: (&[f64], &[f64]),
     to: (&mut [f64], &mut [f64]),
-    flags: &mut [u64],
+    flags: &mut [u8],
 ) -> bool {
     let n = bias.len();
     let (column, flags) = (&column[..n], &mut flags[..n]);
     let (v_from, i_from) = (&from.0[..n], &from.1[..n]);
     let (v_to, i_to) = (&mut to.0[..n], &mut to.1[..n]);
     let margin = 1e-9 * (1.0 + theta.abs());
-    let mut any = 0u64;
+    let mut any = 0u8;
     for j in 0..n {
         let (v0, i0, b) = (v_from[j], i_from[j], bias[j]);
         let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
@@ -646,8 +654,8 @@ fn decay_layer(
         let tangent = v0 + h_over_tau * rise;
         let high = if v1 > tangent { v1 } else { tangent };
         let pending = high + margin >= theta;
-        flags[j] = pending as u64;
-        any |= pending as u64;
+        flags[j] = pending as u8;
+        any |= pending as u8;
         v_to[j] = v1;
         i_to[j] = i1 + column[j];
     }
