@@ -217,17 +217,10 @@ impl LifLayer {
         s.w_source.extend_from_slice(weights);
         s.w_t.clear();
         s.w_t.resize(n_in * n_out, 0.0);
-        // In tiles, so that both sides stay in cache.
-        const TILE: usize = 16;
-        for j0 in (0..n_out).step_by(TILE) {
-            for c0 in (0..n_in).step_by(TILE) {
-                for j in j0..(j0 + TILE).min(n_out) {
-                    for c in c0..(c0 + TILE).min(n_in) {
-                        s.w_t[c * n_out + j] = weights[j * n_in + c];
-                    }
-                }
-            }
-        }
+        let w_t = &mut s.w_t;
+        tiled(n_out, n_in, |j, c| {
+            w_t[c * n_out + j] = weights[j * n_in + c]
+        });
     }
 
     /// Simulates the layer from the initial state `(0, 0)` of every neuron:
@@ -552,16 +545,26 @@ impl LifLayer {
         for (g, mu) in grad_bias.iter_mut().zip(&s.mu) {
             *g += mu;
         }
-        for (j, row) in grad_weights
-            .chunks_exact_mut(n_in.max(1))
-            .take(n)
-            .enumerate()
-        {
-            for (c, g) in row.iter_mut().enumerate() {
-                *g += s.g_t[c * n + j];
+        let g_t = &s.g_t;
+        tiled(n, n_in, |j, c| grad_weights[j * n_in + c] += g_t[c * n + j]);
+        Ok(())
+    }
+}
+
+/// `f(j, c)` for every row `j < rows` and column `c < cols`, in tiles, so
+/// that a matrix read or written by rows and one by columns both stay in
+/// cache (the weights and their transpose).
+#[inline]
+fn tiled(rows: usize, cols: usize, mut f: impl FnMut(usize, usize)) {
+    const TILE: usize = 16;
+    for j0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for j in j0..(j0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    f(j, c);
+                }
             }
         }
-        Ok(())
     }
 }
 
