@@ -6,7 +6,6 @@ use evnn_examples::experiment::{accuracy, encode, with_net, Integrator, TrainCon
 use evnn_examples::model_file::ModelFile;
 use evnn_net::{BatchRunner, FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
 use evnn_neurons::NeuronModel;
-use evnn_optim::Parameters;
 use evnn_solver::{Adjoint, Backend};
 use serde_json::Value;
 use std::path::Path;

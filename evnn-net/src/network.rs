@@ -117,8 +117,9 @@ where
     /// updates them together ([`LifLayer`](evnn_solver::lif_layer::LifLayer)),
     /// which costs a fraction of the neuron-by-neuron runs on wide layers
     /// with many inputs. Its spikes, loss and gradient are the
-    /// neuron-by-neuron ones to round-off, not bit for bit (the crossings
-    /// are refined by another root search), and its traces log each
+    /// neuron-by-neuron ones to round-off, not bit for bit (a search for a
+    /// crossing may start from other points, and some sums are taken in
+    /// another order), and its traces log each
     /// neuron's spikes but not its inputs: a trace is for the backward
     /// pass of the network that made it.
     ///

@@ -17,6 +17,7 @@ const ORDER: &[&str] = &[
     "stack",
     "on_demand",
     "recurrent",
+    "layer_wide",
     "forward",
     "backward",
     "sample",

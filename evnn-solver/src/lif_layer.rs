@@ -89,8 +89,10 @@ pub struct LifLayerScratch {
 /// `t >= t_end` are not applied, as in [`RunPlan::run`](crate::RunPlan::run).
 ///
 /// Spike times and gradients are those of each neuron simulated on its own
-/// with [`ClosedForm`](crate::ClosedForm) (and its adjoint) to round-off:
-/// the crossings are refined by a different root search.
+/// with [`ClosedForm`](crate::ClosedForm) (and its adjoint) to round-off,
+/// not bit for bit: where a neuron may cross, its search starts from
+/// other points, and the adjoint's input-time sensitivities are computed
+/// in another order.
 ///
 /// # Examples
 ///
