@@ -6,11 +6,11 @@
 //! decays by the same factors ([`Lif::decay`]), computed once per input
 //! instead of once per input and neuron, and the update of the whole layer
 //! is one pass over contiguous arrays. A neuron is looked at on its own
-//! only where it may cross the threshold inside the interval, which a test
-//! on the two ends of the interval decides: `v` reaches `θ` at the end, or
-//! `v` rises at the start and falls at the end (between events `v` is a sum
-//! of two exponentials and a constant, so it has at most one extremum and
-//! its maximum is at an end or at that interior point). The adjoint needs
+//! only where it may cross the threshold inside the interval, which a bound
+//! from the two ends of the interval decides: `v` reaches `θ` at the end,
+//! or its tangent at the start does where `v` rises (between events `v` is
+//! a sum of two exponentials and a constant with at most one extremum, and
+//! concave while it rises to a maximum inside). The adjoint needs
 //! no state at the inputs: between events it is linear with the same
 //! shared factors, and only the spikes carry state (the current at the
 //! spike), so the record of a run is the layer's spikes.
@@ -408,10 +408,12 @@ impl LifLayer {
     /// these `bias`, `weights` and `inputs` that gave `spikes`: adds
     /// `dL/db` to `grad_bias`, `dL/dw` to `grad_weights` (`n_out × n_in`)
     /// and `dL/d(input time)` to `dl_dinput` (one entry per input), given
-    /// `dl_dspike` (`dL/dt` of each spike, in the order of `spikes`) and
-    /// `dl_dx_end` (`dL/dx(t_end)` per neuron; zero when `None`). Errors on
-    /// wrong lengths, non-finite sensitivities and a spike whose crossing
-    /// is not transversal (its time has no derivative).
+    /// `dl_dspike` (`dL/dt` of each spike, in the order of `spikes`, which
+    /// are in time order as `forward` gives them) and `dl_dx_end`
+    /// (`dL/dx(t_end)` per neuron; zero when `None`). Errors on wrong
+    /// lengths, non-finite sensitivities, spikes out of time order and a
+    /// spike whose crossing is not transversal (its time has no
+    /// derivative).
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -453,6 +455,14 @@ impl LifLayer {
             dl_dx_end.and_then(|d| non_finite("dL/dx(t_end)", &mut d.iter().flatten().copied()))
         }) {
             return Err(e.into());
+        }
+        if let Some(k) = spikes.windows(2).position(|w| !(w[0].t <= w[1].t)) {
+            return Err(SolverError::UnsortedInputs {
+                index: k + 1,
+                time: spikes[k + 1].t,
+                previous: spikes[k].t,
+            }
+            .into());
         }
         if let Some(spike) = spikes.iter().find(|s| s.neuron as usize >= n) {
             let what = "spike's neuron (below the layer's size)";

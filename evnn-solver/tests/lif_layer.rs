@@ -276,6 +276,14 @@ fn bad_input_is_a_typed_error() {
     assert!(e.to_string().contains("dL/dt[0] = NaN"), "{e}");
     let e = back(&spikes, &dl[1..]);
     assert!(matches!(e.source, SolverError::ShapeMismatch { .. }), "{e}");
+    // Spikes out of time order.
+    assert!(spikes.len() >= 2 && spikes[0].t < spikes[1].t);
+    let reversed: Vec<LayerSpike> = spikes.iter().rev().copied().collect();
+    let e = back(&reversed, &vec![1.0; spikes.len()]);
+    assert!(
+        matches!(e.source, SolverError::UnsortedInputs { index: 1, .. }),
+        "{e}"
+    );
     // A spike that was no crossing (its drive below the threshold) has no
     // time derivative: the error names its neuron.
     let fake = [LayerSpike {
