@@ -61,11 +61,14 @@ fn kernel_scratch(kernels: &mut Vec<LifLayerScratch>, layer: usize) -> &mut LifL
     &mut kernels[layer]
 }
 
-/// A state of `N` (the LIF's own, `[v, i]`).
-fn state<S: StateVector>(x: [f64; 2]) -> S {
-    let mut s = S::zeros();
-    s.as_mut_slice().copy_from_slice(&x);
-    s
+/// A state of `N` from the LIF's `[v, i]`: `N` is the LIF the backend
+/// named ([`Backend::lif_layer`]), so the dimensions agree.
+fn state<S: StateVector>(x: [f64; 2]) -> Result<S, NetError> {
+    S::from_slice(&x).ok_or(NetError::Shape {
+        what: "state of a layer-wide neuron (the LIF's v, i)",
+        expected: S::DIM,
+        got: 2,
+    })
 }
 
 /// Simulates `layer` of `lif` neurons on `lt.inputs` into `lt`: each
@@ -104,7 +107,7 @@ pub(crate) fn forward<N: NeuronModel>(
     for (neuron, &x) in lt.neurons.iter_mut().zip(&s.x_end) {
         neuron.rewind(&empty);
         neuron.t_end = t_end;
-        neuron.x_end = state(x);
+        neuron.x_end = state(x)?;
         neuron.steps = segments;
     }
     let (theta, v_reset) = (lif.theta(), lif.v_reset());
@@ -121,10 +124,10 @@ pub(crate) fn forward<N: NeuronModel>(
             kind: EventKind::Spike {
                 k: neuron.spikes.len(),
             },
-            x_minus: state(x_minus),
-            x_plus: state(x_plus),
-            f_minus: state(f_minus),
-            f_plus: state(f_plus),
+            x_minus: state(x_minus)?,
+            x_plus: state(x_plus)?,
+            f_minus: state(f_minus)?,
+            f_plus: state(f_plus)?,
         });
         neuron.spikes.push(spike.t);
         neuron.steps += 1;
