@@ -12,10 +12,14 @@ use evnn_neurons::{NeuronModel, StateVector};
 use evnn_solver::{run_adjoint, Adjoint, Backend};
 
 /// Checks `trace` against `stack` and `input` as the backward pass needs
-/// it: every index the backward pass takes from the trace is in range, and
-/// every input spike recorded is the source's spike with its time.
-pub(crate) fn check_trace<N: NeuronModel>(
+/// it: every index the backward pass takes from the trace is in range,
+/// every input spike recorded is the source's spike with its time, and no
+/// layer traced layer-wide (spikes only) is one that this network, with
+/// `backend` and `params`, runs neuron by neuron.
+pub(crate) fn check_trace<N: NeuronModel, B: Backend<N>>(
     stack: &Stack<N>,
+    backend: &B,
+    params: &NetworkParams,
     input: &SpikeTrains,
     trace: &ForwardTrace<N::State>,
 ) -> Result<(), NetError> {
@@ -44,6 +48,13 @@ pub(crate) fn check_trace<N: NeuronModel>(
                 got,
             })
         };
+        // A layer-wide layer's neurons log their spikes only: the adjoint
+        // of a neuron run on its own would read them as runs without
+        // inputs.
+        if lt.layer_wide && layer_lif(stack, backend, params, layer).is_none() {
+            let what = "layer simulated layer-wide (1) or neuron by neuron (0)";
+            return mismatch(None, what, 0.0, 1.0);
+        }
         let n_out = stack.sizes[layer + 1];
         if lt.neurons.len() != n_out {
             let what = "neuron records (one per neuron)";
@@ -124,7 +135,10 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
     dl_dinput: &mut Vec<f64>,
 ) -> Result<(), NetError> {
     debug_assert_eq!(stack.check_params(params), Ok(()));
-    debug_assert_eq!(check_trace(stack, input, trace), Ok(()));
+    debug_assert_eq!(
+        check_trace(stack, &ws.backend, params, input, trace),
+        Ok(())
+    );
     debug_assert!(grad.has_sizes(&stack.sizes));
     debug_assert_eq!(params.check_delays_like(grad), Ok(()));
     let n_layers = stack.n_layers();

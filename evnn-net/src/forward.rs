@@ -162,6 +162,7 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
             &before[layer - 1].outputs
         };
         merge_spikes(source, &mut lt.inputs, &mut ws.buckets);
+        lt.layer_wide = false;
         if params.layers[layer].is_recurrent() {
             let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
             forward_layer(

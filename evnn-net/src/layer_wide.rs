@@ -100,6 +100,7 @@ pub(crate) fn forward<N: NeuronModel>(
         )
         .map_err(solver_error(layer))?;
     lt.recurrent = None;
+    lt.layer_wide = true;
     let empty = NeuronTrace::new(N::State::zeros()).mark();
     lt.neurons
         .resize_with(n_out, || NeuronTrace::new(N::State::zeros()));

@@ -405,9 +405,10 @@ where
     /// `grad` for their shape, and `trace` against the network and `input`
     /// (one record per layer and neuron, each layer's output trains holding
     /// its neurons' spikes, every input spike it records an existing spike
-    /// of `input` or of the layer before, with its time): a trace of
-    /// another input or network is a [`NetError::TraceMismatch`], not a
-    /// wrong gradient.
+    /// of `input` or of the layer before, with its time, and no layer
+    /// traced layer-wide where this network runs it neuron by neuron): a
+    /// trace of another input or network is a [`NetError::TraceMismatch`],
+    /// not a wrong gradient.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -438,7 +439,7 @@ where
         dl_dinput: &mut Vec<f64>,
     ) -> Result<(), NetError> {
         self.check_params(params)?;
-        check_trace(&self.stack, input, trace)?;
+        check_trace(&self.stack, &ws.backend, params, input, trace)?;
         self.check_grad(params, grad)?;
         backward(
             &self.stack,

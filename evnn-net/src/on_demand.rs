@@ -307,6 +307,8 @@ impl<N: NeuronModel, S: Stepper<N>> OnDemandRuns<N, S> {
             let lt = &mut trace.layers[layer];
             lt.inputs.clear();
             lt.outputs.clear();
+            lt.recurrent = None;
+            lt.layer_wide = false;
             lt.neurons
                 .resize_with(n_out, || NeuronTrace::new(model.initial_state()));
             let lr = &mut self.layers[layer];

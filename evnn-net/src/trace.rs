@@ -146,6 +146,12 @@ pub struct LayerTrace<S> {
     /// A recurrent layer's record; `None` for a feed-forward layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrent: Option<RecurrentRecord>,
+    /// Whether the layer was simulated layer-wide
+    /// ([`FeedForward::with_layer_wide`](crate::FeedForward::with_layer_wide)):
+    /// its neurons' event logs then hold their spikes only, which only a
+    /// network that runs the layer layer-wide can take back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub layer_wide: bool,
 }
 
 /// Everything a forward pass produced; the backward pass reads nothing else.
@@ -162,6 +168,7 @@ impl<S> Default for LayerTrace<S> {
             neurons: Vec::new(),
             outputs: SpikeTrains::new(),
             recurrent: None,
+            layer_wide: false,
         }
     }
 }

@@ -6,8 +6,9 @@
 //! run neuron by neuron, bit for bit as without it.
 
 use evnn_net::{
-    gradcheck, BatchRunner, DelayInit, Distribution, FeedForward, GradCheckOptions, InitConfig,
-    LiReadout, NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains, TtfsLoss,
+    gradcheck, BatchRunner, DelayInit, Distribution, FeedForward, ForwardTrace, GradCheckOptions,
+    InitConfig, LiReadout, NetError, NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains,
+    TtfsLoss,
 };
 use evnn_neurons::{Lif, Qif};
 use evnn_solver::{ClosedForm, QifSeries, SolverOptions};
@@ -234,4 +235,59 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
         assert_eq!(a.loss_sum.to_bits(), b.loss_sum.to_bits());
         assert_eq!(a.grad, b.grad);
     }
+}
+
+/// A layer-wide layer's trace logs spikes only: a network that would run
+/// the layer neuron by neuron refuses it (typed, naming the layer) and
+/// leaves the gradient as it was; the other way round, a neuron-by-neuron
+/// trace, which logs the inputs as well, gives the layer-wide network the
+/// gradient to round-off.
+#[test]
+fn traces_go_back_only_where_the_layer_runs_as_it_was_traced() {
+    let sizes = [8, 40, 4];
+    let net = lif_net(&sizes);
+    let wide_net = net.clone().with_layer_wide(true);
+    let params = net.init_params(&strong_init(), 3).unwrap();
+    let input = &samples(1, sizes[0], 9)[0];
+    let trace_of = |n: &FeedForward<Lif, ClosedForm>| {
+        let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
+        n.forward(&params, input, &mut ws, &mut trace).unwrap();
+        trace
+    };
+    let (wide_trace, trace) = (trace_of(&wide_net), trace_of(&net));
+    assert!(wide_trace.layers.iter().all(|l| l.layer_wide));
+    assert!(trace.layers.iter().all(|l| !l.layer_wide));
+    let n_out = trace.layers[1].outputs.n_spikes();
+    assert!(n_out > 0 && trace.layers[0].outputs.n_spikes() > 0);
+    let dl: Vec<f64> = (0..n_out).map(|k| 1.0 + k as f64).collect();
+    let backward =
+        |n: &FeedForward<Lif, ClosedForm>, t: &ForwardTrace<[f64; 2]>, grad: &mut NetworkParams| {
+            let (mut ws, mut dl_in) = (n.workspace(), Vec::new());
+            n.backward(&params, input, t, &dl, &mut ws, grad, &mut dl_in)
+        };
+    let grad_of = |n: &FeedForward<Lif, ClosedForm>, t: &ForwardTrace<[f64; 2]>| {
+        let mut grad = params.zeros_like();
+        backward(n, t, &mut grad).map(|()| grad)
+    };
+    let mut kept = params.clone();
+    match backward(&net, &wide_trace, &mut kept) {
+        Err(NetError::TraceMismatch {
+            layer,
+            expected,
+            got,
+            ..
+        }) => assert_eq!((layer, expected, got), (0, 0.0, 1.0)),
+        other => panic!("a layer-wide trace went back neuron by neuron: {other:?}"),
+    }
+    assert_eq!(kept, params, "the gradient buffer changed");
+    let by_neuron = grad_of(&net, &trace).unwrap();
+    let wide = grad_of(&wide_net, &trace).unwrap();
+    for (a, b) in by_neuron.layers.iter().zip(&wide.layers) {
+        assert_close(&a.weights, &b.weights, 1e-9, "weights");
+        assert_close(&a.neuron_params, &b.neuron_params, 1e-9, "biases");
+    }
+    assert_ne!(
+        by_neuron.layers[0].weights,
+        params.zeros_like().layers[0].weights
+    );
 }

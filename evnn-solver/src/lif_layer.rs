@@ -75,8 +75,12 @@ pub struct LifLayerScratch {
     mu: Vec<f64>,
     /// `dL/dw` by input channel, as `w_t`.
     g_t: Vec<f64>,
-    /// Which neurons may cross the threshold in the current interval.
-    flags: Vec<u8>,
+    /// The terms of an input time's `dL/dt`, one per neuron.
+    terms: Vec<f64>,
+    /// Which neurons may cross the threshold in the current interval: all
+    /// ones where one may, else zero (the comparison's own mask, stored
+    /// without packing).
+    flags: Vec<u64>,
     /// The jump of the interval that ends at `t_end` (none).
     zeros: Vec<f64>,
 }
@@ -281,16 +285,12 @@ impl LifLayer {
                     &mut s.flags,
                 );
                 if any {
-                    // Eight flags at a time; only the words with a flag
+                    // Eight flags at a time; only the groups with a flag
                     // are looked into.
-                    let words = s.flags[..n].chunks(8).enumerate();
-                    let flagged = words.filter(|(_, w)| {
-                        let mut bytes = [0u8; 8];
-                        bytes[..w.len()].copy_from_slice(w);
-                        u64::from_ne_bytes(bytes) != 0
-                    });
-                    let pending = flagged.flat_map(|(at, w)| {
-                        let set = w.iter().enumerate().filter(|(_, &b)| b != 0);
+                    let groups = s.flags[..n].chunks(8).enumerate();
+                    let flagged = groups.filter(|(_, g)| g.iter().fold(0, |a, &f| a | f) != 0);
+                    let pending = flagged.flat_map(|(at, g)| {
+                        let set = g.iter().enumerate().filter(|(_, &f)| f != 0);
                         set.map(move |(k, _)| 8 * at + k)
                     });
                     for j in pending {
@@ -493,6 +493,7 @@ impl LifLayer {
         s.mu.resize(n, 0.0);
         s.g_t.clear();
         s.g_t.resize(n_in * n, 0.0);
+        s.terms.resize(n, 0.0);
         // Nothing is to be propagated until the first sensitivity (in
         // backward time): the adjoint is linear and homogeneous.
         let mut live = s.lv.iter().chain(&s.li).any(|&l| l != 0.0);
@@ -523,7 +524,9 @@ impl LifLayer {
                         (&s.w_t[c * n..(c + 1) * n], &mut s.g_t[c * n..(c + 1) * n]);
                     let lambda = (&mut s.lv[..], &mut s.li[..], &mut s.mu[..]);
                     let rates = (inv_tau_mem, inv_tau_syn);
-                    dl_dinput[m] += adjoint_input(decay.as_ref(), rates, column, lambda, grads);
+                    let terms = &mut s.terms[..];
+                    dl_dinput[m] +=
+                        adjoint_input(decay.as_ref(), rates, column, lambda, grads, terms);
                 }
             } else {
                 if let Some(d) = &decay {
@@ -591,46 +594,98 @@ fn propagate_one(d: &LifDecay, lv: &mut f64, li: &mut f64, mu: &mut f64) {
     *li = *li * d.syn + v * d.kernel;
 }
 
-/// [`propagate_one`] for every neuron of the layer.
-fn propagate(d: &LifDecay, lv: &mut [f64], li: &mut [f64], mu: &mut [f64]) {
-    for ((lv, li), mu) in lv.iter_mut().zip(li.iter_mut()).zip(mu.iter_mut()) {
-        propagate_one(d, lv, li, mu);
-    }
+/// The widest registers of the layer's loops ([`with_wide_vectors`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Width {
+    /// As compiled for the target.
+    Baseline,
+    /// AVX2.
+    Avx2,
+    /// AVX-512F with DQ.
+    Avx512,
 }
 
-/// A function of the layer's loops, compiled as it is and for AVX2, and
-/// run for AVX2 where the CPU has it: the same operations in wider
-/// registers, so the same results bit for bit (no fused multiply-add is
-/// enabled).
-macro_rules! with_avx2 {
-    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty $body:block) => {
+/// The widest registers this CPU has for the layer's loops (in tests, at
+/// most the width a test asked for).
+fn vector_width() -> Width {
+    #[cfg(target_arch = "x86_64")]
+    let detected = {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512dq") {
+            Width::Avx512
+        } else if has!("avx2") {
+            Width::Avx2
+        } else {
+            Width::Baseline
+        }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let detected = Width::Baseline;
+    #[cfg(test)]
+    let detected = tests::WIDTH_CAP.with(|cap| cap.get().map_or(detected, |c| c.min(detected)));
+    detected
+}
+
+/// A function of the layer's loops, compiled as it is, for AVX2 and for
+/// AVX-512, and run with the widest registers the CPU has: the same
+/// operations on more lanes at once, so the same results bit for bit (no
+/// fused multiply-add is enabled, and every sum keeps its order).
+macro_rules! with_wide_vectors {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $out:ty)? $body:block) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
-        fn $name($($arg: $ty),*) -> $out {
+        fn $name($($arg: $ty),*) $(-> $out)? {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn body($($arg: $ty),*) -> $out $body
+            fn body($($arg: $ty),*) $(-> $out)? $body
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
             #[allow(clippy::too_many_arguments)]
-            fn avx2($($arg: $ty),*) -> $out {
+            fn avx2($($arg: $ty),*) $(-> $out)? {
                 body($($arg),*)
             }
 
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above; that is
-                // `avx2`'s only requirement.
-                #[allow(unsafe_code)]
-                return unsafe { avx2($($arg),*) };
+            #[target_feature(enable = "avx512f,avx512dq")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx512($($arg: $ty),*) $(-> $out)? {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                let width = vector_width();
+                if width == Width::Avx512 {
+                    // SAFETY: the CPU has AVX-512F and DQ, `avx512`'s only
+                    // requirement: `vector_width` answers `Avx512` only
+                    // where it detected both.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx512($($arg),*) };
+                }
+                if width == Width::Avx2 {
+                    // SAFETY: the CPU has AVX2, `avx2`'s only
+                    // requirement: `vector_width` answers `Avx2` only
+                    // where it detected it.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx2($($arg),*) };
+                }
             }
             body($($arg),*)
         }
     };
 }
 
-with_avx2! {
+with_wide_vectors! {
+/// [`propagate_one`] for every neuron of the layer.
+fn propagate(d: &LifDecay, lv: &mut [f64], li: &mut [f64], mu: &mut [f64]) {
+    for ((lv, li), mu) in lv.iter_mut().zip(li.iter_mut()).zip(mu.iter_mut()) {
+        propagate_one(d, lv, li, mu);
+    }
+}
+}
+
+with_wide_vectors! {
 /// Every neuron's state after an interval with decay factors `d` and the
 /// input jump `column` at its end, from `from` into `to`; `flags[j]` is set
 /// where neuron `j` may cross `θ` inside (its entries of `to` are then to
@@ -644,14 +699,14 @@ fn decay_layer(
     column: &[f64],
     from: (&[f64], &[f64]),
     to: (&mut [f64], &mut [f64]),
-    flags: &mut [u8],
+    flags: &mut [u64],
 ) -> bool {
     let n = bias.len();
     let (column, flags) = (&column[..n], &mut flags[..n]);
     let (v_from, i_from) = (&from.0[..n], &from.1[..n]);
     let (v_to, i_to) = (&mut to.0[..n], &mut to.1[..n]);
     let margin = 1e-9 * (1.0 + theta.abs());
-    let mut any = 0u8;
+    let mut any = 0u64;
     for j in 0..n {
         let (v0, i0, b) = (v_from[j], i_from[j], bias[j]);
         let v1 = b + (v0 - b) * d.mem + i0 * d.kernel;
@@ -669,8 +724,9 @@ fn decay_layer(
         let tangent = v0 + h_over_tau * rise;
         let high = if v1 > tangent { v1 } else { tangent };
         let pending = high + margin >= theta;
-        flags[j] = pending as u8;
-        any |= pending as u8;
+        let flag = 0u64.wrapping_sub(pending as u64);
+        flags[j] = flag;
+        any |= flag;
         v_to[j] = v1;
         i_to[j] = i1 + column[j];
     }
@@ -678,31 +734,135 @@ fn decay_layer(
 }
 }
 
-with_avx2! {
+with_wide_vectors! {
 /// The adjoint at an input of weights `column` (one per neuron): first
 /// back over the interval after it where `decay` is given, then `dL/dw`
 /// of each neuron's synapse (`λ_i`) added to `grads`; returns `dL/dt` of
 /// the input, `Σ_j λ⁺·(f⁻ − f⁺)` (the jump raises `v'` by `w/τ_m` and
-/// lowers `i'` by `w/τ_s`), summed in four fixed lanes so that the
-/// compiler vectorises it (the same sum on every machine).
+/// lowers `i'` by `w/τ_s`), with `terms` as room for the sum's terms,
+/// which are summed in [`LANES`] fixed lanes (neuron `j` in lane
+/// `j mod LANES`, in order) so that the compiler vectorises it and the sum
+/// is the same on every machine.
 fn adjoint_input(
     decay: Option<&LifDecay>,
     rates: (f64, f64),
     column: &[f64],
     lambda: (&mut [f64], &mut [f64], &mut [f64]),
     grads: &mut [f64],
+    terms: &mut [f64],
 ) -> f64 {
     let ((inv_tau_mem, inv_tau_syn), (lv, li, mu)) = (rates, lambda);
     let n = column.len();
     let (lv, li, mu, grads) = (&mut lv[..n], &mut li[..n], &mut mu[..n], &mut grads[..n]);
-    let mut lanes = [0.0; 4];
-    for j in 0..n {
-        if let Some(d) = decay {
-            propagate_one(d, &mut lv[j], &mut li[j], &mut mu[j]);
-        }
-        grads[j] += li[j];
-        lanes[j % 4] += column[j] * (li[j] * inv_tau_syn - lv[j] * inv_tau_mem);
+    if let Some(d) = decay {
+        propagate(d, lv, li, mu);
     }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+    let terms = &mut terms[..n];
+    for j in 0..n {
+        grads[j] += li[j];
+        terms[j] = column[j] * (li[j] * inv_tau_syn - lv[j] * inv_tau_mem);
+    }
+    // Neuron `j`'s term into lane `j mod LANES`, by chunks of fixed size,
+    // so that the compiler adds a whole chunk at once.
+    let mut lanes = [0.0; LANES];
+    let chunks = terms.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, t) in lanes.iter_mut().zip(chunk) {
+            *lane += t;
+        }
+    }
+    for (lane, t) in lanes.iter_mut().zip(rest) {
+        *lane += t;
+    }
+    let pairs = [0, 2, 4, 6].map(|l| lanes[l] + lanes[l + 1]);
+    (pairs[0] + pairs[1]) + (pairs[2] + pairs[3])
 }
+
+}
+
+/// The lanes of [`adjoint_input`]'s sum: one AVX-512 register of `f64`,
+/// two of AVX2.
+const LANES: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// The widest registers a test lets the loops use.
+        pub(super) static WIDTH_CAP: Cell<Option<Width>> = const { Cell::new(None) };
+    }
+
+    /// Everything a forward and a backward pass give, as bits.
+    fn passes(seed: u64) -> Vec<u64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Sizes that are no multiple of the vectors' lanes.
+        let (n_in, n, t_end) = (7, 37, 50.0);
+        let lif = Lif::new(10.0, 2.5, 1.0, 0.1).unwrap();
+        let bias: Vec<f64> = (0..n).map(|_| rng.random_range(-0.2..0.5)).collect();
+        let weights: Vec<f64> = (0..n * n_in).map(|_| rng.random_range(-1.0..2.0)).collect();
+        let mut inputs: Vec<(f64, u32)> = (0..150)
+            .map(|_| {
+                (
+                    rng.random_range(0.0..55.0),
+                    rng.random_range(0..n_in as u32),
+                )
+            })
+            .collect();
+        inputs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let layer = LifLayer::new(lif, n_in, n, t_end).unwrap();
+        let mut s = LifLayerScratch::default();
+        let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
+        layer
+            .forward(&bias, &weights, &inputs, &mut s, &mut spikes, &mut x_end)
+            .unwrap();
+        assert!(spikes.len() > 50, "{} spikes", spikes.len());
+        let dl: Vec<f64> = spikes.iter().map(|_| rng.random_range(-1.0..1.0)).collect();
+        let dx: Vec<[f64; 2]> = (0..n).map(|_| [rng.random(), rng.random()]).collect();
+        let (mut gb, mut gw, mut gin) =
+            (vec![0.0; n], vec![0.0; n * n_in], vec![0.0; inputs.len()]);
+        layer
+            .backward(
+                &bias,
+                &weights,
+                &inputs,
+                &spikes,
+                &dl,
+                Some(&dx),
+                &mut s,
+                &mut gb,
+                &mut gw,
+                &mut gin,
+            )
+            .unwrap();
+        let spike_bits = spikes
+            .iter()
+            .flat_map(|s| [s.t.to_bits(), s.neuron as u64, s.current.to_bits()]);
+        let values = x_end.iter().flatten().chain(&gb).chain(&gw).chain(&gin);
+        spike_bits.chain(values.map(|v| v.to_bits())).collect()
+    }
+
+    /// The loops give the same bits on every width of registers: the
+    /// machine's widest, AVX2 and the baseline.
+    #[test]
+    fn every_vector_width_gives_the_same_bits() {
+        for seed in 0..4 {
+            let widths = [Width::Avx512, Width::Avx2, Width::Baseline].map(|w| {
+                WIDTH_CAP.with(|cap| cap.set(Some(w)));
+                assert!(vector_width() <= w);
+                let bits = passes(seed);
+                WIDTH_CAP.with(|cap| cap.set(None));
+                bits
+            });
+            assert_eq!(widths[0], widths[1], "seed {seed}: AVX-512 against AVX2");
+            assert_eq!(
+                widths[1], widths[2],
+                "seed {seed}: AVX2 against the baseline"
+            );
+        }
+    }
 }
