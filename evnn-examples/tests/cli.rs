@@ -2,6 +2,7 @@
 //! outputs, reproducibility, and agreement of `eval`, `simulate` and `grad`
 //! with the library.
 
+use evnn_examples::commands::SimulateOutput;
 use evnn_examples::experiment::{accuracy, encode, with_net, Integrator, TrainConfig, WithNet};
 use evnn_examples::model_file::ModelFile;
 use evnn_net::{BatchRunner, FeedForward, ForwardTrace, NetworkParams, SpikeTrains};
@@ -409,7 +410,61 @@ fn layer_wide_training_is_the_neuron_by_neuron_one_to_round_off() {
     for (x, y) in pa.iter().zip(&pb) {
         assert!((x - y).abs() <= 1e-9 * scale, "parameter {x} against {y}");
     }
+    // `eval`, `simulate` (spikes and states) and `grad` of the model with
+    // `--layer-wide`: the default runs' numbers to round-off.
+    let model = wide.join("model.json");
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--model", model.to_str().unwrap()];
+        args.extend(extra);
+        let o = evnn(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(eval(&[]), eval(&["--layer-wide"]));
+    let input = wide.join("inputs.json");
+    write_inputs(&input);
+    let (la, ga) = program_grad(&model, &input, &[]);
+    let (lb, gb) = program_grad(&model, &input, &["--layer-wide"]);
+    assert!((la - lb).abs() <= 1e-9 * la.abs(), "loss {la} against {lb}");
+    let scale = ga.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0);
+    for (x, y) in ga.iter().zip(&gb) {
+        assert!((x - y).abs() <= 1e-9 * scale, "gradient {x} against {y}");
+    }
+    let simulate = |extra: &[&str]| {
+        let mut args = vec!["--states", "0:0,0:5,1:2", "--dt", "0.5"];
+        args.extend(extra);
+        let out = on_input("simulate", &model, &input, &args);
+        serde_json::from_slice::<SimulateOutput>(&out).unwrap()
+    };
+    let (sa, sb) = (simulate(&[]), simulate(&["--layer-wide"]));
+    let flat_spikes = |s: &SimulateOutput| -> Vec<f64> { s.samples.concat().concat().concat() };
+    let flat_states = |s: &SimulateOutput| -> Vec<f64> {
+        let neurons = s.states.iter().flatten();
+        neurons.flat_map(|n| n.values.concat()).collect()
+    };
+    for (what, a, b) in [
+        ("spike", flat_spikes(&sa), flat_spikes(&sb)),
+        ("state", flat_states(&sa), flat_states(&sb)),
+    ] {
+        assert!(!a.is_empty() && a.len() == b.len(), "{what}s");
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                (x - y).abs() <= 1e-9 * (1.0 + x.abs()),
+                "{what} {x} against {y}"
+            );
+        }
+    }
     let refused = "is for the LIF model on the closed-form integrator";
+    let on_dopri5 = [
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--integrator",
+        "dopri5",
+        "--layer-wide",
+    ];
+    assert_one_line_error(&evnn(&on_dopri5), refused);
     assert_one_line_error(&evnn(&["train", "--layer-wide"]), refused);
     let dopri5 = [
         "train",

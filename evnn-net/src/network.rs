@@ -6,7 +6,7 @@ use crate::backward::{backward, check_trace};
 use crate::forward::{forward, Workspace};
 use crate::on_demand::LossPass;
 use crate::sample::{predict, readout_loss, sample_loss, ReadoutResult, SampleResult};
-use crate::stack::{Pass, Stack};
+use crate::stack::{fill_inputs, Pass, Stack};
 use crate::trace::ForwardTrace;
 #[cfg(doc)]
 use crate::TtfsLoss;
@@ -15,7 +15,7 @@ use crate::{
     SpikeTrains,
 };
 use evnn_neurons::{NeuronModel, StateVector};
-use evnn_solver::{Adjoint, Backend, SolverOptions};
+use evnn_solver::{Adjoint, Backend, NeuronTrace, SolverOptions};
 
 /// A feed-forward spiking network: layers of one neuron model, each neuron
 /// simulated on its own given the previous layer's spikes, trained with
@@ -315,7 +315,11 @@ where
     /// each of `times`, in the forward pass that wrote `trace` with
     /// `params`: membrane traces for plots, or a readout of the state. The
     /// state at `t` is the one after every event at `t`, accurate to the
-    /// network's solver tolerances ([`evnn_solver::states_at`]).
+    /// network's solver tolerances ([`evnn_solver::states_at`]). A layer
+    /// simulated layer-wide ([`with_layer_wide`](Self::with_layer_wide))
+    /// logs its neurons' spikes only; the neuron then runs again on its own
+    /// from the layer's inputs in the trace, whose states are the layer's
+    /// to round-off.
     ///
     /// # Errors
     ///
@@ -370,24 +374,42 @@ where
                 got: neuron,
             });
         }
-        let run = trace
-            .layers
-            .get(layer)
+        let lt = trace.layers.get(layer);
+        let run = lt
             .and_then(|l| l.neurons.get(neuron))
             .ok_or(NetError::Shape {
                 what: "trace of the neuron (a forward pass of this network)",
                 expected: size,
-                got: trace.layers.get(layer).map_or(0, |l| l.neurons.len()),
+                got: lt.map_or(0, |l| l.neurons.len()),
             })?;
         let p = Stack::<N>::neuron_params(params, layer, neuron);
         let model = &self.stack.models[layer];
-        evnn_solver::states_at(model, &p, run, times, &self.stack.options, out).map_err(|source| {
-            NetError::Solver {
-                layer,
-                neuron,
-                source,
+        let solver = |source| NetError::Solver {
+            layer,
+            neuron,
+            source,
+        };
+        let rerun;
+        let run = match lt {
+            // A layer simulated layer-wide logs its neurons' spikes only:
+            // the neuron runs again on its own, from the layer's inputs
+            // (no delays, no recurrent connections), to `t_end`.
+            Some(l) if l.layer_wide => {
+                let mut inputs = Vec::new();
+                fill_inputs::<N>(&mut inputs, &l.inputs, params, layer, neuron);
+                let mut own = NeuronTrace::new(model.initial_state());
+                let plan = self.stack.plan(layer, Pass::Full);
+                // A backend's `simulate` may keep buffers: a copy's, here.
+                self.backend
+                    .clone()
+                    .simulate(model, &p, &inputs, plan, &mut own)
+                    .map_err(solver)?;
+                rerun = own;
+                &rerun
             }
-        })
+            _ => run,
+        };
+        evnn_solver::states_at(model, &p, run, times, &self.stack.options, out).map_err(solver)
     }
 
     /// The EventProp backward pass of one sample.

@@ -291,3 +291,33 @@ fn traces_go_back_only_where_the_layer_runs_as_it_was_traced() {
         params.zeros_like().layers[0].weights
     );
 }
+
+/// Membrane traces (`states_at`) of a layer-wide trace, whose neurons log
+/// their spikes only, are those of the neuron-by-neuron trace to
+/// round-off, in the hidden and the output layer.
+#[test]
+fn states_of_a_layer_wide_trace_are_the_neuron_by_neuron_ones() {
+    let sizes = [8, 40, 4];
+    let net = lif_net(&sizes);
+    let wide_net = net.clone().with_layer_wide(true);
+    let params = net.init_params(&strong_init(), 3).unwrap();
+    let input = &samples(1, sizes[0], 9)[0];
+    let times: Vec<f64> = (0..=500).map(|k| T_END * k as f64 / 500.0).collect();
+    let states = |n: &FeedForward<Lif, ClosedForm>, layer, neuron| {
+        let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
+        n.forward(&params, input, &mut ws, &mut trace).unwrap();
+        let mut out = Vec::new();
+        n.states_at(&params, &trace, layer, neuron, &times, &mut out)
+            .unwrap();
+        let spiked = trace.layers[layer].outputs.channel(neuron).len();
+        (out.concat(), spiked)
+    };
+    let mut spiking = 0;
+    for (layer, neuron) in [(0, 0), (0, 7), (0, 39), (1, 0), (1, 3)] {
+        let (a, spikes) = states(&net, layer, neuron);
+        let (b, _) = states(&wide_net, layer, neuron);
+        assert_close(&a, &b, 1e-9, &format!("layer {layer}, neuron {neuron}"));
+        spiking += usize::from(spikes > 0);
+    }
+    assert!(spiking >= 3, "{spiking} of the neurons spiked");
+}

@@ -1,7 +1,7 @@
 //! `evnn eval` and `evnn data`: a split of Yin–Yang or of a data file.
 
-use super::{in_pool, SplitArg};
-use crate::experiment::{accuracy, encode, EncodedSplit, Integrator, Splits, TrainConfig, WithNet};
+use super::{in_pool, RunOptions, SplitArg};
+use crate::experiment::{accuracy, encode, EncodedSplit, Splits, TrainConfig, WithNet};
 use crate::model_file::ModelFile;
 use crate::models::Models;
 use anyhow::{bail, Context, Result};
@@ -28,10 +28,9 @@ pub struct EvalArgs {
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// The integrator (default: the model file's, which `evnn train
-    /// --integrator` recorded).
-    #[arg(long, value_enum)]
-    pub integrator: Option<Integrator>,
+    /// How the model file's network is simulated.
+    #[command(flatten)]
+    pub run: RunOptions,
 }
 
 /// A whole split of a labelled spike data file for `config`'s network.
@@ -81,9 +80,7 @@ impl WithNet for EvalJob<'_> {
 pub(super) fn run_eval<M: Models>(args: EvalArgs, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let mut config = file.config();
-    if let Some(i) = args.integrator {
-        config.integrator = i;
-    }
+    args.run.apply(&mut config)?;
     let params = crate::models::file_params(models, &config, &file)
         .with_context(|| format!("model file {}", args.model.display()))?;
     let split = match &args.data {

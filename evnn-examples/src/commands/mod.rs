@@ -14,6 +14,7 @@ pub use simulate::{
 };
 pub use train::{LossArg, Metrics, TrainArgs};
 
+use crate::experiment::{Integrator, TrainConfig};
 use crate::models::Models;
 use anyhow::{Context, Result};
 use bench::run_bench;
@@ -85,4 +86,31 @@ pub(crate) fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .context("cannot start the worker threads")
+}
+
+/// How `evnn eval`, `simulate` and `grad` simulate a model file's network,
+/// where it is not the file's way.
+#[derive(clap::Args, Debug, Default)]
+pub struct RunOptions {
+    /// The integrator (default: the model file's, which `evnn train
+    /// --integrator` recorded).
+    #[arg(long, value_enum)]
+    pub integrator: Option<Integrator>,
+    /// Simulate each dense feed-forward layer's neurons together (LIF on
+    /// the closed form), as `evnn train --layer-wide`: the same results to
+    /// round-off, faster on wide layers with many input spikes.
+    #[arg(long)]
+    pub layer_wide: bool,
+}
+
+impl RunOptions {
+    /// Sets these options in the model file's `config`; errors where they
+    /// do not suit its model.
+    fn apply(&self, config: &mut TrainConfig) -> Result<()> {
+        if let Some(i) = self.integrator {
+            config.integrator = i;
+        }
+        config.layer_wide = self.layer_wide;
+        config.check_layer_wide()
+    }
 }

@@ -1,7 +1,7 @@
 //! `evnn simulate` and `evnn grad`: input files, spike times, loss and gradient.
 
-use super::LossArg;
-use crate::experiment::{Integrator, TrainConfig, WithNet};
+use super::{LossArg, RunOptions};
+use crate::experiment::{TrainConfig, WithNet};
 use crate::model_file::ModelFile;
 use crate::models::Models;
 use anyhow::{bail, Context, Result};
@@ -33,10 +33,9 @@ pub struct SimulateArgs {
     /// The step of the `--states` grid (default 0.1).
     #[arg(long)]
     pub dt: Option<f64>,
-    /// The integrator (default: the model file's, which `evnn train
-    /// --integrator` recorded).
-    #[arg(long, value_enum)]
-    pub integrator: Option<Integrator>,
+    /// How the model file's network is simulated.
+    #[command(flatten)]
+    pub run: RunOptions,
 }
 
 /// The neurons of `--states` and the grid of times.
@@ -259,9 +258,7 @@ impl WithNet for SimJob<'_> {
 pub(super) fn run_simulate<M: Models>(args: SimulateArgs, grad: bool, models: &M) -> Result<()> {
     let file = ModelFile::load(&args.model)?;
     let mut config = file.config();
-    if let Some(i) = args.integrator {
-        config.integrator = i;
-    }
+    args.run.apply(&mut config)?;
     let params = crate::models::file_params(models, &config, &file)
         .with_context(|| format!("model file {}", args.model.display()))?;
     let text = std::fs::read_to_string(&args.input)
