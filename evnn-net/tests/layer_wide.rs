@@ -237,6 +237,19 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
     }
 }
 
+/// A LIF [8, 40, 4] network without and with the switch, its parameters
+/// and one input.
+fn one_sample_pair() -> (Net, Net, NetworkParams, SpikeTrains) {
+    let sizes = [8, 40, 4];
+    let net = lif_net(&sizes);
+    let wide_net = net.clone().with_layer_wide(true);
+    let params = net.init_params(&strong_init(), 3).unwrap();
+    let input = samples(1, sizes[0], 9).swap_remove(0);
+    (net, wide_net, params, input)
+}
+
+type Net = FeedForward<Lif, ClosedForm>;
+
 /// A layer-wide layer's trace logs spikes only: a network that would run
 /// the layer neuron by neuron refuses it (typed, naming the layer) and
 /// leaves the gradient as it was; the other way round, a neuron-by-neuron
@@ -244,12 +257,9 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
 /// gradient to round-off.
 #[test]
 fn traces_go_back_only_where_the_layer_runs_as_it_was_traced() {
-    let sizes = [8, 40, 4];
-    let net = lif_net(&sizes);
-    let wide_net = net.clone().with_layer_wide(true);
-    let params = net.init_params(&strong_init(), 3).unwrap();
-    let input = &samples(1, sizes[0], 9)[0];
-    let trace_of = |n: &FeedForward<Lif, ClosedForm>| {
+    let (net, wide_net, params, input) = one_sample_pair();
+    let input = &input;
+    let trace_of = |n: &Net| {
         let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
         n.forward(&params, input, &mut ws, &mut trace).unwrap();
         trace
@@ -260,12 +270,11 @@ fn traces_go_back_only_where_the_layer_runs_as_it_was_traced() {
     let n_out = trace.layers[1].outputs.n_spikes();
     assert!(n_out > 0 && trace.layers[0].outputs.n_spikes() > 0);
     let dl: Vec<f64> = (0..n_out).map(|k| 1.0 + k as f64).collect();
-    let backward =
-        |n: &FeedForward<Lif, ClosedForm>, t: &ForwardTrace<[f64; 2]>, grad: &mut NetworkParams| {
-            let (mut ws, mut dl_in) = (n.workspace(), Vec::new());
-            n.backward(&params, input, t, &dl, &mut ws, grad, &mut dl_in)
-        };
-    let grad_of = |n: &FeedForward<Lif, ClosedForm>, t: &ForwardTrace<[f64; 2]>| {
+    let backward = |n: &Net, t: &ForwardTrace<[f64; 2]>, grad: &mut NetworkParams| {
+        let (mut ws, mut dl_in) = (n.workspace(), Vec::new());
+        n.backward(&params, input, t, &dl, &mut ws, grad, &mut dl_in)
+    };
+    let grad_of = |n: &Net, t: &ForwardTrace<[f64; 2]>| {
         let mut grad = params.zeros_like();
         backward(n, t, &mut grad).map(|()| grad)
     };
@@ -297,13 +306,10 @@ fn traces_go_back_only_where_the_layer_runs_as_it_was_traced() {
 /// round-off, in the hidden and the output layer.
 #[test]
 fn states_of_a_layer_wide_trace_are_the_neuron_by_neuron_ones() {
-    let sizes = [8, 40, 4];
-    let net = lif_net(&sizes);
-    let wide_net = net.clone().with_layer_wide(true);
-    let params = net.init_params(&strong_init(), 3).unwrap();
-    let input = &samples(1, sizes[0], 9)[0];
+    let (net, wide_net, params, input) = one_sample_pair();
+    let input = &input;
     let times: Vec<f64> = (0..=500).map(|k| T_END * k as f64 / 500.0).collect();
-    let states = |n: &FeedForward<Lif, ClosedForm>, layer, neuron| {
+    let states = |n: &Net, layer, neuron| {
         let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
         n.forward(&params, input, &mut ws, &mut trace).unwrap();
         let mut out = Vec::new();
