@@ -595,7 +595,9 @@ fn propagate_one(d: &LifDecay, lv: &mut f64, li: &mut f64, mu: &mut f64) {
 }
 
 /// The widest registers of the layer's loops ([`with_wide_vectors`]).
+/// Other targets than x86-64 run their baseline build only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 enum Width {
     /// As compiled for the target.
     Baseline,
@@ -607,6 +609,7 @@ enum Width {
 
 /// The widest registers this CPU has for the layer's loops (in tests, at
 /// most the width a test asked for).
+#[cfg_attr(not(any(target_arch = "x86_64", test)), allow(dead_code))]
 fn vector_width() -> Width {
     #[cfg(target_arch = "x86_64")]
     let detected = {
