@@ -423,6 +423,23 @@ impl TrainConfig {
         SolverOptions::default().with_tolerances(self.tol, self.tol)
     }
 
+    /// Checks that the integrator suits the model: the series integrator is
+    /// QIF's, the closed form LIF's; a registered model takes the generic
+    /// ones.
+    pub fn check_integrator(&self) -> Result<()> {
+        match (&self.model, self.integrator) {
+            (ModelKind::Lif, Integrator::Series) => bail!("the series integrator is for QIF only"),
+            (ModelKind::Qif, Integrator::ClosedForm) => {
+                bail!("the closed-form integrator is for LIF only")
+            }
+            (ModelKind::Custom(name), Integrator::Series | Integrator::ClosedForm) => bail!(
+                "the {} integrator is not for the `{name}` model (use auto, dopri5 or diffsol)",
+                self.integrator.name()
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks that `layer_wide` is asked for only where it applies: LIF on
     /// the closed form (auto).
     pub fn check_layer_wide(&self) -> Result<()> {
@@ -522,20 +539,12 @@ impl TrainConfig {
                 bail!("{name} must be in 1..={max}, got {n}");
             }
         }
-        match (&self.model, self.integrator) {
-            (ModelKind::Lif, Integrator::Series) => bail!("the series integrator is for QIF only"),
-            (ModelKind::Qif, Integrator::ClosedForm) => {
-                bail!("the closed-form integrator is for LIF only")
-            }
-            (ModelKind::Custom(name), Integrator::Series | Integrator::ClosedForm) => bail!(
-                "the {} integrator is not for the `{name}` model (use auto, dopri5 or diffsol)",
-                self.integrator.name()
-            ),
-            (ModelKind::Qif | ModelKind::Lif, _) if !self.constants.is_empty() => bail!(
+        self.check_integrator()?;
+        if matches!(self.model, ModelKind::Qif | ModelKind::Lif) && !self.constants.is_empty() {
+            bail!(
                 "`constants` are for registered models; the {} model's constants are tau_mem, tau_syn, theta and v_reset",
                 self.model
-            ),
-            _ => {}
+            );
         }
         self.check_layer_wide()?;
         self.init_config().validate()?;

@@ -349,7 +349,11 @@ fn model_files_record_their_integrator() {
             args.extend(["--input", input.to_str().unwrap()]);
         }
         args.extend(["--integrator", "closed-form"]);
-        assert_one_line_error(&evnn(&args), "closed-form integrator is for LIF only");
+        let o = evnn(&args);
+        assert_one_line_error(&o, "closed-form integrator is for LIF only");
+        // The option's error, not the file's.
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("model file"), "{stderr}");
     }
     let bad = out.join("bad.json");
     std::fs::write(&bad, text.replace("\"dopri5\"", "\"closed-form\"")).unwrap();

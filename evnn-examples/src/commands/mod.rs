@@ -105,10 +105,12 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// Sets these options in the model file's `config`; errors where they
-    /// do not suit its model.
+    /// do not suit its model (errors of the file's own settings are the
+    /// file's, reported where it is read).
     fn apply(&self, config: &mut TrainConfig) -> Result<()> {
         if let Some(i) = self.integrator {
             config.integrator = i;
+            config.check_integrator()?;
         }
         config.layer_wide = self.layer_wide;
         config.check_layer_wide()
