@@ -26,15 +26,7 @@ pub(crate) fn merge_spikes(
     merged.clear();
     let n = source.n_spikes();
     if n < 2 * BUCKET_SORT_FROM {
-        for c in 0..source.n_channels() {
-            for (k, &time) in source.channel(c).iter().enumerate() {
-                merged.push(MergedSpike {
-                    time,
-                    channel: c as u32,
-                    k: k as u32,
-                });
-            }
-        }
+        merged.extend(by_channel(source));
         merged.sort_by(spike_order);
         return;
     }
@@ -68,16 +60,10 @@ pub(crate) fn merge_spikes(
     };
     merged.resize(n, placeholder);
     next.copy_from_slice(&starts[..n_buckets]);
-    for c in 0..source.n_channels() {
-        for (k, &time) in source.channel(c).iter().enumerate() {
-            let at = &mut next[bucket(time)];
-            merged[*at as usize] = MergedSpike {
-                time,
-                channel: c as u32,
-                k: k as u32,
-            };
-            *at += 1;
-        }
+    for spike in by_channel(source) {
+        let at = &mut next[bucket(spike.time)];
+        merged[*at as usize] = spike;
+        *at += 1;
     }
     for b in 0..n_buckets {
         let run = &mut merged[starts[b] as usize..starts[b + 1] as usize];
@@ -85,6 +71,19 @@ pub(crate) fn merge_spikes(
             run.sort_by(spike_order);
         }
     }
+}
+
+/// `source`'s spikes channel by channel, each with its channel and number
+/// within the channel.
+fn by_channel(source: &SpikeTrains) -> impl Iterator<Item = MergedSpike> + '_ {
+    (0..source.n_channels()).flat_map(move |c| {
+        let train = source.channel(c).iter().enumerate();
+        train.map(move |(k, &time)| MergedSpike {
+            time,
+            channel: c as u32,
+            k: k as u32,
+        })
+    })
 }
 
 /// From how many spikes (twice this) [`merge_spikes`] sorts by buckets.
@@ -230,16 +229,7 @@ mod tests {
             assert!(source.n_spikes() >= 2 * BUCKET_SORT_FROM);
             let (mut merged, mut buckets) = (Vec::new(), Vec::new());
             merge_spikes(&source, &mut merged, &mut buckets);
-            let mut want: Vec<MergedSpike> = (0..source.n_channels())
-                .flat_map(|c| {
-                    let train = source.channel(c);
-                    train.iter().enumerate().map(move |(k, &time)| MergedSpike {
-                        time,
-                        channel: c as u32,
-                        k: k as u32,
-                    })
-                })
-                .collect();
+            let mut want: Vec<MergedSpike> = by_channel(&source).collect();
             want.sort_by(spike_order);
             assert_eq!(merged.len(), want.len());
             for (a, b) in merged.iter().zip(&want) {
