@@ -191,6 +191,24 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
         };
         ws.upstream.clear();
         ws.upstream.resize(source.n_spikes(), 0.0);
+        if let Some(lif) = layer_lif(stack, &ws.backend, params, layer) {
+            let dx_end = dl_dx_end.filter(|_| layer == n_layers - 1);
+            layer_wide::backward(
+                stack,
+                params,
+                layer,
+                lif,
+                lt,
+                &ws.current,
+                dx_end,
+                &|c| source.offset(c),
+                &mut ws.wide,
+                grad,
+                &mut ws.upstream,
+            )?;
+            std::mem::swap(&mut ws.current, &mut ws.upstream);
+            continue;
+        }
         if params.layers[layer].is_recurrent() {
             let dx_end = dl_dx_end.filter(|_| layer == n_layers - 1);
             let offsets = |c: usize| source.offset(c);
@@ -206,24 +224,6 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
                 &ws.current,
                 &mut ws.upstream,
                 grad,
-            )?;
-            std::mem::swap(&mut ws.current, &mut ws.upstream);
-            continue;
-        }
-        if let Some(lif) = layer_lif(stack, &ws.backend, params, layer) {
-            let dx_end = dl_dx_end.filter(|_| layer == n_layers - 1);
-            layer_wide::backward(
-                stack,
-                params,
-                layer,
-                lif,
-                lt,
-                &ws.current,
-                dx_end,
-                &|c| source.offset(c),
-                &mut ws.wide,
-                grad,
-                &mut ws.upstream,
             )?;
             std::mem::swap(&mut ws.current, &mut ws.upstream);
             continue;

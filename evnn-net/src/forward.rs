@@ -163,6 +163,10 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         };
         merge_spikes(source, &mut lt.inputs, &mut ws.buckets);
         lt.layer_wide = false;
+        if let Some(lif) = layer_lif(stack, &ws.backend, params, layer) {
+            layer_wide::forward(stack, params, layer, lif, lt, &mut ws.wide)?;
+            continue;
+        }
         if params.layers[layer].is_recurrent() {
             let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
             forward_layer(
@@ -175,10 +179,6 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
                 inputs,
                 arrivals,
             )?;
-            continue;
-        }
-        if let Some(lif) = layer_lif(stack, &ws.backend, params, layer) {
-            layer_wide::forward(stack, params, layer, lif, lt, &mut ws.wide)?;
             continue;
         }
         lt.recurrent = None;

@@ -1,4 +1,4 @@
-//! Dense feed-forward layers simulated layer-wide, where the network asks
+//! Dense layers, feed-forward or recurrent, simulated layer-wide, where the network asks
 //! for it ([`FeedForward::with_layer_wide`](crate::FeedForward::with_layer_wide))
 //! and the backend can ([`Backend::lif_layer`]): the forward pass and the
 //! adjoint of [`LifLayer`], converted from and to the network's traces,
@@ -8,7 +8,7 @@ use crate::stack::Stack;
 use crate::trace::LayerTrace;
 use crate::{NetError, NetworkParams};
 use evnn_neurons::{Lif, NeuronModel, StateVector};
-use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch};
+use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch, Recurrent};
 use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 
 /// Reusable buffers of the layer-wide passes.
@@ -28,7 +28,7 @@ pub(crate) struct LayerWideScratch {
 
 /// The LIF as which `layer` is simulated layer-wide; `None` where its
 /// neurons run one by one (the network did not ask for it, the backend
-/// cannot, or the layer has delays or recurrent connections).
+/// cannot, or the layer has delays).
 pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
     stack: &Stack<N>,
     backend: &B,
@@ -36,10 +36,18 @@ pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
     layer: usize,
 ) -> Option<Lif> {
     let lp = &params.layers[layer];
-    if !stack.layer_wide || lp.has_delays() || lp.is_recurrent() {
+    if !stack.layer_wide || lp.has_delays() {
         return None;
     }
     backend.lif_layer(&stack.models[layer])
+}
+
+/// The recurrent synapses of `lp`, if it has any.
+fn recurrent(lp: &crate::LayerParams) -> Option<Recurrent<'_>> {
+    lp.recurrent_weights.as_deref().map(|weights| Recurrent {
+        weights,
+        mask: lp.recurrent_mask.as_deref(),
+    })
 }
 
 /// A layer's error as the network's: the neuron where the error is one
@@ -93,6 +101,7 @@ pub(crate) fn forward<N: NeuronModel>(
         .forward(
             &lp.neuron_params,
             &lp.weights,
+            recurrent(lp),
             &s.inputs,
             kernel_scratch(&mut s.kernels, layer),
             &mut s.spikes,
@@ -202,6 +211,7 @@ pub(crate) fn backward<N: NeuronModel>(
         .backward(
             &lp.neuron_params,
             &lp.weights,
+            recurrent(lp),
             &s.inputs,
             &s.spikes,
             &s.dl,
@@ -209,6 +219,7 @@ pub(crate) fn backward<N: NeuronModel>(
             kernel_scratch(&mut s.kernels, layer),
             &mut g.neuron_params,
             &mut g.weights,
+            g.recurrent_weights.as_deref_mut(),
             &mut s.dl_dinput,
         )
         .map_err(solver_error(layer))?;

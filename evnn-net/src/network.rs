@@ -15,7 +15,7 @@ use crate::{
     SpikeTrains,
 };
 use evnn_neurons::{NeuronModel, StateVector};
-use evnn_solver::{Adjoint, Backend, NeuronTrace, SolverOptions};
+use evnn_solver::{Adjoint, Backend, InputSpike, NeuronTrace, SolverOptions};
 
 /// A feed-forward spiking network: layers of one neuron model, each neuron
 /// simulated on its own given the previous layer's spikes, trained with
@@ -393,10 +393,22 @@ where
         let run = match lt {
             // A layer simulated layer-wide logs its neurons' spikes only:
             // the neuron runs again on its own, from the layer's inputs
-            // (no delays, no recurrent connections), to `t_end`.
+            // (no delays) and, in a recurrent layer, the layer's spikes
+            // that reach it, to `t_end`.
             Some(l) if l.layer_wide => {
                 let mut inputs = Vec::new();
                 fill_inputs::<N>(&mut inputs, &l.inputs, params, layer, neuron);
+                let lp = &params.layers[layer];
+                if let Some(w) = &lp.recurrent_weights {
+                    for i in (0..size).filter(|&i| lp.has_recurrent_synapse(neuron, i)) {
+                        let weight = w[neuron * size + i];
+                        let spikes = l.outputs.channel(i).iter();
+                        inputs.extend(spikes.map(|&t| InputSpike::new(t, weight)));
+                    }
+                    // Stable: the layer's spikes after the inputs at their
+                    // instants.
+                    inputs.sort_by(|a, b| a.time.total_cmp(&b.time));
+                }
                 let mut own = NeuronTrace::new(model.initial_state());
                 let plan = self.stack.plan(layer, Pass::Full);
                 // A backend's `simulate` may keep buffers: a copy's, here.

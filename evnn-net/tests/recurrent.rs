@@ -54,18 +54,22 @@ struct Counts {
     /// period, in the recurrent layers.
     jump_spikes: usize,
     blocked: usize,
+    /// Recurrent synapses in the networks (each one an entry).
+    synapses: usize,
 }
 
 /// Networks `[4, 6, 3]` of `model` on `backend` (tolerance 1e-13) whose
 /// `layers` are recurrent (and with `delays`, delayed), for seeds
 /// `0..seeds`: every compared gradient entry agrees with five-point finite
 /// differences (≤ 1e-6 relative or 1e-8 absolute) and the output layer
-/// spikes. Returns the counts summed over the seeds.
+/// spikes. Returns the counts summed over the seeds. `net` gives the
+/// network its switches (layer-wide or not).
 #[allow(clippy::too_many_arguments)]
 fn recurrent_gradients_match<N, B>(
     name: &str,
     model: N,
     backend: B,
+    net: impl Fn(FeedForward<N, B>) -> FeedForward<N, B>,
     init: InitConfig,
     rec: RecurrentInit,
     layers: &[usize],
@@ -77,7 +81,7 @@ where
     B: Backend<N> + Adjoint<N> + Clone,
 {
     let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
-    let net = FeedForward::new(model.clone(), &SIZES, backend, opts, 40.0).unwrap();
+    let net = net(FeedForward::new(model.clone(), &SIZES, backend, opts, 40.0).unwrap());
     let input = input();
     // L = Σ_k c_k t_k over the output spikes, distinct weights so that no
     // gradient cancels by symmetry.
@@ -93,6 +97,12 @@ where
             .unwrap();
         if let Some(d) = &delays {
             params = params.with_delays(d, seed).unwrap();
+        }
+        for &k in layers {
+            let l = &params.layers[k];
+            let n = l.n_out;
+            let exists = (0..n * n).filter(|&s| l.has_recurrent_synapse(s / n, s % n));
+            sum.synapses += exists.count();
         }
         let mut ws = net.workspace();
         let mut trace = ForwardTrace::default();
@@ -139,8 +149,7 @@ where
     }
     eprintln!("{name}: {sum:?}");
     let [compared, all, nonzero] = sum.recurrent;
-    let expected: usize = layers.iter().map(|&k| SIZES[k + 1] * SIZES[k + 1]).sum();
-    assert_eq!(all, expected * seeds as usize, "{name}: {sum:?}");
+    assert_eq!(all, sum.synapses, "{name}: {sum:?}");
     assert!(compared * 10 >= all * 7, "{name}: {sum:?}");
     // Not a check of zeros: a share of the compared entries is nonzero
     // (a third, or a tenth where most spikes are an input's jump, whose
@@ -162,8 +171,44 @@ fn lif_recurrent_gradients_match_finite_differences() {
             &name,
             lif,
             ClosedForm,
+            |net| net,
             init(1.2, 2.4, 0.1, 0.4),
             recurrent(0.0, 0.4),
+            layers,
+            None,
+            4,
+        );
+    }
+}
+
+/// LIF layers simulated layer-wide (`FeedForward::with_layer_wide`): a
+/// recurrent hidden layer, a recurrent output layer, both; with every
+/// synapse (self-connections too) and with half of them, none to itself.
+#[test]
+fn lif_layer_wide_recurrent_gradients_match_finite_differences() {
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    let half = RecurrentInit {
+        self_connections: false,
+        density: 0.5,
+        ..recurrent(0.0, 0.6)
+    };
+    for (rec, layers) in [
+        (recurrent(0.0, 0.4), &[0][..]),
+        (recurrent(0.0, 0.4), &[1]),
+        (recurrent(0.0, 0.4), &[0, 1]),
+        (half, &[0, 1]),
+    ] {
+        let name = format!(
+            "LIF layer-wide recurrent {layers:?}, density {}",
+            rec.density
+        );
+        recurrent_gradients_match(
+            &name,
+            lif,
+            ClosedForm,
+            |net| net.with_layer_wide(true),
+            init(1.2, 2.4, 0.1, 0.4),
+            rec,
             layers,
             None,
             4,
@@ -179,6 +224,7 @@ fn qif_series_recurrent_gradients_match_finite_differences() {
         "QIF series recurrent",
         qif,
         QifSeries,
+        |net| net,
         init(6.0, 12.0, 0.8, 0.8),
         recurrent(1.0, 2.0),
         &[0, 1],
@@ -200,6 +246,7 @@ fn qif_dopri5_recurrent_with_delays_gradients_match_finite_differences() {
         "QIF dopri5 recurrent with delays",
         qif,
         Dopri5Backend::default(),
+        |net| net,
         init(6.0, 12.0, 0.8, 0.8),
         recurrent(1.0, 2.0),
         &[0],
@@ -218,6 +265,7 @@ fn refractory_recurrent_gradients_match_finite_differences() {
         "Refractory<LIF> recurrent",
         lif,
         ClosedForm,
+        |net| net,
         init(1.2, 2.4, 0.1, 0.4),
         recurrent(0.0, 0.4),
         &[0, 1],
@@ -229,6 +277,7 @@ fn refractory_recurrent_gradients_match_finite_differences() {
         "Refractory<QIF> series recurrent",
         qif,
         QifSeries,
+        |net| net,
         init(6.0, 12.0, 0.8, 0.8),
         recurrent(1.0, 2.0),
         &[0],
@@ -250,6 +299,7 @@ fn jump_spikes_in_recurrent_refractory_layers() {
         "Refractory<ALIF> dopri5 recurrent",
         model,
         Dopri5Backend::default(),
+        |net| net,
         init(0.3, 0.6, 1.3, 0.4),
         recurrent(0.4, 0.4),
         &[0],
@@ -260,8 +310,9 @@ fn jump_spikes_in_recurrent_refractory_layers() {
     assert!(counts.blocked > 0, "{counts:?}");
 }
 
-/// The spikes of a recurrent layer are a fixed point of simulating each
-/// neuron alone with the others' spikes as inputs. Iterating that map
+/// The spikes of a recurrent layer, simulated event by event and
+/// layer-wide, are a fixed point of simulating each neuron alone with the
+/// others' spikes as inputs. Iterating that map
 /// from "no recurrent spikes" converges (each round fixes the spikes up to
 /// the first one that changed) to spike times that the network's event-by-
 /// event simulation must reproduce: an independent reference.
@@ -272,6 +323,8 @@ fn recurrent_spikes_are_the_fixed_point_of_single_neuron_runs() {
     let t_end = 40.0;
     let opts = SolverOptions::default();
     let net = FeedForward::new(lif, &sizes, ClosedForm, opts, t_end).unwrap();
+    // The layer simulated event by event, and layer-wide.
+    let nets = [net.clone(), net.with_layer_wide(true)];
     let input = input();
     let (mut checked_spikes, mut matched) = (0, 0);
     for seed in 0..8 {
@@ -279,10 +332,12 @@ fn recurrent_spikes_are_the_fixed_point_of_single_neuron_runs() {
             .unwrap()
             .with_recurrent(&[0], &recurrent(0.0, 0.8), seed)
             .unwrap();
-        let mut ws = net.workspace();
-        let mut trace = ForwardTrace::default();
-        net.forward(&params, &input, &mut ws, &mut trace).unwrap();
-        let got = trace.layers[0].outputs.to_trains();
+        let runs = nets.each_ref().map(|net| {
+            let mut ws = net.workspace();
+            let mut trace = ForwardTrace::default();
+            net.forward(&params, &input, &mut ws, &mut trace).unwrap();
+            trace.layers[0].outputs.to_trains()
+        });
 
         let l = &params.layers[0];
         let n = l.n_out;
@@ -324,20 +379,23 @@ fn recurrent_spikes_are_the_fixed_point_of_single_neuron_runs() {
             continue;
         }
         matched += 1;
-        for (j, (a, b)) in got.iter().zip(&guess).enumerate() {
-            assert_eq!(a.len(), b.len(), "seed {seed} neuron {j}: {a:?} vs {b:?}");
-            for (x, y) in a.iter().zip(b) {
-                assert!(
-                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
-                    "seed {seed} neuron {j}: {x} vs {y}"
-                );
+        for (got, how) in runs.iter().zip(["event by event", "layer-wide"]) {
+            for (j, (a, b)) in got.iter().zip(&guess).enumerate() {
+                let at = format!("seed {seed}, {how}, neuron {j}");
+                assert_eq!(a.len(), b.len(), "{at}: {a:?} vs {b:?}");
+                for (x, y) in a.iter().zip(b) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                        "{at}: {x} vs {y}"
+                    );
+                }
+                checked_spikes += a.len();
             }
-            checked_spikes += a.len();
         }
         eprintln!("seed {seed}: {rounds} rounds to the fixed point");
     }
     assert!(matched >= 5, "{matched} networks compared");
-    assert!(checked_spikes >= 100, "{checked_spikes} spikes compared");
+    assert!(checked_spikes >= 200, "{checked_spikes} spikes compared");
 }
 
 /// A recurrent layer whose mask leaves every synapse out runs its neurons

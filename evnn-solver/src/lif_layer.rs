@@ -34,6 +34,20 @@ pub struct LayerSpike {
     pub current: f64,
 }
 
+/// A layer's recurrent synapses ([`LifLayer::forward`]): `weights` is
+/// `n_out × n_out` row-major, `weights[j·n_out + i]` the synapse from
+/// neuron `i` to neuron `j`; where `mask` is given, only the synapses it
+/// marks `true` exist (the others' weights are not read and get no
+/// gradient). A spike reaches its targets at its own time, after the
+/// neuron's reset.
+#[derive(Clone, Copy, Debug)]
+pub struct Recurrent<'a> {
+    /// The recurrent weights, `n_out × n_out`.
+    pub weights: &'a [f64],
+    /// Which synapses exist, in the layout of `weights`; `None`: all.
+    pub mask: Option<&'a [bool]>,
+}
+
 /// An error of a [`LifLayer`] pass: the solver's error and, where it is
 /// one neuron's (a spike search that did not converge, a spike whose
 /// crossing is not transversal), that neuron.
@@ -83,14 +97,38 @@ pub struct LifLayerScratch {
     flags: Vec<u64>,
     /// The jump of the interval that ends at `t_end` (none).
     zeros: Vec<f64>,
+    /// The recurrent weights by source neuron, masked: `r_t[i·n + j] =
+    /// w_ji` where the synapse exists, else 0; of `r_source` and
+    /// `r_mask` (empty: no mask).
+    r_t: Vec<f64>,
+    r_source: Vec<f64>,
+    r_mask: Vec<bool>,
+    /// `dL/dw` of the recurrent synapses by source neuron, as `r_t`.
+    g_r: Vec<f64>,
 }
 
-/// The neurons of a dense, delay-free, feed-forward layer of one [`Lif`],
-/// simulated together on `[0, t_end]` in closed form
-/// ([`forward`](Self::forward)), with the EventProp adjoint of the layer
-/// ([`backward`](Self::backward)). Weights are `n_out × n_in`, row `j` the
-/// synapses of neuron `j`; biases one per neuron. Input spikes at
-/// `t >= t_end` are not applied, as in [`RunPlan::run`](crate::RunPlan::run).
+/// Where a neuron's membrane first reaches the threshold in an interval
+/// without input ([`LifLayer::crossing`]).
+enum Crossing {
+    /// It does not: the state at the interval's end.
+    Below([f64; 2]),
+    /// A spike: its time and the synaptic current at it.
+    Spike { t: f64, current: f64 },
+}
+
+/// The neurons of a dense, delay-free layer of one [`Lif`], simulated
+/// together on `[0, t_end]` in closed form ([`forward`](Self::forward)),
+/// with the EventProp adjoint of the layer ([`backward`](Self::backward)).
+/// Weights are `n_out × n_in`, row `j` the synapses of neuron `j`; biases
+/// one per neuron. Input spikes at `t >= t_end` are not applied, as in
+/// [`RunPlan::run`](crate::RunPlan::run).
+///
+/// The layer may be recurrent ([`Recurrent`]): its spikes then reach its
+/// own neurons. Between two inputs the layer runs to the earliest spike of
+/// any neuron, applies that spike's reset and its recurrent weights, and
+/// goes on from there, so every spike is found on the state that all
+/// earlier spikes made. Spikes of two neurons at one instant are taken in
+/// the order of the neurons.
 ///
 /// Spike times and gradients are those of each neuron simulated on its own
 /// with [`ClosedForm`](crate::ClosedForm) (and its adjoint) to round-off,
@@ -102,7 +140,7 @@ pub struct LifLayerScratch {
 ///
 /// ```
 /// use evnn_neurons::Lif;
-/// use evnn_solver::lif_layer::{LifLayer, LifLayerScratch};
+/// use evnn_solver::lif_layer::{LifLayer, LifLayerScratch, Recurrent};
 ///
 /// let layer = LifLayer::new(Lif::default(), 2, 3, 40.0)?;
 /// // Two input channels, three neurons (rows).
@@ -111,16 +149,29 @@ pub struct LifLayerScratch {
 /// let inputs = [(1.0, 0), (2.0, 1)];
 /// let mut scratch = LifLayerScratch::default();
 /// let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
-/// layer.forward(&bias, &weights, &inputs, &mut scratch, &mut spikes, &mut x_end)?;
+/// layer.forward(&bias, &weights, None, &inputs, &mut scratch, &mut spikes, &mut x_end)?;
 /// assert_eq!(x_end.len(), 3);
 /// assert!(spikes.iter().all(|s| s.t > 1.0 && s.t < 40.0));
 ///
 /// // dL/dt = 1 for every spike: gradients of the sum of spike times.
 /// let dl = vec![1.0; spikes.len()];
 /// let (mut gb, mut gw, mut gin) = (vec![0.0; 3], vec![0.0; 6], vec![0.0; 2]);
-/// layer.backward(&bias, &weights, &inputs, &spikes, &dl, None, &mut scratch, &mut gb, &mut gw, &mut gin)?;
+/// layer.backward(&bias, &weights, None, &inputs, &spikes, &dl, None, &mut scratch, &mut gb, &mut gw, None, &mut gin)?;
 /// // More weight, earlier spikes.
 /// assert!(spikes.is_empty() || gw.iter().any(|&g| g < 0.0));
+///
+/// // The same neurons, recurrent: neuron 2 excites neurons 0 and 1.
+/// let recurrent = [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0];
+/// let r = Some(Recurrent { weights: &recurrent, mask: None });
+/// let mut rec_spikes = Vec::new();
+/// layer.forward(&bias, &weights, r, &inputs, &mut scratch, &mut rec_spikes, &mut x_end)?;
+/// assert!(rec_spikes.len() >= spikes.len());
+/// let dl = vec![1.0; rec_spikes.len()];
+/// let mut gr = vec![0.0; 9];
+/// layer.backward(&bias, &weights, r, &inputs, &rec_spikes, &dl, None, &mut scratch, &mut gb, &mut gw, Some(&mut gr), &mut gin)?;
+/// // Where neuron 2 spikes before the others, its recurrent weights
+/// // have a gradient.
+/// assert!(gr[2] != 0.0 || gr[5] != 0.0 || rec_spikes.iter().all(|s| s.neuron != 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -159,6 +210,7 @@ impl LifLayer {
         &self,
         bias: &[f64],
         weights: &[f64],
+        recurrent: Option<Recurrent<'_>>,
         inputs: &[(f64, u32)],
     ) -> Result<(), SolverError> {
         let shape = |what, expected, got| {
@@ -178,6 +230,13 @@ impl LifLayer {
             self.n_out * self.n_in,
             weights.len(),
         )?;
+        if let Some(r) = recurrent {
+            let n2 = self.n_out * self.n_out;
+            shape("recurrent weights (n_out × n_out)", n2, r.weights.len())?;
+            if let Some(m) = r.mask {
+                shape("recurrent mask (n_out × n_out)", n2, m.len())?;
+            }
+        }
         let mut previous = 0.0;
         for (index, &(time, channel)) in inputs.iter().enumerate() {
             if !(time.is_finite() && time >= 0.0) {
@@ -207,15 +266,7 @@ impl LifLayer {
     /// share them).
     fn transpose(&self, weights: &[f64], s: &mut LifLayerScratch) {
         let (n_in, n_out) = (self.n_in, self.n_out);
-        // Without an early exit, so that the comparison is vectorised.
-        let same = |a: &[f64], b: &[f64]| {
-            let differ = a
-                .iter()
-                .zip(b)
-                .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
-            a.len() == b.len() && differ == 0
-        };
-        if s.w_shape == (n_in, n_out) && same(&s.w_source, weights) {
+        if s.w_shape == (n_in, n_out) && same_bits(&s.w_source, weights) {
             return;
         }
         s.w_shape = (n_in, n_out);
@@ -229,22 +280,48 @@ impl LifLayer {
         });
     }
 
+    /// Writes the recurrent weights by source neuron, masked, into `s.r_t`,
+    /// unless it holds them already (as [`transpose`](Self::transpose)).
+    fn transpose_recurrent(&self, r: Recurrent<'_>, s: &mut LifLayerScratch) {
+        let n = self.n_out;
+        let mask = r.mask.unwrap_or(&[]);
+        if s.r_t.len() == n * n && same_bits(&s.r_source, r.weights) && s.r_mask == mask {
+            return;
+        }
+        s.r_source.clear();
+        s.r_source.extend_from_slice(r.weights);
+        s.r_mask.clear();
+        s.r_mask.extend_from_slice(mask);
+        s.r_t.clear();
+        s.r_t.resize(n * n, 0.0);
+        let r_t = &mut s.r_t;
+        tiled(n, n, |j, i| {
+            let exists = mask.get(j * n + i).copied().unwrap_or(true);
+            r_t[i * n + j] = if exists { r.weights[j * n + i] } else { 0.0 };
+        });
+    }
+
     /// Simulates the layer from the initial state `(0, 0)` of every neuron:
     /// `spikes` gets every spike in time order (ties by neuron), `x_end`
-    /// every neuron's state `(v, i)` at `t_end`. Checks the shapes and the
-    /// inputs first.
+    /// every neuron's state `(v, i)` at `t_end`. `recurrent`: the layer's
+    /// recurrent synapses, if it has any. Checks the shapes and the inputs
+    /// first.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
         bias: &[f64],
         weights: &[f64],
+        recurrent: Option<Recurrent<'_>>,
         inputs: &[(f64, u32)],
         s: &mut LifLayerScratch,
         spikes: &mut Vec<LayerSpike>,
         x_end: &mut Vec<[f64; 2]>,
     ) -> Result<(), LayerError> {
-        self.check(bias, weights, inputs)?;
+        self.check(bias, weights, recurrent, inputs)?;
         self.transpose(weights, s);
+        if let Some(r) = recurrent {
+            self.transpose_recurrent(r, s);
+        }
         let n = self.n_out;
         s.v.clear();
         s.v.resize(n, 0.0);
@@ -268,10 +345,18 @@ impl LifLayer {
                 Some(c) => &s.w_t[c * n..(c + 1) * n],
                 None => &s.zeros[..],
             };
-            let h = t - t_prev;
-            if h > 0.0 {
+            // Once per interval without recurrence; with it, again from
+            // each spike of the layer inside the interval.
+            loop {
+                let h = t - t_prev;
+                if !(h > 0.0) {
+                    for (i, &w) in s.i[..n].iter_mut().zip(column) {
+                        *i += w;
+                    }
+                    break;
+                }
                 // The state at `t_prev` stays in `v_prev`, `i_prev` for the
-                // neurons that `advance`.
+                // neurons that may cross.
                 std::mem::swap(&mut s.v, &mut s.v_prev);
                 std::mem::swap(&mut s.i, &mut s.i_prev);
                 let any = decay_layer(
@@ -284,31 +369,68 @@ impl LifLayer {
                     (&mut s.v, &mut s.i),
                     &mut s.flags,
                 );
-                if any {
-                    // Eight flags at a time; only the groups with a flag
-                    // are looked into.
-                    let groups = s.flags[..n].chunks(8).enumerate();
-                    let flagged = groups.filter(|(_, g)| g.iter().fold(0, |a, &f| a | f) != 0);
-                    let pending = flagged.flat_map(|(at, g)| {
-                        let set = g.iter().enumerate().filter(|(_, &f)| f != 0);
-                        set.map(move |(k, _)| 8 * at + k)
-                    });
-                    for j in pending {
+                if !any {
+                    t_prev = t;
+                    break;
+                }
+                if recurrent.is_none() {
+                    for j in flagged(&s.flags[..n]) {
                         let x0 = [s.v_prev[j], s.i_prev[j]];
                         let x = self.advance(bias[j], x0, t_prev, t, j, spikes)?;
                         s.v[j] = x[0];
                         s.i[j] = x[1] + column[j];
                     }
+                    t_prev = t;
+                    break;
                 }
-                t_prev = t;
-            } else {
-                for (i, &w) in s.i[..n].iter_mut().zip(column) {
+                // The layer's earliest spike in the interval (ties: the
+                // lowest neuron), which no other spike of it precedes.
+                let mut first: Option<(f64, usize, f64)> = None;
+                for j in flagged(&s.flags[..n]) {
+                    let x0 = [s.v_prev[j], s.i_prev[j]];
+                    match self.crossing(bias[j], x0, t_prev, t, j)? {
+                        Crossing::Below(x) => {
+                            s.v[j] = x[0];
+                            s.i[j] = x[1] + column[j];
+                        }
+                        Crossing::Spike { t: t_s, current } => match first {
+                            Some((t_first, _, _)) if t_first <= t_s => {}
+                            _ => first = Some((t_s, j, current)),
+                        },
+                    }
+                }
+                let Some((t_s, j, current)) = first else {
+                    t_prev = t;
+                    break;
+                };
+                // The layer at the spike instead, without the input at `t`;
+                // the spike's reset, and its recurrent weights.
+                let h_s = t_s - t_prev;
+                decay_layer(
+                    &self.lif.decay(h_s),
+                    h_s * inv_tau_mem,
+                    theta,
+                    bias,
+                    &s.zeros,
+                    (&s.v_prev, &s.i_prev),
+                    (&mut s.v, &mut s.i),
+                    &mut s.flags,
+                );
+                s.v[j] = self.lif.v_reset();
+                s.i[j] = current;
+                for (i, &w) in s.i[..n].iter_mut().zip(&s.r_t[j * n..(j + 1) * n]) {
                     *i += w;
                 }
+                spikes.push(LayerSpike {
+                    t: t_s,
+                    neuron: j as u32,
+                    current,
+                });
+                t_prev = t_s;
             }
         }
-        // Spikes of different neurons in one interval were found neuron by
-        // neuron.
+        // Without recurrence, spikes of different neurons in one interval
+        // were found neuron by neuron.
         spikes.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.neuron.cmp(&b.neuron)));
         x_end.clear();
         x_end.extend(s.v[..n].iter().zip(&s.i[..n]).map(|(&v, &i)| [v, i]));
@@ -326,6 +448,32 @@ impl LifLayer {
         j: usize,
         spikes: &mut Vec<LayerSpike>,
     ) -> Result<[f64; 2], LayerError> {
+        loop {
+            match self.crossing(b, x, t0, t1, j)? {
+                Crossing::Below(x1) => return Ok(x1),
+                Crossing::Spike { t, current } => {
+                    spikes.push(LayerSpike {
+                        t,
+                        neuron: j as u32,
+                        current,
+                    });
+                    x = [self.lif.v_reset(), current];
+                    t0 = t;
+                }
+            }
+        }
+    }
+
+    /// Neuron `j`'s first spike in `(t0, t1]` from `x` at `t0` with no
+    /// input in between, or its state at `t1` where it has none.
+    fn crossing(
+        &self,
+        b: f64,
+        x: [f64; 2],
+        t0: f64,
+        t1: f64,
+        j: usize,
+    ) -> Result<Crossing, LayerError> {
         let lif = &self.lif;
         let (theta, inv_tau_mem) = (lif.theta(), 1.0 / lif.tau_mem());
         let inv_tau_syn = 1.0 / lif.tau_syn();
@@ -339,75 +487,69 @@ impl LifLayer {
                 iterations: crate::root::MAX_ITER,
             },
         };
-        loop {
-            // The closed form's stepper of the per-neuron runs answers
-            // where it can without an exponential per iteration (the
-            // maximum below the threshold, the crossing as a polynomial
-            // root); the searches below take over where it cannot.
-            let mut stepper = LifStepper::new(*lif, p, t0, x);
-            stepper.step(t1)?;
-            let x1 = *stepper.x();
-            // `v'` and `v''` from a state.
-            let dv = |x: &[f64; 2]| (-x[0] + x[1] + b) * inv_tau_mem;
-            let ddv = |x: &[f64; 2]| (-dv(x) - x[1] * inv_tau_syn) * inv_tau_mem;
-            let at = |t: f64| lif.evolve(&p, &x, (t - t0).max(0.0));
-            let hi = if x1[0] >= theta {
-                Some((t1, x1[0] - theta, dv(&x1)))
-            } else if dv(&x) > 0.0 && dv(&x1) < 0.0 {
-                let t_peak =
-                    match stepper.event_peak() {
-                        Some(Peak::BelowEvent) => None,
-                        Some(Peak::At(t)) => Some(t),
-                        // The interior maximum: the root of `−v'`, which rises.
-                        None => {
-                            let (lo, hi) = ((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)));
-                            let Ok(peak) = bracketed_newton(lo, hi, |t| {
-                                let xt = at(t);
-                                Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
-                            });
-                            Some(peak.map_err(|b| {
-                                not_converged("maximum of the membrane potential", b)
-                            })?)
-                        }
-                    };
-                t_peak.and_then(|t| {
-                    let xp = at(t);
-                    (xp[0] >= theta).then_some((t, xp[0] - theta, dv(&xp)))
-                })
-            } else {
-                None
-            };
-            let Some(hi) = hi else {
-                return Ok(x1);
-            };
-            let t_spike = match stepper.refine_crossing(t0, hi.0) {
-                Some(t) => t,
+        // The closed form's stepper of the per-neuron runs answers where it
+        // can without an exponential per iteration (the maximum below the
+        // threshold, the crossing as a polynomial root); the searches below
+        // take over where it cannot.
+        let mut stepper = LifStepper::new(*lif, p, t0, x);
+        stepper.step(t1)?;
+        let x1 = *stepper.x();
+        // `v'` and `v''` from a state.
+        let dv = |x: &[f64; 2]| (-x[0] + x[1] + b) * inv_tau_mem;
+        let ddv = |x: &[f64; 2]| (-dv(x) - x[1] * inv_tau_syn) * inv_tau_mem;
+        let at = |t: f64| lif.evolve(&p, &x, (t - t0).max(0.0));
+        let hi = if x1[0] >= theta {
+            Some((t1, x1[0] - theta, dv(&x1)))
+        } else if dv(&x) > 0.0 && dv(&x1) < 0.0 {
+            let t_peak = match stepper.event_peak() {
+                Some(Peak::BelowEvent) => None,
+                Some(Peak::At(t)) => Some(t),
+                // The interior maximum: the root of `−v'`, which rises.
                 None => {
-                    let lo = (t0, x[0] - theta, dv(&x));
-                    let Ok(root) = bracketed_newton(lo, hi, |t| {
+                    let (lo, hi) = ((t0, -dv(&x), -ddv(&x)), (t1, -dv(&x1), -ddv(&x1)));
+                    let Ok(peak) = bracketed_newton(lo, hi, |t| {
                         let xt = at(t);
-                        Ok::<_, Infallible>((xt[0] - theta, dv(&xt)))
+                        Ok::<_, Infallible>((-dv(&xt), -ddv(&xt)))
                     });
-                    root.map_err(|b| not_converged("spike time", b))?
+                    Some(peak.map_err(|b| not_converged("maximum of the membrane potential", b))?)
                 }
             };
-            let (mut xs, mut dxs) = ([0.0; 2], [0.0; 2]);
-            stepper.interpolate(t_spike, &mut xs, &mut dxs)?;
-            let current = xs[1];
-            spikes.push(LayerSpike {
-                t: t_spike,
-                neuron: j as u32,
-                current,
-            });
-            x = [lif.v_reset(), current];
-            t0 = t_spike;
-        }
+            t_peak.and_then(|t| {
+                let xp = at(t);
+                (xp[0] >= theta).then_some((t, xp[0] - theta, dv(&xp)))
+            })
+        } else {
+            None
+        };
+        let Some(hi) = hi else {
+            return Ok(Crossing::Below(x1));
+        };
+        let t_spike = match stepper.refine_crossing(t0, hi.0) {
+            Some(t) => t,
+            None => {
+                let lo = (t0, x[0] - theta, dv(&x));
+                let Ok(root) = bracketed_newton(lo, hi, |t| {
+                    let xt = at(t);
+                    Ok::<_, Infallible>((xt[0] - theta, dv(&xt)))
+                });
+                root.map_err(|b| not_converged("spike time", b))?
+            }
+        };
+        let (mut xs, mut dxs) = ([0.0; 2], [0.0; 2]);
+        stepper.interpolate(t_spike, &mut xs, &mut dxs)?;
+        Ok(Crossing::Spike {
+            t: t_spike,
+            current: xs[1],
+        })
     }
 
     /// The EventProp adjoint of a run of [`forward`](Self::forward) with
-    /// these `bias`, `weights` and `inputs` that gave `spikes`: adds
-    /// `dL/db` to `grad_bias`, `dL/dw` to `grad_weights` (`n_out × n_in`)
-    /// and `dL/d(input time)` to `dl_dinput` (one entry per input), given
+    /// these `bias`, `weights`, `recurrent` and `inputs` that gave
+    /// `spikes`: adds `dL/db` to `grad_bias`, `dL/dw` to `grad_weights`
+    /// (`n_out × n_in`), `dL/dw` of the recurrent synapses to
+    /// `grad_recurrent` where given (`n_out × n_out`, as the recurrent
+    /// weights; zero where the mask leaves a synapse out) and `dL/d(input
+    /// time)` to `dl_dinput` (one entry per input), given
     /// `dl_dspike` (`dL/dt` of each spike, in the order of `spikes`, which
     /// are in time order as `forward` gives them) and `dl_dx_end`
     /// (`dL/dx(t_end)` per neuron; zero when `None`). Errors on wrong
@@ -419,6 +561,7 @@ impl LifLayer {
         &self,
         bias: &[f64],
         weights: &[f64],
+        recurrent: Option<Recurrent<'_>>,
         inputs: &[(f64, u32)],
         spikes: &[LayerSpike],
         dl_dspike: &[f64],
@@ -426,9 +569,10 @@ impl LifLayer {
         s: &mut LifLayerScratch,
         grad_bias: &mut [f64],
         grad_weights: &mut [f64],
+        grad_recurrent: Option<&mut [f64]>,
         dl_dinput: &mut [f64],
     ) -> Result<(), LayerError> {
-        self.check(bias, weights, inputs)?;
+        self.check(bias, weights, recurrent, inputs)?;
         let (n, n_in) = (self.n_out, self.n_in);
         let shape = |what, expected: usize, got: usize| {
             (expected != got).then_some(SolverError::ShapeMismatch {
@@ -441,6 +585,13 @@ impl LifLayer {
             .or_else(|| shape("dL/db (one per neuron)", n, grad_bias.len()))
             .or_else(|| shape("dL/dw (n_out × n_in)", n * n_in, grad_weights.len()))
             .or_else(|| shape("dL/d(input time)", inputs.len(), dl_dinput.len()))
+            .or_else(|| {
+                let expected = if recurrent.is_some() { n * n } else { 0 };
+                let what = "dL/dw of the recurrent synapses (n_out × n_out; none without)";
+                grad_recurrent
+                    .as_deref()
+                    .and_then(|g| shape(what, expected, g.len()))
+            })
             .or_else(|| dl_dx_end.and_then(|d| shape("dL/dx(t_end)", n, d.len())));
         if let Some(e) = mismatch {
             return Err(e.into());
@@ -474,6 +625,11 @@ impl LifLayer {
             .into());
         }
         self.transpose(weights, s);
+        if let Some(r) = recurrent {
+            self.transpose_recurrent(r, s);
+            s.g_r.clear();
+            s.g_r.resize(n * n, 0.0);
+        }
         let lif = &self.lif;
         let (theta, v_reset) = (lif.theta(), lif.v_reset());
         let (inv_tau_mem, inv_tau_syn) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
@@ -529,12 +685,28 @@ impl LifLayer {
                         adjoint_input(decay.as_ref(), rates, column, lambda, grads, terms);
                 }
             } else {
-                if let Some(d) = &decay {
-                    propagate(d, &mut s.lv, &mut s.li, &mut s.mu);
-                }
                 k -= 1;
                 let spike = spikes[k];
                 let j = spike.neuron as usize;
+                // A recurrent spike is also an input to the layer, after
+                // its reset: its weights' `dL/dw`, and its `dL/dt` through
+                // them, from the adjoint after it.
+                let mut dl = dl_dspike[k];
+                match recurrent {
+                    Some(_) if live => {
+                        let (column, grads) =
+                            (&s.r_t[j * n..(j + 1) * n], &mut s.g_r[j * n..(j + 1) * n]);
+                        let lambda = (&mut s.lv[..], &mut s.li[..], &mut s.mu[..]);
+                        let rates = (inv_tau_mem, inv_tau_syn);
+                        let terms = &mut s.terms[..];
+                        dl += adjoint_input(decay.as_ref(), rates, column, lambda, grads, terms);
+                    }
+                    _ => {
+                        if let Some(d) = &decay {
+                            propagate(d, &mut s.lv, &mut s.li, &mut s.mu);
+                        }
+                    }
+                }
                 let drive = spike.current + bias[j];
                 let (f_minus, f_plus) = (
                     (drive - theta) * inv_tau_mem,
@@ -550,7 +722,7 @@ impl LifLayer {
                     });
                 }
                 // The reset forgets `v`: `λ_v⁻ = (λ_v⁺ f_v⁺ − dL/dt)/f_v⁻`.
-                s.lv[j] = (s.lv[j] * f_plus - dl_dspike[k]) / f_minus;
+                s.lv[j] = (s.lv[j] * f_plus - dl) / f_minus;
                 live |= s.lv[j] != 0.0;
             }
         }
@@ -562,8 +734,37 @@ impl LifLayer {
         }
         let g_t = &s.g_t;
         tiled(n, n_in, |j, c| grad_weights[j * n_in + c] += g_t[c * n + j]);
+        if let (Some(r), Some(grad)) = (recurrent, grad_recurrent) {
+            let g_r = &s.g_r;
+            tiled(n, n, |j, i| {
+                if r.mask.is_none_or(|m| m[j * n + i]) {
+                    grad[j * n + i] += g_r[i * n + j];
+                }
+            });
+        }
         Ok(())
     }
+}
+
+/// The neurons whose flag is set, in order: eight flags at a time, and
+/// only the groups with a flag looked into.
+fn flagged(flags: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    let groups = flags.chunks(8).enumerate();
+    let set = groups.filter(|(_, g)| g.iter().fold(0, |a, &f| a | f) != 0);
+    set.flat_map(|(at, g)| {
+        let one = g.iter().enumerate().filter(|(_, &f)| f != 0);
+        one.map(move |(k, _)| 8 * at + k)
+    })
+}
+
+/// Whether `a` and `b` hold the same values bit for bit; without an early
+/// exit, so that the comparison is vectorised.
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    let differ = a
+        .iter()
+        .zip(b)
+        .fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()));
+    a.len() == b.len() && differ == 0
 }
 
 /// `f(j, c)` for every row `j < rows` and column `c < cols`, in tiles, so
@@ -800,8 +1001,9 @@ mod tests {
         pub(super) static WIDTH_CAP: Cell<Option<Width>> = const { Cell::new(None) };
     }
 
-    /// Everything a forward and a backward pass give, as bits.
-    fn passes(seed: u64) -> Vec<u64> {
+    /// Everything a forward and a backward pass give, as bits; of a
+    /// recurrent layer (without self-connections) where `recurrent`.
+    fn passes(seed: u64, recurrent: bool) -> Vec<u64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         // Sizes that are no multiple of the vectors' lanes.
         let (n_in, n, t_end) = (7, 37, 50.0);
@@ -817,21 +1019,37 @@ mod tests {
             })
             .collect();
         inputs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let w_rec: Vec<f64> = (0..n * n).map(|_| rng.random_range(-0.5..0.5)).collect();
+        let mask: Vec<bool> = (0..n * n).map(|k| k / n != k % n).collect();
+        let rec = recurrent.then_some(Recurrent {
+            weights: &w_rec,
+            mask: Some(&mask),
+        });
         let layer = LifLayer::new(lif, n_in, n, t_end).unwrap();
         let mut s = LifLayerScratch::default();
         let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
         layer
-            .forward(&bias, &weights, &inputs, &mut s, &mut spikes, &mut x_end)
+            .forward(
+                &bias,
+                &weights,
+                rec,
+                &inputs,
+                &mut s,
+                &mut spikes,
+                &mut x_end,
+            )
             .unwrap();
         assert!(spikes.len() > 50, "{} spikes", spikes.len());
         let dl: Vec<f64> = spikes.iter().map(|_| rng.random_range(-1.0..1.0)).collect();
         let dx: Vec<[f64; 2]> = (0..n).map(|_| [rng.random(), rng.random()]).collect();
         let (mut gb, mut gw, mut gin) =
             (vec![0.0; n], vec![0.0; n * n_in], vec![0.0; inputs.len()]);
+        let mut gr = vec![0.0; if recurrent { n * n } else { 0 }];
         layer
             .backward(
                 &bias,
                 &weights,
+                rec,
                 &inputs,
                 &spikes,
                 &dl,
@@ -839,25 +1057,28 @@ mod tests {
                 &mut s,
                 &mut gb,
                 &mut gw,
+                recurrent.then_some(&mut gr[..]),
                 &mut gin,
             )
             .unwrap();
         let spike_bits = spikes
             .iter()
             .flat_map(|s| [s.t.to_bits(), s.neuron as u64, s.current.to_bits()]);
-        let values = x_end.iter().flatten().chain(&gb).chain(&gw).chain(&gin);
+        let values = x_end.iter().flatten().chain(&gb).chain(&gw).chain(&gr);
+        let values = values.chain(&gin);
         spike_bits.chain(values.map(|v| v.to_bits())).collect()
     }
 
     /// The loops give the same bits on every width of registers: the
-    /// machine's widest, AVX2 and the baseline.
+    /// machine's widest, AVX2 and the baseline; feed-forward and
+    /// recurrent.
     #[test]
     fn every_vector_width_gives_the_same_bits() {
-        for seed in 0..4 {
+        for (seed, recurrent) in (0..6).map(|k| (k, k >= 4)) {
             let widths = [Width::Avx512, Width::Avx2, Width::Baseline].map(|w| {
                 WIDTH_CAP.with(|cap| cap.set(Some(w)));
                 assert!(vector_width() <= w);
-                let bits = passes(seed);
+                let bits = passes(seed, recurrent);
                 WIDTH_CAP.with(|cap| cap.set(None));
                 bits
             });

@@ -67,6 +67,7 @@ fn layer_run(c: &Case) -> (Vec<LayerSpike>, Vec<[f64; 2]>) {
         .forward(
             &c.bias,
             &c.weights,
+            None,
             &c.inputs,
             &mut s,
             &mut spikes,
@@ -142,6 +143,7 @@ fn gradients_are_each_neurons_adjoint() {
                 .backward(
                     &c.bias,
                     &c.weights,
+                    None,
                     &c.inputs,
                     &spikes,
                     &dl,
@@ -149,6 +151,7 @@ fn gradients_are_each_neurons_adjoint() {
                     &mut s,
                     &mut gb,
                     &mut gw,
+                    None,
                     &mut gin,
                 )
                 .unwrap();
@@ -213,7 +216,7 @@ fn bad_input_is_a_typed_error() {
     let mut s = LifLayerScratch::default();
     let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
     let mut run = |bias: &[f64], weights: &[f64], inputs: &[(f64, u32)]| {
-        let r = layer.forward(bias, weights, inputs, &mut s, &mut spikes, &mut x_end);
+        let r = layer.forward(bias, weights, None, inputs, &mut s, &mut spikes, &mut x_end);
         r.map_err(|LayerError { neuron, source }| {
             assert_eq!(neuron, None, "{source}");
             source
@@ -263,8 +266,8 @@ fn bad_input_is_a_typed_error() {
     let mut back = |spikes: &[LayerSpike], dl: &[f64]| {
         layer
             .backward(
-                &c.bias, &c.weights, &c.inputs, spikes, dl, None, &mut s, &mut gb, &mut gw,
-                &mut gin,
+                &c.bias, &c.weights, None, &c.inputs, spikes, dl, None, &mut s, &mut gb, &mut gw,
+                None, &mut gin,
             )
             .unwrap_err()
     };
