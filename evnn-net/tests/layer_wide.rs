@@ -1,9 +1,9 @@
 //! Layer-wide LIF layers (`FeedForward::with_layer_wide`): the spikes,
 //! losses and gradients of the neuron-by-neuron passes to round-off, for
 //! first-spike losses and the leaky-integrator readout, on one and two
-//! threads; the gradient against finite differences; and the layers the
-//! switch cannot take (other models, delays, recurrent connections), which
-//! run neuron by neuron, bit for bit as without it.
+//! threads, feed-forward and recurrent; the gradient against finite
+//! differences; and the layers the switch cannot take (other models,
+//! delays), which run neuron by neuron, bit for bit as without it.
 
 use evnn_net::{
     gradcheck, BatchRunner, DelayInit, Distribution, FeedForward, ForwardTrace, GradCheckOptions,
@@ -206,7 +206,7 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
         .unwrap();
     assert_eq!(a.loss_sum.to_bits(), b.loss_sum.to_bits());
     assert_eq!(a.grad, b.grad);
-    // Delays and recurrent connections, in every layer.
+    // Delays, in every layer, recurrent or not.
     let net = lif_net(&[5, 12, 3]);
     let base = net.init_params(&strong_init(), 2).unwrap();
     let uniform = Distribution::Uniform {
@@ -221,10 +221,11 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
         mean: 0.0,
         std: 0.5,
     };
-    let recurrent: NetworkParams = base
+    let recurrent_delayed: NetworkParams = delayed
+        .clone()
         .with_recurrent(&[0, 1], &RecurrentInit::new(weights), 2)
         .unwrap();
-    for params in [delayed, recurrent] {
+    for params in [delayed, recurrent_delayed] {
         let a = BatchRunner::new(net.clone())
             .loss_and_grad(&params, &inputs, &labels, &loss)
             .unwrap();
@@ -326,4 +327,174 @@ fn states_of_a_layer_wide_trace_are_the_neuron_by_neuron_ones() {
         spiking += usize::from(spikes > 0);
     }
     assert!(spiking >= 3, "{spiking} of the neurons spiked");
+}
+
+/// A LIF [8, 40, 4] network whose two layers are recurrent (half of the
+/// synapses, none to itself; or every one, self-connections too).
+fn recurrent_params(net: &Net, all: bool) -> NetworkParams {
+    let init = RecurrentInit {
+        self_connections: all,
+        density: if all { 1.0 } else { 0.5 },
+        ..RecurrentInit::new(Distribution::Normal {
+            mean: 0.0,
+            std: 0.3,
+        })
+    };
+    let params = net.init_params(&strong_init(), 3).unwrap();
+    params.with_recurrent(&[0, 1], &init, 3).unwrap()
+}
+
+/// Recurrent layers simulated layer-wide give the event-by-event passes'
+/// spikes, losses and gradients (recurrent weights included) to
+/// round-off, for the first-spike loss on one and two threads, and the
+/// leaky-integrator readout.
+#[test]
+fn recurrent_layers_are_the_event_by_event_ones() {
+    let sizes = [8, 40, 4];
+    let net = lif_net(&sizes);
+    let wide_net = net.clone().with_layer_wide(true);
+    let inputs = samples(24, sizes[0], 5);
+    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 4).collect();
+    let loss = TtfsLoss::default();
+    for all in [false, true] {
+        let params = recurrent_params(&net, all);
+        let by_event = BatchRunner::new(net.clone())
+            .loss_and_grad(&params, &inputs, &labels, &loss)
+            .unwrap();
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let wide = pool
+                .install(|| {
+                    BatchRunner::new(wide_net.clone())
+                        .loss_and_grad(&params, &inputs, &labels, &loss)
+                })
+                .unwrap();
+            let at = format!("all synapses {all}, {threads} threads");
+            let (a, b) = (wide.loss_sum, by_event.loss_sum);
+            assert!(
+                (a - b).abs() <= 1e-10 * b.abs(),
+                "{at}: loss {a} against {b}"
+            );
+            assert_eq!(wide.correct, by_event.correct, "{at}");
+            for (a, b) in wide.first_spikes.iter().zip(&by_event.first_spikes) {
+                assert_close(a, b, 1e-10, &format!("{at}: first spikes"));
+            }
+            let (g, want) = (wide.grad.unwrap(), by_event.grad.clone().unwrap());
+            for (layer, (a, b)) in g.layers.iter().zip(&want.layers).enumerate() {
+                let at = format!("{at}, layer {layer}");
+                assert_close(&a.weights, &b.weights, 1e-9, &format!("{at} weights"));
+                assert_close(
+                    &a.neuron_params,
+                    &b.neuron_params,
+                    1e-9,
+                    &format!("{at} biases"),
+                );
+                let (ra, rb) = (a.recurrent_weights.as_ref(), b.recurrent_weights.as_ref());
+                let (ra, rb) = (ra.unwrap(), rb.unwrap());
+                assert_close(ra, rb, 1e-9, &format!("{at} recurrent weights"));
+                // The recurrent spikes carry gradient; none reaches a
+                // synapse that does not exist.
+                let l = &params.layers[layer];
+                let n = l.n_out;
+                let nonzero = (0..n * n).filter(|&k| ra[k] != 0.0);
+                assert!(nonzero.clone().count() > n, "{at}: recurrent gradient");
+                assert!(nonzero
+                    .into_iter()
+                    .all(|k| l.has_recurrent_synapse(k / n, k % n)));
+            }
+        }
+    }
+    // The readout of a recurrent hidden layer.
+    let net = lif_net(&sizes[..2]);
+    let network = recurrent_params(&lif_net(&sizes), false);
+    let mut network = network;
+    network.layers.truncate(1);
+    let params = ReadoutParams::init(
+        network,
+        3,
+        &Distribution::Normal {
+            mean: 0.0,
+            std: 1.0,
+        },
+        4,
+    )
+    .unwrap();
+    let readout = LiReadout::default();
+    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 3).collect();
+    let by_event = BatchRunner::new(net.clone())
+        .readout_loss_and_grad(&params, &readout, &inputs, &labels)
+        .unwrap();
+    let wide = BatchRunner::new(net.with_layer_wide(true))
+        .readout_loss_and_grad(&params, &readout, &inputs, &labels)
+        .unwrap();
+    assert!((wide.loss_sum - by_event.loss_sum).abs() <= 1e-10 * by_event.loss_sum.abs());
+    let (g, want) = (wide.grad.unwrap(), by_event.grad.unwrap());
+    assert_close(&g.weights, &want.weights, 1e-9, "readout weights");
+    let (a, b) = (&g.network.layers[0], &want.network.layers[0]);
+    assert_close(&a.weights, &b.weights, 1e-9, "hidden weights");
+    let (ra, rb) = (a.recurrent_weights.as_ref(), b.recurrent_weights.as_ref());
+    assert_close(ra.unwrap(), rb.unwrap(), 1e-9, "hidden recurrent weights");
+    assert!(ra.unwrap().iter().any(|&w| w != 0.0));
+}
+
+/// A recurrent layer's layer-wide trace: membrane traces (`states_at`,
+/// which adds the layer's own spikes to a neuron's inputs) are the
+/// event-by-event trace's to round-off; a network that runs the layer
+/// event by event refuses the trace, and the event-by-event trace gives
+/// the layer-wide network the gradient to round-off.
+#[test]
+fn recurrent_layer_wide_traces_states_and_gradients() {
+    let (net, wide_net, _, input) = one_sample_pair();
+    let input = &input;
+    let params = recurrent_params(&net, true);
+    let trace_of = |n: &Net| {
+        let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
+        n.forward(&params, input, &mut ws, &mut trace).unwrap();
+        trace
+    };
+    let (wide_trace, trace) = (trace_of(&wide_net), trace_of(&net));
+    let times: Vec<f64> = (0..=500).map(|k| T_END * k as f64 / 500.0).collect();
+    let mut spiking = 0;
+    for (layer, neuron) in [(0, 0), (0, 7), (0, 21), (0, 39), (1, 0), (1, 3)] {
+        let states = |n: &Net, t: &ForwardTrace<[f64; 2]>| {
+            let mut out = Vec::new();
+            n.states_at(&params, t, layer, neuron, &times, &mut out)
+                .unwrap();
+            out.concat()
+        };
+        let at = format!("layer {layer}, neuron {neuron}");
+        assert_close(
+            &states(&net, &trace),
+            &states(&wide_net, &wide_trace),
+            1e-9,
+            &at,
+        );
+        spiking += usize::from(!trace.layers[layer].outputs.channel(neuron).is_empty());
+    }
+    assert!(spiking >= 3, "{spiking} of the neurons spiked");
+    let n_out = trace.layers[1].outputs.n_spikes();
+    assert!(n_out > 0);
+    let dl: Vec<f64> = (0..n_out).map(|k| 1.0 + k as f64).collect();
+    let grad_of = |n: &Net, t: &ForwardTrace<[f64; 2]>| {
+        let (mut ws, mut dl_in) = (n.workspace(), Vec::new());
+        let mut grad = params.zeros_like();
+        n.backward(&params, input, t, &dl, &mut ws, &mut grad, &mut dl_in)
+            .map(|()| grad)
+    };
+    assert!(matches!(
+        grad_of(&net, &wide_trace),
+        Err(NetError::TraceMismatch { layer: 0, .. })
+    ));
+    let (a, b) = (
+        grad_of(&net, &trace).unwrap(),
+        grad_of(&wide_net, &trace).unwrap(),
+    );
+    for (a, b) in a.layers.iter().zip(&b.layers) {
+        assert_close(&a.weights, &b.weights, 1e-9, "weights");
+        let (ra, rb) = (a.recurrent_weights.as_ref(), b.recurrent_weights.as_ref());
+        assert_close(ra.unwrap(), rb.unwrap(), 1e-9, "recurrent weights");
+    }
 }
