@@ -221,10 +221,9 @@ pub struct TrainConfig {
     pub tol: f64,
     /// Integrator backend.
     pub integrator: Integrator,
-    /// Simulate each dense feed-forward layer's neurons together
-    /// (`evnn_net::FeedForward::with_layer_wide`): LIF on the closed form
-    /// only; layers with delays or recurrent connections still run neuron by
-    /// neuron. The same training to round-off, much faster on wide layers
+    /// Simulate each dense layer's neurons together, feed-forward or
+    /// recurrent (`evnn_net::FeedForward::with_layer_wide`): LIF on the
+    /// closed form only; layers with delays still run neuron by neuron. The same training to round-off, much faster on wide layers
     /// with many inputs. Off by default.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub layer_wide: bool,

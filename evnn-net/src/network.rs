@@ -109,14 +109,15 @@ where
         self.loss_pass
     }
 
-    /// This network with its dense feed-forward layers (no delays, no
-    /// recurrent connections) simulated layer-wide where the backend can
+    /// This network with its dense layers without delays, feed-forward or
+    /// recurrent, simulated layer-wide where the backend can
     /// ([`Backend::lif_layer`]: LIF on [`ClosedForm`](evnn_solver::ClosedForm)),
     /// or neuron by neuron (`false`, the default). A layer-wide layer
     /// computes the decay between two inputs once for all its neurons and
-    /// updates them together ([`LifLayer`](evnn_solver::lif_layer::LifLayer)),
-    /// which costs a fraction of the neuron-by-neuron runs on wide layers
-    /// with many inputs. Its spikes, loss and gradient are the
+    /// updates them together ([`LifLayer`](evnn_solver::lif_layer::LifLayer);
+    /// a recurrent layer runs to each of its spikes in turn and applies it
+    /// to every neuron), which costs a fraction of the neuron-by-neuron runs
+    /// on wide layers with many inputs. Its spikes, loss and gradient are the
     /// neuron-by-neuron ones to round-off, not bit for bit (a search for a
     /// crossing may start from other points, and some sums are taken in
     /// another order), and its traces log each
@@ -152,7 +153,7 @@ where
         self
     }
 
-    /// Whether dense feed-forward layers run layer-wide
+    /// Whether dense layers without delays run layer-wide
     /// ([`with_layer_wide`](Self::with_layer_wide)).
     pub fn layer_wide(&self) -> bool {
         self.stack.layer_wide
@@ -318,8 +319,9 @@ where
     /// network's solver tolerances ([`evnn_solver::states_at`]). A layer
     /// simulated layer-wide ([`with_layer_wide`](Self::with_layer_wide))
     /// logs its neurons' spikes only; the neuron then runs again on its own
-    /// from the layer's inputs in the trace, whose states are the layer's
-    /// to round-off.
+    /// from the layer's inputs in the trace (and, in a recurrent layer, the
+    /// layer's spikes in the trace that reach it), whose states are the
+    /// layer's to round-off.
     ///
     /// # Errors
     ///

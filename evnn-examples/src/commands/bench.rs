@@ -54,8 +54,8 @@ pub struct BenchArgs {
     /// synapse exists, in (0, 1] (default 1).
     #[arg(long, value_name = "P")]
     pub recurrent_density: Option<f64>,
-    /// Simulate the dense feed-forward layers layer-wide
-    /// (`evnn_net::FeedForward::with_layer_wide`; `--model lif` on the
+    /// Simulate the dense layers layer-wide, the recurrent hidden layer
+    /// too (`evnn_net::FeedForward::with_layer_wide`; `--model lif` on the
     /// closed form), not neuron by neuron.
     #[arg(long)]
     pub layer_wide: bool,

@@ -96,8 +96,8 @@ pub struct RunOptions {
     /// --integrator` recorded).
     #[arg(long, value_enum)]
     pub integrator: Option<Integrator>,
-    /// Simulate each dense feed-forward layer's neurons together (LIF on
-    /// the closed form), as `evnn train --layer-wide`: the same results to
+    /// Simulate each dense layer's neurons together, feed-forward or
+    /// recurrent (LIF on the closed form), as `evnn train --layer-wide`: the same results to
     /// round-off, faster on wide layers with many input spikes.
     #[arg(long)]
     pub layer_wide: bool,

@@ -74,8 +74,9 @@ pub struct TrainArgs {
     /// Integrator backend (auto: series for QIF, closed form for LIF).
     #[arg(long, value_enum)]
     pub integrator: Option<Integrator>,
-    /// Simulate each dense feed-forward layer's neurons together (LIF on
-    /// the closed form): the same training to round-off, much faster on
+    /// Simulate each dense layer's neurons together, feed-forward or
+    /// recurrent (LIF on the closed form; layers with delays still run
+    /// neuron by neuron): the same training to round-off, much faster on
     /// wide layers with many input spikes.
     #[arg(long)]
     pub layer_wide: bool,
