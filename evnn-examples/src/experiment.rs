@@ -223,7 +223,8 @@ pub struct TrainConfig {
     pub integrator: Integrator,
     /// Simulate each dense layer's neurons together, feed-forward or
     /// recurrent (`evnn_net::FeedForward::with_layer_wide`): LIF on the
-    /// closed form only; layers with delays still run neuron by neuron. The same training to round-off, much faster on wide layers
+    /// closed form only; layers with synaptic delays still run neuron by
+    /// neuron. The same training to round-off, much faster on wide layers
     /// with many inputs. Off by default.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub layer_wide: bool,

@@ -1,4 +1,5 @@
-//! Dense layers, feed-forward or recurrent, simulated layer-wide, where the network asks
+//! Dense layers, feed-forward or recurrent, with axonal delays or none,
+//! simulated layer-wide, where the network asks
 //! for it ([`FeedForward::with_layer_wide`](crate::FeedForward::with_layer_wide))
 //! and the backend can ([`Backend::lif_layer`]): the forward pass and the
 //! adjoint of [`LifLayer`], converted from and to the network's traces,
@@ -17,6 +18,9 @@ pub(crate) struct LayerWideScratch {
     /// One per layer: each keeps its layer's weights transposed.
     kernels: Vec<LifLayerScratch>,
     inputs: Vec<(f64, u32)>,
+    /// With axonal delays: each input's arrival time and index in the
+    /// layer's merged inputs, in arrival order.
+    arrivals: Vec<(f64, u32)>,
     spikes: Vec<LayerSpike>,
     x_end: Vec<[f64; 2]>,
     /// The spikes of the backward pass with their `dL/dt`, in time order.
@@ -28,7 +32,9 @@ pub(crate) struct LayerWideScratch {
 
 /// The LIF as which `layer` is simulated layer-wide; `None` where its
 /// neurons run one by one (the network did not ask for it, the backend
-/// cannot, or the layer has delays).
+/// cannot, or the layer has synaptic delays, which give each neuron its
+/// own input times; axonal delays shift an input channel's spikes for
+/// every neuron alike).
 pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
     stack: &Stack<N>,
     backend: &B,
@@ -36,10 +42,41 @@ pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
     layer: usize,
 ) -> Option<Lif> {
     let lp = &params.layers[layer];
-    if !stack.layer_wide || lp.has_delays() {
+    if !stack.layer_wide || lp.synaptic_delays.is_some() {
         return None;
     }
     backend.lif_layer(&stack.models[layer])
+}
+
+/// The layer's inputs as the kernel takes them, `(time, channel)` in time
+/// order, into `s.inputs`: the merged inputs, or with axonal delays `a`
+/// each spike at its arrival `t + a_c`, those before `t_end`, sorted by
+/// arrival (ties by position in `merged`, as
+/// [`fill_delayed_inputs`](crate::stack::fill_delayed_inputs) orders a
+/// neuron's), with their positions in `s.arrivals`.
+fn kernel_inputs(
+    merged: &[crate::trace::MergedSpike],
+    axonal: Option<&[f64]>,
+    t_end: f64,
+    s: &mut LayerWideScratch,
+) {
+    s.inputs.clear();
+    let Some(a) = axonal else {
+        s.inputs.extend(merged.iter().map(|m| (m.time, m.channel)));
+        return;
+    };
+    s.arrivals.clear();
+    for (k, m) in merged.iter().enumerate() {
+        let time = m.time + a[m.channel as usize];
+        if time < t_end {
+            s.arrivals.push((time, k as u32));
+        }
+    }
+    s.arrivals
+        .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let arrivals = s.arrivals.iter();
+    s.inputs
+        .extend(arrivals.map(|&(time, k)| (time, merged[k as usize].channel)));
 }
 
 /// The recurrent synapses of `lp`, if it has any.
@@ -94,9 +131,7 @@ pub(crate) fn forward<N: NeuronModel>(
     let kernel =
         LifLayer::new(lif, n_in, n_out, t_end).map_err(|e| solver_error(layer)(e.into()))?;
     let lp = &params.layers[layer];
-    s.inputs.clear();
-    s.inputs
-        .extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
+    kernel_inputs(&lt.inputs, lp.axonal_delays.as_deref(), t_end, s);
     kernel
         .forward(
             &lp.neuron_params,
@@ -153,7 +188,8 @@ pub(crate) fn forward<N: NeuronModel>(
 /// (`dL/dt` of its output spikes, in the order of `lt.outputs`) and
 /// `dl_dx_end` (the output layer's, or `None`): adds the layer's gradient
 /// to `grad` and `dL/dt` of each input spike to `upstream` at
-/// `offset(channel) + k`.
+/// `offset(channel) + k` (with axonal delays, also to the channel's
+/// delay: an arrival's `dL/dt` is both).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<N: NeuronModel>(
     stack: &Stack<N>,
@@ -191,6 +227,9 @@ pub(crate) fn backward<N: NeuronModel>(
     s.spikes.extend(s.sensitive.iter().map(|&(spike, _)| spike));
     s.dl.clear();
     s.dl.extend(s.sensitive.iter().map(|&(_, dl)| dl));
+    let lp = &params.layers[layer];
+    let axonal = lp.axonal_delays.as_deref();
+    kernel_inputs(&lt.inputs, axonal, t_end, s);
     let dx_end = match dl_dx_end {
         Some(d) => {
             s.dx_end.clear();
@@ -200,12 +239,8 @@ pub(crate) fn backward<N: NeuronModel>(
         }
         None => None,
     };
-    s.inputs.clear();
-    s.inputs
-        .extend(lt.inputs.iter().map(|m| (m.time, m.channel)));
     s.dl_dinput.clear();
     s.dl_dinput.resize(s.inputs.len(), 0.0);
-    let lp = &params.layers[layer];
     let g = &mut grad.layers[layer];
     kernel
         .backward(
@@ -223,8 +258,26 @@ pub(crate) fn backward<N: NeuronModel>(
             &mut s.dl_dinput,
         )
         .map_err(solver_error(layer))?;
-    for (m, &d) in lt.inputs.iter().zip(&s.dl_dinput) {
-        upstream[offset(m.channel as usize) + m.k as usize] += d;
+    match axonal {
+        None => {
+            for (m, &d) in lt.inputs.iter().zip(&s.dl_dinput) {
+                upstream[offset(m.channel as usize) + m.k as usize] += d;
+            }
+        }
+        Some(_) => {
+            let g_axonal = g.axonal_delays.as_deref_mut();
+            let g_axonal = g_axonal.ok_or(NetError::Shape {
+                what: "gradient of the axonal delays (one per input)",
+                expected: n_in,
+                got: 0,
+            })?;
+            for (&(_, k), &d) in s.arrivals.iter().zip(&s.dl_dinput) {
+                let m = &lt.inputs[k as usize];
+                let c = m.channel as usize;
+                upstream[offset(c) + m.k as usize] += d;
+                g_axonal[c] += d;
+            }
+        }
     }
     Ok(())
 }

@@ -61,11 +61,13 @@ struct Counts {
 /// finite differences (≤ 1e-6 relative or 1e-8 absolute), the output layer
 /// spikes, and at least 70 % of all entries over the seeds are compared
 /// (a seed near a graze loses many to changed event sequences). Returns
-/// the delay entries' counts summed over the seeds.
+/// the delay entries' counts summed over the seeds. `net` gives the
+/// network its switches (layer-wide or not).
 fn delay_gradients_match<N, B>(
     name: &str,
     model: N,
     backend: B,
+    net: impl Fn(FeedForward<N, B>) -> FeedForward<N, B>,
     init: InitConfig,
     kind: Kind,
     seeds: u64,
@@ -76,7 +78,7 @@ where
 {
     let sizes = [4, 6, 3];
     let opts = SolverOptions::default().with_tolerances(1e-13, 1e-13);
-    let net = FeedForward::new(model.clone(), &sizes, backend, opts, 40.0).unwrap();
+    let net = net(FeedForward::new(model.clone(), &sizes, backend, opts, 40.0).unwrap());
     let trains = [vec![1.0, 6.0], vec![3.0, 11.0], vec![9.0], vec![4.5, 5.0]];
     let input = SpikeTrains::from_trains(&trains).unwrap();
     // L = Σ_k c_k t_k over the output spikes, distinct weights so that no
@@ -164,9 +166,36 @@ fn init(wmean: f64, wlim: f64, bmean: f64, blim: f64) -> InitConfig {
 fn lif_delay_gradients_match_finite_differences() {
     let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
     for kind in [Kind::Synaptic, Kind::Axonal, Kind::Both] {
-        let c = delay_gradients_match("LIF", lif, ClosedForm, init(2.0, 4.0, 0.3, 0.6), kind, 4);
+        let c = delay_gradients_match(
+            "LIF",
+            lif,
+            ClosedForm,
+            |net| net,
+            init(2.0, 4.0, 0.3, 0.6),
+            kind,
+            4,
+        );
         assert_counts(c, kind, 4);
     }
+}
+
+/// LIF layers simulated layer-wide (`FeedForward::with_layer_wide`) with
+/// axonal delays, which shift each input channel's spikes alike for every
+/// neuron of the layer (synaptic delays run neuron by neuron).
+#[test]
+fn lif_layer_wide_axonal_delay_gradients_match_finite_differences() {
+    let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
+    let kind = Kind::Axonal;
+    let c = delay_gradients_match(
+        "LIF layer-wide",
+        lif,
+        ClosedForm,
+        |net| net.with_layer_wide(true),
+        init(2.0, 4.0, 0.3, 0.6),
+        kind,
+        4,
+    );
+    assert_counts(c, kind, 4);
 }
 
 /// QIF on the Taylor series: synaptic, axonal and both delays.
@@ -178,6 +207,7 @@ fn qif_series_delay_gradients_match_finite_differences() {
             "QIF series",
             qif,
             QifSeries,
+            |net| net,
             init(6.0, 12.0, 0.8, 0.8),
             kind,
             4,
@@ -194,6 +224,7 @@ fn qif_dopri5_delay_gradients_match_finite_differences() {
         "QIF dopri5",
         qif,
         Dopri5Backend::default(),
+        |net| net,
         init(6.0, 12.0, 0.8, 0.8),
         Kind::Both,
         3,

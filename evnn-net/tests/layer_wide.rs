@@ -498,3 +498,71 @@ fn recurrent_layer_wide_traces_states_and_gradients() {
         assert_close(ra.unwrap(), rb.unwrap(), 1e-9, "recurrent weights");
     }
 }
+
+/// Axonal delays shift each input channel's spikes alike for every neuron
+/// of a layer, so layers with them run layer-wide: the neuron-by-neuron
+/// loss and gradient (the delays' included) to round-off, feed-forward
+/// and recurrent, with arrivals past `t_end` dropped; and the membrane
+/// traces of the trace.
+#[test]
+fn axonal_delays_are_the_neuron_by_neuron_ones() {
+    let sizes = [8, 40, 4];
+    let net = lif_net(&sizes);
+    let wide_net = net.clone().with_layer_wide(true);
+    let inputs = samples(16, sizes[0], 7);
+    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 4).collect();
+    let loss = TtfsLoss::default();
+    // Up to 12 ms: inputs after 38 ms arrive past `t_end` on some channels.
+    let axonal = DelayInit {
+        synaptic: None,
+        axonal: Some(Distribution::Uniform {
+            mean: 6.0,
+            width: 12.0,
+        }),
+    };
+    let feed_forward = net.init_params(&strong_init(), 3).unwrap();
+    for params in [feed_forward, recurrent_params(&net, false)] {
+        let params = params.with_delays(&axonal, 3).unwrap();
+        let recurrent = params.is_recurrent();
+        let by_neuron = BatchRunner::new(net.clone())
+            .loss_and_grad(&params, &inputs, &labels, &loss)
+            .unwrap();
+        let wide = BatchRunner::new(wide_net.clone())
+            .loss_and_grad(&params, &inputs, &labels, &loss)
+            .unwrap();
+        let (a, b) = (wide.loss_sum, by_neuron.loss_sum);
+        assert!(
+            (a - b).abs() <= 1e-10 * b.abs(),
+            "recurrent {recurrent}: {a} against {b}"
+        );
+        let (g, want) = (wide.grad.unwrap(), by_neuron.grad.unwrap());
+        for (layer, (a, b)) in g.layers.iter().zip(&want.layers).enumerate() {
+            let at = format!("recurrent {recurrent}, layer {layer}");
+            assert_close(&a.weights, &b.weights, 1e-9, &format!("{at} weights"));
+            let (da, db) = (a.axonal_delays.as_ref(), b.axonal_delays.as_ref());
+            let (da, db) = (da.unwrap(), db.unwrap());
+            assert_close(da, db, 1e-9, &format!("{at} axonal delays"));
+            // The loss reaches the inputs before the outputs' first
+            // spikes: several channels of each layer.
+            let nonzero = da.iter().filter(|&&d| d != 0.0).count();
+            assert!(nonzero >= 4, "{at}: {nonzero} nonzero");
+            if recurrent {
+                let (ra, rb) = (a.recurrent_weights.as_ref(), b.recurrent_weights.as_ref());
+                assert_close(ra.unwrap(), rb.unwrap(), 1e-9, &format!("{at} recurrent"));
+            }
+        }
+        let times: Vec<f64> = (0..=500).map(|k| T_END * k as f64 / 500.0).collect();
+        for (layer, neuron) in [(0, 0), (0, 13), (1, 2)] {
+            let states = |n: &Net| {
+                let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
+                n.forward(&params, &inputs[0], &mut ws, &mut trace).unwrap();
+                let mut out = Vec::new();
+                n.states_at(&params, &trace, layer, neuron, &times, &mut out)
+                    .unwrap();
+                out.concat()
+            };
+            let at = format!("recurrent {recurrent}, layer {layer}, neuron {neuron}");
+            assert_close(&states(&net), &states(&wide_net), 1e-9, &at);
+        }
+    }
+}

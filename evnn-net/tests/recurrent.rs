@@ -183,7 +183,8 @@ fn lif_recurrent_gradients_match_finite_differences() {
 
 /// LIF layers simulated layer-wide (`FeedForward::with_layer_wide`): a
 /// recurrent hidden layer, a recurrent output layer, both; with every
-/// synapse (self-connections too) and with half of them, none to itself.
+/// synapse (self-connections too) and with half of them, none to itself;
+/// and both with axonal delays.
 #[test]
 fn lif_layer_wide_recurrent_gradients_match_finite_differences() {
     let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
@@ -192,15 +193,26 @@ fn lif_layer_wide_recurrent_gradients_match_finite_differences() {
         density: 0.5,
         ..recurrent(0.0, 0.6)
     };
-    for (rec, layers) in [
-        (recurrent(0.0, 0.4), &[0][..]),
-        (recurrent(0.0, 0.4), &[1]),
-        (recurrent(0.0, 0.4), &[0, 1]),
-        (half, &[0, 1]),
+    // Axonal delays shift an input channel's spikes alike for every
+    // neuron, so such layers run layer-wide too.
+    let axonal = DelayInit {
+        synaptic: None,
+        axonal: Some(Distribution::Uniform {
+            mean: 2.5,
+            width: 4.0,
+        }),
+    };
+    for (rec, layers, delays) in [
+        (recurrent(0.0, 0.4), &[0][..], None),
+        (recurrent(0.0, 0.4), &[1], None),
+        (recurrent(0.0, 0.4), &[0, 1], None),
+        (half, &[0, 1], None),
+        (recurrent(0.0, 0.4), &[0, 1], Some(axonal)),
     ] {
         let name = format!(
-            "LIF layer-wide recurrent {layers:?}, density {}",
-            rec.density
+            "LIF layer-wide recurrent {layers:?}, density {}, axonal delays {}",
+            rec.density,
+            delays.is_some()
         );
         recurrent_gradients_match(
             &name,
@@ -210,7 +222,7 @@ fn lif_layer_wide_recurrent_gradients_match_finite_differences() {
             init(1.2, 2.4, 0.1, 0.4),
             rec,
             layers,
-            None,
+            delays,
             4,
         );
     }
