@@ -382,9 +382,33 @@ fn model_files_record_their_integrator() {
 /// it is refused where it does not apply.
 #[test]
 fn layer_wide_training_is_the_neuron_by_neuron_one_to_round_off() {
-    let (by_neuron, wide) = (tmp("by-neuron"), tmp("layer-wide"));
-    let a = mini_train(&by_neuron, &["--model", "lif", "--no-plots"]);
-    let b = mini_train(&wide, &["--model", "lif", "--no-plots", "--layer-wide"]);
+    let wide = trainings_agree("", &[]);
+    layer_wide_model_runs_as_the_default(&wide);
+}
+
+/// A LIF training of recurrent hidden layers with axonal delays, which run
+/// layer-wide too, follows the neuron-by-neuron one to round-off.
+#[test]
+fn recurrent_layer_wide_training_with_axonal_delays_is_the_neuron_by_neuron_one() {
+    let wide = trainings_agree("recurrent-axonal-", &["--recurrent", "--delays", "axonal"]);
+    let m = ModelFile::load(&wide.join("model.json")).unwrap().params();
+    assert!(m.layers[0].is_recurrent() && m.layers[0].axonal_delays.is_some());
+}
+
+/// Trains the mini LIF run with `extra` options neuron by neuron and with
+/// `--layer-wide` (into `tmp(prefix…)`): every epoch's loss to 1e-9, the
+/// same accuracies, the saved parameters to 1e-9 of their scale. Returns
+/// the layer-wide run's directory.
+fn trainings_agree(prefix: &str, extra: &[&str]) -> std::path::PathBuf {
+    let (by_neuron, wide) = (
+        tmp(&format!("{prefix}by-neuron")),
+        tmp(&format!("{prefix}layer-wide")),
+    );
+    let mut args = vec!["--model", "lif", "--no-plots"];
+    args.extend(extra);
+    let a = mini_train(&by_neuron, &args);
+    args.push("--layer-wide");
+    let b = mini_train(&wide, &args);
     assert_eq!(b["config"]["layer_wide"], true);
     assert!(a["config"].get("layer_wide").is_none(), "{}", a["config"]);
     for (ea, eb) in a["epochs"]
@@ -414,6 +438,13 @@ fn layer_wide_training_is_the_neuron_by_neuron_one_to_round_off() {
     for (x, y) in pa.iter().zip(&pb) {
         assert!((x - y).abs() <= 1e-9 * scale, "parameter {x} against {y}");
     }
+    wide
+}
+
+/// `eval`, `simulate` (spikes and states) and `grad` of the layer-wide
+/// run's model in `wide` with `--layer-wide`: the default runs' numbers to
+/// round-off; the switch refused where it does not apply.
+fn layer_wide_model_runs_as_the_default(wide: &std::path::Path) {
     // `eval`, `simulate` (spikes and states) and `grad` of the model with
     // `--layer-wide`: the default runs' numbers to round-off.
     let model = wide.join("model.json");

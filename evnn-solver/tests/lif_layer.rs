@@ -3,7 +3,7 @@
 //! same spikes, end states and gradients to round-off.
 
 use evnn_neurons::Lif;
-use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch};
+use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch, Recurrent};
 use evnn_solver::{
     run_adjoint, ClosedForm, EventSolver, InputSpike, NeuronGradient, SolverError, SolverOptions,
 };
@@ -301,4 +301,65 @@ fn bad_input_is_a_typed_error() {
         "{e}"
     );
     assert!(e.to_string().starts_with("neuron 4: "), "{e}");
+    // Recurrent weights, their mask and their gradient of the wrong shape
+    // (the layer has 9 neurons: 81 synapses).
+    let n = c.n_out;
+    let (w_rec, mask) = (vec![0.1; n * n], vec![true; n * n]);
+    let (mut rs, mut rx): (Vec<LayerSpike>, Vec<[f64; 2]>) = (Vec::new(), Vec::new());
+    let shapes = [
+        (&w_rec[1..], None, n * n - 1),
+        (&w_rec[..], Some(&mask[2..]), n * n - 2),
+    ];
+    for (weights, mask, got) in shapes {
+        let r = Some(Recurrent { weights, mask });
+        let e = layer
+            .forward(&c.bias, &c.weights, r, &c.inputs, &mut s, &mut rs, &mut rx)
+            .unwrap_err();
+        assert_eq!(e.neuron, None);
+        match e.source {
+            SolverError::ShapeMismatch {
+                what,
+                expected,
+                got: g,
+            } => {
+                assert!(what.starts_with("recurrent"), "{what}");
+                assert_eq!((expected, g), (n * n, got));
+            }
+            other => panic!("{other}"),
+        }
+    }
+    let r = Some(Recurrent {
+        weights: &w_rec,
+        mask: None,
+    });
+    layer
+        .forward(&c.bias, &c.weights, r, &c.inputs, &mut s, &mut rs, &mut rx)
+        .unwrap();
+    let dl = vec![1.0; rs.len()];
+    for (rec, len) in [(r, n * n - 1), (None, n * n)] {
+        let mut gr = vec![0.0; len];
+        let (mut gb, mut gw) = (vec![0.0; n], vec![0.0; n * c.n_in]);
+        let mut gin = vec![0.0; c.inputs.len()];
+        let e = layer
+            .backward(
+                &c.bias,
+                &c.weights,
+                rec,
+                &c.inputs,
+                &rs,
+                &dl,
+                None,
+                &mut s,
+                &mut gb,
+                &mut gw,
+                Some(&mut gr),
+                &mut gin,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e.source, SolverError::ShapeMismatch { got, .. } if got == len),
+            "{e}"
+        );
+        assert!(gb.iter().chain(&gw).chain(&gr).all(|&g| g == 0.0), "{e}");
+    }
 }

@@ -1,7 +1,7 @@
 //! `evnn bench`: throughput of the default experiment, 1 thread against all.
 
 use super::worker_pool;
-use crate::experiment::{Integrator, ModelKind, Splits, TrainConfig, WithNet};
+use crate::experiment::{Delays, Integrator, ModelKind, Splits, TrainConfig, WithNet};
 use crate::models::Models;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -50,6 +50,11 @@ pub struct BenchArgs {
     /// of every hidden spike.
     #[arg(long)]
     pub readout: bool,
+    /// `--workload shd`: trainable transmission delays of every layer,
+    /// drawn from `U(0, 2)` ms as `evnn train --delays` draws them
+    /// (synaptic delays run neuron by neuron, also with `--layer-wide`).
+    #[arg(long, value_enum)]
+    pub delays: Option<Delays>,
     /// `--workload shd --recurrent`: the probability that a recurrent
     /// synapse exists, in (0, 1] (default 1).
     #[arg(long, value_name = "P")]
@@ -161,6 +166,7 @@ pub(super) fn run_bench<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
         (args.readout, "--readout"),
         (args.recurrent, "--recurrent"),
         (args.recurrent_density.is_some(), "--recurrent-density"),
+        (args.delays.is_some(), "--delays"),
     ] {
         if given {
             bail!("{flag} is an option of --workload shd");
@@ -377,6 +383,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             fan_in: FanInScaling::Sqrt,
         }),
         layer_wide: args.layer_wide,
+        delays: args.delays.unwrap_or_default(),
         recurrent: args.recurrent.then(|| RecurrentInit {
             density: args.recurrent_density.unwrap_or(1.0),
             ..RecurrentInit::new(Distribution::Normal {
@@ -433,6 +440,7 @@ fn run_shd<M: Models>(args: BenchArgs, models: &M) -> Result<()> {
             "workload": "shd",
             "experiment": format!("{:?} {:?}, integrator {:?}, {} Hz Poisson inputs over {} ms", config.model, config.sizes(), config.integrator, args.rate, SHD_DURATION),
             "recurrent": args.recurrent,
+            "delays": config.delays,
             "readout": args.readout.then_some("li_max"),
             "layer_wide": config.layer_wide,
             "recurrent_density": config.recurrent.map(|r| r.density),
