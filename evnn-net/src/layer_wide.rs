@@ -79,6 +79,15 @@ fn kernel_inputs(
         .extend(arrivals.map(|&(time, k)| (time, merged[k as usize].channel)));
 }
 
+/// `layer`'s kernel: `lif` neurons on the layer's shape and `t_end`, with
+/// the network's limit of spikes per neuron.
+fn kernel<N: NeuronModel>(stack: &Stack<N>, lif: Lif, layer: usize) -> Result<LifLayer, NetError> {
+    let (n_in, n_out) = (stack.sizes[layer], stack.sizes[layer + 1]);
+    let kernel = LifLayer::new(lif, n_in, n_out, stack.t_end);
+    let kernel = kernel.map_err(|e| solver_error(layer)(e.into()))?;
+    Ok(kernel.with_max_spikes(stack.options.max_spikes))
+}
+
 /// The recurrent synapses of `lp`, if it has any.
 fn recurrent(lp: &crate::LayerParams) -> Option<Recurrent<'_>> {
     lp.recurrent_weights.as_deref().map(|weights| Recurrent {
@@ -127,9 +136,8 @@ pub(crate) fn forward<N: NeuronModel>(
     lt: &mut LayerTrace<N::State>,
     s: &mut LayerWideScratch,
 ) -> Result<(), NetError> {
-    let (n_in, n_out, t_end) = (stack.sizes[layer], stack.sizes[layer + 1], stack.t_end);
-    let kernel =
-        LifLayer::new(lif, n_in, n_out, t_end).map_err(|e| solver_error(layer)(e.into()))?;
+    let (n_out, t_end) = (stack.sizes[layer + 1], stack.t_end);
+    let kernel = kernel(stack, lif, layer)?;
     let lp = &params.layers[layer];
     kernel_inputs(&lt.inputs, lp.axonal_delays.as_deref(), t_end, s);
     kernel
@@ -204,9 +212,8 @@ pub(crate) fn backward<N: NeuronModel>(
     grad: &mut NetworkParams,
     upstream: &mut [f64],
 ) -> Result<(), NetError> {
-    let (n_in, n_out, t_end) = (stack.sizes[layer], stack.sizes[layer + 1], stack.t_end);
-    let kernel =
-        LifLayer::new(lif, n_in, n_out, t_end).map_err(|e| solver_error(layer)(e.into()))?;
+    let (n_in, t_end) = (stack.sizes[layer], stack.t_end);
+    let kernel = kernel(stack, lif, layer)?;
     s.sensitive.clear();
     for (j, neuron) in lt.neurons.iter().enumerate() {
         let start = lt.outputs.offset(j);

@@ -11,7 +11,7 @@ use evnn_net::{
     TtfsLoss,
 };
 use evnn_neurons::{Lif, Qif};
-use evnn_solver::{ClosedForm, QifSeries, SolverOptions};
+use evnn_solver::{ClosedForm, QifSeries, SolverError, SolverOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -563,6 +563,45 @@ fn axonal_delays_are_the_neuron_by_neuron_ones() {
             };
             let at = format!("recurrent {recurrent}, layer {layer}, neuron {neuron}");
             assert_close(&states(&net), &states(&wide_net), 1e-9, &at);
+        }
+    }
+}
+
+/// A layer-wide neuron past the network's limit of spikes per run
+/// (`SolverOptions::max_spikes`) is the same typed error as a neuron run on
+/// its own, naming the layer and the neuron, feed-forward and recurrent
+/// (where runaway excitation would otherwise never end).
+#[test]
+fn the_spike_limit_holds_layer_wide() {
+    let opts = SolverOptions::default().with_max_spikes(2);
+    let net = FeedForward::new(Lif::default(), &[8, 40, 4], ClosedForm, opts, T_END).unwrap();
+    let input = samples(1, 8, 9).swap_remove(0);
+    let feed_forward = net.init_params(&strong_init(), 3).unwrap();
+    let excite = RecurrentInit {
+        self_connections: true,
+        ..RecurrentInit::new(Distribution::Normal {
+            mean: 3.0,
+            std: 0.1,
+        })
+    };
+    let runaway = feed_forward
+        .clone()
+        .with_recurrent(&[0], &excite, 3)
+        .unwrap();
+    for params in [feed_forward, runaway] {
+        let errors = [net.clone(), net.clone().with_layer_wide(true)].map(|n| {
+            let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
+            n.forward(&params, &input, &mut ws, &mut trace).unwrap_err()
+        });
+        for e in &errors {
+            match e {
+                NetError::Solver {
+                    layer: 0,
+                    source: SolverError::SpikeLimit { limit: 2, .. },
+                    ..
+                } => {}
+                other => panic!("recurrent {}: {other}", params.is_recurrent()),
+            }
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct LifLayerScratch {
     r_mask: Vec<bool>,
     /// `dL/dw` of the recurrent synapses by source neuron, as `r_t`.
     g_r: Vec<f64>,
+    /// Spikes per neuron so far in the forward pass.
+    counts: Vec<usize>,
 }
 
 /// Where a neuron's membrane first reaches the threshold in an interval
@@ -183,6 +185,7 @@ pub struct LifLayer {
     n_in: usize,
     n_out: usize,
     t_end: f64,
+    max_spikes: usize,
 }
 
 impl LifLayer {
@@ -204,7 +207,18 @@ impl LifLayer {
             n_in,
             n_out,
             t_end,
+            max_spikes: crate::SolverOptions::default().max_spikes,
         })
+    }
+
+    /// This layer with at most `max_spikes` spikes per neuron in a forward
+    /// pass (as [`SolverOptions::max_spikes`](crate::SolverOptions::max_spikes)
+    /// bounds a neuron's run; the same default): one more is an error
+    /// ([`SolverError::SpikeLimit`], naming the neuron), never a silent
+    /// truncation, so that a runaway recurrent layer stops.
+    pub fn with_max_spikes(mut self, max_spikes: usize) -> Self {
+        self.max_spikes = max_spikes;
+        self
     }
 
     /// Checks the lengths of `bias`, `weights` and the inputs' channels and
@@ -332,6 +346,8 @@ impl LifLayer {
         s.i.resize(n, 0.0);
         s.v_prev.resize(n, 0.0);
         s.i_prev.resize(n, 0.0);
+        s.counts.clear();
+        s.counts.resize(n, 0);
         spikes.clear();
         let (theta, inv_tau_mem) = (self.lif.theta(), 1.0 / self.lif.tau_mem());
         let mut t_prev = 0.0;
@@ -379,7 +395,8 @@ impl LifLayer {
                 if recurrent.is_none() {
                     for j in flagged(&s.flags[..n]) {
                         let x0 = [s.v_prev[j], s.i_prev[j]];
-                        let x = self.advance(bias[j], x0, t_prev, t, j, spikes)?;
+                        let count = &mut s.counts[j];
+                        let x = self.advance(bias[j], x0, t_prev, t, j, count, spikes)?;
                         s.v[j] = x[0];
                         s.i[j] = x[1] + column[j];
                     }
@@ -406,6 +423,7 @@ impl LifLayer {
                     t_prev = t;
                     break;
                 };
+                self.count_spike(&mut s.counts[j], j, t_s)?;
                 // The layer at the spike instead, without the input at `t`;
                 // the spike's reset, and its recurrent weights.
                 let h_s = t_s - t_prev;
@@ -440,8 +458,26 @@ impl LifLayer {
         Ok(())
     }
 
+    /// Counts a spike of neuron `j` at `t` in `count`, its spikes so far;
+    /// an error past [`with_max_spikes`](Self::with_max_spikes)'s limit.
+    fn count_spike(&self, count: &mut usize, j: usize, t: f64) -> Result<(), LayerError> {
+        if *count >= self.max_spikes {
+            return Err(LayerError {
+                neuron: Some(j),
+                source: SolverError::SpikeLimit {
+                    limit: self.max_spikes,
+                    t,
+                },
+            });
+        }
+        *count += 1;
+        Ok(())
+    }
+
     /// Neuron `j`'s state at `t1` from `x` at `t0` with no input in
-    /// between, its spikes in `(t0, t1]` pushed to `spikes`.
+    /// between, its spikes in `(t0, t1]` pushed to `spikes` and counted in
+    /// `count`.
+    #[allow(clippy::too_many_arguments)]
     fn advance(
         &self,
         b: f64,
@@ -449,12 +485,14 @@ impl LifLayer {
         mut t0: f64,
         t1: f64,
         j: usize,
+        count: &mut usize,
         spikes: &mut Vec<LayerSpike>,
     ) -> Result<[f64; 2], LayerError> {
         loop {
             match self.crossing(b, x, t0, t1, j)? {
                 Crossing::Below(x1) => return Ok(x1),
                 Crossing::Spike { t, current } => {
+                    self.count_spike(count, j, t)?;
                     spikes.push(LayerSpike {
                         t,
                         neuron: j as u32,
