@@ -605,3 +605,43 @@ fn the_spike_limit_holds_layer_wide() {
         }
     }
 }
+
+/// Neurons that spike at one instant (identical neurons with identical
+/// inputs): the layer-wide recurrent layer takes the spikes in the order
+/// of the neurons, each reaching the others after their own, as the
+/// event-by-event layer does; the same spikes to round-off.
+#[test]
+fn simultaneous_recurrent_spikes_are_taken_in_neuron_order() {
+    let net = lif_net(&[3, 4]);
+    let mut params = net.init_params(&strong_init(), 1).unwrap();
+    let l = &mut params.layers[0];
+    // Neurons 0 and 1 identical, as are 2 and 3.
+    let (w0, w2) = (l.weights[..3].to_vec(), l.weights[6..9].to_vec());
+    l.weights[3..6].copy_from_slice(&w0);
+    l.weights[9..12].copy_from_slice(&w2);
+    l.neuron_params = vec![0.1, 0.1, 0.2, 0.2];
+    for (rec, what) in [(0.4, "excitatory"), (-0.6, "inhibitory")] {
+        let mut p = params.clone();
+        let mut w = vec![rec; 16];
+        for j in 0..4 {
+            w[j * 4 + j] = 0.0;
+        }
+        p.layers[0].recurrent_weights = Some(w);
+        let input =
+            SpikeTrains::from_trains(&[vec![1.0, 7.0], vec![2.0], vec![3.0, 12.0]]).unwrap();
+        let [a, b] = [net.clone(), net.clone().with_layer_wide(true)].map(|n| {
+            let (mut ws, mut trace) = (n.workspace(), ForwardTrace::default());
+            n.forward(&p, &input, &mut ws, &mut trace).unwrap();
+            trace.layers[0].outputs.to_trains()
+        });
+        assert!(
+            !a[0].is_empty() && a[0].len() == a[1].len(),
+            "{what}: {a:?}"
+        );
+        assert_close(&a[0], &a[1], 1e-12, what);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.len(), y.len(), "{what}: {a:?} against {b:?}");
+            assert_close(x, y, 1e-12, what);
+        }
+    }
+}
