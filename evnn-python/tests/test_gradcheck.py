@@ -58,10 +58,12 @@ def test_gradient_of_eventax_loss():
     assert np.isclose((up - down) / (2 * h), g1[1]["weights"][0, 0], rtol=1e-5, atol=1e-8)
 
 
-def test_recurrent_gradient_matches_central_differences():
-    """A recurrent hidden layer (train(recurrent=...)): params show its
-    recurrent weights, set_params takes them, and loss_and_grad's entries
-    for them (and for everything else) match central differences."""
+@pytest.mark.parametrize("layer_wide", [False, True])
+def test_recurrent_gradient_matches_central_differences(layer_wide):
+    """A recurrent hidden layer (train(recurrent=...)), event by event and
+    layer-wide: params show its recurrent weights, set_params takes them,
+    and loss_and_grad's entries for them (and for everything else) match
+    central differences."""
     r = evnn.train(
         model="lif",
         hidden=[5],
@@ -71,6 +73,7 @@ def test_recurrent_gradient_matches_central_differences():
         test_size=32,
         seed=2,
         recurrent={"weights": {"kind": "normal", "mean": 0.0, "std": 0.5}},
+        layer_wide=layer_wide,
     )
     net = r["model"]
     rec = net.params[0]["recurrent_weights"]
