@@ -109,8 +109,9 @@ where
         self.loss_pass
     }
 
-    /// This network with its dense layers without delays, feed-forward or
-    /// recurrent, simulated layer-wide where the backend can
+    /// This network with its dense layers without synaptic delays
+    /// (feed-forward or recurrent, with axonal delays or none) simulated
+    /// layer-wide where the backend can
     /// ([`Backend::lif_layer`]: LIF on [`ClosedForm`](evnn_solver::ClosedForm)),
     /// or neuron by neuron (`false`, the default). A layer-wide layer
     /// computes the decay between two inputs once for all its neurons and

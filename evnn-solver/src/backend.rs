@@ -249,8 +249,8 @@ pub trait Backend<N: NeuronModel> {
 
     /// The LIF neuron as which this backend can simulate a whole layer of
     /// `model` at once ([`LifLayer`](crate::lif_layer::LifLayer)): for a
-    /// network that lets a dense feed-forward layer's neurons share the
-    /// work of their common inputs. `None` (the default) for every backend
+    /// network that lets a dense layer's neurons (feed-forward or
+    /// recurrent) share the work of their common inputs. `None` (the default) for every backend
     /// and model but [`ClosedForm`](crate::ClosedForm)'s LIF.
     fn lif_layer(&self, model: &N) -> Option<Lif> {
         let _ = model;

@@ -13,7 +13,9 @@
 //! concave while it rises to a maximum inside). The adjoint needs
 //! no state at the inputs: between events it is linear with the same
 //! shared factors, and only the spikes carry state (the current at the
-//! spike), so the record of a run is the layer's spikes.
+//! spike), so the record of a run is the layer's spikes. A recurrent
+//! layer's spikes are inputs to it as well, at their own times: the layer
+//! runs to its earliest spike, applies it, and goes on.
 
 use crate::closed_form::LifStepper;
 use crate::root::bracketed_newton;

@@ -97,8 +97,9 @@ pub struct RunOptions {
     #[arg(long, value_enum)]
     pub integrator: Option<Integrator>,
     /// Simulate each dense layer's neurons together, feed-forward or
-    /// recurrent (LIF on the closed form), as `evnn train --layer-wide`: the same results to
-    /// round-off, faster on wide layers with many input spikes.
+    /// recurrent (LIF on the closed form; layers with synaptic delays still
+    /// run neuron by neuron), as `evnn train --layer-wide`: the same results
+    /// to round-off, faster on wide layers with many input spikes.
     #[arg(long)]
     pub layer_wide: bool,
 }

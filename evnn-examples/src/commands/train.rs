@@ -75,8 +75,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub integrator: Option<Integrator>,
     /// Simulate each dense layer's neurons together, feed-forward or
-    /// recurrent (LIF on the closed form; layers with delays still run
-    /// neuron by neuron): the same training to round-off, much faster on
+    /// recurrent (LIF on the closed form; layers with synaptic delays still
+    /// run neuron by neuron): the same training to round-off, much faster on
     /// wide layers with many input spikes.
     #[arg(long)]
     pub layer_wide: bool,
