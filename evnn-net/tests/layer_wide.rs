@@ -6,9 +6,9 @@
 //! delays), which run neuron by neuron, bit for bit as without it.
 
 use evnn_net::{
-    gradcheck, BatchRunner, DelayInit, Distribution, FeedForward, ForwardTrace, GradCheckOptions,
-    InitConfig, LiReadout, NetError, NetworkParams, ReadoutParams, RecurrentInit, SpikeTrains,
-    TtfsLoss,
+    gradcheck, BatchResult, BatchRunner, DelayInit, Distribution, FeedForward, ForwardTrace,
+    GradCheckOptions, InitConfig, LiReadout, NetError, NetworkParams, ReadoutBatch, ReadoutParams,
+    RecurrentInit, SpikeTrains, TtfsLoss,
 };
 use evnn_neurons::{Lif, Qif};
 use evnn_solver::{ClosedForm, QifSeries, SolverError, SolverOptions};
@@ -80,15 +80,7 @@ fn first_spike_loss_and_gradient_are_the_neuron_by_neuron_ones() {
     let wide_net = net.with_layer_wide(true);
     assert!(wide_net.layer_wide());
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let wide = pool
-            .install(|| {
-                BatchRunner::new(wide_net.clone()).loss_and_grad(&params, &inputs, &labels, &loss)
-            })
-            .unwrap();
+        let wide = on_threads(threads, &wide_net, &params, &inputs, &labels);
         assert!((wide.loss_sum - by_neuron.loss_sum).abs() <= 1e-10 * by_neuron.loss_sum.abs());
         assert_eq!(wide.correct, by_neuron.correct);
         for (a, b) in wide.first_spikes.iter().zip(&by_neuron.first_spikes) {
@@ -122,40 +114,70 @@ fn first_spike_loss_and_gradient_are_the_neuron_by_neuron_ones() {
     }
 }
 
+/// The first-spike loss and gradient of `net` on `inputs` on a pool of
+/// `threads` threads.
+fn on_threads(
+    threads: usize,
+    net: &Net,
+    params: &NetworkParams,
+    inputs: &[SpikeTrains],
+    labels: &[usize],
+) -> BatchResult {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let runner = BatchRunner::new(net.clone());
+    pool.install(|| runner.loss_and_grad(params, inputs, labels, &TtfsLoss::default()))
+        .unwrap()
+}
+
 #[test]
 fn readout_loss_and_gradient_are_the_neuron_by_neuron_ones() {
     let sizes = [8, 40];
     let net = lif_net(&sizes);
     let network = net.init_params(&strong_init(), 4).unwrap();
-    let params = ReadoutParams::init(
-        network,
-        3,
-        &Distribution::Normal {
-            mean: 0.0,
-            std: 1.0,
-        },
-        4,
-    )
-    .unwrap();
     let inputs = samples(16, sizes[0], 6);
-    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 3).collect();
-    let readout = LiReadout::default();
-    let by_neuron = BatchRunner::new(net.clone())
-        .readout_loss_and_grad(&params, &readout, &inputs, &labels)
-        .unwrap();
-    let wide = BatchRunner::new(net.with_layer_wide(true))
-        .readout_loss_and_grad(&params, &readout, &inputs, &labels)
-        .unwrap();
-    assert!((wide.loss_sum - by_neuron.loss_sum).abs() <= 1e-10 * by_neuron.loss_sum.abs());
+    let (wide, by_neuron) = readouts_agree(&net, network, &inputs);
     for (a, b) in wide.scores.iter().zip(&by_neuron.scores) {
         assert_close(a, b, 1e-10, "scores");
     }
-    let (g, want) = (wide.grad.unwrap(), by_neuron.grad.unwrap());
+}
+
+/// The leaky-integrator readout (3 classes) of `network`, the last layer
+/// of `net`, on `inputs`, layer-wide and neuron by neuron: the loss to
+/// 1e-10, the readout's and the last layer's weight and bias gradients to
+/// 1e-9, the hidden weights' gradient not all zero. Returns both results
+/// (layer-wide first).
+fn readouts_agree(
+    net: &Net,
+    network: NetworkParams,
+    inputs: &[SpikeTrains],
+) -> (ReadoutBatch, ReadoutBatch) {
+    let w = Distribution::Normal {
+        mean: 0.0,
+        std: 1.0,
+    };
+    let params = ReadoutParams::init(network, 3, &w, 4).unwrap();
+    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 3).collect();
+    let readout = LiReadout::default();
+    let [wide, by_neuron] = [net.clone().with_layer_wide(true), net.clone()].map(|n| {
+        BatchRunner::new(n)
+            .readout_loss_and_grad(&params, &readout, inputs, &labels)
+            .unwrap()
+    });
+    assert!((wide.loss_sum - by_neuron.loss_sum).abs() <= 1e-10 * by_neuron.loss_sum.abs());
+    let (g, want) = (
+        wide.grad.as_ref().unwrap(),
+        by_neuron.grad.as_ref().unwrap(),
+    );
     assert_close(&g.weights, &want.weights, 1e-9, "readout weights");
-    let (a, b) = (&g.network.layers[0], &want.network.layers[0]);
+    let last = g.network.layers.len() - 1;
+    let (a, b) = (&g.network.layers[last], &want.network.layers[last]);
     assert_close(&a.weights, &b.weights, 1e-9, "hidden weights");
     assert_close(&a.neuron_params, &b.neuron_params, 1e-9, "hidden biases");
     assert!(a.weights.iter().any(|&w| w != 0.0));
+    (wide, by_neuron)
 }
 
 #[test]
@@ -329,6 +351,15 @@ fn states_of_a_layer_wide_trace_are_the_neuron_by_neuron_ones() {
     assert!(spiking >= 3, "{spiking} of the neurons spiked");
 }
 
+/// A LIF [8, 40, 4] network without and with the switch, `n` samples of
+/// inputs drawn with `seed`, and labels of four classes.
+fn four_classes(n: usize, seed: u64) -> (Net, Net, Vec<SpikeTrains>, Vec<usize>) {
+    let net = lif_net(&[8, 40, 4]);
+    let wide_net = net.clone().with_layer_wide(true);
+    let labels = (0..n).map(|k| k % 4).collect();
+    (net, wide_net, samples(n, 8, seed), labels)
+}
+
 /// A LIF [8, 40, 4] network whose two layers are recurrent (half of the
 /// synapses, none to itself; or every one, self-connections too).
 fn recurrent_params(net: &Net, all: bool) -> NetworkParams {
@@ -351,10 +382,7 @@ fn recurrent_params(net: &Net, all: bool) -> NetworkParams {
 #[test]
 fn recurrent_layers_are_the_event_by_event_ones() {
     let sizes = [8, 40, 4];
-    let net = lif_net(&sizes);
-    let wide_net = net.clone().with_layer_wide(true);
-    let inputs = samples(24, sizes[0], 5);
-    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 4).collect();
+    let (net, wide_net, inputs, labels) = four_classes(24, 5);
     let loss = TtfsLoss::default();
     for all in [false, true] {
         let params = recurrent_params(&net, all);
@@ -362,16 +390,7 @@ fn recurrent_layers_are_the_event_by_event_ones() {
             .loss_and_grad(&params, &inputs, &labels, &loss)
             .unwrap();
         for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let wide = pool
-                .install(|| {
-                    BatchRunner::new(wide_net.clone())
-                        .loss_and_grad(&params, &inputs, &labels, &loss)
-                })
-                .unwrap();
+            let wide = on_threads(threads, &wide_net, &params, &inputs, &labels);
             let at = format!("all synapses {all}, {threads} threads");
             let (a, b) = (wide.loss_sum, by_event.loss_sum);
             assert!(
@@ -408,33 +427,11 @@ fn recurrent_layers_are_the_event_by_event_ones() {
         }
     }
     // The readout of a recurrent hidden layer.
-    let net = lif_net(&sizes[..2]);
-    let network = recurrent_params(&lif_net(&sizes), false);
-    let mut network = network;
+    let mut network = recurrent_params(&lif_net(&sizes), false);
     network.layers.truncate(1);
-    let params = ReadoutParams::init(
-        network,
-        3,
-        &Distribution::Normal {
-            mean: 0.0,
-            std: 1.0,
-        },
-        4,
-    )
-    .unwrap();
-    let readout = LiReadout::default();
-    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 3).collect();
-    let by_event = BatchRunner::new(net.clone())
-        .readout_loss_and_grad(&params, &readout, &inputs, &labels)
-        .unwrap();
-    let wide = BatchRunner::new(net.with_layer_wide(true))
-        .readout_loss_and_grad(&params, &readout, &inputs, &labels)
-        .unwrap();
-    assert!((wide.loss_sum - by_event.loss_sum).abs() <= 1e-10 * by_event.loss_sum.abs());
+    let (wide, by_event) = readouts_agree(&lif_net(&sizes[..2]), network, &inputs);
     let (g, want) = (wide.grad.unwrap(), by_event.grad.unwrap());
-    assert_close(&g.weights, &want.weights, 1e-9, "readout weights");
     let (a, b) = (&g.network.layers[0], &want.network.layers[0]);
-    assert_close(&a.weights, &b.weights, 1e-9, "hidden weights");
     let (ra, rb) = (a.recurrent_weights.as_ref(), b.recurrent_weights.as_ref());
     assert_close(ra.unwrap(), rb.unwrap(), 1e-9, "hidden recurrent weights");
     assert!(ra.unwrap().iter().any(|&w| w != 0.0));
@@ -506,11 +503,7 @@ fn recurrent_layer_wide_traces_states_and_gradients() {
 /// traces of the trace.
 #[test]
 fn axonal_delays_are_the_neuron_by_neuron_ones() {
-    let sizes = [8, 40, 4];
-    let net = lif_net(&sizes);
-    let wide_net = net.clone().with_layer_wide(true);
-    let inputs = samples(16, sizes[0], 7);
-    let labels: Vec<usize> = (0..inputs.len()).map(|k| k % 4).collect();
+    let (net, wide_net, inputs, labels) = four_classes(16, 7);
     let loss = TtfsLoss::default();
     // Up to 12 ms: inputs after 38 ms arrive past `t_end` on some channels.
     let axonal = DelayInit {

@@ -289,11 +289,8 @@ impl LifLayer {
             return;
         }
         s.w_shape = (n_in, n_out);
-        s.w_source.clear();
-        s.w_source.extend_from_slice(weights);
-        s.w_t.clear();
-        s.w_t.resize(n_in * n_out, 0.0);
-        let w_t = &mut s.w_t;
+        refill(&mut s.w_source, weights);
+        let w_t = zeroed(&mut s.w_t, n_in * n_out);
         tiled(n_out, n_in, |j, c| {
             w_t[c * n_out + j] = weights[j * n_in + c]
         });
@@ -307,13 +304,9 @@ impl LifLayer {
         if s.r_t.len() == n * n && same_bits(&s.r_source, r.weights) && s.r_mask == mask {
             return;
         }
-        s.r_source.clear();
-        s.r_source.extend_from_slice(r.weights);
-        s.r_mask.clear();
-        s.r_mask.extend_from_slice(mask);
-        s.r_t.clear();
-        s.r_t.resize(n * n, 0.0);
-        let r_t = &mut s.r_t;
+        refill(&mut s.r_source, r.weights);
+        refill(&mut s.r_mask, mask);
+        let r_t = zeroed(&mut s.r_t, n * n);
         tiled(n, n, |j, i| {
             let exists = mask.get(j * n + i).copied().unwrap_or(true);
             r_t[i * n + j] = if exists { r.weights[j * n + i] } else { 0.0 };
@@ -670,8 +663,7 @@ impl LifLayer {
         self.transpose(weights, s);
         if let Some(r) = recurrent {
             self.transpose_recurrent(r, s);
-            s.g_r.clear();
-            s.g_r.resize(n * n, 0.0);
+            zeroed(&mut s.g_r, n * n);
         }
         let lif = &self.lif;
         let (theta, v_reset) = (lif.theta(), lif.v_reset());
@@ -798,6 +790,19 @@ fn flagged(flags: &[u64]) -> impl Iterator<Item = usize> + '_ {
         let one = g.iter().enumerate().filter(|(_, &f)| f != 0);
         one.map(move |(k, _)| 8 * at + k)
     })
+}
+
+/// `dst` as a copy of `src` (its allocation kept).
+fn refill<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
+    dst.clear();
+    dst.extend_from_slice(src);
+}
+
+/// `dst` as `len` zeros (its allocation kept).
+fn zeroed(dst: &mut Vec<f64>, len: usize) -> &mut Vec<f64> {
+    dst.clear();
+    dst.resize(len, 0.0);
+    dst
 }
 
 /// Whether `a` and `b` hold the same values bit for bit; without an early
