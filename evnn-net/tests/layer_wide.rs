@@ -377,8 +377,8 @@ fn recurrent_params(net: &Net, all: bool) -> NetworkParams {
 
 /// Recurrent layers simulated layer-wide give the event-by-event passes'
 /// spikes, losses and gradients (recurrent weights included) to
-/// round-off, for the first-spike loss on one and two threads, and the
-/// leaky-integrator readout.
+/// round-off, for the first-spike loss on one and two threads (which give
+/// the same bits), and the leaky-integrator readout.
 #[test]
 fn recurrent_layers_are_the_event_by_event_ones() {
     let sizes = [8, 40, 4];
@@ -389,9 +389,17 @@ fn recurrent_layers_are_the_event_by_event_ones() {
         let by_event = BatchRunner::new(net.clone())
             .loss_and_grad(&params, &inputs, &labels, &loss)
             .unwrap();
+        // One thread and two give the same bits.
+        let one = on_threads(1, &wide_net, &params, &inputs, &labels);
         for threads in [1, 2] {
             let wide = on_threads(threads, &wide_net, &params, &inputs, &labels);
             let at = format!("all synapses {all}, {threads} threads");
+            assert_eq!(wide.loss_sum.to_bits(), one.loss_sum.to_bits(), "{at}");
+            let bits = |r: &BatchResult| {
+                let flat = r.grad.as_ref().unwrap().to_flat();
+                flat.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&wide), bits(&one), "{at}");
             let (a, b) = (wide.loss_sum, by_event.loss_sum);
             assert!(
                 (a - b).abs() <= 1e-10 * b.abs(),
