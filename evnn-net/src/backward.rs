@@ -5,7 +5,7 @@
 use crate::forward::Workspace;
 use crate::layer_wide::{self, layer_lif};
 use crate::recurrent::backward_layer;
-use crate::stack::{fill_delayed_inputs, fill_inputs, Stack};
+use crate::stack::{fill_neuron_inputs, Stack};
 use crate::trace::ForwardTrace;
 use crate::{NetError, NetworkParams, SpikeTrains};
 use evnn_neurons::{NeuronModel, StateVector};
@@ -240,12 +240,8 @@ pub(crate) fn backward<N: NeuronModel, B: Backend<N> + Adjoint<N> + Clone>(
                 continue;
             }
             let delayed = params.layers[layer].has_delays();
-            if delayed {
-                let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
-                fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
-            } else {
-                fill_inputs::<N>(&mut ws.inputs, &lt.inputs, params, layer, j);
-            }
+            let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
+            fill_neuron_inputs::<N>(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
             let p = Stack::<N>::neuron_params(params, layer, j);
             run_adjoint(
                 &mut ws.backend,

@@ -4,7 +4,7 @@
 use crate::layer_wide::{self, layer_lif, LayerWideScratch};
 use crate::on_demand::{LayerRuns, LossPass, OnDemandRuns};
 use crate::recurrent::{forward_layer, RecurrentScratch};
-use crate::stack::{fill_delayed_inputs, fill_inputs, Pass, Stack};
+use crate::stack::{fill_neuron_inputs, Pass, Stack};
 use crate::trace::{merge_spikes, ForwardTrace, LayerTrace};
 use crate::{NetError, NetworkParams, SpikeTrains, VoltageMax};
 use evnn_neurons::NeuronModel;
@@ -190,12 +190,8 @@ pub(crate) fn forward<N: NeuronModel, B: Backend<N>>(
         lt.outputs.clear();
         let lr = &mut ws.od.layers[layer];
         for j in 0..n_out {
-            if params.layers[layer].has_delays() {
-                let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
-                fill_delayed_inputs(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
-            } else {
-                fill_inputs::<N>(&mut ws.inputs, &lt.inputs, params, layer, j);
-            }
+            let (inputs, arrivals) = (&mut ws.inputs, &mut ws.arrivals);
+            fill_neuron_inputs::<N>(inputs, arrivals, &lt.inputs, params, layer, j, stack.t_end);
             let p = Stack::<N>::neuron_params(params, layer, j);
             let neuron = &mut lt.neurons[j];
             // The workspace's steppers, reset, where the backend hands

@@ -5,7 +5,7 @@
 //! adjoint of [`LifLayer`], converted from and to the network's traces,
 //! parameters and gradients.
 
-use crate::stack::Stack;
+use crate::stack::{fill_arrivals, Stack};
 use crate::trace::LayerTrace;
 use crate::{NetError, NetworkParams};
 use evnn_neurons::{Lif, NeuronModel, StateVector};
@@ -50,10 +50,8 @@ pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
 
 /// The layer's inputs as the kernel takes them, `(time, channel)` in time
 /// order, into `s.inputs`: the merged inputs, or with axonal delays `a`
-/// each spike at its arrival `t + a_c`, those before `t_end`, sorted by
-/// arrival (ties by position in `merged`, as
-/// [`fill_delayed_inputs`](crate::stack::fill_delayed_inputs) orders a
-/// neuron's), with their positions in `s.arrivals`.
+/// each spike at its arrival `t + a_c` (those before `t_end`, in the order
+/// of [`fill_arrivals`]), with their positions in `s.arrivals`.
 fn kernel_inputs(
     merged: &[crate::trace::MergedSpike],
     axonal: Option<&[f64]>,
@@ -65,15 +63,7 @@ fn kernel_inputs(
         s.inputs.extend(merged.iter().map(|m| (m.time, m.channel)));
         return;
     };
-    s.arrivals.clear();
-    for (k, m) in merged.iter().enumerate() {
-        let time = m.time + a[m.channel as usize];
-        if time < t_end {
-            s.arrivals.push((time, k as u32));
-        }
-    }
-    s.arrivals
-        .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    fill_arrivals(&mut s.arrivals, merged, Some(a), None, t_end);
     let arrivals = s.arrivals.iter();
     s.inputs
         .extend(arrivals.map(|&(time, k)| (time, merged[k as usize].channel)));

@@ -6,7 +6,7 @@ use crate::backward::{backward, check_trace};
 use crate::forward::{forward, Workspace};
 use crate::on_demand::LossPass;
 use crate::sample::{predict, readout_loss, sample_loss, ReadoutResult, SampleResult};
-use crate::stack::{fill_delayed_inputs, fill_inputs, Pass, Stack};
+use crate::stack::{fill_neuron_inputs, Pass, Stack};
 use crate::trace::ForwardTrace;
 #[cfg(doc)]
 use crate::TtfsLoss;
@@ -154,7 +154,7 @@ where
         self
     }
 
-    /// Whether dense layers without delays run layer-wide
+    /// Whether dense layers without synaptic delays run layer-wide
     /// ([`with_layer_wide`](Self::with_layer_wide)).
     pub fn layer_wide(&self) -> bool {
         self.stack.layer_wide
@@ -399,23 +399,18 @@ where
             // (at their arrivals, with axonal delays) and, in a recurrent
             // layer, the layer's spikes that reach it, to `t_end`.
             Some(l) if l.layer_wide => {
-                let mut inputs = Vec::new();
+                let (mut inputs, arrivals) = (Vec::new(), &mut Vec::new());
+                let (merged, t_end) = (&l.inputs, self.stack.t_end);
+                fill_neuron_inputs::<N>(
+                    &mut inputs,
+                    arrivals,
+                    merged,
+                    params,
+                    layer,
+                    neuron,
+                    t_end,
+                );
                 let lp = &params.layers[layer];
-                if lp.has_delays() {
-                    let (merged, t_end) = (&l.inputs, self.stack.t_end);
-                    let arrivals = &mut Vec::new();
-                    fill_delayed_inputs(
-                        &mut inputs,
-                        arrivals,
-                        merged,
-                        params,
-                        layer,
-                        neuron,
-                        t_end,
-                    );
-                } else {
-                    fill_inputs::<N>(&mut inputs, &l.inputs, params, layer, neuron);
-                }
                 if let Some(w) = &lp.recurrent_weights {
                     for i in (0..size).filter(|&i| lp.has_recurrent_synapse(neuron, i)) {
                         let weight = w[neuron * size + i];

@@ -207,16 +207,31 @@ pub(crate) fn push_inputs<N: NeuronModel>(
     }
 }
 
+/// Neuron `j`'s inputs: the merged input spikes with its weights, at
+/// their arrivals where `layer` has delays ([`fill_delayed_inputs`], whose
+/// `arrivals` it fills then).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_neuron_inputs<N: NeuronModel>(
+    inputs: &mut Vec<InputSpike>,
+    arrivals: &mut Vec<(f64, u32)>,
+    merged: &[MergedSpike],
+    params: &NetworkParams,
+    layer: usize,
+    j: usize,
+    t_end: f64,
+) {
+    if params.layers[layer].has_delays() {
+        fill_delayed_inputs(inputs, arrivals, merged, params, layer, j, t_end);
+    } else {
+        fill_inputs::<N>(inputs, merged, params, layer, j);
+    }
+}
+
 /// Neuron `j`'s inputs where `layer` has delays: every merged spike `m`
-/// (source time `t`, channel `i`) arrives at `(t + a_i) + d_ij`; arrivals
-/// at or after `t_end` are dropped (the solver would not apply them, and
-/// their gradient is 0). The inputs are sorted by arrival time, ties by
-/// position in `merged` (source time, then channel), so that zero delays
-/// give the order of [`fill_inputs`]. `arrivals` receives, for each input in
-/// that order, its arrival time and its index in `merged`: the backward
-/// pass maps the adjoint's per-input results back through it. The sort
-/// key is a total order on distinct pairs, so the unstable sort (which
-/// allocates nothing) is deterministic.
+/// (source time `t`, channel `i`) arrives at `(t + a_i) + d_ij`
+/// ([`arrivals`]). `arrivals` receives, for each input in that order, its
+/// arrival time and its index in `merged`: the backward pass maps the
+/// adjoint's per-input results back through it.
 pub(crate) fn fill_delayed_inputs(
     inputs: &mut Vec<InputSpike>,
     arrivals: &mut Vec<(f64, u32)>,
@@ -233,7 +248,37 @@ pub(crate) fn fill_delayed_inputs(
         .synaptic_delays
         .as_ref()
         .map(|d| &d[j * n_in..(j + 1) * n_in]);
-    let axonal = l.axonal_delays.as_deref();
+    fill_arrivals(
+        arrivals,
+        merged,
+        l.axonal_delays.as_deref(),
+        synaptic,
+        t_end,
+    );
+    inputs.clear();
+    inputs.extend(
+        arrivals
+            .iter()
+            .map(|&(time, m)| InputSpike::new(time, row[merged[m as usize].channel as usize])),
+    );
+}
+
+/// The arrivals of `merged` behind axonal delays `axonal` (one per
+/// channel) and synaptic delays `synaptic` (one neuron's row): spike `m`
+/// (source time `t`, channel `i`) arrives at `(t + a_i) + d_i`; arrivals at
+/// or after `t_end` are dropped (the solver would not apply them, and their
+/// gradient is 0). `(arrival time, m)`, sorted by arrival time, ties by
+/// position in `merged` (source time, then channel), so that zero delays
+/// give the order of [`fill_inputs`]. The sort key is a total order on
+/// distinct pairs, so the unstable sort (which allocates nothing) is
+/// deterministic.
+pub(crate) fn fill_arrivals(
+    arrivals: &mut Vec<(f64, u32)>,
+    merged: &[MergedSpike],
+    axonal: Option<&[f64]>,
+    synaptic: Option<&[f64]>,
+    t_end: f64,
+) {
     arrivals.clear();
     for (m, s) in merged.iter().enumerate() {
         let c = s.channel as usize;
@@ -249,10 +294,4 @@ pub(crate) fn fill_delayed_inputs(
         }
     }
     arrivals.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    inputs.clear();
-    inputs.extend(
-        arrivals
-            .iter()
-            .map(|&(time, m)| InputSpike::new(time, row[merged[m as usize].channel as usize])),
-    );
 }

@@ -383,37 +383,27 @@ impl LifLayer {
                     (&mut s.v, &mut s.i),
                     &mut s.flags,
                 );
-                if !any {
-                    t_prev = t;
-                    break;
-                }
-                if recurrent.is_none() {
-                    for j in flagged(&s.flags[..n]) {
-                        let x0 = [s.v_prev[j], s.i_prev[j]];
-                        let count = &mut s.counts[j];
-                        let x = self.advance(bias[j], x0, t_prev, t, j, count, spikes)?;
-                        s.v[j] = x[0];
-                        s.i[j] = x[1] + column[j];
-                    }
-                    t_prev = t;
-                    break;
-                }
-                // The layer's earliest spike in the interval (ties: the
-                // lowest neuron), which no other spike of it precedes.
-                let mut first: Option<(f64, usize, f64)> = None;
-                for j in flagged(&s.flags[..n]) {
-                    let x0 = [s.v_prev[j], s.i_prev[j]];
-                    match self.crossing(bias[j], x0, t_prev, t, j)? {
-                        Crossing::Below(x) => {
+                let first = match (any, recurrent) {
+                    (false, _) => None,
+                    (true, None) => {
+                        for j in flagged(&s.flags[..n]) {
+                            let x0 = [s.v_prev[j], s.i_prev[j]];
+                            let count = &mut s.counts[j];
+                            let x = self.advance(bias[j], x0, t_prev, t, j, count, spikes)?;
                             s.v[j] = x[0];
                             s.i[j] = x[1] + column[j];
                         }
-                        Crossing::Spike { t: t_s, current } => match first {
-                            Some((t_first, _, _)) if t_first <= t_s => {}
-                            _ => first = Some((t_s, j, current)),
-                        },
+                        None
                     }
-                }
+                    (true, Some(_)) => self.earliest_spike(
+                        bias,
+                        column,
+                        &s.flags[..n],
+                        (&s.v_prev, &s.i_prev),
+                        (&mut s.v, &mut s.i),
+                        (t_prev, t),
+                    )?,
+                };
                 let Some((t_s, j, current)) = first else {
                     t_prev = t;
                     break;
@@ -451,6 +441,37 @@ impl LifLayer {
         x_end.clear();
         x_end.extend(s.v[..n].iter().zip(&s.i[..n]).map(|(&v, &i)| [v, i]));
         Ok(())
+    }
+
+    /// The earliest first spike in `(t0, t1]` of the neurons `flags` marks
+    /// (ties: the lowest neuron), from their states `from` at `t0`, as
+    /// `(time, neuron, current)`; the neurons that do not cross get their
+    /// state at `t1` in `to`, the input `column` at `t1` applied. No other
+    /// spike of a recurrent layer precedes that spike.
+    fn earliest_spike(
+        &self,
+        bias: &[f64],
+        column: &[f64],
+        flags: &[u64],
+        from: (&[f64], &[f64]),
+        to: (&mut [f64], &mut [f64]),
+        (t0, t1): (f64, f64),
+    ) -> Result<Option<(f64, usize, f64)>, LayerError> {
+        let mut first: Option<(f64, usize, f64)> = None;
+        for j in flagged(flags) {
+            let x0 = [from.0[j], from.1[j]];
+            match self.crossing(bias[j], x0, t0, t1, j)? {
+                Crossing::Below(x) => {
+                    to.0[j] = x[0];
+                    to.1[j] = x[1] + column[j];
+                }
+                Crossing::Spike { t, current } => match first {
+                    Some((t_first, _, _)) if t_first <= t => {}
+                    _ => first = Some((t, j, current)),
+                },
+            }
+        }
+        Ok(first)
     }
 
     /// Counts a spike of neuron `j` at `t` in `count`, its spikes so far;
