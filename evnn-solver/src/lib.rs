@@ -108,6 +108,7 @@ mod dopri5;
 mod dopri5_backend;
 mod engine;
 mod error;
+pub mod lif_delayed;
 pub mod lif_layer;
 mod options;
 mod qif_series;

@@ -113,7 +113,7 @@ pub struct LifLayerScratch {
 
 /// Where a neuron's membrane first reaches the threshold in an interval
 /// without input ([`LifLayer::crossing`]).
-enum Crossing {
+pub(crate) enum Crossing {
     /// It does not: the state at the interval's end.
     Below([f64; 2]),
     /// A spike: its time and the synaptic current at it.
@@ -183,10 +183,10 @@ enum Crossing {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LifLayer {
-    lif: Lif,
-    n_in: usize,
-    n_out: usize,
-    t_end: f64,
+    pub(crate) lif: Lif,
+    pub(crate) n_in: usize,
+    pub(crate) n_out: usize,
+    pub(crate) t_end: f64,
     max_spikes: usize,
 }
 
@@ -225,7 +225,7 @@ impl LifLayer {
 
     /// Checks the lengths of `bias`, `weights` and the inputs' channels and
     /// times (finite, `>= 0`, sorted).
-    fn check(
+    pub(crate) fn check(
         &self,
         bias: &[f64],
         weights: &[f64],
@@ -476,7 +476,12 @@ impl LifLayer {
 
     /// Counts a spike of neuron `j` at `t` in `count`, its spikes so far;
     /// an error past [`with_max_spikes`](Self::with_max_spikes)'s limit.
-    fn count_spike(&self, count: &mut usize, j: usize, t: f64) -> Result<(), LayerError> {
+    pub(crate) fn count_spike(
+        &self,
+        count: &mut usize,
+        j: usize,
+        t: f64,
+    ) -> Result<(), LayerError> {
         if *count >= self.max_spikes {
             return Err(LayerError {
                 neuron: Some(j),
@@ -523,7 +528,7 @@ impl LifLayer {
 
     /// Neuron `j`'s first spike in `(t0, t1]` from `x` at `t0` with no
     /// input in between, or its state at `t1` where it has none.
-    fn crossing(
+    pub(crate) fn crossing(
         &self,
         b: f64,
         x: [f64; 2],
@@ -600,6 +605,74 @@ impl LifLayer {
         })
     }
 
+    /// Checks a backward pass's sensitivities and gradients against the
+    /// layer (`recurrent`: whether it is; `n_inputs` inputs): lengths,
+    /// finite sensitivities, spikes in time order and of its neurons.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn check_sensitivities(
+        &self,
+        recurrent: bool,
+        n_inputs: usize,
+        spikes: &[LayerSpike],
+        dl_dspike: &[f64],
+        dl_dx_end: Option<&[[f64; 2]]>,
+        (grad_bias, grad_weights, grad_recurrent, dl_dinput): (
+            &[f64],
+            &[f64],
+            Option<&[f64]>,
+            &[f64],
+        ),
+    ) -> Result<(), SolverError> {
+        let (n, n_in) = (self.n_out, self.n_in);
+        let shape = |what, expected: usize, got: usize| {
+            (expected != got).then_some(SolverError::ShapeMismatch {
+                what,
+                expected,
+                got,
+            })
+        };
+        let mismatch = shape("dL/dt (one per spike)", spikes.len(), dl_dspike.len())
+            .or_else(|| shape("dL/db (one per neuron)", n, grad_bias.len()))
+            .or_else(|| shape("dL/dw (n_out × n_in)", n * n_in, grad_weights.len()))
+            .or_else(|| shape("dL/d(input time)", n_inputs, dl_dinput.len()))
+            .or_else(|| {
+                let expected = if recurrent { n * n } else { 0 };
+                let what = "dL/dw of the recurrent synapses (n_out × n_out; none without)";
+                grad_recurrent.and_then(|g| shape(what, expected, g.len()))
+            })
+            .or_else(|| dl_dx_end.and_then(|d| shape("dL/dx(t_end)", n, d.len())));
+        if let Some(e) = mismatch {
+            return Err(e);
+        }
+        let non_finite = |what, values: &mut dyn Iterator<Item = f64>| {
+            values
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(index, value)| SolverError::NonFiniteSensitivity { what, index, value })
+        };
+        if let Some(e) = non_finite("dL/dt", &mut dl_dspike.iter().copied()).or_else(|| {
+            dl_dx_end.and_then(|d| non_finite("dL/dx(t_end)", &mut d.iter().flatten().copied()))
+        }) {
+            return Err(e);
+        }
+        if let Some(k) = spikes.windows(2).position(|w| !(w[0].t <= w[1].t)) {
+            return Err(SolverError::UnsortedInputs {
+                index: k + 1,
+                time: spikes[k + 1].t,
+                previous: spikes[k].t,
+            });
+        }
+        if let Some(spike) = spikes.iter().find(|s| s.neuron as usize >= n) {
+            let what = "spike's neuron (below the layer's size)";
+            return Err(SolverError::ShapeMismatch {
+                what,
+                expected: n,
+                got: spike.neuron as usize,
+            });
+        }
+        Ok(())
+    }
+
     /// The EventProp adjoint of a run of [`forward`](Self::forward) with
     /// these `bias`, `weights`, `recurrent` and `inputs` that gave
     /// `spikes`: adds `dL/db` to `grad_bias`, `dL/dw` to `grad_weights`
@@ -631,56 +704,19 @@ impl LifLayer {
     ) -> Result<(), LayerError> {
         self.check(bias, weights, recurrent, inputs)?;
         let (n, n_in) = (self.n_out, self.n_in);
-        let shape = |what, expected: usize, got: usize| {
-            (expected != got).then_some(SolverError::ShapeMismatch {
-                what,
-                expected,
-                got,
-            })
-        };
-        let mismatch = shape("dL/dt (one per spike)", spikes.len(), dl_dspike.len())
-            .or_else(|| shape("dL/db (one per neuron)", n, grad_bias.len()))
-            .or_else(|| shape("dL/dw (n_out × n_in)", n * n_in, grad_weights.len()))
-            .or_else(|| shape("dL/d(input time)", inputs.len(), dl_dinput.len()))
-            .or_else(|| {
-                let expected = if recurrent.is_some() { n * n } else { 0 };
-                let what = "dL/dw of the recurrent synapses (n_out × n_out; none without)";
-                grad_recurrent
-                    .as_deref()
-                    .and_then(|g| shape(what, expected, g.len()))
-            })
-            .or_else(|| dl_dx_end.and_then(|d| shape("dL/dx(t_end)", n, d.len())));
-        if let Some(e) = mismatch {
-            return Err(e.into());
-        }
-        let non_finite = |what, values: &mut dyn Iterator<Item = f64>| {
-            values
-                .enumerate()
-                .find(|(_, v)| !v.is_finite())
-                .map(|(index, value)| SolverError::NonFiniteSensitivity { what, index, value })
-        };
-        if let Some(e) = non_finite("dL/dt", &mut dl_dspike.iter().copied()).or_else(|| {
-            dl_dx_end.and_then(|d| non_finite("dL/dx(t_end)", &mut d.iter().flatten().copied()))
-        }) {
-            return Err(e.into());
-        }
-        if let Some(k) = spikes.windows(2).position(|w| !(w[0].t <= w[1].t)) {
-            return Err(SolverError::UnsortedInputs {
-                index: k + 1,
-                time: spikes[k + 1].t,
-                previous: spikes[k].t,
-            }
-            .into());
-        }
-        if let Some(spike) = spikes.iter().find(|s| s.neuron as usize >= n) {
-            let what = "spike's neuron (below the layer's size)";
-            return Err(SolverError::ShapeMismatch {
-                what,
-                expected: n,
-                got: spike.neuron as usize,
-            }
-            .into());
-        }
+        self.check_sensitivities(
+            recurrent.is_some(),
+            inputs.len(),
+            spikes,
+            dl_dspike,
+            dl_dx_end,
+            (
+                grad_bias,
+                grad_weights,
+                grad_recurrent.as_deref(),
+                dl_dinput,
+            ),
+        )?;
         self.transpose(weights, s);
         if let Some(r) = recurrent {
             self.transpose_recurrent(r, s);

@@ -1,0 +1,818 @@
+//! A layer of LIF neurons whose synapses each delay their spikes (synaptic
+//! delays), simulated together in closed form, with its EventProp adjoint.
+//!
+//! With synaptic delays every neuron receives the layer's input spikes at
+//! its own times, so the shared decay factors of [`LifLayer`] do not
+//! apply. This kernel writes each neuron's state in coordinates that do not
+//! change between events instead: with `κ = τ_s/(τ_s − τ_m)`,
+//!
+//! - `v(t) = b + α e^{−t/τ_m} + κ γ e^{−t/τ_s}`, `i(t) = γ e^{−t/τ_s}`;
+//! - an input of weight `w` arriving at `a` adds `w e^{a/τ_s}` to `γ` and
+//!   `−κ w e^{a/τ_m}` to `α` (`v` stays continuous);
+//! - a reset at `t` sets `α = (v_r − b − κ i(t)) e^{t/τ_m}`;
+//! - a spike of the layer's own neuron `j` (recurrent) adds `w_kj e^{t/τ_s}`
+//!   and `−κ w_kj e^{t/τ_m}` to every neuron `k`.
+//!
+//! The arrival's factors `e^{a/τ}` are products of a factor of the input
+//! spike and one of the synapse's delay, both computed once per pass, so an
+//! arrival costs no exponential; the state at a time needs only that time's
+//! two exponentials, which the whole layer shares.
+//!
+//! **Forward.** The arrivals are sorted into time bins (one pass, by bin
+//! and neuron; not by time). In a bin, every neuron sums its arrivals and
+//! bounds its membrane over the bin: the current stays below
+//! `max(i, 0) + Σ w⁺` of its arrivals, so `v` stays below the solution
+//! driven by that current. Only a neuron whose bound reaches `θ` is
+//! simulated arrival by arrival, on its arrivals in the bin sorted by time,
+//! with [`LifLayer`]'s crossing search. In a recurrent layer the earliest
+//! such crossing of the bin is the layer's next spike: every neuron takes
+//! its arrivals before it, the spike's reset and recurrent weights apply,
+//! and the bin goes on from there; in a feed-forward layer each neuron
+//! takes its own spikes.
+//!
+//! **Adjoint.** In the same way, between a neuron's own spikes its adjoint
+//! is `λ_v(t) = A e^{t/τ_m}`, `λ_i(t) = C e^{t/τ_s} − κ A e^{t/τ_m}` with
+//! constant `A`, `C`; input arrivals do not change it (their jumps do not
+//! depend on the state). The backward pass runs the layer's spikes in
+//! reverse, with each spike's jump (and, recurrent, the spike's inputs to
+//! the layer), records each neuron's `(A, C)` per stretch between its
+//! spikes, and then gives every arrival its gradients from its stretch's
+//! coordinates: `dL/dw = λ_i(a)`, and `dL/da = w (λ_i(a)/τ_s −
+//! λ_v(a)/τ_m)`, which is the arrival's `dL/dd` and its input spike's
+//! `dL/dt`.
+//!
+//! The coordinates grow as `e^{t/τ}`: the kernel takes layers whose `t_end`
+//! is at most [`MAX_SPAN`] of the shorter time constant, and time constants
+//! that differ by at least a tenth ([`DelayedLifLayer::supports`]).
+
+use crate::lif_layer::{Crossing, LayerError, LayerSpike, LifLayer, Recurrent};
+use crate::SolverError;
+use evnn_neurons::Lif;
+
+/// The longest `t_end` of a [`DelayedLifLayer`], in units of the shorter
+/// time constant: `e^{t/τ}` stays far inside `f64`'s range, and so does
+/// the adjoint's `e^{−t/τ}`.
+pub const MAX_SPAN: f64 = 400.0;
+
+/// The largest `|κ| = τ_s/|τ_s − τ_m|` of a [`DelayedLifLayer`]: the two
+/// terms of `v` cancel by at most that factor.
+const MAX_KAPPA: f64 = 10.0;
+
+/// Arrivals per neuron and time bin the forward pass aims at.
+const ARRIVALS_PER_BIN: f64 = 4.0;
+
+/// The synaptic delays of a [`DelayedLifLayer`]'s pass: `delays` is
+/// `n_out × n_in` as the weights, `delays[j·n_in + c]` the delay of the
+/// synapse from channel `c` to neuron `j` (finite, `>= 0`). An input spike
+/// at `t` reaches neuron `j` at `t + delays[j·n_in + c]`; arrivals at or
+/// after `t_end` are not applied.
+#[derive(Clone, Copy, Debug)]
+pub struct SynapticDelays<'a> {
+    /// The delays, `n_out × n_in`.
+    pub delays: &'a [f64],
+}
+
+/// Reusable buffers of a [`DelayedLifLayer`]'s passes; their earlier use
+/// never changes a result.
+#[derive(Clone, Debug, Default)]
+pub struct DelayedLifScratch {
+    arrivals: ArrivalScratch,
+    coords: Coords,
+    /// The recurrent weights by source neuron, masked (`r_t[i·n + j] =
+    /// w_ji`).
+    r_t: Vec<f64>,
+    back: BackwardScratch,
+}
+
+/// The arrivals of a pass and their factors.
+#[derive(Clone, Debug, Default)]
+struct ArrivalScratch {
+    /// Per input spike: `e^{t/τ_m}`, `e^{t/τ_s}`.
+    in_em: Vec<f64>,
+    in_es: Vec<f64>,
+    /// Per synapse: `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
+    sm: Vec<f64>,
+    ss: Vec<f64>,
+    /// The arrivals by bin and neuron: those of bin `b` and neuron `j` are
+    /// `entries[offsets[b·n + j]..offsets[b·n + j + 1]]`, as input
+    /// indices, in input order.
+    offsets: Vec<u32>,
+    entries: Vec<u32>,
+    keys: Vec<u32>,
+    next: Vec<u32>,
+    bins: usize,
+    width: f64,
+}
+
+/// The forward pass's per-neuron state.
+#[derive(Clone, Debug, Default)]
+struct Coords {
+    /// The coordinates `α`, `γ`, and a bin's sums of the arrivals' terms
+    /// (`Σ w e^{a/τ_m}`, `Σ w e^{a/τ_s}`).
+    alpha: Vec<f64>,
+    gamma: Vec<f64>,
+    sum_m: Vec<f64>,
+    sum_s: Vec<f64>,
+    flags: Vec<bool>,
+    counts: Vec<usize>,
+    /// One neuron's arrivals in a bin, `(time, input)`, in time order.
+    local: Vec<(f64, u32)>,
+}
+
+/// The backward pass's buffers.
+#[derive(Clone, Debug, Default)]
+struct BackwardScratch {
+    /// Per neuron: `A`, `C`, `dL/db`, and where its current stretch ends.
+    a: Vec<f64>,
+    c: Vec<f64>,
+    mu: Vec<f64>,
+    t_hi: Vec<f64>,
+    /// Per spike: the coordinates of its neuron's stretch after it.
+    after: Vec<(f64, f64)>,
+    /// `dL/dw` of the recurrent synapses by source neuron.
+    g_r: Vec<f64>,
+    /// Per neuron its spikes' indices, in time order.
+    own: Vec<Vec<u32>>,
+}
+
+/// A dense layer of one [`Lif`] with a delay on every synapse (and
+/// optionally recurrent synapses, without delay), simulated together on
+/// `[0, t_end]` in closed form ([`forward`](Self::forward)), with the
+/// EventProp adjoint ([`backward`](Self::backward)), which also gives each
+/// delay's gradient. Weights and delays are `n_out × n_in`, row `j` the
+/// synapses of neuron `j`.
+///
+/// Spike times and gradients are those of each neuron simulated on its own
+/// with [`ClosedForm`](crate::ClosedForm) on its arrivals to round-off,
+/// not bit for bit: the states are summed in other coordinates and order.
+/// Input spikes need not be sorted; their order only breaks ties between
+/// arrivals at one instant.
+///
+/// # Examples
+///
+/// ```
+/// use evnn_neurons::Lif;
+/// use evnn_solver::lif_delayed::{DelayedLifLayer, DelayedLifScratch, SynapticDelays};
+///
+/// let layer = DelayedLifLayer::new(Lif::default(), 2, 2, 60.0)?;
+/// let weights = [4.0; 4];
+/// // Neuron 0 gets both inputs at once, neuron 1 forty apart.
+/// let delays = [5.0, 0.0, 0.0, 40.0];
+/// let d = SynapticDelays { delays: &delays };
+/// let bias = [0.0; 2];
+/// let inputs = [(0.0, 0), (5.0, 1)];
+/// let mut scratch = DelayedLifScratch::default();
+/// let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
+/// layer.forward(&bias, &weights, d, None, &inputs, &mut scratch, &mut spikes, &mut x_end)?;
+/// assert!(spikes.iter().any(|s| s.neuron == 0));
+/// assert!(spikes.iter().all(|s| s.neuron == 0));
+///
+/// // dL/dt = 1 for every spike: the gradient of the sum of spike times.
+/// let dl = vec![1.0; spikes.len()];
+/// let (mut gb, mut gw, mut gd, mut gin) = (vec![0.0; 2], vec![0.0; 4], vec![0.0; 4], vec![0.0; 2]);
+/// layer.backward(
+///     &bias, &weights, d, None, &inputs, &spikes, &dl, None, &mut scratch,
+///     &mut gb, &mut gw, &mut gd, None, &mut gin,
+/// )?;
+/// // A longer delay on neuron 0's first synapse delays its spike.
+/// assert!(gd[0] > 0.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct DelayedLifLayer {
+    layer: LifLayer,
+    kappa: f64,
+}
+
+impl DelayedLifLayer {
+    /// A layer of `n_out` neurons `lif` with `n_in` input channels on
+    /// `[0, t_end]`; errors as [`LifLayer::new`], and where the kernel does
+    /// not take these constants ([`supports`](Self::supports)).
+    pub fn new(lif: Lif, n_in: usize, n_out: usize, t_end: f64) -> Result<Self, SolverError> {
+        let layer = LifLayer::new(lif, n_in, n_out, t_end)?;
+        let tau = lif.tau_mem().min(lif.tau_syn());
+        if !(t_end <= MAX_SPAN * tau) {
+            return Err(SolverError::InvalidOption {
+                name: "t_end over the shorter LIF time constant (delayed layer)",
+                value: t_end / tau,
+                reason: "must be at most 400: the layer's coordinates grow as e^(t/tau)",
+            });
+        }
+        let kappa = lif.tau_syn() / (lif.tau_syn() - lif.tau_mem());
+        if !(kappa.abs() <= MAX_KAPPA) {
+            return Err(SolverError::InvalidOption {
+                name: "tau_syn / (tau_syn - tau_mem) (delayed layer)",
+                value: kappa,
+                reason: "must be at most 10 in size: the time constants must differ by a tenth",
+            });
+        }
+        Ok(DelayedLifLayer { layer, kappa })
+    }
+
+    /// Whether [`new`](Self::new) takes `lif` on `[0, t_end]`: `t_end` at
+    /// most [`MAX_SPAN`] times the shorter time constant, and
+    /// `|τ_s/(τ_s − τ_m)| <= 10`.
+    pub fn supports(lif: &Lif, t_end: f64) -> bool {
+        DelayedLifLayer::new(*lif, 0, 0, t_end).is_ok()
+    }
+
+    /// This layer with at most `max_spikes` spikes per neuron in a forward
+    /// pass ([`LifLayer::with_max_spikes`]).
+    pub fn with_max_spikes(mut self, max_spikes: usize) -> Self {
+        self.layer = self.layer.with_max_spikes(max_spikes);
+        self
+    }
+
+    /// Checks the shapes, the inputs (finite times `>= 0`, channels below
+    /// `n_in`) and the delays (finite, `>= 0`).
+    fn check(
+        &self,
+        bias: &[f64],
+        weights: &[f64],
+        delays: SynapticDelays<'_>,
+        recurrent: Option<Recurrent<'_>>,
+        inputs: &[(f64, u32)],
+    ) -> Result<(), SolverError> {
+        let l = &self.layer;
+        l.check(bias, weights, recurrent, &[])?;
+        if delays.delays.len() != l.n_out * l.n_in {
+            return Err(SolverError::ShapeMismatch {
+                what: "synaptic delays (n_out × n_in)",
+                expected: l.n_out * l.n_in,
+                got: delays.delays.len(),
+            });
+        }
+        if let Some(&d) = delays
+            .delays
+            .iter()
+            .find(|d| !(d.is_finite() && **d >= 0.0))
+        {
+            return Err(SolverError::InvalidOption {
+                name: "synaptic delay",
+                value: d,
+                reason: "must be finite and >= 0",
+            });
+        }
+        for (index, &(time, channel)) in inputs.iter().enumerate() {
+            if !(time.is_finite() && time >= 0.0) {
+                return Err(SolverError::InvalidInputTime { index, time });
+            }
+            if channel as usize >= l.n_in {
+                return Err(SolverError::ShapeMismatch {
+                    what: "input channel (below the layer's input count)",
+                    expected: l.n_in,
+                    got: channel as usize,
+                });
+            }
+        }
+        if l.n_out.saturating_mul(inputs.len()) >= u32::MAX as usize {
+            return Err(SolverError::ShapeMismatch {
+                what: "arrivals of one pass (neurons × input spikes, below 2^32)",
+                expected: u32::MAX as usize,
+                got: l.n_out.saturating_mul(inputs.len()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The factors of the inputs and synapses, and the arrivals by bin and
+    /// neuron, into `s`.
+    fn prepare(&self, delays: &[f64], inputs: &[(f64, u32)], s: &mut ArrivalScratch) {
+        let l = &self.layer;
+        let (n, n_in, t_end) = (l.n_out, l.n_in, l.t_end);
+        let (inv_m, inv_s) = (1.0 / l.lif.tau_mem(), 1.0 / l.lif.tau_syn());
+        s.in_em.clear();
+        s.in_es.clear();
+        for &(t, _) in inputs {
+            // An input at or after `t_end` arrives after it: its factors
+            // are not used.
+            let t = t.min(t_end);
+            s.in_em.push((t * inv_m).exp());
+            s.in_es.push((t * inv_s).exp());
+        }
+        s.sm.clear();
+        s.ss.clear();
+        for &d in delays {
+            let d = d.min(t_end);
+            s.sm.push((d * inv_m).exp());
+            s.ss.push((d * inv_s).exp());
+        }
+        // Bins of equal width, about `ARRIVALS_PER_BIN` arrivals per neuron
+        // each; the key `b·n + j` of every arrival, counted, then placed.
+        let bins = ((inputs.len() as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
+        let width = t_end / bins as f64;
+        (s.bins, s.width) = (bins, width);
+        let bound = |b: usize| bin_start(b, bins, width, t_end);
+        s.offsets.clear();
+        s.offsets.resize(bins * n + 1, 0);
+        s.keys.clear();
+        for j in 0..n {
+            let row = &delays[j * n_in..(j + 1) * n_in];
+            for &(t, c) in inputs {
+                let a = t + row[c as usize];
+                if !(a < t_end) {
+                    s.keys.push(u32::MAX);
+                    continue;
+                }
+                // The quotient's bin, moved where rounding put it across
+                // a bound, so that bin `b` holds `[bound(b), bound(b+1))`.
+                let mut b = ((a / width) as usize).min(bins - 1);
+                while b > 0 && a < bound(b) {
+                    b -= 1;
+                }
+                while a >= bound(b + 1) {
+                    b += 1;
+                }
+                let key = (b * n + j) as u32;
+                s.keys.push(key);
+                s.offsets[key as usize + 1] += 1;
+            }
+        }
+        for k in 1..s.offsets.len() {
+            s.offsets[k] += s.offsets[k - 1];
+        }
+        s.entries.clear();
+        s.entries.resize(s.offsets[bins * n] as usize, 0);
+        s.next.clear();
+        s.next.extend_from_slice(&s.offsets[..bins * n]);
+        let n_inputs = inputs.len().max(1);
+        for (k, &key) in s.keys.iter().enumerate() {
+            if key != u32::MAX {
+                let slot = &mut s.next[key as usize];
+                s.entries[*slot as usize] = (k % n_inputs) as u32;
+                *slot += 1;
+            }
+        }
+    }
+
+    /// Simulates the layer from the initial state `(0, 0)` of every neuron:
+    /// `spikes` gets every spike in time order (ties by neuron), `x_end`
+    /// every neuron's state `(v, i)` at `t_end`. `inputs` are `(time,
+    /// channel)`; `recurrent`: the layer's recurrent synapses, if it has
+    /// any. Checks the shapes, inputs and delays first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        bias: &[f64],
+        weights: &[f64],
+        delays: SynapticDelays<'_>,
+        recurrent: Option<Recurrent<'_>>,
+        inputs: &[(f64, u32)],
+        s: &mut DelayedLifScratch,
+        spikes: &mut Vec<LayerSpike>,
+        x_end: &mut Vec<[f64; 2]>,
+    ) -> Result<(), LayerError> {
+        self.check(bias, weights, delays, recurrent, inputs)?;
+        let l = &self.layer;
+        let (n, t_end) = (l.n_out, l.t_end);
+        let lif = l.lif;
+        let (theta, v_reset, kappa) = (lif.theta(), lif.v_reset(), self.kappa);
+        let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
+        self.prepare(delays.delays, inputs, &mut s.arrivals);
+        if let Some(r) = recurrent {
+            transpose_recurrent(n, r, &mut s.r_t);
+        }
+        let st = &mut s.coords;
+        for v in [&mut st.gamma, &mut st.sum_m, &mut st.sum_s] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        // `v(0) = 0`: `α = −b`.
+        st.alpha.clear();
+        st.alpha.extend(bias.iter().map(|b| -b));
+        st.flags.clear();
+        st.flags.resize(n, false);
+        st.counts.clear();
+        st.counts.resize(n, 0);
+        spikes.clear();
+        let margin = 1e-9 * (1.0 + theta.abs());
+        let bins = Bins {
+            layer: self,
+            bias,
+            inputs,
+            weights,
+            delays: delays.delays,
+            s: &s.arrivals,
+        };
+        let (n_bins, width) = (s.arrivals.bins, s.arrivals.width);
+        // The state `(v, i)` of neuron `j` at `t`.
+        let state = |st: &Coords, j: usize, t: f64| {
+            let i = st.gamma[j] * (-t * inv_s).exp();
+            [bias[j] + st.alpha[j] * (-t * inv_m).exp() + kappa * i, i]
+        };
+        // Neuron `j`'s reset at `t`; the current there.
+        let reset = |st: &mut Coords, j: usize, t: f64| {
+            let current = st.gamma[j] * (-t * inv_s).exp();
+            st.alpha[j] = (v_reset - bias[j] - kappa * current) * (t * inv_m).exp();
+            current
+        };
+        for b in 0..n_bins {
+            let t1 = bin_start(b + 1, n_bins, width, t_end);
+            let mut t_now = bin_start(b, n_bins, width, t_end);
+            loop {
+                let (em, es) = ((-t_now * inv_m).exp(), (-t_now * inv_s).exp());
+                let rise = -(-(t1 - t_now) * inv_m).exp_m1();
+                let mut any = false;
+                for (j, &bias_j) in bias.iter().enumerate() {
+                    let (sum_m, sum_s, pos) = bins.sums(b, j, t_now, f64::INFINITY);
+                    st.sum_m[j] = sum_m;
+                    st.sum_s[j] = sum_s;
+                    // `i` stays below `max(i, 0)` and the positive weights
+                    // to come; `v` below the solution driven by that.
+                    let i0 = st.gamma[j] * es;
+                    let v0 = bias_j + st.alpha[j] * em + kappa * i0;
+                    let drive = i0.max(0.0) + pos + bias_j - v0;
+                    let high = v0 + drive.max(0.0) * rise;
+                    let flag = high + margin >= theta;
+                    st.flags[j] = flag;
+                    any |= flag;
+                }
+                if !any {
+                    st.add_sums(kappa, 0..n);
+                    break;
+                }
+                if recurrent.is_none() {
+                    // Each neuron on its own: every spike of a flagged one.
+                    #[allow(clippy::needless_range_loop)]
+                    for j in 0..n {
+                        if !st.flags[j] {
+                            st.add_sums(kappa, j..j + 1);
+                            continue;
+                        }
+                        let mut t = t_now;
+                        loop {
+                            let x = state(st, j, t);
+                            let first = bins.first_crossing(b, j, x, t, t1, &mut st.local)?;
+                            let t_s = first.unwrap_or(f64::INFINITY);
+                            st.add(kappa, j, bins.sums(b, j, t, t_s));
+                            if first.is_none() {
+                                break;
+                            }
+                            l.count_spike(&mut st.counts[j], j, t_s)?;
+                            let current = reset(st, j, t_s);
+                            spikes.push(LayerSpike {
+                                t: t_s,
+                                neuron: j as u32,
+                                current,
+                            });
+                            t = t_s;
+                        }
+                    }
+                    break;
+                }
+                // Recurrent: the earliest crossing of the flagged neurons
+                // (ties: the lowest) is the layer's next spike.
+                let mut first: Option<(f64, usize)> = None;
+                for j in 0..n {
+                    if !st.flags[j] {
+                        continue;
+                    }
+                    let horizon = first.map_or(t1, |(t, _)| t.min(t1));
+                    let x = state(st, j, t_now);
+                    let crossing = bins.first_crossing(b, j, x, t_now, horizon, &mut st.local)?;
+                    if let Some(t_s) = crossing {
+                        if first.is_none_or(|(t, _)| t_s < t) {
+                            first = Some((t_s, j));
+                        }
+                    }
+                }
+                let Some((t_s, j)) = first else {
+                    st.add_sums(kappa, 0..n);
+                    break;
+                };
+                for k in 0..n {
+                    st.add(kappa, k, bins.sums(b, k, t_now, t_s));
+                }
+                l.count_spike(&mut st.counts[j], j, t_s)?;
+                let current = reset(st, j, t_s);
+                spikes.push(LayerSpike {
+                    t: t_s,
+                    neuron: j as u32,
+                    current,
+                });
+                let (fm, fs) = ((t_s * inv_m).exp(), (t_s * inv_s).exp());
+                let column = &s.r_t[j * n..(j + 1) * n];
+                for ((alpha, gamma), &w) in st.alpha.iter_mut().zip(st.gamma.iter_mut()).zip(column)
+                {
+                    *gamma += w * fs;
+                    *alpha -= kappa * w * fm;
+                }
+                t_now = t_s;
+            }
+        }
+        // A feed-forward layer's spikes were found neuron by neuron.
+        spikes.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.neuron.cmp(&b.neuron)));
+        x_end.clear();
+        x_end.extend((0..n).map(|j| state(st, j, t_end)));
+        Ok(())
+    }
+
+    /// The EventProp adjoint of a run of [`forward`](Self::forward) with
+    /// these `bias`, `weights`, `delays`, `recurrent` and `inputs` that gave
+    /// `spikes`: adds `dL/db` to `grad_bias`, `dL/dw` to `grad_weights` and
+    /// `dL/dd` to `grad_delays` (both `n_out × n_in`), `dL/dw` of the
+    /// recurrent synapses to `grad_recurrent` where given (`n_out × n_out`;
+    /// zero where the mask leaves a synapse out) and `dL/d(input time)` to
+    /// `dl_dinput` (one entry per input), given `dl_dspike` (`dL/dt` of
+    /// each spike, in the order of `spikes`) and `dl_dx_end` (`dL/dx(t_end)`
+    /// per neuron; zero when `None`). Errors as
+    /// [`LifLayer::backward`](crate::lif_layer::LifLayer::backward).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        bias: &[f64],
+        weights: &[f64],
+        delays: SynapticDelays<'_>,
+        recurrent: Option<Recurrent<'_>>,
+        inputs: &[(f64, u32)],
+        spikes: &[LayerSpike],
+        dl_dspike: &[f64],
+        dl_dx_end: Option<&[[f64; 2]]>,
+        s: &mut DelayedLifScratch,
+        grad_bias: &mut [f64],
+        grad_weights: &mut [f64],
+        grad_delays: &mut [f64],
+        grad_recurrent: Option<&mut [f64]>,
+        dl_dinput: &mut [f64],
+    ) -> Result<(), LayerError> {
+        self.check(bias, weights, delays, recurrent, inputs)?;
+        let l = &self.layer;
+        let (n, n_in, t_end) = (l.n_out, l.n_in, l.t_end);
+        l.check_sensitivities(
+            recurrent.is_some(),
+            inputs.len(),
+            spikes,
+            dl_dspike,
+            dl_dx_end,
+            (
+                grad_bias,
+                grad_weights,
+                grad_recurrent.as_deref(),
+                dl_dinput,
+            ),
+        )?;
+        if grad_delays.len() != n * n_in {
+            return Err(SolverError::ShapeMismatch {
+                what: "dL/dd (n_out × n_in)",
+                expected: n * n_in,
+                got: grad_delays.len(),
+            }
+            .into());
+        }
+        let lif = l.lif;
+        let (theta, v_reset, kappa) = (lif.theta(), lif.v_reset(), self.kappa);
+        let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
+        self.prepare(delays.delays, inputs, &mut s.arrivals);
+        let bk = &mut s.back;
+        if let Some(r) = recurrent {
+            transpose_recurrent(n, r, &mut s.r_t);
+            bk.g_r.clear();
+            bk.g_r.resize(n * n, 0.0);
+        }
+        // The coordinates at `t_end`.
+        let (fm_end, fs_end) = ((-t_end * inv_m).exp(), (-t_end * inv_s).exp());
+        bk.a.clear();
+        bk.c.clear();
+        for j in 0..n {
+            let [lv, li] = dl_dx_end.map_or([0.0; 2], |d| d[j]);
+            bk.a.push(lv * fm_end);
+            bk.c.push((li + kappa * lv) * fs_end);
+        }
+        bk.mu.clear();
+        bk.mu.resize(n, 0.0);
+        bk.t_hi.clear();
+        bk.t_hi.resize(n, t_end);
+        bk.after.clear();
+        bk.after.resize(spikes.len(), (0.0, 0.0));
+        for k in (0..spikes.len()).rev() {
+            let spike = spikes[k];
+            let (j, t) = (spike.neuron as usize, spike.t);
+            let (em, es) = ((t * inv_m).exp(), (t * inv_s).exp());
+            let mut dl = dl_dspike[k];
+            if recurrent.is_some() {
+                // The spike as an input of its column to the layer, after
+                // its reset: `dL/dw` is `λ_i⁺`, its time's `dL/dt` the sum.
+                let column = &s.r_t[j * n..(j + 1) * n];
+                let grads = &mut bk.g_r[j * n..(j + 1) * n];
+                let mut r = 0.0;
+                for (((&w, g), &a), &c) in column.iter().zip(grads).zip(&bk.a).zip(&bk.c) {
+                    let lv = a * em;
+                    let li = c * es - kappa * lv;
+                    *g += li;
+                    r += w * (li * inv_s - lv * inv_m);
+                }
+                dl += r;
+            }
+            let drive = spike.current + bias[j];
+            let (f_minus, f_plus) = ((drive - theta) * inv_m, (drive - v_reset) * inv_m);
+            if !(f_minus > 0.0) {
+                return Err(LayerError {
+                    neuron: Some(j),
+                    source: SolverError::DegenerateSpike { t, slope: f_minus },
+                });
+            }
+            let (a, c) = (bk.a[j], bk.c[j]);
+            bk.after[k] = (a, c);
+            bk.mu[j] += a * ((bk.t_hi[j] * inv_m).exp() - em);
+            bk.t_hi[j] = t;
+            // The reset forgets `v`: `λ_v⁻ = (λ_v⁺ f_v⁺ − dL/dt)/f_v⁻`;
+            // `λ_i` is continuous.
+            let lv_plus = a * em;
+            let li = c * es - kappa * lv_plus;
+            let lv_minus = (lv_plus * f_plus - dl) / f_minus;
+            bk.a[j] = lv_minus / em;
+            bk.c[j] = (li + kappa * lv_minus) / es;
+        }
+        for (j, g) in grad_bias.iter_mut().enumerate() {
+            bk.mu[j] += bk.a[j] * ((bk.t_hi[j] * inv_m).exp() - 1.0);
+            *g += bk.mu[j];
+        }
+        bk.own.resize_with(n, Vec::new);
+        for own in bk.own.iter_mut() {
+            own.clear();
+        }
+        for (k, spike) in spikes.iter().enumerate() {
+            bk.own[spike.neuron as usize].push(k as u32);
+        }
+        let ar = &s.arrivals;
+        let bins = Bins {
+            layer: self,
+            bias,
+            inputs,
+            weights,
+            delays: delays.delays,
+            s: ar,
+        };
+        for j in 0..n {
+            let own = &bk.own[j];
+            // An arrival's stretch: after the neuron's last spike at or
+            // before it (an arrival at a spike's instant comes after the
+            // spike), with that spike's coordinates; before the first, the
+            // coordinates left after the loop.
+            let stretch = |after: usize| match after {
+                0 => (bk.a[j], bk.c[j]),
+                k => bk.after[own[k - 1] as usize],
+            };
+            let mut before_bin = 0;
+            for b in 0..ar.bins {
+                let t0 = bin_start(b, ar.bins, ar.width, t_end);
+                while before_bin < own.len() && spikes[own[before_bin] as usize].t < t0 {
+                    before_bin += 1;
+                }
+                for (m, c, a) in bins.arrivals(b, j) {
+                    let mut after = before_bin;
+                    while after < own.len() && spikes[own[after] as usize].t <= a {
+                        after += 1;
+                    }
+                    let (ca, cc) = stretch(after);
+                    let jc = j * n_in + c;
+                    let lv = ca * (ar.in_em[m] * ar.sm[jc]);
+                    let li = cc * (ar.in_es[m] * ar.ss[jc]) - kappa * lv;
+                    grad_weights[jc] += li;
+                    let dl_da = weights[jc] * (li * inv_s - lv * inv_m);
+                    grad_delays[jc] += dl_da;
+                    dl_dinput[m] += dl_da;
+                }
+            }
+        }
+        if let (Some(r), Some(grad)) = (recurrent, grad_recurrent) {
+            for j in 0..n {
+                for i in 0..n {
+                    if r.mask.is_none_or(|m| m[j * n + i]) {
+                        grad[j * n + i] += bk.g_r[i * n + j];
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where bin `b` of `bins` of `width` starts; `t_end` for `b = bins`.
+fn bin_start(b: usize, bins: usize, width: f64, t_end: f64) -> f64 {
+    if b >= bins {
+        t_end
+    } else {
+        b as f64 * width
+    }
+}
+
+/// A pass's arrivals by bin and neuron, with the layer's parameters.
+struct Bins<'a> {
+    layer: &'a DelayedLifLayer,
+    bias: &'a [f64],
+    inputs: &'a [(f64, u32)],
+    weights: &'a [f64],
+    delays: &'a [f64],
+    s: &'a ArrivalScratch,
+}
+
+impl Bins<'_> {
+    /// Neuron `j`'s arrivals in bin `b`, in input order: `(input, channel,
+    /// arrival time)`.
+    #[inline]
+    fn arrivals(&self, b: usize, j: usize) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
+        let (n, n_in) = (self.layer.layer.n_out, self.layer.layer.n_in);
+        let key = b * n + j;
+        let range = self.s.offsets[key] as usize..self.s.offsets[key + 1] as usize;
+        let row = &self.delays[j * n_in..(j + 1) * n_in];
+        self.s.entries[range].iter().map(move |&m| {
+            let (t, c) = self.inputs[m as usize];
+            (m as usize, c as usize, t + row[c as usize])
+        })
+    }
+
+    /// Neuron `j`'s arrivals of bin `b` in `[t_lo, t_hi)`: `Σ w e^{a/τ_m}`,
+    /// `Σ w e^{a/τ_s}` and the sum of the positive weights.
+    #[inline]
+    fn sums(&self, b: usize, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
+        let n_in = self.layer.layer.n_in;
+        let s = self.s;
+        let (mut sum_m, mut sum_s, mut pos) = (0.0, 0.0, 0.0);
+        for (m, c, a) in self.arrivals(b, j) {
+            if a >= t_lo && a < t_hi {
+                let jc = j * n_in + c;
+                let w = self.weights[jc];
+                sum_m += w * (s.sm[jc] * s.in_em[m]);
+                sum_s += w * (s.ss[jc] * s.in_es[m]);
+                pos += w.max(0.0);
+            }
+        }
+        (sum_m, sum_s, pos)
+    }
+
+    /// Neuron `j`'s first spike in `(t0, horizon]` of bin `b`, from its
+    /// state `x` at `t0`, on its arrivals at or after `t0` in time order
+    /// (ties by input); `None` where it has none.
+    fn first_crossing(
+        &self,
+        b: usize,
+        j: usize,
+        mut x: [f64; 2],
+        mut t0: f64,
+        horizon: f64,
+        local: &mut Vec<(f64, u32)>,
+    ) -> Result<Option<f64>, LayerError> {
+        let l = &self.layer.layer;
+        let bias = self.bias[j];
+        local.clear();
+        local.extend(
+            self.arrivals(b, j)
+                .filter(|&(_, _, a)| a >= t0)
+                .map(|(m, _, a)| (a, m as u32)),
+        );
+        local.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+        let row = &self.weights[j * l.n_in..(j + 1) * l.n_in];
+        for &(a, m) in local.iter() {
+            if a > horizon {
+                break;
+            }
+            if a > t0 {
+                match l.crossing(bias, x, t0, a, j)? {
+                    Crossing::Spike { t, .. } => return Ok(Some(t)),
+                    Crossing::Below(x1) => x = x1,
+                }
+                t0 = a;
+            }
+            x[1] += row[self.inputs[m as usize].1 as usize];
+        }
+        if !(horizon > t0) {
+            return Ok(None);
+        }
+        match l.crossing(bias, x, t0, horizon, j)? {
+            Crossing::Spike { t, .. } => Ok(Some(t)),
+            Crossing::Below(_) => Ok(None),
+        }
+    }
+}
+
+impl Coords {
+    /// Adds the bin's sums of the neurons `range` to their coordinates.
+    fn add_sums(&mut self, kappa: f64, range: std::ops::Range<usize>) {
+        for j in range {
+            self.alpha[j] -= kappa * self.sum_m[j];
+            self.gamma[j] += self.sum_s[j];
+        }
+    }
+
+    /// Adds arrivals' sums `(Σ w e^{a/τ_m}, Σ w e^{a/τ_s}, _)` to neuron
+    /// `j`'s coordinates.
+    fn add(&mut self, kappa: f64, j: usize, (sum_m, sum_s, _): (f64, f64, f64)) {
+        self.alpha[j] -= kappa * sum_m;
+        self.gamma[j] += sum_s;
+    }
+}
+
+/// The recurrent weights by source neuron, masked: `r_t[i·n + j] = w_ji`
+/// where the synapse exists, else 0.
+fn transpose_recurrent(n: usize, r: Recurrent<'_>, r_t: &mut Vec<f64>) {
+    r_t.clear();
+    r_t.resize(n * n, 0.0);
+    for j in 0..n {
+        for i in 0..n {
+            if r.mask.is_none_or(|m| m[j * n + i]) {
+                r_t[i * n + j] = r.weights[j * n + i];
+            }
+        }
+    }
+}
