@@ -282,7 +282,7 @@ fn recurrent_gradients_match_finite_differences() {
     let h = 1e-6;
     let mut compared = 0;
     let mut check = |what: &str, get: &dyn Fn(&mut Case) -> &mut Vec<f64>, grad: &[f64]| {
-        for k in 0..grad.len() {
+        for (k, &g) in grad.iter().enumerate() {
             let mut c = case(7, 5, 6, 6, true);
             let x = get(&mut c)[k];
             get(&mut c)[k] = x + h;
@@ -294,9 +294,8 @@ fn recurrent_gradients_match_finite_differences() {
             };
             let fd = (up - down) / (2.0 * h);
             assert!(
-                (fd - grad[k]).abs() <= 1e-5 * (1.0 + fd.abs()),
-                "{what}[{k}]: adjoint {} vs finite differences {fd}",
-                grad[k]
+                (fd - g).abs() <= 1e-5 * (1.0 + fd.abs()),
+                "{what}[{k}]: adjoint {g} vs finite differences {fd}"
             );
             compared += 1;
         }
@@ -307,7 +306,7 @@ fn recurrent_gradients_match_finite_differences() {
     check("recurrent", &|c| &mut c.recurrent, &g[3]);
     let inputs = &g[4];
     let mut inputs_checked = 0;
-    for m in 0..inputs.len() {
+    for (m, &g) in inputs.iter().enumerate() {
         let run = |dt: f64| {
             let mut c = case(7, 5, 6, 6, true);
             c.inputs[m].0 += dt;
@@ -316,15 +315,17 @@ fn recurrent_gradients_match_finite_differences() {
         if let (Some(up), Some(down)) = (run(h), run(-h)) {
             let fd = (up - down) / (2.0 * h);
             assert!(
-                (fd - inputs[m]).abs() <= 1e-5 * (1.0 + fd.abs()),
-                "input {m}: {} vs {fd}",
-                inputs[m]
+                (fd - g).abs() <= 1e-5 * (1.0 + fd.abs()),
+                "input {m}: {g} vs {fd}"
             );
             inputs_checked += 1;
         }
     }
     let total = g.iter().map(Vec::len).sum::<usize>();
-    eprintln!("{} spikes; {compared} + {inputs_checked} of {total} entries compared", spikes.len());
+    eprintln!(
+        "{} spikes; {compared} + {inputs_checked} of {total} entries compared",
+        spikes.len()
+    );
     assert!(
         compared + inputs_checked >= total * 9 / 10,
         "{compared} + {inputs_checked} of {total} compared"
