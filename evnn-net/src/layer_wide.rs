@@ -1,14 +1,16 @@
-//! Dense layers, feed-forward or recurrent, with axonal delays or none,
-//! simulated layer-wide, where the network asks
-//! for it ([`FeedForward::with_layer_wide`](crate::FeedForward::with_layer_wide))
+//! Dense layers, feed-forward or recurrent, with delays or none, simulated
+//! layer-wide, where the network asks for it
+//! ([`FeedForward::with_layer_wide`](crate::FeedForward::with_layer_wide))
 //! and the backend can ([`Backend::lif_layer`]): the forward pass and the
-//! adjoint of [`LifLayer`], converted from and to the network's traces,
-//! parameters and gradients.
+//! adjoint of [`LifLayer`] (without synaptic delays) or of
+//! [`DelayedLifLayer`] (with them), converted from and to the network's
+//! traces, parameters and gradients.
 
 use crate::stack::{fill_arrivals, Stack};
 use crate::trace::LayerTrace;
 use crate::{NetError, NetworkParams};
 use evnn_neurons::{Lif, NeuronModel, StateVector};
+use evnn_solver::lif_delayed::{DelayedLifLayer, DelayedLifScratch, SynapticDelays};
 use evnn_solver::lif_layer::{LayerError, LayerSpike, LifLayer, LifLayerScratch, Recurrent};
 use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 
@@ -17,6 +19,8 @@ use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 pub(crate) struct LayerWideScratch {
     /// One per layer: each keeps its layer's weights transposed.
     kernels: Vec<LifLayerScratch>,
+    /// The buffers of the kernel of layers with synaptic delays.
+    delayed: DelayedLifScratch,
     inputs: Vec<(f64, u32)>,
     /// With axonal delays: each input's arrival time and index in the
     /// layer's merged inputs, in arrival order.
@@ -31,21 +35,39 @@ pub(crate) struct LayerWideScratch {
 }
 
 /// The LIF as which `layer` is simulated layer-wide; `None` where its
-/// neurons run one by one (the network did not ask for it, the backend
-/// cannot, or the layer has synaptic delays, which give each neuron its
-/// own input times; axonal delays shift an input channel's spikes for
-/// every neuron alike).
+/// neurons run one by one: the network did not ask for it, the backend
+/// cannot, or the layer has synaptic delays and constants that
+/// [`DelayedLifLayer`] does not take ([`DelayedLifLayer::supports`]).
+/// Axonal delays shift an input channel's spikes for every neuron alike,
+/// so [`LifLayer`] takes them; synaptic delays give each neuron its own
+/// input times, which [`DelayedLifLayer`] takes.
 pub(crate) fn layer_lif<N: NeuronModel, B: Backend<N>>(
     stack: &Stack<N>,
     backend: &B,
     params: &NetworkParams,
     layer: usize,
 ) -> Option<Lif> {
-    let lp = &params.layers[layer];
-    if !stack.layer_wide || lp.synaptic_delays.is_some() {
+    if !stack.layer_wide {
         return None;
     }
-    backend.lif_layer(&stack.models[layer])
+    let lif = backend.lif_layer(&stack.models[layer])?;
+    let delayed = params.layers[layer].synaptic_delays.is_some();
+    (!delayed || DelayedLifLayer::supports(&lif, stack.t_end)).then_some(lif)
+}
+
+/// The inputs of a layer with synaptic delays as [`DelayedLifLayer`] takes
+/// them, into `s.inputs`: every merged spike, in their order, at its time
+/// behind its channel's axonal delay, if any.
+fn delayed_inputs(
+    merged: &[crate::trace::MergedSpike],
+    axonal: Option<&[f64]>,
+    s: &mut LayerWideScratch,
+) {
+    s.inputs.clear();
+    s.inputs.extend(merged.iter().map(|m| {
+        let shift = axonal.map_or(0.0, |a| a[m.channel as usize]);
+        (m.time + shift, m.channel)
+    }));
 }
 
 /// The layer's inputs as the kernel takes them, `(time, channel)` in time
@@ -74,6 +96,18 @@ fn kernel_inputs(
 fn kernel<N: NeuronModel>(stack: &Stack<N>, lif: Lif, layer: usize) -> Result<LifLayer, NetError> {
     let (n_in, n_out) = (stack.sizes[layer], stack.sizes[layer + 1]);
     let kernel = LifLayer::new(lif, n_in, n_out, stack.t_end);
+    let kernel = kernel.map_err(|e| solver_error(layer)(e.into()))?;
+    Ok(kernel.with_max_spikes(stack.options.max_spikes))
+}
+
+/// `layer`'s kernel with synaptic delays, as [`kernel`].
+fn delayed_kernel<N: NeuronModel>(
+    stack: &Stack<N>,
+    lif: Lif,
+    layer: usize,
+) -> Result<DelayedLifLayer, NetError> {
+    let (n_in, n_out) = (stack.sizes[layer], stack.sizes[layer + 1]);
+    let kernel = DelayedLifLayer::new(lif, n_in, n_out, stack.t_end);
     let kernel = kernel.map_err(|e| solver_error(layer)(e.into()))?;
     Ok(kernel.with_max_spikes(stack.options.max_spikes))
 }
@@ -127,20 +161,36 @@ pub(crate) fn forward<N: NeuronModel>(
     s: &mut LayerWideScratch,
 ) -> Result<(), NetError> {
     let (n_out, t_end) = (stack.sizes[layer + 1], stack.t_end);
-    let kernel = kernel(stack, lif, layer)?;
     let lp = &params.layers[layer];
-    kernel_inputs(&lt.inputs, lp.axonal_delays.as_deref(), t_end, s);
-    kernel
-        .forward(
-            &lp.neuron_params,
-            &lp.weights,
-            recurrent(lp),
-            &s.inputs,
-            kernel_scratch(&mut s.kernels, layer),
-            &mut s.spikes,
-            &mut s.x_end,
-        )
-        .map_err(solver_error(layer))?;
+    let axonal = lp.axonal_delays.as_deref();
+    let result = match lp.synaptic_delays.as_deref() {
+        Some(delays) => {
+            delayed_inputs(&lt.inputs, axonal, s);
+            delayed_kernel(stack, lif, layer)?.forward(
+                &lp.neuron_params,
+                &lp.weights,
+                SynapticDelays { delays },
+                recurrent(lp),
+                &s.inputs,
+                &mut s.delayed,
+                &mut s.spikes,
+                &mut s.x_end,
+            )
+        }
+        None => {
+            kernel_inputs(&lt.inputs, axonal, t_end, s);
+            kernel(stack, lif, layer)?.forward(
+                &lp.neuron_params,
+                &lp.weights,
+                recurrent(lp),
+                &s.inputs,
+                kernel_scratch(&mut s.kernels, layer),
+                &mut s.spikes,
+                &mut s.x_end,
+            )
+        }
+    };
+    result.map_err(solver_error(layer))?;
     lt.recurrent = None;
     lt.layer_wide = true;
     let empty = NeuronTrace::new(N::State::zeros()).mark();
@@ -203,7 +253,6 @@ pub(crate) fn backward<N: NeuronModel>(
     upstream: &mut [f64],
 ) -> Result<(), NetError> {
     let (n_in, t_end) = (stack.sizes[layer], stack.t_end);
-    let kernel = kernel(stack, lif, layer)?;
     s.sensitive.clear();
     for (j, neuron) in lt.neurons.iter().enumerate() {
         let start = lt.outputs.offset(j);
@@ -226,7 +275,10 @@ pub(crate) fn backward<N: NeuronModel>(
     s.dl.extend(s.sensitive.iter().map(|&(_, dl)| dl));
     let lp = &params.layers[layer];
     let axonal = lp.axonal_delays.as_deref();
-    kernel_inputs(&lt.inputs, axonal, t_end, s);
+    match lp.synaptic_delays {
+        Some(_) => delayed_inputs(&lt.inputs, axonal, s),
+        None => kernel_inputs(&lt.inputs, axonal, t_end, s),
+    }
     let dx_end = match dl_dx_end {
         Some(d) => {
             s.dx_end.clear();
@@ -236,10 +288,56 @@ pub(crate) fn backward<N: NeuronModel>(
         }
         None => None,
     };
+    let g = &mut grad.layers[layer];
+    if let Some(delays) = lp.synaptic_delays.as_deref() {
+        s.dl_dinput.clear();
+        s.dl_dinput.resize(s.inputs.len(), 0.0);
+        let g_delays = g.synaptic_delays.as_deref_mut();
+        let g_delays = g_delays.ok_or(NetError::Shape {
+            what: "gradient of the synaptic delays (n_out × n_in)",
+            expected: delays.len(),
+            got: 0,
+        })?;
+        delayed_kernel(stack, lif, layer)?
+            .backward(
+                &lp.neuron_params,
+                &lp.weights,
+                SynapticDelays { delays },
+                recurrent(lp),
+                &s.inputs,
+                &s.spikes,
+                &s.dl,
+                dx_end,
+                &mut s.delayed,
+                &mut g.neuron_params,
+                &mut g.weights,
+                g_delays,
+                g.recurrent_weights.as_deref_mut(),
+                &mut s.dl_dinput,
+            )
+            .map_err(solver_error(layer))?;
+        // Every merged spike's `dL/dt` (the sum over its arrivals) is its
+        // source's and, with axonal delays, its channel's delay's.
+        let mut g_axonal = g.axonal_delays.as_deref_mut();
+        for (m, &d) in lt.inputs.iter().zip(&s.dl_dinput) {
+            let c = m.channel as usize;
+            upstream[offset(c) + m.k as usize] += d;
+            if let Some(ga) = g_axonal.as_deref_mut() {
+                ga[c] += d;
+            }
+        }
+        if axonal.is_some() && g_axonal.is_none() {
+            return Err(NetError::Shape {
+                what: "gradient of the axonal delays (one per input)",
+                expected: n_in,
+                got: 0,
+            });
+        }
+        return Ok(());
+    }
     s.dl_dinput.clear();
     s.dl_dinput.resize(s.inputs.len(), 0.0);
-    let g = &mut grad.layers[layer];
-    kernel
+    kernel(stack, lif, layer)?
         .backward(
             &lp.neuron_params,
             &lp.weights,

@@ -228,8 +228,17 @@ fn layers_it_cannot_take_run_neuron_by_neuron() {
         .unwrap();
     assert_eq!(a.loss_sum.to_bits(), b.loss_sum.to_bits());
     assert_eq!(a.grad, b.grad);
-    // Delays, in every layer, recurrent or not.
-    let net = lif_net(&[5, 12, 3]);
+    // Synaptic delays, recurrent or not, where the delayed layer's
+    // coordinates cannot take the time constants (within a tenth).
+    let close = Lif::new(20.0, 19.0, 1.0, 0.0).unwrap();
+    let net = FeedForward::new(
+        close,
+        &[5, 12, 3],
+        ClosedForm,
+        SolverOptions::default(),
+        T_END,
+    )
+    .unwrap();
     let base = net.init_params(&strong_init(), 2).unwrap();
     let uniform = Distribution::Uniform {
         mean: 2.5,
@@ -504,27 +513,53 @@ fn recurrent_layer_wide_traces_states_and_gradients() {
     }
 }
 
-/// Axonal delays shift each input channel's spikes alike for every neuron
-/// of a layer, so layers with them run layer-wide: the neuron-by-neuron
+/// Layers with delays run layer-wide, axonal (which shift each input
+/// channel's spikes alike for every neuron: `LifLayer`), synaptic (each
+/// neuron's own arrivals: `DelayedLifLayer`) or both: the neuron-by-neuron
 /// loss and gradient (the delays' included) to round-off, feed-forward
 /// and recurrent, with arrivals past `t_end` dropped; and the membrane
 /// traces of the trace.
 #[test]
-fn axonal_delays_are_the_neuron_by_neuron_ones() {
+fn delays_are_the_neuron_by_neuron_ones() {
     let (net, wide_net, inputs, labels) = four_classes(16, 7);
     let loss = TtfsLoss::default();
     // Up to 12 ms: inputs after 38 ms arrive past `t_end` on some channels.
-    let axonal = DelayInit {
-        synaptic: None,
-        axonal: Some(Distribution::Uniform {
-            mean: 6.0,
-            width: 12.0,
-        }),
-    };
+    let up_to_12 = Some(Distribution::Uniform {
+        mean: 6.0,
+        width: 12.0,
+    });
+    let kinds = [
+        (
+            "axonal",
+            DelayInit {
+                synaptic: None,
+                axonal: up_to_12,
+            },
+        ),
+        (
+            "synaptic",
+            DelayInit {
+                synaptic: up_to_12,
+                axonal: None,
+            },
+        ),
+        (
+            "both",
+            DelayInit {
+                synaptic: up_to_12,
+                axonal: up_to_12,
+            },
+        ),
+    ];
     let feed_forward = net.init_params(&strong_init(), 3).unwrap();
-    for params in [feed_forward, recurrent_params(&net, false)] {
-        let params = params.with_delays(&axonal, 3).unwrap();
-        let recurrent = params.is_recurrent();
+    for ((kind, delays), params) in kinds.iter().flat_map(|k| {
+        [
+            (k, feed_forward.clone()),
+            (k, recurrent_params(&net, false)),
+        ]
+    }) {
+        let params = params.with_delays(delays, 3).unwrap();
+        let recurrent = format!("{kind}, recurrent {}", params.is_recurrent());
         let by_neuron = BatchRunner::new(net.clone())
             .loss_and_grad(&params, &inputs, &labels, &loss)
             .unwrap();
@@ -534,20 +569,33 @@ fn axonal_delays_are_the_neuron_by_neuron_ones() {
         let (a, b) = (wide.loss_sum, by_neuron.loss_sum);
         assert!(
             (a - b).abs() <= 1e-10 * b.abs(),
-            "recurrent {recurrent}: {a} against {b}"
+            "{recurrent}: {a} against {b}"
         );
         let (g, want) = (wide.grad.unwrap(), by_neuron.grad.unwrap());
         for (layer, (a, b)) in g.layers.iter().zip(&want.layers).enumerate() {
-            let at = format!("recurrent {recurrent}, layer {layer}");
+            let at = format!("{recurrent}, layer {layer}");
             assert_close(&a.weights, &b.weights, 1e-9, &format!("{at} weights"));
-            let (da, db) = (a.axonal_delays.as_ref(), b.axonal_delays.as_ref());
-            let (da, db) = (da.unwrap(), db.unwrap());
-            assert_close(da, db, 1e-9, &format!("{at} axonal delays"));
-            // The loss reaches the inputs before the outputs' first
-            // spikes: several channels of each layer.
-            let nonzero = da.iter().filter(|&&d| d != 0.0).count();
-            assert!(nonzero >= 4, "{at}: {nonzero} nonzero");
-            if recurrent {
+            assert_close(
+                &a.neuron_params,
+                &b.neuron_params,
+                1e-9,
+                &format!("{at} biases"),
+            );
+            for (what, da, db) in [
+                ("axonal", &a.axonal_delays, &b.axonal_delays),
+                ("synaptic", &a.synaptic_delays, &b.synaptic_delays),
+            ] {
+                assert_eq!(da.is_some(), db.is_some(), "{at} {what}");
+                let (Some(da), Some(db)) = (da, db) else {
+                    continue;
+                };
+                assert_close(da, db, 1e-9, &format!("{at} {what} delays"));
+                // The loss reaches the inputs before the outputs' first
+                // spikes: several synapses of each layer.
+                let nonzero = da.iter().filter(|&&d| d != 0.0).count();
+                assert!(nonzero >= 4, "{at} {what}: {nonzero} nonzero");
+            }
+            if a.recurrent_weights.is_some() {
                 let (ra, rb) = (a.recurrent_weights.as_ref(), b.recurrent_weights.as_ref());
                 assert_close(ra.unwrap(), rb.unwrap(), 1e-9, &format!("{at} recurrent"));
             }
@@ -562,7 +610,7 @@ fn axonal_delays_are_the_neuron_by_neuron_ones() {
                     .unwrap();
                 out.concat()
             };
-            let at = format!("recurrent {recurrent}, layer {layer}, neuron {neuron}");
+            let at = format!("{recurrent}, layer {layer}, neuron {neuron}");
             assert_close(&states(&net), &states(&wide_net), 1e-9, &at);
         }
     }
