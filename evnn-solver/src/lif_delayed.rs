@@ -93,15 +93,27 @@ struct ArrivalScratch {
     /// Per synapse: `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
     sm: Vec<f64>,
     ss: Vec<f64>,
-    /// The arrivals by bin and neuron: those of bin `b` and neuron `j` are
-    /// `entries[offsets[b·n + j]..offsets[b·n + j + 1]]`, as input
-    /// indices, in input order.
+    /// The arrivals by neuron and bin: those of neuron `j` in bin `b` are
+    /// `entries[offsets[j·bins + b]..offsets[j·bins + b + 1]]`, in input
+    /// order, with their inputs at the same positions of `sources`.
     offsets: Vec<u32>,
-    entries: Vec<u32>,
+    entries: Vec<Arrival>,
+    sources: Vec<u32>,
+    /// Per neuron and input, the arrival's bin (`u32::MAX`: none).
     keys: Vec<u32>,
     next: Vec<u32>,
     bins: usize,
     width: f64,
+}
+
+/// One arrival of an input at a neuron: its time, `e^{a/τ_m}`,
+/// `e^{a/τ_s}` and the synapse's weight.
+#[derive(Clone, Copy, Debug, Default)]
+struct Arrival {
+    a: f64,
+    em: f64,
+    es: f64,
+    w: f64,
 }
 
 /// The forward pass's per-neuron state.
@@ -277,7 +289,13 @@ impl DelayedLifLayer {
 
     /// The factors of the inputs and synapses, and the arrivals by bin and
     /// neuron, into `s`.
-    fn prepare(&self, delays: &[f64], inputs: &[(f64, u32)], s: &mut ArrivalScratch) {
+    fn prepare(
+        &self,
+        weights: &[f64],
+        delays: &[f64],
+        inputs: &[(f64, u32)],
+        s: &mut ArrivalScratch,
+    ) {
         let l = &self.layer;
         let (n, n_in, t_end) = (l.n_out, l.n_in, l.t_end);
         let (inv_m, inv_s) = (1.0 / l.lif.tau_mem(), 1.0 / l.lif.tau_syn());
@@ -298,16 +316,20 @@ impl DelayedLifLayer {
             s.ss.push((d * inv_s).exp());
         }
         // Bins of equal width, about `ARRIVALS_PER_BIN` arrivals per neuron
-        // each; the key `b·n + j` of every arrival, counted, then placed.
-        let bins = ((inputs.len() as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
+        // each; every arrival's bin, counted per neuron and bin, then the
+        // arrivals placed.
+        let n_inputs = inputs.len();
+        let bins = ((n_inputs as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
         let width = t_end / bins as f64;
+        let inv_width = 1.0 / width;
         (s.bins, s.width) = (bins, width);
         let bound = |b: usize| bin_start(b, bins, width, t_end);
         s.offsets.clear();
-        s.offsets.resize(bins * n + 1, 0);
+        s.offsets.resize(n * bins + 1, 0);
         s.keys.clear();
         for j in 0..n {
             let row = &delays[j * n_in..(j + 1) * n_in];
+            let counts = &mut s.offsets[j * bins + 1..(j + 1) * bins + 1];
             for &(t, c) in inputs {
                 let a = t + row[c as usize];
                 if !(a < t_end) {
@@ -316,30 +338,46 @@ impl DelayedLifLayer {
                 }
                 // The quotient's bin, moved where rounding put it across
                 // a bound, so that bin `b` holds `[bound(b), bound(b+1))`.
-                let mut b = ((a / width) as usize).min(bins - 1);
+                let mut b = ((a * inv_width) as usize).min(bins - 1);
                 while b > 0 && a < bound(b) {
                     b -= 1;
                 }
                 while a >= bound(b + 1) {
                     b += 1;
                 }
-                let key = (b * n + j) as u32;
-                s.keys.push(key);
-                s.offsets[key as usize + 1] += 1;
+                s.keys.push(b as u32);
+                counts[b] += 1;
             }
         }
         for k in 1..s.offsets.len() {
             s.offsets[k] += s.offsets[k - 1];
         }
+        let total = s.offsets[n * bins] as usize;
         s.entries.clear();
-        s.entries.resize(s.offsets[bins * n] as usize, 0);
+        s.entries.resize(total, Arrival::default());
+        s.sources.clear();
+        s.sources.resize(total, 0);
         s.next.clear();
-        s.next.extend_from_slice(&s.offsets[..bins * n]);
-        let n_inputs = inputs.len().max(1);
-        for (k, &key) in s.keys.iter().enumerate() {
-            if key != u32::MAX {
-                let slot = &mut s.next[key as usize];
-                s.entries[*slot as usize] = (k % n_inputs) as u32;
+        s.next.extend_from_slice(&s.offsets[..n * bins]);
+        for j in 0..n {
+            let keys = &s.keys[j * n_inputs..(j + 1) * n_inputs];
+            let next = &mut s.next[j * bins..(j + 1) * bins];
+            let row = j * n_in..(j + 1) * n_in;
+            let (w, d) = (&weights[row.clone()], &delays[row.clone()]);
+            let (sm, ss) = (&s.sm[row.clone()], &s.ss[row]);
+            for (m, (&b, &(t, c))) in keys.iter().zip(inputs).enumerate() {
+                if b == u32::MAX {
+                    continue;
+                }
+                let c = c as usize;
+                let slot = &mut next[b as usize];
+                s.entries[*slot as usize] = Arrival {
+                    a: t + d[c],
+                    em: s.in_em[m] * sm[c],
+                    es: s.in_es[m] * ss[c],
+                    w: w[c],
+                };
+                s.sources[*slot as usize] = m as u32;
                 *slot += 1;
             }
         }
@@ -368,7 +406,7 @@ impl DelayedLifLayer {
         let lif = l.lif;
         let (theta, v_reset, kappa) = (lif.theta(), lif.v_reset(), self.kappa);
         let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
-        self.prepare(delays.delays, inputs, &mut s.arrivals);
+        self.prepare(weights, delays.delays, inputs, &mut s.arrivals);
         if let Some(r) = recurrent {
             transpose_recurrent(n, r, &mut s.r_t);
         }
@@ -391,7 +429,6 @@ impl DelayedLifLayer {
             bias,
             inputs,
             weights,
-            delays: delays.delays,
             s: &s.arrivals,
         };
         let (n_bins, width) = (s.arrivals.bins, s.arrivals.width);
@@ -562,7 +599,7 @@ impl DelayedLifLayer {
         let lif = l.lif;
         let (theta, v_reset, kappa) = (lif.theta(), lif.v_reset(), self.kappa);
         let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
-        self.prepare(delays.delays, inputs, &mut s.arrivals);
+        self.prepare(weights, delays.delays, inputs, &mut s.arrivals);
         let bk = &mut s.back;
         if let Some(r) = recurrent {
             transpose_recurrent(n, r, &mut s.r_t);
@@ -640,7 +677,6 @@ impl DelayedLifLayer {
             bias,
             inputs,
             weights,
-            delays: delays.delays,
             s: ar,
         };
         for j in 0..n {
@@ -659,19 +695,20 @@ impl DelayedLifLayer {
                 while before_bin < own.len() && spikes[own[before_bin] as usize].t < t0 {
                     before_bin += 1;
                 }
-                for (m, c, a) in bins.arrivals(b, j) {
+                let (entries, sources) = bins.arrivals(b, j);
+                for (e, &m) in entries.iter().zip(sources) {
                     let mut after = before_bin;
-                    while after < own.len() && spikes[own[after] as usize].t <= a {
+                    while after < own.len() && spikes[own[after] as usize].t <= e.a {
                         after += 1;
                     }
                     let (ca, cc) = stretch(after);
-                    let jc = j * n_in + c;
-                    let lv = ca * (ar.in_em[m] * ar.sm[jc]);
-                    let li = cc * (ar.in_es[m] * ar.ss[jc]) - kappa * lv;
+                    let jc = j * n_in + inputs[m as usize].1 as usize;
+                    let lv = ca * e.em;
+                    let li = cc * e.es - kappa * lv;
                     grad_weights[jc] += li;
-                    let dl_da = weights[jc] * (li * inv_s - lv * inv_m);
+                    let dl_da = e.w * (li * inv_s - lv * inv_m);
                     grad_delays[jc] += dl_da;
-                    dl_dinput[m] += dl_da;
+                    dl_dinput[m as usize] += dl_da;
                 }
             }
         }
@@ -703,39 +740,28 @@ struct Bins<'a> {
     bias: &'a [f64],
     inputs: &'a [(f64, u32)],
     weights: &'a [f64],
-    delays: &'a [f64],
     s: &'a ArrivalScratch,
 }
 
 impl Bins<'_> {
-    /// Neuron `j`'s arrivals in bin `b`, in input order: `(input, channel,
-    /// arrival time)`.
+    /// Neuron `j`'s arrivals in bin `b`, in input order, and their inputs.
     #[inline]
-    fn arrivals(&self, b: usize, j: usize) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
-        let (n, n_in) = (self.layer.layer.n_out, self.layer.layer.n_in);
-        let key = b * n + j;
+    fn arrivals(&self, b: usize, j: usize) -> (&[Arrival], &[u32]) {
+        let key = j * self.s.bins + b;
         let range = self.s.offsets[key] as usize..self.s.offsets[key + 1] as usize;
-        let row = &self.delays[j * n_in..(j + 1) * n_in];
-        self.s.entries[range].iter().map(move |&m| {
-            let (t, c) = self.inputs[m as usize];
-            (m as usize, c as usize, t + row[c as usize])
-        })
+        (&self.s.entries[range.clone()], &self.s.sources[range])
     }
 
     /// Neuron `j`'s arrivals of bin `b` in `[t_lo, t_hi)`: `Σ w e^{a/τ_m}`,
     /// `Σ w e^{a/τ_s}` and the sum of the positive weights.
     #[inline]
     fn sums(&self, b: usize, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
-        let n_in = self.layer.layer.n_in;
-        let s = self.s;
         let (mut sum_m, mut sum_s, mut pos) = (0.0, 0.0, 0.0);
-        for (m, c, a) in self.arrivals(b, j) {
-            if a >= t_lo && a < t_hi {
-                let jc = j * n_in + c;
-                let w = self.weights[jc];
-                sum_m += w * (s.sm[jc] * s.in_em[m]);
-                sum_s += w * (s.ss[jc] * s.in_es[m]);
-                pos += w.max(0.0);
+        for e in self.arrivals(b, j).0 {
+            if e.a >= t_lo && e.a < t_hi {
+                sum_m += e.w * e.em;
+                sum_s += e.w * e.es;
+                pos += e.w.max(0.0);
             }
         }
         (sum_m, sum_s, pos)
@@ -756,11 +782,9 @@ impl Bins<'_> {
         let l = &self.layer.layer;
         let bias = self.bias[j];
         local.clear();
-        local.extend(
-            self.arrivals(b, j)
-                .filter(|&(_, _, a)| a >= t0)
-                .map(|(m, _, a)| (a, m as u32)),
-        );
+        let (entries, sources) = self.arrivals(b, j);
+        let pending = entries.iter().zip(sources).filter(|(e, _)| e.a >= t0);
+        local.extend(pending.map(|(e, &m)| (e.a, m)));
         local.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
         let row = &self.weights[j * l.n_in..(j + 1) * l.n_in];
         for &(a, m) in local.iter() {
