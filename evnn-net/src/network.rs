@@ -109,16 +109,20 @@ where
         self.loss_pass
     }
 
-    /// This network with its dense layers without synaptic delays
-    /// (feed-forward or recurrent, with axonal delays or none) simulated
-    /// layer-wide where the backend can
+    /// This network with its dense layers (feed-forward or recurrent, with
+    /// delays or none) simulated layer-wide where the backend can
     /// ([`Backend::lif_layer`]: LIF on [`ClosedForm`](evnn_solver::ClosedForm)),
     /// or neuron by neuron (`false`, the default). A layer-wide layer
     /// computes the decay between two inputs once for all its neurons and
     /// updates them together ([`LifLayer`](evnn_solver::lif_layer::LifLayer);
     /// a recurrent layer runs to each of its spikes in turn and applies it
     /// to every neuron), which costs a fraction of the neuron-by-neuron runs
-    /// on wide layers with many inputs. Its spikes, loss and gradient are the
+    /// on wide layers with many inputs. With synaptic delays each neuron
+    /// has its own input times; such a layer runs on
+    /// [`DelayedLifLayer`](evnn_solver::lif_delayed::DelayedLifLayer), in
+    /// coordinates where an arrival costs no exponential, where it takes the
+    /// LIF's constants (`t_end` at most 400 of the shorter time constant,
+    /// time constants a tenth apart), and neuron by neuron otherwise. Its spikes, loss and gradient are the
     /// neuron-by-neuron ones to round-off, not bit for bit (a search for a
     /// crossing may start from other points, and some sums are taken in
     /// another order), and its traces log each
@@ -154,7 +158,7 @@ where
         self
     }
 
-    /// Whether dense layers without synaptic delays run layer-wide
+    /// Whether dense layers run layer-wide
     /// ([`with_layer_wide`](Self::with_layer_wide)).
     pub fn layer_wide(&self) -> bool {
         self.stack.layer_wide

@@ -33,8 +33,8 @@ pub(crate) struct Stack<N> {
     /// spikes ([`Stack::plan`]), and that of a recurrent layer
     /// ([`Stack::recurrent_plan`]).
     plans: Vec<[RunPlan; 3]>,
-    /// Whether dense layers without synaptic delays run layer-wide where
-    /// the backend can (`layer_wide.rs`).
+    /// Whether dense layers run layer-wide where the backend can
+    /// (`layer_wide.rs`).
     pub(crate) layer_wide: bool,
 }
 

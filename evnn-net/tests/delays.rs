@@ -179,23 +179,25 @@ fn lif_delay_gradients_match_finite_differences() {
     }
 }
 
-/// LIF layers simulated layer-wide (`FeedForward::with_layer_wide`) with
+/// LIF layers simulated layer-wide (`FeedForward::with_layer_wide`): with
 /// axonal delays, which shift each input channel's spikes alike for every
-/// neuron of the layer (synaptic delays run neuron by neuron).
+/// neuron of the layer (`LifLayer`), and with synaptic delays, each
+/// neuron's own arrivals (`DelayedLifLayer`), or both.
 #[test]
-fn lif_layer_wide_axonal_delay_gradients_match_finite_differences() {
+fn lif_layer_wide_delay_gradients_match_finite_differences() {
     let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
-    let kind = Kind::Axonal;
-    let c = delay_gradients_match(
-        "LIF layer-wide",
-        lif,
-        ClosedForm,
-        |net| net.with_layer_wide(true),
-        init(2.0, 4.0, 0.3, 0.6),
-        kind,
-        4,
-    );
-    assert_counts(c, kind, 4);
+    for kind in [Kind::Synaptic, Kind::Axonal, Kind::Both] {
+        let c = delay_gradients_match(
+            "LIF layer-wide",
+            lif,
+            ClosedForm,
+            |net| net.with_layer_wide(true),
+            init(2.0, 4.0, 0.3, 0.6),
+            kind,
+            4,
+        );
+        assert_counts(c, kind, 4);
+    }
 }
 
 /// QIF on the Taylor series: synaptic, axonal and both delays.

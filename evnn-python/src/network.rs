@@ -434,10 +434,10 @@ impl Network {
     /// theta, v_reset; others: their fields), defaults as in the program;
     /// `init` a dict of the initial distribution (wmean, wlim, bmean, blim,
     /// fan_in) in place of the model's default; times in ms. `layer_wide`
-    /// simulates each layer's LIF neurons together, recurrent layers too
-    /// (LIF on the closed form only; layers with synaptic delays run neuron
-    /// by neuron): the same results to round-off, much faster on wide
-    /// layers with many input spikes; model files do not record it.
+    /// simulates each layer's LIF neurons together, recurrent layers and
+    /// delays too (LIF on the closed form only): the same results to
+    /// round-off, much faster on wide layers with many input spikes; model
+    /// files do not record it.
     #[new]
     #[pyo3(signature = (model="qif", sizes=vec![5, 20, 3], seed=0, *, t_max=30.0, tol=1e-6, integrator="auto", init=None, layer_wide=false, **constants))]
     #[allow(clippy::too_many_arguments)]

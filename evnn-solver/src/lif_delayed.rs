@@ -93,14 +93,17 @@ struct ArrivalScratch {
     /// Per synapse: `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
     sm: Vec<f64>,
     ss: Vec<f64>,
-    /// The arrivals by neuron and bin: those of neuron `j` in bin `b` are
-    /// `entries[offsets[j·bins + b]..offsets[j·bins + b + 1]]`, in input
-    /// order, with their inputs at the same positions of `sources`.
+    /// The arrivals by bin and neuron: those of neuron `j` in bin `b` are
+    /// `entries[offsets[b·n + j]..offsets[b·n + j + 1]]`, in input order,
+    /// with their inputs at the same positions of `sources`; a bin's
+    /// arrivals are contiguous, for the passes that go bin by bin.
     offsets: Vec<u32>,
     entries: Vec<Arrival>,
     sources: Vec<u32>,
     /// Per neuron and input, the arrival's bin (`u32::MAX`: none).
     keys: Vec<u32>,
+    /// Per neuron and bin (`j·bins + b`): the count of arrivals, then the
+    /// next free slot.
     next: Vec<u32>,
     bins: usize,
     width: f64,
@@ -143,8 +146,10 @@ struct BackwardScratch {
     after: Vec<(f64, f64)>,
     /// `dL/dw` of the recurrent synapses by source neuron.
     g_r: Vec<f64>,
-    /// Per neuron its spikes' indices, in time order.
+    /// Per neuron its spikes' indices, in time order, and how many of
+    /// them lie before the current bin.
     own: Vec<Vec<u32>>,
+    before: Vec<usize>,
 }
 
 /// A dense layer of one [`Lif`] with a delay on every synapse (and
@@ -324,12 +329,14 @@ impl DelayedLifLayer {
         let inv_width = 1.0 / width;
         (s.bins, s.width) = (bins, width);
         let bound = |b: usize| bin_start(b, bins, width, t_end);
-        s.offsets.clear();
-        s.offsets.resize(n * bins + 1, 0);
+        // Counted by neuron and bin, where one neuron's counts are
+        // contiguous; the offsets by bin and neuron from them.
+        s.next.clear();
+        s.next.resize(n * bins, 0);
         s.keys.clear();
         for j in 0..n {
             let row = &delays[j * n_in..(j + 1) * n_in];
-            let counts = &mut s.offsets[j * bins + 1..(j + 1) * bins + 1];
+            let counts = &mut s.next[j * bins..(j + 1) * bins];
             for &(t, c) in inputs {
                 let a = t + row[c as usize];
                 if !(a < t_end) {
@@ -349,16 +356,22 @@ impl DelayedLifLayer {
                 counts[b] += 1;
             }
         }
-        for k in 1..s.offsets.len() {
-            s.offsets[k] += s.offsets[k - 1];
+        s.offsets.clear();
+        s.offsets.reserve(bins * n + 1);
+        let mut total = 0u32;
+        for b in 0..bins {
+            for j in 0..n {
+                s.offsets.push(total);
+                let next = &mut s.next[j * bins + b];
+                total += *next;
+                *next = s.offsets[b * n + j];
+            }
         }
-        let total = s.offsets[n * bins] as usize;
-        s.entries.clear();
+        s.offsets.push(total);
+        let total = total as usize;
+        // Every slot is written below: the buffers keep what they held.
         s.entries.resize(total, Arrival::default());
-        s.sources.clear();
         s.sources.resize(total, 0);
-        s.next.clear();
-        s.next.extend_from_slice(&s.offsets[..n * bins]);
         for j in 0..n {
             let keys = &s.keys[j * n_inputs..(j + 1) * n_inputs];
             let next = &mut s.next[j * bins..(j + 1) * bins];
@@ -679,29 +692,32 @@ impl DelayedLifLayer {
             weights,
             s: ar,
         };
-        for j in 0..n {
-            let own = &bk.own[j];
-            // An arrival's stretch: after the neuron's last spike at or
-            // before it (an arrival at a spike's instant comes after the
-            // spike), with that spike's coordinates; before the first, the
-            // coordinates left after the loop.
-            let stretch = |after: usize| match after {
-                0 => (bk.a[j], bk.c[j]),
-                k => bk.after[own[k - 1] as usize],
-            };
-            let mut before_bin = 0;
-            for b in 0..ar.bins {
-                let t0 = bin_start(b, ar.bins, ar.width, t_end);
-                while before_bin < own.len() && spikes[own[before_bin] as usize].t < t0 {
-                    before_bin += 1;
+        // Bin by bin, for the arrivals' layout; per neuron its spikes before
+        // the bin.
+        bk.before.clear();
+        bk.before.resize(n, 0);
+        for b in 0..ar.bins {
+            let t0 = bin_start(b, ar.bins, ar.width, t_end);
+            for j in 0..n {
+                let own = &bk.own[j];
+                let before = &mut bk.before[j];
+                while *before < own.len() && spikes[own[*before] as usize].t < t0 {
+                    *before += 1;
                 }
+                // An arrival's stretch: after the neuron's last spike at or
+                // before it (an arrival at a spike's instant comes after
+                // the spike), with that spike's coordinates; before the
+                // first, the coordinates left after the loop.
                 let (entries, sources) = bins.arrivals(b, j);
                 for (e, &m) in entries.iter().zip(sources) {
-                    let mut after = before_bin;
+                    let mut after = *before;
                     while after < own.len() && spikes[own[after] as usize].t <= e.a {
                         after += 1;
                     }
-                    let (ca, cc) = stretch(after);
+                    let (ca, cc) = match after {
+                        0 => (bk.a[j], bk.c[j]),
+                        k => bk.after[own[k - 1] as usize],
+                    };
                     let jc = j * n_in + inputs[m as usize].1 as usize;
                     let lv = ca * e.em;
                     let li = cc * e.es - kappa * lv;
@@ -747,7 +763,7 @@ impl Bins<'_> {
     /// Neuron `j`'s arrivals in bin `b`, in input order, and their inputs.
     #[inline]
     fn arrivals(&self, b: usize, j: usize) -> (&[Arrival], &[u32]) {
-        let key = j * self.s.bins + b;
+        let key = b * self.layer.layer.n_out + j;
         let range = self.s.offsets[key] as usize..self.s.offsets[key + 1] as usize;
         (&self.s.entries[range.clone()], &self.s.sources[range])
     }

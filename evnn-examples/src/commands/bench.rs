@@ -51,8 +51,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub readout: bool,
     /// `--workload shd`: trainable transmission delays of every layer,
-    /// drawn from `U(0, 2)` ms as `evnn train --delays` draws them
-    /// (synaptic delays run neuron by neuron, also with `--layer-wide`).
+    /// drawn from `U(0, 2)` ms as `evnn train --delays` draws them.
     #[arg(long, value_enum)]
     pub delays: Option<Delays>,
     /// `--workload shd --recurrent`: the probability that a recurrent

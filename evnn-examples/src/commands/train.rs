@@ -75,9 +75,9 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub integrator: Option<Integrator>,
     /// Simulate each dense layer's neurons together, feed-forward or
-    /// recurrent (LIF on the closed form; layers with synaptic delays still
-    /// run neuron by neuron): the same training to round-off, much faster on
-    /// wide layers with many input spikes.
+    /// recurrent, with delays or none (LIF on the closed form): the same
+    /// training to round-off, much faster on wide layers with many input
+    /// spikes.
     #[arg(long)]
     pub layer_wide: bool,
     /// Train on a labelled spike data file instead of Yin–Yang: JSON or
