@@ -19,8 +19,9 @@ use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 pub(crate) struct LayerWideScratch {
     /// One per layer: each keeps its layer's weights transposed.
     kernels: Vec<LifLayerScratch>,
-    /// The buffers of the kernel of layers with synaptic delays.
-    delayed: DelayedLifScratch,
+    /// One per layer with synaptic delays: each keeps its arrivals from
+    /// the forward pass for the backward pass.
+    delayed: Vec<DelayedLifScratch>,
     inputs: Vec<(f64, u32)>,
     /// With axonal delays: each input's arrival time and index in the
     /// layer's merged inputs, in arrival order.
@@ -132,9 +133,9 @@ fn solver_error(layer: usize) -> impl Fn(LayerError) -> NetError {
 }
 
 /// `layer`'s kernel buffers.
-fn kernel_scratch(kernels: &mut Vec<LifLayerScratch>, layer: usize) -> &mut LifLayerScratch {
+fn layer_scratch<T: Default>(kernels: &mut Vec<T>, layer: usize) -> &mut T {
     if kernels.len() <= layer {
-        kernels.resize_with(layer + 1, LifLayerScratch::default);
+        kernels.resize_with(layer + 1, T::default);
     }
     &mut kernels[layer]
 }
@@ -172,7 +173,7 @@ pub(crate) fn forward<N: NeuronModel>(
                 SynapticDelays { delays },
                 recurrent(lp),
                 &s.inputs,
-                &mut s.delayed,
+                layer_scratch(&mut s.delayed, layer),
                 &mut s.spikes,
                 &mut s.x_end,
             )
@@ -184,7 +185,7 @@ pub(crate) fn forward<N: NeuronModel>(
                 &lp.weights,
                 recurrent(lp),
                 &s.inputs,
-                kernel_scratch(&mut s.kernels, layer),
+                layer_scratch(&mut s.kernels, layer),
                 &mut s.spikes,
                 &mut s.x_end,
             )
@@ -308,7 +309,7 @@ pub(crate) fn backward<N: NeuronModel>(
                 &s.spikes,
                 &s.dl,
                 dx_end,
-                &mut s.delayed,
+                layer_scratch(&mut s.delayed, layer),
                 &mut g.neuron_params,
                 &mut g.weights,
                 g_delays,
@@ -346,7 +347,7 @@ pub(crate) fn backward<N: NeuronModel>(
             &s.spikes,
             &s.dl,
             dx_end,
-            kernel_scratch(&mut s.kernels, layer),
+            layer_scratch(&mut s.kernels, layer),
             &mut g.neuron_params,
             &mut g.weights,
             g.recurrent_weights.as_deref_mut(),

@@ -45,7 +45,7 @@
 //! is at most [`MAX_SPAN`] of the shorter time constant, and time constants
 //! that differ by at least a tenth ([`DelayedLifLayer::supports`]).
 
-use crate::lif_layer::{Crossing, LayerError, LayerSpike, LifLayer, Recurrent};
+use crate::lif_layer::{refill, same_bits, Crossing, LayerError, LayerSpike, LifLayer, Recurrent};
 use crate::SolverError;
 use evnn_neurons::Lif;
 
@@ -90,9 +90,15 @@ struct ArrivalScratch {
     /// Per input spike: `e^{t/τ_m}`, `e^{t/τ_s}`.
     in_em: Vec<f64>,
     in_es: Vec<f64>,
-    /// Per synapse: `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
-    sm: Vec<f64>,
-    ss: Vec<f64>,
+    /// Per synapse, by input channel (`c·n + j`): its delay, weight and
+    /// `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
+    by_channel: Vec<Synapse>,
+    /// What the arrivals were made of: the layer's shape and constants,
+    /// the inputs, weights and delays.
+    key: Option<(usize, usize, u64, u64, u64)>,
+    inputs: Vec<(f64, u32)>,
+    weights: Vec<f64>,
+    delays: Vec<f64>,
     /// The arrivals by bin and neuron: those of neuron `j` in bin `b` are
     /// `entries[offsets[b·n + j]..offsets[b·n + j + 1]]`, in input order,
     /// with their inputs at the same positions of `sources`; a bin's
@@ -100,13 +106,19 @@ struct ArrivalScratch {
     offsets: Vec<u32>,
     entries: Vec<Arrival>,
     sources: Vec<u32>,
-    /// Per neuron and input, the arrival's bin (`u32::MAX`: none).
-    keys: Vec<u32>,
-    /// Per neuron and bin (`j·bins + b`): the count of arrivals, then the
-    /// next free slot.
+    /// Per bin and neuron, the next free slot.
     next: Vec<u32>,
     bins: usize,
     width: f64,
+}
+
+/// A synapse as the arrivals need it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Synapse {
+    d: f64,
+    w: f64,
+    sm: f64,
+    ss: f64,
 }
 
 /// One arrival of an input at a neuron: its time, `e^{a/τ_m}`,
@@ -128,6 +140,8 @@ struct Coords {
     gamma: Vec<f64>,
     sum_m: Vec<f64>,
     sum_s: Vec<f64>,
+    /// The sum of the positive weights of those arrivals.
+    pos: Vec<f64>,
     flags: Vec<bool>,
     counts: Vec<usize>,
     /// One neuron's arrivals in a bin, `(time, input)`, in time order.
@@ -292,8 +306,10 @@ impl DelayedLifLayer {
         Ok(())
     }
 
-    /// The factors of the inputs and synapses, and the arrivals by bin and
-    /// neuron, into `s`.
+    /// The arrivals of `inputs` by bin and neuron with their factors, into
+    /// `s`, unless it holds them already (the same inputs, weights and
+    /// delays bit for bit and the same layer: a backward pass after its
+    /// forward pass).
     fn prepare(
         &self,
         weights: &[f64],
@@ -303,6 +319,30 @@ impl DelayedLifLayer {
     ) {
         let l = &self.layer;
         let (n, n_in, t_end) = (l.n_out, l.n_in, l.t_end);
+        let key = (
+            n,
+            n_in,
+            t_end.to_bits(),
+            l.lif.tau_mem().to_bits(),
+            l.lif.tau_syn().to_bits(),
+        );
+        let same_inputs = s.inputs.len() == inputs.len()
+            && s.inputs
+                .iter()
+                .zip(inputs)
+                .all(|(p, q)| p.0.to_bits() == q.0.to_bits() && p.1 == q.1);
+        if s.key == Some(key)
+            && same_inputs
+            && same_bits(&s.weights, weights)
+            && same_bits(&s.delays, delays)
+        {
+            return;
+        }
+
+        s.key = Some(key);
+        refill(&mut s.inputs, inputs);
+        refill(&mut s.weights, weights);
+        refill(&mut s.delays, delays);
         let (inv_m, inv_s) = (1.0 / l.lif.tau_mem(), 1.0 / l.lif.tau_syn());
         s.in_em.clear();
         s.in_es.clear();
@@ -313,85 +353,79 @@ impl DelayedLifLayer {
             s.in_em.push((t * inv_m).exp());
             s.in_es.push((t * inv_s).exp());
         }
-        s.sm.clear();
-        s.ss.clear();
-        for &d in delays {
-            let d = d.min(t_end);
-            s.sm.push((d * inv_m).exp());
-            s.ss.push((d * inv_s).exp());
+        // The synapses by input channel (`c·n + j`): the passes below go
+        // input by input, every neuron for each.
+        s.by_channel.clear();
+        s.by_channel.resize(n * n_in, Synapse::default());
+        for j in 0..n {
+            for c in 0..n_in {
+                let (w, d) = (weights[j * n_in + c], delays[j * n_in + c]);
+                let d_end = d.min(t_end);
+                s.by_channel[c * n + j] = Synapse {
+                    d,
+                    w,
+                    sm: (d_end * inv_m).exp(),
+                    ss: (d_end * inv_s).exp(),
+                };
+            }
         }
         // Bins of equal width, about `ARRIVALS_PER_BIN` arrivals per neuron
-        // each; every arrival's bin, counted per neuron and bin, then the
-        // arrivals placed.
+        // each. Every arrival's bin, counted by bin and neuron, then the
+        // arrivals placed; input by input, so that the bins written at a
+        // time lie within the delays' span of the input's time.
         let n_inputs = inputs.len();
         let bins = ((n_inputs as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
         let width = t_end / bins as f64;
         let inv_width = 1.0 / width;
         (s.bins, s.width) = (bins, width);
-        let bound = |b: usize| bin_start(b, bins, width, t_end);
-        // Counted by neuron and bin, where one neuron's counts are
-        // contiguous; the offsets by bin and neuron from them.
-        s.next.clear();
-        s.next.resize(n * bins, 0);
-        s.keys.clear();
-        for j in 0..n {
-            let row = &delays[j * n_in..(j + 1) * n_in];
-            let counts = &mut s.next[j * bins..(j + 1) * bins];
-            for &(t, c) in inputs {
-                let a = t + row[c as usize];
-                if !(a < t_end) {
-                    s.keys.push(u32::MAX);
-                    continue;
-                }
-                // The quotient's bin, moved where rounding put it across
-                // a bound, so that bin `b` holds `[bound(b), bound(b+1))`.
-                let mut b = ((a * inv_width) as usize).min(bins - 1);
-                while b > 0 && a < bound(b) {
-                    b -= 1;
-                }
-                while a >= bound(b + 1) {
-                    b += 1;
-                }
-                s.keys.push(b as u32);
-                counts[b] += 1;
+        // The quotient's bin, moved where rounding put it across a bound,
+        // so that bin `b` holds `[bound(b), bound(b+1))`.
+        let bin_of = |a: f64| {
+            let b = ((a * inv_width) as usize).min(bins - 1);
+            if b > 0 && a < b as f64 * width {
+                b - 1
+            } else if b + 1 < bins && a >= (b + 1) as f64 * width {
+                b + 1
+            } else {
+                b
             }
-        }
+        };
         s.offsets.clear();
-        s.offsets.reserve(bins * n + 1);
-        let mut total = 0u32;
-        for b in 0..bins {
-            for j in 0..n {
-                s.offsets.push(total);
-                let next = &mut s.next[j * bins + b];
-                total += *next;
-                *next = s.offsets[b * n + j];
+        s.offsets.resize(bins * n + 1, 0);
+        for &(t, c) in inputs {
+            let row = &s.by_channel[c as usize * n..(c as usize + 1) * n];
+            for (j, syn) in row.iter().enumerate() {
+                let a = t + syn.d;
+                if a < t_end {
+                    s.offsets[bin_of(a) * n + j + 1] += 1;
+                }
             }
         }
-        s.offsets.push(total);
-        let total = total as usize;
+        for k in 1..s.offsets.len() {
+            s.offsets[k] += s.offsets[k - 1];
+        }
+        let total = s.offsets[bins * n] as usize;
         // Every slot is written below: the buffers keep what they held.
         s.entries.resize(total, Arrival::default());
         s.sources.resize(total, 0);
-        for j in 0..n {
-            let keys = &s.keys[j * n_inputs..(j + 1) * n_inputs];
-            let next = &mut s.next[j * bins..(j + 1) * bins];
-            let row = j * n_in..(j + 1) * n_in;
-            let (w, d) = (&weights[row.clone()], &delays[row.clone()]);
-            let (sm, ss) = (&s.sm[row.clone()], &s.ss[row]);
-            for (m, (&b, &(t, c))) in keys.iter().zip(inputs).enumerate() {
-                if b == u32::MAX {
-                    continue;
+        s.next.clear();
+        s.next.extend_from_slice(&s.offsets[..bins * n]);
+        for (m, &(t, c)) in inputs.iter().enumerate() {
+            let row = &s.by_channel[c as usize * n..(c as usize + 1) * n];
+            let (em, es) = (s.in_em[m], s.in_es[m]);
+            for (j, syn) in row.iter().enumerate() {
+                let a = t + syn.d;
+                if a < t_end {
+                    let slot = &mut s.next[bin_of(a) * n + j];
+                    s.entries[*slot as usize] = Arrival {
+                        a,
+                        em: em * syn.sm,
+                        es: es * syn.ss,
+                        w: syn.w,
+                    };
+                    s.sources[*slot as usize] = m as u32;
+                    *slot += 1;
                 }
-                let c = c as usize;
-                let slot = &mut next[b as usize];
-                s.entries[*slot as usize] = Arrival {
-                    a: t + d[c],
-                    em: s.in_em[m] * sm[c],
-                    es: s.in_es[m] * ss[c],
-                    w: w[c],
-                };
-                s.sources[*slot as usize] = m as u32;
-                *slot += 1;
             }
         }
     }
@@ -424,7 +458,7 @@ impl DelayedLifLayer {
             transpose_recurrent(n, r, &mut s.r_t);
         }
         let st = &mut s.coords;
-        for v in [&mut st.gamma, &mut st.sum_m, &mut st.sum_s] {
+        for v in [&mut st.gamma, &mut st.sum_m, &mut st.sum_s, &mut st.pos] {
             v.clear();
             v.resize(n, 0.0);
         }
@@ -459,19 +493,21 @@ impl DelayedLifLayer {
         for b in 0..n_bins {
             let t1 = bin_start(b + 1, n_bins, width, t_end);
             let mut t_now = bin_start(b, n_bins, width, t_end);
+            // The sums of every neuron's arrivals still to come in the bin;
+            // a spike of a recurrent layer takes off those before it.
+            for j in 0..n {
+                (st.sum_m[j], st.sum_s[j], st.pos[j]) = bins.sums(b, j, t_now, f64::INFINITY);
+            }
             loop {
                 let (em, es) = ((-t_now * inv_m).exp(), (-t_now * inv_s).exp());
                 let rise = -(-(t1 - t_now) * inv_m).exp_m1();
                 let mut any = false;
                 for (j, &bias_j) in bias.iter().enumerate() {
-                    let (sum_m, sum_s, pos) = bins.sums(b, j, t_now, f64::INFINITY);
-                    st.sum_m[j] = sum_m;
-                    st.sum_s[j] = sum_s;
                     // `i` stays below `max(i, 0)` and the positive weights
                     // to come; `v` below the solution driven by that.
                     let i0 = st.gamma[j] * es;
                     let v0 = bias_j + st.alpha[j] * em + kappa * i0;
-                    let drive = i0.max(0.0) + pos + bias_j - v0;
+                    let drive = i0.max(0.0) + st.pos[j] + bias_j - v0;
                     let high = v0 + drive.max(0.0) * rise;
                     let flag = high + margin >= theta;
                     st.flags[j] = flag;
@@ -531,7 +567,11 @@ impl DelayedLifLayer {
                     break;
                 };
                 for k in 0..n {
-                    st.add(kappa, k, bins.sums(b, k, t_now, t_s));
+                    let (sum_m, sum_s, pos) = bins.sums(b, k, t_now, t_s);
+                    st.add(kappa, k, (sum_m, sum_s, pos));
+                    st.sum_m[k] -= sum_m;
+                    st.sum_s[k] -= sum_s;
+                    st.pos[k] -= pos;
                 }
                 l.count_spike(&mut st.counts[j], j, t_s)?;
                 let current = reset(st, j, t_s);

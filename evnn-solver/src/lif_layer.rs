@@ -850,7 +850,7 @@ fn flagged(flags: &[u64]) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// `dst` as a copy of `src` (its allocation kept).
-fn refill<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
+pub(crate) fn refill<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
     dst.clear();
     dst.extend_from_slice(src);
 }
@@ -864,7 +864,7 @@ fn zeroed(dst: &mut Vec<f64>, len: usize) -> &mut Vec<f64> {
 
 /// Whether `a` and `b` hold the same values bit for bit; without an early
 /// exit, so that the comparison is vectorised.
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
+pub(crate) fn same_bits(a: &[f64], b: &[f64]) -> bool {
     let differ = a
         .iter()
         .zip(b)
