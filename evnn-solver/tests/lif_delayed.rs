@@ -386,6 +386,33 @@ fn bad_input_gets_typed_errors() {
         matches!(e.source, SolverError::InvalidInputTime { index: 0, .. }),
         "{e}"
     );
+    // The adjoint's delay gradient of the wrong length.
+    let mut gd = vec![0.0; 5];
+    let (mut gb, mut gw, mut gin) = (vec![0.0; 2], vec![0.0; 6], vec![0.0; c.inputs.len()]);
+    let d = SynapticDelays { delays: &c.delays };
+    let e = layer
+        .backward(
+            &c.bias,
+            &c.weights,
+            d,
+            None,
+            &c.inputs,
+            &[],
+            &[],
+            None,
+            &mut s,
+            &mut gb,
+            &mut gw,
+            &mut gd,
+            None,
+            &mut gin,
+        )
+        .unwrap_err();
+    assert!(e.neuron.is_none());
+    assert!(
+        matches!(e.source, SolverError::ShapeMismatch { what, expected: 6, got: 5 } if what.contains("dL/dd")),
+        "{e}"
+    );
     // Constants the coordinates cannot take.
     let long = DelayedLifLayer::new(Lif::default(), 3, 2, 401.0 * 5.0).unwrap_err();
     assert!(
