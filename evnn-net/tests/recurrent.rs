@@ -184,7 +184,8 @@ fn lif_recurrent_gradients_match_finite_differences() {
 /// LIF layers simulated layer-wide (`FeedForward::with_layer_wide`): a
 /// recurrent hidden layer, a recurrent output layer, both; with every
 /// synapse (self-connections too) and with half of them, none to itself;
-/// and both with axonal delays.
+/// and both with axonal delays, with synaptic delays (each neuron's own
+/// arrivals: `DelayedLifLayer`) and with both.
 #[test]
 fn lif_layer_wide_recurrent_gradients_match_finite_differences() {
     let lif = Lif::new(10.0, 5.0, 1.0, 0.0).unwrap();
@@ -202,17 +203,27 @@ fn lif_layer_wide_recurrent_gradients_match_finite_differences() {
             width: 4.0,
         }),
     };
+    let synaptic = DelayInit {
+        synaptic: axonal.axonal,
+        axonal: None,
+    };
+    let both = DelayInit {
+        synaptic: axonal.axonal,
+        ..axonal
+    };
     for (rec, layers, delays) in [
         (recurrent(0.0, 0.4), &[0][..], None),
         (recurrent(0.0, 0.4), &[1], None),
         (recurrent(0.0, 0.4), &[0, 1], None),
         (half, &[0, 1], None),
         (recurrent(0.0, 0.4), &[0, 1], Some(axonal)),
+        (recurrent(0.0, 0.4), &[0, 1], Some(synaptic)),
+        (recurrent(0.0, 0.4), &[0, 1], Some(both)),
     ] {
+        let kind = delays.map(|d: DelayInit| (d.synaptic.is_some(), d.axonal.is_some()));
         let name = format!(
-            "LIF layer-wide recurrent {layers:?}, density {}, axonal delays {}",
+            "LIF layer-wide recurrent {layers:?}, density {}, delays (synaptic, axonal) {kind:?}",
             rec.density,
-            delays.is_some()
         );
         recurrent_gradients_match(
             &name,
