@@ -395,6 +395,18 @@ fn recurrent_layer_wide_training_with_axonal_delays_is_the_neuron_by_neuron_one(
     assert!(m.layers[0].is_recurrent() && m.layers[0].axonal_delays.is_some());
 }
 
+/// A LIF training of recurrent hidden layers with synaptic and axonal
+/// delays (each neuron its own arrivals: `DelayedLifLayer`) follows the
+/// neuron-by-neuron one to round-off.
+#[test]
+fn recurrent_layer_wide_training_with_both_delays_is_the_neuron_by_neuron_one() {
+    let wide = trainings_agree("recurrent-both-", &["--recurrent", "--delays", "both"]);
+    let m = ModelFile::load(&wide.join("model.json")).unwrap().params();
+    let hidden = &m.layers[0];
+    assert!(hidden.is_recurrent() && hidden.synaptic_delays.is_some());
+    assert!(hidden.axonal_delays.is_some());
+}
+
 /// Trains the mini LIF run with `extra` options neuron by neuron and with
 /// `--layer-wide` (into `tmp(prefix…)`): every epoch's loss to 1e-9, the
 /// same accuracies, the saved parameters to 1e-9 of their scale. Returns
