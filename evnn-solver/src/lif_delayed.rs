@@ -45,7 +45,10 @@
 //! is at most [`MAX_SPAN`] of the shorter time constant, and time constants
 //! that differ by at least a tenth ([`DelayedLifLayer::supports`]).
 
-use crate::lif_layer::{refill, same_bits, Crossing, LayerError, LayerSpike, LifLayer, Recurrent};
+use crate::lif_layer::{
+    add_recurrent_gradient, refill, same_bits, transpose_masked, Crossing, LayerError, LayerSpike,
+    LifLayer, Recurrent,
+};
 use crate::SolverError;
 use evnn_neurons::Lif;
 
@@ -455,7 +458,7 @@ impl DelayedLifLayer {
         let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
         self.prepare(weights, delays.delays, inputs, &mut s.arrivals);
         if let Some(r) = recurrent {
-            transpose_recurrent(n, r, &mut s.r_t);
+            transpose_masked(n, r, &mut s.r_t);
         }
         let st = &mut s.coords;
         for v in [&mut st.gamma, &mut st.sum_m, &mut st.sum_s, &mut st.pos] {
@@ -655,7 +658,7 @@ impl DelayedLifLayer {
         self.prepare(weights, delays.delays, inputs, &mut s.arrivals);
         let bk = &mut s.back;
         if let Some(r) = recurrent {
-            transpose_recurrent(n, r, &mut s.r_t);
+            transpose_masked(n, r, &mut s.r_t);
             bk.g_r.clear();
             bk.g_r.resize(n * n, 0.0);
         }
@@ -769,13 +772,7 @@ impl DelayedLifLayer {
             }
         }
         if let (Some(r), Some(grad)) = (recurrent, grad_recurrent) {
-            for j in 0..n {
-                for i in 0..n {
-                    if r.mask.is_none_or(|m| m[j * n + i]) {
-                        grad[j * n + i] += bk.g_r[i * n + j];
-                    }
-                }
-            }
+            add_recurrent_gradient(n, r, &bk.g_r, grad);
         }
         Ok(())
     }
@@ -880,19 +877,5 @@ impl Coords {
     fn add(&mut self, kappa: f64, j: usize, (sum_m, sum_s, _): (f64, f64, f64)) {
         self.alpha[j] -= kappa * sum_m;
         self.gamma[j] += sum_s;
-    }
-}
-
-/// The recurrent weights by source neuron, masked: `r_t[i·n + j] = w_ji`
-/// where the synapse exists, else 0.
-fn transpose_recurrent(n: usize, r: Recurrent<'_>, r_t: &mut Vec<f64>) {
-    r_t.clear();
-    r_t.resize(n * n, 0.0);
-    for j in 0..n {
-        for i in 0..n {
-            if r.mask.is_none_or(|m| m[j * n + i]) {
-                r_t[i * n + j] = r.weights[j * n + i];
-            }
-        }
     }
 }

@@ -306,11 +306,7 @@ impl LifLayer {
         }
         refill(&mut s.r_source, r.weights);
         refill(&mut s.r_mask, mask);
-        let r_t = zeroed(&mut s.r_t, n * n);
-        tiled(n, n, |j, i| {
-            let exists = mask.get(j * n + i).copied().unwrap_or(true);
-            r_t[i * n + j] = if exists { r.weights[j * n + i] } else { 0.0 };
-        });
+        transpose_masked(n, r, &mut s.r_t);
     }
 
     /// Simulates the layer from the initial state `(0, 0)` of every neuron:
@@ -827,15 +823,32 @@ impl LifLayer {
         let g_t = &s.g_t;
         tiled(n, n_in, |j, c| grad_weights[j * n_in + c] += g_t[c * n + j]);
         if let (Some(r), Some(grad)) = (recurrent, grad_recurrent) {
-            let g_r = &s.g_r;
-            tiled(n, n, |j, i| {
-                if r.mask.is_none_or(|m| m[j * n + i]) {
-                    grad[j * n + i] += g_r[i * n + j];
-                }
-            });
+            add_recurrent_gradient(n, r, &s.g_r, grad);
         }
         Ok(())
     }
+}
+
+/// The recurrent weights `r` of a layer of `n` neurons by source neuron,
+/// masked, into `r_t`: `r_t[i·n + j] = w_ji` where the synapse exists,
+/// else 0.
+pub(crate) fn transpose_masked(n: usize, r: Recurrent<'_>, r_t: &mut Vec<f64>) {
+    let r_t = zeroed(r_t, n * n);
+    tiled(n, n, |j, i| {
+        let exists = r.mask.is_none_or(|m| m[j * n + i]);
+        r_t[i * n + j] = if exists { r.weights[j * n + i] } else { 0.0 };
+    });
+}
+
+/// Adds `g_r`, the recurrent weights' gradient by source neuron (as
+/// [`transpose_masked`] lays them out), to `grad` (as the weights) where
+/// `r`'s mask keeps the synapse.
+pub(crate) fn add_recurrent_gradient(n: usize, r: Recurrent<'_>, g_r: &[f64], grad: &mut [f64]) {
+    tiled(n, n, |j, i| {
+        if r.mask.is_none_or(|m| m[j * n + i]) {
+            grad[j * n + i] += g_r[i * n + j];
+        }
+    });
 }
 
 /// The neurons whose flag is set, in order: eight flags at a time, and
