@@ -197,7 +197,10 @@ pub(crate) fn forward<N: NeuronModel>(
     let empty = NeuronTrace::new(N::State::zeros()).mark();
     lt.neurons
         .resize_with(n_out, || NeuronTrace::new(N::State::zeros()));
-    let segments = s.inputs.partition_point(|&(t, _)| t < t_end) + 1;
+    // One segment per input before `t_end` and one to it (counted: with
+    // synaptic delays the inputs are in their merged order, not their
+    // arrivals'; a neuron's own arrivals are not counted).
+    let segments = s.inputs.iter().filter(|&&(t, _)| t < t_end).count() + 1;
     for (neuron, &x) in lt.neurons.iter_mut().zip(&s.x_end) {
         neuron.rewind(&empty);
         neuron.t_end = t_end;

@@ -18,8 +18,9 @@
 //! arrival costs no exponential; the state at a time needs only that time's
 //! two exponentials, which the whole layer shares.
 //!
-//! **Forward.** The arrivals are sorted into time bins (one pass, by bin
-//! and neuron; not by time). In a bin, every neuron sums its arrivals and
+//! **Forward.** The arrivals are sorted into time bins by bin and neuron,
+//! not by time (counted, then placed, input by input), and kept for the
+//! backward pass of the same inputs and parameters. In a bin, every neuron sums its arrivals and
 //! bounds its membrane over the bin: the current stays below
 //! `max(i, 0) + Σ w⁺` of its arrivals, so `v` stays below the solution
 //! driven by that current. Only a neuron whose bound reaches `θ` is
