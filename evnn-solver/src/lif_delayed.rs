@@ -147,6 +147,11 @@ struct Coords {
     /// The sum of the positive weights of those arrivals.
     pos: Vec<f64>,
     flags: Vec<bool>,
+    /// A recurrent layer's: per neuron, the time from which its arrivals
+    /// in the bin are not yet in `α`, `γ` (their sums are), and a bound on
+    /// its membrane over the rest of the bin.
+    since: Vec<f64>,
+    high: Vec<f64>,
     counts: Vec<usize>,
     /// One neuron's arrivals in a bin, `(time, input)`, in time order.
     local: Vec<(f64, u32)>,
@@ -462,7 +467,13 @@ impl DelayedLifLayer {
             transpose_masked(n, r, &mut s.r_t);
         }
         let st = &mut s.coords;
-        for v in [&mut st.gamma, &mut st.sum_m, &mut st.sum_s, &mut st.pos] {
+        for v in [
+            &mut st.gamma,
+            &mut st.sum_m,
+            &mut st.sum_s,
+            &mut st.pos,
+            &mut st.high,
+        ] {
             v.clear();
             v.resize(n, 0.0);
         }
@@ -497,64 +508,86 @@ impl DelayedLifLayer {
         for b in 0..n_bins {
             let t1 = bin_start(b + 1, n_bins, width, t_end);
             let mut t_now = bin_start(b, n_bins, width, t_end);
-            // The sums of every neuron's arrivals still to come in the bin;
-            // a spike of a recurrent layer takes off those before it.
+            // The sums of every neuron's arrivals in the bin not yet in its
+            // coordinates (those at or after `since`), and a bound on its
+            // membrane over the rest of the bin.
             for j in 0..n {
                 (st.sum_m[j], st.sum_s[j], st.pos[j]) = bins.sums(b, j, t_now, f64::INFINITY);
             }
-            loop {
+            st.since.clear();
+            st.since.resize(n, t_now);
+            let bound = |st: &Coords, j: usize, t: f64| {
+                // `i` stays below `max(i, 0)` and the positive weights to
+                // come; `v` below the solution driven by that.
+                let [v0, i0] = state(st, j, t);
+                let drive = i0.max(0.0) + st.pos[j] + bias[j] - v0;
+                v0 + drive.max(0.0) * -(-(t1 - t) * inv_m).exp_m1()
+            };
+            let mut any = false;
+            {
                 let (em, es) = ((-t_now * inv_m).exp(), (-t_now * inv_s).exp());
                 let rise = -(-(t1 - t_now) * inv_m).exp_m1();
-                let mut any = false;
                 for (j, &bias_j) in bias.iter().enumerate() {
-                    // `i` stays below `max(i, 0)` and the positive weights
-                    // to come; `v` below the solution driven by that.
+                    // `bound`, with the time's exponentials shared.
                     let i0 = st.gamma[j] * es;
                     let v0 = bias_j + st.alpha[j] * em + kappa * i0;
                     let drive = i0.max(0.0) + st.pos[j] + bias_j - v0;
                     let high = v0 + drive.max(0.0) * rise;
+                    st.high[j] = high;
                     let flag = high + margin >= theta;
                     st.flags[j] = flag;
                     any |= flag;
                 }
-                if !any {
-                    st.add_sums(kappa, 0..n);
-                    break;
-                }
-                if recurrent.is_none() {
-                    // Each neuron on its own: every spike of a flagged one.
-                    #[allow(clippy::needless_range_loop)]
-                    for j in 0..n {
-                        if !st.flags[j] {
-                            st.add_sums(kappa, j..j + 1);
-                            continue;
-                        }
-                        let mut t = t_now;
-                        loop {
-                            let x = state(st, j, t);
-                            let first = bins.first_crossing(b, j, x, t, t1, &mut st.local)?;
-                            let t_s = first.unwrap_or(f64::INFINITY);
-                            st.add(kappa, j, bins.sums(b, j, t, t_s));
-                            if first.is_none() {
-                                break;
-                            }
-                            l.count_spike(&mut st.counts[j], j, t_s)?;
-                            let current = reset(st, j, t_s);
-                            spikes.push(LayerSpike {
-                                t: t_s,
-                                neuron: j as u32,
-                                current,
-                            });
-                            t = t_s;
-                        }
+            }
+            if !any {
+                st.add_sums(kappa, 0..n);
+                continue;
+            }
+            if recurrent.is_none() {
+                // Each neuron on its own: every spike of a flagged one.
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..n {
+                    if !st.flags[j] {
+                        st.add_sums(kappa, j..j + 1);
+                        continue;
                     }
-                    break;
+                    let mut t = t_now;
+                    loop {
+                        let x = state(st, j, t);
+                        let first = bins.first_crossing(b, j, x, t, t1, &mut st.local)?;
+                        let t_s = first.unwrap_or(f64::INFINITY);
+                        st.add(kappa, j, bins.sums(b, j, t, t_s));
+                        if first.is_none() {
+                            break;
+                        }
+                        l.count_spike(&mut st.counts[j], j, t_s)?;
+                        let current = reset(st, j, t_s);
+                        spikes.push(LayerSpike {
+                            t: t_s,
+                            neuron: j as u32,
+                            current,
+                        });
+                        t = t_s;
+                    }
                 }
-                // Recurrent: the earliest crossing of the flagged neurons
-                // (ties: the lowest) is the layer's next spike.
+                continue;
+            }
+            // Recurrent: the earliest crossing of the flagged neurons (ties:
+            // the lowest) is the layer's next spike. A neuron takes its
+            // arrivals into its coordinates only where it is searched (and at
+            // the bin's end): a spike changes the others' bounds by its
+            // recurrent weights alone.
+            loop {
                 let mut first: Option<(f64, usize)> = None;
                 for j in 0..n {
                     if !st.flags[j] {
+                        continue;
+                    }
+                    st.commit(&bins, kappa, b, j, t_now);
+                    let high = bound(st, j, t_now);
+                    st.high[j] = high;
+                    if high + margin < theta {
+                        st.flags[j] = false;
                         continue;
                     }
                     let horizon = first.map_or(t1, |(t, _)| t.min(t1));
@@ -570,13 +603,7 @@ impl DelayedLifLayer {
                     st.add_sums(kappa, 0..n);
                     break;
                 };
-                for k in 0..n {
-                    let (sum_m, sum_s, pos) = bins.sums(b, k, t_now, t_s);
-                    st.add(kappa, k, (sum_m, sum_s, pos));
-                    st.sum_m[k] -= sum_m;
-                    st.sum_s[k] -= sum_s;
-                    st.pos[k] -= pos;
-                }
+                st.commit(&bins, kappa, b, j, t_s);
                 l.count_spike(&mut st.counts[j], j, t_s)?;
                 let current = reset(st, j, t_s);
                 spikes.push(LayerSpike {
@@ -584,12 +611,27 @@ impl DelayedLifLayer {
                     neuron: j as u32,
                     current,
                 });
+                // The spike's recurrent weights; a positive weight `w` at
+                // `t_s` raises `v` by less than `w (1 − e^{−(t − t_s)/τ_m})`
+                // (the solution driven by `w`), so the bounds stay bounds
+                // with that added.
                 let (fm, fs) = ((t_s * inv_m).exp(), (t_s * inv_s).exp());
+                let rise = -(-(t1 - t_s) * inv_m).exp_m1();
                 let column = &s.r_t[j * n..(j + 1) * n];
-                for ((alpha, gamma), &w) in st.alpha.iter_mut().zip(st.gamma.iter_mut()).zip(column)
+                for (((alpha, gamma), high), &w) in st
+                    .alpha
+                    .iter_mut()
+                    .zip(st.gamma.iter_mut())
+                    .zip(st.high.iter_mut())
+                    .zip(column)
                 {
                     *gamma += w * fs;
                     *alpha -= kappa * w * fm;
+                    *high += w.max(0.0) * rise;
+                }
+                st.high[j] = bound(st, j, t_s);
+                for (flag, &high) in st.flags.iter_mut().zip(&st.high) {
+                    *flag = high + margin >= theta;
                 }
                 t_now = t_s;
             }
@@ -870,6 +912,19 @@ impl Coords {
         for j in range {
             self.alpha[j] -= kappa * self.sum_m[j];
             self.gamma[j] += self.sum_s[j];
+        }
+    }
+
+    /// Takes neuron `j`'s arrivals of bin `b` in `[since, t)` from its
+    /// sums into its coordinates.
+    fn commit(&mut self, bins: &Bins<'_>, kappa: f64, b: usize, j: usize, t: f64) {
+        if self.since[j] < t {
+            let (sum_m, sum_s, pos) = bins.sums(b, j, self.since[j], t);
+            self.add(kappa, j, (sum_m, sum_s, pos));
+            self.sum_m[j] -= sum_m;
+            self.sum_s[j] -= sum_s;
+            self.pos[j] -= pos;
+            self.since[j] = t;
         }
     }
 
