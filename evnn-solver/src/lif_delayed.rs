@@ -18,18 +18,21 @@
 //! arrival costs no exponential; the state at a time needs only that time's
 //! two exponentials, which the whole layer shares.
 //!
-//! **Forward.** The arrivals are sorted into time bins by bin and neuron,
-//! not by time (counted, then placed, input by input), and kept for the
-//! backward pass of the same inputs and parameters. In a bin, every neuron sums its arrivals and
+//! **Forward.** The arrivals are made input by input, in the inputs' time
+//! order, just before the time bin they reach is simulated, into a ring of
+//! bins as long as the delays span (so they stay in cache between being
+//! made and used), and each bin's are sorted by neuron, not by time, when
+//! its turn comes. In a bin, every neuron sums its arrivals and
 //! bounds its membrane over the bin: the current stays below
 //! `max(i, 0) + Σ w⁺` of its arrivals, so `v` stays below the solution
 //! driven by that current. Only a neuron whose bound reaches `θ` is
 //! simulated arrival by arrival, on its arrivals in the bin sorted by time,
 //! with [`LifLayer`]'s crossing search. In a recurrent layer the earliest
-//! such crossing of the bin is the layer's next spike: every neuron takes
-//! its arrivals before it, the spike's reset and recurrent weights apply,
-//! and the bin goes on from there; in a feed-forward layer each neuron
-//! takes its own spikes.
+//! such crossing of the bin is the layer's next spike: its reset and its
+//! recurrent weights apply, which move the other neurons' bounds by the
+//! weights alone, and the bin goes on from there; a neuron takes its
+//! arrivals into its coordinates only when it is searched and at the bin's
+//! end. In a feed-forward layer each neuron takes its own spikes.
 //!
 //! **Adjoint.** In the same way, between a neuron's own spikes its adjoint
 //! is `λ_v(t) = A e^{t/τ_m}`, `λ_i(t) = C e^{t/τ_s} − κ A e^{t/τ_m}` with
@@ -38,9 +41,9 @@
 //! reverse, with each spike's jump (and, recurrent, the spike's inputs to
 //! the layer), records each neuron's `(A, C)` per stretch between its
 //! spikes, and then gives every arrival its gradients from its stretch's
-//! coordinates: `dL/dw = λ_i(a)`, and `dL/da = w (λ_i(a)/τ_s −
-//! λ_v(a)/τ_m)`, which is the arrival's `dL/dd` and its input spike's
-//! `dL/dt`.
+//! coordinates, input by input, making the arrivals again: `dL/dw =
+//! λ_i(a)`, and `dL/da = w (λ_i(a)/τ_s − λ_v(a)/τ_m)`, which is the
+//! arrival's `dL/dd` and its input spike's `dL/dt`.
 //!
 //! The coordinates grow as `e^{t/τ}`: the kernel takes layers whose `t_end`
 //! is at most [`MAX_SPAN`] of the shorter time constant, and time constants
@@ -95,25 +98,41 @@ struct ArrivalScratch {
     in_em: Vec<f64>,
     in_es: Vec<f64>,
     /// Per synapse, by input channel (`c·n + j`): its delay, weight and
-    /// `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
+    /// `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`); the longest of those
+    /// delays.
     by_channel: Vec<Synapse>,
-    /// What the arrivals were made of: the layer's shape and constants,
-    /// the inputs, weights and delays.
+    d_max: f64,
+    /// What `by_channel` was made of: the layer's shape and constants, the
+    /// weights and delays.
     key: Option<(usize, usize, u64, u64, u64)>,
-    inputs: Vec<(f64, u32)>,
     weights: Vec<f64>,
     delays: Vec<f64>,
-    /// The arrivals by bin and neuron: those of neuron `j` in bin `b` are
-    /// `entries[offsets[b·n + j]..offsets[b·n + j + 1]]`, in input order,
-    /// with their inputs at the same positions of `sources`; a bin's
-    /// arrivals are contiguous, for the passes that go bin by bin.
+    /// The inputs by time (ties by index).
+    order: Vec<u32>,
+    /// How many of them have their arrivals placed.
+    placed: usize,
+    /// The placed arrivals of the bins to come, in input order: bin `k`'s
+    /// in `ring[k % ring.len()]`, which spans the delays, so that the
+    /// arrivals stay in cache between being made and used.
+    ring: Vec<Vec<Placed>>,
+    /// The current bin's arrivals by neuron: neuron `j`'s are
+    /// `entries[offsets[j]..offsets[j + 1]]`, in input order, with their
+    /// inputs at the same positions of `sources`.
     offsets: Vec<u32>,
     entries: Vec<Arrival>,
     sources: Vec<u32>,
-    /// Per bin and neuron, the next free slot.
+    /// Per neuron, the next free slot of `entries`.
     next: Vec<u32>,
     bins: usize,
     width: f64,
+}
+
+/// An arrival placed in a bin of the ring: its neuron and input.
+#[derive(Clone, Copy, Debug)]
+struct Placed {
+    j: u32,
+    m: u32,
+    e: Arrival,
 }
 
 /// A synapse as the arrivals need it.
@@ -169,10 +188,16 @@ struct BackwardScratch {
     after: Vec<(f64, f64)>,
     /// `dL/dw` of the recurrent synapses by source neuron.
     g_r: Vec<f64>,
-    /// Per neuron its spikes' indices, in time order, and how many of
-    /// them lie before the current bin.
-    own: Vec<Vec<u32>>,
+    /// Per neuron, where its spikes start in `own_t` (times) and
+    /// `own_after` (the coordinates after each), in time order, and how
+    /// far they lie before the current input.
+    own: Vec<usize>,
+    own_t: Vec<f64>,
+    own_after: Vec<(f64, f64)>,
     before: Vec<usize>,
+    /// `dL/dw` and `dL/dd` by input channel (`c·n + j`).
+    g_w: Vec<f64>,
+    g_d: Vec<f64>,
 }
 
 /// A dense layer of one [`Lif`] with a delay on every synapse (and
@@ -315,11 +340,11 @@ impl DelayedLifLayer {
         Ok(())
     }
 
-    /// The arrivals of `inputs` by bin and neuron with their factors, into
-    /// `s`, unless it holds them already (the same inputs, weights and
-    /// delays bit for bit and the same layer: a backward pass after its
-    /// forward pass).
-    fn prepare(
+    /// The factors of a pass's arrivals: per input spike, and per synapse
+    /// (kept while the layer's constants, weights and delays are the same
+    /// bit for bit: a batch's samples share them); the bins of the forward
+    /// pass, and its ring emptied.
+    fn factors(
         &self,
         weights: &[f64],
         delays: &[f64],
@@ -328,6 +353,7 @@ impl DelayedLifLayer {
     ) {
         let l = &self.layer;
         let (n, n_in, t_end) = (l.n_out, l.n_in, l.t_end);
+        let (inv_m, inv_s) = (1.0 / l.lif.tau_mem(), 1.0 / l.lif.tau_syn());
         let key = (
             n,
             n_in,
@@ -335,24 +361,29 @@ impl DelayedLifLayer {
             l.lif.tau_mem().to_bits(),
             l.lif.tau_syn().to_bits(),
         );
-        let same_inputs = s.inputs.len() == inputs.len()
-            && s.inputs
-                .iter()
-                .zip(inputs)
-                .all(|(p, q)| p.0.to_bits() == q.0.to_bits() && p.1 == q.1);
-        if s.key == Some(key)
-            && same_inputs
-            && same_bits(&s.weights, weights)
-            && same_bits(&s.delays, delays)
-        {
-            return;
+        if !(s.key == Some(key) && same_bits(&s.weights, weights) && same_bits(&s.delays, delays)) {
+            s.key = Some(key);
+            refill(&mut s.weights, weights);
+            refill(&mut s.delays, delays);
+            // By input channel (`c·n + j`): the passes go input by input,
+            // every neuron for each.
+            s.by_channel.clear();
+            s.by_channel.resize(n * n_in, Synapse::default());
+            s.d_max = 0.0;
+            for j in 0..n {
+                for c in 0..n_in {
+                    let (w, d) = (weights[j * n_in + c], delays[j * n_in + c]);
+                    let d_end = d.min(t_end);
+                    s.d_max = s.d_max.max(d_end);
+                    s.by_channel[c * n + j] = Synapse {
+                        d,
+                        w,
+                        sm: (d_end * inv_m).exp(),
+                        ss: (d_end * inv_s).exp(),
+                    };
+                }
+            }
         }
-
-        s.key = Some(key);
-        refill(&mut s.inputs, inputs);
-        refill(&mut s.weights, weights);
-        refill(&mut s.delays, delays);
-        let (inv_m, inv_s) = (1.0 / l.lif.tau_mem(), 1.0 / l.lif.tau_syn());
         s.in_em.clear();
         s.in_es.clear();
         for &(t, _) in inputs {
@@ -362,81 +393,100 @@ impl DelayedLifLayer {
             s.in_em.push((t * inv_m).exp());
             s.in_es.push((t * inv_s).exp());
         }
-        // The synapses by input channel (`c·n + j`): the passes below go
-        // input by input, every neuron for each.
-        s.by_channel.clear();
-        s.by_channel.resize(n * n_in, Synapse::default());
-        for j in 0..n {
-            for c in 0..n_in {
-                let (w, d) = (weights[j * n_in + c], delays[j * n_in + c]);
-                let d_end = d.min(t_end);
-                s.by_channel[c * n + j] = Synapse {
-                    d,
-                    w,
-                    sm: (d_end * inv_m).exp(),
-                    ss: (d_end * inv_s).exp(),
-                };
-            }
-        }
         // Bins of equal width, about `ARRIVALS_PER_BIN` arrivals per neuron
-        // each. Every arrival's bin, counted by bin and neuron, then the
-        // arrivals placed; input by input, so that the bins written at a
-        // time lie within the delays' span of the input's time.
-        let n_inputs = inputs.len();
-        let bins = ((n_inputs as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
-        let width = t_end / bins as f64;
+        // each; the ring as many as the longest delay spans, and two for
+        // the input's own bin and rounding.
+        let bins = ((inputs.len() as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
+        (s.bins, s.width) = (bins, t_end / bins as f64);
+        let span = ((s.d_max / s.width).ceil() as usize)
+            .saturating_add(3)
+            .min(bins);
+        s.ring.resize_with(span, Vec::new);
+        s.ring.truncate(span);
+        for slot in s.ring.iter_mut() {
+            slot.clear();
+        }
+        s.order.clear();
+        s.order.extend(0..inputs.len() as u32);
+        if !inputs.is_sorted_by(|p, q| p.0 <= q.0) {
+            s.order.sort_by(|&p, &q| {
+                inputs[p as usize]
+                    .0
+                    .total_cmp(&inputs[q as usize].0)
+                    .then(p.cmp(&q))
+            });
+        }
+        s.placed = 0;
+    }
+
+    /// Makes bin `b`'s arrivals the current ones: places the arrivals of
+    /// the inputs before the bin's end in the ring (the bins before `b` are
+    /// done, so no input before them is left), then sorts the bin's by
+    /// neuron.
+    fn fill_bin(&self, b: usize, inputs: &[(f64, u32)], s: &mut ArrivalScratch) {
+        let l = &self.layer;
+        let (n, t_end) = (l.n_out, l.t_end);
+        let (bins, width) = (s.bins, s.width);
         let inv_width = 1.0 / width;
-        (s.bins, s.width) = (bins, width);
         // The quotient's bin, moved where rounding put it across a bound,
-        // so that bin `b` holds `[bound(b), bound(b+1))`.
+        // so that bin `k` holds `[bound(k), bound(k+1))`.
         let bin_of = |a: f64| {
-            let b = ((a * inv_width) as usize).min(bins - 1);
-            if b > 0 && a < b as f64 * width {
-                b - 1
-            } else if b + 1 < bins && a >= (b + 1) as f64 * width {
-                b + 1
+            let k = ((a * inv_width) as usize).min(bins - 1);
+            if k > 0 && a < k as f64 * width {
+                k - 1
+            } else if k + 1 < bins && a >= (k + 1) as f64 * width {
+                k + 1
             } else {
-                b
+                k
             }
         };
-        s.offsets.clear();
-        s.offsets.resize(bins * n + 1, 0);
-        for &(t, c) in inputs {
+        let end = bin_start(b + 1, bins, width, t_end);
+        let span = s.ring.len();
+        while let Some(&m) = s.order.get(s.placed) {
+            let (t, c) = inputs[m as usize];
+            if !(t < end) {
+                break;
+            }
+            s.placed += 1;
             let row = &s.by_channel[c as usize * n..(c as usize + 1) * n];
+            let (em, es) = (s.in_em[m as usize], s.in_es[m as usize]);
             for (j, syn) in row.iter().enumerate() {
                 let a = t + syn.d;
                 if a < t_end {
-                    s.offsets[bin_of(a) * n + j + 1] += 1;
+                    s.ring[bin_of(a) % span].push(Placed {
+                        j: j as u32,
+                        m,
+                        e: Arrival {
+                            a,
+                            em: em * syn.sm,
+                            es: es * syn.ss,
+                            w: syn.w,
+                        },
+                    });
                 }
             }
         }
-        for k in 1..s.offsets.len() {
+        let slot = &mut s.ring[b % span];
+        s.offsets.clear();
+        s.offsets.resize(n + 1, 0);
+        for p in slot.iter() {
+            s.offsets[p.j as usize + 1] += 1;
+        }
+        for k in 1..=n {
             s.offsets[k] += s.offsets[k - 1];
         }
-        let total = s.offsets[bins * n] as usize;
         // Every slot is written below: the buffers keep what they held.
-        s.entries.resize(total, Arrival::default());
-        s.sources.resize(total, 0);
+        s.entries.resize(slot.len(), Arrival::default());
+        s.sources.resize(slot.len(), 0);
         s.next.clear();
-        s.next.extend_from_slice(&s.offsets[..bins * n]);
-        for (m, &(t, c)) in inputs.iter().enumerate() {
-            let row = &s.by_channel[c as usize * n..(c as usize + 1) * n];
-            let (em, es) = (s.in_em[m], s.in_es[m]);
-            for (j, syn) in row.iter().enumerate() {
-                let a = t + syn.d;
-                if a < t_end {
-                    let slot = &mut s.next[bin_of(a) * n + j];
-                    s.entries[*slot as usize] = Arrival {
-                        a,
-                        em: em * syn.sm,
-                        es: es * syn.ss,
-                        w: syn.w,
-                    };
-                    s.sources[*slot as usize] = m as u32;
-                    *slot += 1;
-                }
-            }
+        s.next.extend_from_slice(&s.offsets[..n]);
+        for p in slot.iter() {
+            let k = &mut s.next[p.j as usize];
+            s.entries[*k as usize] = p.e;
+            s.sources[*k as usize] = p.m;
+            *k += 1;
         }
+        slot.clear();
     }
 
     /// Simulates the layer from the initial state `(0, 0)` of every neuron:
@@ -462,7 +512,7 @@ impl DelayedLifLayer {
         let lif = l.lif;
         let (theta, v_reset, kappa) = (lif.theta(), lif.v_reset(), self.kappa);
         let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
-        self.prepare(weights, delays.delays, inputs, &mut s.arrivals);
+        self.factors(weights, delays.delays, inputs, &mut s.arrivals);
         if let Some(r) = recurrent {
             transpose_masked(n, r, &mut s.r_t);
         }
@@ -486,13 +536,6 @@ impl DelayedLifLayer {
         st.counts.resize(n, 0);
         spikes.clear();
         let margin = 1e-9 * (1.0 + theta.abs());
-        let bins = Bins {
-            layer: self,
-            bias,
-            inputs,
-            weights,
-            s: &s.arrivals,
-        };
         let (n_bins, width) = (s.arrivals.bins, s.arrivals.width);
         // The state `(v, i)` of neuron `j` at `t`.
         let state = |st: &Coords, j: usize, t: f64| {
@@ -506,13 +549,21 @@ impl DelayedLifLayer {
             current
         };
         for b in 0..n_bins {
+            self.fill_bin(b, inputs, &mut s.arrivals);
+            let bin = Bin {
+                layer: self,
+                bias,
+                inputs,
+                weights,
+                s: &s.arrivals,
+            };
             let t1 = bin_start(b + 1, n_bins, width, t_end);
             let mut t_now = bin_start(b, n_bins, width, t_end);
             // The sums of every neuron's arrivals in the bin not yet in its
             // coordinates (those at or after `since`), and a bound on its
             // membrane over the rest of the bin.
             for j in 0..n {
-                (st.sum_m[j], st.sum_s[j], st.pos[j]) = bins.sums(b, j, t_now, f64::INFINITY);
+                (st.sum_m[j], st.sum_s[j], st.pos[j]) = bin.sums(j, t_now, f64::INFINITY);
             }
             st.since.clear();
             st.since.resize(n, t_now);
@@ -554,9 +605,9 @@ impl DelayedLifLayer {
                     let mut t = t_now;
                     loop {
                         let x = state(st, j, t);
-                        let first = bins.first_crossing(b, j, x, t, t1, &mut st.local)?;
+                        let first = bin.first_crossing(j, x, t, t1, &mut st.local)?;
                         let t_s = first.unwrap_or(f64::INFINITY);
-                        st.add(kappa, j, bins.sums(b, j, t, t_s));
+                        st.add(kappa, j, bin.sums(j, t, t_s));
                         if first.is_none() {
                             break;
                         }
@@ -583,7 +634,7 @@ impl DelayedLifLayer {
                     if !st.flags[j] {
                         continue;
                     }
-                    st.commit(&bins, kappa, b, j, t_now);
+                    st.commit(&bin, kappa, j, t_now);
                     let high = bound(st, j, t_now);
                     st.high[j] = high;
                     if high + margin < theta {
@@ -592,7 +643,7 @@ impl DelayedLifLayer {
                     }
                     let horizon = first.map_or(t1, |(t, _)| t.min(t1));
                     let x = state(st, j, t_now);
-                    let crossing = bins.first_crossing(b, j, x, t_now, horizon, &mut st.local)?;
+                    let crossing = bin.first_crossing(j, x, t_now, horizon, &mut st.local)?;
                     if let Some(t_s) = crossing {
                         if first.is_none_or(|(t, _)| t_s < t) {
                             first = Some((t_s, j));
@@ -603,7 +654,7 @@ impl DelayedLifLayer {
                     st.add_sums(kappa, 0..n);
                     break;
                 };
-                st.commit(&bins, kappa, b, j, t_s);
+                st.commit(&bin, kappa, j, t_s);
                 l.count_spike(&mut st.counts[j], j, t_s)?;
                 let current = reset(st, j, t_s);
                 spikes.push(LayerSpike {
@@ -698,7 +749,7 @@ impl DelayedLifLayer {
         let lif = l.lif;
         let (theta, v_reset, kappa) = (lif.theta(), lif.v_reset(), self.kappa);
         let (inv_m, inv_s) = (1.0 / lif.tau_mem(), 1.0 / lif.tau_syn());
-        self.prepare(weights, delays.delays, inputs, &mut s.arrivals);
+        self.factors(weights, delays.delays, inputs, &mut s.arrivals);
         let bk = &mut s.back;
         if let Some(r) = recurrent {
             transpose_masked(n, r, &mut s.r_t);
@@ -763,55 +814,81 @@ impl DelayedLifLayer {
             bk.mu[j] += bk.a[j] * ((bk.t_hi[j] * inv_m).exp() - 1.0);
             *g += bk.mu[j];
         }
-        bk.own.resize_with(n, Vec::new);
-        for own in bk.own.iter_mut() {
-            own.clear();
+        // Per neuron its spikes' times and the coordinates after each, in
+        // time order: `own_t[own[j]..own[j + 1]]`.
+        bk.own.clear();
+        bk.own.resize(n + 1, 0);
+        for spike in spikes {
+            bk.own[spike.neuron as usize + 1] += 1;
         }
-        for (k, spike) in spikes.iter().enumerate() {
-            bk.own[spike.neuron as usize].push(k as u32);
+        for j in 1..=n {
+            bk.own[j] += bk.own[j - 1];
         }
-        let ar = &s.arrivals;
-        let bins = Bins {
-            layer: self,
-            bias,
-            inputs,
-            weights,
-            s: ar,
-        };
-        // Bin by bin, for the arrivals' layout; per neuron its spikes before
-        // the bin.
+        bk.own_t.resize(spikes.len(), 0.0);
+        bk.own_after.resize(spikes.len(), (0.0, 0.0));
         bk.before.clear();
-        bk.before.resize(n, 0);
-        for b in 0..ar.bins {
-            let t0 = bin_start(b, ar.bins, ar.width, t_end);
-            for j in 0..n {
-                let own = &bk.own[j];
+        bk.before.extend_from_slice(&bk.own[..n]);
+        for (k, spike) in spikes.iter().enumerate() {
+            let slot = &mut bk.before[spike.neuron as usize];
+            bk.own_t[*slot] = spike.t;
+            bk.own_after[*slot] = bk.after[k];
+            *slot += 1;
+        }
+        // Every arrival, input by input in time order, with the gradients
+        // by input channel (`c·n + j`, as the synapses); per neuron, its
+        // spikes before the input.
+        let ar = &s.arrivals;
+        for g in [&mut bk.g_w, &mut bk.g_d] {
+            g.clear();
+            g.resize(n * n_in, 0.0);
+        }
+        bk.before.clear();
+        bk.before.extend_from_slice(&bk.own[..n]);
+        for &m in &ar.order {
+            let (t, c) = inputs[m as usize];
+            if !(t < t_end) {
+                break;
+            }
+            let range = c as usize * n..(c as usize + 1) * n;
+            let (g_w, g_d) = (&mut bk.g_w[range.clone()], &mut bk.g_d[range.clone()]);
+            let (em_in, es_in) = (ar.in_em[m as usize], ar.in_es[m as usize]);
+            let mut dl_dt = 0.0;
+            for (j, syn) in ar.by_channel[range].iter().enumerate() {
+                let a = t + syn.d;
+                if !(a < t_end) {
+                    continue;
+                }
+                let end = bk.own[j + 1];
                 let before = &mut bk.before[j];
-                while *before < own.len() && spikes[own[*before] as usize].t < t0 {
+                while *before < end && bk.own_t[*before] < t {
                     *before += 1;
                 }
                 // An arrival's stretch: after the neuron's last spike at or
                 // before it (an arrival at a spike's instant comes after
                 // the spike), with that spike's coordinates; before the
                 // first, the coordinates left after the loop.
-                let (entries, sources) = bins.arrivals(b, j);
-                for (e, &m) in entries.iter().zip(sources) {
-                    let mut after = *before;
-                    while after < own.len() && spikes[own[after] as usize].t <= e.a {
-                        after += 1;
-                    }
-                    let (ca, cc) = match after {
-                        0 => (bk.a[j], bk.c[j]),
-                        k => bk.after[own[k - 1] as usize],
-                    };
-                    let jc = j * n_in + inputs[m as usize].1 as usize;
-                    let lv = ca * e.em;
-                    let li = cc * e.es - kappa * lv;
-                    grad_weights[jc] += li;
-                    let dl_da = e.w * (li * inv_s - lv * inv_m);
-                    grad_delays[jc] += dl_da;
-                    dl_dinput[m as usize] += dl_da;
+                let mut after = *before;
+                while after < end && bk.own_t[after] <= a {
+                    after += 1;
                 }
+                let (ca, cc) = if after == bk.own[j] {
+                    (bk.a[j], bk.c[j])
+                } else {
+                    bk.own_after[after - 1]
+                };
+                let lv = ca * (em_in * syn.sm);
+                let li = cc * (es_in * syn.ss) - kappa * lv;
+                g_w[j] += li;
+                let dl_da = syn.w * (li * inv_s - lv * inv_m);
+                g_d[j] += dl_da;
+                dl_dt += dl_da;
+            }
+            dl_dinput[m as usize] += dl_dt;
+        }
+        for j in 0..n {
+            for c in 0..n_in {
+                grad_weights[j * n_in + c] += bk.g_w[c * n + j];
+                grad_delays[j * n_in + c] += bk.g_d[c * n + j];
             }
         }
         if let (Some(r), Some(grad)) = (recurrent, grad_recurrent) {
@@ -830,8 +907,9 @@ fn bin_start(b: usize, bins: usize, width: f64, t_end: f64) -> f64 {
     }
 }
 
-/// A pass's arrivals by bin and neuron, with the layer's parameters.
-struct Bins<'a> {
+/// The current bin's arrivals of a forward pass by neuron, with the
+/// layer's parameters.
+struct Bin<'a> {
     layer: &'a DelayedLifLayer,
     bias: &'a [f64],
     inputs: &'a [(f64, u32)],
@@ -839,21 +917,20 @@ struct Bins<'a> {
     s: &'a ArrivalScratch,
 }
 
-impl Bins<'_> {
-    /// Neuron `j`'s arrivals in bin `b`, in input order, and their inputs.
+impl Bin<'_> {
+    /// Neuron `j`'s arrivals in the bin, in input order, and their inputs.
     #[inline]
-    fn arrivals(&self, b: usize, j: usize) -> (&[Arrival], &[u32]) {
-        let key = b * self.layer.layer.n_out + j;
-        let range = self.s.offsets[key] as usize..self.s.offsets[key + 1] as usize;
+    fn arrivals(&self, j: usize) -> (&[Arrival], &[u32]) {
+        let range = self.s.offsets[j] as usize..self.s.offsets[j + 1] as usize;
         (&self.s.entries[range.clone()], &self.s.sources[range])
     }
 
-    /// Neuron `j`'s arrivals of bin `b` in `[t_lo, t_hi)`: `Σ w e^{a/τ_m}`,
+    /// Neuron `j`'s arrivals of the bin in `[t_lo, t_hi)`: `Σ w e^{a/τ_m}`,
     /// `Σ w e^{a/τ_s}` and the sum of the positive weights.
     #[inline]
-    fn sums(&self, b: usize, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
+    fn sums(&self, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
         let (mut sum_m, mut sum_s, mut pos) = (0.0, 0.0, 0.0);
-        for e in self.arrivals(b, j).0 {
+        for e in self.arrivals(j).0 {
             if e.a >= t_lo && e.a < t_hi {
                 sum_m += e.w * e.em;
                 sum_s += e.w * e.es;
@@ -868,7 +945,6 @@ impl Bins<'_> {
     /// (ties by input); `None` where it has none.
     fn first_crossing(
         &self,
-        b: usize,
         j: usize,
         mut x: [f64; 2],
         mut t0: f64,
@@ -878,7 +954,7 @@ impl Bins<'_> {
         let l = &self.layer.layer;
         let bias = self.bias[j];
         local.clear();
-        let (entries, sources) = self.arrivals(b, j);
+        let (entries, sources) = self.arrivals(j);
         let pending = entries.iter().zip(sources).filter(|(e, _)| e.a >= t0);
         local.extend(pending.map(|(e, &m)| (e.a, m)));
         local.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
@@ -915,11 +991,11 @@ impl Coords {
         }
     }
 
-    /// Takes neuron `j`'s arrivals of bin `b` in `[since, t)` from its
+    /// Takes neuron `j`'s arrivals of the bin in `[since, t)` from its
     /// sums into its coordinates.
-    fn commit(&mut self, bins: &Bins<'_>, kappa: f64, b: usize, j: usize, t: f64) {
+    fn commit(&mut self, bin: &Bin<'_>, kappa: f64, j: usize, t: f64) {
         if self.since[j] < t {
-            let (sum_m, sum_s, pos) = bins.sums(b, j, self.since[j], t);
+            let (sum_m, sum_s, pos) = bin.sums(j, self.since[j], t);
             self.add(kappa, j, (sum_m, sum_s, pos));
             self.sum_m[j] -= sum_m;
             self.sum_s[j] -= sum_s;
