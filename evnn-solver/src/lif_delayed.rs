@@ -398,9 +398,11 @@ impl DelayedLifLayer {
         // the input's own bin and rounding.
         let bins = ((inputs.len() as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
         (s.bins, s.width) = (bins, t_end / bins as f64);
+        // A power of two, for the ring's index.
         let span = ((s.d_max / s.width).ceil() as usize)
             .saturating_add(3)
-            .min(bins);
+            .min(bins)
+            .next_power_of_two();
         s.ring.resize_with(span, Vec::new);
         s.ring.truncate(span);
         for slot in s.ring.iter_mut() {
@@ -422,8 +424,8 @@ impl DelayedLifLayer {
     /// Makes bin `b`'s arrivals the current ones: places the arrivals of
     /// the inputs before the bin's end in the ring (the bins before `b` are
     /// done, so no input before them is left), then sorts the bin's by
-    /// neuron.
-    fn fill_bin(&self, b: usize, inputs: &[(f64, u32)], s: &mut ArrivalScratch) {
+    /// neuron, with each neuron's sums of them into `sums`.
+    fn fill_bin(&self, b: usize, inputs: &[(f64, u32)], s: &mut ArrivalScratch, sums: &mut Coords) {
         let l = &self.layer;
         let (n, t_end) = (l.n_out, l.t_end);
         let (bins, width) = (s.bins, s.width);
@@ -441,7 +443,7 @@ impl DelayedLifLayer {
             }
         };
         let end = bin_start(b + 1, bins, width, t_end);
-        let span = s.ring.len();
+        let mask = s.ring.len() - 1;
         while let Some(&m) = s.order.get(s.placed) {
             let (t, c) = inputs[m as usize];
             if !(t < end) {
@@ -453,7 +455,7 @@ impl DelayedLifLayer {
             for (j, syn) in row.iter().enumerate() {
                 let a = t + syn.d;
                 if a < t_end {
-                    s.ring[bin_of(a) % span].push(Placed {
+                    s.ring[bin_of(a) & mask].push(Placed {
                         j: j as u32,
                         m,
                         e: Arrival {
@@ -466,7 +468,7 @@ impl DelayedLifLayer {
                 }
             }
         }
-        let slot = &mut s.ring[b % span];
+        let slot = &mut s.ring[b & mask];
         s.offsets.clear();
         s.offsets.resize(n + 1, 0);
         for p in slot.iter() {
@@ -480,11 +482,20 @@ impl DelayedLifLayer {
         s.sources.resize(slot.len(), 0);
         s.next.clear();
         s.next.extend_from_slice(&s.offsets[..n]);
+        for v in [&mut sums.sum_m, &mut sums.sum_s, &mut sums.pos] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
         for p in slot.iter() {
-            let k = &mut s.next[p.j as usize];
+            let j = p.j as usize;
+            let k = &mut s.next[j];
             s.entries[*k as usize] = p.e;
             s.sources[*k as usize] = p.m;
             *k += 1;
+            // `Bin::sums` of the whole bin, in the same order.
+            sums.sum_m[j] += p.e.w * p.e.em;
+            sums.sum_s[j] += p.e.w * p.e.es;
+            sums.pos[j] += p.e.w.max(0.0);
         }
         slot.clear();
     }
@@ -549,7 +560,7 @@ impl DelayedLifLayer {
             current
         };
         for b in 0..n_bins {
-            self.fill_bin(b, inputs, &mut s.arrivals);
+            self.fill_bin(b, inputs, &mut s.arrivals, st);
             let bin = Bin {
                 layer: self,
                 bias,
@@ -560,11 +571,8 @@ impl DelayedLifLayer {
             let t1 = bin_start(b + 1, n_bins, width, t_end);
             let mut t_now = bin_start(b, n_bins, width, t_end);
             // The sums of every neuron's arrivals in the bin not yet in its
-            // coordinates (those at or after `since`), and a bound on its
-            // membrane over the rest of the bin.
-            for j in 0..n {
-                (st.sum_m[j], st.sum_s[j], st.pos[j]) = bin.sums(j, t_now, f64::INFINITY);
-            }
+            // coordinates (those at or after `since`; all, from `fill_bin`),
+            // and a bound on its membrane over the rest of the bin.
             st.since.clear();
             st.since.resize(n, t_now);
             let bound = |st: &Coords, j: usize, t: f64| {
