@@ -271,7 +271,9 @@ fn loss(c: &Case, recurrent: bool, dl: &[f64], dx: &[[f64; 2]]) -> Option<f64> {
 
 #[test]
 fn recurrent_gradients_match_finite_differences() {
-    let c0 = case(7, 5, 6, 6, true);
+    // 60 inputs: 15 time bins, more than the ring of bins the delays (up
+    // to 15 of the bins' 4) need, so the ring's slots are used again.
+    let c0 = case(7, 5, 6, 12, true);
     let (spikes, _) = forward(&c0, true);
     assert!(spikes.len() >= 6, "too few spikes: {}", spikes.len());
     let dl: Vec<f64> = (0..spikes.len())
@@ -283,7 +285,7 @@ fn recurrent_gradients_match_finite_differences() {
     let mut compared = 0;
     let mut check = |what: &str, get: &dyn Fn(&mut Case) -> &mut Vec<f64>, grad: &[f64]| {
         for (k, &g) in grad.iter().enumerate() {
-            let mut c = case(7, 5, 6, 6, true);
+            let mut c = case(7, 5, 6, 12, true);
             let x = get(&mut c)[k];
             get(&mut c)[k] = x + h;
             let up = loss(&c, true, &dl, &dx);
@@ -308,7 +310,7 @@ fn recurrent_gradients_match_finite_differences() {
     let mut inputs_checked = 0;
     for (m, &g) in inputs.iter().enumerate() {
         let run = |dt: f64| {
-            let mut c = case(7, 5, 6, 6, true);
+            let mut c = case(7, 5, 6, 12, true);
             c.inputs[m].0 += dt;
             loss(&c, true, &dl, &dx)
         };
