@@ -553,11 +553,18 @@ impl DelayedLifLayer {
             let i = st.gamma[j] * (-t * inv_s).exp();
             [bias[j] + st.alpha[j] * (-t * inv_m).exp() + kappa * i, i]
         };
-        // Neuron `j`'s reset at `t`; the current there.
-        let reset = |st: &mut Coords, j: usize, t: f64| {
+        // Neuron `j`'s spike at `t`: counted, its reset, and logged with
+        // the current there.
+        let fire = |st: &mut Coords, spikes: &mut Vec<LayerSpike>, j: usize, t: f64| {
+            l.count_spike(&mut st.counts[j], j, t)?;
             let current = st.gamma[j] * (-t * inv_s).exp();
             st.alpha[j] = (v_reset - bias[j] - kappa * current) * (t * inv_m).exp();
-            current
+            spikes.push(LayerSpike {
+                t,
+                neuron: j as u32,
+                current,
+            });
+            Ok::<(), LayerError>(())
         };
         for b in 0..n_bins {
             self.fill_bin(b, inputs, &mut s.arrivals, st);
@@ -619,13 +626,7 @@ impl DelayedLifLayer {
                         if first.is_none() {
                             break;
                         }
-                        l.count_spike(&mut st.counts[j], j, t_s)?;
-                        let current = reset(st, j, t_s);
-                        spikes.push(LayerSpike {
-                            t: t_s,
-                            neuron: j as u32,
-                            current,
-                        });
+                        fire(st, spikes, j, t_s)?;
                         t = t_s;
                     }
                 }
@@ -663,13 +664,7 @@ impl DelayedLifLayer {
                     break;
                 };
                 st.commit(&bin, kappa, j, t_s);
-                l.count_spike(&mut st.counts[j], j, t_s)?;
-                let current = reset(st, j, t_s);
-                spikes.push(LayerSpike {
-                    t: t_s,
-                    neuron: j as u32,
-                    current,
-                });
+                fire(st, spikes, j, t_s)?;
                 // The spike's recurrent weights; a positive weight `w` at
                 // `t_s` raises `v` by less than `w (1 − e^{−(t − t_s)/τ_m})`
                 // (the solution driven by `w`), so the bounds stay bounds
