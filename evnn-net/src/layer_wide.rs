@@ -19,8 +19,8 @@ use evnn_solver::{Backend, Event, EventKind, NeuronTrace};
 pub(crate) struct LayerWideScratch {
     /// One per layer: each keeps its layer's weights transposed.
     kernels: Vec<LifLayerScratch>,
-    /// One per layer with synaptic delays: each keeps its arrivals from
-    /// the forward pass for the backward pass.
+    /// One per layer with synaptic delays: each keeps its synapses'
+    /// factors while the layer's weights and delays stay the same.
     delayed: Vec<DelayedLifScratch>,
     inputs: Vec<(f64, u32)>,
     /// With axonal delays: each input's arrival time and index in the

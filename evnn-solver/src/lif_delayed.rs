@@ -112,8 +112,8 @@ struct ArrivalScratch {
     /// How many of them have their arrivals placed.
     placed: usize,
     /// The placed arrivals of the bins to come, in input order: bin `k`'s
-    /// in `ring[k % ring.len()]`, which spans the delays, so that the
-    /// arrivals stay in cache between being made and used.
+    /// in `ring[k % ring.len()]` (a power of two), which spans the delays,
+    /// so that the arrivals stay in cache between being made and used.
     ring: Vec<Vec<Placed>>,
     /// The current bin's arrivals by neuron: neuron `j`'s are
     /// `entries[offsets[j]..offsets[j + 1]]`, in input order, with their
@@ -943,7 +943,7 @@ impl Bin<'_> {
         (sum_m, sum_s, pos)
     }
 
-    /// Neuron `j`'s first spike in `(t0, horizon]` of bin `b`, from its
+    /// Neuron `j`'s first spike in `(t0, horizon]` of the bin, from its
     /// state `x` at `t0`, on its arrivals at or after `t0` in time order
     /// (ties by input); `None` where it has none.
     fn first_crossing(

@@ -433,9 +433,9 @@ fn recurrent(c: &Case) -> Option<Recurrent<'_>> {
     })
 }
 
-/// A scratch keeps a pass's arrivals for the next pass of the same inputs,
-/// weights and delays; whatever it held before, the results are those of
-/// a fresh one, bit for bit.
+/// A scratch keeps its synapses' factors for the next pass of the same
+/// weights and delays, and reuses its ring of bins; whatever it held
+/// before, the results are those of a fresh one, bit for bit.
 #[test]
 fn earlier_use_of_the_scratch_changes_nothing() {
     let (a, b) = (case(11, 5, 6, 8, true), case(12, 5, 6, 8, false));
@@ -467,9 +467,15 @@ fn earlier_use_of_the_scratch_changes_nothing() {
             )
             .unwrap();
     };
-    // Another sample in between, then the sample again (arrivals made
-    // anew), and its backward pass after its forward pass (kept).
+    // Other inputs on the same synapses (factors kept), other synapses
+    // (factors made anew), then the sample again, and its backward pass
+    // after its forward pass.
+    let mut other_inputs = case(11, 5, 6, 8, true);
+    other_inputs.inputs = b.inputs.clone();
     run(&a, &mut s, &mut spikes, &mut x_end);
+    run(&other_inputs, &mut s, &mut spikes, &mut x_end);
+    run(&a, &mut s, &mut spikes, &mut x_end);
+    assert_eq!(spikes, want_spikes);
     run(&b, &mut s, &mut spikes, &mut x_end);
     run(&a, &mut s, &mut spikes, &mut x_end);
     assert_eq!(spikes, want_spikes);
