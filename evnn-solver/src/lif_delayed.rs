@@ -528,13 +528,8 @@ impl DelayedLifLayer {
             transpose_masked(n, r, &mut s.r_t);
         }
         let st = &mut s.coords;
-        for v in [
-            &mut st.gamma,
-            &mut st.sum_m,
-            &mut st.sum_s,
-            &mut st.pos,
-            &mut st.high,
-        ] {
+        // The sums and `pos` are made per bin (`fill_bin`).
+        for v in [&mut st.gamma, &mut st.high] {
             v.clear();
             v.resize(n, 0.0);
         }
@@ -582,28 +577,29 @@ impl DelayedLifLayer {
             // and a bound on its membrane over the rest of the bin.
             st.since.clear();
             st.since.resize(n, t_now);
-            let bound = |st: &Coords, j: usize, t: f64| {
-                // `i` stays below `max(i, 0)` and the positive weights to
-                // come; `v` below the solution driven by that.
-                let [v0, i0] = state(st, j, t);
+            // Neuron `j`'s bound from a time with factors `e^{−t/τ_m}`,
+            // `e^{−t/τ_s}` and `1 − e^{−(t_1 − t)/τ_m}`: `i` stays below
+            // `max(i, 0)` and the positive weights to come, `v` below the
+            // solution driven by that.
+            let high_at = |st: &Coords, j: usize, (em, es, rise): (f64, f64, f64)| {
+                let i0 = st.gamma[j] * es;
+                let v0 = bias[j] + st.alpha[j] * em + kappa * i0;
                 let drive = i0.max(0.0) + st.pos[j] + bias[j] - v0;
-                v0 + drive.max(0.0) * -(-(t1 - t) * inv_m).exp_m1()
+                v0 + drive.max(0.0) * rise
             };
+            let factors_at = |t: f64| {
+                let rise = -(-(t1 - t) * inv_m).exp_m1();
+                ((-t * inv_m).exp(), (-t * inv_s).exp(), rise)
+            };
+            let bound = |st: &Coords, j: usize, t: f64| high_at(st, j, factors_at(t));
             let mut any = false;
-            {
-                let (em, es) = ((-t_now * inv_m).exp(), (-t_now * inv_s).exp());
-                let rise = -(-(t1 - t_now) * inv_m).exp_m1();
-                for (j, &bias_j) in bias.iter().enumerate() {
-                    // `bound`, with the time's exponentials shared.
-                    let i0 = st.gamma[j] * es;
-                    let v0 = bias_j + st.alpha[j] * em + kappa * i0;
-                    let drive = i0.max(0.0) + st.pos[j] + bias_j - v0;
-                    let high = v0 + drive.max(0.0) * rise;
-                    st.high[j] = high;
-                    let flag = high + margin >= theta;
-                    st.flags[j] = flag;
-                    any |= flag;
-                }
+            let shared = factors_at(t_now);
+            for j in 0..n {
+                let high = high_at(st, j, shared);
+                st.high[j] = high;
+                let flag = high + margin >= theta;
+                st.flags[j] = flag;
+                any |= flag;
             }
             if !any {
                 st.add_sums(kappa, 0..n);
