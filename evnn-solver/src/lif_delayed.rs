@@ -111,28 +111,37 @@ struct ArrivalScratch {
     order: Vec<u32>,
     /// How many of them have their arrivals placed.
     placed: usize,
-    /// The placed arrivals of the bins to come, in input order: bin `k`'s
-    /// in `ring[k % ring.len()]` (a power of two), which spans the delays,
-    /// so that the arrivals stay in cache between being made and used.
-    ring: Vec<Vec<Placed>>,
-    /// The current bin's arrivals by neuron: neuron `j`'s are
-    /// `entries[offsets[j]..offsets[j + 1]]`, in input order, with their
-    /// inputs at the same positions of `sources`.
-    offsets: Vec<u32>,
-    entries: Vec<Arrival>,
-    sources: Vec<u32>,
-    /// Per neuron, the next free slot of `entries`.
-    next: Vec<u32>,
+    /// The placed arrivals of the bins to come by neuron, in input order,
+    /// with their sums: neuron `j`'s of bin `k` in `ring[(k % s)·n + j]`
+    /// for a ring of `s` bins (a power of two) that spans the delays, so
+    /// that the arrivals stay in cache between being made and used.
+    ring: Vec<Bucket>,
     bins: usize,
     width: f64,
 }
 
-/// An arrival placed in a bin of the ring: its neuron and input.
+/// An arrival placed in a bin of the ring, and its input.
 #[derive(Clone, Copy, Debug)]
 struct Placed {
-    j: u32,
     m: u32,
     e: Arrival,
+}
+
+/// One neuron's arrivals in one bin, in input order, and their sums:
+/// `Σ w e^{a/τ_m}`, `Σ w e^{a/τ_s}` and the sum of the positive weights.
+#[derive(Clone, Debug, Default)]
+struct Bucket {
+    placed: Vec<Placed>,
+    sum_m: f64,
+    sum_s: f64,
+    pos: f64,
+}
+
+impl Bucket {
+    fn clear(&mut self) {
+        self.placed.clear();
+        (self.sum_m, self.sum_s, self.pos) = (0.0, 0.0, 0.0);
+    }
 }
 
 /// A synapse as the arrivals need it.
@@ -403,10 +412,10 @@ impl DelayedLifLayer {
             .saturating_add(3)
             .min(bins)
             .next_power_of_two();
-        s.ring.resize_with(span, Vec::new);
-        s.ring.truncate(span);
-        for slot in s.ring.iter_mut() {
-            slot.clear();
+        s.ring.resize_with(span * n, Bucket::default);
+        s.ring.truncate(span * n);
+        for bucket in s.ring.iter_mut() {
+            bucket.clear();
         }
         s.order.clear();
         s.order.extend(0..inputs.len() as u32);
@@ -421,19 +430,21 @@ impl DelayedLifLayer {
         s.placed = 0;
     }
 
-    /// Makes bin `b`'s arrivals the current ones: places the arrivals of
-    /// the inputs before the bin's end in the ring (the bins before `b` are
-    /// done, so no input before them is left), then sorts the bin's by
-    /// neuron, with each neuron's sums of them into `sums`.
+    /// Makes bin `b`'s arrivals the current ones: empties the previous
+    /// bin's buckets, places the arrivals of the inputs before the bin's
+    /// end in the ring (the bins before `b` are done, so no input before
+    /// them is left), and copies each neuron's sums of the bin's into
+    /// `sums`.
     fn fill_bin(&self, b: usize, inputs: &[(f64, u32)], s: &mut ArrivalScratch, sums: &mut Coords) {
         let l = &self.layer;
         let (n, t_end) = (l.n_out, l.t_end);
         let (bins, width) = (s.bins, s.width);
         let inv_width = 1.0 / width;
         // The quotient's bin, moved where rounding put it across a bound,
-        // so that bin `k` holds `[bound(k), bound(k+1))`.
+        // so that bin `k` holds `[bound(k), bound(k+1))`. (`a >= 0`: the
+        // signed conversion is the cheaper one.)
         let bin_of = |a: f64| {
-            let k = ((a * inv_width) as usize).min(bins - 1);
+            let k = ((a * inv_width) as i64).min(bins as i64 - 1) as usize;
             if k > 0 && a < k as f64 * width {
                 k - 1
             } else if k + 1 < bins && a >= (k + 1) as f64 * width {
@@ -442,8 +453,14 @@ impl DelayedLifLayer {
                 k
             }
         };
+        let mask = s.ring.len() / n - 1;
+        if b > 0 {
+            let previous = ((b - 1) & mask) * n;
+            for bucket in &mut s.ring[previous..previous + n] {
+                bucket.clear();
+            }
+        }
         let end = bin_start(b + 1, bins, width, t_end);
-        let mask = s.ring.len() - 1;
         while let Some(&m) = s.order.get(s.placed) {
             let (t, c) = inputs[m as usize];
             if !(t < end) {
@@ -455,49 +472,30 @@ impl DelayedLifLayer {
             for (j, syn) in row.iter().enumerate() {
                 let a = t + syn.d;
                 if a < t_end {
-                    s.ring[bin_of(a) & mask].push(Placed {
-                        j: j as u32,
-                        m,
-                        e: Arrival {
-                            a,
-                            em: em * syn.sm,
-                            es: es * syn.ss,
-                            w: syn.w,
-                        },
-                    });
+                    let bucket = &mut s.ring[(bin_of(a) & mask) * n + j];
+                    let e = Arrival {
+                        a,
+                        em: em * syn.sm,
+                        es: es * syn.ss,
+                        w: syn.w,
+                    };
+                    // `Bin::sums` of the whole bin, in the same order.
+                    bucket.sum_m += e.w * e.em;
+                    bucket.sum_s += e.w * e.es;
+                    bucket.pos += e.w.max(0.0);
+                    bucket.placed.push(Placed { m, e });
                 }
             }
         }
-        let slot = &mut s.ring[b & mask];
-        s.offsets.clear();
-        s.offsets.resize(n + 1, 0);
-        for p in slot.iter() {
-            s.offsets[p.j as usize + 1] += 1;
-        }
-        for k in 1..=n {
-            s.offsets[k] += s.offsets[k - 1];
-        }
-        // Every slot is written below: the buffers keep what they held.
-        s.entries.resize(slot.len(), Arrival::default());
-        s.sources.resize(slot.len(), 0);
-        s.next.clear();
-        s.next.extend_from_slice(&s.offsets[..n]);
+        let slot = &s.ring[(b & mask) * n..((b & mask) + 1) * n];
         for v in [&mut sums.sum_m, &mut sums.sum_s, &mut sums.pos] {
-            v.clear();
             v.resize(n, 0.0);
         }
-        for p in slot.iter() {
-            let j = p.j as usize;
-            let k = &mut s.next[j];
-            s.entries[*k as usize] = p.e;
-            s.sources[*k as usize] = p.m;
-            *k += 1;
-            // `Bin::sums` of the whole bin, in the same order.
-            sums.sum_m[j] += p.e.w * p.e.em;
-            sums.sum_s[j] += p.e.w * p.e.es;
-            sums.pos[j] += p.e.w.max(0.0);
+        for (j, bucket) in slot.iter().enumerate() {
+            sums.sum_m[j] = bucket.sum_m;
+            sums.sum_s[j] = bucket.sum_s;
+            sums.pos[j] = bucket.pos;
         }
-        slot.clear();
     }
 
     /// Simulates the layer from the initial state `(0, 0)` of every neuron:
@@ -569,6 +567,7 @@ impl DelayedLifLayer {
                 inputs,
                 weights,
                 s: &s.arrivals,
+                slot: (b & (s.arrivals.ring.len() / n - 1)) * n,
             };
             let t1 = bin_start(b + 1, n_bins, width, t_end);
             let mut t_now = bin_start(b, n_bins, width, t_end);
@@ -914,14 +913,16 @@ struct Bin<'a> {
     inputs: &'a [(f64, u32)],
     weights: &'a [f64],
     s: &'a ArrivalScratch,
+    /// Where the bin's buckets start in the ring.
+    slot: usize,
 }
 
 impl Bin<'_> {
-    /// Neuron `j`'s arrivals in the bin, in input order, and their inputs.
+    /// Neuron `j`'s arrivals in the bin, in input order, with their
+    /// inputs.
     #[inline]
-    fn arrivals(&self, j: usize) -> (&[Arrival], &[u32]) {
-        let range = self.s.offsets[j] as usize..self.s.offsets[j + 1] as usize;
-        (&self.s.entries[range.clone()], &self.s.sources[range])
+    fn arrivals(&self, j: usize) -> &[Placed] {
+        &self.s.ring[self.slot + j].placed
     }
 
     /// Neuron `j`'s arrivals of the bin in `[t_lo, t_hi)`: `Σ w e^{a/τ_m}`,
@@ -929,7 +930,7 @@ impl Bin<'_> {
     #[inline]
     fn sums(&self, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
         let (mut sum_m, mut sum_s, mut pos) = (0.0, 0.0, 0.0);
-        for e in self.arrivals(j).0 {
+        for &Placed { e, .. } in self.arrivals(j) {
             if e.a >= t_lo && e.a < t_hi {
                 sum_m += e.w * e.em;
                 sum_s += e.w * e.es;
@@ -953,9 +954,8 @@ impl Bin<'_> {
         let l = &self.layer.layer;
         let bias = self.bias[j];
         local.clear();
-        let (entries, sources) = self.arrivals(j);
-        let pending = entries.iter().zip(sources).filter(|(e, _)| e.a >= t0);
-        local.extend(pending.map(|(e, &m)| (e.a, m)));
+        let pending = self.arrivals(j).iter().filter(|p| p.e.a >= t0);
+        local.extend(pending.map(|p| (p.e.a, p.m)));
         local.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
         let row = &self.weights[j * l.n_in..(j + 1) * l.n_in];
         for &(a, m) in local.iter() {
