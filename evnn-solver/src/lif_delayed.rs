@@ -116,15 +116,22 @@ struct ArrivalScratch {
     /// for a ring of `s` bins (a power of two) that spans the delays, so
     /// that the arrivals stay in cache between being made and used.
     ring: Vec<Bucket>,
-    bins: usize,
-    width: f64,
+    /// The bins, of equal width: `inv_width` the reciprocal of that,
+    /// `bounds` where each starts (and `t_end`); bin `k` holds `[bounds[k],
+    /// bounds[k + 1])`.
+    inv_width: f64,
+    bounds: Vec<f64>,
 }
 
-/// An arrival placed in a bin of the ring, and its input.
+/// One arrival of an input at a neuron, placed in a bin of the ring: its
+/// time `a`, the terms `w e^{a/τ_m}`, `w e^{a/τ_s}` of its synapse's
+/// weight `w`, and its input.
 #[derive(Clone, Copy, Debug)]
 struct Placed {
+    a: f64,
+    wm: f64,
+    ws: f64,
     m: u32,
-    e: Arrival,
 }
 
 /// One neuron's arrivals in one bin, in input order, and their sums:
@@ -151,16 +158,6 @@ struct Synapse {
     w: f64,
     sm: f64,
     ss: f64,
-}
-
-/// One arrival of an input at a neuron: its time, `e^{a/τ_m}`,
-/// `e^{a/τ_s}` and the synapse's weight.
-#[derive(Clone, Copy, Debug, Default)]
-struct Arrival {
-    a: f64,
-    em: f64,
-    es: f64,
-    w: f64,
 }
 
 /// The forward pass's per-neuron state.
@@ -406,9 +403,13 @@ impl DelayedLifLayer {
         // each; the ring as many as the longest delay spans, and two for
         // the input's own bin and rounding.
         let bins = ((inputs.len() as f64 / ARRIVALS_PER_BIN).ceil() as usize).clamp(1, 1 << 16);
-        (s.bins, s.width) = (bins, t_end / bins as f64);
+        let width = t_end / bins as f64;
+        s.inv_width = 1.0 / width;
+        s.bounds.clear();
+        s.bounds.extend((0..bins).map(|k| k as f64 * width));
+        s.bounds.push(t_end);
         // A power of two, for the ring's index.
-        let span = ((s.d_max / s.width).ceil() as usize)
+        let span = ((s.d_max / width).ceil() as usize)
             .saturating_add(3)
             .min(bins)
             .next_power_of_two();
@@ -438,16 +439,16 @@ impl DelayedLifLayer {
     fn fill_bin(&self, b: usize, inputs: &[(f64, u32)], s: &mut ArrivalScratch, sums: &mut Coords) {
         let l = &self.layer;
         let (n, t_end) = (l.n_out, l.t_end);
-        let (bins, width) = (s.bins, s.width);
-        let inv_width = 1.0 / width;
-        // The quotient's bin, moved where rounding put it across a bound,
-        // so that bin `k` holds `[bound(k), bound(k+1))`. (`a >= 0`: the
-        // signed conversion is the cheaper one.)
+        let (last, inv_width) = (s.bounds.len() as i64 - 2, s.inv_width);
+        let bounds = &s.bounds;
+        // The quotient's bin, moved where rounding put it across a bound.
+        // (`a >= 0`: the signed conversion is the cheaper one; `a < t_end =
+        // bounds[bins]`.)
         let bin_of = |a: f64| {
-            let k = ((a * inv_width) as i64).min(bins as i64 - 1) as usize;
-            if k > 0 && a < k as f64 * width {
+            let k = ((a * inv_width) as i64).min(last) as usize;
+            if a < bounds[k] {
                 k - 1
-            } else if k + 1 < bins && a >= (k + 1) as f64 * width {
+            } else if a >= bounds[k + 1] {
                 k + 1
             } else {
                 k
@@ -460,7 +461,7 @@ impl DelayedLifLayer {
                 bucket.clear();
             }
         }
-        let end = bin_start(b + 1, bins, width, t_end);
+        let end = s.bounds[b + 1];
         while let Some(&m) = s.order.get(s.placed) {
             let (t, c) = inputs[m as usize];
             if !(t < end) {
@@ -473,17 +474,12 @@ impl DelayedLifLayer {
                 let a = t + syn.d;
                 if a < t_end {
                     let bucket = &mut s.ring[(bin_of(a) & mask) * n + j];
-                    let e = Arrival {
-                        a,
-                        em: em * syn.sm,
-                        es: es * syn.ss,
-                        w: syn.w,
-                    };
+                    let (wm, ws) = (syn.w * (em * syn.sm), syn.w * (es * syn.ss));
                     // `Bin::sums` of the whole bin, in the same order.
-                    bucket.sum_m += e.w * e.em;
-                    bucket.sum_s += e.w * e.es;
-                    bucket.pos += e.w.max(0.0);
-                    bucket.placed.push(Placed { m, e });
+                    bucket.sum_m += wm;
+                    bucket.sum_s += ws;
+                    bucket.pos += syn.w.max(0.0);
+                    bucket.placed.push(Placed { a, wm, ws, m });
                 }
             }
         }
@@ -540,7 +536,7 @@ impl DelayedLifLayer {
         st.counts.resize(n, 0);
         spikes.clear();
         let margin = 1e-9 * (1.0 + theta.abs());
-        let (n_bins, width) = (s.arrivals.bins, s.arrivals.width);
+        let n_bins = s.arrivals.bounds.len() - 1;
         // The state `(v, i)` of neuron `j` at `t`.
         let state = |st: &Coords, j: usize, t: f64| {
             let i = st.gamma[j] * (-t * inv_s).exp();
@@ -569,8 +565,7 @@ impl DelayedLifLayer {
                 s: &s.arrivals,
                 slot: (b & (s.arrivals.ring.len() / n - 1)) * n,
             };
-            let t1 = bin_start(b + 1, n_bins, width, t_end);
-            let mut t_now = bin_start(b, n_bins, width, t_end);
+            let (mut t_now, t1) = (s.arrivals.bounds[b], s.arrivals.bounds[b + 1]);
             // The sums of every neuron's arrivals in the bin not yet in its
             // coordinates (those at or after `since`; all, from `fill_bin`),
             // and a bound on its membrane over the rest of the bin.
@@ -896,15 +891,6 @@ impl DelayedLifLayer {
     }
 }
 
-/// Where bin `b` of `bins` of `width` starts; `t_end` for `b = bins`.
-fn bin_start(b: usize, bins: usize, width: f64, t_end: f64) -> f64 {
-    if b >= bins {
-        t_end
-    } else {
-        b as f64 * width
-    }
-}
-
 /// The current bin's arrivals of a forward pass by neuron, with the
 /// layer's parameters.
 struct Bin<'a> {
@@ -929,12 +915,13 @@ impl Bin<'_> {
     /// `Σ w e^{a/τ_s}` and the sum of the positive weights.
     #[inline]
     fn sums(&self, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
+        let row = &self.weights[j * self.layer.layer.n_in..];
         let (mut sum_m, mut sum_s, mut pos) = (0.0, 0.0, 0.0);
-        for &Placed { e, .. } in self.arrivals(j) {
-            if e.a >= t_lo && e.a < t_hi {
-                sum_m += e.w * e.em;
-                sum_s += e.w * e.es;
-                pos += e.w.max(0.0);
+        for p in self.arrivals(j) {
+            if p.a >= t_lo && p.a < t_hi {
+                sum_m += p.wm;
+                sum_s += p.ws;
+                pos += row[self.inputs[p.m as usize].1 as usize].max(0.0);
             }
         }
         (sum_m, sum_s, pos)
@@ -954,8 +941,8 @@ impl Bin<'_> {
         let l = &self.layer.layer;
         let bias = self.bias[j];
         local.clear();
-        let pending = self.arrivals(j).iter().filter(|p| p.e.a >= t0);
-        local.extend(pending.map(|p| (p.e.a, p.m)));
+        let pending = self.arrivals(j).iter().filter(|p| p.a >= t0);
+        local.extend(pending.map(|p| (p.a, p.m)));
         local.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
         let row = &self.weights[j * l.n_in..(j + 1) * l.n_in];
         for &(a, m) in local.iter() {
