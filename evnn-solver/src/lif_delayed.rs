@@ -123,22 +123,24 @@ struct ArrivalScratch {
     bounds: Vec<f64>,
 }
 
-/// One arrival of an input at a neuron, placed in a bin of the ring: its
-/// time `a`, the terms `w e^{a/τ_m}`, `w e^{a/τ_s}` of its synapse's
-/// weight `w`, and its input.
+/// One arrival of an input at a neuron: its time `a`, the terms `w
+/// e^{a/τ_m}`, `w e^{a/τ_s}` of its synapse's weight `w`, and its input.
 #[derive(Clone, Copy, Debug)]
-struct Placed {
+struct Arrival {
     a: f64,
     wm: f64,
     ws: f64,
+    w: f64,
     m: u32,
 }
 
-/// One neuron's arrivals in one bin, in input order, and their sums:
-/// `Σ w e^{a/τ_m}`, `Σ w e^{a/τ_s}` and the sum of the positive weights.
+/// One neuron's arrivals in one bin, by input (in input order; the
+/// arrivals are made again from them where a neuron is searched), and
+/// their sums: `Σ w e^{a/τ_m}`, `Σ w e^{a/τ_s}` and the sum of the
+/// positive weights.
 #[derive(Clone, Debug, Default)]
 struct Bucket {
-    placed: Vec<Placed>,
+    placed: Vec<u32>,
     sum_m: f64,
     sum_s: f64,
     pos: f64,
@@ -474,12 +476,12 @@ impl DelayedLifLayer {
                 let a = t + syn.d;
                 if a < t_end {
                     let bucket = &mut s.ring[(bin_of(a) & mask) * n + j];
-                    let (wm, ws) = (syn.w * (em * syn.sm), syn.w * (es * syn.ss));
-                    // `Bin::sums` of the whole bin, in the same order.
-                    bucket.sum_m += wm;
-                    bucket.sum_s += ws;
+                    // `Bin::sums` of the whole bin, in the same order and
+                    // with the same terms as `Bin::arrivals` makes.
+                    bucket.sum_m += syn.w * (em * syn.sm);
+                    bucket.sum_s += syn.w * (es * syn.ss);
                     bucket.pos += syn.w.max(0.0);
-                    bucket.placed.push(Placed { a, wm, ws, m });
+                    bucket.placed.push(m);
                 }
             }
         }
@@ -907,21 +909,31 @@ impl Bin<'_> {
     /// Neuron `j`'s arrivals in the bin, in input order, with their
     /// inputs.
     #[inline]
-    fn arrivals(&self, j: usize) -> &[Placed] {
-        &self.s.ring[self.slot + j].placed
+    fn arrivals(&self, j: usize) -> impl Iterator<Item = Arrival> + '_ {
+        let (s, n) = (self.s, self.layer.layer.n_out);
+        s.ring[self.slot + j].placed.iter().map(move |&m| {
+            let (t, c) = self.inputs[m as usize];
+            let syn = &s.by_channel[c as usize * n + j];
+            Arrival {
+                a: t + syn.d,
+                wm: syn.w * (s.in_em[m as usize] * syn.sm),
+                ws: syn.w * (s.in_es[m as usize] * syn.ss),
+                w: syn.w,
+                m,
+            }
+        })
     }
 
     /// Neuron `j`'s arrivals of the bin in `[t_lo, t_hi)`: `Σ w e^{a/τ_m}`,
     /// `Σ w e^{a/τ_s}` and the sum of the positive weights.
     #[inline]
     fn sums(&self, j: usize, t_lo: f64, t_hi: f64) -> (f64, f64, f64) {
-        let row = &self.weights[j * self.layer.layer.n_in..];
         let (mut sum_m, mut sum_s, mut pos) = (0.0, 0.0, 0.0);
         for p in self.arrivals(j) {
             if p.a >= t_lo && p.a < t_hi {
                 sum_m += p.wm;
                 sum_s += p.ws;
-                pos += row[self.inputs[p.m as usize].1 as usize].max(0.0);
+                pos += p.w.max(0.0);
             }
         }
         (sum_m, sum_s, pos)
@@ -941,7 +953,7 @@ impl Bin<'_> {
         let l = &self.layer.layer;
         let bias = self.bias[j];
         local.clear();
-        let pending = self.arrivals(j).iter().filter(|p| p.a >= t0);
+        let pending = self.arrivals(j).filter(|p| p.a >= t0);
         local.extend(pending.map(|p| (p.a, p.m)));
         local.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
         let row = &self.weights[j * l.n_in..(j + 1) * l.n_in];
