@@ -21,13 +21,14 @@
 //! **Forward.** The arrivals are made input by input, in the inputs' time
 //! order, just before the time bin they reach is simulated, into a ring of
 //! bins as long as the delays span (so they stay in cache between being
-//! made and used), and each bin's are sorted by neuron, not by time, when
-//! its turn comes. In a bin, every neuron sums its arrivals and
-//! bounds its membrane over the bin: the current stays below
+//! made and used): per bin and neuron, the sums of the arrivals' terms and
+//! the arrivals' inputs, in input order. In a bin, every neuron takes its
+//! sums and bounds its membrane over the bin: the current stays below
 //! `max(i, 0) + Σ w⁺` of its arrivals, so `v` stays below the solution
 //! driven by that current. Only a neuron whose bound reaches `θ` is
-//! simulated arrival by arrival, on its arrivals in the bin sorted by time,
-//! with [`LifLayer`]'s crossing search. In a recurrent layer the earliest
+//! simulated arrival by arrival, on its arrivals in the bin (made again
+//! from their inputs, with the same terms) sorted by time, with
+//! [`LifLayer`]'s crossing search. In a recurrent layer the earliest
 //! such crossing of the bin is the layer's next spike: its reset and its
 //! recurrent weights apply, which move the other neurons' bounds by the
 //! weights alone, and the bin goes on from there; a neuron takes its
