@@ -437,7 +437,7 @@ impl DelayedLifLayer {
     /// Makes bin `b`'s arrivals the current ones: empties the previous
     /// bin's buckets, places the arrivals of the inputs before the bin's
     /// end in the ring (the bins before `b` are done, so no input before
-    /// them is left), and copies each neuron's sums of the bin's into
+    /// them is left), and copies each neuron's sums of the bin into
     /// `sums`.
     fn fill_bin(&self, b: usize, inputs: &[(f64, u32)], s: &mut ArrivalScratch, sums: &mut Coords) {
         let l = &self.layer;
