@@ -51,8 +51,8 @@
 //! that differ by at least a tenth ([`DelayedLifLayer::supports`]).
 
 use crate::lif_layer::{
-    add_recurrent_gradient, refill, same_bits, transpose_masked, Crossing, LayerError, LayerSpike,
-    LifLayer, Recurrent,
+    add_recurrent_gradient, refill, same_bits, transpose_masked, with_wide_vectors, Crossing,
+    LayerError, LayerSpike, LifLayer, Recurrent,
 };
 use crate::SolverError;
 use evnn_neurons::Lif;
@@ -98,12 +98,10 @@ struct ArrivalScratch {
     /// Per input spike: `e^{t/τ_m}`, `e^{t/τ_s}`.
     in_em: Vec<f64>,
     in_es: Vec<f64>,
-    /// Per synapse, by input channel (`c·n + j`): its delay, weight and
-    /// `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`); the longest of those
-    /// delays.
-    by_channel: Vec<Synapse>,
+    /// The synapses, and the longest of their delays (of `min(d, t_end)`).
+    syn: Synapses,
     d_max: f64,
-    /// What `by_channel` was made of: the layer's shape and constants, the
+    /// What `syn` was made of: the layer's shape and constants, the
     /// weights and delays.
     key: Option<(usize, usize, u64, u64, u64)>,
     weights: Vec<f64>,
@@ -154,13 +152,37 @@ impl Bucket {
     }
 }
 
-/// A synapse as the arrivals need it.
-#[derive(Clone, Copy, Debug, Default)]
+/// The synapses as the arrivals need them, by input channel (`c·n + j`:
+/// the passes go input by input, every neuron for each), one field per
+/// vector (the backward pass takes a row of each on the wide registers).
+#[derive(Clone, Debug, Default)]
+struct Synapses {
+    /// Delay, weight, and `e^{d/τ_m}`, `e^{d/τ_s}` (of `min(d, t_end)`).
+    d: Vec<f64>,
+    w: Vec<f64>,
+    sm: Vec<f64>,
+    ss: Vec<f64>,
+}
+
+/// One synapse of [`Synapses`].
+#[derive(Clone, Copy, Debug)]
 struct Synapse {
     d: f64,
     w: f64,
     sm: f64,
     ss: f64,
+}
+
+impl Synapses {
+    #[inline]
+    fn at(&self, i: usize) -> Synapse {
+        Synapse {
+            d: self.d[i],
+            w: self.w[i],
+            sm: self.sm[i],
+            ss: self.ss[i],
+        }
+    }
 }
 
 /// The forward pass's per-neuron state.
@@ -204,6 +226,17 @@ struct BackwardScratch {
     own_t: Vec<f64>,
     own_after: Vec<(f64, f64)>,
     before: Vec<usize>,
+    /// Per neuron, the time of that spike (`∞` past the last) and the
+    /// coordinates of the stretch before it, where an arrival before it
+    /// lies.
+    next_t: Vec<f64>,
+    cur_a: Vec<f64>,
+    cur_c: Vec<f64>,
+    /// Per neuron, the current input's arrival: its `dL/da`, and whether
+    /// it lies at or after the neuron's next spike (its stretch is looked
+    /// up on its own).
+    dl_da: Vec<f64>,
+    past: Vec<bool>,
     /// `dL/dw` and `dL/dd` by input channel (`c·n + j`).
     g_w: Vec<f64>,
     g_d: Vec<f64>,
@@ -376,20 +409,21 @@ impl DelayedLifLayer {
             refill(&mut s.delays, delays);
             // By input channel (`c·n + j`): the passes go input by input,
             // every neuron for each.
-            s.by_channel.clear();
-            s.by_channel.resize(n * n_in, Synapse::default());
+            let syn = &mut s.syn;
+            for v in [&mut syn.d, &mut syn.w, &mut syn.sm, &mut syn.ss] {
+                v.clear();
+                v.resize(n * n_in, 0.0);
+            }
             s.d_max = 0.0;
             for j in 0..n {
                 for c in 0..n_in {
                     let (w, d) = (weights[j * n_in + c], delays[j * n_in + c]);
                     let d_end = d.min(t_end);
                     s.d_max = s.d_max.max(d_end);
-                    s.by_channel[c * n + j] = Synapse {
-                        d,
-                        w,
-                        sm: (d_end * inv_m).exp(),
-                        ss: (d_end * inv_s).exp(),
-                    };
+                    let i = c * n + j;
+                    (syn.d[i], syn.w[i]) = (d, w);
+                    syn.sm[i] = (d_end * inv_m).exp();
+                    syn.ss[i] = (d_end * inv_s).exp();
                 }
             }
         }
@@ -471,9 +505,9 @@ impl DelayedLifLayer {
                 break;
             }
             s.placed += 1;
-            let row = &s.by_channel[c as usize * n..(c as usize + 1) * n];
             let (em, es) = (s.in_em[m as usize], s.in_es[m as usize]);
-            for (j, syn) in row.iter().enumerate() {
+            for j in 0..n {
+                let syn = s.syn.at(c as usize * n + j);
                 let a = t + syn.d;
                 if a < t_end {
                     let bucket = &mut s.ring[(bin_of(a) & mask) * n + j];
@@ -840,6 +874,22 @@ impl DelayedLifLayer {
         }
         bk.before.clear();
         bk.before.extend_from_slice(&bk.own[..n]);
+        // The time of a neuron's spike `k` of those before `end`; `∞` past
+        // them.
+        let spike_time = |own_t: &[f64], k: usize, end: usize| {
+            if k < end {
+                own_t[k]
+            } else {
+                f64::INFINITY
+            }
+        };
+        bk.next_t.clear();
+        bk.next_t
+            .extend((0..n).map(|j| spike_time(&bk.own_t, bk.own[j], bk.own[j + 1])));
+        refill(&mut bk.cur_a, &bk.a);
+        refill(&mut bk.cur_c, &bk.c);
+        bk.dl_da.resize(n, 0.0);
+        bk.past.resize(n, false);
         for &m in &ar.order {
             let (t, c) = inputs[m as usize];
             if !(t < t_end) {
@@ -848,36 +898,55 @@ impl DelayedLifLayer {
             let range = c as usize * n..(c as usize + 1) * n;
             let (g_w, g_d) = (&mut bk.g_w[range.clone()], &mut bk.g_d[range.clone()]);
             let (em_in, es_in) = (ar.in_em[m as usize], ar.in_es[m as usize]);
+            let syn = &ar.syn;
+            // Every arrival before its neuron's next spike, at once; the
+            // others below, neuron by neuron.
+            arrival_adjoints(
+                (t, em_in, es_in),
+                (t_end, kappa, inv_m, inv_s),
+                (&syn.d[range.clone()], &syn.w[range.clone()]),
+                (&syn.sm[range.clone()], &syn.ss[range.clone()]),
+                (&bk.next_t, &bk.cur_a, &bk.cur_c),
+                (g_w, g_d),
+                (&mut bk.dl_da, &mut bk.past),
+            );
             let mut dl_dt = 0.0;
-            for (j, syn) in ar.by_channel[range].iter().enumerate() {
-                let a = t + syn.d;
-                if !(a < t_end) {
-                    continue;
+            for j in 0..n {
+                if bk.past[j] {
+                    let syn = syn.at(range.start + j);
+                    let a = t + syn.d;
+                    let (start, end) = (bk.own[j], bk.own[j + 1]);
+                    let before = &mut bk.before[j];
+                    while *before < end && bk.own_t[*before] < t {
+                        *before += 1;
+                    }
+                    // An arrival's stretch: after the neuron's last spike at
+                    // or before it (an arrival at a spike's instant comes
+                    // after the spike), with that spike's coordinates;
+                    // before the first, the coordinates left after the loop.
+                    let mut after = *before;
+                    while after < end && bk.own_t[after] <= a {
+                        after += 1;
+                    }
+                    let stretch = |k: usize| {
+                        if k == start {
+                            (bk.a[j], bk.c[j])
+                        } else {
+                            bk.own_after[k - 1]
+                        }
+                    };
+                    let (ca, cc) = stretch(after);
+                    let lv = ca * (em_in * syn.sm);
+                    let li = cc * (es_in * syn.ss) - kappa * lv;
+                    g_w[j] += li;
+                    let dl_da = syn.w * (li * inv_s - lv * inv_m);
+                    g_d[j] += dl_da;
+                    bk.dl_da[j] = dl_da;
+                    // The stretch of the next arrivals before the next spike.
+                    bk.next_t[j] = spike_time(&bk.own_t, *before, end);
+                    (bk.cur_a[j], bk.cur_c[j]) = stretch(*before);
                 }
-                let end = bk.own[j + 1];
-                let before = &mut bk.before[j];
-                while *before < end && bk.own_t[*before] < t {
-                    *before += 1;
-                }
-                // An arrival's stretch: after the neuron's last spike at or
-                // before it (an arrival at a spike's instant comes after
-                // the spike), with that spike's coordinates; before the
-                // first, the coordinates left after the loop.
-                let mut after = *before;
-                while after < end && bk.own_t[after] <= a {
-                    after += 1;
-                }
-                let (ca, cc) = if after == bk.own[j] {
-                    (bk.a[j], bk.c[j])
-                } else {
-                    bk.own_after[after - 1]
-                };
-                let lv = ca * (em_in * syn.sm);
-                let li = cc * (es_in * syn.ss) - kappa * lv;
-                g_w[j] += li;
-                let dl_da = syn.w * (li * inv_s - lv * inv_m);
-                g_d[j] += dl_da;
-                dl_dt += dl_da;
+                dl_dt += bk.dl_da[j];
             }
             dl_dinput[m as usize] += dl_dt;
         }
@@ -892,6 +961,54 @@ impl DelayedLifLayer {
         }
         Ok(())
     }
+}
+
+with_wide_vectors! {
+/// One input's arrivals in the backward pass, at every neuron: `dL/dw` and
+/// `dL/dd` of its synapses (rows of `g_w`, `g_d`) and `dL/da` of each
+/// arrival (`dl_da`), from the input's `(t, e^{t/τ_m}, e^{t/τ_s})`, `(t_end,
+/// κ, 1/τ_m, 1/τ_s)`, the synapses' delays, weights and factors, and the
+/// neurons' next spikes and the coordinates of the stretch before them.
+/// An arrival at or after its neuron's next spike adds zero and is marked
+/// in `past` (its stretch is another one); one at or after `t_end` adds
+/// zero. The gradients start at `+0` and stay off `−0` (and every term is
+/// finite), so adding those zeros changes no bit, and the rows are stored
+/// whole.
+fn arrival_adjoints(
+    input: (f64, f64, f64),
+    constants: (f64, f64, f64, f64),
+    delays_weights: (&[f64], &[f64]),
+    factors: (&[f64], &[f64]),
+    stretch: (&[f64], &[f64], &[f64]),
+    grads: (&mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [bool]),
+) {
+    let ((t, em_in, es_in), (t_end, kappa, inv_m, inv_s)) = (input, constants);
+    let (dl, past) = out;
+    let n = dl.len();
+    let (d, w) = (&delays_weights.0[..n], &delays_weights.1[..n]);
+    let (sm, ss) = (&factors.0[..n], &factors.1[..n]);
+    let (next_t, ca, cc) = (&stretch.0[..n], &stretch.1[..n], &stretch.2[..n]);
+    let (g_w, g_d, past) = (&mut grads.0[..n], &mut grads.1[..n], &mut past[..n]);
+    for j in 0..n {
+        let a = t + d[j];
+        let arrives = a < t_end;
+        let here = if arrives && a < next_t[j] { 1.0 } else { 0.0 };
+        // Zero factors for an arrival after `t_end`: its terms are zeros.
+        let (fm, fs) = if arrives {
+            (em_in * sm[j], es_in * ss[j])
+        } else {
+            (0.0, 0.0)
+        };
+        let lv = ca[j] * fm;
+        let li = cc[j] * fs - kappa * lv;
+        let dl_da = w[j] * (li * inv_s - lv * inv_m);
+        g_w[j] += li * here;
+        g_d[j] += dl_da * here;
+        dl[j] = dl_da * here;
+        past[j] = arrives && !(a < next_t[j]);
+    }
+}
 }
 
 /// The current bin's arrivals of a forward pass by neuron, with the
@@ -914,7 +1031,7 @@ impl Bin<'_> {
         let (s, n) = (self.s, self.layer.layer.n_out);
         s.ring[self.slot + j].placed.iter().map(move |&m| {
             let (t, c) = self.inputs[m as usize];
-            let syn = &s.by_channel[c as usize * n + j];
+            let syn = s.syn.at(c as usize * n + j);
             Arrival {
                 a: t + syn.d,
                 wm: syn.w * (s.in_em[m as usize] * syn.sm),

@@ -917,7 +917,7 @@ fn propagate_one(d: &LifDecay, lv: &mut f64, li: &mut f64, mu: &mut f64) {
 /// Other targets than x86-64 run their baseline build only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-enum Width {
+pub(crate) enum Width {
     /// As compiled for the target.
     Baseline,
     /// AVX2.
@@ -929,7 +929,7 @@ enum Width {
 /// The widest registers this CPU has for the layer's loops (in tests, at
 /// most the width a test asked for).
 #[cfg_attr(not(any(target_arch = "x86_64", test)), allow(dead_code))]
-fn vector_width() -> Width {
+pub(crate) fn vector_width() -> Width {
     #[cfg(target_arch = "x86_64")]
     let detected = {
         use std::arch::is_x86_feature_detected as has;
@@ -977,15 +977,15 @@ macro_rules! with_wide_vectors {
 
             #[cfg(target_arch = "x86_64")]
             {
-                let width = vector_width();
-                if width == Width::Avx512 {
+                let width = $crate::lif_layer::vector_width();
+                if width == $crate::lif_layer::Width::Avx512 {
                     // SAFETY: the CPU has AVX-512F and DQ, `avx512`'s only
                     // requirement: `vector_width` answers `Avx512` only
                     // where it detected both.
                     #[allow(unsafe_code)]
                     return unsafe { avx512($($arg),*) };
                 }
-                if width == Width::Avx2 {
+                if width == $crate::lif_layer::Width::Avx2 {
                     // SAFETY: the CPU has AVX2, `avx2`'s only
                     // requirement: `vector_width` answers `Avx2` only
                     // where it detected it.
@@ -997,6 +997,7 @@ macro_rules! with_wide_vectors {
         }
     };
 }
+pub(crate) use with_wide_vectors;
 
 with_wide_vectors! {
 /// [`propagate_one`] for every neuron of the layer.
