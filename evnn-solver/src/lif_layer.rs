@@ -1109,7 +1109,7 @@ fn adjoint_input(
 const LANES: usize = 8;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1117,7 +1117,7 @@ mod tests {
 
     thread_local! {
         /// The widest registers a test lets the loops use.
-        pub(super) static WIDTH_CAP: Cell<Option<Width>> = const { Cell::new(None) };
+        pub(crate) static WIDTH_CAP: Cell<Option<Width>> = const { Cell::new(None) };
     }
 
     /// Everything a forward and a backward pass give, as bits; of a
