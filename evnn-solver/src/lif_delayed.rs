@@ -1131,8 +1131,7 @@ impl Coords {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lif_layer::tests::WIDTH_CAP;
-    use crate::lif_layer::{vector_width, Width};
+    use crate::lif_layer::tests::{assert_same_bits_on_every_width, bits, Case};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -1140,38 +1139,20 @@ mod tests {
     /// recurrent layer (without self-connections) where `recurrent`.
     fn passes(seed: u64, recurrent: bool) -> Vec<u64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Sizes that are no multiple of the vectors' lanes; delays that
-        // put many arrivals after their neuron's next spike.
-        let (n_in, n, t_end) = (7, 37, 50.0);
-        let lif = Lif::new(10.0, 2.5, 1.0, 0.1).unwrap();
-        let bias: Vec<f64> = (0..n).map(|_| rng.random_range(-0.2..0.5)).collect();
-        let weights: Vec<f64> = (0..n * n_in).map(|_| rng.random_range(-1.0..2.0)).collect();
+        let case = Case::new(&mut rng);
+        let (n_in, n, inputs) = (case.n_in, case.n, &case.inputs);
+        // Delays that put many arrivals after their neuron's next spike.
         let delays: Vec<f64> = (0..n * n_in).map(|_| rng.random_range(0.0..8.0)).collect();
-        let inputs: Vec<(f64, u32)> = (0..150)
-            .map(|_| {
-                (
-                    rng.random_range(0.0..55.0),
-                    rng.random_range(0..n_in as u32),
-                )
-            })
-            .collect();
-        let w_rec: Vec<f64> = (0..n * n).map(|_| rng.random_range(-0.5..0.5)).collect();
-        let mask: Vec<bool> = (0..n * n).map(|k| k / n != k % n).collect();
-        let rec = recurrent.then_some(Recurrent {
-            weights: &w_rec,
-            mask: Some(&mask),
-        });
+        let rec = case.recurrent(recurrent);
         let d = SynapticDelays { delays: &delays };
-        let layer = DelayedLifLayer::new(lif, n_in, n, t_end).unwrap();
+        let layer = DelayedLifLayer::new(case.lif, n_in, n, case.t_end).unwrap();
         let mut s = DelayedLifScratch::default();
         let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
-        let (b, w) = (&bias, &weights);
+        let (b, w) = (&case.bias, &case.weights);
         layer
-            .forward(b, w, d, rec, &inputs, &mut s, &mut spikes, &mut x_end)
+            .forward(b, w, d, rec, inputs, &mut s, &mut spikes, &mut x_end)
             .unwrap();
-        assert!(spikes.len() > 50, "{} spikes", spikes.len());
-        let dl: Vec<f64> = spikes.iter().map(|_| rng.random_range(-1.0..1.0)).collect();
-        let dx: Vec<[f64; 2]> = (0..n).map(|_| [rng.random(), rng.random()]).collect();
+        let (dl, dx) = case.sensitivities(&mut rng, &spikes);
         let (mut gb, mut gw, mut gd) = (vec![0.0; n], vec![0.0; n * n_in], vec![0.0; n * n_in]);
         let mut gin = vec![0.0; inputs.len()];
         let mut gr = vec![0.0; if recurrent { n * n } else { 0 }];
@@ -1182,7 +1163,7 @@ mod tests {
                 w,
                 d,
                 rec,
-                &inputs,
+                inputs,
                 &spikes,
                 &dl,
                 Some(&dx),
@@ -1194,12 +1175,8 @@ mod tests {
                 &mut gin,
             )
             .unwrap();
-        let spike_bits = spikes
-            .iter()
-            .flat_map(|s| [s.t.to_bits(), s.neuron as u64, s.current.to_bits()]);
         let values = x_end.iter().flatten().chain(&gb).chain(&gw).chain(&gd);
-        let values = values.chain(&gr).chain(&gin);
-        spike_bits.chain(values.map(|v| v.to_bits())).collect()
+        bits(&spikes, values.chain(&gr).chain(&gin))
     }
 
     /// The backward pass's arrivals give the same bits on every width of
@@ -1207,19 +1184,6 @@ mod tests {
     /// feed-forward and recurrent.
     #[test]
     fn every_vector_width_gives_the_same_bits() {
-        for (seed, recurrent) in (0..6).map(|k| (k, k >= 3)) {
-            let widths = [Width::Avx512, Width::Avx2, Width::Baseline].map(|w| {
-                WIDTH_CAP.with(|cap| cap.set(Some(w)));
-                assert!(vector_width() <= w);
-                let bits = passes(seed, recurrent);
-                WIDTH_CAP.with(|cap| cap.set(None));
-                bits
-            });
-            assert_eq!(widths[0], widths[1], "seed {seed}: AVX-512 against AVX2");
-            assert_eq!(
-                widths[1], widths[2],
-                "seed {seed}: AVX2 against the baseline"
-            );
-        }
+        assert_same_bits_on_every_width(passes);
     }
 }

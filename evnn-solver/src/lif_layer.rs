@@ -1120,56 +1120,104 @@ pub(crate) mod tests {
         pub(crate) static WIDTH_CAP: Cell<Option<Width>> = const { Cell::new(None) };
     }
 
+    /// A random layer for the width tests: sizes that are no multiple of
+    /// the vectors' lanes, parameters, sorted inputs, and recurrent
+    /// weights with a mask without self-connections.
+    pub(crate) struct Case {
+        pub(crate) lif: Lif,
+        pub(crate) n_in: usize,
+        pub(crate) n: usize,
+        pub(crate) t_end: f64,
+        pub(crate) bias: Vec<f64>,
+        pub(crate) weights: Vec<f64>,
+        pub(crate) inputs: Vec<(f64, u32)>,
+        pub(crate) w_rec: Vec<f64>,
+        pub(crate) mask: Vec<bool>,
+    }
+
+    impl Case {
+        pub(crate) fn new(rng: &mut ChaCha8Rng) -> Self {
+            let (n_in, n, t_end) = (7, 37, 50.0);
+            let bias = (0..n).map(|_| rng.random_range(-0.2..0.5)).collect();
+            let weights = (0..n * n_in).map(|_| rng.random_range(-1.0..2.0)).collect();
+            let mut inputs: Vec<(f64, u32)> = (0..150)
+                .map(|_| {
+                    (
+                        rng.random_range(0.0..55.0),
+                        rng.random_range(0..n_in as u32),
+                    )
+                })
+                .collect();
+            inputs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let w_rec = (0..n * n).map(|_| rng.random_range(-0.5..0.5)).collect();
+            let mask = (0..n * n).map(|k| k / n != k % n).collect();
+            Case {
+                lif: Lif::new(10.0, 2.5, 1.0, 0.1).unwrap(),
+                n_in,
+                n,
+                t_end,
+                bias,
+                weights,
+                inputs,
+                w_rec,
+                mask,
+            }
+        }
+
+        /// The recurrent synapses, where `recurrent`.
+        pub(crate) fn recurrent(&self, recurrent: bool) -> Option<Recurrent<'_>> {
+            recurrent.then_some(Recurrent {
+                weights: &self.w_rec,
+                mask: Some(&self.mask),
+            })
+        }
+
+        /// Random `dL/dt` of `spikes` (more than 50 of them) and
+        /// `dL/dx(t_end)`.
+        pub(crate) fn sensitivities(
+            &self,
+            rng: &mut ChaCha8Rng,
+            spikes: &[LayerSpike],
+        ) -> (Vec<f64>, Vec<[f64; 2]>) {
+            assert!(spikes.len() > 50, "{} spikes", spikes.len());
+            let dl = spikes.iter().map(|_| rng.random_range(-1.0..1.0)).collect();
+            let dx = (0..self.n).map(|_| [rng.random(), rng.random()]).collect();
+            (dl, dx)
+        }
+    }
+
     /// Everything a forward and a backward pass give, as bits; of a
     /// recurrent layer (without self-connections) where `recurrent`.
     fn passes(seed: u64, recurrent: bool) -> Vec<u64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Sizes that are no multiple of the vectors' lanes.
-        let (n_in, n, t_end) = (7, 37, 50.0);
-        let lif = Lif::new(10.0, 2.5, 1.0, 0.1).unwrap();
-        let bias: Vec<f64> = (0..n).map(|_| rng.random_range(-0.2..0.5)).collect();
-        let weights: Vec<f64> = (0..n * n_in).map(|_| rng.random_range(-1.0..2.0)).collect();
-        let mut inputs: Vec<(f64, u32)> = (0..150)
-            .map(|_| {
-                (
-                    rng.random_range(0.0..55.0),
-                    rng.random_range(0..n_in as u32),
-                )
-            })
-            .collect();
-        inputs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let w_rec: Vec<f64> = (0..n * n).map(|_| rng.random_range(-0.5..0.5)).collect();
-        let mask: Vec<bool> = (0..n * n).map(|k| k / n != k % n).collect();
-        let rec = recurrent.then_some(Recurrent {
-            weights: &w_rec,
-            mask: Some(&mask),
-        });
+        let case = Case::new(&mut rng);
+        let Case {
+            lif,
+            n_in,
+            n,
+            t_end,
+            ref bias,
+            ref weights,
+            ref inputs,
+            ..
+        } = case;
+        let rec = case.recurrent(recurrent);
         let layer = LifLayer::new(lif, n_in, n, t_end).unwrap();
         let mut s = LifLayerScratch::default();
         let (mut spikes, mut x_end) = (Vec::new(), Vec::new());
         layer
-            .forward(
-                &bias,
-                &weights,
-                rec,
-                &inputs,
-                &mut s,
-                &mut spikes,
-                &mut x_end,
-            )
+            .forward(bias, weights, rec, inputs, &mut s, &mut spikes, &mut x_end)
             .unwrap();
-        assert!(spikes.len() > 50, "{} spikes", spikes.len());
-        let dl: Vec<f64> = spikes.iter().map(|_| rng.random_range(-1.0..1.0)).collect();
-        let dx: Vec<[f64; 2]> = (0..n).map(|_| [rng.random(), rng.random()]).collect();
+        let (dl, dx) = case.sensitivities(&mut rng, &spikes);
         let (mut gb, mut gw, mut gin) =
             (vec![0.0; n], vec![0.0; n * n_in], vec![0.0; inputs.len()]);
         let mut gr = vec![0.0; if recurrent { n * n } else { 0 }];
         layer
             .backward(
-                &bias,
-                &weights,
+                bias,
+                weights,
                 rec,
-                &inputs,
+                inputs,
                 &spikes,
                 &dl,
                 Some(&dx),
@@ -1180,19 +1228,25 @@ pub(crate) mod tests {
                 &mut gin,
             )
             .unwrap();
+        let values = x_end.iter().flatten().chain(&gb).chain(&gw).chain(&gr);
+        bits(&spikes, values.chain(&gin))
+    }
+
+    /// The bits of a pass's spikes and of `values`.
+    pub(crate) fn bits<'a>(
+        spikes: &[LayerSpike],
+        values: impl Iterator<Item = &'a f64>,
+    ) -> Vec<u64> {
         let spike_bits = spikes
             .iter()
             .flat_map(|s| [s.t.to_bits(), s.neuron as u64, s.current.to_bits()]);
-        let values = x_end.iter().flatten().chain(&gb).chain(&gw).chain(&gr);
-        let values = values.chain(&gin);
         spike_bits.chain(values.map(|v| v.to_bits())).collect()
     }
 
-    /// The loops give the same bits on every width of registers: the
-    /// machine's widest, AVX2 and the baseline; feed-forward and
-    /// recurrent.
-    #[test]
-    fn every_vector_width_gives_the_same_bits() {
+    /// Asserts that `passes(seed, recurrent)` gives the same bits on every
+    /// width of registers (the machine's widest, AVX2 and the baseline)
+    /// for six seeds, the last two recurrent.
+    pub(crate) fn assert_same_bits_on_every_width(passes: impl Fn(u64, bool) -> Vec<u64>) {
         for (seed, recurrent) in (0..6).map(|k| (k, k >= 4)) {
             let widths = [Width::Avx512, Width::Avx2, Width::Baseline].map(|w| {
                 WIDTH_CAP.with(|cap| cap.set(Some(w)));
@@ -1207,5 +1261,13 @@ pub(crate) mod tests {
                 "seed {seed}: AVX2 against the baseline"
             );
         }
+    }
+
+    /// The loops give the same bits on every width of registers: the
+    /// machine's widest, AVX2 and the baseline; feed-forward and
+    /// recurrent.
+    #[test]
+    fn every_vector_width_gives_the_same_bits() {
+        assert_same_bits_on_every_width(passes);
     }
 }
